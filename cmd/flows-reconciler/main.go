@@ -1,0 +1,238 @@
+// Command flows-reconciler is the in-cluster half of kubectl-flows: it
+// turns run-request ConfigMaps into Jobs under the project's limits. It
+// runs in the cluster from the Deployment `kubectl flows render` writes,
+// or out of cluster with --kubeconfig (tests, `make demo`, development).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	_ "k8s.io/client-go/plugin/pkg/client/auth" // cloud auth providers in kubeconfigs
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/klog/v2"
+
+	_ "time/tzdata" // schedules' time zones in a distroless image
+
+	"github.com/kubectl-flows/kubectl-flows/reconciler"
+	"github.com/kubectl-flows/kubectl-flows/version"
+)
+
+type options struct {
+	kubeconfig     string
+	namespace      string
+	leaderElect    bool
+	leaseName      string
+	leaseDuration  time.Duration
+	renewDeadline  time.Duration
+	retryPeriod    time.Duration
+	metricsAddr    string
+	healthAddr     string
+	workers        int
+	writes         int
+	qps            float64
+	burst          int
+	logFormat      string
+	identity       string
+	showVersion    bool
+	retentionEvery time.Duration
+}
+
+func main() {
+	o := options{}
+	fs := flag.NewFlagSet("flows-reconciler", flag.ExitOnError)
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file; empty means in-cluster config")
+	fs.StringVar(&o.namespace, "namespace", "", "the project namespace (required)")
+	fs.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader on a coordination.k8s.io Lease; only the leader dispatches")
+	fs.StringVar(&o.leaseName, "leader-elect-lease-name", "flows-reconciler", "name of the leader election Lease")
+	fs.DurationVar(&o.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a lease lasts without renewal; failover takes at most this")
+	fs.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader tries to renew before giving up")
+	fs.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "how often candidates try to acquire or renew")
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "address of /metrics; 0 disables it")
+	fs.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 disables them")
+	fs.IntVar(&o.workers, "workers", 8, "runs reconciled at once")
+	fs.IntVar(&o.writes, "write-concurrency", 16, "parallel API writes of one dispatch pass")
+	fs.Float64Var(&o.qps, "kube-api-qps", 200, "client queries per second to the API server (client-go's default of 5 throttles bursts)")
+	fs.IntVar(&o.burst, "kube-api-burst", 400, "client burst to the API server")
+	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
+	fs.StringVar(&o.identity, "id", "", "leader election identity (default: hostname and pid)")
+	fs.DurationVar(&o.retentionEvery, "retention-interval", 30*time.Second, "how often finished runs are pruned")
+	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	_ = fs.Parse(os.Args[1:])
+
+	if o.showVersion {
+		fmt.Println("flows-reconciler", version.String())
+		return
+	}
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	var handler slog.Handler = slog.NewTextHandler(os.Stderr, nil)
+	if o.logFormat == "json" {
+		handler = slog.NewJSONHandler(os.Stderr, nil)
+	}
+	log := slog.New(handler)
+	slog.SetDefault(log)
+	klog.SetSlogLogger(log)
+
+	if o.namespace == "" {
+		return errors.New("--namespace is required: the project namespace the reconciler serves")
+	}
+	cfg, err := restConfig(o.kubeconfig)
+	if err != nil {
+		return err
+	}
+	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
+	cfg.UserAgent = "flows-reconciler/" + version.String()
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ctrl := reconciler.New(client, reconciler.Options{
+		Namespace:         o.namespace,
+		Workers:           o.workers,
+		WriteConcurrency:  o.writes,
+		RetentionInterval: o.retentionEvery,
+		Logger:            log,
+		Metrics:           reconciler.NewMetrics(reg),
+	})
+	ctrl.Start(ctx)
+
+	if err := serve(ctx, o.metricsAddr, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), log); err != nil {
+		return err
+	}
+	health := http.NewServeMux()
+	health.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	health.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !ctrl.HasSynced() {
+			http.Error(w, "caches not synced", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	if err := serve(ctx, o.healthAddr, "", health, log); err != nil {
+		return err
+	}
+
+	log.Info("starting", "version", version.String(), "namespace", o.namespace, "leaderElect", o.leaderElect)
+	if !o.leaderElect {
+		return ctrl.Run(ctx)
+	}
+	id := o.identity
+	if id == "" {
+		host, _ := os.Hostname()
+		id = fmt.Sprintf("%s_%d", host, os.Getpid())
+	}
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metav1.ObjectMeta{Name: o.leaseName, Namespace: o.namespace},
+		Client:     client.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
+	}
+	lost := make(chan struct{})
+	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+		Lock:            lock,
+		LeaseDuration:   o.leaseDuration,
+		RenewDeadline:   o.renewDeadline,
+		RetryPeriod:     o.retryPeriod,
+		ReleaseOnCancel: true, // a clean stop hands over at once, not after the lease expires
+		Name:            o.leaseName,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(ctx context.Context) {
+				log.Info("became leader", "id", id)
+				if err := ctrl.Run(ctx); err != nil {
+					log.Error("reconciler stopped", "err", err)
+				}
+			},
+			OnStoppedLeading: func() {
+				log.Info("stopped leading", "id", id)
+				close(lost)
+			},
+			OnNewLeader: func(identity string) {
+				if identity != id {
+					log.Info("following leader", "leader", identity)
+				}
+			},
+		},
+	})
+	if err != nil {
+		return err
+	}
+	le.Run(ctx)
+	<-lost
+	if ctx.Err() == nil {
+		// Lost the lease while still running: exit so that this replica can
+		// never dispatch beside a new leader; it restarts as a candidate.
+		return errors.New("leader election lost")
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		if cfg, err := rest.InClusterConfig(); err == nil {
+			return cfg, nil
+		}
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+}
+
+// serve starts an HTTP server on addr until ctx ends; "0" or "" disables it.
+func serve(ctx context.Context, addr, path string, h http.Handler, log *slog.Logger) error {
+	if addr == "" || addr == "0" {
+		return nil
+	}
+	mux := h
+	if path != "" {
+		m := http.NewServeMux()
+		m.Handle(path, h)
+		mux = m
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server", "addr", addr, "err", err)
+		}
+	}()
+	log.Info("serving", "addr", ln.Addr().String(), "path", path)
+	return nil
+}

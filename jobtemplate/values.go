@@ -1,0 +1,322 @@
+package jobtemplate
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+// Merge layers job-variable maps, lowest precedence first (pool, then
+// deployment jobVariables, then run jobVariables). Every key is replaced
+// whole by a higher level except "env", which merges key by key (Prefect's
+// resolve_for_flow_run and from_template_and_values do the same).
+//
+// Within a level, dotted keys are expanded first, as Prefect's
+// from_template_and_values does: {"env.FOO": "x"} is {"env": {"FOO": "x"}},
+// and a nested value given for the same variable wins over dotted ones.
+//
+// A null value is kept, so that it overrides lower levels: a null variable
+// means "unset" (its default is not applied either), a null env entry removes
+// that variable from the environment. Merge never modifies its arguments; the
+// result shares no maps or lists with them.
+func Merge(levels ...map[string]any) map[string]any {
+	expanded := make([]map[string]any, len(levels))
+	for i, level := range levels {
+		expanded[i] = expandLevel(level)
+	}
+	return mergeExpanded(expanded...)
+}
+
+// mergeExpanded is Merge for levels that are already expanded. The result
+// is a new top-level map (and a new env map where env was merged); other
+// values are shared with the levels.
+func mergeExpanded(levels ...map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, level := range levels {
+		for k, v := range level {
+			if k == "env" {
+				if lower, ok := out["env"].(map[string]any); ok {
+					if higher, ok := v.(map[string]any); ok {
+						merged := make(map[string]any, len(lower)+len(higher))
+						for ek, ev := range lower {
+							merged[ek] = ev
+						}
+						for ek, ev := range higher {
+							merged[ek] = ev
+						}
+						out["env"] = merged
+						continue
+					}
+				}
+			}
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// expandLevel normalizes one level of job variables to JSON values (fresh
+// maps and lists) and expands its dotted keys.
+func expandLevel(level map[string]any) map[string]any {
+	out := make(map[string]any, len(level))
+	keys := sortedKeys(level) // dotted keys may overlap ("a.b", "a.b.c"): apply them in a fixed order
+	for _, k := range keys {
+		if strings.Contains(k, ".") {
+			setIn(out, strings.Split(k, "."), normalizeOrKeep(level[k]))
+		}
+	}
+	for _, k := range keys {
+		if strings.Contains(k, ".") {
+			continue
+		}
+		v := normalizeOrKeep(level[k])
+		if dst, ok := out[k].(map[string]any); ok {
+			if src, ok := v.(map[string]any); ok {
+				out[k] = deepMerge(dst, src)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func normalizeOrKeep(v any) any {
+	if n, err := normalize(v); err == nil {
+		return n
+	}
+	return v // validation reports it
+}
+
+// setIn is Prefect's set_in_dict: it creates (or replaces non-map) parents.
+func setIn(m map[string]any, path []string, v any) {
+	for _, k := range path[:len(path)-1] {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[k] = next
+		}
+		m = next
+	}
+	m[path[len(path)-1]] = v
+}
+
+// deepMerge merges src into dst recursively, src winning (Prefect's
+// deep_merge). dst is modified and returned.
+func deepMerge(dst, src map[string]any) map[string]any {
+	for k, v := range src {
+		if d, ok := dst[k].(map[string]any); ok {
+			if s, ok := v.(map[string]any); ok {
+				dst[k] = deepMerge(d, s)
+				continue
+			}
+		}
+		dst[k] = v
+	}
+	return dst
+}
+
+// Validate checks job variables against the template: every name must be a
+// declared variable (Prefect would silently ignore unknown ones, so we
+// reject them), and the values, with the schema defaults applied beneath
+// them, must satisfy the variables schema, "required" included. values are
+// the merged pool < deployment < run levels (see Merge), without defaults.
+func (t *Template) Validate(values map[string]any) error {
+	_, err := t.values(values, Run{}, t.schema)
+	return err
+}
+
+// ValidatePartial is Validate for one level that is not the final set (a
+// pool's or a deployment's jobVariables): "required" is not enforced, since
+// a later level may still supply the value. Prefect validates deployments
+// the same way (ignore_required).
+func (t *Template) ValidatePartial(values map[string]any) error {
+	_, err := t.values(values, Run{}, t.partial)
+	return err
+}
+
+// values builds the variables used for templating: schema defaults (non-null
+// ones, like Prefect's _get_base_config_defaults), then the run's name and
+// namespace when the template declares those variables, then values with env
+// merged key by key. Null values and null env entries are then dropped
+// (unset). The result is validated against schema.
+func (t *Template) values(values map[string]any, run Run, schema *jsonschema.Schema) (map[string]any, error) {
+	given := expandLevel(values)
+	var unknown []error
+	for _, k := range sortedKeys(given) {
+		if _, ok := t.properties[k]; !ok {
+			unknown = append(unknown, fmt.Errorf("unknown job variable %q%s", k, knownList(k, t.names)))
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, errors.Join(unknown...)
+	}
+
+	vars := make(map[string]any, len(t.setDefs)+len(given)+2)
+	for k, v := range t.setDefs {
+		vars[k] = v
+	}
+	if _, ok := t.properties["name"]; ok && run.Name != "" {
+		vars["name"] = run.Name
+	}
+	if _, ok := t.properties["namespace"]; ok && run.Namespace != "" {
+		vars["namespace"] = run.Namespace
+	}
+	merged := mergeExpanded(vars, given)
+	for k, v := range merged {
+		if v == nil {
+			delete(merged, k)
+		}
+	}
+	if env, ok := merged["env"].(map[string]any); ok {
+		// A fresh map: env may still be the Template's default, which is shared.
+		clean := make(map[string]any, len(env))
+		for k, v := range env {
+			if v != nil {
+				clean[k] = v
+			}
+		}
+		merged["env"] = clean
+	}
+	if err := t.validateWith(schema, merged, "job variable"); err != nil {
+		return nil, err
+	}
+	return merged, nil
+}
+
+var printer = message.NewPrinter(language.English)
+
+// validateWith validates vars and turns the library's error tree into one
+// line per problem, each naming the variable: `job variable "cpu_request":
+// expected string, got number`.
+func (t *Template) validateWith(schema *jsonschema.Schema, vars map[string]any, what string) error {
+	err := schema.Validate(vars)
+	if err == nil {
+		return nil
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return fmt.Errorf("validating job variables: %w", err)
+	}
+	issues := issuesOf(ve)
+	errs := make([]error, 0, len(issues))
+	for _, is := range issues {
+		if is.path == "" {
+			errs = append(errs, fmt.Errorf("job variables: %s", is.msg))
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%s %q: %s", what, is.path, is.msg))
+	}
+	return errors.Join(errs...)
+}
+
+type issue struct{ path, msg string }
+
+// issuesOf flattens a validation error into sorted, distinct issues.
+func issuesOf(ve *jsonschema.ValidationError) []issue {
+	var issues []issue
+	collectIssues(ve, &issues)
+	slices.SortFunc(issues, func(a, b issue) int {
+		if c := strings.Compare(a.path, b.path); c != 0 {
+			return c
+		}
+		return strings.Compare(a.msg, b.msg)
+	})
+	return slices.Compact(issues)
+}
+
+func collectIssues(e *jsonschema.ValidationError, out *[]issue) {
+	loc := e.InstanceLocation
+	switch k := e.ErrorKind.(type) {
+	case *kind.Required:
+		for _, m := range k.Missing {
+			*out = append(*out, issue{varPath(append(slices.Clip(loc), m)), "required, but no value is set and the schema has no default"})
+		}
+		return
+	case *kind.Type:
+		*out = append(*out, issue{varPath(loc), typeMsg(k.Want, k.Got)})
+		return
+	case *kind.Enum:
+		want := make([]string, len(k.Want))
+		for i, w := range k.Want {
+			want[i] = show(w)
+		}
+		*out = append(*out, issue{varPath(loc), fmt.Sprintf("must be one of %s, got %s", strings.Join(want, ", "), show(k.Got))})
+		return
+	case *kind.Minimum:
+		*out = append(*out, issue{varPath(loc), fmt.Sprintf("must be at least %s, got %s", k.Want.RatString(), k.Got.RatString())})
+		return
+	case *kind.Maximum:
+		*out = append(*out, issue{varPath(loc), fmt.Sprintf("must be at most %s, got %s", k.Want.RatString(), k.Got.RatString())})
+		return
+	case *kind.ExclusiveMinimum:
+		*out = append(*out, issue{varPath(loc), fmt.Sprintf("must be greater than %s, got %s", k.Want.RatString(), k.Got.RatString())})
+		return
+	case *kind.ExclusiveMaximum:
+		*out = append(*out, issue{varPath(loc), fmt.Sprintf("must be less than %s, got %s", k.Want.RatString(), k.Got.RatString())})
+		return
+	case *kind.AnyOf, *kind.OneOf:
+		// anyOf [{"type": "string"}, {"type": "null"}] (what Pydantic emits
+		// for Optional[str]) fails with one type error per branch: merge them.
+		var want []string
+		got := ""
+		for _, c := range e.Causes {
+			tk, ok := c.ErrorKind.(*kind.Type)
+			if !ok || len(c.Causes) > 0 || !slices.Equal(c.InstanceLocation, loc) {
+				want = nil
+				break
+			}
+			want = append(want, tk.Want...)
+			got = tk.Got
+		}
+		if want != nil {
+			*out = append(*out, issue{varPath(loc), typeMsg(want, got)})
+			return
+		}
+	}
+	if len(e.Causes) == 0 {
+		*out = append(*out, issue{varPath(loc), e.ErrorKind.LocalizedString(printer)})
+		return
+	}
+	for _, c := range e.Causes {
+		collectIssues(c, out)
+	}
+}
+
+// typeMsg reads "expected string, got number". null is left out of the
+// expected types when there are others: a null value means "unset" here.
+func typeMsg(want []string, got string) string {
+	var w []string
+	for _, t := range want {
+		if t != "null" || len(want) == 1 {
+			if !slices.Contains(w, t) {
+				w = append(w, t)
+			}
+		}
+	}
+	return fmt.Sprintf("expected %s, got %s", strings.Join(w, " or "), got)
+}
+
+// varPath spells an instance location as the variable it is in, with
+// nested keys and list indexes: env.FOO, tolerations[0].effect.
+func varPath(loc []string) string {
+	if len(loc) == 0 {
+		return ""
+	}
+	p := loc[0]
+	for _, seg := range loc[1:] {
+		if _, err := strconv.Atoi(seg); err == nil {
+			p += "[" + seg + "]"
+			continue
+		}
+		p = joinPath(p, seg)
+	}
+	return p
+}

@@ -1,0 +1,282 @@
+package project
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	jsonnet "github.com/google/go-jsonnet"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	kjson "sigs.k8s.io/json"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
+)
+
+// ExtVarGitSHA is the external variable that carries the short SHA of the
+// project's git HEAD, for tagging images.
+const ExtVarGitSHA = "gitSha"
+
+// LoadOptions are the values a project file may refer to: Jsonnet's
+// std.extVar(name), or {{ name }} in a YAML string.
+type LoadOptions struct {
+	// ExtVars holds --ext-str values. gitSha is added from git unless set.
+	ExtVars map[string]string
+}
+
+// Loaded is a project read from disk, defaults filled, templates parsed and
+// validated.
+type Loaded struct {
+	*Project
+	// File is the path the project was read from, as the user named it.
+	File string
+	// Templates holds each pool's parsed base job template, by pool name.
+	Templates map[string]*jobtemplate.Template
+	// TemplateSources names where each pool's template came from: a path
+	// relative to the project file, "inline" or "default".
+	TemplateSources map[string]string
+}
+
+// Load reads, defaults and validates a project file. Every problem found is
+// returned at once as an ErrorList naming the file, field and line.
+func Load(path string, opts LoadOptions) (*Loaded, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading project file: %w", err)
+	}
+	vars := map[string]string{}
+	for k, v := range opts.ExtVars {
+		vars[k] = v
+	}
+	if _, ok := vars[ExtVarGitSHA]; !ok {
+		if sha := GitSHA(filepath.Dir(path)); sha != "" {
+			vars[ExtVarGitSHA] = sha
+		}
+	}
+
+	e := &errs{file: path}
+	var doc []byte
+	switch filepath.Ext(path) {
+	case ".jsonnet", ".libsonnet":
+		doc, err = evalJsonnet(path, src, vars)
+		if err != nil {
+			return nil, err
+		}
+	default:
+		e.lines = newLineIndex(src)
+		doc, err = yamlDocument(src, vars, e)
+		if err != nil {
+			return nil, &FieldError{File: path, Msg: err.Error()}
+		}
+		if err := e.err(); err != nil {
+			return nil, err
+		}
+	}
+	return decode(path, doc, e)
+}
+
+// decode turns the project's JSON into a validated Loaded.
+func decode(path string, doc []byte, e *errs) (*Loaded, error) {
+	p := &Project{}
+	strict, err := kjson.UnmarshalStrict(doc, p, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+	if err != nil {
+		return nil, &FieldError{File: path, Msg: fmt.Sprintf("not a project: %v", err)}
+	}
+	for _, s := range strict {
+		field, msg := strictField(s.Error())
+		e.add(field, "%s", msg)
+	}
+	if err := e.err(); err != nil {
+		return nil, err
+	}
+	l := &Loaded{Project: p, File: path, Templates: map[string]*jobtemplate.Template{}, TemplateSources: map[string]string{}}
+	l.loadTemplates(e)
+	p.setDefaults()
+	l.validate(e)
+	if err := e.err(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+var strictFieldRE = regexp.MustCompile(`^(unknown|duplicate) field "([^"]+)"$`)
+
+// strictField pulls the field path out of sigs.k8s.io/json's strict errors,
+// which read `unknown field "deployments[0].foo"`.
+func strictField(msg string) (string, string) {
+	if m := strictFieldRE.FindStringSubmatch(msg); m != nil {
+		if m[1] == "unknown" {
+			return m[2], "unknown field; check its spelling against the project reference in the README"
+		}
+		return m[2], "given more than once"
+	}
+	return "", msg
+}
+
+// loadTemplates parses each pool's base job template: a file beside the
+// project, an inline object, or the default.
+func (l *Loaded) loadTemplates(e *errs) {
+	dir := filepath.Dir(l.File)
+	for i := range l.Pools {
+		pool := &l.Pools[i]
+		fld := field.NewPath("pools").Index(i).Child("baseJobTemplate").String()
+		raw := bytes.TrimSpace(pool.BaseJobTemplate)
+		var (
+			t   *jobtemplate.Template
+			err error
+			src string
+		)
+		switch {
+		case len(raw) == 0 || string(raw) == "null":
+			t, src = jobtemplate.Default(), "default"
+		case raw[0] == '"':
+			var rel string
+			_ = json.Unmarshal(raw, &rel)
+			src = rel
+			data, rerr := os.ReadFile(filepath.Join(dir, rel))
+			if rerr != nil {
+				e.add(fld, "cannot read base job template: %v", rerr)
+				continue
+			}
+			t, err = jobtemplate.Parse(data, filepath.Join(dir, rel))
+		case raw[0] == '{':
+			src = "inline"
+			t, err = jobtemplate.Parse(raw, l.File+": "+fld)
+		default:
+			e.add(fld, "must be a path to a JSON or YAML file, or the template object itself")
+			continue
+		}
+		if err != nil {
+			e.add(fld, "%v", err)
+			continue
+		}
+		l.Templates[pool.Name] = t
+		l.TemplateSources[pool.Name] = src
+	}
+}
+
+// setDefaults fills what a project may leave out, so every later reader
+// (render, the reconciler) sees one explicit form.
+func (p *Project) setDefaults() {
+	if p.Reconciler.Replicas == nil {
+		r := int32(DefaultReplicas)
+		p.Reconciler.Replicas = &r
+	}
+	for i := range p.Pools {
+		pool := &p.Pools[i]
+		if pool.Queue(DefaultQueue) == nil {
+			pool.Queues = append(pool.Queues, Queue{Name: DefaultQueue})
+		}
+		for j := range pool.Queues {
+			if pool.Queues[j].Priority == 0 {
+				pool.Queues[j].Priority = DefaultQueuePriority
+			}
+		}
+		if pool.RunRetention == nil {
+			pool.RunRetention = p.RunRetention
+		}
+	}
+	for i := range p.Deployments {
+		d := &p.Deployments[i]
+		if d.Queue == "" {
+			d.Queue = DefaultQueue
+		}
+		if d.CollisionStrategy == "" {
+			d.CollisionStrategy = CollisionEnqueue
+		}
+	}
+}
+
+// evalJsonnet evaluates a Jsonnet project in process; imports resolve
+// beside the file.
+func evalJsonnet(path string, src []byte, vars map[string]string) ([]byte, error) {
+	vm := jsonnet.MakeVM()
+	vm.Importer(&jsonnet.FileImporter{JPaths: []string{filepath.Dir(path)}})
+	for k, v := range vars {
+		vm.ExtVar(k, v)
+	}
+	out, err := vm.EvaluateAnonymousSnippet(path, string(src))
+	if err != nil {
+		return nil, &FieldError{File: path, Msg: "jsonnet: " + strings.TrimSpace(err.Error())}
+	}
+	return []byte(out), nil
+}
+
+var varRE = regexp.MustCompile(`{{\s*([\w.\-]+)\s*}}`)
+
+// yamlDocument converts YAML to JSON and fills {{ name }} placeholders from
+// the ext vars. Base job templates are left alone: their placeholders are
+// Prefect's, filled per run.
+func yamlDocument(src []byte, vars map[string]string, e *errs) ([]byte, error) {
+	js, err := yaml.YAMLToJSONStrict(src)
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	if err := json.Unmarshal(js, &v); err != nil {
+		return nil, err
+	}
+	v = fillVars(v, nil, vars, e)
+	return json.Marshal(v)
+}
+
+func fillVars(v any, path *field.Path, vars map[string]string, e *errs) any {
+	switch t := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys) // errors come out in a stable order
+		for _, k := range keys {
+			p := path.Child(k)
+			if isTemplatePath(p) {
+				continue
+			}
+			t[k] = fillVars(t[k], p, vars, e)
+		}
+	case []any:
+		for i, c := range t {
+			t[i] = fillVars(c, path.Index(i), vars, e)
+		}
+	case string:
+		return varRE.ReplaceAllStringFunc(t, func(m string) string {
+			name := varRE.FindStringSubmatch(m)[1]
+			if val, ok := vars[name]; ok {
+				return val
+			}
+			known := make([]string, 0, len(vars))
+			for k := range vars {
+				known = append(known, k)
+			}
+			sort.Strings(known)
+			hint := "pass --ext-str " + name + "=VALUE"
+			if name == ExtVarGitSHA {
+				hint = "the project is not in a git repository with a commit; pass --ext-str gitSha=VALUE"
+			}
+			e.add(path.String(), "no value for placeholder %s (known: %s); %s", m, strings.Join(known, ", "), hint)
+			return m
+		})
+	}
+	return v
+}
+
+var templatePathRE = regexp.MustCompile(`^pools\[\d+\]\.baseJobTemplate$`)
+
+func isTemplatePath(p *field.Path) bool { return templatePathRE.MatchString(p.String()) }
+
+// GitSHA returns the short SHA of HEAD of the git repository holding dir,
+// or "" when there is none.
+func GitSHA(dir string) string {
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}

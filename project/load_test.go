@@ -1,0 +1,251 @@
+package project_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
+
+const valid = `apiVersion: kubectl-flows.dev/v1alpha1
+kind: Project
+name: demo
+namespace: flows
+pools:
+  - name: k8s
+    queues:
+      - name: fast
+        priority: 1
+concurrencyLimits:
+  - tag: db
+    limit: 2
+deployments:
+  - flow: hello
+    name: default
+    entrypoint: flows/hello.py:hello
+    image: example.com/hello:{{ gitSha }}
+    pool: k8s
+    parameters: {name: world}
+`
+
+func write(t *testing.T, name, content string) string {
+	t.Helper()
+	dir := t.TempDir()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var vars = project.LoadOptions{ExtVars: map[string]string{"gitSha": "abc1234"}}
+
+func TestLoadValidDefaults(t *testing.T) {
+	l, err := project.Load(write(t, "flows.yaml", valid), vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := l.Pool("k8s")
+	if pool.Queue(project.DefaultQueue) == nil {
+		t.Errorf("pool has no default queue: %+v", pool.Queues)
+	}
+	d := l.Deployments[0]
+	if d.Queue != "default" || d.CollisionStrategy != project.CollisionEnqueue {
+		t.Errorf("deployment defaults not filled: queue=%q collision=%q", d.Queue, d.CollisionStrategy)
+	}
+	if d.Image != "example.com/hello:abc1234" {
+		t.Errorf("gitSha placeholder not filled: %q", d.Image)
+	}
+	if *l.Reconciler.Replicas != 2 {
+		t.Errorf("replicas default = %d", *l.Reconciler.Replicas)
+	}
+	if l.TemplateSources["k8s"] != "default" {
+		t.Errorf("template source = %q", l.TemplateSources["k8s"])
+	}
+}
+
+// TestBadInput: every kind of mistake gives one clear error that names the
+// file, the field path and (for YAML) the line.
+func TestBadInput(t *testing.T) {
+	cases := []struct {
+		name    string
+		edit    func(string) string
+		want    []string // substrings of the error
+		file    string
+		content string
+	}{
+		{
+			name: "unknown field",
+			edit: func(s string) string {
+				return strings.Replace(s, "    pool: k8s\n", "    pool: k8s\n    jobVaraibles: {}\n", 1)
+			},
+			want: []string{"flows.yaml:", "deployments[0].jobVaraibles", "unknown field"},
+		},
+		{
+			name: "missing pool",
+			edit: func(s string) string { return strings.Replace(s, "    pool: k8s\n", "    pool: kube\n", 1) },
+			want: []string{"flows.yaml:18:", "deployments[0].pool", `pool "kube" not found (known: k8s)`},
+		},
+		{
+			name: "missing queue",
+			edit: func(s string) string {
+				return strings.Replace(s, "    pool: k8s\n", "    pool: k8s\n    queue: slow\n", 1)
+			},
+			want: []string{"flows.yaml:19:", "deployments[0].queue", `queue "slow" not found in pool "k8s" (known: default, fast)`},
+		},
+		{
+			name: "duplicate pool",
+			edit: func(s string) string {
+				return strings.Replace(s, "concurrencyLimits:", "  - name: k8s\nconcurrencyLimits:", 1)
+			},
+			want: []string{"pools[1].name", `duplicate pool "k8s"`},
+		},
+		{
+			name: "duplicate deployment",
+			edit: func(s string) string {
+				return s + "  - flow: hello\n    name: default\n    entrypoint: x.py:f\n    pool: k8s\n"
+			},
+			want: []string{"deployments[1].name", `duplicate deployment "hello/default"`},
+		},
+		{
+			name: "invalid name",
+			edit: func(s string) string { return strings.Replace(s, "  - flow: hello\n", "  - flow: Hello_World\n", 1) },
+			want: []string{"flows.yaml:14:", "deployments[0].flow", "not a valid Kubernetes name"},
+		},
+		{
+			name: "negative limit",
+			edit: func(s string) string { return strings.Replace(s, "    limit: 2\n", "    limit: -1\n", 1) },
+			want: []string{"flows.yaml:12:", "concurrencyLimits[0].limit", "must not be negative"},
+		},
+		{
+			name: "bad cron",
+			edit: func(s string) string { return s + "    schedules:\n      - cron: \"61 * * * *\"\n" },
+			want: []string{"flows.yaml:21:", "deployments[0].schedules[0].cron", "61 * * * *"},
+		},
+		{
+			name: "bad timezone",
+			edit: func(s string) string {
+				return s + "    schedules:\n      - cron: \"0 * * * *\"\n        timezone: Mars/Olympus\n"
+			},
+			want: []string{"deployments[0].schedules[0].cron", "Mars/Olympus"},
+		},
+		{
+			name: "job variables fail the schema",
+			edit: func(s string) string { return s + "    jobVariables:\n      backoff_limit: lots\n" },
+			want: []string{"deployments[0].jobVariables", "backoff_limit"},
+		},
+		{
+			name: "unknown job variable",
+			edit: func(s string) string { return s + "    jobVariables:\n      cpu_requets: \"1\"\n" },
+			want: []string{"deployments[0].jobVariables", "cpu_requets"},
+		},
+		{
+			name: "parameters fail the schema",
+			edit: func(s string) string {
+				return s + "    parameterSchema:\n      type: object\n      properties:\n        name: {type: integer}\n"
+			},
+			want: []string{"deployments[0].parameters", "/name"},
+		},
+		{
+			name: "template placeholder with no variable",
+			edit: func(s string) string {
+				return strings.Replace(s, "  - name: k8s\n", `  - name: k8s
+    baseJobTemplate:
+      job_configuration:
+        job_manifest:
+          apiVersion: batch/v1
+          kind: Job
+          spec:
+            template:
+              spec:
+                containers:
+                  - name: flow
+                    image: "{{ imagee }}"
+      variables:
+        type: object
+        properties:
+          image: {type: string}
+`, 1)
+			},
+			want: []string{"pools[0].baseJobTemplate", "imagee"},
+		},
+		{
+			name: "missing ext var",
+			edit: func(s string) string { return strings.Replace(s, "{{ gitSha }}", "{{ release }}", 1) },
+			want: []string{"deployments[0].image", "{{ release }}", "--ext-str release=VALUE"},
+		},
+		{
+			name: "wrong kind",
+			edit: func(s string) string { return strings.Replace(s, "kind: Project", "kind: Projekt", 1) },
+			want: []string{"flows.yaml:2:", "kind", `must be "Project"`},
+		},
+		{
+			name: "yaml syntax",
+			edit: func(s string) string { return s + "  - flow: [\n" },
+			want: []string{"flows.yaml", "line"},
+		},
+		{
+			name:    "jsonnet error",
+			file:    "flows.jsonnet",
+			content: "{ apiVersion: 'kubectl-flows.dev/v1alpha1', kind: 'Project', name: std.extVar('nope') }",
+			want:    []string{"flows.jsonnet", "jsonnet", "nope"},
+		},
+		{
+			name:    "jsonnet validation error",
+			file:    "flows.jsonnet",
+			content: "{ apiVersion: 'kubectl-flows.dev/v1alpha1', kind: 'Project', name: 'x', namespace: 'y', pools: [{name: 'p', concurrencyLimit: -3}] }",
+			want:    []string{"flows.jsonnet: pools[0].concurrencyLimit", "must not be negative"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			file, content := tc.file, tc.content
+			if file == "" {
+				file, content = "flows.yaml", tc.edit(valid)
+			}
+			_, err := project.Load(write(t, file, content), vars)
+			if err == nil {
+				t.Fatalf("no error for:\n%s", content)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not contain %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestJsonnetExtVars(t *testing.T) {
+	src := `{
+  apiVersion: 'kubectl-flows.dev/v1alpha1', kind: 'Project', name: 'j', namespace: 'j',
+  pools: [{ name: 'p' }],
+  deployments: [{ flow: 'f', name: std.extVar('env'), entrypoint: 'a.py:f', pool: 'p',
+                  image: 'img:' + std.extVar('gitSha') }],
+}`
+	l, err := project.Load(write(t, "flows.jsonnet", src), project.LoadOptions{ExtVars: map[string]string{"gitSha": "feed123", "env": "prod"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := l.Deployments[0]; d.Name != "prod" || d.Image != "img:feed123" {
+		t.Fatalf("ext vars not applied: %+v", d)
+	}
+}
+
+func TestJobName(t *testing.T) {
+	short := "hello-default-abc"
+	if got := project.JobName(short); got != short {
+		t.Errorf("JobName(%q) = %q", short, got)
+	}
+	long := strings.Repeat("a", 60) + "-x-1"
+	long2 := strings.Repeat("a", 60) + "-x-2"
+	a, b := project.JobName(long), project.JobName(long2)
+	if len(a) > 63 || len(b) > 63 || a == b {
+		t.Errorf("long names: %q (%d) %q (%d)", a, len(a), b, len(b))
+	}
+	if project.JobName(long) != a {
+		t.Error("JobName is not deterministic")
+	}
+}

@@ -1,0 +1,264 @@
+package project
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
+)
+
+// cronParser accepts the five-field cron Prefect uses, plus @hourly-style
+// descriptors.
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseCron parses a schedule's cron in its timezone ("" is UTC).
+func ParseCron(spec, timezone string) (cron.Schedule, error) {
+	loc, err := loadLocation(timezone)
+	if err != nil {
+		return nil, err
+	}
+	s, err := cronParser.Parse(spec)
+	if err != nil {
+		return nil, err
+	}
+	if sp, ok := s.(*cron.SpecSchedule); ok {
+		sp.Location = loc
+	}
+	return s, nil
+}
+
+func loadLocation(tz string) (*time.Location, error) {
+	if tz == "" {
+		return time.UTC, nil
+	}
+	return time.LoadLocation(tz)
+}
+
+// ConfigMapName names the ConfigMaps render writes; the reconciler finds
+// them by label, people find them by these names.
+func PoolConfigMapName(pool string) string { return "flows-pool-" + pool }
+
+// DeploymentConfigMapName is flows-deployment-<flow>-<name>.
+func DeploymentConfigMapName(flow, name string) string {
+	return "flows-deployment-" + flow + "-" + name
+}
+
+// LimitsConfigMapName holds the tag concurrency limits.
+const LimitsConfigMapName = "flows-limits"
+
+func (l *Loaded) validate(e *errs) {
+	p := l.Project
+	if p.APIVersion != APIVersion {
+		e.add("apiVersion", "must be %q, got %q", APIVersion, p.APIVersion)
+	}
+	if p.Kind != Kind {
+		e.add("kind", "must be %q, got %q", Kind, p.Kind)
+	}
+	dnsLabel(e, "name", p.Name)
+	dnsLabel(e, "namespace", p.Namespace)
+	if r := p.Reconciler.Replicas; r != nil && *r < 0 {
+		e.add("reconciler.replicas", "must not be negative")
+	}
+	retention(e, field.NewPath("runRetention"), p.RunRetention)
+
+	if len(p.Pools) == 0 {
+		e.add("pools", "a project needs at least one work pool")
+	}
+	pools := map[string]bool{}
+	for i := range p.Pools {
+		pool := &p.Pools[i]
+		fp := field.NewPath("pools").Index(i)
+		dnsLabel(e, fp.Child("name").String(), pool.Name)
+		if pools[pool.Name] {
+			e.add(fp.Child("name").String(), "duplicate pool %q", pool.Name)
+		}
+		pools[pool.Name] = true
+		nonNegative(e, fp.Child("concurrencyLimit"), pool.ConcurrencyLimit)
+		retention(e, fp.Child("runRetention"), pool.RunRetention)
+		queues := map[string]bool{}
+		for j, q := range pool.Queues {
+			fq := fp.Child("queues").Index(j)
+			dnsLabel(e, fq.Child("name").String(), q.Name)
+			if queues[q.Name] {
+				e.add(fq.Child("name").String(), "duplicate queue %q in pool %q", q.Name, pool.Name)
+			}
+			queues[q.Name] = true
+			if q.Priority < 0 {
+				e.add(fq.Child("priority").String(), "must be 1 or more (lower is served first)")
+			}
+			nonNegative(e, fq.Child("concurrencyLimit"), q.ConcurrencyLimit)
+		}
+		if t := l.Templates[pool.Name]; t != nil && len(pool.JobVariables) > 0 {
+			if err := t.Validate(pool.JobVariables); err != nil {
+				e.add(fp.Child("jobVariables").String(), "%v", err)
+			}
+		}
+	}
+
+	tags := map[string]bool{}
+	for i, tl := range p.ConcurrencyLimits {
+		ft := field.NewPath("concurrencyLimits").Index(i)
+		if strings.TrimSpace(tl.Tag) == "" {
+			e.add(ft.Child("tag").String(), "must not be empty")
+		}
+		if tags[tl.Tag] {
+			e.add(ft.Child("tag").String(), "duplicate limit for tag %q", tl.Tag)
+		}
+		tags[tl.Tag] = true
+		nonNegative(e, ft.Child("limit"), &tl.Limit)
+	}
+
+	deployments := map[string]bool{}
+	cmNames := map[string]string{}
+	for i := range p.Deployments {
+		l.validateDeployment(e, i, deployments, cmNames)
+	}
+}
+
+func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmNames map[string]string) {
+	d := &l.Deployments[i]
+	fd := field.NewPath("deployments").Index(i)
+	dnsLabel(e, fd.Child("flow").String(), d.Flow)
+	dnsLabel(e, fd.Child("name").String(), d.Name)
+	if seen[d.FullName()] {
+		e.add(fd.Child("name").String(), "duplicate deployment %q", d.FullName())
+	}
+	seen[d.FullName()] = true
+	cm := DeploymentConfigMapName(d.Flow, d.Name)
+	if other, ok := cmNames[cm]; ok && other != d.FullName() {
+		e.add(fd.Child("name").String(), "deployments %q and %q both render to ConfigMap %q; rename one", other, d.FullName(), cm)
+	}
+	cmNames[cm] = d.FullName()
+	if strings.TrimSpace(d.Entrypoint) == "" {
+		e.add(fd.Child("entrypoint").String(), "required: the flow's code location, e.g. flows/hello.py:hello")
+	}
+	pool := l.Pool(d.Pool)
+	switch {
+	case d.Pool == "":
+		e.add(fd.Child("pool").String(), "required: the work pool that runs this deployment")
+	case pool == nil:
+		e.add(fd.Child("pool").String(), "pool %q not found (known: %s)", d.Pool, strings.Join(l.poolNames(), ", "))
+	case pool.Queue(d.Queue) == nil:
+		e.add(fd.Child("queue").String(), "queue %q not found in pool %q (known: %s)", d.Queue, d.Pool, strings.Join(queueNames(pool), ", "))
+	}
+	tags := map[string]bool{}
+	for j, t := range d.Tags {
+		if strings.TrimSpace(t) == "" {
+			e.add(fd.Child("tags").Index(j).String(), "must not be empty")
+		}
+		if tags[t] {
+			e.add(fd.Child("tags").Index(j).String(), "duplicate tag %q", t)
+		}
+		tags[t] = true
+	}
+	nonNegative(e, fd.Child("concurrencyLimit"), d.ConcurrencyLimit)
+	if d.CollisionStrategy != CollisionEnqueue && d.CollisionStrategy != CollisionCancelNew {
+		e.add(fd.Child("collisionStrategy").String(), "must be %s or %s, got %q", CollisionEnqueue, CollisionCancelNew, d.CollisionStrategy)
+	}
+	if d.Image != "" {
+		if _, ok := d.JobVariables["image"]; ok {
+			e.add(fd.Child("image").String(), "set either image or jobVariables.image, not both")
+		}
+	}
+	if d.ParameterSchema != nil {
+		if err := ValidateParameters(d.ParameterSchema, d.Parameters); err != nil {
+			e.add(fd.Child("parameters").String(), "%v", err)
+		}
+	}
+	if pool != nil {
+		if t := l.Templates[pool.Name]; t != nil {
+			if err := t.Validate(DeploymentJobVariables(pool, d)); err != nil {
+				e.add(fd.Child("jobVariables").String(), "%v", err)
+			}
+		}
+	}
+	for j, s := range d.Schedules {
+		fs := fd.Child("schedules").Index(j)
+		switch {
+		case s.Cron != "" && s.Interval != nil:
+			e.add(fs.String(), "set cron or interval, not both")
+		case s.Cron != "":
+			if _, err := ParseCron(s.Cron, s.Timezone); err != nil {
+				e.add(fs.Child("cron").String(), "%q: %v", s.Cron, err)
+			}
+		case s.Interval != nil:
+			if s.Interval.Duration <= 0 {
+				e.add(fs.Child("interval").String(), "must be a positive duration such as 10m or 1h")
+			}
+			if _, err := loadLocation(s.Timezone); err != nil {
+				e.add(fs.Child("timezone").String(), "%v", err)
+			}
+		default:
+			e.add(fs.String(), "needs a cron (with an optional timezone) or an interval")
+		}
+	}
+}
+
+// DeploymentJobVariables layers a deployment's job variables over its pool's
+// (the image shorthand sits between), the order the reconciler applies
+// before a run's own.
+func DeploymentJobVariables(pool *Pool, d *Deployment) map[string]any {
+	own := d.JobVariables
+	if d.Image != "" {
+		own = jobtemplate.Merge(map[string]any{"image": d.Image}, d.JobVariables)
+	}
+	return jobtemplate.Merge(pool.JobVariables, own)
+}
+
+func (p *Project) poolNames() []string {
+	names := make([]string, len(p.Pools))
+	for i, pool := range p.Pools {
+		names[i] = pool.Name
+	}
+	sort.Strings(names)
+	return names
+}
+
+func queueNames(p *Pool) []string {
+	names := make([]string, len(p.Queues))
+	for i, q := range p.Queues {
+		names[i] = q.Name
+	}
+	sort.Strings(names)
+	return names
+}
+
+func dnsLabel(e *errs, fld, v string) {
+	if v == "" {
+		e.add(fld, "required")
+		return
+	}
+	if msgs := validation.IsDNS1123Label(v); len(msgs) > 0 {
+		e.add(fld, "%q is not a valid Kubernetes name: %s", v, strings.Join(msgs, "; "))
+	}
+}
+
+func nonNegative(e *errs, fld *field.Path, v *int32) {
+	if v != nil && *v < 0 {
+		e.add(fld.String(), "must not be negative, got %d", *v)
+	}
+}
+
+func retention(e *errs, fld *field.Path, r *Retention) {
+	if r == nil {
+		return
+	}
+	nonNegative(e, fld.Child("count"), r.Count)
+	if r.Age != nil && r.Age.Duration < 0 {
+		e.add(fld.Child("age").String(), "must not be negative")
+	}
+}
+
+// String renders a limit for tables: "unlimited" when unset.
+func LimitString(v *int32) string {
+	if v == nil {
+		return "unlimited"
+	}
+	return fmt.Sprint(*v)
+}

@@ -1,0 +1,158 @@
+package reconciler
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
+
+// Reasons a run is Rejected; they are the Reason of its status.
+const (
+	ReasonInvalidRequest      = "InvalidRunRequest"
+	ReasonDeploymentNotFound  = "DeploymentNotFound"
+	ReasonPoolNotFound        = "PoolNotFound"
+	ReasonInvalidParameters   = "InvalidParameters"
+	ReasonInvalidJobVariables = "InvalidJobVariables"
+)
+
+// AnnotationPodWatchTimeout on a run's Job carries the pool's
+// pod_watch_timeout_seconds, so crash detection needs no template lookup.
+const AnnotationPodWatchTimeout = "kubectl-flows.dev/pod-watch-timeout"
+
+// rejection is why a run cannot run at all.
+type rejection struct {
+	reason, message string
+}
+
+// waitReason is why a valid run cannot start yet, with nothing wrong with
+// the run itself (config missing or broken): it waits for the next render.
+type waitReason struct{ message string }
+
+// admission is a validated run, ready to take its slots.
+type admission struct {
+	deployment *Deployment
+	pool       *Pool
+	slots      slots
+	scheduled  time.Time
+	params     map[string]any
+	jobVars    map[string]any
+	job        *batchv1.Job
+}
+
+// admit validates a run request against the config and resolves its Job.
+// A nil admission with a nil rejection means the run must wait.
+func admit(cfg *Config, ns string, cm *corev1.ConfigMap, req *project.RunRequest, reqErr error) (*admission, *rejection, *waitReason) {
+	if reqErr != nil {
+		return nil, &rejection{ReasonInvalidRequest, reqErr.Error()}, nil
+	}
+	d := cfg.Deployments[req.Deployment]
+	if d == nil {
+		flow, name, _ := project.SplitDeployment(req.Deployment)
+		cmName := project.DeploymentConfigMapName(flow, name)
+		if err := cfg.Errors[cmName]; err != nil {
+			return nil, nil, &waitReason{fmt.Sprintf("deployment config %s cannot be read: %v", cmName, err)}
+		}
+		return nil, &rejection{ReasonDeploymentNotFound, fmt.Sprintf("deployment %q not found%s", req.Deployment, suggest(req.Deployment, cfg))}, nil
+	}
+	pool := cfg.Pools[d.Pool]
+	if pool == nil {
+		if err := cfg.Errors[project.PoolConfigMapName(d.Pool)]; err != nil {
+			return nil, nil, &waitReason{fmt.Sprintf("pool config cannot be read: %v", err)}
+		}
+		return nil, nil, &waitReason{fmt.Sprintf("pool %q of deployment %s is not installed yet", d.Pool, req.Deployment)}
+	}
+	for i, t := range req.Tags {
+		if strings.TrimSpace(t) == "" {
+			return nil, &rejection{ReasonInvalidRequest, fmt.Sprintf("%s: tags[%d] is empty", project.KeyRun, i)}, nil
+		}
+	}
+	params := mergeParams(d.Parameters, req.Parameters)
+	if d.ParameterSchema != nil {
+		if err := project.ValidateParameters(d.ParameterSchema, params); err != nil {
+			return nil, &rejection{ReasonInvalidParameters, err.Error()}, nil
+		}
+	}
+	jobVars := jobtemplate.Merge(project.DeploymentJobVariables(&pool.Pool, &d.Deployment), req.JobVariables)
+	if err := pool.Template.Validate(jobVars); err != nil {
+		return nil, &rejection{ReasonInvalidJobVariables, err.Error()}, nil
+	}
+	a := &admission{
+		deployment: d,
+		pool:       pool,
+		slots:      slotsOf(pool.Name, d.Queue, d.FullName(), runTags(&d.Deployment, req.Tags)),
+		scheduled:  cm.CreationTimestamp.Time,
+		params:     params,
+		jobVars:    jobVars,
+	}
+	if req.ScheduledTime != nil {
+		a.scheduled = req.ScheduledTime.Time
+	}
+	job, err := resolveJob(ns, cm, &d.Deployment, pool, params, jobVars)
+	if err != nil {
+		return nil, &rejection{ReasonInvalidJobVariables, err.Error()}, nil
+	}
+	a.job = job
+	return a, nil, nil
+}
+
+// mergeParams lays run parameters over the deployment's defaults, key by
+// key at the top level, as Prefect does.
+func mergeParams(defaults, run map[string]any) map[string]any {
+	out := make(map[string]any, len(defaults)+len(run))
+	for k, v := range defaults {
+		out[k] = v
+	}
+	for k, v := range run {
+		out[k] = v
+	}
+	return out
+}
+
+// resolveJob builds the run's Job from its pool's template: a name derived
+// from the run, so a retry never makes a second Job, and an owner reference
+// to the run, so deleting the run deletes its Job.
+func resolveJob(ns string, cm *corev1.ConfigMap, d *project.Deployment, pool *Pool, params, jobVars map[string]any) (*batchv1.Job, error) {
+	p := &project.Project{Namespace: ns}
+	res, err := pool.Template.Resolve(jobVars, project.NewRun(p, d, cm.Name, params))
+	if err != nil {
+		return nil, err
+	}
+	job := res.Job
+	job.Namespace = ns
+	job.OwnerReferences = []metav1.OwnerReference{{
+		APIVersion: "v1", Kind: "ConfigMap", Name: cm.Name, UID: cm.UID,
+	}}
+	if job.Annotations == nil {
+		job.Annotations = map[string]string{}
+	}
+	if t := res.PodWatchTimeout(); t > 0 {
+		job.Annotations[AnnotationPodWatchTimeout] = t.String()
+	}
+	return job, nil
+}
+
+// suggest names the closest deployments to a mistyped one.
+func suggest(name string, cfg *Config) string {
+	var close []string
+	for full := range cfg.Deployments {
+		if strings.HasPrefix(full, strings.SplitN(name, "/", 2)[0]+"/") || strings.Contains(full, name) || strings.Contains(name, full) {
+			close = append(close, full)
+		}
+	}
+	sort.Strings(close)
+	if len(close) > 5 {
+		close = close[:5]
+	}
+	if len(close) == 0 {
+		return ""
+	}
+	return "; did you mean " + strings.Join(close, ", ") + "?"
+}

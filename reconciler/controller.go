@@ -1,0 +1,353 @@
+// Package reconciler is the in-cluster half of kubectl-flows: it watches the
+// project's config and run-request ConfigMaps and turns each run request into
+// exactly one batch/v1 Job, never exceeding a pool, queue, deployment or tag
+// limit, and writes each run's state back to its ConfigMap.
+//
+// It follows the Job controller's shape: informers, a rate-limited
+// workqueue, reconcile functions that read state and converge it, and
+// expectations so that a stale cache never causes a second Job or an
+// over-admitted slot.
+package reconciler
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	batchlisters "k8s.io/client-go/listers/batch/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
+
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
+
+// dispatchKey is the workqueue key of the global dispatch pass; it cannot
+// clash with a ConfigMap name. The queue coalesces it, so a burst of events
+// costs one pass.
+const dispatchKey = "#dispatch"
+
+// jobIndex finds a run's ConfigMap from its Job name.
+const jobIndex = "job"
+
+// Options tune a Controller.
+type Options struct {
+	Namespace string
+	// Workers is how many keys are reconciled at once.
+	Workers int
+	// WriteConcurrency bounds the parallel API writes of one dispatch pass.
+	WriteConcurrency int
+	// LateAfter is how long past its time a Scheduled run is shown Late.
+	LateAfter time.Duration
+	// RetentionInterval is how often finished runs are pruned.
+	RetentionInterval time.Duration
+	Logger            *slog.Logger
+	Metrics           *Metrics
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+}
+
+// Controller reconciles runs.
+type Controller struct {
+	client kubernetes.Interface
+	opts   Options
+	log    *slog.Logger
+
+	factories  []informers.SharedInformerFactory
+	configs    corelisters.ConfigMapNamespaceLister
+	runs       corelisters.ConfigMapNamespaceLister
+	runIndexer cache.Indexer
+	jobs       batchlisters.JobNamespaceLister
+	pods       corelisters.PodNamespaceLister
+	synced     []cache.InformerSynced
+
+	queue    workqueue.TypedRateLimitingInterface[string]
+	exp      *expectations
+	cfgCache configCache
+	parsed   runCache
+	recorder record.EventRecorder
+	metrics  *Metrics
+
+	// firstSeen is when each run was first seen, for dispatch latency.
+	firstSeenMu sync.Mutex
+	firstSeen   map[string]time.Time
+}
+
+// New builds a Controller; call Start, wait for HasSynced, then Run.
+func New(client kubernetes.Interface, opts Options) *Controller {
+	if opts.Workers <= 0 {
+		opts.Workers = 8
+	}
+	if opts.WriteConcurrency <= 0 {
+		opts.WriteConcurrency = 16
+	}
+	if opts.LateAfter == 0 {
+		opts.LateAfter = 15 * time.Second
+	}
+	if opts.RetentionInterval == 0 {
+		opts.RetentionInterval = 30 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics(nil)
+	}
+	c := &Controller{
+		client:    client,
+		opts:      opts,
+		log:       opts.Logger,
+		exp:       newExpectations(),
+		metrics:   opts.Metrics,
+		firstSeen: map[string]time.Time{},
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "flows"}),
+	}
+
+	factory := func(selector string) informers.SharedInformerFactory {
+		f := informers.NewSharedInformerFactoryWithOptions(client, 0,
+			informers.WithNamespace(opts.Namespace),
+			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }),
+			informers.WithTransform(stripManagedFields))
+		c.factories = append(c.factories, f)
+		return f
+	}
+	cfgInf := factory(project.LabelConfig).Core().V1().ConfigMaps()
+	runInf := factory(project.LabelRun + "=true").Core().V1().ConfigMaps()
+	work := factory(project.LabelRunName)
+	jobInf := work.Batch().V1().Jobs()
+	podInf := work.Core().V1().Pods()
+
+	utilruntime.Must(runInf.Informer().AddIndexers(cache.Indexers{jobIndex: func(obj any) ([]string, error) {
+		return []string{project.JobName(obj.(metav1.Object).GetName())}, nil
+	}}))
+	ns := opts.Namespace
+	c.configs, c.runs, c.runIndexer = cfgInf.Lister().ConfigMaps(ns), runInf.Lister().ConfigMaps(ns), runInf.Informer().GetIndexer()
+	c.jobs, c.pods = jobInf.Lister().Jobs(ns), podInf.Lister().Pods(ns)
+	c.synced = []cache.InformerSynced{cfgInf.Informer().HasSynced, runInf.Informer().HasSynced, jobInf.Informer().HasSynced, podInf.Informer().HasSynced}
+
+	_, _ = cfgInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { c.queue.Add(dispatchKey) },
+		UpdateFunc: func(any, any) { c.queue.Add(dispatchKey) },
+		DeleteFunc: func(any) { c.queue.Add(dispatchKey) },
+	})
+	_, _ = runInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { c.runChanged(obj, true) },
+		UpdateFunc: func(_, obj any) { c.runChanged(obj, false) },
+		DeleteFunc: c.runDeleted,
+	})
+	_, _ = jobInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { c.jobChanged(obj, false) },
+		UpdateFunc: func(_, obj any) { c.jobChanged(obj, false) },
+		DeleteFunc: func(obj any) { c.jobChanged(obj, true) },
+	})
+	_, _ = podInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.podChanged,
+		UpdateFunc: func(_, obj any) { c.podChanged(obj) },
+	})
+
+	broadcaster := record.NewBroadcaster()
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events(opts.Namespace)})
+	c.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "flows-reconciler"})
+	return c
+}
+
+// stripManagedFields keeps the cache small: with 10,000 runs pending, the
+// managed fields would be most of it.
+func stripManagedFields(obj any) (any, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
+}
+
+// Start starts the informers; they stop with ctx.
+func (c *Controller) Start(ctx context.Context) {
+	for _, f := range c.factories {
+		f.Start(ctx.Done())
+	}
+}
+
+// HasSynced reports whether every cache has its first list.
+func (c *Controller) HasSynced() bool {
+	for _, s := range c.synced {
+		if !s() {
+			return false
+		}
+	}
+	return true
+}
+
+// Run reconciles until ctx is done. Only the leader calls it.
+func (c *Controller) Run(ctx context.Context) error {
+	defer c.queue.ShutDown()
+	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
+		return fmt.Errorf("caches did not sync")
+	}
+	c.log.Info("reconciling", "namespace", c.opts.Namespace, "workers", c.opts.Workers)
+	// A new leader looks at everything once: runs left mid-flight by the
+	// last one are picked up here.
+	c.queue.Add(dispatchKey)
+	runs, _ := c.runs.List(labels.Everything())
+	for _, r := range runs {
+		c.queue.Add(r.Name)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < c.opts.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c.processNext(ctx) {
+			}
+		}()
+	}
+	wg.Add(2)
+	go func() { defer wg.Done(); c.runSchedules(ctx) }()
+	go func() {
+		defer wg.Done()
+		wait.UntilWithContext(ctx, c.prune, c.opts.RetentionInterval)
+	}()
+	<-ctx.Done()
+	c.queue.ShutDown()
+	wg.Wait()
+	return nil
+}
+
+func (c *Controller) processNext(ctx context.Context) bool {
+	key, quit := c.queue.Get()
+	if quit {
+		return false
+	}
+	defer c.queue.Done(key)
+	var err error
+	if key == dispatchKey {
+		err = c.dispatch(ctx)
+	} else {
+		err = c.syncRun(ctx, key)
+	}
+	if err != nil {
+		c.metrics.ReconcileErrors.Inc()
+		if !apierrors.IsConflict(err) {
+			c.log.Error("reconcile failed", "key", key, "err", err)
+		}
+		c.queue.AddRateLimited(key)
+		return true
+	}
+	c.queue.Forget(key)
+	return true
+}
+
+// runChanged routes a run event: runs waiting for a slot go to the
+// dispatch pass, runs holding one to their own sync.
+func (c *Controller) runChanged(obj any, added bool) {
+	cm, ok := obj.(*corev1.ConfigMap)
+	if !ok {
+		return
+	}
+	if added {
+		c.firstSeenMu.Lock()
+		if _, ok := c.firstSeen[cm.Name]; !ok {
+			c.firstSeen[cm.Name] = c.opts.Now()
+		}
+		c.firstSeenMu.Unlock()
+	}
+	state := project.RunState(cm.Labels[project.LabelState])
+	c.exp.observe(cm.Name, state)
+	switch {
+	case state == "" || state == project.StateScheduled:
+		c.queue.Add(dispatchKey)
+		if _, cancel := cm.Annotations[project.AnnotationCancel]; cancel {
+			c.queue.Add(cm.Name)
+		}
+	case state.Final():
+		// A slot may have been freed.
+		c.queue.Add(dispatchKey)
+	default:
+		c.queue.Add(cm.Name)
+	}
+}
+
+func (c *Controller) runDeleted(obj any) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	cm, ok := obj.(*corev1.ConfigMap)
+	if !ok {
+		return
+	}
+	c.exp.forget(cm.Name)
+	c.parsed.forget(cm.UID)
+	c.firstSeenMu.Lock()
+	delete(c.firstSeen, cm.Name)
+	c.firstSeenMu.Unlock()
+	c.queue.Add(dispatchKey) // its slot, if it held one, is free
+}
+
+// runForJob finds the run that owns a Job (or a pod's Job).
+func (c *Controller) runForJob(jobName string) string {
+	objs, err := c.runIndexer.ByIndex(jobIndex, jobName)
+	if err != nil || len(objs) == 0 {
+		return ""
+	}
+	return objs[0].(*corev1.ConfigMap).Name
+}
+
+func (c *Controller) jobChanged(obj any, deleted bool) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	job, ok := obj.(*batchv1.Job)
+	if !ok {
+		return
+	}
+	run := c.runForJob(job.Name)
+	if run == "" {
+		return
+	}
+	if deleted {
+		c.exp.jobGone(run)
+	} else {
+		c.exp.jobSeen(run)
+	}
+	c.queue.Add(run)
+	if deleted || jobFinished(job) != "" {
+		c.queue.Add(dispatchKey) // a slot is free
+	}
+}
+
+func (c *Controller) podChanged(obj any) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	if run := c.runForJob(pod.Labels[project.LabelRunName]); run != "" {
+		c.queue.Add(run)
+	}
+}
+
+// takeFirstSeen returns and forgets when the run was first seen.
+func (c *Controller) takeFirstSeen(name string) (time.Time, bool) {
+	c.firstSeenMu.Lock()
+	defer c.firstSeenMu.Unlock()
+	t, ok := c.firstSeen[name]
+	delete(c.firstSeen, name)
+	return t, ok
+}

@@ -1,0 +1,106 @@
+package render
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"sync"
+
+	"sigs.k8s.io/kustomize/api/krusty"
+	kustypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-flows/kubectl-flows/manifests"
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
+
+// krustyMu serialises kustomize builds: krusty keeps a global OpenAPI
+// schema that races under concurrent builds (kustomize #3670, #4569).
+var krustyMu sync.Mutex
+
+// reconcilerInstall builds the embedded kustomize base with an overlay that
+// sets the project's namespace, image, replicas and resources.
+func reconcilerInstall(p *project.Project, version string) ([]byte, error) {
+	fsys := filesys.MakeFsInMemory()
+	err := fs.WalkDir(manifests.Base, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := manifests.Base.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		return fsys.WriteFile(path.Join("/base", name), b)
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	image := p.Reconciler.Image
+	if image == "" {
+		image = project.DefaultReconcilerImage + ":" + imageTag(version)
+	}
+	newName, newTag, digest := splitImage(image)
+	k := kustypes.Kustomization{
+		TypeMeta:  kustypes.TypeMeta{APIVersion: kustypes.KustomizationVersion, Kind: kustypes.KustomizationKind},
+		Resources: []string{"../base"},
+		Namespace: p.Namespace,
+		Images:    []kustypes.Image{{Name: manifests.ImageName, NewName: newName, NewTag: newTag, Digest: digest}},
+		Replicas:  []kustypes.Replica{{Name: manifests.Name, Count: int64(*p.Reconciler.Replicas)}},
+		Labels: []kustypes.Label{{Pairs: map[string]string{
+			LabelManagedBy: ManagedBy,
+			LabelPartOf:    p.Name,
+		}}},
+	}
+	if r := p.Reconciler.Resources; r != nil {
+		patch, err := yaml.Marshal(map[string]any{
+			"apiVersion": "apps/v1", "kind": "Deployment",
+			"metadata": map[string]any{"name": manifests.Name},
+			"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
+				"containers": []any{map[string]any{"name": "reconciler", "resources": r}},
+			}}},
+		})
+		if err != nil {
+			return nil, err
+		}
+		k.Patches = []kustypes.Patch{{Patch: string(patch)}}
+	}
+	kb, err := yaml.Marshal(k)
+	if err != nil {
+		return nil, err
+	}
+	if err := fsys.WriteFile("/overlay/kustomization.yaml", kb); err != nil {
+		return nil, err
+	}
+
+	krustyMu.Lock()
+	defer krustyMu.Unlock()
+	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fsys, "/overlay")
+	if err != nil {
+		return nil, fmt.Errorf("building the reconciler install: %w", err)
+	}
+	return m.AsYaml()
+}
+
+// imageTag maps the plugin version to the reconciler image tag it was
+// released with; a development build points at the moving "latest".
+func imageTag(version string) string {
+	if version == "" || version == "dev" || strings.Contains(version, "dirty") {
+		return "latest"
+	}
+	return version
+}
+
+// splitImage splits name[:tag][@digest], minding registry ports.
+func splitImage(image string) (name, tag, digest string) {
+	name = image
+	if i := strings.Index(name, "@"); i >= 0 {
+		name, digest = name[:i], name[i+1:]
+	}
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		name, tag = name[:i], name[i+1:]
+	}
+	return name, tag, digest
+}

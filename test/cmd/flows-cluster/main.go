@@ -1,0 +1,306 @@
+// Command flows-cluster runs the end-to-end tests' control plane (see
+// test/harness) for a person to use with kubectl:
+//
+//	flows-cluster up [--nodes N] [--detach]   start it; prints export KUBECONFIG=...
+//	flows-cluster down                        stop it
+//	flows-cluster status                      say whether it runs
+//
+// `up` stays in the foreground until SIGINT or SIGTERM unless --detach is
+// given, in which case it starts itself in the background, waits for the
+// control plane to be ready and returns. State lives in --dir (default
+// $XDG_CACHE_HOME/kubectl-flows/cluster): kubeconfig, pid, cluster.log.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kubectl-flows/kubectl-flows/test/harness"
+)
+
+const usage = `usage: flows-cluster up [--nodes N] [--detach] [--dir DIR]
+       flows-cluster down [--dir DIR]
+       flows-cluster status [--dir DIR]
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	fs := flag.NewFlagSet("flows-cluster "+os.Args[1], flag.ExitOnError)
+	dir := fs.String("dir", defaultDir(), "state directory (kubeconfig, pid file, log)")
+	var err error
+	switch os.Args[1] {
+	case "up":
+		nodes := fs.Int("nodes", 4, "number of fake (kwok) nodes")
+		detach := fs.Bool("detach", false, "run in the background; stop with `flows-cluster down`")
+		daemon := fs.Bool("daemon", false, "internal: the background process of --detach")
+		_ = fs.Parse(os.Args[2:])
+		s := state{dir: *dir}
+		switch {
+		case *daemon:
+			err = s.runDaemon(*nodes)
+		case *detach:
+			err = s.upDetached(*nodes)
+		default:
+			err = s.upForeground(*nodes)
+		}
+	case "down":
+		_ = fs.Parse(os.Args[2:])
+		err = state{dir: *dir}.down()
+	case "status":
+		_ = fs.Parse(os.Args[2:])
+		err = state{dir: *dir}.status()
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "flows-cluster: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func defaultDir() string {
+	base, err := os.UserCacheDir() // $XDG_CACHE_HOME or ~/.cache
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "kubectl-flows", "cluster")
+}
+
+type state struct{ dir string }
+
+func (s state) kubeconfig() string { return filepath.Join(s.dir, "kubeconfig") }
+func (s state) pidFile() string    { return filepath.Join(s.dir, "pid") }
+func (s state) logFile() string    { return filepath.Join(s.dir, "cluster.log") }
+func (s state) readyFile() string  { return filepath.Join(s.dir, "ready") }
+
+// running returns the pid of a live flows-cluster that owns this state
+// directory, or 0.
+func (s state) running() int {
+	data, err := os.ReadFile(s.pidFile())
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	if syscall.Kill(pid, 0) != nil {
+		return 0
+	}
+	if cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil &&
+		!strings.Contains(string(cmdline), "flows-cluster") {
+		return 0 // the pid was reused by something else
+	}
+	return pid
+}
+
+func (s state) printEnv(w io.Writer) {
+	fmt.Fprintf(w, "export KUBECONFIG=%s\n", s.kubeconfig())
+}
+
+// start brings the control plane up and publishes kubeconfig, pid and ready.
+func (s state) start(ctx context.Context, nodes int) (*harness.ControlPlane, error) {
+	if pid := s.running(); pid != 0 && pid != os.Getpid() {
+		return nil, fmt.Errorf("already running (pid %d); use it with:\n  export KUBECONFIG=%s\nor stop it with `flows-cluster down`", pid, s.kubeconfig())
+	}
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return nil, err
+	}
+	_ = os.Remove(s.readyFile())
+	if err := os.WriteFile(s.pidFile(), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	cp, err := harness.Start(ctx, harness.Options{
+		Nodes: nodes,
+		Logf:  func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) },
+	})
+	if err != nil {
+		_ = os.Remove(s.pidFile())
+		return nil, err
+	}
+	data, err := os.ReadFile(cp.Kubeconfig)
+	if err == nil {
+		err = os.WriteFile(s.kubeconfig(), data, 0o600)
+	}
+	if err == nil {
+		err = os.WriteFile(s.readyFile(), []byte(cp.Dir+"\n"), 0o644)
+	}
+	if err != nil {
+		_ = cp.Stop()
+		_ = os.Remove(s.pidFile())
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "flows-cluster: up in %v: %s, %d kwok nodes; logs in %s\n",
+		cp.StartupTime.Round(100*time.Millisecond), cp.APIServerURL(), len(cp.Nodes), cp.LogDir())
+	return cp, nil
+}
+
+// serve waits for SIGINT/SIGTERM, then stops the control plane.
+func (s state) serve(ctx context.Context, cp *harness.ControlPlane) error {
+	<-ctx.Done()
+	fmt.Fprintln(os.Stderr, "flows-cluster: stopping")
+	err := cp.Stop()
+	s.cleanFiles()
+	return err
+}
+
+func (s state) cleanFiles() {
+	for _, f := range []string{s.readyFile(), s.pidFile(), s.kubeconfig()} {
+		_ = os.Remove(f)
+	}
+}
+
+func (s state) upForeground(nodes int) error {
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	cp, err := s.start(ctx, nodes)
+	if err != nil {
+		return err
+	}
+	s.printEnv(os.Stdout)
+	fmt.Fprintln(os.Stderr, "flows-cluster: running in the foreground; ^C stops it")
+	return s.serve(ctx, cp)
+}
+
+func (s state) runDaemon(nodes int) error {
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	signal.Ignore(syscall.SIGHUP)
+	cp, err := s.start(ctx, nodes)
+	if err != nil {
+		return err
+	}
+	return s.serve(ctx, cp)
+}
+
+func (s state) upDetached(nodes int) error {
+	if pid := s.running(); pid != 0 {
+		fmt.Fprintf(os.Stderr, "flows-cluster: already running (pid %d)\n", pid)
+		s.printEnv(os.Stdout)
+		return nil
+	}
+	// Build (or find) the binaries here, where a cold build's progress is
+	// visible, and hand them to the daemon.
+	bin, err := harness.BinDir()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return err
+	}
+	_ = os.Remove(s.readyFile())
+	log, err := os.OpenFile(s.logFile(), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(self, "up", "--daemon", "--nodes", strconv.Itoa(nodes), "--dir", s.dir)
+	cmd.Env = append(os.Environ(), harness.EnvTestBin+"="+bin)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if wd, err := os.Getwd(); err == nil {
+		cmd.Dir = wd
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.After(3 * time.Minute)
+	for {
+		if _, err := os.Stat(s.readyFile()); err == nil {
+			fmt.Fprintf(os.Stderr, "flows-cluster: running in the background (pid %d); log %s; stop with `flows-cluster down`\n", cmd.Process.Pid, s.logFile())
+			s.printEnv(os.Stdout)
+			return nil
+		}
+		select {
+		case err := <-exited:
+			return fmt.Errorf("the background process exited (%v):\n%s", err, tail(s.logFile(), 20))
+		case <-deadline:
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			return fmt.Errorf("not ready after 3 minutes; see %s", s.logFile())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (s state) down() error {
+	pid := s.running()
+	if pid == 0 {
+		fmt.Fprintln(os.Stderr, "flows-cluster: not running")
+	} else {
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		deadline := time.Now().Add(60 * time.Second)
+		for syscall.Kill(pid, 0) == nil {
+			if time.Now().After(deadline) {
+				fmt.Fprintf(os.Stderr, "flows-cluster: pid %d ignores SIGTERM; killing it\n", pid)
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+				time.Sleep(time.Second)
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		fmt.Fprintf(os.Stderr, "flows-cluster: stopped (pid %d)\n", pid)
+	}
+	s.cleanFiles()
+	// Whatever a killed flows-cluster (or test) left behind goes too.
+	swept, err := harness.Sweep()
+	if len(swept) > 0 {
+		fmt.Fprintf(os.Stderr, "flows-cluster: cleaned up %d abandoned control plane(s)\n", len(swept))
+	}
+	return err
+}
+
+func (s state) status() error {
+	pid := s.running()
+	if pid == 0 {
+		fmt.Println("not running")
+		return nil
+	}
+	if _, err := os.Stat(s.readyFile()); err != nil {
+		fmt.Printf("starting (pid %d)\n", pid)
+		return nil
+	}
+	fmt.Printf("running (pid %d)\n", pid)
+	s.printEnv(os.Stdout)
+	return nil
+}
+
+func tail(path string, n int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if len(lines) > n {
+			lines = lines[1:]
+		}
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Builds the test control-plane binaries from the Go module proxy into a
+# cache outside the repo, keyed by versions, so a warm run rebuilds nothing.
+# Prints the directory holding the binaries on its last line.
+set -euo pipefail
+
+K8S_VERSION=v1.37.2
+ETCD_VERSION=v3.7.0
+KWOK_VERSION=v0.8.0
+
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${KUBECTL_FLOWS_TESTBIN:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-flows/testbin/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION}
+mkdir -p "$cache"
+
+# versioned NAME: whether $cache/NAME reports the version it was built for.
+# Kubernetes binaries carry their version only through -ldflags, so a plain
+# `go build` says v0.0.0-master; those are rebuilt (a relink, quick).
+versioned() {
+	case $1 in
+	kube-apiserver | kube-controller-manager | kube-scheduler)
+		"$cache/$1" --version 2>/dev/null | grep -qx "Kubernetes $K8S_VERSION" ;;
+	kubectl)
+		"$cache/kubectl" version --client 2>/dev/null | grep -qx "Client Version: $K8S_VERSION" ;;
+	*) true ;;
+	esac
+}
+
+build() { # name, then the command that builds it into $cache/$name
+	local name=$1; shift
+	if [ -x "$cache/$name" ] && versioned "$name"; then return; fi
+	echo ">> building $name (cold: this takes minutes, once)" >&2
+	local start=$SECONDS
+	"$@"
+	echo ">> built $name in $((SECONDS - start))s" >&2
+}
+
+export CGO_ENABLED=0 GOFLAGS=-trimpath
+minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+kube_ldflags=""
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+	kube_ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+done
+build kube-apiserver bash -c "cd '$here/kube' && go build -ldflags \"$kube_ldflags\" -o '$cache/kube-apiserver.tmp' k8s.io/kubernetes/cmd/kube-apiserver && mv '$cache/kube-apiserver.tmp' '$cache/kube-apiserver'"
+build kube-controller-manager bash -c "cd '$here/kube' && go build -ldflags \"$kube_ldflags\" -o '$cache/kube-controller-manager.tmp' k8s.io/kubernetes/cmd/kube-controller-manager && mv '$cache/kube-controller-manager.tmp' '$cache/kube-controller-manager'"
+build kube-scheduler bash -c "cd '$here/kube' && go build -ldflags \"$kube_ldflags\" -o '$cache/kube-scheduler.tmp' k8s.io/kubernetes/cmd/kube-scheduler && mv '$cache/kube-scheduler.tmp' '$cache/kube-scheduler'"
+build etcd bash -c "cd '$here/etcd' && go build -o '$cache/etcd.tmp' . && mv '$cache/etcd.tmp' '$cache/etcd'"
+build kwok bash -c "mkdir -p '$cache/.kwok' && GOBIN='$cache/.kwok' go install sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION && mv '$cache/.kwok/kwok' '$cache/kwok'"
+
+# kwok's stage definitions ship inside its module; keep a copy beside the binary.
+if [ ! -d "$cache/stages" ]; then
+	moddir=$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION
+	mkdir -p "$cache/stages.tmp"
+	cp -r "$moddir/kustomize/stage/." "$cache/stages.tmp/"
+	chmod -R u+w "$cache/stages.tmp"
+	mv "$cache/stages.tmp" "$cache/stages"
+fi
+
+# kubectl of the same version: envtest wants one beside etcd and kube-apiserver,
+# and the end-to-end tests drive plugin discovery and `apply -k` through it.
+build kubectl bash -c "cd '$here/kube' && go build -ldflags \"$kube_ldflags\" -o '$cache/kubectl.tmp' k8s.io/kubernetes/cmd/kubectl && mv '$cache/kubectl.tmp' '$cache/kubectl'"
+echo "$cache"
