@@ -79,11 +79,12 @@ func (r *Resolved) seconds(key string) time.Duration {
 //     is an error naming its path. The one exception is Prefect's own
 //     default template, which puts parallelism and completions in the pod
 //     spec, where Kubernetes ignores them: those two are dropped.
-//  6. Every container gets FLOWS_DEPLOYMENT, FLOWS_ENTRYPOINT, FLOWS_FLOW,
-//     FLOWS_PARAMETERS (compact JSON, sorted keys) and FLOWS_RUN_NAME first
-//     in its env, so other variables can refer to them with $(FLOWS_...). An
-//     entry of the same name from the template or the job variables is
-//     replaced: these describe the run and must be right.
+//  6. Every container (init containers excepted) gets FLOWS_DEPLOYMENT,
+//     FLOWS_ENTRYPOINT, FLOWS_FLOW, FLOWS_PARAMETERS (compact JSON, sorted
+//     keys) and FLOWS_RUN_NAME first in its env, so other variables can
+//     refer to them with $(FLOWS_...). An entry of the same name from the
+//     template or the job variables is replaced: these describe the run and
+//     must be right.
 //
 // Resolve is pure and deterministic: the same template, values and run give
 // the same Job, byte for byte.
@@ -105,7 +106,7 @@ func (t *Template) Resolve(values map[string]any, run Run) (*Resolved, error) {
 	// Prefect (from_template_and_values): when job_configuration.env is a
 	// literal object rather than "{{ env }}", the env variable is merged
 	// into it instead of replacing it.
-	if tmplEnv, ok := t.jobConfig["env"].(map[string]any); ok && tmplEnv != nil {
+	if _, literal := t.jobConfig["env"].(map[string]any); literal {
 		if env, ok := cfg["env"].(map[string]any); ok {
 			if varEnv, ok := vars["env"].(map[string]any); ok {
 				for k, v := range varEnv {

@@ -95,7 +95,7 @@ func (l *Loaded) validate(e *errs) {
 			nonNegative(e, fq.Child("concurrencyLimit"), q.ConcurrencyLimit)
 		}
 		if t := l.Templates[pool.Name]; t != nil && len(pool.JobVariables) > 0 {
-			if err := t.Validate(pool.JobVariables); err != nil {
+			if err := t.ValidatePartial(pool.JobVariables); err != nil { // deployments may supply required ones
 				e.add(fp.Child("jobVariables").String(), "%v", err)
 			}
 		}
