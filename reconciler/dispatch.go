@@ -223,9 +223,13 @@ func (c *Controller) admitAction(cd candidate, a *admission, now time.Time) acti
 		st.JobName = a.job.Name
 		st.Pool, st.Queue, st.Tags = a.pool.Name, a.deployment.Queue, a.slots.Tags
 		st.Parameters, st.JobVariables = a.params, a.jobVars
+		// Expect the Job before the state write: the write's own event may
+		// reach syncRun before the create below returns, and must not make
+		// it create the Job a second time.
+		c.exp.jobCreated(cd.cm.Name, now)
 		updated, err := c.writeStatus(ctx, cd.cm, st, a.deployment)
 		if err != nil {
-			c.exp.drop(cd.cm.Name)
+			c.exp.forget(cd.cm.Name)
 			if apierrors.IsNotFound(err) {
 				return nil
 			}
@@ -247,11 +251,13 @@ func (c *Controller) admitAction(cd candidate, a *admission, now time.Time) acti
 func (c *Controller) createJob(ctx context.Context, cm *corev1.ConfigMap, job *batchv1.Job) error {
 	j := job.DeepCopy()
 	_, err := c.client.BatchV1().Jobs(c.opts.Namespace).Create(ctx, j, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
+	switch {
+	case err == nil:
+		c.metrics.JobsCreated.Inc()
+	case !apierrors.IsAlreadyExists(err):
 		return fmt.Errorf("creating Job %s for run %s: %w", j.Name, cm.Name, err)
 	}
 	c.exp.jobCreated(cm.Name, c.opts.Now())
-	c.metrics.JobsCreated.Inc()
 	return nil
 }
 

@@ -45,7 +45,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "flows_reconcile_errors_total", Help: "Reconciles that failed and were retried.",
 		}),
 		JobsCreated: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "flows_jobs_created_total", Help: "Job creates issued (AlreadyExists included).",
+			Name: "flows_jobs_created_total", Help: "Jobs created (a create that found the Job already there is not counted).",
 		}),
 		StateWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flows_state_writes_total", Help: "Run status writes, by the state written.",

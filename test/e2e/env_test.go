@@ -1,0 +1,423 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/render"
+)
+
+// env is one test's project, installed in a namespace of its own.
+type env struct {
+	t      *testing.T
+	ns     string
+	dir    string
+	loaded *project.Loaded
+	out    *render.Output
+}
+
+// newEnv writes the project (NS in it is replaced by the namespace) and any
+// extra files, renders it like `kubectl flows render`, and installs its
+// ConfigMaps.
+func newEnv(t *testing.T, flowsYAML string, files map[string]string) *env {
+	t.Helper()
+	e := &env{t: t, ns: cp.NewNamespace(t), dir: t.TempDir()}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(e.dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := filepath.Join(e.dir, "flows.yaml")
+	if err := os.WriteFile(file, []byte(strings.ReplaceAll(flowsYAML, "NS", e.ns)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if e.loaded, err = project.Load(file, project.LoadOptions{ExtVars: map[string]string{"gitSha": "e2e"}}); err != nil {
+		t.Fatal(err)
+	}
+	if e.out, err = render.Render(e.loaded, render.Options{Version: "v0.0.0-e2e"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range e.out.Paths() {
+		if strings.HasPrefix(p, "pools/") || strings.HasPrefix(p, "deployments/") || p == project.LimitsConfigMapName+".yaml" {
+			cm := &corev1.ConfigMap{}
+			if err := yaml.UnmarshalStrict(bytes.TrimPrefix(e.out.Files[p], []byte(render.Header)), cm); err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			if _, err := cp.Client.CoreV1().ConfigMaps(e.ns).Create(context.Background(), cm, metav1.CreateOptions{}); err != nil {
+				t.Fatalf("installing %s: %v", p, err)
+			}
+		}
+	}
+	return e
+}
+
+// installRBAC creates the rendered ServiceAccount, Role and RoleBinding and
+// returns a kubeconfig with the ServiceAccount's credentials.
+func (e *env) installRBAC(ctx context.Context) string {
+	e.t.Helper()
+	for _, doc := range bytes.Split(e.out.Files["reconciler.yaml"], []byte("\n---\n")) {
+		doc = bytes.TrimPrefix(doc, []byte(render.Header))
+		var meta metav1.TypeMeta
+		if err := yaml.Unmarshal(doc, &meta); err != nil {
+			e.t.Fatal(err)
+		}
+		var err error
+		switch meta.Kind {
+		case "ServiceAccount":
+			o := &corev1.ServiceAccount{}
+			must(e.t, yaml.UnmarshalStrict(doc, o))
+			_, err = cp.Client.CoreV1().ServiceAccounts(e.ns).Create(ctx, o, metav1.CreateOptions{})
+		case "Role":
+			o := &rbacv1.Role{}
+			must(e.t, yaml.UnmarshalStrict(doc, o))
+			_, err = cp.Client.RbacV1().Roles(e.ns).Create(ctx, o, metav1.CreateOptions{})
+		case "RoleBinding":
+			o := &rbacv1.RoleBinding{}
+			must(e.t, yaml.UnmarshalStrict(doc, o))
+			_, err = cp.Client.RbacV1().RoleBindings(e.ns).Create(ctx, o, metav1.CreateOptions{})
+		}
+		if err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	kc, err := cp.KubeconfigForServiceAccount(ctx, e.ns, "flows-reconciler")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return kc
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// reconciler is a flows-reconciler process.
+type reconciler struct {
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+}
+
+// startReconciler runs the real binary out of cluster, as a developer or
+// `make demo` would.
+func (e *env) startReconciler(kubeconfig string, args ...string) *reconciler {
+	e.t.Helper()
+	if kubeconfig == "" {
+		kubeconfig = cp.Kubeconfig
+	}
+	logFile, err := os.CreateTemp(e.dir, "reconciler-*.log")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	all := append([]string{"--kubeconfig", kubeconfig, "--namespace", e.ns,
+		"--metrics-bind-address=0", "--health-probe-bind-address=0"}, args...)
+	cmd := exec.Command(filepath.Join(binDir, "flows-reconciler"), all...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	r := &reconciler{cmd: cmd, log: logFile.Name(), done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); logFile.Close(); close(r.done) }()
+	e.t.Cleanup(func() {
+		r.kill()
+		if e.t.Failed() {
+			b, _ := os.ReadFile(r.log)
+			e.t.Logf("reconciler log (%s), last 4 KiB:\n%s", r.log, tail(b, 4096))
+		}
+	})
+	return r
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+// kill is kill -9.
+func (r *reconciler) kill() {
+	_ = r.cmd.Process.Signal(syscall.SIGKILL)
+	<-r.done
+}
+
+// stop is SIGTERM and a wait for a clean exit.
+func (r *reconciler) stop(t *testing.T) {
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-r.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("reconciler did not exit within 20s of SIGTERM")
+	}
+}
+
+func (r *reconciler) logText() string {
+	b, _ := os.ReadFile(r.log)
+	return string(b)
+}
+
+// createRun creates a run request ConfigMap.
+func (e *env) createRun(ctx context.Context, name, runYAML string) {
+	e.t.Helper()
+	e.createRaw(ctx, name, map[string]string{project.KeyRun: runYAML})
+}
+
+func (e *env) createRaw(ctx context.Context, name string, data map[string]string) {
+	e.t.Helper()
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{project.LabelRun: "true"}},
+		Data:       data,
+	}
+	if _, err := cp.Client.CoreV1().ConfigMaps(e.ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		e.t.Fatalf("creating run %s: %v", name, err)
+	}
+}
+
+// createRuns creates runs from many goroutines, as a burst of clients
+// would.
+func (e *env) createRuns(ctx context.Context, names []string, runYAML func(i int) string) {
+	e.t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(names))
+	next := make(chan int)
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				cm := &corev1.ConfigMap{
+					ObjectMeta: metav1.ObjectMeta{Name: names[i], Labels: map[string]string{project.LabelRun: "true"}},
+					Data:       map[string]string{project.KeyRun: runYAML(i)},
+				}
+				if _, err := cp.Client.CoreV1().ConfigMaps(e.ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	for i := range names {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		e.t.Fatal(err)
+	}
+}
+
+// statuses returns every run's status by name.
+func (e *env) statuses(ctx context.Context) map[string]*project.RunStatus {
+	e.t.Helper()
+	list, err := cp.Client.CoreV1().ConfigMaps(e.ns).List(ctx, metav1.ListOptions{LabelSelector: project.LabelRun + "=true"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]*project.RunStatus{}
+	for _, cm := range list.Items {
+		st, err := project.DecodeRunStatus(cm.Data[project.KeyStatus])
+		if err != nil {
+			e.t.Fatalf("run %s: %v", cm.Name, err)
+		}
+		if cm.Labels[project.LabelState] != string(st.State) {
+			e.t.Errorf("run %s: state label %q but status %q", cm.Name, cm.Labels[project.LabelState], st.State)
+		}
+		out[cm.Name] = st
+	}
+	return out
+}
+
+// waitFor polls the runs until cond holds, failing with a summary of the
+// states on timeout.
+func (e *env) waitFor(ctx context.Context, timeout time.Duration, what string, cond func(map[string]*project.RunStatus) bool) map[string]*project.RunStatus {
+	e.t.Helper()
+	var last map[string]*project.RunStatus
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		last = e.statuses(ctx)
+		return cond(last), nil
+	})
+	if err != nil {
+		e.t.Fatalf("waiting %v for %s: %v; states: %s", timeout, what, err, summarize(last))
+	}
+	return last
+}
+
+// allFinal is a waitFor condition: n runs, all in a final state.
+func allFinal(n int) func(map[string]*project.RunStatus) bool {
+	return func(m map[string]*project.RunStatus) bool {
+		if len(m) < n {
+			return false
+		}
+		for _, st := range m {
+			if !st.State.Final() {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func summarize(m map[string]*project.RunStatus) string {
+	counts := map[string]int{}
+	for _, st := range m {
+		s := string(st.State)
+		if s == "" {
+			s = "(new)"
+		}
+		counts[s]++
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, counts[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+// jobWatch follows every Job in a namespace from one watch and checks, at
+// every event, that the unfinished Jobs never exceed any limit.
+type jobWatch struct {
+	mu         sync.Mutex
+	limits     map[string]int
+	keysOf     func(*batchv1.Job) []string
+	unfinished map[string][]string // job name -> its limit keys
+	inUse      map[string]int
+	maxInUse   map[string]int
+	violations []string
+	added      map[string]int       // ADDED events per Job name
+	runs       map[string]string    // Job name -> owning run
+	createdAt  map[string]time.Time // Job name -> when its ADDED event arrived
+	done       chan struct{}
+}
+
+func (e *env) watchJobs(ctx context.Context, limits map[string]int, keysOf func(*batchv1.Job) []string) *jobWatch {
+	e.t.Helper()
+	list, err := cp.Client.BatchV1().Jobs(e.ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	w, err := cp.Client.BatchV1().Jobs(e.ns).Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	jw := &jobWatch{
+		limits: limits, keysOf: keysOf,
+		unfinished: map[string][]string{}, inUse: map[string]int{}, maxInUse: map[string]int{},
+		added: map[string]int{}, runs: map[string]string{}, createdAt: map[string]time.Time{},
+		done: make(chan struct{}),
+	}
+	go func() {
+		defer close(jw.done)
+		for ev := range w.ResultChan() {
+			job, ok := ev.Object.(*batchv1.Job)
+			if !ok {
+				continue
+			}
+			jw.event(ev.Type, job)
+		}
+	}()
+	e.t.Cleanup(w.Stop)
+	return jw
+}
+
+func (jw *jobWatch) event(typ watch.EventType, job *batchv1.Job) {
+	jw.mu.Lock()
+	defer jw.mu.Unlock()
+	if typ == watch.Added {
+		jw.added[job.Name]++
+		jw.createdAt[job.Name] = time.Now()
+		if len(job.OwnerReferences) > 0 {
+			jw.runs[job.Name] = job.OwnerReferences[0].Name
+		}
+	}
+	finished := false
+	for _, c := range job.Status.Conditions {
+		if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
+			finished = true
+		}
+	}
+	_, tracked := jw.unfinished[job.Name]
+	switch {
+	case (typ == watch.Deleted || finished) && tracked:
+		for _, k := range jw.unfinished[job.Name] {
+			jw.inUse[k]--
+		}
+		delete(jw.unfinished, job.Name)
+	case typ != watch.Deleted && !finished && !tracked:
+		keys := jw.keysOf(job)
+		jw.unfinished[job.Name] = keys
+		for _, k := range keys {
+			jw.inUse[k]++
+			if jw.inUse[k] > jw.maxInUse[k] {
+				jw.maxInUse[k] = jw.inUse[k]
+			}
+			if l, ok := jw.limits[k]; ok && jw.inUse[k] > l {
+				jw.violations = append(jw.violations, fmt.Sprintf("%s: %d unfinished Jobs > limit %d (at Job %s)", k, jw.inUse[k], l, job.Name))
+			}
+		}
+	}
+}
+
+func (jw *jobWatch) report(t *testing.T) {
+	t.Helper()
+	jw.mu.Lock()
+	defer jw.mu.Unlock()
+	keys := make([]string, 0, len(jw.maxInUse))
+	for k := range jw.maxInUse {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		l, ok := jw.limits[k]
+		limit := "unlimited"
+		if ok {
+			limit = fmt.Sprint(l)
+		}
+		t.Logf("  %-28s max unfinished %3d, limit %s", k, jw.maxInUse[k], limit)
+	}
+	for _, v := range jw.violations {
+		t.Errorf("limit exceeded: %s", v)
+	}
+	for name, n := range jw.added {
+		if n > 1 {
+			t.Errorf("Job %s created %d times", name, n)
+		}
+	}
+	perRun := map[string]int{}
+	for _, run := range jw.runs {
+		perRun[run]++
+	}
+	for run, n := range perRun {
+		if n > 1 {
+			t.Errorf("run %s has %d Jobs", run, n)
+		}
+	}
+}
