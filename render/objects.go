@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 
 	"k8s.io/apimachinery/pkg/runtime"
-	"sigs.k8s.io/yaml"
 )
 
 // marshalDocs writes objects as one YAML stream behind the header. Typed
@@ -34,7 +33,7 @@ func marshalObject(obj any) ([]byte, error) {
 		return nil, err
 	}
 	prune(u)
-	return yaml.Marshal(u)
+	return marshalYAML(u)
 }
 
 // prune drops what the API server fills in, recursively: creationTimestamp

@@ -7,12 +7,13 @@ package render
 import (
 	"fmt"
 	"path"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 	"github.com/kubectl-flows/kubectl-flows/project"
@@ -83,14 +84,12 @@ func Render(l *project.Loaded, opts Options) (*Output, error) {
 	if err := add(project.LimitsConfigMapName+".yaml", limits); err != nil {
 		return nil, err
 	}
-	for i := range l.Deployments {
-		cm, err := deploymentConfigMap(l, i)
-		if err != nil {
-			return nil, err
-		}
-		if err := add(path.Join("deployments", cm.Name+".yaml"), cm); err != nil {
-			return nil, err
-		}
+	deployments, err := renderDeployments(l)
+	if err != nil {
+		return nil, err
+	}
+	for p, b := range deployments {
+		out.Files[p] = b
 	}
 	if opts.Flux.Source != "" {
 		objs, err := fluxObjects(l.Project, opts.Flux)
@@ -141,7 +140,7 @@ func configMap(p *project.Project, name string, labels map[string]string, data m
 func poolConfigMap(l *project.Loaded, pool *project.Pool) (*corev1.ConfigMap, error) {
 	stored := *pool
 	stored.BaseJobTemplate = nil // stored beside it, parsed
-	spec, err := yaml.Marshal(stored)
+	spec, err := marshalYAML(stored)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +163,7 @@ func limitsConfigMap(p *project.Project) (*corev1.ConfigMap, error) {
 	if limits == nil {
 		limits = []project.TagLimit{}
 	}
-	b, err := yaml.Marshal(limits)
+	b, err := marshalYAML(limits)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +173,7 @@ func limitsConfigMap(p *project.Project) (*corev1.ConfigMap, error) {
 
 func deploymentConfigMap(l *project.Loaded, i int) (*corev1.ConfigMap, error) {
 	d := &l.Deployments[i]
-	spec, err := yaml.Marshal(d)
+	spec, err := marshalYAML(d)
 	if err != nil {
 		return nil, err
 	}
@@ -196,6 +195,49 @@ func deploymentConfigMap(l *project.Loaded, i int) (*corev1.ConfigMap, error) {
 		project.KeyDeployment: string(spec),
 		project.KeyJobPreview: string(preview),
 	}), nil
+}
+
+// renderDeployments renders the deployment ConfigMaps on every core: with
+// a thousand deployments they are most of a render. Each result lands at
+// its own path, so the output does not depend on which finishes first; of
+// several errors, the first deployment's is returned.
+func renderDeployments(l *project.Loaded) (map[string][]byte, error) {
+	type result struct {
+		path string
+		b    []byte
+		err  error
+	}
+	results := make([]result, len(l.Deployments))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				cm, err := deploymentConfigMap(l, i)
+				if err != nil {
+					results[i].err = err
+					continue
+				}
+				results[i].path = path.Join("deployments", cm.Name+".yaml")
+				results[i].b, results[i].err = marshalDocs(cm)
+			}
+		}()
+	}
+	for i := range l.Deployments {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	files := make(map[string][]byte, len(results))
+	for _, r := range results {
+		if r.err != nil {
+			return nil, r.err
+		}
+		files[r.path] = r.b
+	}
+	return files, nil
 }
 
 // Preview resolves the Job a run of the deployment with its default
@@ -229,7 +271,7 @@ func kustomization(paths []string) ([]byte, error) {
 			res = append(res, p)
 		}
 	}
-	b, err := yaml.Marshal(map[string]any{
+	b, err := marshalYAML(map[string]any{
 		"apiVersion": "kustomize.config.k8s.io/v1beta1",
 		"kind":       "Kustomization",
 		"resources":  res,
