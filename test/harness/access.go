@@ -92,7 +92,10 @@ func (cp *ControlPlane) Kubectl(ctx context.Context, args ...string) *exec.Cmd {
 // is implied).
 func (cp *ControlPlane) RESTConfigForUser(name string, groups []string) (*rest.Config, error) {
 	base := &rest.Config{QPS: ClientQPS, Burst: ClientBurst}
+	// envtest's certificate authority is not safe for concurrent use.
+	cp.userMu.Lock()
 	u, err := cp.env.AddUser(envtest.User{Name: name, Groups: groups}, base)
+	cp.userMu.Unlock()
 	if err != nil {
 		return nil, err
 	}

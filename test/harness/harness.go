@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,6 +84,7 @@ var Controllers = []string{
 	"replicaset-controller",
 	"node-lifecycle-controller",
 	"taint-eviction-controller",
+	"serviceaccount-token-controller",
 }
 
 // ControlPlane is a running control plane: etcd, kube-apiserver,
@@ -109,6 +111,7 @@ type ControlPlane struct {
 	spawn    *spawner
 	caFile   string
 	mu       sync.Mutex
+	userMu   sync.Mutex
 	procs    []*proc
 	stopOnce sync.Once
 	stopErr  error
@@ -312,40 +315,35 @@ func (cp *ControlPlane) startControllerManager() error {
 	if err != nil {
 		return err
 	}
-	port, err := freePort()
-	if err != nil {
-		return err
-	}
-	args := []string{
-		"--kubeconfig=" + kubeconfig,
-		"--bind-address=127.0.0.1",
-		"--secure-port=" + strconv.Itoa(port),
-		"--cert-dir=" + filepath.Join(cp.Dir, "kcm"),
-		"--leader-elect=false",
-		"--use-service-account-credentials=true",
-		"--root-ca-file=" + cp.caFile,
-		"--controllers=" + strings.Join(Controllers, ","),
-		"--kube-api-qps=" + strconv.Itoa(componentQPS),
-		"--kube-api-burst=" + strconv.Itoa(componentBurst),
-		"--concurrent-job-syncs=20",
-		"--concurrent-cron-job-syncs=10",
-		"--concurrent-ttl-after-finished-syncs=10",
-		"--concurrent-namespace-syncs=20",
-		"--node-monitor-period=2s",
-		"--v=" + strconv.Itoa(cp.opts.Verbosity),
-	}
-	if _, err := cp.startProc("kube-controller-manager", filepath.Join(cp.BinDir, "kube-controller-manager"), args, nil); err != nil {
-		return err
-	}
-	return cp.waitHealthy("kube-controller-manager", port)
+	return cp.startServing("kube-controller-manager", func(port int) []string {
+		return []string{
+			"--kubeconfig=" + kubeconfig,
+			"--bind-address=127.0.0.1",
+			"--secure-port=" + strconv.Itoa(port),
+			"--cert-dir=" + filepath.Join(cp.Dir, "kcm"),
+			"--leader-elect=false",
+			// Each controller runs as its own ServiceAccount with the
+			// bootstrap RBAC roles, as in a kubeadm cluster.
+			"--use-service-account-credentials=true",
+			"--root-ca-file=" + cp.caFile,
+			// envtest's service-account signing key: the legacy
+			// token-Secret controller signs with it.
+			"--service-account-private-key-file=" + filepath.Join(cp.Dir, "apiserver", "sa-signer.key"),
+			"--controllers=" + strings.Join(Controllers, ","),
+			"--kube-api-qps=" + strconv.Itoa(componentQPS),
+			"--kube-api-burst=" + strconv.Itoa(componentBurst),
+			"--concurrent-job-syncs=20",
+			"--concurrent-cron-job-syncs=10",
+			"--concurrent-ttl-after-finished-syncs=10",
+			"--concurrent-namespace-syncs=20",
+			"--node-monitor-period=2s",
+			"--v=" + strconv.Itoa(cp.opts.Verbosity),
+		}
+	})
 }
 
 func (cp *ControlPlane) startScheduler() error {
 	kubeconfig, err := cp.userKubeconfig("kube-scheduler.kubeconfig", "system:kube-scheduler")
-	if err != nil {
-		return err
-	}
-	port, err := freePort()
 	if err != nil {
 		return err
 	}
@@ -362,17 +360,41 @@ leaderElection:
 	if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
 		return err
 	}
-	args := []string{
-		"--config=" + configPath,
-		"--bind-address=127.0.0.1",
-		"--secure-port=" + strconv.Itoa(port),
-		"--cert-dir=" + filepath.Join(cp.Dir, "scheduler"),
-		"--v=" + strconv.Itoa(cp.opts.Verbosity),
+	return cp.startServing("kube-scheduler", func(port int) []string {
+		return []string{
+			"--config=" + configPath,
+			"--bind-address=127.0.0.1",
+			"--secure-port=" + strconv.Itoa(port),
+			"--cert-dir=" + filepath.Join(cp.Dir, "scheduler"),
+			"--v=" + strconv.Itoa(cp.opts.Verbosity),
+		}
+	})
+}
+
+// startServing starts a component serving /healthz on a free port and waits
+// until it is healthy. If it exits first (another process may have taken
+// the port in between), it tries again on another port.
+func (cp *ControlPlane) startServing(name string, args func(port int) []string) error {
+	var lastErr error
+	for range 3 {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		p, err := cp.startProc(name, filepath.Join(cp.BinDir, name), args(port), nil)
+		if err != nil {
+			return err
+		}
+		err = cp.waitHealthy(p, port)
+		if err == nil || !p.exited() {
+			return err
+		}
+		lastErr = err
+		cp.mu.Lock()
+		cp.procs = slices.DeleteFunc(cp.procs, func(q *proc) bool { return q == p })
+		cp.mu.Unlock()
 	}
-	if _, err := cp.startProc("kube-scheduler", filepath.Join(cp.BinDir, "kube-scheduler"), args, nil); err != nil {
-		return err
-	}
-	return cp.waitHealthy("kube-scheduler", port)
+	return lastErr
 }
 
 func (cp *ControlPlane) startKwok() error {
@@ -401,7 +423,7 @@ func (cp *ControlPlane) startKwok() error {
 }
 
 // waitHealthy polls a component's /healthz until it answers ok.
-func (cp *ControlPlane) waitHealthy(name string, port int) error {
+func (cp *ControlPlane) waitHealthy(p *proc, port int) error {
 	client := &http.Client{
 		Timeout:   time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec // self-signed, loopback
@@ -409,10 +431,9 @@ func (cp *ControlPlane) waitHealthy(name string, port int) error {
 	defer client.CloseIdleConnections()
 	url := fmt.Sprintf("https://127.0.0.1:%d/healthz", port)
 	deadline := time.Now().Add(60 * time.Second)
-	p := cp.proc(name)
 	for time.Now().Before(deadline) {
-		if p != nil && p.exited() {
-			return fmt.Errorf("%s exited: %v", name, p.err)
+		if p.exited() {
+			return fmt.Errorf("%s exited: %v", p.name, p.err)
 		}
 		resp, err := client.Get(url)
 		if err == nil {
@@ -423,18 +444,7 @@ func (cp *ControlPlane) waitHealthy(name string, port int) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("%s not healthy at %s after 60s", name, url)
-}
-
-func (cp *ControlPlane) proc(name string) *proc {
-	cp.mu.Lock()
-	defer cp.mu.Unlock()
-	for _, p := range cp.procs {
-		if p.name == name {
-			return p
-		}
-	}
-	return nil
+	return fmt.Errorf("%s not healthy at %s after 60s", p.name, url)
 }
 
 // createNodes registers the fake nodes. kwok takes any node annotated
@@ -453,7 +463,7 @@ func (cp *ControlPlane) createNodes(ctx context.Context) error {
 					"type":                   "kwok",
 				},
 				Annotations: map[string]string{
-					"kwok.x-k8s.io/node":          "fake",
+					"kwok.x-k8s.io/node":           "fake",
 					"node.alpha.kubernetes.io/ttl": "0",
 				},
 			},
@@ -571,9 +581,11 @@ func (cp *ControlPlane) stop(failedStart bool) error {
 				errs = append(errs, err)
 			}
 		} else {
-			// Leave the logs for a person, but mark the directory as
-			// abandoned so the next Sweep may take it.
-			_ = os.WriteFile(filepath.Join(cp.Dir, ownerFile), []byte("abandoned\n"), 0o644)
+			// Leave the logs for a person (not etcd's 60MB of preallocated
+			// WAL); a Sweep an hour from now takes them.
+			_ = os.RemoveAll(filepath.Join(cp.Dir, "etcd"))
+			abandon(cp.Dir)
+			cp.opts.Logf("harness: kept %s", cp.Dir)
 		}
 		cp.stopErr = errors.Join(errs...)
 		if cp.opts.Logf != nil && !failedStart {
@@ -614,8 +626,8 @@ func randSuffix(n int) string {
 	return hex.EncodeToString(b)[:n]
 }
 
-// WaitFor polls cond every 100ms until it returns true or an error, or ctx
-// ends or timeout passes.
+// WaitFor polls cond every 100ms until it returns true, or returns an error
+// (a NotFound API error counts as "not yet"), or ctx ends or timeout passes.
 func WaitFor(ctx context.Context, timeout time.Duration, cond func(ctx context.Context) (bool, error)) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

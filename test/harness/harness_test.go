@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -17,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/kubectl-flows/kubectl-flows/test/harness"
 )
@@ -32,6 +34,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(leakHelperEnv) != "" {
 		os.Exit(m.Run())
 	}
+	// envtest logs through controller-runtime, which complains on stderr
+	// when no logger is set 30s into the binary (a second control plane).
+	ctrllog.SetLogger(logr.Discard())
 	harness.Main(m, harness.Options{}, &cp)
 }
 
@@ -356,13 +361,19 @@ func TestServiceAccountRBAC(t *testing.T) {
 	}
 }
 
-// TestManyJobs measures the control plane's Job throughput: 200 Jobs created
-// by 16 clients, each run to completion.
+// TestManyJobs measures the control plane's Job throughput: 200 Jobs
+// ($KUBECTL_FLOWS_HARNESS_JOBS) created by 16 clients, each run to
+// completion.
 func TestManyJobs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	const n, workers = 200, 16
+	n, workers := 200, 16
+	if v := os.Getenv("KUBECTL_FLOWS_HARNESS_JOBS"); v != "" {
+		if _, err := fmt.Sscan(v, &n); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ctx := ctxFor(t, 3*time.Minute)
 	ns := cp.NewNamespace(t)
 	t0 := time.Now()
@@ -375,7 +386,7 @@ func TestManyJobs(t *testing.T) {
 			defer wg.Done()
 			for {
 				i := next.Add(1)
-				if i > n {
+				if int(i) > n {
 					return
 				}
 				if _, err := cp.Client.BatchV1().Jobs(ns).Create(ctx, newJob(fmt.Sprintf("j-%03d", i), 1), metav1.CreateOptions{}); err != nil {
@@ -408,4 +419,59 @@ func TestManyJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d Jobs created in %v, all Complete %v later (pod run time 1s)", n, created.Round(10*time.Millisecond), (time.Since(t0) - created).Round(10*time.Millisecond))
+}
+
+// The TTL-after-finished controller deletes a finished Job and the garbage
+// collector its pods.
+func TestFinishedJobTTLAndGarbageCollection(t *testing.T) {
+	ctx := ctxFor(t, 90*time.Second)
+	ns := cp.NewNamespace(t)
+	job := newJob("ttl", 2)
+	job.Spec.TTLSecondsAfterFinished = new(int32(0))
+	harness.AnnotateDelay(&job.Spec.Template, 100*time.Millisecond)
+	if _, err := cp.Client.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err := harness.WaitFor(ctx, 60*time.Second, func(ctx context.Context) (bool, error) {
+		_, err := cp.Client.BatchV1().Jobs(ns).Get(ctx, "ttl", metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	})
+	if err != nil {
+		t.Fatalf("Job not deleted after finishing: %v", err)
+	}
+	err = harness.WaitFor(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+		return len(jobPods(t, ctx, ns, "ttl")) == 0, nil
+	})
+	if err != nil {
+		t.Fatalf("pods of the deleted Job not garbage collected: %v", err)
+	}
+}
+
+// Setup and Options: a private one-node control plane whose pods finish at
+// once.
+func TestSetupPrivateControlPlane(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	own := harness.Setup(t, harness.Options{Nodes: 1, PodRunTime: -1})
+	t.Logf("private control plane started in %v", own.StartupTime.Round(10*time.Millisecond))
+	if len(own.Nodes) != 1 || own.APIServerURL() == cp.APIServerURL() {
+		t.Fatalf("nodes %v, apiserver %s (shared %s)", own.Nodes, own.APIServerURL(), cp.APIServerURL())
+	}
+	ctx := ctxFor(t, 60*time.Second)
+	ns, err := own.CreateNamespace(ctx, "private")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	if _, err := own.Client.BatchV1().Jobs(ns).Create(ctx, newJob("quick", 1), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := own.WaitForJob(ctx, ns, "quick", batchv1.JobComplete, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Job Complete after %v with PodRunTime 0", time.Since(t0).Round(10*time.Millisecond))
 }

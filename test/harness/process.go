@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -136,12 +137,18 @@ func writeOwner(dir string, pid int) error {
 
 // ownerAlive reports whether the process that created a run directory still
 // runs. A directory without an owner file is considered alive for a minute
-// (it may be being created).
+// (it may be being created); one its owner marked abandoned (kept for a
+// person to read the logs: Options.KeepDir, or a failed start) for an hour.
 func ownerAlive(dir string) bool {
-	data, err := os.ReadFile(filepath.Join(dir, ownerFile))
+	path := filepath.Join(dir, ownerFile)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		fi, statErr := os.Stat(dir)
 		return statErr == nil && time.Since(fi.ModTime()) < time.Minute
+	}
+	if strings.TrimSpace(string(data)) == abandoned {
+		fi, statErr := os.Stat(path)
+		return statErr == nil && time.Since(fi.ModTime()) < time.Hour
 	}
 	fields := strings.Fields(string(data))
 	if len(fields) != 2 {
@@ -157,6 +164,14 @@ func ownerAlive(dir string) bool {
 		return false
 	}
 	return !procScanSupported || got == want
+}
+
+const abandoned = "abandoned"
+
+// abandon marks a stopped control plane's kept run directory as free for
+// Sweep to remove an hour from now.
+func abandon(dir string) {
+	_ = os.WriteFile(filepath.Join(dir, ownerFile), []byte(abandoned+"\n"), 0o644)
 }
 
 // Sweep kills processes left behind by control planes whose owning process
@@ -198,12 +213,21 @@ func Sweep() ([]string, error) {
 }
 
 // killRunDir SIGKILLs every process whose command line mentions dir and waits
-// for them to be gone.
+// for them to be gone. (A dying process's command line reads empty before it
+// is gone, so the pids killed are watched, not just the matches.)
 func killRunDir(dir string) error {
 	needle := dir + string(filepath.Separator)
 	deadline := time.Now().Add(10 * time.Second)
+	killed := map[int]bool{}
 	for {
 		pids := processesMentioning(needle)
+		for pid := range killed {
+			if _, alive := processStartTime(pid); !alive {
+				delete(killed, pid)
+			} else if !slices.Contains(pids, pid) {
+				pids = append(pids, pid)
+			}
+		}
 		if len(pids) == 0 {
 			return nil
 		}
@@ -211,7 +235,10 @@ func killRunDir(dir string) error {
 			return fmt.Errorf("processes %v of %s survive SIGKILL", pids, dir)
 		}
 		killAll(pids)
-		time.Sleep(50 * time.Millisecond)
+		for _, pid := range pids {
+			killed[pid] = true
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

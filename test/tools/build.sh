@@ -58,4 +58,18 @@ fi
 # kubectl of the same version: envtest wants one beside etcd and kube-apiserver,
 # and the end-to-end tests drive plugin discovery and `apply -k` through it.
 build kubectl bash -c "cd '$here/kube' && go build -ldflags \"$kube_ldflags\" -o '$cache/kubectl.tmp' k8s.io/kubernetes/cmd/kubectl && mv '$cache/kubectl.tmp' '$cache/kubectl'"
+# krew, for the end-to-end test that installs the plugin with it (test/e2e/
+# krew_test.go). Optional: where the module proxy does not serve it, the test
+# installs the way krew does (krew.InstallLocal) and says so; a marker keeps
+# later runs from asking again.
+KREW_VERSION=v0.4.5
+if [ ! -x "$cache/krew" ] && [ ! -e "$cache/.krew-$KREW_VERSION-unavailable" ]; then
+	echo ">> building krew (optional)" >&2
+	if (mkdir -p "$cache/.krew" && GOBIN="$cache/.krew" go install "sigs.k8s.io/krew/cmd/krew@$KREW_VERSION" && mv "$cache/.krew/krew" "$cache/krew"); then
+		echo ">> built krew" >&2
+	else
+		echo ">> krew $KREW_VERSION is not available from the module proxy; the krew e2e test will emulate it" >&2
+		touch "$cache/.krew-$KREW_VERSION-unavailable"
+	fi
+fi
 echo "$cache"
