@@ -44,7 +44,6 @@ type admission struct {
 	scheduled  time.Time
 	params     map[string]any
 	jobVars    map[string]any
-	job        *batchv1.Job
 }
 
 // admit validates a run request against the config and resolves its Job.
@@ -95,11 +94,12 @@ func admit(cfg *Config, ns string, cm *corev1.ConfigMap, req *project.RunRequest
 	if req.ScheduledTime != nil {
 		a.scheduled = req.ScheduledTime.Time
 	}
-	job, err := resolveJob(ns, cm, &d.Deployment, pool, params, jobVars)
-	if err != nil {
+	// Resolve once to reject a run whose Job cannot be built; the Job
+	// itself is built again when the run is dispatched, so thousands of
+	// waiting runs do not each keep one in memory.
+	if _, err := resolveJob(ns, cm, &d.Deployment, pool, params, jobVars); err != nil {
 		return nil, &rejection{ReasonInvalidJobVariables, err.Error()}, nil
 	}
-	a.job = job
 	return a, nil, nil
 }
 

@@ -49,10 +49,13 @@ type Options struct {
 	Namespace string
 	// Workers is how many keys are reconciled at once.
 	Workers int
-	// WriteConcurrency bounds the parallel API writes of one dispatch pass.
+	// WriteConcurrency is how many dispatch writes run at once.
 	WriteConcurrency int
 	// LateAfter is how long past its time a Scheduled run is shown Late.
 	LateAfter time.Duration
+	// StartupGrace is how long a new leader waits before its first pass,
+	// so that a write a dead predecessor had on the wire lands first.
+	StartupGrace time.Duration
 	// RetentionInterval is how often finished runs are pruned.
 	RetentionInterval time.Duration
 	Logger            *slog.Logger
@@ -82,6 +85,11 @@ type Controller struct {
 	recorder record.EventRecorder
 	metrics  *Metrics
 
+	// writes carries dispatch passes' decisions to the writer pool;
+	// inflight holds the runs whose decided write is not done yet.
+	writes   chan pending
+	inflight sync.Map
+
 	// firstSeen is when each run was first seen, for dispatch latency.
 	firstSeenMu sync.Mutex
 	firstSeen   map[string]time.Time
@@ -97,6 +105,9 @@ func New(client kubernetes.Interface, opts Options) *Controller {
 	}
 	if opts.LateAfter == 0 {
 		opts.LateAfter = 15 * time.Second
+	}
+	if opts.StartupGrace == 0 {
+		opts.StartupGrace = time.Second
 	}
 	if opts.RetentionInterval == 0 {
 		opts.RetentionInterval = 30 * time.Second
@@ -117,6 +128,7 @@ func New(client kubernetes.Interface, opts Options) *Controller {
 		exp:       newExpectations(),
 		metrics:   opts.Metrics,
 		firstSeen: map[string]time.Time{},
+		writes:    make(chan pending, 1024),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "flows"}),
@@ -202,6 +214,9 @@ func (c *Controller) Run(ctx context.Context) error {
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
 		return fmt.Errorf("caches did not sync")
 	}
+	if err := c.catchUp(ctx); err != nil {
+		return err
+	}
 	c.log.Info("reconciling", "namespace", c.opts.Namespace, "workers", c.opts.Workers)
 	// A new leader looks at everything once: runs left mid-flight by the
 	// last one are picked up here.
@@ -218,6 +233,10 @@ func (c *Controller) Run(ctx context.Context) error {
 			for c.processNext(ctx) {
 			}
 		}()
+	}
+	for i := 0; i < c.opts.WriteConcurrency; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.writer(ctx) }()
 	}
 	wg.Add(2)
 	go func() { defer wg.Done(); c.runSchedules(ctx) }()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sort"
-	"sync"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -43,6 +42,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	}
 	cfg := c.cfgCache.build(cms)
 	gen := configGeneration(cms)
+	claims := c.exp.snapshot(now) // before the list: see snapshot
 	runs, err := c.runs.List(labels.Everything())
 	if err != nil {
 		return err
@@ -54,7 +54,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	for _, cm := range runs {
 		pr := c.parsed.get(cm)
 		state := pr.status.State
-		if cl, ok := c.exp.pending(cm.Name, now); ok {
+		if cl, ok := claims[cm.Name]; ok {
 			state = cl.state
 			if cl.state.HoldsSlot() {
 				u.add(cl.slots)
@@ -79,9 +79,12 @@ func (c *Controller) dispatch(ctx context.Context) error {
 		}
 	}
 
-	var actions []action
+	var actions []pending
 	var admitted []candidate
 	for _, cd := range cands {
+		if _, busy := c.inflight.Load(cd.cm.Name); busy {
+			continue // a write decided by an earlier pass is under way
+		}
 		pr := cd.pr
 		if pr.cfgGen != gen || (pr.admission == nil && pr.admitErr == nil) {
 			a, rej, wait := admit(cfg, c.opts.Namespace, cd.cm, pr.req, pr.reqErr)
@@ -89,13 +92,13 @@ func (c *Controller) dispatch(ctx context.Context) error {
 			if wait != nil {
 				pr.cfgGen = 0 // look again next pass
 				if cd.state == "" {
-					actions = append(actions, c.scheduleAction(cd, nil, "WaitingForConfig", wait.message, now))
+					actions = c.decide(actions, cd.cm.Name, c.scheduleAction(cd, nil, "WaitingForConfig", wait.message, now))
 				}
 				continue
 			}
 		}
 		if pr.admitErr != nil {
-			actions = append(actions, c.rejectAction(cd, pr.admitErr, now))
+			actions = c.decide(actions, cd.cm.Name, c.rejectAction(cd, pr.admitErr, now))
 			continue
 		}
 		cd.priority = queuePriority(pr.admission)
@@ -123,70 +126,85 @@ func (c *Controller) dispatch(ctx context.Context) error {
 				wake = a.scheduled
 			}
 			if cd.state == "" {
-				actions = append(actions, c.scheduleAction(cd, a, "", "", now))
+				actions = c.decide(actions, cd.cm.Name, c.scheduleAction(cd, a, "", "", now))
 			}
 			continue
 		}
 		if what := paused(a); what != "" {
 			if cd.state == "" {
-				actions = append(actions, c.scheduleAction(cd, a, "Paused", what+" is paused", now))
+				actions = c.decide(actions, cd.cm.Name, c.scheduleAction(cd, a, "Paused", what+" is paused", now))
 			}
 			continue
 		}
 		limit, deploymentFull := u.blocked(cfg, a.pool, a.deployment, a.slots)
 		if deploymentFull && a.deployment.CollisionStrategy == project.CollisionCancelNew {
-			actions = append(actions, c.cancelNewAction(cd, a, now))
+			actions = c.decide(actions, cd.cm.Name, c.cancelNewAction(cd, a, now))
 			continue
 		}
 		if limit != "" {
 			if cd.state == "" {
-				actions = append(actions, c.scheduleAction(cd, a, "WaitingForSlot", "waiting for a free slot of "+limit, now))
+				actions = c.decide(actions, cd.cm.Name, c.scheduleAction(cd, a, "WaitingForSlot", "waiting for a free slot of "+limit, now))
 			}
 			continue
 		}
 		u.add(a.slots)
 		c.exp.claim(cd.cm.Name, project.StatePending, a.slots, now)
-		actions = append(actions, c.admitAction(cd, a, now))
+		actions = c.decide(actions, cd.cm.Name, c.admitAction(cd, a, now))
 	}
 
 	c.metrics.observePass(cfg, u, counts)
-	err = c.execute(ctx, actions)
 	if !wake.IsZero() {
 		c.queue.AddAfter(dispatchKey, wake.Sub(c.opts.Now()))
 	}
 	c.metrics.DispatchPass.Observe(c.opts.Now().Sub(start).Seconds())
-	return err
+	c.execute(ctx, actions)
+	return nil
 }
 
-// execute runs a pass's writes, WriteConcurrency at a time. A conflict
-// means the run changed under us; the pass is retried on fresh state.
-func (c *Controller) execute(ctx context.Context, actions []action) error {
-	if len(actions) == 0 {
-		return nil
+// execute hands a pass's writes to the writer pool and returns at once:
+// the next pass need not wait for them, since every decided run carries a
+// claim (counted as its state) and is marked in flight (skipped) until its
+// write is done. A failed write retries the pass on fresh state.
+func (c *Controller) execute(ctx context.Context, actions []pending) {
+	for _, p := range actions {
+		select {
+		case c.writes <- p:
+		case <-ctx.Done():
+			return
+		}
 	}
-	sem := make(chan struct{}, c.opts.WriteConcurrency)
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	for _, a := range actions {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(a action) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := a(ctx); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
+}
+
+// pending is a write decided by a pass, for one run.
+type pending struct {
+	run string
+	do  action
+}
+
+// writer carries out passes' writes, WriteConcurrency at a time.
+func (c *Controller) writer(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case p := <-c.writes:
+			if err := p.do(ctx); err != nil {
+				c.metrics.ReconcileErrors.Inc()
+				if !apierrors.IsConflict(err) {
+					c.log.Error("dispatch write failed", "run", p.run, "err", err)
 				}
-				mu.Unlock()
+				c.queue.AddRateLimited(dispatchKey)
 			}
-		}(a)
+			c.inflight.Delete(p.run)
+			c.queue.Add(dispatchKey) // the run may be dispatchable now
+		}
 	}
-	wg.Wait()
-	return first
+}
+
+// decide marks a run in flight and queues its write.
+func (c *Controller) decide(list []pending, run string, do action) []pending {
+	c.inflight.Store(run, struct{}{})
+	return append(list, pending{run: run, do: do})
 }
 
 func queuePriority(a *admission) int32 {
@@ -215,12 +233,18 @@ func paused(a *admission) string {
 // retry after a crash finds it instead of making a second.
 func (c *Controller) admitAction(cd candidate, a *admission, now time.Time) action {
 	return func(ctx context.Context) error {
+		now = c.opts.Now() // the slot is taken when the write lands, not when decided
 		st := &project.RunStatus{
 			ScheduledTime: &metav1.Time{Time: a.scheduled},
 			PendingTime:   &metav1.Time{Time: now},
 		}
-		setState(st, project.StatePending, "Dispatched", "slots taken; creating Job "+a.job.Name, now)
-		st.JobName = a.job.Name
+		job, err := resolveJob(c.opts.Namespace, cd.cm, &a.deployment.Deployment, a.pool, a.params, a.jobVars)
+		if err != nil {
+			c.exp.drop(cd.cm.Name)
+			return err
+		}
+		st.JobName = job.Name
+		setState(st, project.StatePending, "Dispatched", "slots taken; creating Job "+job.Name, now)
 		st.Pool, st.Queue, st.Tags = a.pool.Name, a.deployment.Queue, a.slots.Tags
 		st.Parameters, st.JobVariables = a.params, a.jobVars
 		// Expect the Job before the state write: the write's own event may
@@ -235,8 +259,8 @@ func (c *Controller) admitAction(cd candidate, a *admission, now time.Time) acti
 			}
 			return err
 		}
-		c.recorder.Eventf(updated, corev1.EventTypeNormal, "Dispatched", "Dispatched to pool %s queue %s as Job %s", a.pool.Name, a.deployment.Queue, a.job.Name)
-		if err := c.createJob(ctx, updated, a.job); err != nil {
+		c.recorder.Eventf(updated, corev1.EventTypeNormal, "Dispatched", "Dispatched to pool %s queue %s as Job %s", a.pool.Name, a.deployment.Queue, job.Name)
+		if err := c.createJob(ctx, updated, job); err != nil {
 			return err
 		}
 		if seen, ok := c.takeFirstSeen(cd.cm.Name); ok {

@@ -77,6 +77,24 @@ func (e *expectations) pending(run string, now time.Time) (claim, bool) {
 	return c, ok
 }
 
+// snapshot copies the claims in force. A dispatch pass takes it before it
+// lists the cache: a claim can only disappear after the cache shows its
+// write, so every run is then seen either claimed or as written. Read the
+// other way round, a write landing mid-pass could hide from both.
+func (e *expectations) snapshot(now time.Time) map[string]claim {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[string]claim, len(e.claims))
+	for run, c := range e.claims {
+		if now.Sub(c.at) > claimTTL {
+			delete(e.claims, run)
+			continue
+		}
+		out[run] = c
+	}
+	return out
+}
+
 func (e *expectations) forget(run string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

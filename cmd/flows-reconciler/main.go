@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -53,6 +54,7 @@ type options struct {
 	identity       string
 	showVersion    bool
 	retentionEvery time.Duration
+	pprof          bool
 }
 
 func main() {
@@ -68,12 +70,13 @@ func main() {
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "address of /metrics; 0 disables it")
 	fs.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 disables them")
 	fs.IntVar(&o.workers, "workers", 8, "runs reconciled at once")
-	fs.IntVar(&o.writes, "write-concurrency", 16, "parallel API writes of one dispatch pass")
-	fs.Float64Var(&o.qps, "kube-api-qps", 200, "client queries per second to the API server (client-go's default of 5 throttles bursts)")
-	fs.IntVar(&o.burst, "kube-api-burst", 400, "client burst to the API server")
+	fs.IntVar(&o.writes, "write-concurrency", 16, "dispatch writes (slot takes and Job creates) run at once")
+	fs.Float64Var(&o.qps, "kube-api-qps", 500, "client queries per second to the API server; a run costs about 4 writes, and client-go's default of 5 would hold a burst back for minutes")
+	fs.IntVar(&o.burst, "kube-api-burst", 1000, "client burst to the API server")
 	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
 	fs.StringVar(&o.identity, "id", "", "leader election identity (default: hostname and pid)")
 	fs.DurationVar(&o.retentionEvery, "retention-interval", 30*time.Second, "how often finished runs are pruned")
+	fs.BoolVar(&o.pprof, "enable-pprof", false, "serve net/http/pprof under /debug/pprof/ on the metrics address")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	_ = fs.Parse(os.Args[1:])
 
@@ -125,7 +128,15 @@ func run(o options) error {
 	})
 	ctrl.Start(ctx)
 
-	if err := serve(ctx, o.metricsAddr, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), log); err != nil {
+	metrics := http.NewServeMux()
+	metrics.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if o.pprof {
+		metrics.HandleFunc("/debug/pprof/", pprof.Index)
+		metrics.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		metrics.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		metrics.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	if err := serve(ctx, o.metricsAddr, metrics, log); err != nil {
 		return err
 	}
 	health := http.NewServeMux()
@@ -137,7 +148,7 @@ func run(o options) error {
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	if err := serve(ctx, o.healthAddr, "", health, log); err != nil {
+	if err := serve(ctx, o.healthAddr, health, log); err != nil {
 		return err
 	}
 
@@ -207,15 +218,9 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 }
 
 // serve starts an HTTP server on addr until ctx ends; "0" or "" disables it.
-func serve(ctx context.Context, addr, path string, h http.Handler, log *slog.Logger) error {
+func serve(ctx context.Context, addr string, mux http.Handler, log *slog.Logger) error {
 	if addr == "" || addr == "0" {
 		return nil
-	}
-	mux := h
-	if path != "" {
-		m := http.NewServeMux()
-		m.Handle(path, h)
-		mux = m
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -233,6 +238,6 @@ func serve(ctx context.Context, addr, path string, h http.Handler, log *slog.Log
 			log.Error("http server", "addr", addr, "err", err)
 		}
 	}()
-	log.Info("serving", "addr", ln.Addr().String(), "path", path)
+	log.Info("serving", "addr", ln.Addr().String())
 	return nil
 }

@@ -4,13 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +20,7 @@ import (
 
 	"github.com/kubectl-flows/kubectl-flows/project"
 	"github.com/kubectl-flows/kubectl-flows/render"
+	"github.com/kubectl-flows/kubectl-flows/test/fixture"
 )
 
 // env is one test's project, installed in a namespace of its own.
@@ -35,39 +32,16 @@ type env struct {
 	out    *render.Output
 }
 
-// newEnv writes the project (NS in it is replaced by the namespace) and any
-// extra files, renders it like `kubectl flows render`, and installs its
-// ConfigMaps.
+// newEnv installs the project (NS in it is replaced by the namespace) and
+// any extra files in a fresh namespace.
 func newEnv(t *testing.T, flowsYAML string, files map[string]string) *env {
 	t.Helper()
 	e := &env{t: t, ns: cp.NewNamespace(t), dir: t.TempDir()}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(e.dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	file := filepath.Join(e.dir, "flows.yaml")
-	if err := os.WriteFile(file, []byte(strings.ReplaceAll(flowsYAML, "NS", e.ns)), 0o644); err != nil {
+	p, err := fixture.Install(context.Background(), cp.Client, e.ns, e.dir, flowsYAML, files)
+	if err != nil {
 		t.Fatal(err)
 	}
-	var err error
-	if e.loaded, err = project.Load(file, project.LoadOptions{ExtVars: map[string]string{"gitSha": "e2e"}}); err != nil {
-		t.Fatal(err)
-	}
-	if e.out, err = render.Render(e.loaded, render.Options{Version: "v0.0.0-e2e"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range e.out.Paths() {
-		if strings.HasPrefix(p, "pools/") || strings.HasPrefix(p, "deployments/") || p == project.LimitsConfigMapName+".yaml" {
-			cm := &corev1.ConfigMap{}
-			if err := yaml.UnmarshalStrict(bytes.TrimPrefix(e.out.Files[p], []byte(render.Header)), cm); err != nil {
-				t.Fatalf("%s: %v", p, err)
-			}
-			if _, err := cp.Client.CoreV1().ConfigMaps(e.ns).Create(context.Background(), cm, metav1.CreateOptions{}); err != nil {
-				t.Fatalf("installing %s: %v", p, err)
-			}
-		}
-	}
+	e.loaded, e.out = p.Loaded, p.Output
 	return e
 }
 
@@ -115,38 +89,24 @@ func must(t *testing.T, err error) {
 }
 
 // reconciler is a flows-reconciler process.
-type reconciler struct {
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-}
+type reconciler struct{ *fixture.Process }
 
 // startReconciler runs the real binary out of cluster, as a developer or
-// `make demo` would.
+// `make demo` would, with the admin kubeconfig unless one is given.
 func (e *env) startReconciler(kubeconfig string, args ...string) *reconciler {
 	e.t.Helper()
 	if kubeconfig == "" {
 		kubeconfig = cp.Kubeconfig
 	}
-	logFile, err := os.CreateTemp(e.dir, "reconciler-*.log")
+	p, err := fixture.StartReconciler(binDir, e.dir, kubeconfig, e.ns, args...)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	all := append([]string{"--kubeconfig", kubeconfig, "--namespace", e.ns,
-		"--metrics-bind-address=0", "--health-probe-bind-address=0"}, args...)
-	cmd := exec.Command(filepath.Join(binDir, "flows-reconciler"), all...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	r := &reconciler{cmd: cmd, log: logFile.Name(), done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); logFile.Close(); close(r.done) }()
+	r := &reconciler{p}
 	e.t.Cleanup(func() {
-		r.kill()
+		r.Kill()
 		if e.t.Failed() {
-			b, _ := os.ReadFile(r.log)
-			e.t.Logf("reconciler log (%s), last 4 KiB:\n%s", r.log, tail(b, 4096))
+			e.t.Logf("reconciler log (%s), last 4 KiB:\n%s", r.Log, tail([]byte(r.LogText()), 4096))
 		}
 	})
 	return r
@@ -159,73 +119,42 @@ func tail(b []byte, n int) []byte {
 	return b
 }
 
-// kill is kill -9.
-func (r *reconciler) kill() {
-	_ = r.cmd.Process.Signal(syscall.SIGKILL)
-	<-r.done
-}
-
 // stop is SIGTERM and a wait for a clean exit.
 func (r *reconciler) stop(t *testing.T) {
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	r.Terminate()
 	select {
-	case <-r.done:
+	case <-r.Done():
 	case <-time.After(20 * time.Second):
 		t.Fatal("reconciler did not exit within 20s of SIGTERM")
 	}
 }
 
-func (r *reconciler) logText() string {
-	b, _ := os.ReadFile(r.log)
-	return string(b)
-}
-
 // createRun creates a run request ConfigMap.
 func (e *env) createRun(ctx context.Context, name, runYAML string) {
 	e.t.Helper()
-	e.createRaw(ctx, name, map[string]string{project.KeyRun: runYAML})
+	if _, err := cp.Client.CoreV1().ConfigMaps(e.ns).Create(ctx, fixture.RunRequest(name, runYAML), metav1.CreateOptions{}); err != nil {
+		e.t.Fatalf("creating run %s: %v", name, err)
+	}
 }
 
+// createRaw creates a run request with arbitrary data, for malformed ones.
 func (e *env) createRaw(ctx context.Context, name string, data map[string]string) {
 	e.t.Helper()
-	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{project.LabelRun: "true"}},
-		Data:       data,
-	}
+	cm := fixture.RunRequest(name, "")
+	cm.Data = data
 	if _, err := cp.Client.CoreV1().ConfigMaps(e.ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		e.t.Fatalf("creating run %s: %v", name, err)
 	}
 }
 
-// createRuns creates runs from many goroutines, as a burst of clients
-// would.
+// createRuns creates runs from 16 clients at once.
 func (e *env) createRuns(ctx context.Context, names []string, runYAML func(i int) string) {
 	e.t.Helper()
-	var wg sync.WaitGroup
-	errs := make(chan error, len(names))
-	next := make(chan int)
-	for w := 0; w < 16; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				cm := &corev1.ConfigMap{
-					ObjectMeta: metav1.ObjectMeta{Name: names[i], Labels: map[string]string{project.LabelRun: "true"}},
-					Data:       map[string]string{project.KeyRun: runYAML(i)},
-				}
-				if _, err := cp.Client.CoreV1().ConfigMaps(e.ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-					errs <- err
-				}
-			}
-		}()
-	}
-	for i := range names {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	err := fixture.CreateConcurrently(len(names), 16, func(i int) error {
+		_, err := cp.Client.CoreV1().ConfigMaps(e.ns).Create(ctx, fixture.RunRequest(names[i], runYAML(i)), metav1.CreateOptions{})
+		return err
+	})
+	if err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -188,7 +188,7 @@ func TestKillDuringBurst(t *testing.T) {
 	e.createRuns(ctx, burstNames("run", n), burstRun)
 	for i := 0; i < 3; i++ {
 		time.Sleep(time.Duration(300+450*i) * time.Millisecond) // mid-pass, then later
-		r.kill()
+		r.Kill()
 		t.Logf("kill -9 #%d: %s", i+1, summarize(e.statuses(ctx)))
 		r = e.startReconciler("")
 	}
@@ -227,7 +227,7 @@ func TestLeaderElection(t *testing.T) {
 
 	leaders := 0
 	for _, r := range []*reconciler{a, b} {
-		if strings.Contains(r.logText(), "became leader") {
+		if strings.Contains(r.LogText(), "became leader") {
 			leaders++
 		}
 	}
@@ -239,11 +239,11 @@ func TestLeaderElection(t *testing.T) {
 	if first == "b" {
 		old, standby = b, a
 	}
-	old.kill()
+	old.Kill()
 	killed := time.Now()
 	e.createRuns(ctx, burstNames("two", 20), burstRun)
 	must(t, harness.WaitFor(ctx, 30*time.Second, func(context.Context) (bool, error) {
-		return strings.Contains(standby.logText(), "became leader"), nil
+		return strings.Contains(standby.LogText(), "became leader"), nil
 	}))
 	t.Logf("failover: the standby led %v after the leader was killed (lease 4s)", time.Since(killed).Round(time.Millisecond))
 	if d := time.Since(killed); d > 8*time.Second {
@@ -461,7 +461,7 @@ deployments:
 `, map[string]string{"template.json": testTemplate})
 	r := e.startReconciler("")
 	time.Sleep(5 * time.Second)
-	r.kill()
+	r.Kill()
 	r = e.startReconciler("")
 	time.Sleep(5 * time.Second)
 	r.stop(t)
@@ -515,7 +515,7 @@ func TestRenderedRBACIsEnough(t *testing.T) {
 	e.waitFor(ctx, 30*time.Second, "slow to run", func(m map[string]*project.RunStatus) bool { return m["slow"].State == project.StateRunning })
 	cancelRun(t, ctx, e.ns, "slow")
 	e.waitFor(ctx, time.Minute, "all to finish", allFinal(4))
-	if log := r.logText(); strings.Contains(log, "forbidden") || strings.Contains(log, "Forbidden") {
+	if log := r.LogText(); strings.Contains(log, "forbidden") || strings.Contains(log, "Forbidden") {
 		t.Errorf("the reconciler hit RBAC errors with the rendered Role:\n%s", tail([]byte(log), 4096))
 	}
 

@@ -1,0 +1,807 @@
+// Command bench measures kubectl-flows against the physical limit of the
+// control plane it runs on, every figure beside a baseline taken in the
+// same run: bare Jobs created straight against the API server for
+// throughput, the idle reconciler for memory, a two-deployment project for
+// render. It prints a Markdown table, writes it with a plot of runs in
+// flight against their limits to -out, and exits non-zero only when a run
+// breaks, never on a missed target.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/test/fixture"
+	"github.com/kubectl-flows/kubectl-flows/test/harness"
+)
+
+func main() {
+	out := flag.String("out", "bench/results", "directory for the results table and plot")
+	flag.Parse()
+	if err := run(*out); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// row is one line of the results table.
+type row struct {
+	figure, baseline, flows, ratio, target, note string
+}
+
+type bench struct {
+	cp    *harness.ControlPlane
+	bin   string
+	dir   string
+	out   string
+	large bool
+	rows  []row
+	plot  *timeline
+}
+
+func (b *bench) add(r row) {
+	b.rows = append(b.rows, r)
+	fmt.Printf("  %-46s baseline %-14s kubectl-flows %-14s %s\n", r.figure, r.baseline, r.flows, r.ratio)
+}
+
+func run(out string) error {
+	start := time.Now()
+	b := &bench{out: out, large: os.Getenv("BENCH_LARGE") == "1"}
+	var err error
+	if b.bin, err = binaries(); err != nil {
+		return err
+	}
+	if b.dir, err = os.MkdirTemp("", "kubectl-flows-bench-"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(b.dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 14*time.Minute)
+	defer cancel()
+	fmt.Println("starting the control plane")
+	if b.cp, err = harness.Start(ctx, harness.Options{Nodes: 8, Logf: func(string, ...any) {}}); err != nil {
+		return err
+	}
+	defer b.cp.Stop()
+	fmt.Printf("control plane ready in %v\n", b.cp.StartupTime.Round(time.Millisecond))
+
+	sizes := []int{100, 1000}
+	if b.large {
+		sizes = append(sizes, 5000)
+	}
+	for _, n := range sizes {
+		if err := b.throughput(ctx, n); err != nil {
+			return fmt.Errorf("throughput at N=%d: %w", n, err)
+		}
+	}
+	if err := b.boundLatency(ctx); err != nil {
+		return fmt.Errorf("dispatch with a binding limit: %w", err)
+	}
+	if err := b.scale(ctx); err != nil {
+		return fmt.Errorf("scale: %w", err)
+	}
+	if err := b.render(ctx); err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	return b.write(time.Since(start))
+}
+
+// binaries returns KUBECTL_FLOWS_BIN or builds the binaries.
+func binaries() (string, error) {
+	if dir := os.Getenv("KUBECTL_FLOWS_BIN"); dir != "" {
+		return dir, nil
+	}
+	root, err := harness.RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(root, "bin")
+	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/...")
+	cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
+	return dir, cmd.Run()
+}
+
+// throughputProject's limits never bind: the figure is the reconciler's
+// own cost.
+const throughputProject = `apiVersion: kubectl-flows.dev/v1alpha1
+kind: Project
+name: bench
+namespace: NS
+runRetention: {count: 100000}
+pools:
+  - name: bench
+    concurrencyLimit: 100000
+deployments:
+  - flow: bench
+    name: burst
+    entrypoint: bench.py:main
+    image: example.com/bench:1
+    pool: bench
+    tags: [bench]
+    concurrencyLimit: 100000
+concurrencyLimits:
+  - {tag: bench, limit: 100000}
+`
+
+// throughput: N bare Jobs (the baseline) against N runs of kubectl-flows,
+// each timed from the first create to the last completion, on the same
+// control plane; plus dispatch latency with free slots and the API writes
+// per run.
+func (b *bench) throughput(ctx context.Context, n int) error {
+	fmt.Printf("N=%d: baseline, %d bare Jobs\n", n, n)
+	baseNS, err := b.cp.CreateNamespace(ctx, "bench-base")
+	if err != nil {
+		return err
+	}
+	flowsNS, err := b.cp.CreateNamespace(ctx, "bench-flows")
+	if err != nil {
+		return err
+	}
+	dir, _ := os.MkdirTemp(b.dir, "throughput-")
+	p, err := fixture.Install(ctx, b.cp.Client, flowsNS, dir, throughputProject, nil)
+	if err != nil {
+		return err
+	}
+	// The baseline Jobs are the very Job a run of the deployment gets.
+	preview := &corev1.ConfigMap{}
+	if err := yaml.Unmarshal(p.Output.Files["deployments/flows-deployment-bench-burst.yaml"], preview); err != nil {
+		return err
+	}
+	job := &batchv1.Job{}
+	if err := yaml.Unmarshal([]byte(preview.Data[project.KeyJobPreview]), job); err != nil {
+		return err
+	}
+
+	beforeBase, err := b.apiWrites(ctx)
+	if err != nil {
+		return err
+	}
+	jobs, err := b.watchJobs(ctx, baseNS)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	err = fixture.CreateConcurrently(n, 16, func(i int) error {
+		j := job.DeepCopy()
+		j.Name, j.Namespace = fmt.Sprintf("base-%05d", i), baseNS
+		_, err := b.cp.Client.BatchV1().Jobs(baseNS).Create(ctx, j, metav1.CreateOptions{})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := jobs.waitFinished(ctx, n, 5*time.Minute); err != nil {
+		return err
+	}
+	base := jobs.lastFinished().Sub(t0)
+	jobs.stop()
+	afterBase, err := b.apiWrites(ctx)
+	if err != nil {
+		return err
+	}
+	baseCost := afterBase.minus(beforeBase)
+
+	fmt.Printf("N=%d: kubectl-flows, %d runs\n", n, n)
+	metricsAddr := freeAddr()
+	rec, err := fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, flowsNS, "--metrics-bind-address="+metricsAddr, "--enable-pprof")
+	if err != nil {
+		return err
+	}
+	defer func() { rec.Terminate(); <-rec.Done() }()
+	if err := waitHTTP(ctx, "http://"+metricsAddr+"/metrics"); err != nil {
+		return err
+	}
+	before, err := b.apiWrites(ctx)
+	if err != nil {
+		return err
+	}
+	runs, err := b.watchRuns(ctx, flowsNS)
+	if err != nil {
+		return err
+	}
+	fjobs, err := b.watchJobs(ctx, flowsNS)
+	if err != nil {
+		return err
+	}
+	var profile []byte
+	var profWG sync.WaitGroup
+	if os.Getenv("BENCH_PPROF") == "1" && n >= 1000 {
+		profWG.Add(1)
+		go func() {
+			defer profWG.Done()
+			profile, _ = httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/profile?seconds=8")
+		}()
+	}
+	t0 = time.Now()
+	err = fixture.CreateConcurrently(n, 16, func(i int) error {
+		_, err := b.cp.Client.CoreV1().ConfigMaps(flowsNS).Create(ctx, fixture.RunRequest(fmt.Sprintf("run-%05d", i), "deployment: bench/burst\n"), metav1.CreateOptions{})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := runs.waitState(ctx, n, project.StateCompleted, 5*time.Minute); err != nil {
+		return fmt.Errorf("%w (reconciler log %s)", err, rec.Log)
+	}
+	flows := runs.lastAt(project.StateCompleted).Sub(t0)
+	runs.stop()
+	fjobs.stop()
+	after, err := b.apiWrites(ctx)
+	if err != nil {
+		return err
+	}
+	profWG.Wait()
+	if profile != nil {
+		_ = os.MkdirAll(b.out, 0o755)
+		pf := filepath.Join(b.out, "reconciler-cpu.pprof")
+		_ = os.WriteFile(pf, profile, 0o644)
+		fmt.Printf("  reconciler CPU profile during the burst: %s (go tool pprof -top %s)\n", pf, pf)
+	}
+	cost := after.minus(before)
+
+	b.add(row{
+		figure:   fmt.Sprintf("N=%d: first create to all finished", n),
+		baseline: dur(base), flows: dur(flows),
+		ratio: fmt.Sprintf("%.2f", flows.Seconds()/base.Seconds()), target: "≤1.25 at N=1000",
+		note: "baseline: bare Jobs by 16 client-go workers",
+	})
+
+	// Dispatch latency: run ConfigMap seen by a watch -> its Job seen.
+	var lat []time.Duration
+	for name, at := range runs.added {
+		if j, ok := fjobs.addedAt(project.JobName(name)); ok {
+			lat = append(lat, j.Sub(at))
+		}
+	}
+	if n == 1000 {
+		b.add(row{
+			figure: "dispatch latency, free slots (p50 / p90 / p99)", baseline: "10 s poll (Prefect worker default)",
+			flows: fmt.Sprintf("%s / %s / %s", dur(pct(lat, 50)), dur(pct(lat, 90)), dur(pct(lat, 99))), target: "p50 ≤100 ms, p99 ≤1 s",
+			note: "run ConfigMap create seen by a watch to its Job create seen, during the N=1000 burst",
+		})
+		objects := cost.sum("PUT", "configmaps") + cost.sum("PATCH", "configmaps") + cost.sum("DELETE", "configmaps") +
+			cost.sum("POST", "jobs") + cost.sum("DELETE", "jobs")
+		events := cost.sum("POST", "events") + cost.sum("PATCH", "events")
+		baseEvents := baseCost.sum("POST", "events") + baseCost.sum("PATCH", "events")
+		b.add(row{
+			figure:   "API object writes per run (Job included)",
+			baseline: fmt.Sprintf("%.2f", float64(baseCost.sum("POST", "jobs"))/float64(n)),
+			flows:    fmt.Sprintf("%.2f", float64(objects)/float64(n)),
+			target:   "≤4 (Kueue: ~3 to admit, 5–6 over a Job's life)",
+			note: fmt.Sprintf("configmaps %s; jobs %s; the client's own run creates not counted",
+				cost.byVerb("configmaps", "POST"), cost.byVerb("jobs")),
+		})
+		b.add(row{
+			figure:   "Events per run (all components)",
+			baseline: fmt.Sprintf("%.2f", float64(baseEvents)/float64(n)),
+			flows:    fmt.Sprintf("%.2f", float64(events)/float64(n)),
+			target:   "reported apart (Kueue: ~5)",
+			note:     "the difference is the reconciler's own: Dispatched, Started, Completed",
+		})
+	}
+	return nil
+}
+
+// boundProject's limits bind: a pool of 10, two queues of 6 and a tag of
+// 5 shared by two deployments.
+const boundProject = `apiVersion: kubectl-flows.dev/v1alpha1
+kind: Project
+name: bound
+namespace: NS
+pools:
+  - name: pool
+    concurrencyLimit: 10
+    queues:
+      - {name: high, priority: 1, concurrencyLimit: 6}
+      - {name: low, priority: 2, concurrencyLimit: 6}
+concurrencyLimits:
+  - {tag: db, limit: 5}
+deployments:
+  - {flow: a, name: high, entrypoint: a.py:f, image: example.com/a:1, pool: pool, queue: high}
+  - {flow: b, name: low, entrypoint: b.py:f, image: example.com/b:1, pool: pool, queue: low, tags: [db]}
+  - {flow: c, name: high-db, entrypoint: c.py:f, image: example.com/c:1, pool: pool, queue: high, tags: [db]}
+`
+
+var boundLimits = map[string]int{"pool": 10, "queue high": 6, "queue low": 6, "tag db": 5}
+
+// boundLatency: with limits binding, the time from a slot freed (a Job
+// seen finished) to the next Job create, and the in-flight timeline for
+// the plot.
+func (b *bench) boundLatency(ctx context.Context) error {
+	const n = 200
+	fmt.Printf("binding limits: %d runs, pool limit 10\n", n)
+	ns, err := b.cp.CreateNamespace(ctx, "bench-bound")
+	if err != nil {
+		return err
+	}
+	dir, _ := os.MkdirTemp(b.dir, "bound-")
+	if _, err := fixture.Install(ctx, b.cp.Client, ns, dir, boundProject, nil); err != nil {
+		return err
+	}
+	rec, err := fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns)
+	if err != nil {
+		return err
+	}
+	defer func() { rec.Terminate(); <-rec.Done() }()
+	jobs, err := b.watchJobs(ctx, ns)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	deployments := []string{"a/high", "b/low", "c/high-db"}
+	err = fixture.CreateConcurrently(n, 16, func(i int) error {
+		_, err := b.cp.Client.CoreV1().ConfigMaps(ns).Create(ctx, fixture.RunRequest(fmt.Sprintf("run-%04d", i), "deployment: "+deployments[i%3]+"\n"), metav1.CreateOptions{})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := jobs.waitFinished(ctx, n, 5*time.Minute); err != nil {
+		return fmt.Errorf("%w (reconciler log %s)", err, rec.Log)
+	}
+	jobs.stop()
+	tl := jobs.timeline(t0, func(j *batchv1.Job) []string {
+		keys := []string{"pool", "queue " + j.Labels[project.LabelQueue]}
+		if d := j.Labels[project.LabelDeployment]; d == "b.low" || d == "c.high-db" {
+			keys = append(keys, "tag db")
+		}
+		return keys
+	})
+	b.plot = tl
+	violations := 0
+	for key, limit := range boundLimits {
+		if tl.max[key] > limit {
+			violations++
+			fmt.Printf("  LIMIT EXCEEDED: %s reached %d, limit %d\n", key, tl.max[key], limit)
+		}
+	}
+	b.add(row{
+		figure: "slot freed to next Job create (p50 / p90 / p99)", baseline: "10 s poll (Prefect worker default)",
+		flows:  fmt.Sprintf("%s / %s / %s", dur(pct(tl.refill, 50)), dur(pct(tl.refill, 90)), dur(pct(tl.refill, 99))),
+		target: "p50 ≤100 ms, p99 ≤1 s",
+		note:   fmt.Sprintf("%d runs, pool limit 10 binding; a Job seen finished to the next Job seen created; limits exceeded: %d", n, violations),
+	})
+	if violations > 0 {
+		return errors.New("a limit was exceeded")
+	}
+	return nil
+}
+
+// scale: the reconciler's memory and CPU with 10,000 runs waiting in a
+// paused pool, beside the same reconciler idle, and the time to the first
+// Job once the pool is resumed.
+func (b *bench) scale(ctx context.Context) error {
+	const n = 10000
+	fmt.Printf("scale: %d runs waiting in a paused pool\n", n)
+	ns, err := b.cp.CreateNamespace(ctx, "bench-scale")
+	if err != nil {
+		return err
+	}
+	dir, _ := os.MkdirTemp(b.dir, "scale-")
+	if _, err := fixture.Install(ctx, b.cp.Client, ns, dir, strings.Replace(throughputProject, "concurrencyLimit: 100000\ndeployments", "concurrencyLimit: 10\ndeployments", 1), nil); err != nil {
+		return err
+	}
+	pool := project.PoolConfigMapName("bench")
+	if err := b.setPaused(ctx, ns, pool, true); err != nil {
+		return err
+	}
+	metricsAddr := freeAddr()
+	rec, err := fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns, "--metrics-bind-address="+metricsAddr)
+	if err != nil {
+		return err
+	}
+	defer func() { rec.Terminate(); <-rec.Done() }()
+	if err := waitHTTP(ctx, "http://"+metricsAddr+"/metrics"); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	idleRSS, idleCPU, err := procUsage(rec.Cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	err = fixture.CreateConcurrently(n, 16, func(i int) error {
+		_, err := b.cp.Client.CoreV1().ConfigMaps(ns).Create(ctx, fixture.RunRequest(fmt.Sprintf("run-%05d", i), "deployment: bench/burst\n"), metav1.CreateOptions{})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	// All of them seen and marked Scheduled by the reconciler.
+	if err := waitMetric(ctx, "http://"+metricsAddr+"/metrics", `flows_runs{state="Scheduled"} `+strconv.Itoa(n), 5*time.Minute); err != nil {
+		return fmt.Errorf("%w (reconciler log %s)", err, rec.Log)
+	}
+	settled := time.Since(t0)
+	rss, cpu, err := procUsage(rec.Cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	jobs, err := b.watchJobs(ctx, ns)
+	if err != nil {
+		return err
+	}
+	t1 := time.Now()
+	if err := b.setPaused(ctx, ns, pool, false); err != nil {
+		return err
+	}
+	first, err := jobs.waitFirst(ctx, time.Minute)
+	if err != nil {
+		return err
+	}
+	jobs.stop()
+	b.add(row{
+		figure:   fmt.Sprintf("reconciler RSS, %d runs waiting", n),
+		baseline: mib(idleRSS), flows: mib(rss), ratio: "", target: "≤100 MiB",
+		note: fmt.Sprintf("baseline: the same reconciler idle; CPU time %s idle, %s after taking in %d runs in %s",
+			dur(idleCPU), dur(cpu), n, dur(settled)),
+	})
+	b.add(row{
+		figure:   fmt.Sprintf("first Job after resuming a pool with %d waiting", n),
+		baseline: "", flows: dur(first.Sub(t1)), target: "",
+		note: "the pause annotation removed to the first Job seen created",
+	})
+	return nil
+}
+
+func (b *bench) setPaused(ctx context.Context, ns, name string, paused bool) error {
+	val := `"true"`
+	if !paused {
+		val = "null"
+	}
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%s}}}`, project.AnnotationPaused, val)
+	_, err := b.cp.Client.CoreV1().ConfigMaps(ns).Patch(ctx, name, "application/merge-patch+json", []byte(patch), metav1.PatchOptions{})
+	return err
+}
+
+// render times the whole `kubectl flows render` command on 1,000
+// deployments, beside the two-deployment hello project.
+func (b *bench) render(ctx context.Context) error {
+	fmt.Println("render: 1,000 deployments")
+	dir, _ := os.MkdirTemp(b.dir, "render-")
+	large := filepath.Join(dir, "flows.yaml")
+	if err := os.WriteFile(large, []byte(fixture.LargeProject(1000)), 0o644); err != nil {
+		return err
+	}
+	root, err := harness.RepoRoot()
+	if err != nil {
+		return err
+	}
+	timeRender := func(file string) (time.Duration, error) {
+		best := time.Duration(0)
+		for i := 0; i < 3; i++ {
+			outDir := filepath.Join(dir, fmt.Sprintf("out-%d", i))
+			t0 := time.Now()
+			cmd := exec.CommandContext(ctx, filepath.Join(b.bin, "kubectl-flows"), "render", "-f", file, "-o", outDir, "--ext-str", "gitSha=bench")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return 0, fmt.Errorf("%v: %s", err, out)
+			}
+			if d := time.Since(t0); best == 0 || d < best {
+				best = d
+			}
+			os.RemoveAll(outDir)
+		}
+		return best, nil
+	}
+	hello, err := timeRender(filepath.Join(root, "examples", "hello", "flows.yaml"))
+	if err != nil {
+		return err
+	}
+	thousand, err := timeRender(large)
+	if err != nil {
+		return err
+	}
+	b.add(row{
+		figure: "`kubectl flows render`, 1,000 deployments", baseline: dur(hello), flows: dur(thousand),
+		target: "<1 s", note: "whole command, best of 3; baseline: the 2-deployment hello project",
+	})
+	return nil
+}
+
+// write prints the table and writes it, and the plot, to the out directory.
+func (b *bench) write(total time.Duration) error {
+	if err := os.MkdirAll(b.out, 0o755); err != nil {
+		return err
+	}
+	var s strings.Builder
+	fmt.Fprintf(&s, "# kubectl-flows benchmarks\n\n%s. `make bench` took %s.\n\n", machine(), dur(total))
+	s.WriteString("| figure | baseline | kubectl-flows | ratio | target | how |\n|---|---|---|---|---|---|\n")
+	for _, r := range b.rows {
+		fmt.Fprintf(&s, "| %s | %s | %s | %s | %s | %s |\n", r.figure, r.baseline, r.flows, r.ratio, r.target, r.note)
+	}
+	s.WriteString("\nTargets are stated, never enforced: a missed target does not fail the run.\n")
+	if b.plot != nil {
+		if err := b.plot.draw(filepath.Join(b.out, "inflight.png"), boundLimits); err != nil {
+			return err
+		}
+		s.WriteString("\n![runs in flight against their limits](inflight.png)\n")
+	}
+	fmt.Println()
+	fmt.Print(s.String())
+	return os.WriteFile(filepath.Join(b.out, "latest.md"), []byte(s.String()), 0o644)
+}
+
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				model = strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
+				break
+			}
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		fmt.Sscanf(strings.SplitN(string(b), "\n", 2)[0], "MemTotal: %d kB", &kb)
+		mem = fmt.Sprintf(", %d GiB", (kb+512*1024)/1024/1024)
+	}
+	return fmt.Sprintf("Measured %s on %d × %s%s, %s, on the local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on loopback, sharing the machine)",
+		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), model, mem, runtime.Version())
+}
+
+// pct is the p-th percentile (nearest rank).
+func pct(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := (len(s)*p+99)/100 - 1
+	if i < 0 {
+		i = 0
+	}
+	return s[i]
+}
+
+func dur(d time.Duration) string {
+	switch {
+	case d >= 10*time.Second:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	case d >= time.Second:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	default:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	}
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// jobWatcher follows Jobs in a namespace and remembers when each was seen
+// created and finished.
+type jobWatcher struct {
+	w        watch.Interface
+	mu       sync.Mutex
+	added    map[string]time.Time
+	finished map[string]time.Time
+	events   []jobEvent
+	changed  chan struct{}
+}
+
+type jobEvent struct {
+	at       time.Time
+	job      *batchv1.Job
+	finished bool
+}
+
+func (b *bench) watchJobs(ctx context.Context, ns string) (*jobWatcher, error) {
+	list, err := b.cp.Client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	w, err := b.cp.Client.BatchV1().Jobs(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+	if err != nil {
+		return nil, err
+	}
+	jw := &jobWatcher{w: w, added: map[string]time.Time{}, finished: map[string]time.Time{}, changed: make(chan struct{}, 1)}
+	go func() {
+		for ev := range w.ResultChan() {
+			job, ok := ev.Object.(*batchv1.Job)
+			if !ok {
+				continue
+			}
+			now := time.Now()
+			jw.mu.Lock()
+			if _, seen := jw.added[job.Name]; !seen && ev.Type != watch.Deleted {
+				jw.added[job.Name] = now
+				jw.events = append(jw.events, jobEvent{at: now, job: job})
+			}
+			if _, done := jw.finished[job.Name]; !done && (isFinished(job) || ev.Type == watch.Deleted) {
+				jw.finished[job.Name] = now
+				jw.events = append(jw.events, jobEvent{at: now, job: job, finished: true})
+			}
+			jw.mu.Unlock()
+			select {
+			case jw.changed <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return jw, nil
+}
+
+func isFinished(job *batchv1.Job) bool {
+	for _, c := range job.Status.Conditions {
+		if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
+
+func (jw *jobWatcher) stop() { jw.w.Stop() }
+
+func (jw *jobWatcher) addedAt(name string) (time.Time, bool) {
+	jw.mu.Lock()
+	defer jw.mu.Unlock()
+	t, ok := jw.added[name]
+	return t, ok
+}
+
+func (jw *jobWatcher) lastFinished() time.Time {
+	jw.mu.Lock()
+	defer jw.mu.Unlock()
+	var last time.Time
+	for _, t := range jw.finished {
+		if t.After(last) {
+			last = t
+		}
+	}
+	return last
+}
+
+func (jw *jobWatcher) waitFinished(ctx context.Context, n int, timeout time.Duration) error {
+	return jw.waitUntil(ctx, timeout, func() bool { return len(jw.finished) >= n }, func() string {
+		return fmt.Sprintf("%d of %d Jobs finished", len(jw.finished), n)
+	})
+}
+
+func (jw *jobWatcher) waitFirst(ctx context.Context, timeout time.Duration) (time.Time, error) {
+	err := jw.waitUntil(ctx, timeout, func() bool { return len(jw.added) > 0 }, func() string { return "no Job created" })
+	if err != nil {
+		return time.Time{}, err
+	}
+	jw.mu.Lock()
+	defer jw.mu.Unlock()
+	var first time.Time
+	for _, t := range jw.added {
+		if first.IsZero() || t.Before(first) {
+			first = t
+		}
+	}
+	return first, nil
+}
+
+func (jw *jobWatcher) waitUntil(ctx context.Context, timeout time.Duration, done func() bool, why func() string) error {
+	deadline := time.After(timeout)
+	for {
+		jw.mu.Lock()
+		ok := done()
+		jw.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-jw.changed:
+		case <-time.After(time.Second):
+		case <-deadline:
+			jw.mu.Lock()
+			defer jw.mu.Unlock()
+			return fmt.Errorf("timed out after %v: %s", timeout, why())
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// runWatcher follows run ConfigMaps and remembers when each was first seen
+// and first seen in each state.
+type runWatcher struct {
+	w       watch.Interface
+	mu      sync.Mutex
+	added   map[string]time.Time
+	states  map[project.RunState]map[string]time.Time
+	changed chan struct{}
+}
+
+func (b *bench) watchRuns(ctx context.Context, ns string) (*runWatcher, error) {
+	opts := metav1.ListOptions{LabelSelector: project.LabelRun + "=true"}
+	list, err := b.cp.Client.CoreV1().ConfigMaps(ns).List(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	opts.ResourceVersion = list.ResourceVersion
+	w, err := b.cp.Client.CoreV1().ConfigMaps(ns).Watch(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	rw := &runWatcher{w: w, added: map[string]time.Time{}, states: map[project.RunState]map[string]time.Time{}, changed: make(chan struct{}, 1)}
+	go func() {
+		for ev := range w.ResultChan() {
+			cm, ok := ev.Object.(*corev1.ConfigMap)
+			if !ok {
+				continue
+			}
+			now := time.Now()
+			rw.mu.Lock()
+			if _, seen := rw.added[cm.Name]; !seen {
+				rw.added[cm.Name] = now
+			}
+			if s := project.RunState(cm.Labels[project.LabelState]); s != "" {
+				if rw.states[s] == nil {
+					rw.states[s] = map[string]time.Time{}
+				}
+				if _, seen := rw.states[s][cm.Name]; !seen {
+					rw.states[s][cm.Name] = now
+				}
+			}
+			rw.mu.Unlock()
+			select {
+			case rw.changed <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return rw, nil
+}
+
+func (rw *runWatcher) stop() { rw.w.Stop() }
+
+func (rw *runWatcher) waitState(ctx context.Context, n int, s project.RunState, timeout time.Duration) error {
+	deadline := time.After(timeout)
+	for {
+		rw.mu.Lock()
+		got := len(rw.states[s])
+		rw.mu.Unlock()
+		if got >= n {
+			return nil
+		}
+		select {
+		case <-rw.changed:
+		case <-time.After(time.Second):
+		case <-deadline:
+			return fmt.Errorf("timed out after %v: %d of %d runs %s", timeout, got, n, s)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (rw *runWatcher) lastAt(s project.RunState) time.Time {
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	var last time.Time
+	for _, t := range rw.states[s] {
+		if t.After(last) {
+			last = t
+		}
+	}
+	return last
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// writes counts the kube-apiserver's requests by verb and resource (with
+// subresource, as resource/subresource), from its own
+// apiserver_request_total.
+type writes map[string]map[string]float64 // resource -> verb -> count
+
+func (b *bench) apiWrites(ctx context.Context) (writes, error) {
+	raw, err := b.cp.Client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the kube-apiserver's metrics: %w", err)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	w := writes{}
+	fam := families["apiserver_request_total"]
+	if fam == nil {
+		return nil, fmt.Errorf("the kube-apiserver exposes no apiserver_request_total")
+	}
+	for _, m := range fam.Metric {
+		l := map[string]string{}
+		for _, p := range m.Label {
+			l[p.GetName()] = p.GetValue()
+		}
+		res := l["resource"]
+		if l["subresource"] != "" {
+			res += "/" + l["subresource"]
+		}
+		if w[res] == nil {
+			w[res] = map[string]float64{}
+		}
+		w[res][l["verb"]] += m.GetCounter().GetValue()
+	}
+	return w, nil
+}
+
+func (w writes) minus(before writes) writes {
+	d := writes{}
+	for res, verbs := range w {
+		for verb, n := range verbs {
+			if v := n - before[res][verb]; v != 0 {
+				if d[res] == nil {
+					d[res] = map[string]float64{}
+				}
+				d[res][verb] = v
+			}
+		}
+	}
+	return d
+}
+
+func (w writes) sum(verb, resource string) int { return int(w[resource][verb]) }
+
+// byVerb lists the mutating requests on a resource, e.g. "PUT 3000, POST 1000".
+func (w writes) byVerb(resource string, skip ...string) string {
+	var parts []string
+	for _, verb := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+		if n := w.sum(verb, resource); n > 0 && !contains(skip, verb) {
+			parts = append(parts, fmt.Sprintf("%s %d", verb, n))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+func httpGet(ctx context.Context, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return b, fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return b, err
+}
+
+func waitHTTP(ctx context.Context, url string) error {
+	return waitMetric(ctx, url, "", 30*time.Second)
+}
+
+// waitMetric polls a metrics page until it holds the line (or just
+// answers, for an empty line).
+func waitMetric(ctx context.Context, url, line string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		b, err := httpGet(ctx, url)
+		if err == nil && (line == "" || bytes.Contains(b, []byte(line+"\n"))) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not show %q within %v (last error: %v)", url, line, timeout, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// procUsage reads a process's resident memory and CPU time from /proc.
+func procUsage(pid int) (rss int64, cpu time.Duration, err error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, l := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			var kb int64
+			fmt.Sscanf(strings.TrimPrefix(l, "VmRSS:"), "%d", &kb)
+			rss = kb * 1024
+		}
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	// Fields after the command name (which may hold spaces, in parens).
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	const ticks = 100 // USER_HZ on Linux
+	cpu = time.Duration(utime+stime) * time.Second / ticks
+	return rss, cpu, nil
+}
+
+// timeline is the number of unfinished Jobs per limit over a burst, from
+// one Job watch, and the times from a slot freed to the next Job created.
+type timeline struct {
+	keys   []string
+	points map[string][][2]float64 // key -> (seconds, in flight)
+	max    map[string]int
+	refill []time.Duration
+}
+
+func (jw *jobWatcher) timeline(t0 time.Time, keysOf func(*batchv1.Job) []string) *timeline {
+	jw.mu.Lock()
+	defer jw.mu.Unlock()
+	events := append([]jobEvent(nil), jw.events...)
+	sort.SliceStable(events, func(i, j int) bool { return events[i].at.Before(events[j].at) })
+	tl := &timeline{points: map[string][][2]float64{}, max: map[string]int{}}
+	inFlight := map[string]int{}
+	// With limits binding, every create after the first wave answers a
+	// Job finishing; the latest finish before it is what set it off.
+	var lastFinish time.Time
+	for _, ev := range events {
+		keys := keysOf(ev.job)
+		delta := 1
+		if ev.finished {
+			delta = -1
+			lastFinish = ev.at
+		} else if !lastFinish.IsZero() {
+			tl.refill = append(tl.refill, ev.at.Sub(lastFinish))
+		}
+		for _, k := range keys {
+			if _, ok := inFlight[k]; !ok {
+				tl.keys = append(tl.keys, k)
+			}
+			inFlight[k] += delta
+			if inFlight[k] > tl.max[k] {
+				tl.max[k] = inFlight[k]
+			}
+			tl.points[k] = append(tl.points[k], [2]float64{ev.at.Sub(t0).Seconds(), float64(inFlight[k])})
+		}
+	}
+	sort.Strings(tl.keys)
+	return tl
+}
