@@ -337,14 +337,12 @@ func (c *Controller) jobChanged(obj any, deleted bool) {
 	if !ok {
 		return
 	}
-	run := c.runForJob(job.Name)
+	run := runOfJob(job)
 	if run == "" {
 		return
 	}
-	if deleted {
-		c.exp.jobGone(run)
-	} else {
-		c.exp.jobSeen(run)
+	if !deleted {
+		c.exp.observeJob(run)
 	}
 	c.queue.Add(run)
 	if deleted || jobFinished(job) != "" {

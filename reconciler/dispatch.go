@@ -7,7 +7,6 @@ import (
 	"sort"
 	"time"
 
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,36 +41,54 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	}
 	cfg := c.cfgCache.build(cms)
 	gen := configGeneration(cms)
-	claims := c.exp.snapshot(now) // before the list: see snapshot
+	claims := c.exp.snapshot(now) // before the lists: see snapshot
+	jobs, err := c.jobs.List(labels.Everything())
+	if err != nil {
+		return err
+	}
 	runs, err := c.runs.List(labels.Everything())
 	if err != nil {
 		return err
 	}
 
+	// A run's Job is its slot: every unfinished Job counts, whatever its
+	// run's status says yet, and a finished or deleted one frees it.
 	u := newUsage()
+	admitted := make(map[string]bool, len(jobs))
+	for _, job := range jobs {
+		run := runOfJob(job)
+		if run == "" {
+			continue // not a run's Job
+		}
+		admitted[run] = true
+		if jobFinished(job) == "" {
+			u.add(slotsOfJob(job))
+		}
+	}
 	counts := map[project.RunState]int{}
 	var cands []candidate
 	for _, cm := range runs {
 		pr := c.parsed.get(cm)
 		state := pr.status.State
 		if cl, ok := claims[cm.Name]; ok {
-			state = cl.state
-			if cl.state.HoldsSlot() {
-				u.add(cl.slots)
-				counts[state]++
+			if cl.state == project.StatePending { // its Job is being created
+				if !admitted[cm.Name] {
+					u.add(cl.slots)
+				}
+				counts[project.StatePending]++
 				continue
 			}
+			state = cl.state
+		}
+		if admitted[cm.Name] {
+			if state == "" || state == project.StateScheduled {
+				state = project.StatePending
+			}
+			counts[state]++
+			continue
 		}
 		counts[state]++
-		switch {
-		case state.HoldsSlot():
-			if job, err := c.jobs.Get(pr.status.JobName); err == nil && jobFinished(job) != "" {
-				continue // finished: its slot is free even before the state is written
-			}
-			if pr.req != nil {
-				u.add(slotsOf(pr.status.Pool, pr.status.Queue, pr.req.Deployment, pr.status.Tags))
-			}
-		case state == "" || state == project.StateScheduled:
+		if state == "" || state == project.StateScheduled {
 			if _, cancel := cm.Annotations[project.AnnotationCancel]; cancel {
 				continue // syncRun cancels it
 			}
@@ -80,7 +97,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	}
 
 	var actions []pending
-	var admitted []candidate
+	var ready []candidate
 	for _, cd := range cands {
 		if _, busy := c.inflight.Load(cd.cm.Name); busy {
 			continue // a write decided by an earlier pass is under way
@@ -102,10 +119,10 @@ func (c *Controller) dispatch(ctx context.Context) error {
 			continue
 		}
 		cd.priority = queuePriority(pr.admission)
-		admitted = append(admitted, cd)
+		ready = append(ready, cd)
 	}
-	sort.SliceStable(admitted, func(i, j int) bool {
-		a, b := admitted[i], admitted[j]
+	sort.SliceStable(ready, func(i, j int) bool {
+		a, b := ready[i], ready[j]
 		if a.priority != b.priority {
 			return a.priority < b.priority
 		}
@@ -119,7 +136,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	})
 
 	var wake time.Time
-	for _, cd := range admitted {
+	for _, cd := range ready {
 		a := cd.pr.admission
 		if a.scheduled.After(now) {
 			if wake.IsZero() || a.scheduled.Before(wake) {
@@ -149,7 +166,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 		}
 		u.add(a.slots)
 		c.exp.claim(cd.cm.Name, project.StatePending, a.slots, now)
-		actions = c.decide(actions, cd.cm.Name, c.admitAction(cd, a, now))
+		actions = c.decide(actions, cd.cm.Name, c.admitAction(cd, a))
 	}
 
 	c.metrics.observePass(cfg, u, counts)
@@ -227,62 +244,44 @@ func paused(a *admission) string {
 	return ""
 }
 
-// admitAction takes the run's slots durably, then creates its Job. The
-// state write carries the cached resourceVersion, so two writers can never
-// both admit the same run; the Job has a name derived from the run, so a
-// retry after a crash finds it instead of making a second.
-func (c *Controller) admitAction(cd candidate, a *admission, now time.Time) action {
+// admitAction creates the run's Job, and the Job is the run's slot: it
+// carries the run's pool, queue, deployment and tags, so slots in use are
+// derived from Jobs, durably, from the moment the create lands. The Job's
+// name derives from the run, so a retry or a second leader finds
+// AlreadyExists instead of making a second Job; the run's status follows
+// (syncRun), off the dispatch path.
+func (c *Controller) admitAction(cd candidate, a *admission) action {
 	return func(ctx context.Context) error {
-		now = c.opts.Now() // the slot is taken when the write lands, not when decided
-		st := &project.RunStatus{
-			ScheduledTime: &metav1.Time{Time: a.scheduled},
-			PendingTime:   &metav1.Time{Time: now},
-		}
 		job, err := resolveJob(c.opts.Namespace, cd.cm, &a.deployment.Deployment, a.pool, a.params, a.jobVars)
+		if err == nil {
+			err = annotateAdmission(job, a, c.opts.Now())
+		}
 		if err != nil {
 			c.exp.drop(cd.cm.Name)
 			return err
 		}
-		st.JobName = job.Name
-		setState(st, project.StatePending, "Dispatched", "slots taken; creating Job "+job.Name, now)
-		st.Pool, st.Queue, st.Tags = a.pool.Name, a.deployment.Queue, a.slots.Tags
-		st.Parameters, st.JobVariables = a.params, a.jobVars
-		// Expect the Job before the state write: the write's own event may
-		// reach syncRun before the create below returns, and must not make
-		// it create the Job a second time.
-		c.exp.jobCreated(cd.cm.Name, now)
-		updated, err := c.writeStatus(ctx, cd.cm, st, a.deployment)
-		if err != nil {
-			c.exp.forget(cd.cm.Name)
-			if apierrors.IsNotFound(err) {
-				return nil
+		_, err = c.client.BatchV1().Jobs(c.opts.Namespace).Create(ctx, job, metav1.CreateOptions{})
+		switch {
+		case err == nil:
+			c.metrics.JobsCreated.Inc()
+		case apierrors.IsAlreadyExists(err):
+			if _, cached := c.jobs.Get(job.Name); cached == nil {
+				c.exp.drop(cd.cm.Name) // the cache has it: the claim is done
 			}
-			return err
+			return nil
+		default:
+			c.exp.drop(cd.cm.Name)
+			if apierrors.IsNotFound(err) {
+				return nil // the namespace is going away
+			}
+			return fmt.Errorf("creating Job %s for run %s: %w", job.Name, cd.cm.Name, err)
 		}
-		c.recorder.Eventf(updated, corev1.EventTypeNormal, "Dispatched", "Dispatched to pool %s queue %s as Job %s", a.pool.Name, a.deployment.Queue, job.Name)
-		if err := c.createJob(ctx, updated, job); err != nil {
-			return err
-		}
+		c.recorder.Eventf(cd.cm, corev1.EventTypeNormal, "Dispatched", "Dispatched to pool %s queue %s as Job %s", a.pool.Name, a.deployment.Queue, job.Name)
 		if seen, ok := c.takeFirstSeen(cd.cm.Name); ok {
 			c.metrics.DispatchLatency.Observe(c.opts.Now().Sub(seen).Seconds())
 		}
 		return nil
 	}
-}
-
-// createJob creates a run's Job; AlreadyExists is success, since the name
-// is the run's own.
-func (c *Controller) createJob(ctx context.Context, cm *corev1.ConfigMap, job *batchv1.Job) error {
-	j := job.DeepCopy()
-	_, err := c.client.BatchV1().Jobs(c.opts.Namespace).Create(ctx, j, metav1.CreateOptions{})
-	switch {
-	case err == nil:
-		c.metrics.JobsCreated.Inc()
-	case !apierrors.IsAlreadyExists(err):
-		return fmt.Errorf("creating Job %s for run %s: %w", j.Name, cm.Name, err)
-	}
-	c.exp.jobCreated(cm.Name, c.opts.Now())
-	return nil
 }
 
 func (c *Controller) scheduleAction(cd candidate, a *admission, reason, msg string, now time.Time) action {
@@ -297,11 +296,7 @@ func (c *Controller) scheduleAction(cd candidate, a *admission, reason, msg stri
 			reason, msg = "Scheduled", "waiting for its scheduled time"
 		}
 		setState(st, project.StateScheduled, reason, msg, now)
-		var d *Deployment
-		if a != nil {
-			d = a.deployment
-		}
-		_, err := c.writeStatus(ctx, cd.cm, st, d)
+		_, err := c.writeStatus(ctx, cd.cm, st)
 		if err != nil {
 			c.exp.drop(cd.cm.Name)
 			if apierrors.IsNotFound(err) {
@@ -317,7 +312,7 @@ func (c *Controller) rejectAction(cd candidate, rej *rejection, now time.Time) a
 	return func(ctx context.Context) error {
 		st := &project.RunStatus{EndTime: &metav1.Time{Time: now}}
 		setState(st, project.StateRejected, rej.reason, rej.message, now)
-		updated, err := c.writeStatus(ctx, cd.cm, st, nil)
+		updated, err := c.writeStatus(ctx, cd.cm, st)
 		if err != nil {
 			c.exp.drop(cd.cm.Name)
 			if apierrors.IsNotFound(err) {
@@ -337,7 +332,7 @@ func (c *Controller) cancelNewAction(cd candidate, a *admission, now time.Time) 
 		st.Pool, st.Queue, st.Tags = a.pool.Name, a.deployment.Queue, a.slots.Tags
 		setState(st, project.StateCancelled, "DeploymentConcurrencyLimit",
 			fmt.Sprintf("deployment %s at its concurrency limit (collisionStrategy CancelNew)", a.deployment.FullName()), now)
-		updated, err := c.writeStatus(ctx, cd.cm, st, a.deployment)
+		updated, err := c.writeStatus(ctx, cd.cm, st)
 		if err != nil {
 			c.exp.drop(cd.cm.Name)
 			if apierrors.IsNotFound(err) {

@@ -14,20 +14,14 @@ import (
 type expectations struct {
 	mu     sync.Mutex
 	claims map[string]claim
-	jobs   map[string]*jobExpectation
 }
 
-// claim is a state written for a run that the cache may not show yet.
+// claim is a write for a run that the cache may not show yet: a status
+// write (the state written), or a Job create (state Pending).
 type claim struct {
 	state project.RunState
 	slots slots
 	at    time.Time
-}
-
-type jobExpectation struct {
-	created time.Time // when we created (or found) the Job; zero if not
-	seen    bool      // the cache has shown the Job
-	gone    bool      // the cache showed the Job deleted
 }
 
 // claimTTL bounds a claim that is never observed (its run deleted in a way
@@ -35,7 +29,7 @@ type jobExpectation struct {
 const claimTTL = 2 * time.Minute
 
 func newExpectations() *expectations {
-	return &expectations{claims: map[string]claim{}, jobs: map[string]*jobExpectation{}}
+	return &expectations{claims: map[string]claim{}}
 }
 
 func (e *expectations) claim(run string, state project.RunState, s slots, now time.Time) {
@@ -52,12 +46,13 @@ func (e *expectations) drop(run string) {
 }
 
 // observe is called with the state the cache shows; once it shows the
-// claimed state or any later one, the claim has done its work.
+// claimed state or any later one, a status write's claim has done its work.
+// A Job create's claim waits for the Job (observeJob).
 func (e *expectations) observe(run string, cached project.RunState) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	c, ok := e.claims[run]
-	if !ok {
+	if !ok || c.state == project.StatePending {
 		return
 	}
 	if cached == c.state || (cached != "" && cached != project.StateScheduled) {
@@ -99,43 +94,14 @@ func (e *expectations) forget(run string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.claims, run)
-	delete(e.jobs, run)
 }
 
-func (e *expectations) job(run string) *jobExpectation {
-	j, ok := e.jobs[run]
-	if !ok {
-		j = &jobExpectation{}
-		e.jobs[run] = j
+// observeJob is called when the cache shows a run's Job: the claim of an
+// admission in flight has done its work.
+func (e *expectations) observeJob(run string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c, ok := e.claims[run]; ok && c.state == project.StatePending {
+		delete(e.claims, run)
 	}
-	return j
-}
-
-func (e *expectations) jobCreated(run string, now time.Time) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.job(run).created = now
-}
-
-func (e *expectations) jobSeen(run string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	j := e.job(run)
-	j.seen, j.gone = true, false
-}
-
-func (e *expectations) jobGone(run string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.job(run).gone = true
-}
-
-// jobState reports what is known of a run's Job beyond the cache.
-func (e *expectations) jobState(run string) jobExpectation {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if j, ok := e.jobs[run]; ok {
-		return *j
-	}
-	return jobExpectation{}
 }

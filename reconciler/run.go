@@ -16,19 +16,16 @@ import (
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
-// jobCreateGrace is how long a Job we created may be missing from the
-// cache before we create it again (AlreadyExists makes that harmless).
-const jobCreateGrace = 30 * time.Second
-
 // logTailLines bounds the log kept in a Failed or Crashed run's status.
 const (
 	logTailLines = 20
 	logTailBytes = 4096
 )
 
-// syncRun converges one run that holds (or is giving up) its slots: it
-// creates the Job if it is missing, follows the Job and its pods to a final
-// state, detects crashes and carries out cancellation.
+// syncRun converges one run from its Job: it writes the run's state as the
+// Job and its pods move (Pending, Running, Completed, Failed), detects
+// crashes and carries out cancellation. Waiting runs belong to the dispatch
+// pass.
 func (c *Controller) syncRun(ctx context.Context, name string) error {
 	cm, err := c.runs.Get(name)
 	if apierrors.IsNotFound(err) {
@@ -41,24 +38,16 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	now := c.opts.Now()
 	pr := c.parsed.get(cm)
 	state := pr.status.State
-	if cl, ok := c.exp.pending(name, now); ok && cl.state != state {
-		return nil // our own write is not in the cache yet; its event brings us back
+	claim, claimed := c.exp.pending(name, now)
+	if claimed && claim.state != project.StatePending && claim.state != state {
+		return nil // our own status write is not in the cache yet; its event brings us back
+	}
+	if state.Final() {
+		return nil
 	}
 	st := copyStatus(pr.status)
 	_, cancel := cm.Annotations[project.AnnotationCancel]
-
-	switch {
-	case state.Final():
-		return nil
-	case state == "" || state == project.StateScheduled:
-		if !cancel {
-			return nil // the dispatch pass owns waiting runs
-		}
-		st.EndTime = &metav1.Time{Time: now}
-		return c.finish(ctx, cm, st, project.StateCancelled, "Cancelled", "cancelled before it started", now)
-	}
-
-	job, err := c.jobs.Get(st.JobName)
+	job, err := c.jobs.Get(project.JobName(name))
 	if err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
@@ -66,25 +55,26 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 		job = nil
 	}
 
-	if cancel || state == project.StateCancelling {
-		return c.cancel(ctx, cm, st, job, now)
-	}
-
 	if job == nil {
-		je := c.exp.jobState(name)
-		if je.gone || state == project.StateRunning {
+		switch {
+		case claimed && claim.state == project.StatePending:
+			return nil // its Job is being created; its event brings us back
+		case state == project.StateCancelling || (cancel && !state.HoldsSlot()):
+			st.EndTime = &metav1.Time{Time: now}
+			return c.finish(ctx, cm, st, project.StateCancelled, "Cancelled", "cancelled before it started", now)
+		case state.HoldsSlot():
 			st.EndTime = &metav1.Time{Time: now}
 			return c.finish(ctx, cm, st, project.StateCrashed, "JobDeleted", fmt.Sprintf("Job %s disappeared while the run held it", st.JobName), now)
 		}
-		if !je.created.IsZero() && now.Sub(je.created) < jobCreateGrace {
-			c.queue.AddAfter(name, jobCreateGrace)
-			return nil
-		}
-		// Admitted but no Job: the last leader stopped between taking the
-		// slot and creating the Job, or the create failed. Create it now.
-		return c.recreateJob(ctx, cm, st)
+		return nil // waiting: the dispatch pass owns it
 	}
 
+	if st.JobName == "" {
+		fillFromJob(st, job) // the first status since its Job was created
+	}
+	if cancel || state == project.StateCancelling {
+		return c.cancel(ctx, cm, st, job, now)
+	}
 	switch jobFinished(job) {
 	case batchv1.JobComplete:
 		st.EndTime = endTime(job, now)
@@ -101,13 +91,13 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 		return err
 	}
 	if running := runningPod(pods); running != nil {
-		if state == project.StatePending {
+		if state != project.StateRunning {
 			st.StartTime = &metav1.Time{Time: now}
 			if s := running.Status.StartTime; s != nil {
 				st.StartTime = s
 			}
 			setState(st, project.StateRunning, "Started", "pod "+running.Name+" is running", now)
-			updated, err := c.writeStatus(ctx, cm, st, nil)
+			updated, err := c.writeStatus(ctx, cm, st)
 			if err != nil {
 				return ignoreNotFound(err)
 			}
@@ -115,19 +105,15 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 		}
 		return nil
 	}
-	if state != project.StatePending {
-		return nil
+	if state == project.StateRunning {
+		return nil // between pods, or the pod finished and the Job will say so
 	}
 
-	// Pending: the pod has not started. Past the pool's
-	// pod_watch_timeout_seconds it has crashed; until then its status
-	// carries why it waits.
+	// Not started: past the pool's pod_watch_timeout_seconds it has
+	// crashed; until then the status carries why it waits.
 	reason, msg := waitingReason(pods)
 	timeout := podWatchTimeout(job)
-	since := now
-	if st.PendingTime != nil {
-		since = st.PendingTime.Time
-	}
+	since := admittedAt(job)
 	if timeout > 0 && now.Sub(since) >= timeout {
 		if reason == "" {
 			reason, msg = "PodNotStarted", "no pod started"
@@ -143,34 +129,15 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if timeout > 0 {
 		c.queue.AddAfter(name, timeout-now.Sub(since))
 	}
-	if reason != "" && (st.Reason != reason || st.Message != msg) {
+	if reason == "" {
+		reason, msg = "Dispatched", "Job "+job.Name+" created; waiting for its pod to start"
+	}
+	if state != project.StatePending || st.Reason != reason || st.Message != msg {
 		setState(st, project.StatePending, reason, msg, now)
-		_, err := c.writeStatus(ctx, cm, st, nil)
+		_, err := c.writeStatus(ctx, cm, st)
 		return ignoreNotFound(err)
 	}
 	return nil
-}
-
-// recreateJob resolves a run's Job again from its stored values.
-func (c *Controller) recreateJob(ctx context.Context, cm *corev1.ConfigMap, st *project.RunStatus) error {
-	cfgMaps, err := c.configs.List(labels.Everything())
-	if err != nil {
-		return err
-	}
-	cfg := c.cfgCache.build(cfgMaps)
-	req, err := project.DecodeRunRequest(cm.Data[project.KeyRun])
-	if err != nil {
-		return c.finish(ctx, cm, st, project.StateCrashed, ReasonInvalidRequest, err.Error(), c.opts.Now())
-	}
-	d, pool := cfg.Deployments[req.Deployment], cfg.Pools[st.Pool]
-	if d == nil || pool == nil {
-		return fmt.Errorf("run %s: deployment %s or pool %s is not installed; waiting", cm.Name, req.Deployment, st.Pool)
-	}
-	job, err := resolveJob(c.opts.Namespace, cm, &d.Deployment, pool, st.Parameters, st.JobVariables)
-	if err != nil {
-		return c.finish(ctx, cm, st, project.StateCrashed, ReasonInvalidJobVariables, err.Error(), c.opts.Now())
-	}
-	return c.createJob(ctx, cm, job)
 }
 
 // cancel deletes the run's Job (background propagation: its pods go with
@@ -184,7 +151,7 @@ func (c *Controller) cancel(ctx context.Context, cm *corev1.ConfigMap, st *proje
 		}
 		if st.State != project.StateCancelling {
 			setState(st, project.StateCancelling, "CancelRequested", "deleting Job "+job.Name, now)
-			_, err := c.writeStatus(ctx, cm, st, nil)
+			_, err := c.writeStatus(ctx, cm, st)
 			return ignoreNotFound(err)
 		}
 		return nil // the Job's delete event brings us back
@@ -208,7 +175,7 @@ func (c *Controller) deleteJob(ctx context.Context, job *batchv1.Job) error {
 // finish writes a final state and its Event.
 func (c *Controller) finish(ctx context.Context, cm *corev1.ConfigMap, st *project.RunStatus, state project.RunState, reason, msg string, now time.Time) error {
 	setState(st, state, reason, msg, now)
-	updated, err := c.writeStatus(ctx, cm, st, nil)
+	updated, err := c.writeStatus(ctx, cm, st)
 	if err != nil {
 		return ignoreNotFound(err)
 	}

@@ -45,7 +45,7 @@ func setState(st *project.RunStatus, state project.RunState, reason, msg string,
 // writeStatus writes a run's status and its selector labels in one update.
 // The update carries the cached resourceVersion: if anyone changed the run
 // since, it fails with a conflict and the caller retries on fresh state.
-func (c *Controller) writeStatus(ctx context.Context, cm *corev1.ConfigMap, st *project.RunStatus, d *Deployment) (*corev1.ConfigMap, error) {
+func (c *Controller) writeStatus(ctx context.Context, cm *corev1.ConfigMap, st *project.RunStatus) (*corev1.ConfigMap, error) {
 	data, err := project.EncodeRunStatus(st)
 	if err != nil {
 		return nil, err
@@ -59,9 +59,10 @@ func (c *Controller) writeStatus(ctx context.Context, cm *corev1.ConfigMap, st *
 		cm.Labels = map[string]string{}
 	}
 	cm.Labels[project.LabelState] = string(st.State)
-	if d != nil {
-		cm.Labels[project.LabelDeployment] = project.DeploymentLabelValue(d.Flow, d.Name)
-		cm.Labels[project.LabelFlow] = d.Flow
+	if req := c.parsed.get(cm).req; req != nil {
+		flow, name, _ := project.SplitDeployment(req.Deployment)
+		cm.Labels[project.LabelDeployment] = project.DeploymentLabelValue(flow, name)
+		cm.Labels[project.LabelFlow] = flow
 	}
 	if st.Pool != "" {
 		cm.Labels[project.LabelPool] = st.Pool

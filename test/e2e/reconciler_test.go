@@ -187,7 +187,8 @@ func TestKillDuringBurst(t *testing.T) {
 	r := e.startReconciler("")
 	e.createRuns(ctx, burstNames("run", n), burstRun)
 	for i := 0; i < 3; i++ {
-		time.Sleep(time.Duration(300+450*i) * time.Millisecond) // mid-pass, then later
+		// After the 1 s a new reconciler waits before its first pass: mid-burst.
+		time.Sleep(time.Duration(1200+350*i) * time.Millisecond)
 		r.Kill()
 		t.Logf("kill -9 #%d: %s", i+1, summarize(e.statuses(ctx)))
 		r = e.startReconciler("")
