@@ -14,9 +14,30 @@ import (
 // parameter schema (a JSON Schema, as Prefect generates from the flow's
 // signature). The error names each parameter and why it fails.
 func ValidateParameters(schema, params map[string]any) error {
+	s, err := CompileParameterSchema(schema)
+	if err != nil {
+		return err
+	}
+	return s.Validate(params)
+}
+
+// ParameterSchema is a compiled parameter schema, for validating many runs
+// without compiling it again for each.
+type ParameterSchema struct{ schema *jsonschema.Schema }
+
+// CompileParameterSchema compiles a deployment's parameterSchema.
+func CompileParameterSchema(schema map[string]any) (*ParameterSchema, error) {
 	sch, err := compileSchema("parameterSchema", schema)
 	if err != nil {
-		return fmt.Errorf("parameterSchema is not a valid JSON Schema: %v", err)
+		return nil, fmt.Errorf("parameterSchema is not a valid JSON Schema: %v", err)
+	}
+	return &ParameterSchema{schema: sch}, nil
+}
+
+// Validate checks parameters; a nil schema accepts anything.
+func (s *ParameterSchema) Validate(params map[string]any) error {
+	if s == nil {
+		return nil
 	}
 	inst, err := jsonValue(params)
 	if err != nil {
@@ -25,7 +46,7 @@ func ValidateParameters(schema, params map[string]any) error {
 	if inst == nil {
 		inst = map[string]any{}
 	}
-	if err := sch.Validate(inst); err != nil {
+	if err := s.schema.Validate(inst); err != nil {
 		return fmt.Errorf("parameters do not match parameterSchema: %s", validationMessage(err))
 	}
 	return nil

@@ -47,7 +47,8 @@ type admission struct {
 }
 
 // admit validates a run request against the config and resolves its Job.
-// A nil admission with a nil rejection means the run must wait.
+// A nil admission with a nil rejection means the run must wait. Not safe
+// for concurrent use with the same cfg.
 func admit(cfg *Config, ns string, cm *corev1.ConfigMap, req *project.RunRequest, reqErr error) (*admission, *rejection, *waitReason) {
 	if reqErr != nil {
 		return nil, &rejection{ReasonInvalidRequest, reqErr.Error()}, nil
@@ -73,34 +74,59 @@ func admit(cfg *Config, ns string, cm *corev1.ConfigMap, req *project.RunRequest
 			return nil, &rejection{ReasonInvalidRequest, fmt.Sprintf("%s: tags[%d] is empty", project.KeyRun, i)}, nil
 		}
 	}
-	params := mergeParams(d.Parameters, req.Parameters)
-	if d.ParameterSchema != nil {
-		if err := project.ValidateParameters(d.ParameterSchema, params); err != nil {
-			return nil, &rejection{ReasonInvalidParameters, err.Error()}, nil
+	tags := runTags(&d.Deployment, req.Tags)
+	scheduled := cm.CreationTimestamp.Time
+	if req.ScheduledTime != nil {
+		scheduled = req.ScheduledTime.Time
+	}
+	// A run with no values of its own validates and resolves as every such
+	// run of its deployment does: that is worked out once per pass and the
+	// runs share it (read only), so ten thousand waiting runs cost one
+	// resolve and no copies.
+	var base *resolvedValues
+	if len(req.Parameters) == 0 && len(req.JobVariables) == 0 {
+		var ok bool
+		if base, ok = cfg.resolvedDefaults[d.FullName()]; !ok {
+			base = resolveValues(ns, cm, d, pool, d.Parameters, nil)
+			cfg.resolvedDefaults[d.FullName()] = base
 		}
+	} else {
+		base = resolveValues(ns, cm, d, pool, mergeParams(d.Parameters, req.Parameters), req.JobVariables)
 	}
-	jobVars := jobtemplate.Merge(project.DeploymentJobVariables(&pool.Pool, &d.Deployment), req.JobVariables)
-	if err := pool.Template.Validate(jobVars); err != nil {
-		return nil, &rejection{ReasonInvalidJobVariables, err.Error()}, nil
+	if base.rej != nil {
+		return nil, base.rej, nil
 	}
-	a := &admission{
+	return &admission{
 		deployment: d,
 		pool:       pool,
-		slots:      slotsOf(pool.Name, d.Queue, d.FullName(), runTags(&d.Deployment, req.Tags)),
-		scheduled:  cm.CreationTimestamp.Time,
-		params:     params,
-		jobVars:    jobVars,
+		slots:      slotsOf(pool.Name, d.Queue, d.FullName(), tags),
+		scheduled:  scheduled,
+		params:     base.params,
+		jobVars:    base.jobVars,
+	}, nil, nil
+}
+
+// resolvedValues are a run's parameters and job variables, validated, or
+// why they are rejected.
+type resolvedValues struct {
+	params, jobVars map[string]any
+	rej             *rejection
+}
+
+func resolveValues(ns string, cm *corev1.ConfigMap, d *Deployment, pool *Pool, params, runJobVars map[string]any) *resolvedValues {
+	if err := d.Params.Validate(params); err != nil {
+		return &resolvedValues{rej: &rejection{ReasonInvalidParameters, err.Error()}}
 	}
-	if req.ScheduledTime != nil {
-		a.scheduled = req.ScheduledTime.Time
+	jobVars := jobtemplate.Merge(project.DeploymentJobVariables(&pool.Pool, &d.Deployment), runJobVars)
+	if err := pool.Template.Validate(jobVars); err != nil {
+		return &resolvedValues{rej: &rejection{ReasonInvalidJobVariables, err.Error()}}
 	}
-	// Resolve once to reject a run whose Job cannot be built; the Job
-	// itself is built again when the run is dispatched, so thousands of
-	// waiting runs do not each keep one in memory.
+	// Resolve too, to reject a run whose Job cannot be built; the Job is
+	// built again at dispatch, so waiting runs do not each keep one.
 	if _, err := resolveJob(ns, cm, &d.Deployment, pool, params, jobVars); err != nil {
-		return nil, &rejection{ReasonInvalidJobVariables, err.Error()}, nil
+		return &resolvedValues{rej: &rejection{ReasonInvalidJobVariables, err.Error()}}
 	}
-	return a, nil, nil
+	return &resolvedValues{params: params, jobVars: jobVars}
 }
 
 // mergeParams lays run parameters over the deployment's defaults, key by

@@ -23,6 +23,9 @@ type Config struct {
 	// Errors names config ConfigMaps that could not be read; their runs
 	// wait rather than being rejected, since the next render may fix them.
 	Errors map[string]error
+	// resolvedDefaults holds, per deployment, the values of a run with
+	// none of its own (see admit).
+	resolvedDefaults map[string]*resolvedValues
 }
 
 // Pool is a pool's config with its parsed template and pause state.
@@ -32,9 +35,10 @@ type Pool struct {
 	PausedQueues map[string]bool
 }
 
-// Deployment is a deployment's config.
+// Deployment is a deployment's config, its parameter schema compiled once.
 type Deployment struct {
 	project.Deployment
+	Params *project.ParameterSchema
 }
 
 // Paused reports whether the pool (or, with queue set, the queue) is
@@ -109,6 +113,12 @@ func parseConfigMap(cm *corev1.ConfigMap) (any, error) {
 		if err := yaml.UnmarshalStrict([]byte(cm.Data[project.KeyDeployment]), &d.Deployment); err != nil {
 			return nil, fmt.Errorf("ConfigMap %s: %s: %v", cm.Name, project.KeyDeployment, err)
 		}
+		if d.ParameterSchema != nil {
+			var err error
+			if d.Params, err = project.CompileParameterSchema(d.ParameterSchema); err != nil {
+				return nil, fmt.Errorf("ConfigMap %s: %v", cm.Name, err)
+			}
+		}
 		if isTrue(cm.Annotations[project.AnnotationPaused]) {
 			d.Paused = true
 		}
@@ -136,6 +146,8 @@ func (c *configCache) build(cms []*corev1.ConfigMap) *Config {
 		Deployments: map[string]*Deployment{},
 		TagLimits:   map[string]int32{},
 		Errors:      map[string]error{},
+
+		resolvedDefaults: map[string]*resolvedValues{},
 	}
 	live := make(map[types.UID]bool, len(cms))
 	for _, cm := range cms {

@@ -69,7 +69,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	var cands []candidate
 	for _, cm := range runs {
 		pr := c.parsed.get(cm)
-		state := pr.status.State
+		state := pr.state
 		if cl, ok := claims[cm.Name]; ok {
 			if cl.state == project.StatePending { // its Job is being created
 				if !admitted[cm.Name] {

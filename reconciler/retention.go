@@ -39,18 +39,18 @@ func (c *Controller) prune(ctx context.Context) {
 	byDeployment := map[string][]finished{}
 	pools := map[string]string{}
 	for _, cm := range runs {
-		pr := c.parsed.get(cm)
-		if !pr.status.State.Final() {
+		if !project.RunState(cm.Labels[project.LabelState]).Final() {
 			continue
 		}
+		st := status(cm)
 		key := cm.Labels[project.LabelDeployment]
 		end := cm.CreationTimestamp.Time
-		if pr.status.EndTime != nil {
-			end = pr.status.EndTime.Time
+		if st.EndTime != nil {
+			end = st.EndTime.Time
 		}
 		byDeployment[key] = append(byDeployment[key], finished{cm, end})
-		if pr.status.Pool != "" {
-			pools[key] = pr.status.Pool
+		if st.Pool != "" {
+			pools[key] = st.Pool
 		}
 	}
 	now := c.opts.Now()

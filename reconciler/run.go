@@ -36,8 +36,8 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 		return err
 	}
 	now := c.opts.Now()
-	pr := c.parsed.get(cm)
-	state := pr.status.State
+	st := status(cm)
+	state := st.State
 	claim, claimed := c.exp.pending(name, now)
 	if claimed && claim.state != project.StatePending && claim.state != state {
 		return nil // our own status write is not in the cache yet; its event brings us back
@@ -45,7 +45,6 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if state.Final() {
 		return nil
 	}
-	st := copyStatus(pr.status)
 	_, cancel := cm.Annotations[project.AnnotationCancel]
 	job, err := c.jobs.Get(project.JobName(name))
 	if err != nil && !apierrors.IsNotFound(err) {
@@ -253,12 +252,6 @@ func endTime(job *batchv1.Job, now time.Time) *metav1.Time {
 		}
 	}
 	return &metav1.Time{Time: now}
-}
-
-func copyStatus(st *project.RunStatus) *project.RunStatus {
-	cp := *st
-	cp.Conditions = append([]metav1.Condition(nil), st.Conditions...)
-	return &cp
 }
 
 func ignoreNotFound(err error) error {

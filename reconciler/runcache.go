@@ -9,13 +9,15 @@ import (
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
-// parsedRun is a run ConfigMap decoded once per resourceVersion: with
-// thousands of runs, decoding YAML on every pass would dominate.
+// parsedRun is a run's request decoded once per resourceVersion: with
+// thousands of runs, decoding YAML on every pass would dominate. Its state
+// is the state label; the full status is decoded only where it is needed
+// (status), so ten thousand waiting runs do not each keep one.
 type parsedRun struct {
 	rv     string
 	req    *project.RunRequest
 	reqErr error
-	status *project.RunStatus
+	state  project.RunState
 	// admission is the resolved admission of a new run, kept so that a
 	// run waiting for a slot is validated once, not every pass.
 	admission *admission
@@ -39,13 +41,19 @@ func (c *runCache) get(cm *corev1.ConfigMap) *parsedRun {
 	}
 	p := &parsedRun{rv: cm.ResourceVersion}
 	p.req, p.reqErr = project.DecodeRunRequest(cm.Data[project.KeyRun])
-	st, err := project.DecodeRunStatus(cm.Data[project.KeyStatus])
-	if err != nil {
-		st = &project.RunStatus{}
-	}
-	p.status = st
+	p.state = project.RunState(cm.Labels[project.LabelState])
 	c.entries[cm.UID] = p
 	return p
+}
+
+// status decodes a run's status; a status that does not decode is empty,
+// the reconciler's own output being the only writer.
+func status(cm *corev1.ConfigMap) *project.RunStatus {
+	st, err := project.DecodeRunStatus(cm.Data[project.KeyStatus])
+	if err != nil {
+		return &project.RunStatus{}
+	}
+	return st
 }
 
 func (c *runCache) forget(uid types.UID) {

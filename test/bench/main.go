@@ -36,8 +36,9 @@ import (
 
 func main() {
 	out := flag.String("out", "bench/results", "directory for the results table and plot")
+	only := flag.String("only", "", "run one part: throughput, bound, scale or render (for profiling)")
 	flag.Parse()
-	if err := run(*out); err != nil {
+	if err := run(*out, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -63,7 +64,7 @@ func (b *bench) add(r row) {
 	fmt.Printf("  %-46s baseline %-14s kubectl-flows %-14s %s\n", r.figure, r.baseline, r.flows, r.ratio)
 }
 
-func run(out string) error {
+func run(out, only string) error {
 	start := time.Now()
 	b := &bench{out: out, large: os.Getenv("BENCH_LARGE") == "1"}
 	var err error
@@ -83,23 +84,33 @@ func run(out string) error {
 	defer b.cp.Stop()
 	fmt.Printf("control plane ready in %v\n", b.cp.StartupTime.Round(time.Millisecond))
 
+	part := func(name string) bool { return only == "" || only == name }
 	sizes := []int{100, 1000}
 	if b.large {
 		sizes = append(sizes, 5000)
 	}
 	for _, n := range sizes {
+		if !part("throughput") {
+			break
+		}
 		if err := b.throughput(ctx, n); err != nil {
 			return fmt.Errorf("throughput at N=%d: %w", n, err)
 		}
 	}
-	if err := b.boundLatency(ctx); err != nil {
-		return fmt.Errorf("dispatch with a binding limit: %w", err)
+	if part("bound") {
+		if err := b.boundLatency(ctx); err != nil {
+			return fmt.Errorf("dispatch with a binding limit: %w", err)
+		}
 	}
-	if err := b.scale(ctx); err != nil {
-		return fmt.Errorf("scale: %w", err)
+	if part("scale") {
+		if err := b.scale(ctx); err != nil {
+			return fmt.Errorf("scale: %w", err)
+		}
 	}
-	if err := b.render(ctx); err != nil {
-		return fmt.Errorf("render: %w", err)
+	if part("render") {
+		if err := b.render(ctx); err != nil {
+			return fmt.Errorf("render: %w", err)
+		}
 	}
 	return b.write(time.Since(start))
 }
@@ -404,7 +415,7 @@ func (b *bench) scale(ctx context.Context) error {
 		return err
 	}
 	metricsAddr := freeAddr()
-	rec, err := fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns, "--metrics-bind-address="+metricsAddr)
+	rec, err := fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns, "--metrics-bind-address="+metricsAddr, "--enable-pprof")
 	if err != nil {
 		return err
 	}
@@ -433,6 +444,14 @@ func (b *bench) scale(ctx context.Context) error {
 	rss, cpu, err := procUsage(rec.Cmd.Process.Pid)
 	if err != nil {
 		return err
+	}
+	if os.Getenv("BENCH_PPROF") == "1" {
+		if heap, err := httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/heap"); err == nil {
+			_ = os.MkdirAll(b.out, 0o755)
+			pf := filepath.Join(b.out, "reconciler-heap.pprof")
+			_ = os.WriteFile(pf, heap, 0o644)
+			fmt.Printf("  reconciler heap with %d runs waiting: %s\n", n, pf)
+		}
 	}
 	jobs, err := b.watchJobs(ctx, ns)
 	if err != nil {
