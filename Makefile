@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/kubectl-flows/kubectl-flows/version.Version=$(VERSION)
 BIN := bin
 
-.PHONY: all build test unit e2e lint bench demo testbin cluster-up cluster-down clean
+.PHONY: all build test unit e2e lint bench demo testbin cluster-up cluster-down clean dist image
 
 all: build
 
@@ -44,8 +44,25 @@ cluster-up: testbin
 cluster-down:
 	$(GO) run ./test/cmd/flows-cluster down
 
+# The first command of the README: build, start the local control plane,
+# install the hello example, run it with kubectl flows; stops on exit.
 demo:
-	@echo "make demo lands with issue 5" && exit 1
+	@bash hack/demo.sh
+
+# Release archives for linux/darwin/windows x amd64/arm64 (tar.gz; zip on
+# Windows) with LICENSE and sha256 sums, reproducible, and the krew-index
+# manifest with their real sha256: make dist VERSION=v0.1.0
+dist:
+	@[[ "$(VERSION)" =~ ^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$$ ]] || \
+	  { echo "make dist needs VERSION=vX.Y.Z (got '$(VERSION)')"; exit 2; }
+	rm -rf dist
+	$(GO) run ./hack/dist --version $(VERSION) --out dist
+	$(GO) run ./krew/cmd/krew-manifest --version $(VERSION) --dist dist
+
+# The reconciler image render points at by default.
+IMAGE ?= ghcr.io/kubectl-flows/flows-reconciler
+image:
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) .
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist

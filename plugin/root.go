@@ -43,24 +43,54 @@ func ExitCode(err error) int {
 // NewCmdFlows is the root command.
 func NewCmdFlows(streams genericiooptions.IOStreams) *cobra.Command {
 	flags := genericclioptions.NewConfigFlags(true)
+	return NewCmdFlowsWithFactory(NewFactory(flags), streams)
+}
+
+// NewCmdFlowsWithFactory is the root command over a given Factory (tests
+// give one with a fake client and a fixed clock).
+func NewCmdFlowsWithFactory(f *Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "kubectl-flows",
 		Short: "Prefect-style work pools, queues, deployments and concurrency limits on plain Kubernetes",
 		Long: `kubectl flows renders a project file (flows.yaml or flows.jsonnet) into plain
-Kubernetes manifests for GitOps, and drives runs of its deployments.`,
+Kubernetes manifests for GitOps, and drives runs of its deployments.
+
+Commands that talk to the cluster work in the project's namespace: the one
+given with -n; else the namespace of the project file (flows.yaml,
+flows.yml or flows.jsonnet) in the current directory; else the kubeconfig
+context's.`,
 		Annotations: map[string]string{
 			cobra.CommandDisplayNameAnnotation: "kubectl flows",
 		},
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	flags.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(
-		NewCmdRender(streams),
-		NewCmdValidate(streams),
-		NewCmdInit(streams),
-		NewCmdTemplate(streams),
-		NewCmdVersion(streams),
+	cmd.SetOut(streams.Out)
+	cmd.SetErr(streams.ErrOut)
+	if f.Flags == nil {
+		f.Flags = genericclioptions.NewConfigFlags(true)
+	}
+	f.Flags.AddFlags(cmd.PersistentFlags())
+	_ = cmd.RegisterFlagCompletionFunc("namespace", func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		return f.namespaceNames(toComplete), noFiles
+	})
+	cmd.AddGroup(
+		&cobra.Group{ID: "gitops", Title: "Project (GitOps):"},
+		&cobra.Group{ID: "runs", Title: "Runs and the cluster:"},
 	)
+	for _, c := range []*cobra.Command{
+		NewCmdInit(streams), NewCmdValidate(streams), NewCmdRender(streams), NewCmdDiff(f, streams), NewCmdTemplate(streams),
+	} {
+		c.GroupID = "gitops"
+		cmd.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{
+		NewCmdRun(f, streams), NewCmdGet(f, streams), NewCmdDescribe(f, streams), NewCmdLogs(f, streams),
+		NewCmdCancel(f, streams), NewCmdPause(f, streams), NewCmdResume(f, streams),
+	} {
+		c.GroupID = "runs"
+		cmd.AddCommand(c)
+	}
+	cmd.AddCommand(NewCmdVersion(f, streams))
 	return cmd
 }

@@ -3,8 +3,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	_ "k8s.io/client-go/plugin/pkg/client/auth" // cloud auth providers in kubeconfigs
@@ -15,8 +18,14 @@ import (
 )
 
 func main() {
+	// Ctrl-C ends -w and -f quietly, as with kubectl.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	err := plugin.NewCmdFlows(streams).Execute()
+	err := plugin.NewCmdFlows(streams).ExecuteContext(ctx)
+	if err != nil && ctx.Err() != nil {
+		os.Exit(130)
+	}
 	if err != nil {
 		if msg := err.Error(); msg != "" {
 			fmt.Fprintln(os.Stderr, "error:", msg)

@@ -1,0 +1,179 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
+
+var cancelLong = templates.LongDesc(`
+	Cancel runs. A run that waits for a slot ends Cancelled at once; a
+	run holding a Job goes Cancelling while the reconciler deletes its Job
+	(and so its pods), then Cancelled. Cancelling a run that already ended
+	is an error for that run.
+
+	--all-pending with --deployment cancels every run of that deployment
+	that has not started yet (Scheduled, Late or Pending).`)
+
+var cancelExample = templates.Examples(`
+	# Cancel one run
+	kubectl flows cancel hello-default-x7k2p
+
+	# Cancel everything hello/arthur still has waiting
+	kubectl flows cancel --all-pending --deployment hello/arthur`)
+
+// CancelOptions is `kubectl flows cancel`.
+type CancelOptions struct {
+	AllPending bool
+	Deployment string
+	Wait       bool
+	names      []string
+	f          *Factory
+	genericiooptions.IOStreams
+}
+
+// NewCmdCancel is `kubectl flows cancel`.
+func NewCmdCancel(f *Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &CancelOptions{f: f, IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:                   "cancel (RUN... | --all-pending --deployment FLOW/NAME)",
+		DisableFlagsInUseLine: true,
+		Short:                 "Cancel runs",
+		Long:                  cancelLong,
+		Example:               cancelExample,
+		ValidArgsFunction:     completeRuns(f, true, 0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.names = args
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().BoolVar(&o.AllPending, "all-pending", false, "cancel every run of --deployment that has not started")
+	cmd.Flags().StringVar(&o.Deployment, "deployment", "", "with --all-pending: the deployment, FLOW/NAME")
+	cmd.Flags().BoolVar(&o.Wait, "wait", false, "wait until each run is Cancelled")
+	_ = cmd.RegisterFlagCompletionFunc("deployment", func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		return f.deploymentNames(toComplete), noFiles
+	})
+	return cmd
+}
+
+// Validate checks the arguments.
+func (o *CancelOptions) Validate() error {
+	switch {
+	case o.AllPending && len(o.names) > 0:
+		return errors.New("name runs or use --all-pending, not both")
+	case o.AllPending && o.Deployment == "":
+		return errors.New("--all-pending needs --deployment FLOW/NAME")
+	case !o.AllPending && o.Deployment != "":
+		return errors.New("--deployment goes with --all-pending")
+	case !o.AllPending && len(o.names) == 0:
+		return errors.New("name the runs to cancel, or use --all-pending --deployment FLOW/NAME")
+	}
+	return nil
+}
+
+// Run requests cancellation of each run.
+func (o *CancelOptions) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	var runs []*project.RunInfo
+	if o.AllPending {
+		in, err := o.f.readInstalled(ctx)
+		if err != nil {
+			return err
+		}
+		d, err := o.f.deployment(in, o.Deployment)
+		if err != nil {
+			return err
+		}
+		all, err := o.f.listRuns(ctx, "")
+		if err != nil {
+			return err
+		}
+		for _, r := range all {
+			s := r.State()
+			if r.Deployment() == d.FullName() && (s == project.StateScheduled || s == project.StatePending) {
+				runs = append(runs, r)
+			}
+		}
+		if len(runs) == 0 {
+			fmt.Fprintf(o.ErrOut, "%s has no runs waiting to start\n", d.FullName())
+			return nil
+		}
+	}
+	var failed []string
+	for _, name := range o.names {
+		r, err := o.f.getRun(ctx, name)
+		if err != nil {
+			fmt.Fprintf(o.ErrOut, "error: %v\n", err)
+			failed = append(failed, name)
+			continue
+		}
+		runs = append(runs, r)
+	}
+	for _, r := range runs {
+		if err := o.cancel(ctx, r); err != nil {
+			fmt.Fprintf(o.ErrOut, "error: %v\n", err)
+			failed = append(failed, r.ConfigMap.Name)
+		}
+	}
+	if len(failed) > 0 {
+		return &ExitError{Code: 1, Err: fmt.Errorf("could not cancel %s", strings.Join(failed, ", "))}
+	}
+	return nil
+}
+
+func (o *CancelOptions) cancel(ctx context.Context, r *project.RunInfo) error {
+	name := r.ConfigMap.Name
+	if s := r.State(); s.Final() {
+		return fmt.Errorf("run %s already ended %s", name, s)
+	}
+	if _, ok := r.ConfigMap.Annotations[project.AnnotationCancel]; !ok {
+		c, err := o.f.KubeClient()
+		if err != nil {
+			return err
+		}
+		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{
+			project.AnnotationCancel: o.f.now().UTC().Format("2006-01-02T15:04:05Z"),
+		}}})
+		cm, err := c.CoreV1().ConfigMaps(r.ConfigMap.Namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: fieldManager})
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("run %s is gone", name)
+		}
+		if err != nil {
+			return o.f.apiError(err, "patch", "configmaps")
+		}
+		r = project.ReadRun(cm)
+	}
+	fmt.Fprintf(o.Out, "run %s cancel requested\n", name)
+	if !o.Wait {
+		return nil
+	}
+	err := waitForRun(ctx, o.f, r.ConfigMap, 0, false, discard{}, o.ErrOut)
+	if ExitCode(err) == ExitCancelled {
+		fmt.Fprintf(o.Out, "run %s cancelled\n", name)
+		return nil
+	}
+	if err == nil {
+		return fmt.Errorf("run %s completed before it could be cancelled", name)
+	}
+	return err
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

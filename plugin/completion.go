@@ -1,0 +1,209 @@
+package plugin
+
+import (
+	"sort"
+
+	"context"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
+
+// Shell completion. Cobra's `completion bash|zsh|fish|powershell` command
+// completes `kubectl-flows ...`; for `kubectl flows ...` kubectl (1.26 and
+// later) runs the kubectl_complete-flows executable from PATH, which calls
+// `kubectl-flows __complete "$@"`. Both end here: these functions complete
+// deployment, run, pool and queue names from the cluster.
+
+const completionTimeout = 5 * time.Second
+
+func completionContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), completionTimeout)
+}
+
+func filterPrefix(names []string, prefix string) []string {
+	var out []string
+	for _, n := range names {
+		if strings.HasPrefix(n, prefix) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// deploymentNames lists flow/name of the installed deployments.
+func (f *Factory) deploymentNames(prefix string) []string {
+	ctx, cancel := completionContext()
+	defer cancel()
+	in, err := f.readInstalled(ctx)
+	if err != nil {
+		return nil
+	}
+	return filterPrefix(in.DeploymentNames(), prefix)
+}
+
+// runNames lists run names, newest first, optionally only unfinished ones.
+func (f *Factory) runNames(prefix string, unfinished bool) []string {
+	ctx, cancel := completionContext()
+	defer cancel()
+	runs, err := f.listRuns(ctx, "")
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for i := len(runs) - 1; i >= 0; i-- {
+		r := runs[i]
+		if unfinished && r.State().Final() {
+			continue
+		}
+		if strings.HasPrefix(r.ConfigMap.Name, prefix) {
+			names = append(names, r.ConfigMap.Name)
+		}
+	}
+	return names
+}
+
+func (f *Factory) poolNames(prefix string) []string {
+	ctx, cancel := completionContext()
+	defer cancel()
+	in, err := f.readInstalled(ctx)
+	if err != nil {
+		return nil
+	}
+	return filterPrefix(in.PoolNames(), prefix)
+}
+
+func (f *Factory) queueNames(prefix string) []string {
+	ctx, cancel := completionContext()
+	defer cancel()
+	in, err := f.readInstalled(ctx)
+	if err != nil {
+		return nil
+	}
+	return filterPrefix(in.QueueNames(), prefix)
+}
+
+func (f *Factory) limitNames(prefix string) []string {
+	ctx, cancel := completionContext()
+	defer cancel()
+	in, err := f.readInstalled(ctx)
+	if err != nil {
+		return nil
+	}
+	var tags []string
+	for t := range in.TagLimits {
+		tags = append(tags, t)
+	}
+	return filterPrefix(tags, prefix)
+}
+
+// namesOf completes the names of a kind.
+func (f *Factory) namesOf(k *kindSpec, prefix string) []string {
+	switch k.plural {
+	case "runs":
+		return f.runNames(prefix, false)
+	case "deployments":
+		return f.deploymentNames(prefix)
+	case "pools":
+		return f.poolNames(prefix)
+	case "queues":
+		return f.queueNames(prefix)
+	case "limits":
+		return f.limitNames(prefix)
+	}
+	return nil
+}
+
+const noFiles = cobra.ShellCompDirectiveNoFileComp
+
+// completeDeployments completes the first argument with deployments.
+func completeDeployments(f *Factory) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, noFiles
+		}
+		return f.deploymentNames(toComplete), noFiles
+	}
+}
+
+// completeRuns completes every argument with run names.
+func completeRuns(f *Factory, unfinished bool, max int) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if max > 0 && len(args) >= max {
+			return nil, noFiles
+		}
+		return f.runNames(toComplete, unfinished), noFiles
+	}
+}
+
+// completeGet completes a kind, then names of that kind.
+func completeGet(f *Factory) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) == 0 {
+			return filterPrefix(kindNames(), toComplete), noFiles
+		}
+		k := kindFor(args[0])
+		if k == nil {
+			return nil, noFiles
+		}
+		return f.namesOf(k, toComplete), noFiles
+	}
+}
+
+// completeKindName completes "KIND NAME" for describe, pause and resume,
+// over the kinds given.
+func completeKindName(f *Factory, allowed ...string) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		switch len(args) {
+		case 0:
+			return filterPrefix(allowed, toComplete), noFiles
+		case 1:
+			k := kindFor(args[0])
+			if k == nil {
+				return nil, noFiles
+			}
+			return f.namesOf(k, toComplete), noFiles
+		}
+		return nil, noFiles
+	}
+}
+
+// deploymentLabelSelector selects a deployment's runs.
+func deploymentLabelSelector(full string) string {
+	flow, name, _ := project.SplitDeployment(full)
+	return project.LabelDeployment + "=" + project.DeploymentLabelValue(flow, name)
+}
+
+// namespaceNames completes -n with namespaces that hold a project, or all
+// namespaces when none do.
+func (f *Factory) namespaceNames(prefix string) []string {
+	ctx, cancel := completionContext()
+	defer cancel()
+	c, err := f.KubeClient()
+	if err != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var names []string
+	if cms, err := c.CoreV1().ConfigMaps("").List(ctx, metav1.ListOptions{LabelSelector: project.LabelConfig + "=" + project.ConfigPool}); err == nil {
+		for _, cm := range cms.Items {
+			if !seen[cm.Namespace] {
+				seen[cm.Namespace] = true
+				names = append(names, cm.Namespace)
+			}
+		}
+	}
+	if len(names) == 0 {
+		if nss, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err == nil {
+			for _, ns := range nss.Items {
+				names = append(names, ns.Name)
+			}
+		}
+	}
+	sort.Strings(names)
+	return filterPrefix(names, prefix)
+}

@@ -1,0 +1,197 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/render"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// clock is the fixed "now" of the cluster tests.
+var clock = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+func at(d time.Duration) *metav1.Time { t := metav1.NewTime(clock.Add(d)); return &t }
+
+// fakeCluster is the hello example installed in namespace flows of a fake
+// API server, with runs in every state.
+type fakeCluster struct {
+	client *fake.Clientset
+	seq    atomic.Int32
+}
+
+func newFakeCluster(t *testing.T, withRuns bool) *fakeCluster {
+	t.Helper()
+	l, err := project.Load("../examples/hello/flows.yaml", project.LoadOptions{ExtVars: map[string]string{"gitSha": "abc1234"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := render.Render(l, render.Options{Version: "v0.1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var objs []runtime.Object
+	for _, p := range out.Paths() {
+		if !strings.HasPrefix(p, "pools/") && !strings.HasPrefix(p, "deployments/") && p != "flows-limits.yaml" {
+			continue
+		}
+		cm := &corev1.ConfigMap{}
+		if err := yaml.Unmarshal(out.Files[p], cm); err != nil {
+			t.Fatal(err)
+		}
+		cm.CreationTimestamp = metav1.NewTime(clock.Add(-24 * time.Hour))
+		if cm.Name == project.LimitsConfigMapName {
+			cm.Data[project.KeyLimits] = "- tag: hello\n  limit: 3\n- tag: adhoc\n  limit: 1\n"
+		}
+		objs = append(objs, cm)
+	}
+	fc := &fakeCluster{}
+	if withRuns {
+		objs = append(objs, fixtureRuns()...)
+	}
+	fc.client = fake.NewClientset(objs...)
+	// The fake API server does not generate names.
+	fc.client.PrependReactor("create", "configmaps", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		cm := a.(k8stesting.CreateAction).GetObject().(*corev1.ConfigMap)
+		if cm.Name == "" && cm.GenerateName != "" {
+			cm.Name = fmt.Sprintf("%sx%04d", cm.GenerateName, fc.seq.Add(1))
+		}
+		if cm.CreationTimestamp.IsZero() {
+			cm.CreationTimestamp = metav1.NewTime(clock)
+		}
+		return false, nil, nil
+	})
+	return fc
+}
+
+// run builds a run ConfigMap as the reconciler leaves it.
+func runCM(name, deployment string, created time.Duration, st *project.RunStatus, req *project.RunRequest) *corev1.ConfigMap {
+	if req == nil {
+		req = &project.RunRequest{Deployment: deployment}
+	}
+	data, _ := project.EncodeRunRequest(req)
+	flow, dname, _ := project.SplitDeployment(deployment)
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: "flows",
+			CreationTimestamp: metav1.NewTime(clock.Add(created)),
+			Labels: map[string]string{
+				project.LabelRun: "true", project.LabelFlow: flow,
+				project.LabelDeployment: project.DeploymentLabelValue(flow, dname),
+			},
+		},
+		Data: map[string]string{project.KeyRun: data},
+	}
+	if st != nil {
+		s, _ := project.EncodeRunStatus(st)
+		cm.Data[project.KeyStatus] = s
+		cm.Labels[project.LabelState] = string(st.State)
+		if st.Pool != "" {
+			cm.Labels[project.LabelPool] = st.Pool
+			cm.Labels[project.LabelQueue] = st.Queue
+		}
+	}
+	return cm
+}
+
+func fixtureRuns() []runtime.Object {
+	held := func(state project.RunState, reason, msg string, start, end *metav1.Time) *project.RunStatus {
+		return &project.RunStatus{
+			State: state, Reason: reason, Message: msg, Pool: "kubernetes", Queue: "default", Tags: []string{"hello"},
+			StartTime: start, EndTime: end,
+		}
+	}
+	done := held(project.StateCompleted, "Completed", "Job hello-default-done completed", at(-9*time.Minute), at(-8*time.Minute-30*time.Second))
+	done.JobName = "hello-default-done"
+	done.Parameters = map[string]any{"name": "world"}
+	done.Conditions = []metav1.Condition{{Type: "Ready", Status: "True", Reason: "Succeeded", Message: "Job hello-default-done completed", LastTransitionTime: *at(-8*time.Minute - 30*time.Second)}}
+	failed := held(project.StateFailed, "BackoffLimitExceeded", "Job has reached the specified backoff limit", at(-7*time.Minute), at(-6*time.Minute))
+	failed.JobName = "hello-default-failed"
+	failed.LogTail = "Traceback (most recent call last):\nValueError: no hello today\n"
+	running := held(project.StateRunning, "Started", "pod hello-arthur-running-abcde is running", at(-2*time.Minute), nil)
+	running.JobName = "hello-arthur-running"
+	pending := held(project.StatePending, "Unschedulable", "0/4 nodes are available", nil, nil)
+	pending.JobName = "hello-default-pending"
+	return []runtime.Object{
+		runCM("hello-default-done", "hello/default", -10*time.Minute, done, nil),
+		runCM("hello-default-failed", "hello/default", -8*time.Minute, failed, nil),
+		runCM("hello-arthur-running", "hello/arthur", -3*time.Minute, running, &project.RunRequest{Deployment: "hello/arthur", Tags: []string{"adhoc"}}),
+		runCM("hello-default-pending", "hello/default", -time.Minute, pending, nil),
+		runCM("hello-default-late", "hello/default", -40*time.Second, &project.RunStatus{State: project.StateScheduled, Reason: "Paused", Message: "queue kubernetes/default is paused"}, nil),
+		runCM("hello-default-later", "hello/default", -5*time.Second, &project.RunStatus{State: project.StateScheduled}, &project.RunRequest{Deployment: "hello/default", ScheduledTime: at(time.Hour)}),
+		&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "hello-arthur-running", Namespace: "flows"}, Status: batchv1.JobStatus{Active: 1}},
+		&corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "hello-arthur-running-abcde", Namespace: "flows", CreationTimestamp: *at(-2 * time.Minute),
+				Labels: map[string]string{project.LabelRunName: "hello-arthur-running"}},
+			Spec:   corev1.PodSpec{NodeName: "kwok-node-0", Containers: []corev1.Container{{Name: "flow"}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning},
+		},
+		&corev1.Event{
+			ObjectMeta:     metav1.ObjectMeta{Name: "hello-arthur-running.1", Namespace: "flows"},
+			InvolvedObject: corev1.ObjectReference{Kind: "ConfigMap", Name: "hello-arthur-running", Namespace: "flows"},
+			Reason:         "Started", Message: "Pod hello-arthur-running-abcde is running", Type: "Normal",
+			Source: corev1.EventSource{Component: "flows-reconciler"}, LastTimestamp: *at(-2 * time.Minute),
+		},
+	}
+}
+
+// kf runs `kubectl flows ARGS` against the fake cluster.
+func (fc *fakeCluster) kf(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	return fc.kfContext(t, context.Background(), args...)
+}
+
+func (fc *fakeCluster) kfContext(t *testing.T, ctx context.Context, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	f := &Factory{Flags: genericclioptions.NewConfigFlags(true), Client: fc.client, Now: func() time.Time { return clock }}
+	cmd := NewCmdFlowsWithFactory(f, streams)
+	cmd.SetArgs(append([]string{"-n", "flows"}, args...))
+	err := cmd.ExecuteContext(ctx)
+	if err != nil {
+		errOut.WriteString("error: " + err.Error() + "\n")
+	}
+	return out.String(), errOut.String(), ExitCode(err)
+}
+
+// golden compares got with testdata/NAME, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./plugin -update to create it)", err)
+	}
+	if !bytes.Equal(want, []byte(got)) {
+		t.Errorf("%s differs (go test ./plugin -update rewrites it):\n--- want\n%s\n--- got\n%s", path, want, got)
+	}
+}

@@ -1,0 +1,134 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestGetGolden(t *testing.T) {
+	fc := newFakeCluster(t, true)
+	for _, tc := range []struct {
+		golden string
+		args   []string
+	}{
+		{"get-runs.txt", []string{"get", "runs"}},
+		{"get-runs-wide.txt", []string{"get", "runs", "-o", "wide"}},
+		{"get-runs-selector.txt", []string{"get", "runs", "-l", "kubectl-flows.dev/deployment=hello.arthur"}},
+		{"get-deployments.txt", []string{"get", "deployments"}},
+		{"get-deployments-wide.txt", []string{"get", "deploy", "-o", "wide"}},
+		{"get-pools.txt", []string{"get", "pools"}},
+		{"get-queues.txt", []string{"get", "queues"}},
+		{"get-limits.txt", []string{"get", "limits"}},
+		{"get-run-yaml.txt", []string{"get", "run", "hello-default-done", "-o", "yaml"}},
+		{"get-runs-name.txt", []string{"get", "runs", "-o", "name"}},
+		{"get-queue-jsonpath.txt", []string{"get", "queues", "-o", "jsonpath={range .items[*]}{.metadata.name} {.status.slotsInUse}/{.spec.concurrencyLimit}{\"\\n\"}{end}"}},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			out, errOut, code := fc.kf(t, tc.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			golden(t, tc.golden, out)
+		})
+	}
+}
+
+func TestGetJSONParsesBack(t *testing.T) {
+	fc := newFakeCluster(t, true)
+	out, _, code := fc.kf(t, "get", "runs", "-o", "json")
+	if code != 0 {
+		t.Fatal(code)
+	}
+	var l struct {
+		Kind  string `json:"kind"`
+		Items []struct {
+			Kind     string            `json:"kind"`
+			Metadata metav1.ObjectMeta `json:"metadata"`
+			Spec     struct {
+				Deployment string `json:"deployment"`
+			} `json:"spec"`
+			Status struct {
+				State string `json:"state"`
+				Late  bool   `json:"late"`
+			} `json:"status"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &l); err != nil {
+		t.Fatal(err)
+	}
+	if l.Kind != "List" || len(l.Items) != 6 {
+		t.Fatalf("kind %s, %d items", l.Kind, len(l.Items))
+	}
+	states := map[string]string{}
+	for _, it := range l.Items {
+		states[it.Metadata.Name] = it.Status.State
+		if it.Kind != "Run" || it.Spec.Deployment == "" {
+			t.Errorf("item %+v", it)
+		}
+		if it.Metadata.Name == "hello-default-late" && !it.Status.Late {
+			t.Errorf("hello-default-late is not late")
+		}
+	}
+	if states["hello-default-done"] != "Completed" || states["hello-arthur-running"] != "Running" {
+		t.Errorf("states %v", states)
+	}
+}
+
+func TestGetErrors(t *testing.T) {
+	fc := newFakeCluster(t, true)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"get"}, "say what to get"},
+		{[]string{"get", "rnus"}, `did you mean runs?`},
+		{[]string{"get", "deployment", "hello/defualt"}, `deployment "hello/defualt" not found in namespace "flows"; did you mean hello/default`},
+		{[]string{"get", "runs", "-l", "a=(b"}, "-l"},
+		{[]string{"-n", "empty", "get", "pools"}, `no kubectl-flows project is installed in namespace "empty"`},
+	} {
+		_, errOut, code := fc.kf(t, tc.args...)
+		if code == 0 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", tc.args, code, errOut, tc.want)
+		}
+	}
+	// The not-installed error names namespaces that have a project.
+	_, errOut, _ := fc.kf(t, "-n", "empty", "get", "runs")
+	if !strings.Contains(errOut, "projects are installed in: flows") {
+		t.Errorf("stderr %q", errOut)
+	}
+}
+
+func TestGetWatch(t *testing.T) {
+	fc := newFakeCluster(t, true)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan string)
+	go func() {
+		out, _, _ := fc.kfContext(t, ctx, "get", "runs", "-w", "-l", "kubectl-flows.dev/deployment=hello.arthur")
+		done <- out
+	}()
+	time.Sleep(300 * time.Millisecond)
+	cm, err := fc.client.CoreV1().ConfigMaps("flows").Get(ctx, "hello-arthur-running", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm = cm.DeepCopy()
+	cm.Labels["kubectl-flows.dev/state"] = "Completed"
+	cm.Data["status.yaml"] = strings.Replace(cm.Data["status.yaml"], "state: Running", "state: Completed", 1)
+	if _, err := fc.client.CoreV1().ConfigMaps("flows").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	cancel()
+	out := <-done
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[1], "Running") || !strings.Contains(lines[2], "Completed") || !strings.HasPrefix(lines[0], "NAME") {
+		t.Errorf("watch printed:\n%s", out)
+	}
+	_ = corev1.ConfigMap{}
+}

@@ -1,0 +1,434 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
+	"k8s.io/kubectl/pkg/util/templates"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
+
+// Exit statuses of `run --wait` and `run --watch`, so a CI pipeline can
+// tell how a run ended.
+const (
+	ExitCompleted = 0
+	ExitOther     = 1 // anything else: bad flags, API errors, the run deleted
+	ExitFailed    = 2
+	ExitCrashed   = 3
+	ExitCancelled = 4
+	ExitRejected  = 5
+	ExitTimeout   = 6
+)
+
+// exitCodeFor maps a final state to its exit status.
+func exitCodeFor(s project.RunState) int {
+	switch s {
+	case project.StateCompleted:
+		return ExitCompleted
+	case project.StateFailed:
+		return ExitFailed
+	case project.StateCrashed:
+		return ExitCrashed
+	case project.StateCancelled:
+		return ExitCancelled
+	case project.StateRejected:
+		return ExitRejected
+	}
+	return ExitOther
+}
+
+var runLong = templates.LongDesc(`
+	Run a deployment: create a run request (a ConfigMap labelled
+	kubectl-flows.dev/run=true) that the reconciler turns into a Job when the
+	deployment's pool, queue, deployment and tag limits have a free slot.
+	It prints the run's name.
+
+	Parameters (-p) are laid over the deployment's defaults; a value that
+	parses as JSON is used as JSON (-p count=3 is a number, -p 'items=[1,2]' a
+	list), anything else is a string. Job variables (-j) are laid over the
+	pool's and the deployment's, as in Prefect. Both are checked against
+	their schemas before the request is made (--validate=false skips that and
+	leaves it to the reconciler).
+
+	With --watch it prints every state change until the run ends; with
+	--wait it is silent until then. Either way the exit status says how the
+	run ended:
+
+	    0  Completed
+	    1  error (bad input, API error, the run was deleted)
+	    2  Failed      (the Job failed: BackoffLimitExceeded, DeadlineExceeded, ...)
+	    3  Crashed     (the pod never started, or the Job disappeared)
+	    4  Cancelled
+	    5  Rejected    (the request is invalid: parameters, job variables, ...)
+	    6  timed out   (--timeout passed; the run goes on)`)
+
+var runExample = templates.Examples(`
+	# Run hello/default with its default parameters
+	kubectl flows run hello/default
+
+	# Override a parameter and wait for the result, as a CI step
+	kubectl flows run hello/default -p name=Arthur --wait --timeout 30m
+
+	# Follow the run's states
+	kubectl flows run hello/arthur --watch
+
+	# More memory for this run only, starting in ten minutes
+	kubectl flows run etl/daily -j memory_request=2Gi --in 10m`)
+
+// RunOptions is `kubectl flows run`.
+type RunOptions struct {
+	Params      []string
+	ParamsFile  string
+	JobVars     []string
+	Tags        []string
+	At          string
+	In          time.Duration
+	Name        string
+	Wait        bool
+	Watch       bool
+	Timeout     time.Duration
+	Validate    bool
+	deployment  string
+	params      map[string]any
+	jobVars     map[string]any
+	scheduledAt *metav1.Time
+	f           *Factory
+	genericiooptions.IOStreams
+}
+
+// NewCmdRun is `kubectl flows run`.
+func NewCmdRun(f *Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &RunOptions{f: f, IOStreams: streams, Validate: true}
+	cmd := &cobra.Command{
+		Use:                   "run FLOW/DEPLOYMENT [-p key=value...] [-j var=value...] [--tag T...] [--at TIME | --in DURATION] [--wait | --watch] [--timeout D]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Run a deployment",
+		Long:                  runLong,
+		Example:               runExample,
+		ValidArgsFunction:     completeDeployments(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVarP(&o.Params, "param", "p", nil, "parameter as KEY=VALUE; VALUE is JSON when it parses, else a string (repeatable)")
+	fl.StringVar(&o.ParamsFile, "params-file", "", "JSON or YAML file with an object of parameters (-p wins over it)")
+	fl.StringArrayVarP(&o.JobVars, "job-variable", "j", nil, "job variable as VAR=VALUE, e.g. -j memory_request=2Gi (repeatable)")
+	fl.StringArrayVar(&o.Tags, "tag", nil, "tag to add to the run, counted against tag concurrency limits (repeatable)")
+	fl.StringVar(&o.At, "at", "", "start no earlier than this time (RFC 3339, e.g. 2026-11-22T10:00:00Z)")
+	fl.DurationVar(&o.In, "in", 0, "start no earlier than this long from now (e.g. 10m)")
+	fl.StringVar(&o.Name, "name", "", "name of the run (default: FLOW-DEPLOYMENT-<random>)")
+	fl.BoolVar(&o.Wait, "wait", false, "wait until the run ends; the exit status says how (see above)")
+	fl.BoolVar(&o.Watch, "watch", false, "print each state change until the run ends; the exit status says how")
+	fl.DurationVar(&o.Timeout, "timeout", 0, "with --wait or --watch, give up after this long (exit 6); 0 waits forever")
+	fl.BoolVar(&o.Validate, "validate", true, "check parameters and job variables against their schemas before creating the run")
+	return cmd
+}
+
+// Complete checks and parses the flags.
+func (o *RunOptions) Complete(args []string) error {
+	if len(args) != 1 {
+		return errors.New("name one deployment as FLOW/NAME, e.g. kubectl flows run hello/default")
+	}
+	o.deployment = args[0]
+	if o.Wait && o.Watch {
+		return errors.New("--wait and --watch do not go together: --watch prints the states, --wait only the end")
+	}
+	if o.Timeout != 0 && !o.Wait && !o.Watch {
+		return errors.New("--timeout needs --wait or --watch")
+	}
+	if o.At != "" && o.In != 0 {
+		return errors.New("--at and --in do not go together")
+	}
+	o.params = map[string]any{}
+	if o.ParamsFile != "" {
+		b, err := os.ReadFile(o.ParamsFile)
+		if err != nil {
+			return fmt.Errorf("--params-file: %w", err)
+		}
+		if err := yaml.Unmarshal(b, &o.params); err != nil {
+			return fmt.Errorf("--params-file %s: want a JSON or YAML object: %v", o.ParamsFile, err)
+		}
+		if o.params == nil {
+			o.params = map[string]any{}
+		}
+	}
+	if err := parseKeyValues("-p", o.Params, o.params); err != nil {
+		return err
+	}
+	o.jobVars = map[string]any{}
+	if err := parseKeyValues("-j", o.JobVars, o.jobVars); err != nil {
+		return err
+	}
+	now := o.f.now()
+	switch {
+	case o.At != "":
+		t, err := time.Parse(time.RFC3339, o.At)
+		if err != nil {
+			return fmt.Errorf("--at %q: want an RFC 3339 time such as 2026-11-22T10:00:00Z", o.At)
+		}
+		o.scheduledAt = &metav1.Time{Time: t.UTC()}
+	case o.In < 0:
+		return errors.New("--in must not be negative")
+	case o.In > 0:
+		o.scheduledAt = &metav1.Time{Time: now.Add(o.In).UTC().Truncate(time.Second)}
+	}
+	for _, t := range o.Tags {
+		if strings.TrimSpace(t) == "" {
+			return errors.New("--tag must not be empty")
+		}
+	}
+	return nil
+}
+
+// parseKeyValues parses KEY=VALUE flags; VALUE is JSON when it parses.
+func parseKeyValues(flag string, kvs []string, into map[string]any) error {
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("%s %q: want KEY=VALUE", flag, kv)
+		}
+		into[k] = jsonOrString(v)
+	}
+	return nil
+}
+
+func jsonOrString(s string) any {
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err == nil {
+		return v
+	}
+	return s
+}
+
+// Run creates the run, then waits or watches.
+func (o *RunOptions) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	c, err := o.f.KubeClient()
+	if err != nil {
+		return err
+	}
+	ns, err := o.f.Namespace()
+	if err != nil {
+		return err
+	}
+	in, err := o.f.readInstalled(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := o.f.deployment(in, o.deployment)
+	if err != nil {
+		return err
+	}
+	if o.Validate {
+		if err := o.validate(in, d); err != nil {
+			return &ExitError{Code: ExitRejected, Err: fmt.Errorf("not submitted: %w", err)}
+		}
+	}
+	req := &project.RunRequest{Deployment: d.FullName(), ScheduledTime: o.scheduledAt, Tags: o.Tags}
+	if len(o.params) > 0 {
+		req.Parameters = o.params
+	}
+	if len(o.jobVars) > 0 {
+		req.JobVariables = o.jobVars
+	}
+	data, err := project.EncodeRunRequest(req)
+	if err != nil {
+		return err
+	}
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: ns,
+			Labels: map[string]string{
+				project.LabelRun:        "true",
+				project.LabelFlow:       d.Flow,
+				project.LabelDeployment: project.DeploymentLabelValue(d.Flow, d.Name),
+			},
+		},
+		Data: map[string]string{project.KeyRun: data},
+	}
+	if o.Name != "" {
+		cm.Name = o.Name
+	} else {
+		cm.GenerateName = runNamePrefix(d.Flow, d.Name)
+	}
+	created, err := c.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{FieldManager: fieldManager})
+	if apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("a run (or ConfigMap) named %q already exists in namespace %q; pick another --name", o.Name, ns)
+	}
+	if err != nil {
+		return o.f.apiError(err, "create", "configmaps")
+	}
+	fmt.Fprintln(o.Out, created.Name)
+	if !o.Wait && !o.Watch {
+		return nil
+	}
+	return waitForRun(ctx, o.f, created, o.Timeout, o.Watch, o.Out, o.ErrOut)
+}
+
+const fieldManager = "kubectl-flows"
+
+// runNamePrefix is FLOW-NAME-, short enough that the generated name makes a
+// Job name that needs no hashing.
+func runNamePrefix(flow, name string) string {
+	p := flow + "-" + name
+	if len(p) > 50 {
+		p = strings.TrimRight(p[:50], "-.")
+	}
+	return p + "-"
+}
+
+// validate checks parameters and job variables as the reconciler will.
+func (o *RunOptions) validate(in *project.Installed, d *project.InstalledDeployment) error {
+	if d.ParameterSchema != nil {
+		merged := map[string]any{}
+		for k, v := range d.Parameters {
+			merged[k] = v
+		}
+		for k, v := range o.params {
+			merged[k] = v
+		}
+		if err := project.ValidateParameters(d.ParameterSchema, merged); err != nil {
+			return err
+		}
+	}
+	pool := in.Pools[d.Pool]
+	if pool == nil {
+		return nil // the reconciler waits for the pool; nothing to check against
+	}
+	t, err := jobtemplate.Parse([]byte(pool.ConfigMap.Data[project.KeyJobTemplate]), "pool "+pool.Name)
+	if err != nil {
+		return nil
+	}
+	vars := jobtemplate.Merge(project.DeploymentJobVariables(&pool.Pool, &d.Deployment), o.jobVars)
+	return t.Validate(vars)
+}
+
+// waitForRun follows a run until it ends and returns its exit status as an
+// error (nil for Completed).
+func waitForRun(ctx context.Context, f *Factory, cm *corev1.ConfigMap, timeout time.Duration, verbose bool, out, errOut interface{ Write([]byte) (int, error) }) error {
+	c, err := f.KubeClient()
+	if err != nil {
+		return err
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	sel := fields.OneTermEqualSelector("metadata.name", cm.Name).String()
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			opts.FieldSelector = sel
+			return c.CoreV1().ConfigMaps(cm.Namespace).List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			opts.FieldSelector = sel
+			return c.CoreV1().ConfigMaps(cm.Namespace).Watch(ctx, opts)
+		},
+	}
+	var last *project.RunInfo
+	lastLine := ""
+	report := func(r *project.RunInfo) {
+		if !verbose {
+			return
+		}
+		st := r.Status
+		line := fmt.Sprintf("%-10s %s", r.State(), st.Reason)
+		if st.Message != "" {
+			line += ": " + st.Message
+		}
+		if line != lastLine {
+			lastLine = line
+			fmt.Fprintf(out, "%s  %s\n", f.now().UTC().Format(time.RFC3339), strings.TrimRight(line, " "))
+		}
+	}
+	if verbose {
+		report(project.ReadRun(cm))
+	}
+	_, err = watchtools.UntilWithSync(ctx, cache.ToListWatcherWithWatchListSemantics(lw, c), &corev1.ConfigMap{}, nil, func(ev watch.Event) (bool, error) {
+		switch ev.Type {
+		case watch.Deleted:
+			if obj, ok := ev.Object.(*corev1.ConfigMap); ok && obj.Name != cm.Name {
+				return false, nil
+			}
+			return false, fmt.Errorf("run %s was deleted before it ended", cm.Name)
+		case watch.Added, watch.Modified:
+			obj, ok := ev.Object.(*corev1.ConfigMap)
+			if !ok || obj.Name != cm.Name {
+				return false, nil
+			}
+			last = project.ReadRun(obj)
+			report(last)
+			return last.State().Final(), nil
+		}
+		return false, nil
+	})
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, watchtools.ErrWatchClosed) && ctx.Err() != nil || wait4Timeout(err) {
+			state := project.StateScheduled
+			if last != nil {
+				state = last.State()
+			}
+			return &ExitError{Code: ExitTimeout, Err: fmt.Errorf("timed out after %s waiting for run %s, which is %s; it goes on (stop it with `kubectl flows cancel %s`)", timeout, cm.Name, state, cm.Name)}
+		}
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		return f.apiError(err, "watch", "configmaps")
+	}
+	st := last.Status
+	summary := fmt.Sprintf("run %s %s", cm.Name, last.State())
+	if d := runDuration(last, f.now()); d != "" && st.EndTime != nil {
+		summary += " after " + d
+	}
+	code := exitCodeFor(last.State())
+	if code == ExitCompleted {
+		if !verbose {
+			fmt.Fprintln(out, summary)
+		}
+		return nil
+	}
+	if st.Reason != "" {
+		summary += ": " + st.Reason
+	}
+	if st.Message != "" {
+		summary += ": " + st.Message
+	}
+	if st.LogTail != "" {
+		fmt.Fprintf(errOut, "--- last lines of the pod's log ---\n%s", st.LogTail)
+		if !strings.HasSuffix(st.LogTail, "\n") {
+			fmt.Fprintln(errOut)
+		}
+		fmt.Fprintln(errOut, "---")
+	}
+	return &ExitError{Code: code, Err: errors.New(summary)}
+}
+
+// wait4Timeout recognises the timeout error of watchtools.
+func wait4Timeout(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "timed out waiting")
+}

@@ -1,0 +1,159 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
+
+func TestRunCreatesRequest(t *testing.T) {
+	fc := newFakeCluster(t, false)
+	out, errOut, code := fc.kf(t, "run", "hello/default", "-p", "name=Arthur", "-p", "count=3", "-p", `items=[1,"a"]`,
+		"-j", "memory_request=2Gi", "--tag", "adhoc", "--in", "10m")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	name := strings.TrimSpace(out)
+	if !strings.HasPrefix(name, "hello-default-") {
+		t.Fatalf("printed %q", out)
+	}
+	cm, err := fc.client.CoreV1().ConfigMaps("flows").Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cm.Labels[project.LabelRun] != "true" || cm.Labels[project.LabelDeployment] != "hello.default" {
+		t.Errorf("labels %v", cm.Labels)
+	}
+	req, err := project.DecodeRunRequest(cm.Data[project.KeyRun])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Deployment != "hello/default" || req.Parameters["name"] != "Arthur" || fmt.Sprint(req.Parameters["count"]) != "3" ||
+		len(req.Parameters["items"].([]any)) != 2 || req.JobVariables["memory_request"] != "2Gi" ||
+		req.Tags[0] != "adhoc" || !req.ScheduledTime.Time.Equal(clock.Add(10*time.Minute)) {
+		t.Errorf("request %+v", req)
+	}
+}
+
+func TestRunValidation(t *testing.T) {
+	fc := newFakeCluster(t, false)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"run", "hello/defualt"}, 1, "did you mean hello/default"},
+		{[]string{"run", "hello"}, 1, `"hello" is ambiguous`},
+		{[]string{"run", "hello/default", "-p", "name=3"}, ExitRejected, "not submitted: parameters do not match parameterSchema: /name"},
+		{[]string{"run", "hello/default", "-j", "backoff_limit=-1"}, ExitRejected, "backoff_limit"},
+		{[]string{"run", "hello/default", "-p", "novalue"}, 1, "want KEY=VALUE"},
+		{[]string{"run", "hello/default", "--wait", "--watch"}, 1, "do not go together"},
+		{[]string{"run", "hello/default", "--timeout", "1m"}, 1, "--timeout needs --wait"},
+		{[]string{"run", "hello/default", "--at", "tomorrow"}, 1, "RFC 3339"},
+	} {
+		_, errOut, code := fc.kf(t, tc.args...)
+		if code != tc.code || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d %q, want %d %q", tc.args, code, errOut, tc.code, tc.want)
+		}
+	}
+	// --validate=false leaves it to the reconciler.
+	if _, errOut, code := fc.kf(t, "run", "hello/default", "-p", "name=3", "--validate=false"); code != 0 {
+		t.Errorf("--validate=false: %d %s", code, errOut)
+	}
+	// A bare deployment name that only one flow has is enough.
+	if out, errOut, code := fc.kf(t, "run", "arthur"); code != 0 || !strings.HasPrefix(out, "hello-arthur-") {
+		t.Errorf("run arthur: %d %s %s", code, out, errOut)
+	}
+}
+
+// finishRuns plays the reconciler: each new run goes Pending, Running and
+// then to the state its name asks for.
+func (fc *fakeCluster) finishRuns(t *testing.T, ctx context.Context, final map[string]project.RunState) {
+	w, err := fc.client.CoreV1().ConfigMaps("flows").Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer w.Stop()
+		for ev := range w.ResultChan() {
+			cm, ok := ev.Object.(*corev1.ConfigMap)
+			if !ok || ev.Type != watch.Added || cm.Labels[project.LabelRun] != "true" {
+				continue
+			}
+			var end project.RunState
+			for prefix, s := range final {
+				if strings.Contains(cm.Name, prefix) {
+					end = s
+				}
+			}
+			for _, st := range []*project.RunStatus{
+				{State: project.StatePending, Reason: "Dispatched", Message: "Job created", Pool: "kubernetes", Queue: "default"},
+				{State: project.StateRunning, Reason: "Started", Message: "pod is running", StartTime: at(0)},
+				{State: end, Reason: string(end) + "Reason", Message: "it ended", StartTime: at(0), EndTime: at(3 * time.Second), LogTail: "last words\n"},
+			} {
+				time.Sleep(20 * time.Millisecond)
+				cur, err := fc.client.CoreV1().ConfigMaps("flows").Get(ctx, cm.Name, metav1.GetOptions{})
+				if err != nil {
+					return
+				}
+				data, _ := project.EncodeRunStatus(st)
+				cur.Data[project.KeyStatus] = data
+				cur.Labels[project.LabelState] = string(st.State)
+				if _, err := fc.client.CoreV1().ConfigMaps("flows").Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+					return
+				}
+			}
+		}
+	}()
+}
+
+func TestRunWaitExitCodes(t *testing.T) {
+	fc := newFakeCluster(t, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fc.finishRuns(t, ctx, map[string]project.RunState{
+		"ok": project.StateCompleted, "fail": project.StateFailed, "crash": project.StateCrashed,
+		"cancel": project.StateCancelled, "reject": project.StateRejected,
+	})
+	time.Sleep(100 * time.Millisecond)
+	for _, tc := range []struct {
+		name string
+		code int
+	}{{"ok", 0}, {"fail", ExitFailed}, {"crash", ExitCrashed}, {"cancel", ExitCancelled}, {"reject", ExitRejected}} {
+		out, errOut, code := fc.kf(t, "run", "hello/default", "--name", "r-"+tc.name, "--wait", "--timeout", "10s")
+		if code != tc.code {
+			t.Errorf("%s: exit %d, want %d\n%s%s", tc.name, code, tc.code, out, errOut)
+		}
+		if tc.code == ExitFailed && !strings.Contains(errOut, "last words") {
+			t.Errorf("a failed run's log tail is not shown: %s", errOut)
+		}
+	}
+	// --watch prints each state.
+	out, _, code := fc.kf(t, "run", "hello/default", "--name", "w-ok", "--watch", "--timeout", "10s")
+	if code != 0 {
+		t.Fatalf("watch: %d", code)
+	}
+	for _, s := range []string{"Scheduled", "Pending    Dispatched: Job created", "Running    Started", "Completed  CompletedReason: it ended"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("--watch output lacks %q:\n%s", s, out)
+		}
+	}
+	// Nobody finishes this one: timeout is 6.
+	cancel()
+	_, errOut, code := fc.kf(t, "run", "hello/default", "--name", "t-slow", "--wait", "--timeout", "300ms")
+	if code != ExitTimeout || !strings.Contains(errOut, "timed out after 300ms") {
+		t.Errorf("timeout: exit %d %s", code, errOut)
+	}
+	// A name that exists.
+	if _, errOut, code := fc.kf(t, "run", "hello/default", "--name", "t-slow"); code != 1 || !strings.Contains(errOut, "already exists") {
+		t.Errorf("duplicate name: %d %s", code, errOut)
+	}
+}

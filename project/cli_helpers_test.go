@@ -1,0 +1,76 @@
+package project
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestClosest(t *testing.T) {
+	names := []string{"hello/default", "hello/arthur", "etl/daily", "etl/hourly"}
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{"hello/defualt", []string{"hello/default", "hello/arthur"}},
+		{"etl/daly", []string{"etl/daily", "etl/hourly"}},
+		{"daily", []string{"etl/daily"}},
+		{"zzz", []string{}},
+	} {
+		if got := Closest(tc.in, names, 3); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("Closest(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestCountSlotsAndLate(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	mk := func(name string, st *RunStatus, created time.Duration) *RunInfo {
+		data, _ := EncodeRunStatus(st)
+		return ReadRun(&corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: metav1.NewTime(now.Add(created))},
+			Data:       map[string]string{KeyRun: "deployment: a/b\n", KeyStatus: data},
+		})
+	}
+	runs := []*RunInfo{
+		mk("running", &RunStatus{State: StateRunning, Pool: "p", Queue: "q", Tags: []string{"x", "y"}}, -time.Minute),
+		mk("pending", &RunStatus{State: StatePending, Pool: "p", Queue: "q", Tags: []string{"x"}}, -time.Minute),
+		mk("done", &RunStatus{State: StateCompleted, Pool: "p", Queue: "q", Tags: []string{"x"}}, -time.Minute),
+		mk("waiting", &RunStatus{State: StateScheduled}, -time.Minute),
+		mk("new", &RunStatus{}, -5*time.Second),
+	}
+	in := &Installed{Deployments: map[string]*InstalledDeployment{"a/b": {Deployment: Deployment{Flow: "a", Name: "b", Pool: "p", Queue: "q"}}}}
+	u := CountSlots(runs, in)
+	if u.Pool["p"] != 2 || u.Queue["p/q"] != 2 || u.Deployment["a/b"] != 2 || u.Tag["x"] != 2 || u.Tag["y"] != 1 {
+		t.Errorf("usage %+v", u)
+	}
+	if u.WaitingPool["p"] != 2 || u.WaitingQueue["p/q"] != 2 {
+		t.Errorf("waiting %+v %+v", u.WaitingPool, u.WaitingQueue)
+	}
+	if s := runs[3].DisplayState(now); s != StateLate {
+		t.Errorf("waiting a minute: %s", s)
+	}
+	if s := runs[4].DisplayState(now); s != StateScheduled {
+		t.Errorf("new: %s", s)
+	}
+}
+
+func TestFileNamespace(t *testing.T) {
+	dir := t.TempDir()
+	yamlFile := filepath.Join(dir, "flows.yaml")
+	if err := os.WriteFile(yamlFile, []byte("namespace: team-{{ env }}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := FileNamespace(yamlFile, map[string]string{"env": "prod"})
+	if err != nil || ns != "team-prod" {
+		t.Errorf("%q %v", ns, err)
+	}
+	if FindProjectFile(dir) != yamlFile {
+		t.Errorf("FindProjectFile: %q", FindProjectFile(dir))
+	}
+}

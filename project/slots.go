@@ -1,0 +1,131 @@
+package project
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// LateAfter is how long past its scheduled time a waiting run is shown
+// Late (as the reconciler does; it is never stored).
+const LateAfter = 15 * time.Second
+
+// RunInfo is a run request ConfigMap read back: the request, the
+// reconciler's status, and the state to show.
+type RunInfo struct {
+	ConfigMap *corev1.ConfigMap
+	Request   *RunRequest
+	// RequestErr is why run.yaml does not parse (the run will be Rejected).
+	RequestErr error
+	Status     *RunStatus
+}
+
+// ReadRun parses a run ConfigMap; it never fails, as a bad run is still a
+// run to show.
+func ReadRun(cm *corev1.ConfigMap) *RunInfo {
+	r := &RunInfo{ConfigMap: cm}
+	r.Request, r.RequestErr = DecodeRunRequest(cm.Data[KeyRun])
+	st, err := DecodeRunStatus(cm.Data[KeyStatus])
+	if err != nil || st == nil {
+		st = &RunStatus{}
+	}
+	if st.State == "" {
+		// The label may be written before a client reads status.yaml.
+		st.State = RunState(cm.Labels[LabelState])
+	}
+	r.Status = st
+	return r
+}
+
+// Deployment is the run's flow/name, from its request or else its label.
+func (r *RunInfo) Deployment() string {
+	if r.Request != nil {
+		return r.Request.Deployment
+	}
+	if v := r.ConfigMap.Labels[LabelDeployment]; v != "" {
+		for i := 0; i < len(v); i++ {
+			if v[i] == '.' {
+				return v[:i] + "/" + v[i+1:]
+			}
+		}
+	}
+	return ""
+}
+
+// State is the stored state; a run the reconciler has not seen yet is
+// Scheduled.
+func (r *RunInfo) State() RunState {
+	if r.Status.State == "" {
+		return StateScheduled
+	}
+	return r.Status.State
+}
+
+// ScheduledTime is when the run may start.
+func (r *RunInfo) ScheduledTime() time.Time {
+	if r.Status.ScheduledTime != nil {
+		return r.Status.ScheduledTime.Time
+	}
+	if r.Request != nil && r.Request.ScheduledTime != nil {
+		return r.Request.ScheduledTime.Time
+	}
+	return r.ConfigMap.CreationTimestamp.Time
+}
+
+// DisplayState is the state to show: Late for a Scheduled run more than
+// LateAfter past its scheduled time.
+func (r *RunInfo) DisplayState(now time.Time) RunState {
+	s := r.State()
+	if s == StateScheduled && now.Sub(r.ScheduledTime()) > LateAfter {
+		return StateLate
+	}
+	return s
+}
+
+// Waiting reports whether the run waits for its slots (Scheduled).
+func (r *RunInfo) Waiting() bool { return r.State() == StateScheduled }
+
+// Usage counts slots in use, derived from the runs' states as the
+// reconciler derives them (it also frees the slot of a run whose Job has
+// finished before the state is written, so a client may briefly count one
+// more). Keys: pool; pool/queue; flow/name; tag.
+type Usage struct {
+	Pool, Queue, Deployment, Tag map[string]int32
+	// Waiting counts Scheduled runs by the same keys (pool and queue only
+	// when known: a run is assigned its queue when admitted).
+	WaitingPool, WaitingQueue, WaitingDeployment map[string]int32
+}
+
+// CountSlots derives slot usage from runs.
+func CountSlots(runs []*RunInfo, in *Installed) *Usage {
+	u := &Usage{
+		Pool: map[string]int32{}, Queue: map[string]int32{}, Deployment: map[string]int32{}, Tag: map[string]int32{},
+		WaitingPool: map[string]int32{}, WaitingQueue: map[string]int32{}, WaitingDeployment: map[string]int32{},
+	}
+	for _, r := range runs {
+		st := r.Status
+		switch {
+		case r.State().HoldsSlot():
+			u.Pool[st.Pool]++
+			u.Queue[st.Pool+"/"+st.Queue]++
+			u.Deployment[r.Deployment()]++
+			for _, t := range st.Tags {
+				u.Tag[t]++
+			}
+		case r.Waiting():
+			d := r.Deployment()
+			u.WaitingDeployment[d]++
+			pool, queue := st.Pool, st.Queue
+			if pool == "" && in != nil {
+				if dep := in.Deployments[d]; dep != nil {
+					pool, queue = dep.Pool, dep.Queue
+				}
+			}
+			if pool != "" {
+				u.WaitingPool[pool]++
+				u.WaitingQueue[pool+"/"+queue]++
+			}
+		}
+	}
+	return u
+}
