@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/kubectl-flows/kubectl-flows/project"
-	"github.com/kubectl-flows/kubectl-flows/reconciler"
 )
 
 // The objects `get -o json|yaml|name` prints are views, not API objects:
@@ -322,7 +321,7 @@ func nextRun(d *project.Deployment, now time.Time) time.Time {
 		if sc.Active != nil && !*sc.Active {
 			continue
 		}
-		_, n, err := reconciler.Ticks(sc, now, now)
+		_, n, err := project.Ticks(sc, now, now)
 		if err != nil || n.IsZero() {
 			continue
 		}

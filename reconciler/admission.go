@@ -2,7 +2,6 @@ package reconciler
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -165,18 +164,13 @@ func resolveJob(ns string, cm *corev1.ConfigMap, d *project.Deployment, pool *Po
 	return job, nil
 }
 
-// suggest names the closest deployments to a mistyped one.
+// suggest names the deployments closest to a mistyped one.
 func suggest(name string, cfg *Config) string {
-	var close []string
+	known := make([]string, 0, len(cfg.Deployments))
 	for full := range cfg.Deployments {
-		if strings.HasPrefix(full, strings.SplitN(name, "/", 2)[0]+"/") || strings.Contains(full, name) || strings.Contains(name, full) {
-			close = append(close, full)
-		}
+		known = append(known, full)
 	}
-	sort.Strings(close)
-	if len(close) > 5 {
-		close = close[:5]
-	}
+	close := project.Closest(name, known, 5)
 	if len(close) == 0 {
 		return ""
 	}

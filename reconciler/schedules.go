@@ -81,7 +81,7 @@ func (c *Controller) fireSchedules(ctx context.Context, armed map[string]time.Ti
 			if !last.IsZero() && last.Before(from) {
 				from = last
 			}
-			prev, next, err := Ticks(s, from, now)
+			prev, next, err := project.Ticks(s, from, now)
 			if err != nil {
 				c.log.Error("schedule cannot be evaluated", "deployment", n, "schedule", i, "err", err)
 				continue
@@ -169,47 +169,4 @@ func ScheduleID(d *project.Deployment, i int) string {
 // ScheduledRunName is the run a schedule makes for a tick.
 func ScheduledRunName(d *project.Deployment, i int, tick time.Time) string {
 	return fmt.Sprintf("%s-%s-s%d-%s", d.Flow, d.Name, i, tick.UTC().Format("20060102-150405"))
-}
-
-// intervalAnchor is where interval schedules count from, in their time
-// zone, so ticks fall on round times (every 1h on the hour).
-var intervalAnchor = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
-
-// Ticks returns a schedule's latest tick at or before now (zero if none
-// since from) and its first tick after now.
-func Ticks(s project.Schedule, from, now time.Time) (prev, next time.Time, err error) {
-	if s.Interval != nil {
-		loc := time.UTC
-		if s.Timezone != "" {
-			if loc, err = time.LoadLocation(s.Timezone); err != nil {
-				return prev, next, err
-			}
-		}
-		anchor := time.Date(intervalAnchor.Year(), intervalAnchor.Month(), intervalAnchor.Day(), 0, 0, 0, 0, loc)
-		iv := s.Interval.Duration
-		n := now.Sub(anchor) / iv
-		prev = anchor.Add(n * iv)
-		next = prev.Add(iv)
-		return prev, next, nil
-	}
-	sched, err := project.ParseCron(s.Cron, s.Timezone)
-	if err != nil {
-		return prev, next, err
-	}
-	// Walk from a little before from up to now; the walk is a tick or two
-	// in steady state and bounded after long downtime.
-	t := from.Add(-time.Second)
-	if limit := now.Add(-31 * 24 * time.Hour); t.Before(limit) {
-		t = limit
-	}
-	for {
-		n := sched.Next(t)
-		if n.IsZero() {
-			return prev, next, nil
-		}
-		if n.After(now) {
-			return prev, n, nil
-		}
-		prev, t = n, n
-	}
 }
