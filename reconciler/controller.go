@@ -53,6 +53,12 @@ type Options struct {
 	WriteConcurrency int
 	// LateAfter is how long past its time a Scheduled run is shown Late.
 	LateAfter time.Duration
+	// StatusBatchPeriod batches the Pending and Running writes a run's Job
+	// and pods call for, as the Job controller batches its own status
+	// (syncJobBatchPeriod): a run whose pod starts within it goes straight
+	// to Running, one write fewer under load. Final states are written at
+	// once, and slots never wait for a write.
+	StatusBatchPeriod time.Duration
 	// StartupGrace is how long a new leader waits before its first pass,
 	// so that a write a dead predecessor had on the wire lands first.
 	StartupGrace time.Duration
@@ -105,6 +111,12 @@ func New(client kubernetes.Interface, opts Options) *Controller {
 	}
 	if opts.LateAfter == 0 {
 		opts.LateAfter = 15 * time.Second
+	}
+	if opts.StatusBatchPeriod == 0 {
+		opts.StatusBatchPeriod = time.Second
+	}
+	if opts.StatusBatchPeriod < 0 {
+		opts.StatusBatchPeriod = 0
 	}
 	if opts.StartupGrace == 0 {
 		opts.StartupGrace = time.Second
@@ -344,10 +356,12 @@ func (c *Controller) jobChanged(obj any, deleted bool) {
 	if !deleted {
 		c.exp.observeJob(run)
 	}
-	c.queue.Add(run)
 	if deleted || jobFinished(job) != "" {
+		c.queue.Add(run)
 		c.queue.Add(dispatchKey) // a slot is free
+		return
 	}
+	c.queue.AddAfter(run, c.opts.StatusBatchPeriod)
 }
 
 func (c *Controller) podChanged(obj any) {
@@ -356,7 +370,7 @@ func (c *Controller) podChanged(obj any) {
 		return
 	}
 	if run := c.runForJob(pod.Labels[project.LabelRunName]); run != "" {
-		c.queue.Add(run)
+		c.queue.AddAfter(run, c.opts.StatusBatchPeriod)
 	}
 }
 

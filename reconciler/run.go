@@ -58,7 +58,10 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 		switch {
 		case claimed && claim.state == project.StatePending:
 			return nil // its Job is being created; its event brings us back
-		case state == project.StateCancelling || (cancel && !state.HoldsSlot()):
+		case state == project.StateCancelling:
+			st.EndTime = &metav1.Time{Time: now}
+			return c.finish(ctx, cm, st, project.StateCancelled, "Cancelled", "cancelled; its Job "+st.JobName+" was deleted", now)
+		case cancel && !state.HoldsSlot():
 			st.EndTime = &metav1.Time{Time: now}
 			return c.finish(ctx, cm, st, project.StateCancelled, "Cancelled", "cancelled before it started", now)
 		case state.HoldsSlot():
@@ -73,6 +76,9 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	}
 	if cancel || state == project.StateCancelling {
 		return c.cancel(ctx, cm, st, job, now)
+	}
+	if st.StartTime == nil && job.Status.StartTime != nil && jobFinished(job) != "" {
+		st.StartTime = job.Status.StartTime // it ran within one status batch: no Running write
 	}
 	switch jobFinished(job) {
 	case batchv1.JobComplete:

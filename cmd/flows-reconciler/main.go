@@ -55,6 +55,7 @@ type options struct {
 	showVersion    bool
 	retentionEvery time.Duration
 	pprof          bool
+	statusBatch    time.Duration
 }
 
 func main() {
@@ -76,6 +77,7 @@ func main() {
 	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
 	fs.StringVar(&o.identity, "id", "", "leader election identity (default: hostname and pid)")
 	fs.DurationVar(&o.retentionEvery, "retention-interval", 30*time.Second, "how often finished runs are pruned")
+	fs.DurationVar(&o.statusBatch, "status-batch-period", time.Second, "how long Pending and Running state writes are batched (final states are written at once); negative for none")
 	fs.BoolVar(&o.pprof, "enable-pprof", false, "serve net/http/pprof under /debug/pprof/ on the metrics address")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	_ = fs.Parse(os.Args[1:])
@@ -123,6 +125,7 @@ func run(o options) error {
 		Workers:           o.workers,
 		WriteConcurrency:  o.writes,
 		RetentionInterval: o.retentionEvery,
+		StatusBatchPeriod: o.statusBatch,
 		Logger:            log,
 		Metrics:           reconciler.NewMetrics(reg),
 	})

@@ -14,6 +14,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 
+	"github.com/kubectl-flows/kubectl-flows/test/fixture"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -203,4 +204,21 @@ func (jw *jobWatcher) timeline(t0 time.Time, keysOf func(*batchv1.Job) []string)
 	}
 	sort.Strings(tl.keys)
 	return tl
+}
+
+// waitReconciling waits until the reconciler has caught up and is taking
+// runs, so that its start-up is not timed as dispatch.
+func waitReconciling(ctx context.Context, p *fixture.Process) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(p.LogText(), "msg=reconciling") {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the reconciler did not start within 30s (log %s)", p.Log)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return nil
 }
