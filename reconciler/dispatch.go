@@ -284,65 +284,56 @@ func (c *Controller) admitAction(cd candidate, a *admission) action {
 	}
 }
 
-func (c *Controller) scheduleAction(cd candidate, a *admission, reason, msg string, now time.Time) action {
-	c.exp.claim(cd.cm.Name, project.StateScheduled, slots{}, now)
+// statusAction is a status write a pass decides for a waiting run: it
+// claims the state at once, so the next pass sees it before the cache
+// does, and on success records the Event, if any.
+func (c *Controller) statusAction(cd candidate, st *project.RunStatus, now time.Time, eventType, reason string) action {
+	c.exp.claim(cd.cm.Name, st.State, slots{}, now)
 	return func(ctx context.Context) error {
-		st := &project.RunStatus{}
-		if a != nil {
-			st.ScheduledTime = &metav1.Time{Time: a.scheduled}
-			st.Pool, st.Queue, st.Tags = a.pool.Name, a.deployment.Queue, a.slots.Tags
-		}
-		if reason == "" {
-			reason, msg = "Scheduled", "waiting for its scheduled time"
-		}
-		setState(st, project.StateScheduled, reason, msg, now)
-		_, err := c.writeStatus(ctx, cd.cm, st)
+		updated, err := c.writeStatus(ctx, cd.cm, st)
 		if err != nil {
 			c.exp.drop(cd.cm.Name)
-			if apierrors.IsNotFound(err) {
-				return nil
-			}
+			return ignoreNotFound(err)
 		}
-		return err
+		if reason != "" {
+			c.recorder.Event(updated, eventType, reason, st.Message)
+		}
+		return nil
 	}
+}
+
+// admittedStatus starts the status of a valid run.
+func admittedStatus(a *admission) *project.RunStatus {
+	return &project.RunStatus{
+		ScheduledTime: &metav1.Time{Time: a.scheduled},
+		Pool:          a.pool.Name, Queue: a.deployment.Queue, Tags: a.slots.Tags,
+	}
+}
+
+func (c *Controller) scheduleAction(cd candidate, a *admission, reason, msg string, now time.Time) action {
+	st := &project.RunStatus{}
+	if a != nil {
+		st = admittedStatus(a)
+	}
+	if reason == "" {
+		reason, msg = "Scheduled", "waiting for its scheduled time"
+	}
+	setState(st, project.StateScheduled, reason, msg, now)
+	return c.statusAction(cd, st, now, "", "")
 }
 
 func (c *Controller) rejectAction(cd candidate, rej *rejection, now time.Time) action {
-	c.exp.claim(cd.cm.Name, project.StateRejected, slots{}, now)
-	return func(ctx context.Context) error {
-		st := &project.RunStatus{EndTime: &metav1.Time{Time: now}}
-		setState(st, project.StateRejected, rej.reason, rej.message, now)
-		updated, err := c.writeStatus(ctx, cd.cm, st)
-		if err != nil {
-			c.exp.drop(cd.cm.Name)
-			if apierrors.IsNotFound(err) {
-				return nil
-			}
-			return err
-		}
-		c.recorder.Event(updated, corev1.EventTypeWarning, "Rejected", rej.reason+": "+rej.message)
-		return nil
-	}
+	st := &project.RunStatus{EndTime: &metav1.Time{Time: now}}
+	setState(st, project.StateRejected, rej.reason, rej.message, now)
+	return c.statusAction(cd, st, now, corev1.EventTypeWarning, "Rejected")
 }
 
 func (c *Controller) cancelNewAction(cd candidate, a *admission, now time.Time) action {
-	c.exp.claim(cd.cm.Name, project.StateCancelled, slots{}, now)
-	return func(ctx context.Context) error {
-		st := &project.RunStatus{ScheduledTime: &metav1.Time{Time: a.scheduled}, EndTime: &metav1.Time{Time: now}}
-		st.Pool, st.Queue, st.Tags = a.pool.Name, a.deployment.Queue, a.slots.Tags
-		setState(st, project.StateCancelled, "DeploymentConcurrencyLimit",
-			fmt.Sprintf("deployment %s at its concurrency limit (collisionStrategy CancelNew)", a.deployment.FullName()), now)
-		updated, err := c.writeStatus(ctx, cd.cm, st)
-		if err != nil {
-			c.exp.drop(cd.cm.Name)
-			if apierrors.IsNotFound(err) {
-				return nil
-			}
-			return err
-		}
-		c.recorder.Event(updated, corev1.EventTypeNormal, "Cancelled", st.Message)
-		return nil
-	}
+	st := admittedStatus(a)
+	st.EndTime = &metav1.Time{Time: now}
+	setState(st, project.StateCancelled, "DeploymentConcurrencyLimit",
+		fmt.Sprintf("deployment %s at its concurrency limit (collisionStrategy CancelNew)", a.deployment.FullName()), now)
+	return c.statusAction(cd, st, now, corev1.EventTypeNormal, "Cancelled")
 }
 
 // configGeneration fingerprints the config ConfigMaps, so cached

@@ -322,22 +322,11 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 func (b *bench) steadyLatency(ctx context.Context) error {
 	const n, every = 200, 50 * time.Millisecond
 	fmt.Printf("dispatch latency: %d runs, one every %v\n", n, every)
-	ns, err := b.cp.CreateNamespace(ctx, "bench-latency")
+	ns, _, rec, stop, err := b.install(ctx, "bench-latency", throughputProject)
 	if err != nil {
 		return err
 	}
-	dir, _ := os.MkdirTemp(b.dir, "latency-")
-	if _, err := fixture.Install(ctx, b.cp.Client, ns, dir, throughputProject, nil); err != nil {
-		return err
-	}
-	rec, err := fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns)
-	if err != nil {
-		return err
-	}
-	defer func() { rec.Terminate(); <-rec.Done() }()
-	if err := waitReconciling(ctx, rec); err != nil {
-		return err
-	}
+	defer stop()
 	runs, err := b.watchRuns(ctx, ns)
 	if err != nil {
 		return err
@@ -376,6 +365,26 @@ func (b *bench) steadyLatency(ctx context.Context) error {
 	return nil
 }
 
+// install puts a project in a fresh namespace and starts a reconciler for
+// it, returning once the reconciler takes runs; stop ends it.
+func (b *bench) install(ctx context.Context, prefix, flowsYAML string, args ...string) (ns string, p *fixture.Project, rec *fixture.Process, stop func(), err error) {
+	if ns, err = b.cp.CreateNamespace(ctx, prefix); err != nil {
+		return
+	}
+	dir, _ := os.MkdirTemp(b.dir, prefix+"-")
+	if p, err = fixture.Install(ctx, b.cp.Client, ns, dir, flowsYAML, nil); err != nil {
+		return
+	}
+	if rec, err = fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns, args...); err != nil {
+		return
+	}
+	stop = func() { rec.Terminate(); <-rec.Done() }
+	if err = waitReconciling(ctx, rec); err != nil {
+		stop()
+	}
+	return
+}
+
 // boundProject's limits bind: a pool of 10, two queues of 6 and a tag of
 // 5 shared by two deployments.
 const boundProject = `apiVersion: kubectl-flows.dev/v1alpha1
@@ -404,22 +413,11 @@ var boundLimits = map[string]int{"pool": 10, "queue high": 6, "queue low": 6, "t
 func (b *bench) boundLatency(ctx context.Context) error {
 	const n = 200
 	fmt.Printf("binding limits: %d runs, pool limit 10\n", n)
-	ns, err := b.cp.CreateNamespace(ctx, "bench-bound")
+	ns, _, rec, stop, err := b.install(ctx, "bench-bound", boundProject)
 	if err != nil {
 		return err
 	}
-	dir, _ := os.MkdirTemp(b.dir, "bound-")
-	if _, err := fixture.Install(ctx, b.cp.Client, ns, dir, boundProject, nil); err != nil {
-		return err
-	}
-	rec, err := fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns)
-	if err != nil {
-		return err
-	}
-	defer func() { rec.Terminate(); <-rec.Done() }()
-	if err := waitReconciling(ctx, rec); err != nil {
-		return err
-	}
+	defer stop()
 	jobs, err := b.watchJobs(ctx, ns)
 	if err != nil {
 		return err
