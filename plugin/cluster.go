@@ -273,6 +273,24 @@ func (f *Factory) notInstalled(ctx context.Context) error {
 		f.ns, from, hint)
 }
 
+// snapshot reads what one `get` or `describe` shows: the installed config
+// and the runs matching an extra selector.
+func (f *Factory) snapshot(ctx context.Context, runSelector string) (*snapshot, error) {
+	ns, err := f.Namespace()
+	if err != nil {
+		return nil, err
+	}
+	in, err := f.readInstalled(ctx)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := f.listRuns(ctx, runSelector)
+	if err != nil {
+		return nil, err
+	}
+	return newSnapshot(ns, f.now(), in, runs), nil
+}
+
 // listRuns lists the run request ConfigMaps matching an extra selector.
 func (f *Factory) listRuns(ctx context.Context, selector string) ([]*project.RunInfo, error) {
 	c, err := f.KubeClient()

@@ -337,26 +337,10 @@ func eventTime(e corev1.Event) time.Time {
 	return e.CreationTimestamp.Time
 }
 
-func (o *DescribeOptions) snapshot(ctx context.Context) (*snapshot, error) {
-	ns, err := o.f.Namespace()
-	if err != nil {
-		return nil, err
-	}
-	in, err := o.f.readInstalled(ctx)
-	if err != nil {
-		return nil, err
-	}
-	runs, err := o.f.listRuns(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	return newSnapshot(ns, o.f.now(), in, runs), nil
-}
-
 func limitText(v *int32) string { return project.LimitString(v) }
 
 func (o *DescribeOptions) describeDeployment(ctx context.Context, w io.Writer) error {
-	s, err := o.snapshot(ctx)
+	s, err := o.f.snapshot(ctx, "")
 	if err != nil {
 		return err
 	}
@@ -450,7 +434,7 @@ func pausedText(cell string) string {
 }
 
 func (o *DescribeOptions) describePool(ctx context.Context, w io.Writer) error {
-	s, err := o.snapshot(ctx)
+	s, err := o.f.snapshot(ctx, "")
 	if err != nil {
 		return err
 	}

@@ -138,7 +138,11 @@ func (o *GetOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	s, err := o.read(ctx)
+	sel := ""
+	if o.kind.plural == "runs" {
+		sel = o.Selector
+	}
+	s, err := o.f.snapshot(ctx, sel)
 	if err != nil {
 		return err
 	}
@@ -159,27 +163,6 @@ func (o *GetOptions) Run(ctx context.Context) error {
 		return nil
 	}
 	return o.watch(ctx, s, views)
-}
-
-// read takes a snapshot of config and runs.
-func (o *GetOptions) read(ctx context.Context) (*snapshot, error) {
-	ns, err := o.f.Namespace()
-	if err != nil {
-		return nil, err
-	}
-	in, err := o.f.readInstalled(ctx)
-	if err != nil {
-		return nil, err
-	}
-	sel := ""
-	if o.kind.plural == "runs" {
-		sel = o.Selector
-	}
-	runs, err := o.f.listRuns(ctx, sel)
-	if err != nil {
-		return nil, err
-	}
-	return newSnapshot(ns, o.f.now(), in, runs), nil
 }
 
 // filter applies names and the selector; strict reports missing names.
