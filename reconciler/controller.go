@@ -21,7 +21,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -40,9 +39,6 @@ import (
 // clash with a ConfigMap name. The queue coalesces it, so a burst of events
 // costs one pass.
 const dispatchKey = "#dispatch"
-
-// jobIndex finds a run's ConfigMap from its Job name.
-const jobIndex = "job"
 
 // Options tune a Controller.
 type Options struct {
@@ -76,13 +72,12 @@ type Controller struct {
 	opts   Options
 	log    *slog.Logger
 
-	factories  []informers.SharedInformerFactory
-	configs    corelisters.ConfigMapNamespaceLister
-	runs       corelisters.ConfigMapNamespaceLister
-	runIndexer cache.Indexer
-	jobs       batchlisters.JobNamespaceLister
-	pods       corelisters.PodNamespaceLister
-	synced     []cache.InformerSynced
+	factories []informers.SharedInformerFactory
+	configs   corelisters.ConfigMapNamespaceLister
+	runs      corelisters.ConfigMapNamespaceLister
+	jobs      batchlisters.JobNamespaceLister
+	pods      corelisters.PodNamespaceLister
+	synced    []cache.InformerSynced
 
 	queue    workqueue.TypedRateLimitingInterface[string]
 	exp      *expectations
@@ -160,11 +155,8 @@ func New(client kubernetes.Interface, opts Options) *Controller {
 	jobInf := work.Batch().V1().Jobs()
 	podInf := work.Core().V1().Pods()
 
-	utilruntime.Must(runInf.Informer().AddIndexers(cache.Indexers{jobIndex: func(obj any) ([]string, error) {
-		return []string{project.JobName(obj.(metav1.Object).GetName())}, nil
-	}}))
 	ns := opts.Namespace
-	c.configs, c.runs, c.runIndexer = cfgInf.Lister().ConfigMaps(ns), runInf.Lister().ConfigMaps(ns), runInf.Informer().GetIndexer()
+	c.configs, c.runs = cfgInf.Lister().ConfigMaps(ns), runInf.Lister().ConfigMaps(ns)
 	c.jobs, c.pods = jobInf.Lister().Jobs(ns), podInf.Lister().Pods(ns)
 	c.synced = []cache.InformerSynced{cfgInf.Informer().HasSynced, runInf.Informer().HasSynced, jobInf.Informer().HasSynced, podInf.Informer().HasSynced}
 
@@ -332,15 +324,6 @@ func (c *Controller) runDeleted(obj any) {
 	c.queue.Add(dispatchKey) // its slot, if it held one, is free
 }
 
-// runForJob finds the run that owns a Job (or a pod's Job).
-func (c *Controller) runForJob(jobName string) string {
-	objs, err := c.runIndexer.ByIndex(jobIndex, jobName)
-	if err != nil || len(objs) == 0 {
-		return ""
-	}
-	return objs[0].(*corev1.ConfigMap).Name
-}
-
 func (c *Controller) jobChanged(obj any, deleted bool) {
 	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = tomb.Obj
@@ -369,8 +352,12 @@ func (c *Controller) podChanged(obj any) {
 	if !ok {
 		return
 	}
-	if run := c.runForJob(pod.Labels[project.LabelRunName]); run != "" {
-		c.queue.AddAfter(run, c.opts.StatusBatchPeriod)
+	// A pod carries its Job's name; the Job names its run. (An index of
+	// runs by Job name would cost more memory than ten thousand runs.)
+	if job, err := c.jobs.Get(pod.Labels[project.LabelRunName]); err == nil {
+		if run := runOfJob(job); run != "" {
+			c.queue.AddAfter(run, c.opts.StatusBatchPeriod)
+		}
 	}
 }
 
