@@ -47,8 +47,6 @@ type Options struct {
 	Workers int
 	// WriteConcurrency is how many dispatch writes run at once.
 	WriteConcurrency int
-	// LateAfter is how long past its time a Scheduled run is shown Late.
-	LateAfter time.Duration
 	// StatusBatchPeriod batches the Pending and Running writes a run's Job
 	// and pods call for, as the Job controller batches its own status
 	// (syncJobBatchPeriod): a run whose pod starts within it goes straight
@@ -103,9 +101,6 @@ func New(client kubernetes.Interface, opts Options) *Controller {
 	}
 	if opts.WriteConcurrency <= 0 {
 		opts.WriteConcurrency = 16
-	}
-	if opts.LateAfter == 0 {
-		opts.LateAfter = 15 * time.Second
 	}
 	if opts.StatusBatchPeriod == 0 {
 		opts.StatusBatchPeriod = time.Second

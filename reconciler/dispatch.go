@@ -147,6 +147,11 @@ func (c *Controller) dispatch(ctx context.Context) error {
 			}
 			continue
 		}
+		if now.Sub(a.scheduled) > project.LateAfter {
+			// Late is shown, never stored: counted here for the metric.
+			counts[cd.state]--
+			counts[project.StateLate]++
+		}
 		if what := paused(a); what != "" {
 			if cd.state == "" {
 				actions = c.decide(actions, cd.cm.Name, c.scheduleAction(cd, a, "Paused", what+" is paused", now))

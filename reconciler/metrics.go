@@ -23,7 +23,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Runs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "flows_runs", Help: "Runs by state, as of the last dispatch pass.",
+			Name: "flows_runs", Help: "Runs by state, as of the last dispatch pass (Late: Scheduled more than 15 s past its time; New: not yet seen).",
 		}, []string{"state"}),
 		SlotsInUse: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "flows_slots_in_use", Help: "Slots held by unfinished runs, per pool, queue, deployment and tag.",
@@ -68,7 +68,9 @@ func (m *Metrics) observePass(cfg *Config, u *usage, counts map[project.RunState
 		if s == "" {
 			s = "New"
 		}
-		m.Runs.WithLabelValues(string(s)).Set(float64(n))
+		if n > 0 {
+			m.Runs.WithLabelValues(string(s)).Set(float64(n))
+		}
 	}
 	m.SlotsInUse.Reset()
 	m.SlotsLimit.Reset()

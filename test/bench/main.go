@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -503,7 +502,7 @@ func (b *bench) scale(ctx context.Context) error {
 		return err
 	}
 	// All of them seen and marked Scheduled by the reconciler.
-	if err := waitMetric(ctx, "http://"+metricsAddr+"/metrics", `flows_runs{state="Scheduled"} `+strconv.Itoa(n), 5*time.Minute); err != nil {
+	if err := waitWaiting(ctx, "http://"+metricsAddr+"/metrics", n, 5*time.Minute); err != nil {
 		return fmt.Errorf("%w (reconciler log %s)", err, rec.Log)
 	}
 	settled := time.Since(t0)

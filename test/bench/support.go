@@ -113,21 +113,16 @@ func httpGet(ctx context.Context, url string) ([]byte, error) {
 	return b, err
 }
 
+// waitHTTP polls url until it answers 200.
 func waitHTTP(ctx context.Context, url string) error {
-	return waitMetric(ctx, url, "", 30*time.Second)
-}
-
-// waitMetric polls a metrics page until it holds the line (or just
-// answers, for an empty line).
-func waitMetric(ctx context.Context, url, line string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
-		b, err := httpGet(ctx, url)
-		if err == nil && (line == "" || bytes.Contains(b, []byte(line+"\n"))) {
+		_, err := httpGet(ctx, url)
+		if err == nil {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not show %q within %v (last error: %v)", url, line, timeout, err)
+			return fmt.Errorf("%s did not answer within 30s: %v", url, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -221,4 +216,35 @@ func waitReconciling(ctx context.Context, p *fixture.Process) error {
 		}
 	}
 	return nil
+}
+
+// waitWaiting polls the reconciler's metrics until n runs wait, shown
+// Scheduled or, past their time, Late.
+func waitWaiting(ctx context.Context, url string, n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	got := 0
+	for {
+		if b, err := httpGet(ctx, url); err == nil {
+			got = 0
+			for _, l := range strings.Split(string(b), "\n") {
+				for _, state := range []string{"Scheduled", "Late"} {
+					if v, ok := strings.CutPrefix(l, `flows_runs{state="`+state+`"} `); ok {
+						f, _ := strconv.ParseFloat(v, 64)
+						got += int(f)
+					}
+				}
+			}
+			if got == n {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d runs waiting after %v", got, n, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
