@@ -15,9 +15,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-flows/kubectl-flows/project"
@@ -406,4 +410,21 @@ func (f *Factory) deployment(in *project.Installed, full string) (*project.Insta
 		hint = "; deployments here: " + strings.Join(names, ", ")
 	}
 	return nil, fmt.Errorf("deployment %q not found in namespace %q%s", full, f.ns, hint)
+}
+
+// runWatcher lists and watches one run's ConfigMap, for the commands that
+// follow a run until it ends (run --wait/--watch, logs -f).
+func runWatcher(c kubernetes.Interface, ns, name string) cache.ListerWatcher {
+	sel := fields.OneTermEqualSelector("metadata.name", name).String()
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			opts.FieldSelector = sel
+			return c.CoreV1().ConfigMaps(ns).List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			opts.FieldSelector = sel
+			return c.CoreV1().ConfigMaps(ns).Watch(ctx, opts)
+		},
+	}
+	return cache.ToListWatcherWithWatchListSemantics(lw, c)
 }

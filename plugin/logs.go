@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
@@ -177,18 +176,7 @@ func (o *LogsOptions) waitForPod(ctx context.Context, r *project.RunInfo, sel st
 	ended := make(chan struct{})
 	go func() {
 		// Watch the run too: one that ends without a pod ends the wait.
-		fsel := fields.OneTermEqualSelector("metadata.name", r.ConfigMap.Name).String()
-		lw := &cache.ListWatch{
-			ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-				opts.FieldSelector = fsel
-				return c.CoreV1().ConfigMaps(ns).List(ctx, opts)
-			},
-			WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-				opts.FieldSelector = fsel
-				return c.CoreV1().ConfigMaps(ns).Watch(ctx, opts)
-			},
-		}
-		_, err := watchtools.UntilWithSync(ctx, cache.ToListWatcherWithWatchListSemantics(lw, c), &corev1.ConfigMap{}, nil, func(ev watch.Event) (bool, error) {
+		_, err := watchtools.UntilWithSync(ctx, runWatcher(c, ns, r.ConfigMap.Name), &corev1.ConfigMap{}, nil, func(ev watch.Event) (bool, error) {
 			cm, ok := ev.Object.(*corev1.ConfigMap)
 			if !ok || cm.Name != r.ConfigMap.Name {
 				return false, nil

@@ -13,11 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/yaml"
@@ -339,17 +336,6 @@ func waitForRun(ctx context.Context, f *Factory, cm *corev1.ConfigMap, timeout t
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	sel := fields.OneTermEqualSelector("metadata.name", cm.Name).String()
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			opts.FieldSelector = sel
-			return c.CoreV1().ConfigMaps(cm.Namespace).List(ctx, opts)
-		},
-		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			opts.FieldSelector = sel
-			return c.CoreV1().ConfigMaps(cm.Namespace).Watch(ctx, opts)
-		},
-	}
 	var last *project.RunInfo
 	lastLine := ""
 	report := func(r *project.RunInfo) {
@@ -369,7 +355,7 @@ func waitForRun(ctx context.Context, f *Factory, cm *corev1.ConfigMap, timeout t
 	if verbose {
 		report(project.ReadRun(cm))
 	}
-	_, err = watchtools.UntilWithSync(ctx, cache.ToListWatcherWithWatchListSemantics(lw, c), &corev1.ConfigMap{}, nil, func(ev watch.Event) (bool, error) {
+	_, err = watchtools.UntilWithSync(ctx, runWatcher(c, cm.Namespace, cm.Name), &corev1.ConfigMap{}, nil, func(ev watch.Event) (bool, error) {
 		switch ev.Type {
 		case watch.Deleted:
 			if obj, ok := ev.Object.(*corev1.ConfigMap); ok && obj.Name != cm.Name {
