@@ -153,7 +153,7 @@ func DecodeRunStatus(data string) (*RunStatus, error) {
 
 // EncodeRunStatus writes a status as YAML.
 func EncodeRunStatus(s *RunStatus) (string, error) {
-	b, err := yaml.Marshal(s)
+	b, err := MarshalYAML(s)
 	return string(b), err
 }
 

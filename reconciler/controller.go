@@ -30,6 +30,7 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/kubectl-flows/kubectl-flows/project"
@@ -53,6 +54,14 @@ type Options struct {
 	// to Running, one write fewer under load. Final states are written at
 	// once, and slots never wait for a write.
 	StatusBatchPeriod time.Duration
+	// StatusWriteQPS and StatusWriteBurst budget the Pending and Running
+	// writes: progress reports, which under a burst would cost the API
+	// server as much again as the Jobs themselves. Past the budget a run's
+	// progress write waits a batch period and is often overtaken by the
+	// next state; final states and slots never wait. Zero means 10 and
+	// 20; a negative QPS means no budget.
+	StatusWriteQPS   float32
+	StatusWriteBurst int
 	// StartupGrace is how long a new leader waits before its first pass,
 	// so that a write a dead predecessor had on the wire lands first.
 	StartupGrace time.Duration
@@ -74,7 +83,11 @@ type Controller struct {
 	configs   corelisters.ConfigMapNamespaceLister
 	runs      corelisters.ConfigMapNamespaceLister
 	jobs      batchlisters.JobNamespaceLister
-	pods      corelisters.PodNamespaceLister
+	pods      cache.Indexer           // by podsByJobIndex
+	progress  flowcontrol.RateLimiter // budget of Pending and Running writes
+	runIndex  cache.Indexer           // by runsByStateIndex
+	jobIndex  cache.Indexer           // by unfinishedJobsIndex
+	jobSlots  sync.Map                // Job UID -> slots, until the Job is deleted
 	synced    []cache.InformerSynced
 
 	queue    workqueue.TypedRateLimitingInterface[string]
@@ -108,6 +121,12 @@ func New(client kubernetes.Interface, opts Options) *Controller {
 	if opts.StatusBatchPeriod < 0 {
 		opts.StatusBatchPeriod = 0
 	}
+	if opts.StatusWriteQPS == 0 {
+		opts.StatusWriteQPS = 10
+	}
+	if opts.StatusWriteBurst <= 0 {
+		opts.StatusWriteBurst = 20
+	}
 	if opts.StartupGrace == 0 {
 		opts.StartupGrace = time.Second
 	}
@@ -131,9 +150,14 @@ func New(client kubernetes.Interface, opts Options) *Controller {
 		metrics:   opts.Metrics,
 		firstSeen: map[string]time.Time{},
 		writes:    make(chan pending, 1024),
+		progress:  flowcontrol.NewFakeAlwaysRateLimiter(),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "flows"}),
+	}
+
+	if opts.StatusWriteQPS > 0 {
+		c.progress = flowcontrol.NewTokenBucketRateLimiter(opts.StatusWriteQPS, opts.StatusWriteBurst)
 	}
 
 	factory := func(selector string) informers.SharedInformerFactory {
@@ -152,7 +176,34 @@ func New(client kubernetes.Interface, opts Options) *Controller {
 
 	ns := opts.Namespace
 	c.configs, c.runs = cfgInf.Lister().ConfigMaps(ns), runInf.Lister().ConfigMaps(ns)
-	c.jobs, c.pods = jobInf.Lister().Jobs(ns), podInf.Lister().Pods(ns)
+	c.jobs = jobInf.Lister().Jobs(ns)
+	// A dispatch pass reads only what it needs, through indexes kept up
+	// as the caches change: waiting runs, by their state label, and
+	// unfinished Jobs, by each slot they hold. Finished runs and their
+	// Jobs, kept for days by retention, cost a pass nothing, and running
+	// ones cost it a count per limit; a run's sync finds its pods by their
+	// Job's name rather than scanning every pod.
+	_ = runInf.Informer().AddIndexers(cache.Indexers{runsByStateIndex: func(obj any) ([]string, error) {
+		if cm, ok := obj.(*corev1.ConfigMap); ok {
+			return []string{cm.Labels[project.LabelState]}, nil
+		}
+		return nil, nil
+	}})
+	_ = jobInf.Informer().AddIndexers(cache.Indexers{
+		slotPool:       slotIndex(func(s slots) []string { return []string{s.Pool} }),
+		slotQueue:      slotIndex(func(s slots) []string { return []string{s.Queue} }),
+		slotDeployment: slotIndex(func(s slots) []string { return []string{s.Deployment} }),
+		slotTag:        slotIndex(func(s slots) []string { return s.Tags }),
+	})
+	_ = podInf.Informer().AddIndexers(cache.Indexers{podsByJobIndex: func(obj any) ([]string, error) {
+		if pod, ok := obj.(*corev1.Pod); ok {
+			if job := pod.Labels[project.LabelRunName]; job != "" {
+				return []string{job}, nil
+			}
+		}
+		return nil, nil
+	}})
+	c.runIndex, c.jobIndex, c.pods = runInf.Informer().GetIndexer(), jobInf.Informer().GetIndexer(), podInf.Informer().GetIndexer()
 	c.synced = []cache.InformerSynced{cfgInf.Informer().HasSynced, runInf.Informer().HasSynced, jobInf.Informer().HasSynced, podInf.Informer().HasSynced}
 
 	_, _ = cfgInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -179,6 +230,53 @@ func New(client kubernetes.Interface, opts Options) *Controller {
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events(opts.Namespace)})
 	c.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "flows-reconciler"})
 	return c
+}
+
+// Index names.
+const (
+	runsByStateIndex = "state"
+	podsByJobIndex   = "job"
+)
+
+// slotIndex indexes an unfinished run's Job by the slots of one kind it
+// holds; a finished Job holds none.
+func slotIndex(keys func(slots) []string) cache.IndexFunc {
+	return func(obj any) ([]string, error) {
+		job, ok := obj.(*batchv1.Job)
+		if !ok || jobFinished(job) != "" || runOfJob(job) == "" {
+			return nil, nil
+		}
+		return keys(slotsOfJob(job)), nil
+	}
+}
+
+// held counts the unfinished Jobs holding a slot of a limit.
+func (c *Controller) held(kind, name string) int32 {
+	keys, _ := c.jobIndex.IndexKeys(kind, name)
+	return int32(len(keys))
+}
+
+// byIndex returns the objects of an index value, typed.
+func byIndex[T any](idx cache.Indexer, name, value string) []T {
+	objs, _ := idx.ByIndex(name, value)
+	out := make([]T, 0, len(objs))
+	for _, o := range objs {
+		if t, ok := o.(T); ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// hasJob reports whether the cache holds the run's Job, finished or not.
+func (c *Controller) hasJob(run string) bool {
+	_, ok, _ := c.jobIndex.GetByKey(c.opts.Namespace + "/" + project.JobName(run))
+	return ok
+}
+
+// podsOf returns the pods of a run's Job from the cache.
+func (c *Controller) podsOf(job string) []*corev1.Pod {
+	return byIndex[*corev1.Pod](c.pods, podsByJobIndex, job)
 }
 
 // stripManagedFields keeps the cache small: with 10,000 runs pending, the
@@ -296,8 +394,10 @@ func (c *Controller) runChanged(obj any, added bool) {
 			c.queue.Add(cm.Name)
 		}
 	case state.Final():
-		// A slot may have been freed.
-		c.queue.Add(dispatchKey)
+		// Its parsed request served the dispatch pass, which it has left
+		// for good. No pass: slots are freed by Jobs finishing or going,
+		// and their events bring one.
+		c.parsed.forget(cm.UID)
 	default:
 		c.queue.Add(cm.Name)
 	}

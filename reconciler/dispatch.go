@@ -42,45 +42,47 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	cfg := c.cfgCache.build(cms)
 	gen := configGeneration(cms)
 	claims := c.exp.snapshot(now) // before the lists: see snapshot
-	jobs, err := c.jobs.List(labels.Everything())
-	if err != nil {
-		return err
-	}
-	runs, err := c.runs.List(labels.Everything())
-	if err != nil {
-		return err
-	}
 
 	// A run's Job is its slot: every unfinished Job counts, whatever its
-	// run's status says yet, and a finished or deleted one frees it.
-	u := newUsage()
-	admitted := make(map[string]bool, len(jobs))
-	for _, job := range jobs {
-		run := runOfJob(job)
-		if run == "" {
-			continue // not a run's Job
+	// run's status says yet, and a finished or deleted one frees it. A run
+	// whose Job is being created counts by its claim until its Job is in
+	// the cache. Every claim is checked before any Job count is read: a
+	// Job landing in between is then counted twice (safe), never missed.
+	var claimed []slots
+	for run, cl := range claims {
+		if cl.state != project.StatePending || c.hasJob(run) {
+			continue
 		}
-		admitted[run] = true
-		if jobFinished(job) == "" {
-			u.add(slotsOfJob(job))
+		if _, exists, _ := c.runIndex.GetByKey(c.opts.Namespace + "/" + run); exists {
+			claimed = append(claimed, cl.slots)
 		}
 	}
+	u := newUsage(c.held)
+	for _, s := range claimed {
+		u.add(s)
+	}
+	// Runs that are past waiting are only counted, for the metrics.
 	counts := map[project.RunState]int{}
+	for _, v := range c.runIndex.ListIndexFuncValues(runsByStateIndex) {
+		if st := project.RunState(v); st != "" && st != project.StateScheduled {
+			keys, _ := c.runIndex.IndexKeys(runsByStateIndex, v)
+			counts[st] = len(keys)
+		}
+	}
+	waiting := byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, "")
+	waiting = append(waiting, byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, string(project.StateScheduled))...)
 	var cands []candidate
-	for _, cm := range runs {
+	for _, cm := range waiting {
 		pr := c.parsed.get(cm)
 		state := pr.state
 		if cl, ok := claims[cm.Name]; ok {
 			if cl.state == project.StatePending { // its Job is being created
-				if !admitted[cm.Name] {
-					u.add(cl.slots)
-				}
 				counts[project.StatePending]++
 				continue
 			}
 			state = cl.state
 		}
-		if admitted[cm.Name] {
+		if c.hasJob(cm.Name) {
 			if state == "" || state == project.StateScheduled {
 				state = project.StatePending
 			}
@@ -218,7 +220,12 @@ func (c *Controller) writer(ctx context.Context) {
 				c.queue.AddRateLimited(dispatchKey)
 			}
 			c.inflight.Delete(p.run)
-			c.queue.Add(dispatchKey) // the run may be dispatchable now
+			// A pass skipped the run while its write was under way; unless
+			// the write gave it a Job (its claim or the Job now counts
+			// it, and nothing else changed), it may be dispatchable now.
+			if cl, ok := c.exp.pending(p.run, c.opts.Now()); !(ok && cl.state == project.StatePending) && !c.hasJob(p.run) {
+				c.queue.Add(dispatchKey)
+			}
 		}
 	}
 }
@@ -281,7 +288,10 @@ func (c *Controller) admitAction(cd candidate, a *admission) action {
 			}
 			return fmt.Errorf("creating Job %s for run %s: %w", job.Name, cd.cm.Name, err)
 		}
-		c.recorder.Eventf(cd.cm, corev1.EventTypeNormal, "Dispatched", "Dispatched to pool %s queue %s as Job %s", a.pool.Name, a.deployment.Queue, job.Name)
+		// No Event: the run's status names its pool, queue and Job, and
+		// the Job controller records its own SuccessfulCreate. A burst
+		// of a thousand runs would cost the API server a thousand
+		// writes for it.
 		if seen, ok := c.takeFirstSeen(cd.cm.Name); ok {
 			c.metrics.DispatchLatency.Observe(c.opts.Now().Sub(seen).Seconds())
 		}

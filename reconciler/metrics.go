@@ -16,6 +16,7 @@ type Metrics struct {
 	ReconcileErrors prometheus.Counter
 	JobsCreated     prometheus.Counter
 	StateWrites     *prometheus.CounterVec
+	StateDeferred   prometheus.Counter
 	RunsFinished    *prometheus.CounterVec
 }
 
@@ -50,13 +51,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		StateWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flows_state_writes_total", Help: "Run status writes, by the state written.",
 		}, []string{"state"}),
+		StateDeferred: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "flows_state_writes_deferred_total", Help: "Pending or Running writes put off because the progress write budget (--status-write-qps) was spent.",
+		}),
 		RunsFinished: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flows_runs_finished_total", Help: "Runs that reached a final state after taking slots, by state.",
 		}, []string{"state"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.Runs, m.SlotsInUse, m.SlotsLimit, m.DispatchLatency, m.DispatchPass,
-			m.ReconcileErrors, m.JobsCreated, m.StateWrites, m.RunsFinished)
+			m.ReconcileErrors, m.JobsCreated, m.StateWrites, m.StateDeferred, m.RunsFinished)
 	}
 	return m
 }
@@ -75,26 +79,26 @@ func (m *Metrics) observePass(cfg *Config, u *usage, counts map[project.RunState
 	m.SlotsInUse.Reset()
 	m.SlotsLimit.Reset()
 	for name, pool := range cfg.Pools {
-		m.SlotsInUse.WithLabelValues("pool", name).Set(float64(u.pool[name]))
+		m.SlotsInUse.WithLabelValues("pool", name).Set(float64(u.get(slotPool, name)))
 		if pool.ConcurrencyLimit != nil {
 			m.SlotsLimit.WithLabelValues("pool", name).Set(float64(*pool.ConcurrencyLimit))
 		}
 		for _, q := range pool.Queues {
 			key := name + "/" + q.Name
-			m.SlotsInUse.WithLabelValues("queue", key).Set(float64(u.queue[key]))
+			m.SlotsInUse.WithLabelValues("queue", key).Set(float64(u.get(slotQueue, key)))
 			if q.ConcurrencyLimit != nil {
 				m.SlotsLimit.WithLabelValues("queue", key).Set(float64(*q.ConcurrencyLimit))
 			}
 		}
 	}
 	for name, d := range cfg.Deployments {
-		m.SlotsInUse.WithLabelValues("deployment", name).Set(float64(u.deployment[name]))
+		m.SlotsInUse.WithLabelValues("deployment", name).Set(float64(u.get(slotDeployment, name)))
 		if d.ConcurrencyLimit != nil {
 			m.SlotsLimit.WithLabelValues("deployment", name).Set(float64(*d.ConcurrencyLimit))
 		}
 	}
 	for tag, l := range cfg.TagLimits {
-		m.SlotsInUse.WithLabelValues("tag", tag).Set(float64(u.tag[tag]))
+		m.SlotsInUse.WithLabelValues("tag", tag).Set(float64(u.get(slotTag, tag)))
 		m.SlotsLimit.WithLabelValues("tag", tag).Set(float64(l))
 	}
 }

@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
@@ -35,8 +34,11 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	if project.RunState(cm.Labels[project.LabelState]).Final() {
+		return nil // the label is written with the status: no need to decode it
+	}
 	now := c.opts.Now()
-	st := status(cm)
+	st := c.parsed.status(cm)
 	state := st.State
 	claim, claimed := c.exp.pending(name, now)
 	if claimed && claim.state != project.StatePending && claim.state != state {
@@ -91,22 +93,21 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 		return c.finish(ctx, cm, st, project.StateFailed, cond.Reason, cond.Message, now)
 	}
 
-	pods, err := c.pods.List(labels.SelectorFromSet(labels.Set{project.LabelRunName: job.Name}))
-	if err != nil {
-		return err
-	}
+	pods := c.podsOf(job.Name)
 	if running := runningPod(pods); running != nil {
 		if state != project.StateRunning {
+			if !c.progressBudget(name) {
+				return nil
+			}
 			st.StartTime = &metav1.Time{Time: now}
 			if s := running.Status.StartTime; s != nil {
 				st.StartTime = s
 			}
 			setState(st, project.StateRunning, "Started", "pod "+running.Name+" is running", now)
-			updated, err := c.writeStatus(ctx, cm, st)
-			if err != nil {
-				return ignoreNotFound(err)
-			}
-			c.recorder.Eventf(updated, corev1.EventTypeNormal, "Started", "Pod %s is running", running.Name)
+			// No Event: the state says it, and the pod's own Started event
+			// is there for whoever looks at the pod.
+			_, err := c.writeStatus(ctx, cm, st)
+			return ignoreNotFound(err)
 		}
 		return nil
 	}
@@ -138,11 +139,26 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 		reason, msg = "Dispatched", "Job "+job.Name+" created; waiting for its pod to start"
 	}
 	if state != project.StatePending || st.Reason != reason || st.Message != msg {
+		if !c.progressBudget(name) {
+			return nil
+		}
 		setState(st, project.StatePending, reason, msg, now)
 		_, err := c.writeStatus(ctx, cm, st)
 		return ignoreNotFound(err)
 	}
 	return nil
+}
+
+// progressBudget takes a token for a Pending or Running write; without one
+// the run comes back after a batch period, by when its state may have
+// moved on and the write is one fewer.
+func (c *Controller) progressBudget(run string) bool {
+	if c.progress.TryAccept() {
+		return true
+	}
+	c.metrics.StateDeferred.Inc()
+	c.queue.AddAfter(run, c.opts.StatusBatchPeriod)
+	return false
 }
 
 // cancel deletes the run's Job (background propagation: its pods go with
@@ -177,18 +193,22 @@ func (c *Controller) deleteJob(ctx context.Context, job *batchv1.Job) error {
 	return err
 }
 
-// finish writes a final state and its Event.
+// finish writes a final state and, unless it is Completed, its Event: a
+// run that ended otherwise is worth a user's notice; one that completed is
+// told by its state, and by its Job's own Completed event.
 func (c *Controller) finish(ctx context.Context, cm *corev1.ConfigMap, st *project.RunStatus, state project.RunState, reason, msg string, now time.Time) error {
 	setState(st, state, reason, msg, now)
 	updated, err := c.writeStatus(ctx, cm, st)
 	if err != nil {
 		return ignoreNotFound(err)
 	}
-	typ := corev1.EventTypeNormal
-	if state != project.StateCompleted && state != project.StateCancelled {
-		typ = corev1.EventTypeWarning
+	switch state {
+	case project.StateCompleted:
+	case project.StateCancelled:
+		c.recorder.Event(updated, corev1.EventTypeNormal, string(state), msg)
+	default:
+		c.recorder.Event(updated, corev1.EventTypeWarning, string(state), msg)
 	}
-	c.recorder.Event(updated, typ, string(state), msg)
 	c.metrics.RunsFinished.WithLabelValues(string(state)).Inc()
 	return nil
 }
@@ -196,8 +216,8 @@ func (c *Controller) finish(ctx context.Context, cm *corev1.ConfigMap, st *proje
 // logTail fetches the end of the run's pod log, best effort: a pod that
 // never started has none.
 func (c *Controller) logTail(ctx context.Context, job *batchv1.Job) string {
-	pods, err := c.pods.List(labels.SelectorFromSet(labels.Set{project.LabelRunName: job.Name}))
-	if err != nil || len(pods) == 0 {
+	pods := c.podsOf(job.Name)
+	if len(pods) == 0 {
 		return ""
 	}
 	lines, limit := int64(logTailLines), int64(logTailBytes)

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"slices"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -23,6 +24,10 @@ type parsedRun struct {
 	admission *admission
 	admitErr  *rejection
 	cfgGen    uint64
+	// status is the decoded status of a run in flight, kept for its
+	// resourceVersion: a run's sync comes back on each change of its Job
+	// and pods, mostly to find nothing to write.
+	status *project.RunStatus
 }
 
 type runCache struct {
@@ -44,6 +49,19 @@ func (c *runCache) get(cm *corev1.ConfigMap) *parsedRun {
 	p.state = project.RunState(cm.Labels[project.LabelState])
 	c.entries[cm.UID] = p
 	return p
+}
+
+// status returns a copy of a run's decoded status, for the caller to
+// change, decoded once per resourceVersion.
+func (c *runCache) status(cm *corev1.ConfigMap) *project.RunStatus {
+	p := c.get(cm)
+	if p.status == nil {
+		p.status = status(cm)
+	}
+	st := *p.status
+	st.Conditions = slices.Clone(st.Conditions)
+	st.Tags = slices.Clone(st.Tags)
+	return &st
 }
 
 // status decodes a run's status; a status that does not decode is empty,

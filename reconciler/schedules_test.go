@@ -37,7 +37,7 @@ func TestUsageBlocked(t *testing.T) {
 	d := &Deployment{Deployment: project.Deployment{Flow: "f", Name: "d", Queue: "q", ConcurrencyLimit: &one}}
 	other := &Deployment{Deployment: project.Deployment{Flow: "f", Name: "e", Queue: "q"}}
 	cfg := &Config{TagLimits: map[string]int32{"db": 1}}
-	u := newUsage()
+	u := newUsage(nil)
 	s := slotsOf("p", "q", "f/d", []string{"db"})
 	if limit, _ := u.blocked(cfg, pool, d, s); limit != "" {
 		t.Fatalf("empty usage blocked by %s", limit)
@@ -55,5 +55,22 @@ func TestUsageBlocked(t *testing.T) {
 	u.add(slotsOf("p", "q", "f/e", nil))
 	if limit, _ := u.blocked(cfg, pool, other, slotsOf("p", "q", "f/e", nil)); limit != "pool p" {
 		t.Errorf("pool limit: blocked by %q", limit)
+	}
+
+	// Slots held by Jobs come from held, read once per limit per pass.
+	reads := 0
+	u = newUsage(func(kind, name string) int32 {
+		reads++
+		if kind == slotQueue && name == "p/q" {
+			return 2
+		}
+		return 0
+	})
+	if limit, _ := u.blocked(cfg, pool, other, slotsOf("p", "q", "f/e", nil)); limit != "queue p/q" {
+		t.Errorf("queue held by Jobs: blocked by %q", limit)
+	}
+	u.blocked(cfg, pool, other, slotsOf("p", "q", "f/e", nil))
+	if reads != 2 { // deployment f/e has no limit: never read
+		t.Errorf("held read %d times, want 2 (pool p and queue p/q, once each)", reads)
 	}
 }

@@ -18,39 +18,78 @@ func slotsOf(pool, queue, deployment string, tags []string) slots {
 }
 
 // usage counts slots in use. It is never stored: every dispatch pass
-// derives it afresh from the runs' durable states and their Jobs, so a
-// crash, a deleted run or a deleted Job can never leak a slot.
+// derives it afresh from unfinished Jobs and the claims in flight, so a
+// crash, a deleted run or a deleted Job can never leak a slot. The Jobs
+// are counted through the Job cache's slot indexes (held returns how many
+// unfinished Jobs hold a slot), for only the limits the pass looks at: a
+// pass costs the same with ten Jobs running or ten thousand.
 type usage struct {
+	held                         func(kind, name string) int32
 	pool, queue, deployment, tag map[string]int32
 }
 
-func newUsage() *usage {
-	return &usage{pool: map[string]int32{}, queue: map[string]int32{}, deployment: map[string]int32{}, tag: map[string]int32{}}
+// Slot kinds, also the names of the Job cache's slot indexes.
+const (
+	slotPool       = "pool"
+	slotQueue      = "queue"
+	slotDeployment = "deployment"
+	slotTag        = "tag"
+)
+
+func newUsage(held func(kind, name string) int32) *usage {
+	if held == nil {
+		held = func(string, string) int32 { return 0 }
+	}
+	return &usage{held: held, pool: map[string]int32{}, queue: map[string]int32{}, deployment: map[string]int32{}, tag: map[string]int32{}}
+}
+
+// get is the slots of one limit in use: held by Jobs, read once per pass,
+// plus those added since.
+func (u *usage) get(kind, name string) int32 {
+	m := u.kind(kind)
+	n, ok := m[name]
+	if !ok {
+		n = u.held(kind, name)
+		m[name] = n
+	}
+	return n
+}
+
+func (u *usage) kind(kind string) map[string]int32 {
+	switch kind {
+	case slotPool:
+		return u.pool
+	case slotQueue:
+		return u.queue
+	case slotDeployment:
+		return u.deployment
+	}
+	return u.tag
 }
 
 func (u *usage) add(s slots) {
-	u.pool[s.Pool]++
-	u.queue[s.Queue]++
-	u.deployment[s.Deployment]++
+	u.pool[s.Pool] = u.get(slotPool, s.Pool) + 1
+	u.queue[s.Queue] = u.get(slotQueue, s.Queue) + 1
+	u.deployment[s.Deployment] = u.get(slotDeployment, s.Deployment) + 1
 	for _, t := range s.Tags {
-		u.tag[t]++
+		u.tag[t] = u.get(slotTag, t) + 1
 	}
 }
 
 // blocked names the first limit that has no free slot for s, or "".
 // The deployment limit is reported apart, for CancelNew.
 func (u *usage) blocked(cfg *Config, pool *Pool, d *Deployment, s slots) (limit string, deploymentFull bool) {
-	if d.ConcurrencyLimit != nil && u.deployment[s.Deployment] >= *d.ConcurrencyLimit {
+	if d.ConcurrencyLimit != nil && u.get(slotDeployment, s.Deployment) >= *d.ConcurrencyLimit {
 		return "deployment " + s.Deployment, true
 	}
-	if pool.ConcurrencyLimit != nil && u.pool[s.Pool] >= *pool.ConcurrencyLimit {
+	if pool.ConcurrencyLimit != nil && u.get(slotPool, s.Pool) >= *pool.ConcurrencyLimit {
 		return "pool " + s.Pool, false
 	}
-	if q := pool.Queue(d.Queue); q != nil && q.ConcurrencyLimit != nil && u.queue[s.Queue] >= *q.ConcurrencyLimit {
+	if q := pool.Queue(d.Queue); q != nil && q.ConcurrencyLimit != nil && u.get(slotQueue, s.Queue) >= *q.ConcurrencyLimit {
 		return "queue " + s.Queue, false
 	}
 	for _, t := range s.Tags {
-		if l, ok := cfg.TagLimits[t]; ok && u.tag[t] >= l {
+		if l, ok := cfg.TagLimits[t]; ok && u.get(slotTag, t) >= l {
 			return "tag " + t, false
 		}
 	}

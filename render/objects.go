@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 // marshalDocs writes objects as one YAML stream behind the header. Typed
@@ -33,7 +35,7 @@ func marshalObject(obj any) ([]byte, error) {
 		return nil, err
 	}
 	prune(u)
-	return marshalYAML(u)
+	return project.MarshalYAML(u)
 }
 
 // prune drops what the API server fills in, recursively: creationTimestamp

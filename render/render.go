@@ -140,7 +140,7 @@ func configMap(p *project.Project, name string, labels map[string]string, data m
 func poolConfigMap(l *project.Loaded, pool *project.Pool) (*corev1.ConfigMap, error) {
 	stored := *pool
 	stored.BaseJobTemplate = nil // stored beside it, parsed
-	spec, err := marshalYAML(stored)
+	spec, err := project.MarshalYAML(stored)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func limitsConfigMap(p *project.Project) (*corev1.ConfigMap, error) {
 	if limits == nil {
 		limits = []project.TagLimit{}
 	}
-	b, err := marshalYAML(limits)
+	b, err := project.MarshalYAML(limits)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +173,7 @@ func limitsConfigMap(p *project.Project) (*corev1.ConfigMap, error) {
 
 func deploymentConfigMap(l *project.Loaded, i int) (*corev1.ConfigMap, error) {
 	d := &l.Deployments[i]
-	spec, err := marshalYAML(d)
+	spec, err := project.MarshalYAML(d)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +271,7 @@ func kustomization(paths []string) ([]byte, error) {
 			res = append(res, p)
 		}
 	}
-	b, err := marshalYAML(map[string]any{
+	b, err := project.MarshalYAML(map[string]any{
 		"apiVersion": "kustomize.config.k8s.io/v1beta1",
 		"kind":       "Kustomization",
 		"resources":  res,

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	_ "k8s.io/client-go/plugin/pkg/client/auth" // cloud auth providers in kubeconfigs
 	"k8s.io/client-go/rest"
@@ -56,6 +57,8 @@ type options struct {
 	retentionEvery time.Duration
 	pprof          bool
 	statusBatch    time.Duration
+	statusQPS      float64
+	statusBurst    int
 }
 
 func main() {
@@ -72,12 +75,14 @@ func main() {
 	fs.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 disables them")
 	fs.IntVar(&o.workers, "workers", 8, "runs reconciled at once")
 	fs.IntVar(&o.writes, "write-concurrency", 16, "dispatch writes (slot takes and Job creates) run at once")
-	fs.Float64Var(&o.qps, "kube-api-qps", 500, "client queries per second to the API server; a run costs about 4 writes, and client-go's default of 5 would hold a burst back for minutes")
+	fs.Float64Var(&o.qps, "kube-api-qps", 500, "client queries per second to the API server; a run costs 2.5–4 writes, and client-go's default of 5 would hold a burst back for minutes")
 	fs.IntVar(&o.burst, "kube-api-burst", 1000, "client burst to the API server")
 	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
 	fs.StringVar(&o.identity, "id", "", "leader election identity (default: hostname and pid)")
 	fs.DurationVar(&o.retentionEvery, "retention-interval", 30*time.Second, "how often finished runs are pruned")
 	fs.DurationVar(&o.statusBatch, "status-batch-period", time.Second, "how long Pending and Running state writes are batched (final states are written at once); negative for none")
+	fs.Float64Var(&o.statusQPS, "status-write-qps", 10, "budget of Pending and Running state writes per second; past it they wait a batch period and may be overtaken by the next state (final states never wait); negative for no budget")
+	fs.IntVar(&o.statusBurst, "status-write-burst", 20, "burst of the Pending and Running write budget")
 	fs.BoolVar(&o.pprof, "enable-pprof", false, "serve net/http/pprof under /debug/pprof/ on the metrics address")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	_ = fs.Parse(os.Args[1:])
@@ -110,6 +115,16 @@ func run(o options) error {
 	}
 	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
 	cfg.UserAgent = "flows-reconciler/" + version.String()
+	// Protobuf, as kube-controller-manager speaks: the API server encodes a
+	// watch event once per encoding and shares it among watchers, so JSON
+	// watches would cost it a second encoding of every pod and Job change,
+	// and JSON decoding is most of this process's CPU in a burst.
+	cfg.ContentType = runtime.ContentTypeProtobuf
+	cfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	// And no gzip, as kube-controller-manager and kube-scheduler set: next
+	// to the API server, compressing costs both ends more CPU than the
+	// bytes are worth.
+	cfg.DisableCompression = true
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
@@ -126,6 +141,8 @@ func run(o options) error {
 		WriteConcurrency:  o.writes,
 		RetentionInterval: o.retentionEvery,
 		StatusBatchPeriod: o.statusBatch,
+		StatusWriteQPS:    float32(o.statusQPS),
+		StatusWriteBurst:  o.statusBurst,
 		Logger:            log,
 		Metrics:           reconciler.NewMetrics(reg),
 	})

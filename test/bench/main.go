@@ -25,7 +25,10 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	apiruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-flows/kubectl-flows/project"
@@ -49,13 +52,19 @@ type row struct {
 }
 
 type bench struct {
-	cp    *harness.ControlPlane
-	bin   string
-	dir   string
-	out   string
-	large bool
-	rows  []row
-	plot  *timeline
+	cp *harness.ControlPlane
+	// client is the bench's own client, protobuf and no gzip as controllers
+	// speak, so
+	// that its creates and watches cost the API server what theirs do.
+	client      kubernetes.Interface
+	profiles    int
+	apiProfiled map[string]bool
+	bin         string
+	dir         string
+	out         string
+	large       bool
+	rows        []row
+	plot        *timeline
 }
 
 func (b *bench) add(r row) {
@@ -65,7 +74,10 @@ func (b *bench) add(r row) {
 
 func run(out, only string) error {
 	start := time.Now()
-	b := &bench{out: out, large: os.Getenv("BENCH_LARGE") == "1"}
+	b := &bench{out: out, large: os.Getenv("BENCH_LARGE") == "1", apiProfiled: map[string]bool{}}
+	if os.Getenv("BENCH_PPROF") == "1" {
+		os.Setenv("KUBECTL_FLOWS_HARNESS_PROFILING", "1")
+	}
 	var err error
 	if b.bin, err = binaries(); err != nil {
 		return err
@@ -82,6 +94,13 @@ func run(out, only string) error {
 	}
 	defer b.cp.Stop()
 	fmt.Printf("control plane ready in %v\n", b.cp.StartupTime.Round(time.Millisecond))
+	cfg := rest.CopyConfig(b.cp.Config)
+	cfg.ContentType = apiruntime.ContentTypeProtobuf
+	cfg.AcceptContentTypes = apiruntime.ContentTypeProtobuf + "," + apiruntime.ContentTypeJSON
+	cfg.DisableCompression = true
+	if b.client, err = kubernetes.NewForConfig(cfg); err != nil {
+		return err
+	}
 
 	part := func(name string) bool { return only == "" || only == name }
 	sizes := []int{100, 1000}
@@ -160,159 +179,285 @@ concurrencyLimits:
 // each timed from the first create to the last completion, on the same
 // control plane; plus dispatch latency with free slots and the API writes
 // per run.
+// burst is one timed burst of N: bare Jobs or runs.
+type burst struct {
+	took time.Duration
+	cpu  map[string]time.Duration // CPU time by process over the burst
+	cost writes                   // API requests over the burst
+	lat  []time.Duration          // dispatch latencies (runs only)
+}
+
+// throughput times N bare Jobs against N runs. The machine's speed drifts
+// by a third from minute to minute (shared cores), so at N >= 1,000 the
+// two alternate, baseline-flows-flows-baseline, and each side reports its
+// mean: a drift then weighs on both alike.
 func (b *bench) throughput(ctx context.Context, n int) error {
-	fmt.Printf("N=%d: baseline, %d bare Jobs\n", n, n)
-	baseNS, err := b.cp.CreateNamespace(ctx, "bench-base")
-	if err != nil {
-		return err
+	order := []bool{false, true} // false: baseline, true: kubectl-flows
+	if n >= 1000 {
+		order = []bool{false, true, true, false}
 	}
-	flowsNS, err := b.cp.CreateNamespace(ctx, "bench-flows")
-	if err != nil {
-		return err
+	var base, flows []burst
+	for i, isFlows := range order {
+		if isFlows {
+			fmt.Printf("N=%d round %d: kubectl-flows, %d runs\n", n, i+1, n)
+			r, err := b.flowsBurst(ctx, n)
+			if err != nil {
+				return err
+			}
+			flows = append(flows, r)
+		} else {
+			fmt.Printf("N=%d round %d: baseline, %d bare Jobs\n", n, i+1, n)
+			r, err := b.baselineBurst(ctx, n)
+			if err != nil {
+				return err
+			}
+			base = append(base, r)
+		}
 	}
-	dir, _ := os.MkdirTemp(b.dir, "throughput-")
-	p, err := fixture.Install(ctx, b.cp.Client, flowsNS, dir, throughputProject, nil)
-	if err != nil {
-		return err
+	mean := func(rs []burst) (time.Duration, string) {
+		var sum time.Duration
+		var each []string
+		for _, r := range rs {
+			sum += r.took
+			each = append(each, dur(r.took))
+		}
+		return sum / time.Duration(len(rs)), strings.Join(each, ", ")
 	}
-	// The baseline Jobs are the very Job a run of the deployment gets.
-	preview := &corev1.ConfigMap{}
-	if err := yaml.Unmarshal(p.Output.Files["deployments/flows-deployment-bench-burst.yaml"], preview); err != nil {
-		return err
+	baseTook, baseEach := mean(base)
+	flowsTook, flowsEach := mean(flows)
+	note := "baseline: bare Jobs by 16 client-go workers"
+	if len(base) > 1 {
+		note += fmt.Sprintf("; mean of rounds baseline-flows-flows-baseline (baseline %s; kubectl-flows %s)", baseEach, flowsEach)
 	}
-	job := &batchv1.Job{}
-	if err := yaml.Unmarshal([]byte(preview.Data[project.KeyJobPreview]), job); err != nil {
-		return err
-	}
-
-	beforeBase, err := b.apiWrites(ctx)
-	if err != nil {
-		return err
-	}
-	jobs, err := b.watchJobs(ctx, baseNS)
-	if err != nil {
-		return err
-	}
-	t0 := time.Now()
-	err = fixture.CreateConcurrently(n, 16, func(i int) error {
-		j := job.DeepCopy()
-		j.Name, j.Namespace = fmt.Sprintf("base-%05d", i), baseNS
-		_, err := b.cp.Client.BatchV1().Jobs(baseNS).Create(ctx, j, metav1.CreateOptions{})
-		return err
+	b.add(row{
+		figure:   fmt.Sprintf("N=%d: first create to all finished", n),
+		baseline: dur(baseTook), flows: dur(flowsTook),
+		ratio: fmt.Sprintf("%.2f", flowsTook.Seconds()/baseTook.Seconds()), target: "≤1.25 at N=1000",
+		note: note,
 	})
-	if err != nil {
-		return err
+	if n != 1000 {
+		return nil
 	}
-	if err := jobs.waitFinished(ctx, n, 5*time.Minute); err != nil {
-		return err
-	}
-	base := jobs.lastFinished().Sub(t0)
-	jobs.stop()
-	afterBase, err := b.apiWrites(ctx)
-	if err != nil {
-		return err
-	}
-	baseCost := afterBase.minus(beforeBase)
 
-	fmt.Printf("N=%d: kubectl-flows, %d runs\n", n, n)
-	metricsAddr := freeAddr()
-	rec, err := fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, flowsNS, "--metrics-bind-address="+metricsAddr, "--enable-pprof")
-	if err != nil {
-		return err
+	cpuOf := func(rs []burst) (map[string]time.Duration, time.Duration) {
+		sum := map[string]time.Duration{}
+		var total time.Duration
+		for _, r := range rs {
+			for name, d := range r.cpu {
+				sum[name] += d / time.Duration(len(rs))
+				total += d / time.Duration(len(rs))
+			}
+		}
+		return sum, total
 	}
-	defer func() { rec.Terminate(); <-rec.Done() }()
-	if err := waitReconciling(ctx, rec); err != nil {
-		return err
+	baseCPU, baseTotal := cpuOf(base)
+	flowsCPU, flowsTotal := cpuOf(flows)
+	b.add(row{
+		figure:   "CPU time of all processes over the N=1000 burst",
+		baseline: dur(baseTotal), flows: dur(flowsTotal),
+		ratio: fmt.Sprintf("%.2f", flowsTotal.Seconds()/baseTotal.Seconds()),
+		note:  fmt.Sprintf("mean seconds by process; baseline: %s; kubectl-flows: %s", cpuSplit(baseCPU), cpuSplit(flowsCPU)),
+	})
+
+	var lat []time.Duration
+	for _, r := range flows {
+		lat = append(lat, r.lat...)
+	}
+	b.add(row{
+		figure: "dispatch latency, free slots, during the N=1000 burst (p50 / p90 / p99)", baseline: "10 s poll (Prefect worker default)",
+		flows: fmt.Sprintf("%s / %s / %s", dur(pct(lat, 50)), dur(pct(lat, 90)), dur(pct(lat, 99))), target: "p50 ≤100 ms, p99 ≤1 s",
+		note: "run ConfigMap create seen by a watch to its Job create seen, during the N=1000 burst",
+	})
+	cost, baseCost := flows[0].cost, base[0].cost
+	objects := cost.sum("PUT", "configmaps") + cost.sum("PATCH", "configmaps") + cost.sum("DELETE", "configmaps") +
+		cost.sum("POST", "jobs") + cost.sum("DELETE", "jobs")
+	events := cost.sum("POST", "events") + cost.sum("PATCH", "events")
+	baseEvents := baseCost.sum("POST", "events") + baseCost.sum("PATCH", "events")
+	b.add(row{
+		figure:   "API object writes per run (Job included)",
+		baseline: fmt.Sprintf("%.2f", float64(baseCost.sum("POST", "jobs"))/float64(n)),
+		flows:    fmt.Sprintf("%.2f", float64(objects)/float64(n)),
+		target:   "≤4 (Kueue: ~3 to admit, 5–6 over a Job's life)",
+		note: fmt.Sprintf("configmaps %s; jobs %s; the client's own run creates not counted",
+			cost.byVerb("configmaps", "POST"), cost.byVerb("jobs")),
+	})
+	b.add(row{
+		figure:   "Events per run (all components)",
+		baseline: fmt.Sprintf("%.2f", float64(baseEvents)/float64(n)),
+		flows:    fmt.Sprintf("%.2f", float64(events)/float64(n)),
+		target:   "reported apart (Kueue: ~5)",
+		note:     "the difference is the reconciler's own",
+	})
+	return nil
+}
+
+// baselineBurst creates N bare Jobs, the very Job a run of the bench
+// deployment gets, and waits for all to finish.
+func (b *bench) baselineBurst(ctx context.Context, n int) (burst, error) {
+	ns, err := b.cp.CreateNamespace(ctx, "bench-base")
+	if err != nil {
+		return burst{}, err
+	}
+	job, err := b.burstJob()
+	if err != nil {
+		return burst{}, err
 	}
 	before, err := b.apiWrites(ctx)
 	if err != nil {
-		return err
+		return burst{}, err
 	}
-	runs, err := b.watchRuns(ctx, flowsNS)
+	jobs, err := b.watchJobs(ctx, ns)
 	if err != nil {
-		return err
+		return burst{}, err
 	}
-	fjobs, err := b.watchJobs(ctx, flowsNS)
-	if err != nil {
-		return err
-	}
-	var profile []byte
-	var profWG sync.WaitGroup
-	if os.Getenv("BENCH_PPROF") == "1" && n >= 1000 {
-		profWG.Add(1)
-		go func() {
-			defer profWG.Done()
-			profile, _ = httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/profile?seconds=8")
-		}()
-	}
-	t0 = time.Now()
+	defer jobs.stop()
+	stopProfile := b.profileAPIServer(ctx, n, "baseline")
+	defer stopProfile()
+	cpu0 := cpuByProcess()
+	t0 := time.Now()
 	err = fixture.CreateConcurrently(n, 16, func(i int) error {
-		_, err := b.cp.Client.CoreV1().ConfigMaps(flowsNS).Create(ctx, fixture.RunRequest(fmt.Sprintf("run-%05d", i), "deployment: bench/burst\n"), metav1.CreateOptions{})
+		j := job.DeepCopy()
+		j.Name, j.Namespace = fmt.Sprintf("base-%05d", i), ns
+		_, err := b.client.BatchV1().Jobs(ns).Create(ctx, j, metav1.CreateOptions{})
 		return err
 	})
 	if err != nil {
-		return err
+		return burst{}, err
 	}
-	if err := runs.waitState(ctx, n, project.StateCompleted, 5*time.Minute); err != nil {
-		return fmt.Errorf("%w (reconciler log %s)", err, rec.Log)
+	if err := jobs.waitFinished(ctx, n, 5*time.Minute); err != nil {
+		return burst{}, err
 	}
-	flows := runs.lastAt(project.StateCompleted).Sub(t0)
-	runs.stop()
-	fjobs.stop()
+	r := burst{took: jobs.lastFinished().Sub(t0), cpu: cpuSince(cpu0)}
 	after, err := b.apiWrites(ctx)
 	if err != nil {
+		return burst{}, err
+	}
+	r.cost = after.minus(before)
+	if os.Getenv("BENCH_VERBOSE") == "1" {
+		fmt.Println("  API requests:", r.cost)
+	}
+	return r, nil
+}
+
+// burstJob is the Job a run of bench/burst gets, from its rendered preview.
+func (b *bench) burstJob() (*batchv1.Job, error) {
+	dir, _ := os.MkdirTemp(b.dir, "preview-")
+	p, err := fixture.Render("bench", dir, throughputProject, nil)
+	if err != nil {
+		return nil, err
+	}
+	preview := &corev1.ConfigMap{}
+	if err := yaml.Unmarshal(p.Output.Files["deployments/flows-deployment-bench-burst.yaml"], preview); err != nil {
+		return nil, err
+	}
+	job := &batchv1.Job{}
+	return job, yaml.Unmarshal([]byte(preview.Data[project.KeyJobPreview]), job)
+}
+
+// flowsBurst installs the bench project in a fresh namespace, starts a
+// reconciler, creates N runs and waits for all to be Completed.
+func (b *bench) flowsBurst(ctx context.Context, n int) (burst, error) {
+	ns, err := b.cp.CreateNamespace(ctx, "bench-flows")
+	if err != nil {
+		return burst{}, err
+	}
+	dir, _ := os.MkdirTemp(b.dir, "throughput-")
+	if _, err := fixture.Install(ctx, b.client, ns, dir, throughputProject, nil); err != nil {
+		return burst{}, err
+	}
+	metricsAddr := freeAddr()
+	rec, err := fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns, "--metrics-bind-address="+metricsAddr, "--enable-pprof")
+	if err != nil {
+		return burst{}, err
+	}
+	defer func() { rec.Terminate(); <-rec.Done() }()
+	if err := waitReconciling(ctx, rec); err != nil {
+		return burst{}, err
+	}
+	before, err := b.apiWrites(ctx)
+	if err != nil {
+		return burst{}, err
+	}
+	runs, err := b.watchRuns(ctx, ns)
+	if err != nil {
+		return burst{}, err
+	}
+	defer runs.stop()
+	jobs, err := b.watchJobs(ctx, ns)
+	if err != nil {
+		return burst{}, err
+	}
+	defer jobs.stop()
+	var profile []byte
+	var profWG sync.WaitGroup
+	if os.Getenv("BENCH_PPROF") == "1" && n >= 1000 && b.profiles == 0 {
+		b.profiles++
+		profWG.Add(1)
+		go func() {
+			defer profWG.Done()
+			profile, _ = httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/profile?seconds=50")
+		}()
+	}
+	stopProfile := b.profileAPIServer(ctx, n, "flows")
+	defer stopProfile()
+	cpu0 := cpuByProcess()
+	t0 := time.Now()
+	err = fixture.CreateConcurrently(n, 16, func(i int) error {
+		_, err := b.client.CoreV1().ConfigMaps(ns).Create(ctx, fixture.RunRequest(fmt.Sprintf("run-%05d", i), "deployment: bench/burst\n"), metav1.CreateOptions{})
 		return err
+	})
+	if err != nil {
+		return burst{}, err
+	}
+	if err := runs.waitState(ctx, n, project.StateCompleted, 5*time.Minute); err != nil {
+		log, _ := os.ReadFile(rec.Log)
+		if len(log) > 4000 {
+			log = log[len(log)-4000:]
+		}
+		if g, gerr := httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/goroutine?debug=2"); gerr == nil {
+			_ = os.MkdirAll(b.out, 0o755)
+			_ = os.WriteFile(filepath.Join(b.out, "reconciler-goroutines.txt"), g, 0o644)
+		}
+		for _, l := range reconcilerSample(ctx, "http://"+metricsAddr+"/metrics", "flows_") {
+			fmt.Println("  reconciler:", l)
+		}
+		if jl, jerr := b.client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{}); jerr == nil {
+			fin := 0
+			for i := range jl.Items {
+				if isFinished(&jl.Items[i]) {
+					fin++
+				}
+			}
+			fmt.Printf("  %d Jobs, %d finished\n", len(jl.Items), fin)
+		}
+		return burst{}, fmt.Errorf("%w; the reconciler's log ends:\n%s", err, log)
+	}
+	r := burst{took: runs.lastAt(project.StateCompleted).Sub(t0), cpu: cpuSince(cpu0)}
+	after, err := b.apiWrites(ctx)
+	if err != nil {
+		return burst{}, err
+	}
+	r.cost = after.minus(before)
+	if os.Getenv("BENCH_VERBOSE") == "1" {
+		fmt.Println("  API requests:", r.cost)
+	}
+	for _, l := range reconcilerSample(ctx, "http://"+metricsAddr+"/metrics", "flows_dispatch_pass_seconds_count", "flows_dispatch_pass_seconds_sum", "flows_state_writes", "process_cpu_seconds_total") {
+		fmt.Println("  reconciler:", l)
 	}
 	profWG.Wait()
 	if profile != nil {
 		_ = os.MkdirAll(b.out, 0o755)
 		pf := filepath.Join(b.out, "reconciler-cpu.pprof")
 		_ = os.WriteFile(pf, profile, 0o644)
-		fmt.Printf("  reconciler CPU profile during the burst: %s (go tool pprof -top %s)\n", pf, pf)
+		fmt.Printf("  reconciler CPU profile, first 20 s of the burst: %s (go tool pprof -top %s)\n", pf, pf)
 	}
-	cost := after.minus(before)
-
-	b.add(row{
-		figure:   fmt.Sprintf("N=%d: first create to all finished", n),
-		baseline: dur(base), flows: dur(flows),
-		ratio: fmt.Sprintf("%.2f", flows.Seconds()/base.Seconds()), target: "≤1.25 at N=1000",
-		note: "baseline: bare Jobs by 16 client-go workers",
-	})
-
 	// Dispatch latency: run ConfigMap seen by a watch -> its Job seen.
-	var lat []time.Duration
 	for name, at := range runs.added {
-		if j, ok := fjobs.addedAt(project.JobName(name)); ok {
-			lat = append(lat, j.Sub(at))
+		if j, ok := jobs.addedAt(project.JobName(name)); ok {
+			r.lat = append(r.lat, j.Sub(at))
 		}
 	}
-	if n == 1000 {
-		b.add(row{
-			figure: "dispatch latency, free slots, during the N=1000 burst (p50 / p90 / p99)", baseline: "10 s poll (Prefect worker default)",
-			flows: fmt.Sprintf("%s / %s / %s", dur(pct(lat, 50)), dur(pct(lat, 90)), dur(pct(lat, 99))), target: "p50 ≤100 ms, p99 ≤1 s",
-			note: "run ConfigMap create seen by a watch to its Job create seen, during the N=1000 burst",
-		})
-		objects := cost.sum("PUT", "configmaps") + cost.sum("PATCH", "configmaps") + cost.sum("DELETE", "configmaps") +
-			cost.sum("POST", "jobs") + cost.sum("DELETE", "jobs")
-		events := cost.sum("POST", "events") + cost.sum("PATCH", "events")
-		baseEvents := baseCost.sum("POST", "events") + baseCost.sum("PATCH", "events")
-		b.add(row{
-			figure:   "API object writes per run (Job included)",
-			baseline: fmt.Sprintf("%.2f", float64(baseCost.sum("POST", "jobs"))/float64(n)),
-			flows:    fmt.Sprintf("%.2f", float64(objects)/float64(n)),
-			target:   "≤4 (Kueue: ~3 to admit, 5–6 over a Job's life)",
-			note: fmt.Sprintf("configmaps %s; jobs %s; the client's own run creates not counted",
-				cost.byVerb("configmaps", "POST"), cost.byVerb("jobs")),
-		})
-		b.add(row{
-			figure:   "Events per run (all components)",
-			baseline: fmt.Sprintf("%.2f", float64(baseEvents)/float64(n)),
-			flows:    fmt.Sprintf("%.2f", float64(events)/float64(n)),
-			target:   "reported apart (Kueue: ~5)",
-			note:     "the difference is the reconciler's own: Dispatched, Started, Completed",
-		})
-	}
-	return nil
+	return r, nil
 }
 
 // steadyLatency: dispatch latency with free slots when runs arrive at a
@@ -337,7 +482,7 @@ func (b *bench) steadyLatency(ctx context.Context) error {
 	tick := time.NewTicker(every)
 	for i := 0; i < n; i++ {
 		<-tick.C
-		if _, err := b.cp.Client.CoreV1().ConfigMaps(ns).Create(ctx, fixture.RunRequest(fmt.Sprintf("run-%04d", i), "deployment: bench/burst\n"), metav1.CreateOptions{}); err != nil {
+		if _, err := b.client.CoreV1().ConfigMaps(ns).Create(ctx, fixture.RunRequest(fmt.Sprintf("run-%04d", i), "deployment: bench/burst\n"), metav1.CreateOptions{}); err != nil {
 			return err
 		}
 	}
@@ -371,7 +516,7 @@ func (b *bench) install(ctx context.Context, prefix, flowsYAML string, args ...s
 		return
 	}
 	dir, _ := os.MkdirTemp(b.dir, prefix+"-")
-	if p, err = fixture.Install(ctx, b.cp.Client, ns, dir, flowsYAML, nil); err != nil {
+	if p, err = fixture.Install(ctx, b.client, ns, dir, flowsYAML, nil); err != nil {
 		return
 	}
 	if rec, err = fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns, args...); err != nil {
@@ -424,7 +569,7 @@ func (b *bench) boundLatency(ctx context.Context) error {
 	t0 := time.Now()
 	deployments := []string{"a/high", "b/low", "c/high-db"}
 	err = fixture.CreateConcurrently(n, 16, func(i int) error {
-		_, err := b.cp.Client.CoreV1().ConfigMaps(ns).Create(ctx, fixture.RunRequest(fmt.Sprintf("run-%04d", i), "deployment: "+deployments[i%3]+"\n"), metav1.CreateOptions{})
+		_, err := b.client.CoreV1().ConfigMaps(ns).Create(ctx, fixture.RunRequest(fmt.Sprintf("run-%04d", i), "deployment: "+deployments[i%3]+"\n"), metav1.CreateOptions{})
 		return err
 	})
 	if err != nil {
@@ -472,7 +617,7 @@ func (b *bench) scale(ctx context.Context) error {
 		return err
 	}
 	dir, _ := os.MkdirTemp(b.dir, "scale-")
-	if _, err := fixture.Install(ctx, b.cp.Client, ns, dir, strings.Replace(throughputProject, "concurrencyLimit: 100000\ndeployments", "concurrencyLimit: 10\ndeployments", 1), nil); err != nil {
+	if _, err := fixture.Install(ctx, b.client, ns, dir, strings.Replace(throughputProject, "concurrencyLimit: 100000\ndeployments", "concurrencyLimit: 10\ndeployments", 1), nil); err != nil {
 		return err
 	}
 	pool := project.PoolConfigMapName("bench")
@@ -495,7 +640,7 @@ func (b *bench) scale(ctx context.Context) error {
 	}
 	t0 := time.Now()
 	err = fixture.CreateConcurrently(n, 16, func(i int) error {
-		_, err := b.cp.Client.CoreV1().ConfigMaps(ns).Create(ctx, fixture.RunRequest(fmt.Sprintf("run-%05d", i), "deployment: bench/burst\n"), metav1.CreateOptions{})
+		_, err := b.client.CoreV1().ConfigMaps(ns).Create(ctx, fixture.RunRequest(fmt.Sprintf("run-%05d", i), "deployment: bench/burst\n"), metav1.CreateOptions{})
 		return err
 	})
 	if err != nil {
@@ -551,7 +696,7 @@ func (b *bench) setPaused(ctx context.Context, ns, name string, paused bool) err
 		val = "null"
 	}
 	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%s}}}`, project.AnnotationPaused, val)
-	_, err := b.cp.Client.CoreV1().ConfigMaps(ns).Patch(ctx, name, "application/merge-patch+json", []byte(patch), metav1.PatchOptions{})
+	_, err := b.client.CoreV1().ConfigMaps(ns).Patch(ctx, name, "application/merge-patch+json", []byte(patch), metav1.PatchOptions{})
 	return err
 }
 
@@ -696,11 +841,13 @@ type jobEvent struct {
 }
 
 func (b *bench) watchJobs(ctx context.Context, ns string) (*jobWatcher, error) {
-	list, err := b.cp.Client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+	list, err := b.client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
-	w, err := b.cp.Client.BatchV1().Jobs(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+	w, err := resumingWatch(ctx, list.ResourceVersion, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+		return b.client.BatchV1().Jobs(ns).Watch(ctx, o)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -709,6 +856,7 @@ func (b *bench) watchJobs(ctx context.Context, ns string) (*jobWatcher, error) {
 		for ev := range w.ResultChan() {
 			job, ok := ev.Object.(*batchv1.Job)
 			if !ok {
+				fmt.Fprintf(os.Stderr, "bench: Job watch: %s event: %v\n", ev.Type, ev.Object)
 				continue
 			}
 			now := time.Now()
@@ -817,12 +965,14 @@ type runWatcher struct {
 
 func (b *bench) watchRuns(ctx context.Context, ns string) (*runWatcher, error) {
 	opts := metav1.ListOptions{LabelSelector: project.LabelRun + "=true"}
-	list, err := b.cp.Client.CoreV1().ConfigMaps(ns).List(ctx, opts)
+	list, err := b.client.CoreV1().ConfigMaps(ns).List(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	opts.ResourceVersion = list.ResourceVersion
-	w, err := b.cp.Client.CoreV1().ConfigMaps(ns).Watch(ctx, opts)
+	w, err := resumingWatch(ctx, list.ResourceVersion, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+		o.LabelSelector = opts.LabelSelector
+		return b.client.CoreV1().ConfigMaps(ns).Watch(ctx, o)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -831,6 +981,7 @@ func (b *bench) watchRuns(ctx context.Context, ns string) (*runWatcher, error) {
 		for ev := range w.ResultChan() {
 			cm, ok := ev.Object.(*corev1.ConfigMap)
 			if !ok {
+				fmt.Fprintf(os.Stderr, "bench: run watch: %s event: %v\n", ev.Type, ev.Object)
 				continue
 			}
 			now := time.Now()

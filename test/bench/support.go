@@ -7,16 +7,20 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	batchv1 "k8s.io/api/batch/v1"
-
 	"github.com/kubectl-flows/kubectl-flows/test/fixture"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	batchv1 "k8s.io/api/batch/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 )
 
 // writes counts the kube-apiserver's requests by verb and resource (with
@@ -247,4 +251,125 @@ func waitWaiting(ctx context.Context, url string, n int, timeout time.Duration) 
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// cpuNames are the processes whose CPU time the throughput figures split
+// out: where a burst's time goes on a machine they all share.
+var cpuNames = []string{"etcd", "kube-apiserver", "kube-controller", "kube-scheduler", "kwok", "flows-reconcile"}
+
+// cpuByProcess sums the CPU time of the control plane's processes by name
+// (comm, which Linux cuts at 15 bytes), plus this process as "bench".
+func cpuByProcess() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err != nil {
+			continue
+		}
+		name := strings.TrimSpace(string(comm))
+		if pid == os.Getpid() {
+			name = "bench"
+		} else if !contains(cpuNames, name) {
+			continue
+		}
+		if _, cpu, err := procUsage(pid); err == nil {
+			out[name] += cpu
+		}
+	}
+	return out
+}
+
+// cpuSince is the CPU time each process spent since before.
+func cpuSince(before map[string]time.Duration) map[string]time.Duration {
+	out := cpuByProcess()
+	for name := range out {
+		out[name] -= before[name]
+	}
+	return out
+}
+
+// cpuSplit formats CPU times by process, largest first.
+func cpuSplit(cpu map[string]time.Duration) string {
+	type kv struct {
+		name string
+		d    time.Duration
+	}
+	var list []kv
+	for name, d := range cpu {
+		list = append(list, kv{name, d})
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].d > list[j].d })
+	parts := make([]string, 0, len(list))
+	for _, e := range list {
+		parts = append(parts, fmt.Sprintf("%s %.1f", e.name, e.d.Seconds()))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// reconcilerSample reads plain samples (name{labels} value) from the
+// reconciler's /metrics whose series starts with one of prefixes.
+func reconcilerSample(ctx context.Context, url string, prefixes ...string) []string {
+	b, err := httpGet(ctx, url)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		for _, p := range prefixes {
+			if strings.HasPrefix(l, p) {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
+}
+
+// String lists the requests, resource by resource, for -v output.
+func (w writes) String() string {
+	var lines []string
+	for res, verbs := range w {
+		for verb, n := range verbs {
+			lines = append(lines, fmt.Sprintf("%s %s %.0f", verb, res, n))
+		}
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "; ")
+}
+
+// profileAPIServer takes a 20 s CPU profile of the kube-apiserver during
+// the first N>=1,000 burst of each kind, when BENCH_PPROF=1 (and the
+// harness was started with KUBECTL_FLOWS_HARNESS_PROFILING=1, which the
+// bench sets); the returned func waits for it and writes it to -out.
+func (b *bench) profileAPIServer(ctx context.Context, n int, kind string) func() {
+	if os.Getenv("BENCH_PPROF") != "1" || n < 1000 || b.apiProfiled[kind] {
+		return func() {}
+	}
+	b.apiProfiled[kind] = true
+	done := make(chan []byte)
+	go func() {
+		raw, _ := b.cp.Client.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", "20").DoRaw(ctx)
+		done <- raw
+	}()
+	return func() {
+		raw := <-done
+		if len(raw) == 0 {
+			return
+		}
+		_ = os.MkdirAll(b.out, 0o755)
+		pf := filepath.Join(b.out, "kube-apiserver-"+kind+".pprof")
+		_ = os.WriteFile(pf, raw, 0o644)
+		fmt.Printf("  kube-apiserver CPU profile, first 20 s of the %s burst: %s\n", kind, pf)
+	}
+}
+
+// resumingWatch watches from rv and, when the API server ends the watch
+// (as it does to a watcher that falls behind on a loaded machine), starts
+// again where it left off: a figure must never hang on a lost watch.
+func resumingWatch(ctx context.Context, rv string, watchFunc func(context.Context, metav1.ListOptions) (watch.Interface, error)) (watch.Interface, error) {
+	return watchtools.NewRetryWatcherWithContext(ctx, rv, &cache.ListWatch{WatchFuncWithContext: watchFunc})
 }

@@ -331,7 +331,7 @@ func TestCLI(t *testing.T) {
 		k.expect(0, []string{"describe", "run", name}, "State:", "Crashed", "Unschedulable", "pod_watch_timeout_seconds", "Events:", "Crashed")
 		r = k.run("get", "runs", "-l", "kubectl-flows.dev/state=Completed", "-o", "name")
 		name = strings.TrimPrefix(strings.Fields(r.stdout)[0], "run.kubectl-flows.dev/")
-		k.expect(0, []string{"describe", "run", name}, "Completed", "Job:", "succeeded 1", "Pods:", "Succeeded", "Dispatched")
+		k.expect(0, []string{"describe", "run", name}, "Completed", "Job:", "succeeded 1", "Pods:", "Succeeded", "Pool:", "Queue:")
 		k.expect(0, []string{"describe", "deployment", "e2e/ok"}, "Entrypoint:", "flows/ok.py:ok", "Recent Runs:")
 		k.expect(0, []string{"describe", "pool", "main"}, "Concurrency Limit:", "Queues:", "e2e/crash")
 	})

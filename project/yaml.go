@@ -1,4 +1,4 @@
-package render
+package project
 
 import (
 	"bytes"
@@ -7,12 +7,12 @@ import (
 	yamlv2 "go.yaml.in/yaml/v2"
 )
 
-// marshalYAML writes v as sigs.k8s.io/yaml.Marshal does, byte for byte, at
+// MarshalYAML writes v as sigs.k8s.io/yaml.Marshal does, byte for byte, at
 // a third of its cost: that function parses its own JSON with the YAML
 // parser only to recover integer types, which decoding with UseNumber
 // gives for far less. Rendering 1,000 deployments spends most of its time
-// here.
-func marshalYAML(v any) ([]byte, error) {
+// here, and the reconciler encodes a run's status with it on every write.
+func MarshalYAML(v any) ([]byte, error) {
 	j, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
