@@ -189,12 +189,7 @@ func New(client kubernetes.Interface, opts Options) *Controller {
 		}
 		return nil, nil
 	}})
-	_ = jobInf.Informer().AddIndexers(cache.Indexers{
-		slotPool:       slotIndex(func(s slots) []string { return []string{s.Pool} }),
-		slotQueue:      slotIndex(func(s slots) []string { return []string{s.Queue} }),
-		slotDeployment: slotIndex(func(s slots) []string { return []string{s.Deployment} }),
-		slotTag:        slotIndex(func(s slots) []string { return s.Tags }),
-	})
+	_ = jobInf.Informer().AddIndexers(jobSlotIndexers())
 	_ = podInf.Informer().AddIndexers(cache.Indexers{podsByJobIndex: func(obj any) ([]string, error) {
 		if pod, ok := obj.(*corev1.Pod); ok {
 			if job := pod.Labels[project.LabelRunName]; job != "" {
@@ -237,6 +232,16 @@ const (
 	runsByStateIndex = "state"
 	podsByJobIndex   = "job"
 )
+
+// jobSlotIndexers index unfinished run Jobs by each slot they hold.
+func jobSlotIndexers() cache.Indexers {
+	return cache.Indexers{
+		slotPool:       slotIndex(func(s slots) []string { return []string{s.Pool} }),
+		slotQueue:      slotIndex(func(s slots) []string { return []string{s.Queue} }),
+		slotDeployment: slotIndex(func(s slots) []string { return []string{s.Deployment} }),
+		slotTag:        slotIndex(func(s slots) []string { return s.Tags }),
+	}
+}
 
 // slotIndex indexes an unfinished run's Job by the slots of one kind it
 // holds; a finished Job holds none.
