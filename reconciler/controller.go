@@ -86,8 +86,7 @@ type Controller struct {
 	pods      cache.Indexer           // by podsByJobIndex
 	progress  flowcontrol.RateLimiter // budget of Pending and Running writes
 	runIndex  cache.Indexer           // by runsByStateIndex
-	jobIndex  cache.Indexer           // by unfinishedJobsIndex
-	jobSlots  sync.Map                // Job UID -> slots, until the Job is deleted
+	jobIndex  cache.Indexer           // by slot kind, unfinished Jobs only
 	synced    []cache.InformerSynced
 
 	queue    workqueue.TypedRateLimitingInterface[string]
@@ -275,8 +274,8 @@ func byIndex[T any](idx cache.Indexer, name, value string) []T {
 
 // hasJob reports whether the cache holds the run's Job, finished or not.
 func (c *Controller) hasJob(run string) bool {
-	_, ok, _ := c.jobIndex.GetByKey(c.opts.Namespace + "/" + project.JobName(run))
-	return ok
+	_, err := c.jobs.Get(project.JobName(run))
+	return err == nil
 }
 
 // podsOf returns the pods of a run's Job from the cache.

@@ -53,7 +53,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 		if cl.state != project.StatePending || c.hasJob(run) {
 			continue
 		}
-		if _, exists, _ := c.runIndex.GetByKey(c.opts.Namespace + "/" + run); exists {
+		if _, err := c.runs.Get(run); err == nil {
 			claimed = append(claimed, cl.slots)
 		}
 	}
