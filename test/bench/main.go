@@ -56,15 +56,14 @@ type bench struct {
 	// client is the bench's own client, protobuf and no gzip as controllers
 	// speak, so
 	// that its creates and watches cost the API server what theirs do.
-	client      kubernetes.Interface
-	profiles    int
-	apiProfiled map[string]bool
-	bin         string
-	dir         string
-	out         string
-	large       bool
-	rows        []row
-	plot        *timeline
+	client   kubernetes.Interface
+	profiled map[string]bool // profiles taken, by file name
+	bin      string
+	dir      string
+	out      string
+	large    bool
+	rows     []row
+	plot     *timeline
 }
 
 func (b *bench) add(r row) {
@@ -74,7 +73,7 @@ func (b *bench) add(r row) {
 
 func run(out, only string) error {
 	start := time.Now()
-	b := &bench{out: out, large: os.Getenv("BENCH_LARGE") == "1", apiProfiled: map[string]bool{}}
+	b := &bench{out: out, large: os.Getenv("BENCH_LARGE") == "1", profiled: map[string]bool{}}
 	if os.Getenv("BENCH_PPROF") == "1" {
 		os.Setenv("KUBECTL_FLOWS_HARNESS_PROFILING", "1")
 	}
@@ -388,16 +387,10 @@ func (b *bench) flowsBurst(ctx context.Context, n int) (burst, error) {
 		return burst{}, err
 	}
 	defer jobs.stop()
-	var profile []byte
-	var profWG sync.WaitGroup
-	if os.Getenv("BENCH_PPROF") == "1" && n >= 1000 && b.profiles == 0 {
-		b.profiles++
-		profWG.Add(1)
-		go func() {
-			defer profWG.Done()
-			profile, _ = httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/profile?seconds=50")
-		}()
-	}
+	stopRecProfile := b.profileDuring(n, "reconciler-cpu", func(seconds string) ([]byte, error) {
+		return httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/profile?seconds="+seconds)
+	})
+	defer stopRecProfile()
 	stopProfile := b.profileAPIServer(ctx, n, "flows")
 	defer stopProfile()
 	cpu0 := cpuByProcess()
@@ -443,13 +436,6 @@ func (b *bench) flowsBurst(ctx context.Context, n int) (burst, error) {
 	}
 	for _, l := range reconcilerSample(ctx, "http://"+metricsAddr+"/metrics", "flows_dispatch_pass_seconds_count", "flows_dispatch_pass_seconds_sum", "flows_state_writes", "process_cpu_seconds_total") {
 		fmt.Println("  reconciler:", l)
-	}
-	profWG.Wait()
-	if profile != nil {
-		_ = os.MkdirAll(b.out, 0o755)
-		pf := filepath.Join(b.out, "reconciler-cpu.pprof")
-		_ = os.WriteFile(pf, profile, 0o644)
-		fmt.Printf("  reconciler CPU profile, first 20 s of the burst: %s (go tool pprof -top %s)\n", pf, pf)
 	}
 	// Dispatch latency: run ConfigMap seen by a watch -> its Job seen.
 	for name, at := range runs.added {

@@ -226,21 +226,14 @@ func waitReconciling(ctx context.Context, p *fixture.Process) error {
 // Scheduled or, past their time, Late.
 func waitWaiting(ctx context.Context, url string, n int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	got := 0
 	for {
-		if b, err := httpGet(ctx, url); err == nil {
-			got = 0
-			for _, l := range strings.Split(string(b), "\n") {
-				for _, state := range []string{"Scheduled", "Late"} {
-					if v, ok := strings.CutPrefix(l, `flows_runs{state="`+state+`"} `); ok {
-						f, _ := strconv.ParseFloat(v, 64)
-						got += int(f)
-					}
-				}
-			}
-			if got == n {
-				return nil
-			}
+		got := 0
+		for _, l := range reconcilerSample(ctx, url, `flows_runs{state="Scheduled"} `, `flows_runs{state="Late"} `) {
+			f, _ := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
+			got += int(f)
+		}
+		if got == n {
+			return nil
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%d of %d runs waiting after %v", got, n, timeout)
@@ -341,18 +334,29 @@ func (w writes) String() string {
 	return strings.Join(lines, "; ")
 }
 
-// profileAPIServer takes a 20 s CPU profile of the kube-apiserver during
-// the first N>=1,000 burst of each kind, when BENCH_PPROF=1 (and the
-// harness was started with KUBECTL_FLOWS_HARNESS_PROFILING=1, which the
-// bench sets); the returned func waits for it and writes it to -out.
+// profileSeconds is how long a CPU profile taken during a burst lasts.
+const profileSeconds = "30"
+
+// profileAPIServer profiles the kube-apiserver during the first N>=1,000
+// burst of each kind (the harness serves its profiles when started with
+// KUBECTL_FLOWS_HARNESS_PROFILING=1, which the bench sets with BENCH_PPROF).
 func (b *bench) profileAPIServer(ctx context.Context, n int, kind string) func() {
-	if os.Getenv("BENCH_PPROF") != "1" || n < 1000 || b.apiProfiled[kind] {
+	return b.profileDuring(n, "kube-apiserver-"+kind, func(seconds string) ([]byte, error) {
+		return b.cp.Client.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", seconds).DoRaw(ctx)
+	})
+}
+
+// profileDuring takes a CPU profile with fetch during the first N>=1,000
+// burst, once per name, when BENCH_PPROF=1; the returned func waits for it
+// and writes it to -out as name.pprof.
+func (b *bench) profileDuring(n int, name string, fetch func(seconds string) ([]byte, error)) func() {
+	if os.Getenv("BENCH_PPROF") != "1" || n < 1000 || b.profiled[name] {
 		return func() {}
 	}
-	b.apiProfiled[kind] = true
-	done := make(chan []byte)
+	b.profiled[name] = true
+	done := make(chan []byte, 1)
 	go func() {
-		raw, _ := b.cp.Client.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", "20").DoRaw(ctx)
+		raw, _ := fetch(profileSeconds)
 		done <- raw
 	}()
 	return func() {
@@ -361,9 +365,9 @@ func (b *bench) profileAPIServer(ctx context.Context, n int, kind string) func()
 			return
 		}
 		_ = os.MkdirAll(b.out, 0o755)
-		pf := filepath.Join(b.out, "kube-apiserver-"+kind+".pprof")
+		pf := filepath.Join(b.out, name+".pprof")
 		_ = os.WriteFile(pf, raw, 0o644)
-		fmt.Printf("  kube-apiserver CPU profile, first 20 s of the %s burst: %s\n", kind, pf)
+		fmt.Printf("  CPU profile, first %s s of the burst: %s (go tool pprof -top %s)\n", profileSeconds, pf, pf)
 	}
 }
 
