@@ -35,6 +35,10 @@ type action func(ctx context.Context) error
 func (c *Controller) dispatch(ctx context.Context) error {
 	start := c.opts.Now()
 	now := start
+	// Until this pass has counted, a slot freed meanwhile must bring
+	// another pass; a pass that ends early leaves it so.
+	c.slotWaiters.Store(true)
+	waitsForSlot := false
 	cms, err := c.configs.List(labels.Everything())
 	if err != nil {
 		return err
@@ -65,16 +69,16 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	counts := map[project.RunState]int{}
 	for _, v := range c.runIndex.ListIndexFuncValues(runsByStateIndex) {
 		if st := project.RunState(v); st != "" && st != project.StateScheduled {
-			keys, _ := c.runIndex.IndexKeys(runsByStateIndex, v)
-			counts[st] = len(keys)
+			counts[st] = indexCount(c.runIndex, runsByStateIndex, v)
 		}
 	}
 	waiting := byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, "")
 	waiting = append(waiting, byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, string(project.StateScheduled))...)
 	var cands []candidate
 	for _, cm := range waiting {
-		pr := c.parsed.get(cm)
-		state := pr.state
+		// Cheap checks first: in a burst most runs in this list already
+		// have their Job and wait only for their first status write.
+		state := project.RunState(cm.Labels[project.LabelState])
 		if cl, ok := claims[cm.Name]; ok {
 			if cl.state == project.StatePending { // its Job is being created
 				counts[project.StatePending]++
@@ -94,7 +98,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 			if _, cancel := cm.Annotations[project.AnnotationCancel]; cancel {
 				continue // syncRun cancels it
 			}
-			cands = append(cands, candidate{cm: cm, pr: pr, state: state})
+			cands = append(cands, candidate{cm: cm, pr: c.parsed.get(cm), state: state})
 		}
 	}
 
@@ -166,6 +170,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 			continue
 		}
 		if limit != "" {
+			waitsForSlot = true
 			if cd.state == "" {
 				actions = c.decide(actions, cd.cm.Name, c.scheduleAction(cd, a, "WaitingForSlot", "waiting for a free slot of "+limit, now))
 			}
@@ -176,6 +181,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 		actions = c.decide(actions, cd.cm.Name, c.admitAction(cd, a))
 	}
 
+	c.slotWaiters.Store(waitsForSlot)
 	c.metrics.observePass(cfg, u, counts)
 	if !wake.IsZero() {
 		c.queue.AddAfter(dispatchKey, wake.Sub(c.opts.Now()))
@@ -272,7 +278,9 @@ func (c *Controller) admitAction(cd candidate, a *admission) action {
 			c.exp.drop(cd.cm.Name)
 			return err
 		}
+		start := time.Now()
 		_, err = c.client.BatchV1().Jobs(c.opts.Namespace).Create(ctx, job, metav1.CreateOptions{})
+		c.wrote("job", start)
 		switch {
 		case err == nil:
 			c.metrics.JobsCreated.Inc()

@@ -14,6 +14,12 @@ import (
 type expectations struct {
 	mu     sync.Mutex
 	claims map[string]claim
+	// behind holds, per run, the resourceVersion a status write replaced
+	// until the cache shows a newer one: a sync that reads that version
+	// would write over it and only earn a conflict. (A Running write
+	// followed within a moment by Completed did so 50 times in a burst of
+	// a thousand runs.)
+	behind map[string]string
 }
 
 // claim is a write for a run that the cache may not show yet: a status
@@ -29,7 +35,7 @@ type claim struct {
 const claimTTL = 2 * time.Minute
 
 func newExpectations() *expectations {
-	return &expectations{claims: map[string]claim{}}
+	return &expectations{claims: map[string]claim{}, behind: map[string]string{}}
 }
 
 func (e *expectations) claim(run string, state project.RunState, s slots, now time.Time) {
@@ -94,6 +100,33 @@ func (e *expectations) forget(run string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.claims, run)
+	delete(e.behind, run)
+}
+
+// replaced records that a status write replaced a run's resourceVersion rv.
+func (e *expectations) replaced(run, rv string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.behind[run] = rv
+}
+
+// stale reports whether the cache's version of a run, rv, is one our own
+// write has replaced.
+func (e *expectations) stale(run, rv string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	old, ok := e.behind[run]
+	return ok && old == rv
+}
+
+// observeVersion is called with each version of a run the cache shows;
+// any but the replaced one ends the record.
+func (e *expectations) observeVersion(run, rv string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if old, ok := e.behind[run]; ok && old != rv {
+		delete(e.behind, run)
+	}
 }
 
 // observeJob is called when the cache shows a run's Job: the claim of an

@@ -17,6 +17,7 @@ type Metrics struct {
 	JobsCreated     prometheus.Counter
 	StateWrites     *prometheus.CounterVec
 	StateDeferred   prometheus.Counter
+	WriteSeconds    *prometheus.HistogramVec
 	RunsFinished    *prometheus.CounterVec
 }
 
@@ -52,15 +53,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "flows_state_writes_total", Help: "Run status writes, by the state written.",
 		}, []string{"state"}),
 		StateDeferred: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "flows_state_writes_deferred_total", Help: "Pending or Running writes put off because the progress write budget (--status-write-qps) was spent.",
+			Name: "flows_state_writes_deferred_total", Help: "Pending or Running writes put off because the progress write budget (--status-write-qps) was spent or the API server was slow (--status-write-max-latency).",
 		}),
+		WriteSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "flows_write_seconds",
+			Help:    "Duration of the reconciler's writes: Job creates (job) and run status writes (status).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"write"}),
 		RunsFinished: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flows_runs_finished_total", Help: "Runs that reached a final state after taking slots, by state.",
 		}, []string{"state"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.Runs, m.SlotsInUse, m.SlotsLimit, m.DispatchLatency, m.DispatchPass,
-			m.ReconcileErrors, m.JobsCreated, m.StateWrites, m.StateDeferred, m.RunsFinished)
+			m.ReconcileErrors, m.JobsCreated, m.StateWrites, m.StateDeferred, m.WriteSeconds, m.RunsFinished)
 	}
 	return m
 }

@@ -37,6 +37,9 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if project.RunState(cm.Labels[project.LabelState]).Final() {
 		return nil // the label is written with the status: no need to decode it
 	}
+	if c.exp.stale(name, cm.ResourceVersion) {
+		return nil // our own status write is not in the cache yet; its event brings us back
+	}
 	now := c.opts.Now()
 	st := c.parsed.status(cm)
 	state := st.State
@@ -73,10 +76,16 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 		return nil // waiting: the dispatch pass owns it
 	}
 
-	if st.JobName == "" {
-		fillFromJob(st, job) // the first status since its Job was created
+	// The first status since its Job was created takes the Job's record
+	// of the admission, decoded only for a write: under a write budget a
+	// run comes back many times before one is made.
+	fill := func() {
+		if st.JobName == "" {
+			fillFromJob(st, job)
+		}
 	}
 	if cancel || state == project.StateCancelling {
+		fill()
 		return c.cancel(ctx, cm, st, job, now)
 	}
 	if st.StartTime == nil && job.Status.StartTime != nil && jobFinished(job) != "" {
@@ -84,9 +93,11 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	}
 	switch jobFinished(job) {
 	case batchv1.JobComplete:
+		fill()
 		st.EndTime = endTime(job, now)
 		return c.finish(ctx, cm, st, project.StateCompleted, "Completed", "Job "+job.Name+" completed", now)
 	case batchv1.JobFailed:
+		fill()
 		cond := jobCondition(job, batchv1.JobFailed)
 		st.EndTime = endTime(job, now)
 		st.LogTail = c.logTail(ctx, job)
@@ -96,13 +107,15 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	pods := c.podsOf(job.Name)
 	if running := runningPod(pods); running != nil {
 		if state != project.StateRunning {
-			if !c.progressBudget(name) {
+			started := now
+			if s := running.Status.StartTime; s != nil {
+				started = s.Time
+			}
+			if !c.progressBudget(name, started, now) {
 				return nil
 			}
-			st.StartTime = &metav1.Time{Time: now}
-			if s := running.Status.StartTime; s != nil {
-				st.StartTime = s
-			}
+			fill()
+			st.StartTime = &metav1.Time{Time: started}
 			setState(st, project.StateRunning, "Started", "pod "+running.Name+" is running", now)
 			// No Event: the state says it, and the pod's own Started event
 			// is there for whoever looks at the pod.
@@ -127,6 +140,7 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 		if err := c.deleteJob(ctx, job); err != nil {
 			return err
 		}
+		fill()
 		st.EndTime = &metav1.Time{Time: now}
 		st.LogTail = c.logTail(ctx, job)
 		return c.finish(ctx, cm, st, project.StateCrashed, reason,
@@ -139,9 +153,10 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 		reason, msg = "Dispatched", "Job "+job.Name+" created; waiting for its pod to start"
 	}
 	if state != project.StatePending || st.Reason != reason || st.Message != msg {
-		if !c.progressBudget(name) {
+		if !c.progressBudget(name, since, now) {
 			return nil
 		}
+		fill()
 		setState(st, project.StatePending, reason, msg, now)
 		_, err := c.writeStatus(ctx, cm, st)
 		return ignoreNotFound(err)
@@ -149,17 +164,32 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	return nil
 }
 
-// progressBudget takes a token for a Pending or Running write; without one
-// the run comes back after a batch period, by when its state may have
-// moved on and the write is one fewer.
-func (c *Controller) progressBudget(run string) bool {
-	if c.progress.TryAccept() {
+// progressBudget decides whether a Pending or Running write, for a state
+// the run has been in since since, is made now. While the API server is
+// saturated (our writes take longer than StatusWriteMaxLatency) a progress
+// state is reported only once it has lasted progressHold: a run that moves
+// on sooner never costs the write, and one that lasts is still shown.
+// Every progress write also takes a token of the budget (StatusWriteQPS).
+// A write put off comes back after progressRetry batch periods. (Coming
+// back after one, a burst of a thousand runs came back sixteen times
+// each.)
+func (c *Controller) progressBudget(run string, since, now time.Time) bool {
+	held := c.load.slow(c.opts.StatusWriteMaxLatency, time.Now()) && now.Sub(since) < progressHold
+	if !held && c.progress.TryAccept() {
 		return true
 	}
 	c.metrics.StateDeferred.Inc()
-	c.queue.AddAfter(run, c.opts.StatusBatchPeriod)
+	c.queue.AddAfter(run, progressRetry*c.opts.StatusBatchPeriod)
 	return false
 }
+
+// progressRetry is how many batch periods a progress write put off waits;
+// progressHold is how long a state must last to be reported while the API
+// server is saturated.
+const (
+	progressRetry = 5
+	progressHold  = 30 * time.Second
+)
 
 // cancel deletes the run's Job (background propagation: its pods go with
 // it) and ends the run Cancelled once the Job is gone.

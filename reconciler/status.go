@@ -68,9 +68,12 @@ func (c *Controller) writeStatus(ctx context.Context, cm *corev1.ConfigMap, st *
 		cm.Labels[project.LabelPool] = st.Pool
 		cm.Labels[project.LabelQueue] = st.Queue
 	}
+	start := time.Now()
 	updated, err := c.client.CoreV1().ConfigMaps(c.opts.Namespace).Update(ctx, cm, metav1.UpdateOptions{FieldManager: "flows-reconciler"})
+	c.wrote("status", start)
 	if err == nil {
 		c.metrics.StateWrites.WithLabelValues(string(st.State)).Inc()
+		c.exp.replaced(cm.Name, cm.ResourceVersion)
 	}
 	return updated, err
 }
@@ -97,4 +100,11 @@ func jobCondition(job *batchv1.Job, typ batchv1.JobConditionType) *batchv1.JobCo
 		}
 	}
 	return nil
+}
+
+// wrote records how long one of the reconciler's writes took.
+func (c *Controller) wrote(what string, start time.Time) {
+	now := time.Now()
+	c.load.observe(now.Sub(start), now)
+	c.metrics.WriteSeconds.WithLabelValues(what).Observe(now.Sub(start).Seconds())
 }

@@ -38,27 +38,28 @@ import (
 )
 
 type options struct {
-	kubeconfig     string
-	namespace      string
-	leaderElect    bool
-	leaseName      string
-	leaseDuration  time.Duration
-	renewDeadline  time.Duration
-	retryPeriod    time.Duration
-	metricsAddr    string
-	healthAddr     string
-	workers        int
-	writes         int
-	qps            float64
-	burst          int
-	logFormat      string
-	identity       string
-	showVersion    bool
-	retentionEvery time.Duration
-	pprof          bool
-	statusBatch    time.Duration
-	statusQPS      float64
-	statusBurst    int
+	kubeconfig       string
+	namespace        string
+	leaderElect      bool
+	leaseName        string
+	leaseDuration    time.Duration
+	renewDeadline    time.Duration
+	retryPeriod      time.Duration
+	metricsAddr      string
+	healthAddr       string
+	workers          int
+	writes           int
+	qps              float64
+	burst            int
+	logFormat        string
+	identity         string
+	showVersion      bool
+	retentionEvery   time.Duration
+	pprof            bool
+	statusBatch      time.Duration
+	statusQPS        float64
+	statusBurst      int
+	statusMaxLatency time.Duration
 }
 
 func main() {
@@ -74,15 +75,16 @@ func main() {
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "address of /metrics; 0 disables it")
 	fs.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 disables them")
 	fs.IntVar(&o.workers, "workers", 8, "runs reconciled at once")
-	fs.IntVar(&o.writes, "write-concurrency", 16, "dispatch writes (slot takes and Job creates) run at once")
+	fs.IntVar(&o.writes, "write-concurrency", 64, "dispatch writes (slot takes and Job creates) run at once")
 	fs.Float64Var(&o.qps, "kube-api-qps", 500, "client queries per second to the API server; a run costs 2.5–4 writes, and client-go's default of 5 would hold a burst back for minutes")
 	fs.IntVar(&o.burst, "kube-api-burst", 1000, "client burst to the API server")
 	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
 	fs.StringVar(&o.identity, "id", "", "leader election identity (default: hostname and pid)")
 	fs.DurationVar(&o.retentionEvery, "retention-interval", 30*time.Second, "how often finished runs are pruned")
 	fs.DurationVar(&o.statusBatch, "status-batch-period", time.Second, "how long Pending and Running state writes are batched (final states are written at once); negative for none")
-	fs.Float64Var(&o.statusQPS, "status-write-qps", 10, "budget of Pending and Running state writes per second; past it they wait a batch period and may be overtaken by the next state (final states never wait); negative for no budget")
+	fs.Float64Var(&o.statusQPS, "status-write-qps", 10, "budget of Pending and Running state writes per second; past it they wait 5 batch periods and may be overtaken by the next state (final states never wait); negative for no budget")
 	fs.IntVar(&o.statusBurst, "status-write-burst", 20, "burst of the Pending and Running write budget")
+	fs.DurationVar(&o.statusMaxLatency, "status-write-max-latency", 50*time.Millisecond, "while the reconciler's writes take longer than this on average (the API server is saturated), write Pending and Running only for runs that stay in them 30 s; negative never holds them")
 	fs.BoolVar(&o.pprof, "enable-pprof", false, "serve net/http/pprof under /debug/pprof/ on the metrics address")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	_ = fs.Parse(os.Args[1:])
@@ -136,15 +138,16 @@ func run(o options) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ctrl := reconciler.New(client, reconciler.Options{
-		Namespace:         o.namespace,
-		Workers:           o.workers,
-		WriteConcurrency:  o.writes,
-		RetentionInterval: o.retentionEvery,
-		StatusBatchPeriod: o.statusBatch,
-		StatusWriteQPS:    float32(o.statusQPS),
-		StatusWriteBurst:  o.statusBurst,
-		Logger:            log,
-		Metrics:           reconciler.NewMetrics(reg),
+		Namespace:             o.namespace,
+		Workers:               o.workers,
+		WriteConcurrency:      o.writes,
+		RetentionInterval:     o.retentionEvery,
+		StatusBatchPeriod:     o.statusBatch,
+		StatusWriteQPS:        float32(o.statusQPS),
+		StatusWriteBurst:      o.statusBurst,
+		StatusWriteMaxLatency: o.statusMaxLatency,
+		Logger:                log,
+		Metrics:               reconciler.NewMetrics(reg),
 	})
 	ctrl.Start(ctx)
 

@@ -258,7 +258,9 @@ func TestCLI(t *testing.T) {
 	t.Run("run --watch and cancel", func(t *testing.T) {
 		k.t = t
 		w := k.background("run", "e2e/slow", "--name", "slow-1", "--watch", "--timeout", "90s")
-		w.waitOutput(t, "Running", 30*time.Second)
+		// Up to a minute: on a saturated API server a progress state is
+		// written once it has lasted 30 s (--status-write-max-latency).
+		w.waitOutput(t, "Running", time.Minute)
 		start := time.Now()
 		k.expect(0, []string{"cancel", "slow-1"}, "run slow-1 cancel requested")
 		if code := w.wait(t, 30*time.Second); code != 4 {

@@ -366,7 +366,9 @@ func TestFailuresCrashesAndCancel(t *testing.T) {
 	e.createRun(ctx, "slow", "deployment: slow/default\n")
 
 	// While the stuck run waits, its status says why.
-	e.waitFor(ctx, 30*time.Second, "stuck to show its waiting reason and slow to run", func(m map[string]*project.RunStatus) bool {
+	// Up to a minute: on a saturated API server a progress state is
+	// written once it has lasted 30 s (--status-write-max-latency).
+	e.waitFor(ctx, time.Minute, "stuck to show its waiting reason and slow to run", func(m map[string]*project.RunStatus) bool {
 		return m["stuck"].State == project.StatePending && m["stuck"].Reason == "Unschedulable" && m["slow"].State == project.StateRunning
 	})
 	cancelRun(t, ctx, e.ns, "slow")
@@ -515,7 +517,7 @@ func TestRenderedRBACIsEnough(t *testing.T) {
 	e.createRun(ctx, "stuck", "deployment: stuck/default\n")
 	e.createRun(ctx, "slow", "deployment: slow/default\n")
 	e.createRun(ctx, "bad", "deployment: nope/nope\n")
-	e.waitFor(ctx, 30*time.Second, "slow to run", func(m map[string]*project.RunStatus) bool { return m["slow"].State == project.StateRunning })
+	e.waitFor(ctx, time.Minute, "slow to run", func(m map[string]*project.RunStatus) bool { return m["slow"].State == project.StateRunning }) // see TestFailuresCrashesAndCancel
 	cancelRun(t, ctx, e.ns, "slow")
 	e.waitFor(ctx, time.Minute, "all to finish", allFinal(4))
 	if log := r.LogText(); strings.Contains(log, "forbidden") || strings.Contains(log, "Forbidden") {
