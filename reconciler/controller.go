@@ -108,10 +108,18 @@ type Controller struct {
 	// a pass. In a burst that no limit binds, a pass per finished Job was
 	// half of the reconciler's dispatch work, all of it finding nothing.
 	slotWaiters atomic.Bool
-	cfgCache    configCache
-	parsed      runCache
-	recorder    record.EventRecorder
-	metrics     *Metrics
+	// nextPass (unix nanoseconds) spaces passes called by events: after a
+	// pass that took d, the next waits passSpacing×d, so passes take at
+	// most a quarter of a core however fast runs arrive. A pass over a
+	// few runs takes well under a millisecond; over ten thousand waiting,
+	// about ten, and taking them in back to back, each pass finding one
+	// more, cost 15 s of CPU.
+	nextPass atomic.Int64
+	lastPass atomic.Int64 // duration of the last pass
+	cfgCache configCache
+	parsed   runCache
+	recorder record.EventRecorder
+	metrics  *Metrics
 
 	// writes carries dispatch passes' decisions to the writer pool;
 	// inflight holds the runs whose decided write is not done yet.
@@ -221,9 +229,9 @@ func New(client kubernetes.Interface, opts Options) *Controller {
 	c.synced = []cache.InformerSynced{cfgInf.Informer().HasSynced, runInf.Informer().HasSynced, jobInf.Informer().HasSynced, podInf.Informer().HasSynced}
 
 	_, _ = cfgInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { c.queue.Add(dispatchKey) },
-		UpdateFunc: func(any, any) { c.queue.Add(dispatchKey) },
-		DeleteFunc: func(any) { c.queue.Add(dispatchKey) },
+		AddFunc:    func(any) { c.requestPass() },
+		UpdateFunc: func(any, any) { c.requestPass() },
+		DeleteFunc: func(any) { c.requestPass() },
 	})
 	_, _ = runInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { c.runChanged(obj, true) },
@@ -300,9 +308,12 @@ func byIndex[T any](idx cache.Indexer, name, value string) []T {
 }
 
 // hasJob reports whether the cache holds the run's Job, finished or not.
+// It asks the Job cache's store, not its lister: a pass asks for every
+// waiting run, and the lister's NotFound error, built with its message
+// for each run without a Job, was a twentieth of a pass.
 func (c *Controller) hasJob(run string) bool {
-	_, err := c.jobs.Get(project.JobName(run))
-	return err == nil
+	_, ok, _ := c.jobIndex.GetByKey(c.opts.Namespace + "/" + project.JobName(run))
+	return ok
 }
 
 // podsOf returns the pods of a run's Job from the cache.
@@ -386,7 +397,7 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	defer c.queue.Done(key)
 	var err error
 	if key == dispatchKey {
-		err = c.dispatch(ctx)
+		err = c.pass(ctx)
 	} else {
 		err = c.syncRun(ctx, key)
 	}
@@ -421,7 +432,7 @@ func (c *Controller) runChanged(obj any, added bool) {
 	c.exp.observeVersion(cm.Name, cm.ResourceVersion)
 	switch {
 	case state == "" || state == project.StateScheduled:
-		c.queue.Add(dispatchKey)
+		c.requestPass()
 		if _, cancel := cm.Annotations[project.AnnotationCancel]; cancel {
 			c.queue.Add(cm.Name)
 		}
@@ -454,9 +465,36 @@ func (c *Controller) runDeleted(obj any) {
 // slotFreed calls a dispatch pass if a run waits for a slot.
 func (c *Controller) slotFreed() {
 	if c.slotWaiters.Load() {
-		c.queue.Add(dispatchKey)
+		c.requestPass()
 	}
 }
+
+// requestPass calls a dispatch pass, spaced by nextPass.
+func (c *Controller) requestPass() {
+	if wait := time.Until(time.Unix(0, c.nextPass.Load())); wait > 0 {
+		c.queue.AddAfter(dispatchKey, wait)
+		return
+	}
+	c.queue.Add(dispatchKey)
+}
+
+// pass runs one dispatch pass and spaces the next: while it runs, a call
+// waits for its estimated end and the spacing after it; after, for the
+// spacing.
+func (c *Controller) pass(ctx context.Context) error {
+	start := time.Now()
+	c.nextPass.Store(start.Add((1 + passSpacing) * time.Duration(c.lastPass.Load())).UnixNano())
+	err := c.dispatch(ctx)
+	end := time.Now()
+	took := end.Sub(start)
+	c.lastPass.Store(int64(took))
+	c.nextPass.Store(end.Add(passSpacing * took).UnixNano())
+	return err
+}
+
+// passSpacing is how many times its own duration an event-called pass
+// waits after the last.
+const passSpacing = 3
 
 func (c *Controller) jobChanged(obj any, deleted bool) {
 	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
@@ -478,7 +516,7 @@ func (c *Controller) jobChanged(obj any, deleted bool) {
 		c.queue.Add(run)
 		// Always a pass: a run whose Job went before its status was
 		// written is the pass's again.
-		c.queue.Add(dispatchKey)
+		c.requestPass()
 		return
 	case jobFinished(job) != "":
 		c.queue.Add(run)

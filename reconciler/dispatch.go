@@ -1,10 +1,13 @@
 package reconciler
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -104,6 +107,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 
 	var actions []pending
 	var ready []candidate
+	var wake time.Time
 	for _, cd := range cands {
 		if _, busy := c.inflight.Load(cd.cm.Name); busy {
 			continue // a write decided by an earlier pass is under way
@@ -124,26 +128,10 @@ func (c *Controller) dispatch(ctx context.Context) error {
 			actions = c.decide(actions, cd.cm.Name, c.rejectAction(cd, pr.admitErr, now))
 			continue
 		}
-		cd.priority = queuePriority(pr.admission)
-		ready = append(ready, cd)
-	}
-	sort.SliceStable(ready, func(i, j int) bool {
-		a, b := ready[i], ready[j]
-		if a.priority != b.priority {
-			return a.priority < b.priority
-		}
-		if ta, tb := a.pr.admission.scheduled, b.pr.admission.scheduled; !ta.Equal(tb) {
-			return ta.Before(tb)
-		}
-		if ta, tb := a.cm.CreationTimestamp, b.cm.CreationTimestamp; !ta.Equal(&tb) {
-			return ta.Before(&tb)
-		}
-		return a.cm.Name < b.cm.Name
-	})
-
-	var wake time.Time
-	for _, cd := range ready {
-		a := cd.pr.admission
+		// Runs that cannot take a slot now, not yet due or paused, are
+		// settled before the sort: their order does not matter, and ten
+		// thousand runs in a paused pool made the sort most of a pass.
+		a := pr.admission
 		if a.scheduled.After(now) {
 			if wake.IsZero() || a.scheduled.Before(wake) {
 				wake = a.scheduled
@@ -164,6 +152,25 @@ func (c *Controller) dispatch(ctx context.Context) error {
 			}
 			continue
 		}
+		cd.priority = queuePriority(a)
+		ready = append(ready, cd)
+	}
+	// Names are unique, so the order is total and need not be stable.
+	slices.SortFunc(ready, func(x, y candidate) int {
+		if x.priority != y.priority {
+			return cmp.Compare(x.priority, y.priority)
+		}
+		if tx, ty := x.pr.admission.scheduled, y.pr.admission.scheduled; !tx.Equal(ty) {
+			return tx.Compare(ty)
+		}
+		if tx, ty := x.cm.CreationTimestamp.Time, y.cm.CreationTimestamp.Time; !tx.Equal(ty) {
+			return tx.Compare(ty)
+		}
+		return strings.Compare(x.cm.Name, y.cm.Name)
+	})
+
+	for _, cd := range ready {
+		a := cd.pr.admission
 		limit, deploymentFull := u.blocked(cfg, a.pool, a.deployment, a.slots)
 		if deploymentFull && a.deployment.CollisionStrategy == project.CollisionCancelNew {
 			actions = c.decide(actions, cd.cm.Name, c.cancelNewAction(cd, a, now))
@@ -230,7 +237,7 @@ func (c *Controller) writer(ctx context.Context) {
 			// the write gave it a Job (its claim or the Job now counts
 			// it, and nothing else changed), it may be dispatchable now.
 			if cl, ok := c.exp.pending(p.run, c.opts.Now()); !(ok && cl.state == project.StatePending) && !c.hasJob(p.run) {
-				c.queue.Add(dispatchKey)
+				c.requestPass()
 			}
 		}
 	}

@@ -638,6 +638,9 @@ func (b *bench) scale(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	stopProfile := b.profileDuring(n, "reconciler-scale-cpu", func(seconds string) ([]byte, error) {
+		return httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/profile?seconds="+seconds)
+	})
 	t0 := time.Now()
 	err = fixture.CreateConcurrently(n, 16, func(i int) error {
 		_, err := b.client.CoreV1().ConfigMaps(ns).Create(ctx, fixture.RunRequest(fmt.Sprintf("run-%05d", i), "deployment: bench/burst\n"), metav1.CreateOptions{})
@@ -651,6 +654,10 @@ func (b *bench) scale(ctx context.Context) error {
 		return fmt.Errorf("%w (reconciler log %s)", err, rec.Log)
 	}
 	settled := time.Since(t0)
+	stopProfile()
+	for _, l := range reconcilerSample(ctx, "http://"+metricsAddr+"/metrics", "flows_dispatch_pass_seconds_count", "flows_dispatch_pass_seconds_sum", "flows_state_writes", "process_cpu_seconds_total") {
+		fmt.Println("  reconciler:", l)
+	}
 	rss, cpu, err := procUsage(rec.Cmd.Process.Pid)
 	if err != nil {
 		return err
