@@ -397,7 +397,7 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	defer c.queue.Done(key)
 	var err error
 	if key == dispatchKey {
-		err = c.pass(ctx)
+		err = c.dispatch(ctx)
 	} else {
 		err = c.syncRun(ctx, key)
 	}
@@ -478,18 +478,23 @@ func (c *Controller) requestPass() {
 	c.queue.Add(dispatchKey)
 }
 
-// pass runs one dispatch pass and spaces the next: while it runs, a call
-// waits for its estimated end and the spacing after it; after, for the
-// spacing.
-func (c *Controller) pass(ctx context.Context) error {
+// passStarted spaces the passes called while one decides: they wait for
+// its estimated end and the spacing after it.
+func (c *Controller) passStarted() time.Time {
 	start := time.Now()
 	c.nextPass.Store(start.Add((1 + passSpacing) * time.Duration(c.lastPass.Load())).UnixNano())
-	err := c.dispatch(ctx)
+	return start
+}
+
+// passDecided spaces the next pass by the time this one took to decide.
+// Handing its writes to the writers is not counted: that waits on the API
+// server, not on this process's CPU, and a pass that decided ten thousand
+// writes would otherwise hold the next one back for minutes.
+func (c *Controller) passDecided(start time.Time) {
 	end := time.Now()
 	took := end.Sub(start)
 	c.lastPass.Store(int64(took))
 	c.nextPass.Store(end.Add(passSpacing * took).UnixNano())
-	return err
 }
 
 // passSpacing is how many times its own duration an event-called pass

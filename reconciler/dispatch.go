@@ -38,6 +38,7 @@ type action func(ctx context.Context) error
 func (c *Controller) dispatch(ctx context.Context) error {
 	start := c.opts.Now()
 	now := start
+	decideStart := c.passStarted()
 	// Until this pass has counted, a slot freed meanwhile must bring
 	// another pass; a pass that ends early leaves it so.
 	c.slotWaiters.Store(true)
@@ -194,6 +195,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 		c.queue.AddAfter(dispatchKey, wake.Sub(c.opts.Now()))
 	}
 	c.metrics.DispatchPass.Observe(c.opts.Now().Sub(start).Seconds())
+	c.passDecided(decideStart)
 	c.execute(ctx, actions)
 	return nil
 }

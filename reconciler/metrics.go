@@ -40,7 +40,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		DispatchPass: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "flows_dispatch_pass_seconds",
-			Help:    "Duration of one dispatch pass, its writes included.",
+			Help:    "Duration of one dispatch pass deciding; its writes are carried out after it, by the writer pool.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
 		ReconcileErrors: prometheus.NewCounter(prometheus.CounterOpts{
