@@ -190,6 +190,11 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	}
 
 	c.slotWaiters.Store(waitsForSlot)
+	if waitsForSlot {
+		// A slot can also come free without an event: a claim whose Job
+		// the cache never shows ends with claimTTL. Look again by then.
+		c.queue.AddAfter(dispatchKey, claimTTL)
+	}
 	c.metrics.observePass(cfg, u, counts)
 	if !wake.IsZero() {
 		c.queue.AddAfter(dispatchKey, wake.Sub(c.opts.Now()))
