@@ -62,7 +62,7 @@ type Options struct {
 	// StatusWriteQPS and StatusWriteBurst budget the Pending and Running
 	// writes: progress reports, which under a burst would cost the API
 	// server as much again as the Jobs themselves. Past the budget a run's
-	// progress write waits a batch period and is often overtaken by the
+	// progress write waits 5 batch periods and is often overtaken by the
 	// next state; final states and slots never wait. Zero means 10 and
 	// 20; a negative QPS means no budget.
 	StatusWriteQPS   float32
@@ -115,7 +115,7 @@ type Controller struct {
 	// about ten, and taking them in back to back, each pass finding one
 	// more, cost 15 s of CPU.
 	nextPass atomic.Int64
-	lastPass atomic.Int64 // duration of the last pass
+	lastPass atomic.Int64 // how long the last pass took to decide
 	cfgCache configCache
 	parsed   runCache
 	recorder record.EventRecorder
@@ -486,15 +486,17 @@ func (c *Controller) passStarted() time.Time {
 	return start
 }
 
-// passDecided spaces the next pass by the time this one took to decide.
-// Handing its writes to the writers is not counted: that waits on the API
-// server, not on this process's CPU, and a pass that decided ten thousand
-// writes would otherwise hold the next one back for minutes.
-func (c *Controller) passDecided(start time.Time) {
+// passDecided spaces the next pass by the time this one took to decide,
+// and returns that time. Handing its writes to the writers is not
+// counted: that waits on the API server, not on this process's CPU, and a
+// pass that decided ten thousand writes would otherwise hold the next one
+// back for minutes.
+func (c *Controller) passDecided(start time.Time) time.Duration {
 	end := time.Now()
 	took := end.Sub(start)
 	c.lastPass.Store(int64(took))
 	c.nextPass.Store(end.Add(passSpacing * took).UnixNano())
+	return took
 }
 
 // passSpacing is how many times its own duration an event-called pass

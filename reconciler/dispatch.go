@@ -36,9 +36,8 @@ type action func(ctx context.Context) error
 // creation. A run blocked on one limit does not block runs that do not need
 // that limit.
 func (c *Controller) dispatch(ctx context.Context) error {
-	start := c.opts.Now()
-	now := start
-	decideStart := c.passStarted()
+	now := c.opts.Now()
+	start := c.passStarted()
 	// Until this pass has counted, a slot freed meanwhile must bring
 	// another pass; a pass that ends early leaves it so.
 	c.slotWaiters.Store(true)
@@ -199,8 +198,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	if !wake.IsZero() {
 		c.queue.AddAfter(dispatchKey, wake.Sub(c.opts.Now()))
 	}
-	c.metrics.DispatchPass.Observe(c.opts.Now().Sub(start).Seconds())
-	c.passDecided(decideStart)
+	c.metrics.DispatchPass.Observe(c.passDecided(start).Seconds())
 	c.execute(ctx, actions)
 	return nil
 }

@@ -502,12 +502,7 @@ func (b *bench) flowsBurst(ctx context.Context, n int) (burst, error) {
 			r.createLat += time.Duration(f * float64(time.Second))
 		}
 	}
-	// Dispatch latency: run ConfigMap seen by a watch -> its Job seen.
-	for name, at := range runs.added {
-		if j, ok := jobs.addedAt(project.JobName(name)); ok {
-			r.lat = append(r.lat, j.Sub(at))
-		}
-	}
+	r.lat = runs.dispatchLatencies(jobs)
 	return r, nil
 }
 
@@ -543,14 +538,7 @@ func (b *bench) steadyLatency(ctx context.Context) error {
 	}
 	runs.stop()
 	jobs.stop()
-	var lat []time.Duration
-	runs.mu.Lock()
-	for name, at := range runs.added {
-		if j, ok := jobs.addedAt(project.JobName(name)); ok {
-			lat = append(lat, j.Sub(at))
-		}
-	}
-	runs.mu.Unlock()
+	lat := runs.dispatchLatencies(jobs)
 	b.add(row{
 		figure: "dispatch latency, free slots, 20 runs/s (p50 / p90 / p99)", baseline: "10 s poll (Prefect worker default)",
 		flows:  fmt.Sprintf("%s / %s / %s", dur(pct(lat, 50)), dur(pct(lat, 90)), dur(pct(lat, 99))),
@@ -1066,6 +1054,20 @@ func (b *bench) watchRuns(ctx context.Context, ns string) (*runWatcher, error) {
 }
 
 func (rw *runWatcher) stop() { rw.w.Stop() }
+
+// dispatchLatencies is, for each run seen whose Job was seen, the time
+// from the run's ConfigMap seen by the watch to its Job seen.
+func (rw *runWatcher) dispatchLatencies(jobs *jobWatcher) []time.Duration {
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	var lat []time.Duration
+	for name, at := range rw.added {
+		if j, ok := jobs.addedAt(project.JobName(name)); ok {
+			lat = append(lat, j.Sub(at))
+		}
+	}
+	return lat
+}
 
 func (rw *runWatcher) waitState(ctx context.Context, n int, s project.RunState, timeout time.Duration) error {
 	deadline := time.After(timeout)
