@@ -51,6 +51,7 @@ func newFakeCluster(t *testing.T, withRuns bool) *fakeCluster {
 		t.Fatal(err)
 	}
 	var objs []runtime.Object
+	digests := map[string]string{}
 	for _, p := range out.Paths() {
 		if !strings.HasPrefix(p, "pools/") && !strings.HasPrefix(p, "deployments/") && p != "flows-limits.yaml" {
 			continue
@@ -63,8 +64,18 @@ func newFakeCluster(t *testing.T, withRuns bool) *fakeCluster {
 		if cm.Name == project.LimitsConfigMapName {
 			cm.Data[project.KeyLimits] = "- tag: hello\n  limit: 3\n- tag: adhoc\n  limit: 1\n"
 		}
+		digests[cm.Name] = project.ConfigDigest(cm.Data)
 		objs = append(objs, cm)
 	}
+	// The index as render would write it for this config.
+	indexData, err := project.ConfigIndexData(digests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs = append(objs, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: project.ConfigIndexName, Namespace: "flows", Labels: map[string]string{project.LabelConfig: project.ConfigIndex}},
+		Data:       indexData,
+	})
 	fc := &fakeCluster{}
 	if withRuns {
 		objs = append(objs, fixtureRuns()...)

@@ -395,11 +395,12 @@ func (b *bench) flowsBurst(ctx context.Context, n int) (burst, error) {
 		return burst{}, err
 	}
 	dir, _ := os.MkdirTemp(b.dir, "throughput-")
-	if _, err := fixture.Install(ctx, b.client, ns, dir, throughputProject, nil); err != nil {
+	p, err := fixture.Install(ctx, b.client, ns, dir, throughputProject, nil)
+	if err != nil {
 		return burst{}, err
 	}
 	metricsAddr := freeAddr()
-	rec, err := fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns, "--metrics-bind-address="+metricsAddr, "--enable-pprof")
+	rec, err := fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns, append(p.ReconcilerArgs(), "--metrics-bind-address="+metricsAddr, "--enable-pprof")...)
 	if err != nil {
 		return burst{}, err
 	}
@@ -558,7 +559,7 @@ func (b *bench) install(ctx context.Context, prefix, flowsYAML string, args ...s
 	if p, err = fixture.Install(ctx, b.client, ns, dir, flowsYAML, nil); err != nil {
 		return
 	}
-	if rec, err = fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns, args...); err != nil {
+	if rec, err = fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns, append(p.ReconcilerArgs(), args...)...); err != nil {
 		return
 	}
 	stop = func() { rec.Terminate(); <-rec.Done() }
