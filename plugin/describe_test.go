@@ -1,8 +1,11 @@
 package plugin
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-flows/kubectl-flows/internal/golden"
 )
 
 func TestDescribeGolden(t *testing.T) {
@@ -21,7 +24,7 @@ func TestDescribeGolden(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
-			golden(t, tc.golden, out)
+			golden.Check(t, filepath.Join("testdata", tc.golden), []byte(out))
 		})
 	}
 	if _, errOut, code := fc.kf(t, "describe", "run", "hello-default-dnoe"); code != 1 || !strings.Contains(errOut, "did you mean hello-default-done") {
