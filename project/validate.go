@@ -40,8 +40,8 @@ func loadLocation(tz string) (*time.Location, error) {
 	return time.LoadLocation(tz)
 }
 
-// ConfigMapName names the ConfigMaps render writes; the reconciler finds
-// them by label, people find them by these names.
+// PoolConfigMapName names a pool's ConfigMap. Render writes these names;
+// the reconciler finds the ConfigMaps by label, people find them by name.
 func PoolConfigMapName(pool string) string { return "flows-pool-" + pool }
 
 // DeploymentConfigMapName is flows-deployment-<flow>-<name>.
@@ -255,7 +255,7 @@ func retention(e *errs, fld *field.Path, r *Retention) {
 	}
 }
 
-// String renders a limit for tables: "unlimited" when unset.
+// LimitString renders a limit for tables: "unlimited" when unset.
 func LimitString(v *int32) string {
 	if v == nil {
 		return "unlimited"
