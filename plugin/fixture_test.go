@@ -78,7 +78,7 @@ func newFakeCluster(t *testing.T, withRuns bool) *fakeCluster {
 	return fc
 }
 
-// run builds a run ConfigMap as the reconciler leaves it.
+// runCM builds a run ConfigMap as the reconciler leaves it.
 func runCM(name, deployment string, created time.Duration, st *project.RunStatus, req *project.RunRequest) *corev1.ConfigMap {
 	if req == nil {
 		req = &project.RunRequest{Deployment: deployment}

@@ -175,10 +175,6 @@ concurrencyLimits:
   - {tag: bench, limit: 100000}
 `
 
-// throughput: N bare Jobs (the baseline) against N runs of kubectl-flows,
-// each timed from the first create to the last completion, on the same
-// control plane; plus dispatch latency with free slots and the API writes
-// per run.
 // burst is one timed burst of N: bare Jobs or runs.
 type burst struct {
 	took time.Duration
