@@ -8,8 +8,13 @@ import (
 // Closest returns up to max of candidates that look like name: the ones
 // within a small edit distance (a typo, a swapped letter), then those
 // sharing a prefix or containing it, best first. It is for "did you mean"
-// hints in errors.
+// hints in errors. A name over maxSuggestInput bytes gets none: no name is
+// that long, and the edit distance costs its length times each candidate's
+// (a 1 MB name in a run request once stalled the reconciler for a second).
 func Closest(name string, candidates []string, max int) []string {
+	if len(name) > maxSuggestInput {
+		return nil
+	}
 	type scored struct {
 		s    string
 		dist int
@@ -49,6 +54,10 @@ func Closest(name string, candidates []string, max int) []string {
 	}
 	return names
 }
+
+// maxSuggestInput is the longest name Closest looks at: a DNS subdomain's
+// 253 bytes, longer than any pool, queue or flow/name.
+const maxSuggestInput = 253
 
 func sharedPrefix(a, b string) int {
 	n := 0
