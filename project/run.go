@@ -206,10 +206,10 @@ func (r *RunRequest) check() error {
 
 // Check applies DecodeRunRequest's rules to a request built in code, as
 // `kubectl flows run` builds one, so the CLI refuses what the reconciler
-// would reject with the same message.
+// would reject, with the same message less its "run.yaml: " prefix.
 func (r *RunRequest) Check() error {
 	if err := r.check(); err != nil {
-		return fmt.Errorf("%s: %w", KeyRun, err)
+		return err
 	}
 	data, err := EncodeRunRequest(r)
 	if err != nil {

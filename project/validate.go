@@ -94,6 +94,7 @@ func (l *Loaded) validate(e *errs) {
 			}
 			nonNegative(e, fq.Child("concurrencyLimit"), q.ConcurrencyLimit)
 		}
+		validateRunOverrides(e, fp.Child("runOverrides").String(), l.Templates[pool.Name], pool.RunOverrides)
 		if t := l.Templates[pool.Name]; t != nil && len(pool.JobVariables) > 0 {
 			if err := t.ValidatePartial(pool.JobVariables); err != nil { // deployments may supply required ones
 				e.add(fp.Child("jobVariables").String(), "%v", err)
@@ -172,6 +173,7 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 		}
 	}
 	if pool != nil {
+		validateRunOverrides(e, fd.Child("runOverrides").String(), l.Templates[pool.Name], d.RunOverrides)
 		if t := l.Templates[pool.Name]; t != nil {
 			if err := t.Validate(DeploymentJobVariables(pool, d)); err != nil {
 				e.add(fd.Child("jobVariables").String(), "%v", err)
