@@ -397,6 +397,11 @@ func (o *DescribeOptions) describeDeployment(ctx context.Context, w io.Writer) e
 		p.line(0, "Parameter Schema:", "properties %s", strings.Join(names, ", "))
 	}
 	p.block(0, "Job Variables", yamlText(d.JobVariables))
+	var pool *project.Pool
+	if ip := s.installed.Pools[d.Pool]; ip != nil {
+		pool = &ip.Pool
+	}
+	p.line(0, "Run Overrides:", "%s", runOverridesText(project.RunOverrides(pool, &d.Deployment)))
 	var recent []*project.RunInfo
 	for _, r := range s.runs {
 		if r.Deployment() == name {
@@ -417,6 +422,14 @@ func (o *DescribeOptions) describeDeployment(ctx context.Context, w io.Writer) e
 		p.raw(1, "%s\t%s\t%s\t%s\t%s", r.ConfigMap.Name, r.DisplayState(s.now), orNone(r.Status.Reason), age(s.now, r.ConfigMap.CreationTimestamp), orNone(runDuration(r, s.now)))
 	}
 	return nil
+}
+
+// runOverridesText lists the job variables a run may set.
+func runOverridesText(names []string) string {
+	if len(names) == 0 {
+		return "<none> (a run may set no job variables)"
+	}
+	return strings.Join(names, ", ")
 }
 
 func pausedText(cell string) string {
@@ -458,6 +471,7 @@ func (o *DescribeOptions) describePool(ctx context.Context, w io.Writer) error {
 		p.line(0, "Template Variables:", "%s", strings.Join(t.VariableNames(), ", "))
 	}
 	p.block(0, "Job Variables", yamlText(pool.JobVariables))
+	p.line(0, "Run Overrides:", "%s", runOverridesText(project.RunOverrides(&pool.Pool, nil)))
 	p.raw(0, "Queues:")
 	p.raw(1, "Name\tPriority\tPaused\tSlots\tWaiting")
 	for _, v := range queueViews(s) {
