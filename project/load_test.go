@@ -174,23 +174,7 @@ func TestBadInput(t *testing.T) {
 		{
 			name: "template placeholder with no variable",
 			edit: func(s string) string {
-				return strings.Replace(s, "  - name: k8s\n", `  - name: k8s
-    baseJobTemplate:
-      job_configuration:
-        job_manifest:
-          apiVersion: batch/v1
-          kind: Job
-          spec:
-            template:
-              spec:
-                containers:
-                  - name: flow
-                    image: "{{ imagee }}"
-      variables:
-        type: object
-        properties:
-          image: {type: string}
-`, 1)
+				return withInlineTemplate(s, `image: "{{ imagee }}"`, "image: {type: string}")
 			},
 			want: []string{"pools[0].baseJobTemplate", "imagee"},
 		},
@@ -299,7 +283,21 @@ func TestRunOverridesLoaded(t *testing.T) {
 	}
 
 	// A template that declares only some of the default set gets only those.
-	custom := strings.Replace(valid, "  - name: k8s\n", `  - name: k8s
+	custom := withInlineTemplate(valid, "image: \"{{ image }}\"\n                    env: \"{{ env }}\"", "image: {type: string}\n          env: {type: object}")
+	l, err = project.Load(write(t, "flows.yaml", custom), vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Pool("k8s").RunOverrides; !reflect.DeepEqual(got, []string{"env"}) {
+		t.Errorf("runOverrides of a template with only image and env = %v, want [env]", got)
+	}
+}
+
+// withInlineTemplate gives the first pool of project src an inline base job
+// template: one container with the given fields (indented as its first
+// one) and the given variables.properties.
+func withInlineTemplate(src, container, properties string) string {
+	return strings.Replace(src, "  - name: k8s\n", `  - name: k8s
     baseJobTemplate:
       job_configuration:
         job_manifest:
@@ -310,19 +308,9 @@ func TestRunOverridesLoaded(t *testing.T) {
               spec:
                 containers:
                   - name: flow
-                    image: "{{ image }}"
-                    env: "{{ env }}"
+                    `+container+`
       variables:
         type: object
         properties:
-          image: {type: string}
-          env: {type: object}
-`, 1)
-	l, err = project.Load(write(t, "flows.yaml", custom), vars)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := l.Pool("k8s").RunOverrides; !reflect.DeepEqual(got, []string{"env"}) {
-		t.Errorf("runOverrides of a template with only image and env = %v, want [env]", got)
-	}
+          `+properties+"\n", 1)
 }
