@@ -361,6 +361,16 @@ func (t *Template) MarshalIndent() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// HasVariable reports whether variables.properties declares name, and if
+// not, an error naming it and the declared ones (with the closest), for a
+// configuration that names variables, such as a pool's runOverrides.
+func (t *Template) HasVariable(name string) error {
+	if _, ok := t.properties[name]; ok {
+		return nil
+	}
+	return fmt.Errorf("no job variable %q in the base job template%s", name, knownList(name, t.names))
+}
+
 // VariableNames returns the names declared in variables.properties, sorted.
 func (t *Template) VariableNames() []string { return append([]string(nil), t.names...) }
 

@@ -294,3 +294,22 @@ func TestDefaultJSONIsPrettyAndCanonical(t *testing.T) {
 		t.Fatal("default.json is not indented with two spaces")
 	}
 }
+
+func TestHasVariable(t *testing.T) {
+	d := Default()
+	if err := d.HasVariable("cpu_request"); err != nil {
+		t.Errorf("cpu_request: %v", err)
+	}
+	err := d.HasVariable("imagee")
+	if err == nil || !strings.Contains(err.Error(), `no job variable "imagee"`) || !strings.Contains(err.Error(), `did you mean "image"`) {
+		t.Errorf("imagee: %v", err)
+	}
+}
+
+func TestVariableOf(t *testing.T) {
+	for in, want := range map[string]string{"env": "env", "env.LOG_LEVEL": "env", "labels.app.kubernetes.io/name": "labels", "": ""} {
+		if got := VariableOf(in); got != want {
+			t.Errorf("VariableOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -62,6 +62,14 @@ func mergeExpanded(levels ...map[string]any) map[string]any {
 	return out
 }
 
+// VariableOf is the variable a key of a level of job variables sets: the
+// key itself, or its first segment for a dotted key ("env.LOG_LEVEL" sets
+// env), as expandLevel reads it.
+func VariableOf(key string) string {
+	name, _, _ := strings.Cut(key, ".")
+	return name
+}
+
 // expandLevel normalizes one level of job variables to JSON values (fresh
 // maps and lists) and expands its dotted keys.
 func expandLevel(level map[string]any) map[string]any {

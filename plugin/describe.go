@@ -431,6 +431,11 @@ func printDeployment(w describe.PrefixWriter, s *snapshot, d *project.InstalledD
 		field(w, 0, "Parameter Schema:", "properties %s", strings.Join(names, ", "))
 	}
 	block(w, 0, "Job Variables", yamlText(d.JobVariables))
+	var pool *project.Pool
+	if ip := s.installed.Pools[d.Pool]; ip != nil {
+		pool = &ip.Pool
+	}
+	field(w, 0, "Run Overrides:", "%s", runOverridesText(project.RunOverrides(pool, &d.Deployment)))
 	var recent []*project.RunInfo
 	for _, r := range s.runs {
 		if r.Deployment() == name {
@@ -452,6 +457,14 @@ func printDeployment(w describe.PrefixWriter, s *snapshot, d *project.InstalledD
 	}
 }
 
+// runOverridesText lists the job variables a run may set.
+func runOverridesText(names []string) string {
+	if len(names) == 0 {
+		return "<none> (a run may set no job variables)"
+	}
+	return strings.Join(names, ", ")
+}
+
 // printPool prints a pool's description from a snapshot.
 func printPool(w describe.PrefixWriter, s *snapshot, pool *project.InstalledPool) {
 	field(w, 0, "Name:", "%s", pool.Name)
@@ -465,6 +478,7 @@ func printPool(w describe.PrefixWriter, s *snapshot, pool *project.InstalledPool
 		field(w, 0, "Template Variables:", "%s", strings.Join(t.VariableNames(), ", "))
 	}
 	block(w, 0, "Job Variables", yamlText(pool.JobVariables))
+	field(w, 0, "Run Overrides:", "%s", runOverridesText(project.RunOverrides(&pool.Pool, nil)))
 	w.Write(0, "Queues:\n")
 	w.Write(1, "Name\tPriority\tPaused\tSlots\tWaiting\n")
 	for _, q := range queueRows(s) {

@@ -61,7 +61,10 @@ var runLong = templates.LongDesc(`
 	Parameters (-p) are laid over the deployment's defaults; a value that
 	parses as JSON is used as JSON (-p count=3 is a number, -p 'items=[1,2]' a
 	list), anything else is a string. Job variables (-j) are laid over the
-	pool's and the deployment's, as in Prefect. Both are checked against
+	pool's and the deployment's, as in Prefect; a run may set only the job
+	variables its pool's and deployment's runOverrides allow (by default
+	env, cpu_request, cpu_limit, memory_request, memory_limit). Both are
+	checked against
 	their schemas before the request is made (--validate=false skips that and
 	leaves it to the reconciler).
 
@@ -191,11 +194,6 @@ func (o *RunOptions) Complete(args []string) error {
 	case o.In > 0:
 		o.scheduledAt = &metav1.Time{Time: now.Add(o.In).UTC().Truncate(time.Second)}
 	}
-	for _, t := range o.Tags {
-		if strings.TrimSpace(t) == "" {
-			return errors.New("--tag must not be empty")
-		}
-	}
 	return nil
 }
 
@@ -240,17 +238,22 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if o.Validate {
-		if err := o.validate(in, d); err != nil {
-			return &ExitError{Code: ExitRejected, Err: fmt.Errorf("not submitted: %w", err)}
-		}
-	}
 	req := &project.RunRequest{Deployment: d.FullName(), ScheduledTime: o.scheduledAt, Tags: o.Tags}
 	if len(o.params) > 0 {
 		req.Parameters = o.params
 	}
 	if len(o.jobVars) > 0 {
 		req.JobVariables = o.jobVars
+	}
+	// The reconciler's decoding rules (names, tags, sizes) hold whatever
+	// --validate says: a request they refuse could only be Rejected.
+	if err := req.Check(); err != nil {
+		return &ExitError{Code: ExitRejected, Err: fmt.Errorf("not submitted: %w", err)}
+	}
+	if o.Validate {
+		if err := o.validate(in, d); err != nil {
+			return &ExitError{Code: ExitRejected, Err: fmt.Errorf("not submitted: %w", err)}
+		}
 	}
 	data, err := project.EncodeRunRequest(req)
 	if err != nil {
@@ -315,6 +318,9 @@ func (o *RunOptions) validate(in *project.Installed, d *project.InstalledDeploym
 	pool := in.Pools[d.Pool]
 	if pool == nil {
 		return nil // the reconciler waits for the pool; nothing to check against
+	}
+	if err := project.CheckRunJobVariables(&pool.Pool, &d.Deployment, o.jobVars); err != nil {
+		return err
 	}
 	t, err := jobtemplate.Parse([]byte(pool.ConfigMap.Data[project.KeyJobTemplate]), "pool "+pool.Name)
 	if err != nil {

@@ -53,7 +53,12 @@ func TestRunValidation(t *testing.T) {
 		{[]string{"run", "hello/defualt"}, 1, "did you mean hello/default"},
 		{[]string{"run", "hello"}, 1, `"hello" is ambiguous`},
 		{[]string{"run", "hello/default", "-p", "name=3"}, ExitRejected, "not submitted: parameters do not match parameterSchema: /name"},
-		{[]string{"run", "hello/default", "-j", "backoff_limit=-1"}, ExitRejected, "backoff_limit"},
+		{[]string{"run", "hello/default", "-j", "memory_request=5"}, ExitRejected, `not submitted: job variable "memory_request"`},
+		{[]string{"run", "hello/default", "-j", "image=evil", "-j", "labels={\"app\":\"payments\"}"}, ExitRejected,
+			`not submitted: job variables "image", "labels" may not be set by a run (allowed: cpu_limit, cpu_request, env, memory_limit, memory_request; an operator can allow more with runOverrides on the pool or deployment)`},
+		{[]string{"run", "hello/default", "--tag", "x,database"}, ExitRejected, `not submitted: tags[0] "x,database": must not contain a comma`},
+		{[]string{"run", "hello/default", "--tag", " "}, ExitRejected, `not submitted: tags[0] " ": must not be empty`},
+		{[]string{"run", "hello/default", "-p", "blob=" + strings.Repeat("p", 40000)}, ExitRejected, "not submitted: parameters are 40011 bytes as JSON; a run may give at most 32768 (32 KiB)"},
 		{[]string{"run", "hello/default", "-p", "novalue"}, 1, "want KEY=VALUE"},
 		{[]string{"run", "hello/default", "--wait", "--watch"}, 1, "do not go together"},
 		{[]string{"run", "hello/default", "--timeout", "1m"}, 1, "--timeout needs --wait"},
@@ -64,9 +69,13 @@ func TestRunValidation(t *testing.T) {
 			t.Errorf("%v: exit %d %q, want %d %q", tc.args, code, errOut, tc.code, tc.want)
 		}
 	}
-	// --validate=false leaves it to the reconciler.
-	if _, errOut, code := fc.kf(t, "run", "hello/default", "-p", "name=3", "--validate=false"); code != 0 {
+	// --validate=false leaves the schemas and the allow-list to the
+	// reconciler, but not the rules every request must meet.
+	if _, errOut, code := fc.kf(t, "run", "hello/default", "-p", "name=3", "-j", "image=x", "--validate=false"); code != 0 {
 		t.Errorf("--validate=false: %d %s", code, errOut)
+	}
+	if _, errOut, code := fc.kf(t, "run", "hello/default", "--tag", "a,b", "--validate=false"); code != ExitRejected || !strings.Contains(errOut, "comma") {
+		t.Errorf("--validate=false with a comma in a tag: %d %s", code, errOut)
 	}
 	// A bare deployment name that only one flow has is enough.
 	if out, errOut, code := fc.kf(t, "run", "arthur"); code != 0 || !strings.HasPrefix(out, "hello-arthur-") {

@@ -99,6 +99,7 @@ func decode(path string, doc []byte, e *errs) (*Loaded, error) {
 	l.loadTemplates(e)
 	p.setDefaults()
 	l.validate(e)
+	l.fillRunOverrides() // after validate: defaults are not the user's to be told about
 	if err := e.err(); err != nil {
 		return nil, err
 	}

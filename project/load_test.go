@@ -3,6 +3,7 @@ package project_test
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -142,6 +143,28 @@ func TestBadInput(t *testing.T) {
 			want: []string{"deployments[0].jobVariables", "cpu_requets"},
 		},
 		{
+			name: "pool runOverrides names no variable",
+			edit: func(s string) string {
+				return strings.Replace(s, "  - name: k8s\n", "  - name: k8s\n    runOverrides: [env, imagee]\n", 1)
+			},
+			want: []string{"flows.yaml:7:", "pools[0].runOverrides[1]", `no job variable "imagee"`, `did you mean "image"`},
+		},
+		{
+			name: "deployment runOverrides names no variable",
+			edit: func(s string) string { return s + "    runOverrides:\n      - cpu\n" },
+			want: []string{"flows.yaml:21:", "deployments[0].runOverrides[0]", `no job variable "cpu"`},
+		},
+		{
+			name: "tag with a comma",
+			edit: func(s string) string { return s + "    tags: [\"x,db\"]\n" },
+			want: []string{"flows.yaml:20:", "deployments[0].tags[0]", "must not contain a comma"},
+		},
+		{
+			name: "limit tag not a label value",
+			edit: func(s string) string { return strings.Replace(s, "  - tag: db\n", "  - tag: db wide\n", 1) },
+			want: []string{"flows.yaml:11:", "concurrencyLimits[0].tag", "valid label"},
+		},
+		{
 			name: "parameters fail the schema",
 			edit: func(s string) string {
 				return s + "    parameterSchema:\n      type: object\n      properties:\n        name: {type: integer}\n"
@@ -151,23 +174,7 @@ func TestBadInput(t *testing.T) {
 		{
 			name: "template placeholder with no variable",
 			edit: func(s string) string {
-				return strings.Replace(s, "  - name: k8s\n", `  - name: k8s
-    baseJobTemplate:
-      job_configuration:
-        job_manifest:
-          apiVersion: batch/v1
-          kind: Job
-          spec:
-            template:
-              spec:
-                containers:
-                  - name: flow
-                    image: "{{ imagee }}"
-      variables:
-        type: object
-        properties:
-          image: {type: string}
-`, 1)
+				return withInlineTemplate(s, `image: "{{ imagee }}"`, "image: {type: string}")
 			},
 			want: []string{"pools[0].baseJobTemplate", "imagee"},
 		},
@@ -248,4 +255,62 @@ func TestJobName(t *testing.T) {
 	if project.JobName(long) != a {
 		t.Error("JobName is not deterministic")
 	}
+}
+
+// TestRunOverridesLoaded: a pool that names no runOverrides gets the
+// default set (only the variables its template declares), an empty list
+// stays empty, and a deployment's names are added to its pool's.
+func TestRunOverridesLoaded(t *testing.T) {
+	src := strings.Replace(valid, "pools:\n", "pools:\n  - name: locked\n    runOverrides: []\n", 1) +
+		"    runOverrides: [active_deadline_seconds, env]\n" +
+		"  - {flow: hello, name: locked, entrypoint: x.py:f, pool: locked, runOverrides: [image]}\n"
+	l, err := project.Load(write(t, "flows.yaml", src), vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := l.Pool("k8s").RunOverrides, project.DefaultRunOverrides(); !reflect.DeepEqual(got, want) {
+		t.Errorf("default pool runOverrides = %v, want %v", got, want)
+	}
+	if got := l.Pool("locked").RunOverrides; got == nil || len(got) != 0 {
+		t.Errorf("an empty runOverrides must stay empty (not nil), got %#v", got)
+	}
+	want := []string{"active_deadline_seconds", "cpu_limit", "cpu_request", "env", "memory_limit", "memory_request"}
+	if got := project.RunOverrides(l.Pool("k8s"), &l.Deployments[0]); !reflect.DeepEqual(got, want) {
+		t.Errorf("RunOverrides = %v, want %v", got, want)
+	}
+	if got := project.RunOverrides(l.Pool("locked"), &l.Deployments[1]); !reflect.DeepEqual(got, []string{"image"}) {
+		t.Errorf("RunOverrides of a locked pool = %v, want [image]", got)
+	}
+
+	// A template that declares only some of the default set gets only those.
+	custom := withInlineTemplate(valid, "image: \"{{ image }}\"\n                    env: \"{{ env }}\"", "image: {type: string}\n          env: {type: object}")
+	l, err = project.Load(write(t, "flows.yaml", custom), vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Pool("k8s").RunOverrides; !reflect.DeepEqual(got, []string{"env"}) {
+		t.Errorf("runOverrides of a template with only image and env = %v, want [env]", got)
+	}
+}
+
+// withInlineTemplate gives the first pool of project src an inline base job
+// template: one container with the given fields (indented as its first
+// one) and the given variables.properties.
+func withInlineTemplate(src, container, properties string) string {
+	return strings.Replace(src, "  - name: k8s\n", `  - name: k8s
+    baseJobTemplate:
+      job_configuration:
+        job_manifest:
+          apiVersion: batch/v1
+          kind: Job
+          spec:
+            template:
+              spec:
+                containers:
+                  - name: flow
+                    `+container+`
+      variables:
+        type: object
+        properties:
+          `+properties+"\n", 1)
 }

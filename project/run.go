@@ -1,9 +1,15 @@
 package project
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"sort"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
@@ -27,6 +33,34 @@ const (
 	AnnotationPausedQueues = "kubectl-flows.dev/paused-queues"
 	// LabelSchedule marks runs a schedule created, by schedule identity.
 	LabelSchedule = "kubectl-flows.dev/schedule"
+)
+
+// Bounds on a run request. Anyone who may create a ConfigMap may create a
+// run, so its size is bounded where it is decoded: the reconciler caches
+// runs and copies parts of them into Jobs and statuses, and a write the API
+// server refuses for size would be retried for ever.
+const (
+	// MaxRunDataBytes bounds run.yaml. A cache transform may drop a longer
+	// run.yaml: DecodeRunRequest and CheckRunObject refuse it anyway.
+	MaxRunDataBytes = 64 << 10
+	// MaxRunParametersBytes bounds a run's parameters as JSON: they are
+	// copied into the Job (FLOWS_PARAMETERS and its admission annotation)
+	// and the run's status, which must stay under the API server's 256 KiB
+	// for all of an object's annotations and 1 MiB per object, together
+	// with the deployment's defaults and the job variables.
+	MaxRunParametersBytes = 32 << 10
+	// MaxRunJobVariablesBytes bounds a run's job variables as JSON.
+	MaxRunJobVariablesBytes = 32 << 10
+	// MaxRunTags bounds the tags a run adds to its deployment's.
+	MaxRunTags = 32
+	// MaxRunNameLength bounds a run's name (metadata.name). Every name
+	// kubectl flows and the schedules make fits (flow and name are at most
+	// 63 each, a tick adds 22); a longer one is cut and hashed into its Job
+	// name all the same, but buys nothing and makes every message about it
+	// long.
+	MaxRunNameLength = 160
+	// maxValueKey bounds a parameter's or job variable's name.
+	maxValueKey = 253
 )
 
 // RunRequest is what a client asks for.
@@ -102,34 +136,126 @@ type RunStatus struct {
 }
 
 // DecodeRunRequest parses a run request strictly: an unknown key is an
-// error, so a typo is not silently ignored.
+// error, so a typo is not silently ignored. It refuses, once and for good,
+// what the API server would refuse when the reconciler writes it (a
+// deployment that is not flow/name of DNS labels, a tag that is not a
+// label value) and what would cost too much (see the Max constants), so
+// such a run is Rejected instead of retried. No message quotes more than
+// MaxEcho bytes of the request.
 func DecodeRunRequest(data string) (*RunRequest, error) {
 	if strings.TrimSpace(data) == "" {
 		return nil, fmt.Errorf("data key %s is missing or empty", KeyRun)
 	}
+	if len(data) > MaxRunDataBytes {
+		return nil, fmt.Errorf("%s is %d bytes; a run request may hold at most %d (64 KiB)", KeyRun, len(data), MaxRunDataBytes)
+	}
 	js, err := yaml.YAMLToJSONStrict([]byte(data))
 	if err != nil {
-		return nil, fmt.Errorf("%s is not valid YAML: %v", KeyRun, err)
+		return nil, fmt.Errorf("%s is not valid YAML: %s", KeyRun, Truncate(err.Error(), 2*MaxEcho))
 	}
 	r := &RunRequest{}
 	strict, err := kjson.UnmarshalStrict(js, r, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", KeyRun, err)
+		return nil, fmt.Errorf("%s: %s", KeyRun, Truncate(err.Error(), 2*MaxEcho))
 	}
 	if len(strict) > 0 {
-		msgs := make([]string, len(strict))
+		const shown = 3
+		msgs := make([]string, 0, shown+1)
 		for i, e := range strict {
-			msgs[i] = e.Error()
+			if i == shown {
+				msgs = append(msgs, fmt.Sprintf("and %d more", len(strict)-shown))
+				break
+			}
+			msgs = append(msgs, Truncate(e.Error(), MaxEcho))
 		}
 		return nil, fmt.Errorf("%s: %s (known keys: deployment, parameters, jobVariables, tags, scheduledTime)", KeyRun, strings.Join(msgs, "; "))
 	}
-	if r.Deployment == "" {
-		return nil, fmt.Errorf("%s: deployment is required (flow/name)", KeyRun)
-	}
-	if _, _, ok := SplitDeployment(r.Deployment); !ok {
-		return nil, fmt.Errorf("%s: deployment %q must be flow/name", KeyRun, r.Deployment)
+	if err := r.check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", KeyRun, err)
 	}
 	return r, nil
+}
+
+// check applies the rules DecodeRunRequest documents to a parsed request;
+// `kubectl flows run` calls it (through Check) before it creates one.
+func (r *RunRequest) check() error {
+	if r.Deployment == "" {
+		return errors.New("deployment is required (flow/name)")
+	}
+	if err := CheckDeploymentName(r.Deployment); err != nil {
+		return err
+	}
+	if len(r.Tags) > MaxRunTags {
+		return fmt.Errorf("tags: %d given; a run may add at most %d", len(r.Tags), MaxRunTags)
+	}
+	seen := make(map[string]bool, len(r.Tags))
+	for i, t := range r.Tags {
+		if msg := TagProblem(t); msg != "" {
+			return fmt.Errorf("tags[%d] %s: %s", i, quoteInput(t), msg)
+		}
+		if seen[t] {
+			return fmt.Errorf("tags[%d] %s: given more than once", i, quoteInput(t))
+		}
+		seen[t] = true
+	}
+	if err := checkValues("parameters", r.Parameters, MaxRunParametersBytes, "they are copied into the Job's annotations"); err != nil {
+		return err
+	}
+	return checkValues("jobVariables", r.JobVariables, MaxRunJobVariablesBytes, "they are copied into the Job's annotations")
+}
+
+// Check applies DecodeRunRequest's rules to a request built in code, as
+// `kubectl flows run` builds one, so the CLI refuses what the reconciler
+// would reject, with the same message less its "run.yaml: " prefix.
+func (r *RunRequest) Check() error {
+	if err := r.check(); err != nil {
+		return err
+	}
+	data, err := EncodeRunRequest(r)
+	if err != nil {
+		return err
+	}
+	if len(data) > MaxRunDataBytes {
+		return fmt.Errorf("%s would be %d bytes; a run request may hold at most %d (64 KiB)", KeyRun, len(data), MaxRunDataBytes)
+	}
+	return nil
+}
+
+// CheckDeploymentName checks a run's deployment: flow/name, each a DNS
+// label as render requires of deployments (the pair is written as the
+// label value flow.name). The message quotes at most MaxEcho bytes of it.
+func CheckDeploymentName(full string) error {
+	flow, name, ok := SplitDeployment(full)
+	if !ok {
+		return fmt.Errorf("deployment %s must be flow/name, e.g. hello/default", quoteInput(full))
+	}
+	for _, part := range []struct{ what, v string }{{"flow", flow}, {"name", name}} {
+		if msg := dnsLabelProblem(part.v); msg != "" {
+			return fmt.Errorf("deployment %s: the %s is not a valid name (%s); deployments are flow/name with both lowercase DNS labels", quoteInput(full), part.what, msg)
+		}
+	}
+	return nil
+}
+
+// checkValues bounds a map of the request by its JSON size and the length
+// of its keys (keys are quoted in schema errors).
+func checkValues(what string, m map[string]any, max int, why string) error {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if len(k) > maxValueKey {
+			return fmt.Errorf("%s: key %s is %d bytes; keys may be at most %d", what, quoteInput(k), len(k), maxValueKey)
+		}
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("%s: %s", what, Truncate(err.Error(), 2*MaxEcho))
+	}
+	if len(b) > max {
+		return fmt.Errorf("%s are %d bytes as JSON; a run may give at most %d (%d KiB): %s", what, len(b), max, max>>10, why)
+	}
+	return nil
 }
 
 // EncodeRunRequest writes a run request as YAML.
@@ -161,4 +287,38 @@ func EncodeRunStatus(s *RunStatus) (string, error) {
 func SplitDeployment(full string) (flow, name string, ok bool) {
 	flow, name, ok = strings.Cut(full, "/")
 	return flow, name, ok && flow != "" && name != "" && !strings.Contains(name, "/")
+}
+
+// CheckRunObject refuses a run ConfigMap the reconciler could never carry
+// through, whatever its run.yaml says: one marked immutable (its status
+// could never be written, and every try would fail again), a name longer
+// than MaxRunNameLength, data keys other than run.yaml and status.yaml
+// (binaryData included: nothing reads them, and they only cost memory), or
+// a run.yaml over MaxRunDataBytes. It reads only the object's metadata and
+// the sizes of its data, so a cache transform may call it before dropping
+// the data.
+func CheckRunObject(cm *corev1.ConfigMap) error {
+	if cm.Immutable != nil && *cm.Immutable {
+		return errors.New("the run ConfigMap is immutable, so its status could never be written; create it without immutable: true")
+	}
+	if len(cm.Name) > MaxRunNameLength {
+		return fmt.Errorf("the run's name is %d characters; a run's name may have at most %d", len(cm.Name), MaxRunNameLength)
+	}
+	var extra []string
+	for k := range cm.Data {
+		if k != KeyRun && k != KeyStatus {
+			extra = append(extra, k)
+		}
+	}
+	for k := range cm.BinaryData {
+		extra = append(extra, k)
+	}
+	if len(extra) > 0 {
+		sort.Strings(extra)
+		return fmt.Errorf("unexpected data key %s (%d in all); a run ConfigMap holds only %s (and the reconciler's %s)", quoteInput(extra[0]), len(extra), KeyRun, KeyStatus)
+	}
+	if n := len(cm.Data[KeyRun]); n > MaxRunDataBytes {
+		return fmt.Errorf("%s is %d bytes; a run request may hold at most %d (64 KiB)", KeyRun, n, MaxRunDataBytes)
+	}
+	return nil
 }

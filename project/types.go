@@ -81,6 +81,11 @@ type Pool struct {
 	JobVariables map[string]any `json:"jobVariables,omitempty"`
 	Queues       []Queue        `json:"queues,omitempty"`
 	RunRetention *Retention     `json:"runRetention,omitempty"`
+	// RunOverrides names the job variables a run request may set for the
+	// pool's deployments. Absent, it is the default set (resources and
+	// env), which load writes in; an empty list allows none. It is never
+	// omitted when written, so an empty list stays empty.
+	RunOverrides []string `json:"runOverrides"`
 }
 
 // Queue is a work queue within a pool.
@@ -119,6 +124,10 @@ type Deployment struct {
 	ConcurrencyLimit  *int32         `json:"concurrencyLimit,omitempty"`
 	CollisionStrategy string         `json:"collisionStrategy,omitempty"`
 	Paused            bool           `json:"paused,omitempty"`
+	// RunOverrides names job variables a run request may set for this
+	// deployment besides its pool's. Render writes the effective list
+	// (RunOverrides of pool and deployment), which reads back the same.
+	RunOverrides []string `json:"runOverrides,omitempty"`
 }
 
 // FullName is the deployment's name as users type it: flow/name.

@@ -53,6 +53,7 @@ func (l *Loaded) validate(e *errs) {
 			}
 			nonNegative(e, fq.Child("concurrencyLimit"), q.ConcurrencyLimit)
 		}
+		validateRunOverrides(e, fp.Child("runOverrides").String(), l.Templates[pool.Name], pool.RunOverrides)
 		if t := l.Templates[pool.Name]; t != nil && len(pool.JobVariables) > 0 {
 			if err := t.ValidatePartial(pool.JobVariables); err != nil { // deployments may supply required ones
 				e.add(fp.Child("jobVariables").String(), "%v", err)
@@ -63,8 +64,8 @@ func (l *Loaded) validate(e *errs) {
 	tags := map[string]bool{}
 	for i, tl := range p.ConcurrencyLimits {
 		ft := field.NewPath("concurrencyLimits").Index(i)
-		if strings.TrimSpace(tl.Tag) == "" {
-			e.add(ft.Child("tag").String(), "must not be empty")
+		if msg := TagProblem(tl.Tag); msg != "" {
+			e.add(ft.Child("tag").String(), "%s", msg)
 		}
 		if tags[tl.Tag] {
 			e.add(ft.Child("tag").String(), "duplicate limit for tag %q", tl.Tag)
@@ -108,8 +109,8 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 	}
 	tags := map[string]bool{}
 	for j, t := range d.Tags {
-		if strings.TrimSpace(t) == "" {
-			e.add(fd.Child("tags").Index(j).String(), "must not be empty")
+		if msg := TagProblem(t); msg != "" {
+			e.add(fd.Child("tags").Index(j).String(), "%s", msg)
 		}
 		if tags[t] {
 			e.add(fd.Child("tags").Index(j).String(), "duplicate tag %q", t)
@@ -131,6 +132,7 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 		}
 	}
 	if pool != nil {
+		validateRunOverrides(e, fd.Child("runOverrides").String(), l.Templates[pool.Name], d.RunOverrides)
 		if t := l.Templates[pool.Name]; t != nil {
 			if err := t.Validate(DeploymentJobVariables(pool, d)); err != nil {
 				e.add(fd.Child("jobVariables").String(), "%v", err)
@@ -193,9 +195,37 @@ func dnsLabel(e *errs, fld, v string) {
 		e.add(fld, "required")
 		return
 	}
-	if msgs := validation.IsDNS1123Label(v); len(msgs) > 0 {
-		e.add(fld, "%q is not a valid Kubernetes name: %s", v, strings.Join(msgs, "; "))
+	if msg := dnsLabelProblem(v); msg != "" {
+		e.add(fld, "%s is not a valid Kubernetes name: %s", quoteInput(v), msg)
 	}
+}
+
+// dnsLabelProblem says why v is not a DNS-1123 label (lowercase letters,
+// digits and '-', at most 63), or "" when it is one. Pools, queues, flows
+// and deployment names are such labels: they are written as label values
+// and into object names. The message never quotes v.
+func dnsLabelProblem(v string) string {
+	if len(v) > validation.DNS1123LabelMaxLength {
+		return fmt.Sprintf("must be no more than %d characters, got %d", validation.DNS1123LabelMaxLength, len(v))
+	}
+	return strings.Join(validation.IsDNS1123Label(v), "; ")
+}
+
+// TagProblem says why tag cannot be a tag, or "" when it can. A tag is a
+// label value (letters, digits, '-', '_' and '.', at most 63, starting and
+// ending alphanumeric): tags are joined with commas into a Job annotation
+// and split back, so a comma inside one would count a run against a limit
+// it does not carry, or none. The message never quotes tag.
+func TagProblem(tag string) string {
+	switch {
+	case strings.TrimSpace(tag) == "":
+		return "must not be empty"
+	case strings.Contains(tag, ","):
+		return "must not contain a comma (tags are joined with commas)"
+	case len(tag) > validation.LabelValueMaxLength:
+		return fmt.Sprintf("must be no more than %d characters, got %d", validation.LabelValueMaxLength, len(tag))
+	}
+	return strings.Join(validation.IsValidLabelValue(tag), "; ")
 }
 
 func nonNegative(e *errs, fld *field.Path, v *int32) {

@@ -194,7 +194,11 @@ func limitsConfigMap(p *project.Project) (*corev1.ConfigMap, error) {
 
 func deploymentConfigMap(l *project.Loaded, i int) (*corev1.ConfigMap, error) {
 	d := &l.Deployments[i]
-	spec, err := project.MarshalYAML(d)
+	// The stored deployment carries its effective runOverrides, so the
+	// pull request that changes what runs may set shows it in this file.
+	stored := *d
+	stored.RunOverrides = project.RunOverrides(l.Pool(d.Pool), d)
+	spec, err := project.MarshalYAML(&stored)
 	if err != nil {
 		return nil, err
 	}
@@ -206,6 +210,7 @@ func deploymentConfigMap(l *project.Loaded, i int) (*corev1.ConfigMap, error) {
 	if err != nil {
 		return nil, err
 	}
+	preview = append([]byte(previewHeader(stored.RunOverrides)), preview...)
 	return configMap(l.Project, project.DeploymentConfigMapName(d.Flow, d.Name), map[string]string{
 		project.LabelConfig:     project.ConfigDeployment,
 		project.LabelFlow:       d.Flow,
@@ -216,6 +221,16 @@ func deploymentConfigMap(l *project.Loaded, i int) (*corev1.ConfigMap, error) {
 		project.KeyDeployment: string(spec),
 		project.KeyJobPreview: string(preview),
 	}), nil
+}
+
+// previewHeader opens the Job preview with what a run may change in it: a
+// comment, not an annotation, as the real Job carries no such thing.
+func previewHeader(overrides []string) string {
+	list := strings.Join(overrides, ", ")
+	if list == "" {
+		list = "none"
+	}
+	return "# A run may set only these job variables (runOverrides): " + list + "\n"
 }
 
 // renderDeployments renders the deployment ConfigMaps on every core: with
