@@ -72,6 +72,9 @@ func admit(cfg *Config, ns string, cm *corev1.ConfigMap, req *project.RunRequest
 		}
 		return nil, nil, &waitReason{fmt.Sprintf("pool %q of deployment %s is not installed yet", d.Pool, req.Deployment)}
 	}
+	if err := project.CheckRunJobVariables(&pool.Pool, &d.Deployment, req.JobVariables); err != nil {
+		return nil, &rejection{ReasonInvalidJobVariables, err.Error()}, nil
+	}
 	for i, t := range req.Tags {
 		if strings.TrimSpace(t) == "" {
 			return nil, &rejection{ReasonInvalidRequest, fmt.Sprintf("%s: tags[%d] is empty", project.KeyRun, i)}, nil

@@ -114,6 +114,8 @@ type Controller struct {
 	queue workqueue.TypedRateLimitingInterface[string]
 	exp   *expectations
 	state *State
+	// refusals back off runs whose writes the API server refuses.
+	refusals refusals
 	// slotWaiters says the last dispatch pass left a run waiting for a
 	// slot (or a pass is under way): only then does a freed slot call for
 	// a pass. In a burst that no limit binds, a pass per finished Job was
@@ -205,18 +207,18 @@ func New(client kubernetes.Interface, opts Options) *Controller {
 		c.progress = flowcontrol.NewTokenBucketRateLimiter(opts.StatusWriteQPS, opts.StatusWriteBurst)
 	}
 
-	factory := func(selector string) informers.SharedInformerFactory {
+	factory := func(selector string, transform cache.TransformFunc) informers.SharedInformerFactory {
 		f := informers.NewSharedInformerFactoryWithOptions(client, 0,
 			informers.WithNamespace(opts.Namespace),
 			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }),
-			informers.WithTransform(stripManagedFields))
+			informers.WithTransform(transform))
 		c.factories = append(c.factories, f)
 		return f
 	}
-	cfgInf := factory(project.LabelConfig).Core().V1().ConfigMaps()
-	runInf := factory(project.LabelRun + "=true").Core().V1().ConfigMaps()
-	cancelInf := factory(project.LabelCancelRequest + "=true").Core().V1().ConfigMaps()
-	work := factory(project.LabelRunName)
+	cfgInf := factory(project.LabelConfig, stripManagedFields).Core().V1().ConfigMaps()
+	runInf := factory(project.LabelRun+"=true", trimRun).Core().V1().ConfigMaps()
+	cancelInf := factory(project.LabelCancelRequest+"=true", trimCancelRequest).Core().V1().ConfigMaps()
+	work := factory(project.LabelRunName, stripManagedFields)
 	jobInf := work.Batch().V1().Jobs()
 	podInf := work.Core().V1().Pods()
 
@@ -369,6 +371,61 @@ func stripManagedFields(obj any) (any, error) {
 		m.SetManagedFields(nil)
 	}
 	return obj, nil
+}
+
+// AnnotationRefused is set, in the reconciler's cache only, on a run
+// whose ConfigMap it can never carry through (project.CheckRunObject); the
+// data it would not keep is dropped. Status writes are patches, so the
+// object in the API server keeps all it had.
+const AnnotationRefused = "kubectl-flows.dev/refused"
+
+// trimRun keeps in the cache only what the reconciler reads of a run:
+// whoever may create a ConfigMap may make one of a megabyte, and two
+// hundred of those would otherwise fill the reconciler's memory.
+func trimRun(obj any) (any, error) {
+	cm, ok := obj.(*corev1.ConfigMap)
+	if !ok {
+		return stripManagedFields(obj)
+	}
+	cm.ManagedFields = nil
+	if err := project.CheckRunObject(cm); err != nil {
+		if cm.Annotations == nil {
+			cm.Annotations = map[string]string{}
+		}
+		cm.Annotations[AnnotationRefused] = err.Error()
+		for k := range cm.Data {
+			if k != project.KeyStatus {
+				delete(cm.Data, k)
+			}
+		}
+		cm.BinaryData = nil
+		if cm.Immutable != nil && *cm.Immutable {
+			delete(cm.Data, project.KeyStatus) // see writeStatus
+		}
+	}
+	if len(cm.Data[project.KeyStatus]) > maxStatusBytes {
+		delete(cm.Data, project.KeyStatus) // never the reconciler's: forged
+	}
+	return cm, nil
+}
+
+// maxStatusBytes is more than any status the reconciler writes (its
+// parameters and job variables are bounded by the run request's limits).
+const maxStatusBytes = 256 << 10
+
+// trimCancelRequest keeps only a cancel request's own key.
+func trimCancelRequest(obj any) (any, error) {
+	cm, ok := obj.(*corev1.ConfigMap)
+	if !ok {
+		return stripManagedFields(obj)
+	}
+	cm.ManagedFields, cm.BinaryData = nil, nil
+	for k, v := range cm.Data {
+		if k != project.KeyCancel || len(v) > 4096 {
+			delete(cm.Data, k)
+		}
+	}
+	return cm, nil
 }
 
 // Start starts the informers; they stop with ctx.

@@ -133,6 +133,12 @@ func (c *Controller) dispatch(ctx context.Context) error {
 		if _, busy := c.inflight.Load(cd.cm.Name); busy {
 			continue // a write decided by an earlier pass is under way
 		}
+		if until, blocked := c.refusals.blocked(cd.cm.UID, now); blocked {
+			if wake.IsZero() || until.Before(wake) {
+				wake = until
+			}
+			continue
+		}
 		pr := cd.pr
 		if pr.cfgGen != gen || (pr.admission == nil && pr.admitErr == nil) {
 			a, rej, wait := admit(cfg, c.opts.Namespace, cd.cm, pr.req, pr.reqErr)
@@ -322,6 +328,14 @@ func (c *Controller) admitAction(cd candidate, a *admission) action {
 		_, err = c.client.BatchV1().Jobs(c.opts.Namespace).Create(ctx, job, metav1.CreateOptions{})
 		c.wrote("job", start)
 		switch {
+		case refused(err):
+			// The API server will never take this Job (a value the
+			// schema let through that it refuses): the run ends
+			// Rejected, once, rather than being retried for ever.
+			c.exp.drop(cd.cm.Name)
+			now := c.opts.Now()
+			return c.rejectAction(cd, &rejection{ReasonInvalidJobVariables,
+				"the API server refused the run's Job: " + project.Truncate(err.Error(), 1024)}, now)(ctx)
 		case err == nil:
 			c.metrics.JobsCreated.Inc()
 		case apierrors.IsAlreadyExists(err):

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -12,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubectl-flows/kubectl-flows/internal/podstatus"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -296,19 +296,12 @@ func runningPod(pods []*corev1.Pod) *corev1.Pod {
 	return nil
 }
 
-// waitingReason says why the run's pod is not running: a container's
-// waiting reason, or the scheduler's.
+// waitingReason says why the run's pod is not running: the first pod's
+// that is stuck (a container's waiting reason, or the scheduler's).
 func waitingReason(pods []*corev1.Pod) (string, string) {
 	for _, p := range pods {
-		for _, cs := range append(append([]corev1.ContainerStatus(nil), p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
-			if w := cs.State.Waiting; w != nil && w.Reason != "" && w.Reason != "ContainerCreating" && w.Reason != "PodInitializing" {
-				return w.Reason, strings.TrimSpace(w.Message)
-			}
-		}
-		for _, cond := range p.Status.Conditions {
-			if cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse {
-				return cond.Reason, cond.Message
-			}
+		if reason, msg := podstatus.Stuck(p); reason != "" {
+			return reason, msg
 		}
 	}
 	return "", ""

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"errors"
 	"slices"
 	"sync"
 
@@ -44,7 +45,11 @@ func (c *runCache) get(cm *corev1.ConfigMap) *parsedRun {
 		return p
 	}
 	p := &parsedRun{rv: cm.ResourceVersion}
-	p.req, p.reqErr = project.DecodeRunRequest(cm.Data[project.KeyRun])
+	if refused := cm.Annotations[AnnotationRefused]; refused != "" {
+		p.reqErr = errors.New(refused)
+	} else {
+		p.req, p.reqErr = project.DecodeRunRequest(cm.Data[project.KeyRun])
+	}
 	c.entries[cm.UID] = p
 	return p
 }

@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
@@ -9,15 +10,21 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
+
+// maxMessageBytes bounds a status message: messages may echo input.
+const maxMessageBytes = 2048
 
 // setState moves a status to a state and keeps its conditions in step,
 // with Flux's condition types so tools that read Flux objects read runs:
 // Ready (True when Completed, False when it ended otherwise, Unknown while
 // in flight), Reconciling while in flight, Stalled when it can never run.
 func setState(st *project.RunStatus, state project.RunState, reason, msg string, now time.Time) {
+	msg = project.Truncate(msg, maxMessageBytes)
 	st.State, st.Reason, st.Message = state, reason, msg
 	t := metav1.NewTime(now.Truncate(time.Second))
 	set := func(typ string, status metav1.ConditionStatus, reason string) {
@@ -42,42 +49,60 @@ func setState(st *project.RunStatus, state project.RunState, reason, msg string,
 	}
 }
 
-// writeStatus writes a run's status and its selector labels in one update.
-// The update carries the cached resourceVersion: if anyone changed the run
-// since, it fails with a conflict and the caller retries on fresh state.
+// writeStatus writes a run's status, its signature and its selector
+// labels in one merge patch. The patch carries the cached resourceVersion:
+// if anyone changed the run since, it fails with a conflict and the caller
+// retries on fresh state. A patch, not an update, so that data the cache
+// dropped (trimRun) is left as it is. The selector labels are the
+// reconciler's: any value a submitter gave them at creation is replaced,
+// or removed.
 func (c *Controller) writeStatus(ctx context.Context, cm *corev1.ConfigMap, st *project.RunStatus) (*corev1.ConfigMap, error) {
 	data, err := project.EncodeRunStatus(st)
 	if err != nil {
 		return nil, err
 	}
-	cm = cm.DeepCopy()
-	if cm.Data == nil {
-		cm.Data = map[string]string{}
+	labels := map[string]any{
+		project.LabelState:      string(st.State),
+		project.LabelDeployment: nil,
+		project.LabelFlow:       nil,
+		project.LabelPool:       nil,
+		project.LabelQueue:      nil,
 	}
-	cm.Data[project.KeyStatus] = data
-	if cm.Labels == nil {
-		cm.Labels = map[string]string{}
-	}
-	cm.Labels[project.LabelState] = string(st.State)
-	if cm.Annotations == nil {
-		cm.Annotations = map[string]string{}
-	}
-	cm.Annotations[AnnotationSignature] = c.state.sign(cm.UID, st.State, data)
 	if req := c.parsed.get(cm).req; req != nil {
 		flow, name, _ := project.SplitDeployment(req.Deployment)
-		cm.Labels[project.LabelDeployment] = project.DeploymentLabelValue(flow, name)
-		cm.Labels[project.LabelFlow] = flow
+		if v := project.DeploymentLabelValue(flow, name); len(validation.IsValidLabelValue(v)) == 0 {
+			labels[project.LabelDeployment] = v
+		}
+		labels[project.LabelFlow] = flow
 	}
 	if st.Pool != "" {
-		cm.Labels[project.LabelPool] = st.Pool
-		cm.Labels[project.LabelQueue] = st.Queue
+		labels[project.LabelPool], labels[project.LabelQueue] = st.Pool, st.Queue
+	}
+	patch := map[string]any{"metadata": map[string]any{"resourceVersion": cm.ResourceVersion, "labels": labels}}
+	signed := data
+	if cm.Immutable != nil && *cm.Immutable {
+		// Its data cannot be written: the state and the signature (of no
+		// status, as the cache holds none: trimRun) say it all, with the
+		// run's Event.
+		signed = ""
+	} else {
+		patch["data"] = map[string]string{project.KeyStatus: data}
+	}
+	patch["metadata"].(map[string]any)["annotations"] = map[string]string{AnnotationSignature: c.state.sign(cm.UID, st.State, signed)}
+	body, err := json.Marshal(patch)
+	if err != nil {
+		return nil, err
 	}
 	start := time.Now()
-	updated, err := c.client.CoreV1().ConfigMaps(c.opts.Namespace).Update(ctx, cm, metav1.UpdateOptions{FieldManager: "flows-reconciler"})
+	updated, err := c.client.CoreV1().ConfigMaps(c.opts.Namespace).Patch(ctx, cm.Name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: "flows-reconciler"})
 	c.wrote("status", start)
 	if err == nil {
 		c.metrics.StateWrites.WithLabelValues(string(st.State)).Inc()
 		c.exp.replaced(cm.Name, cm.ResourceVersion)
+		c.refusals.forget(cm.UID)
+	} else if refused(err) {
+		c.refusals.add(cm.UID, c.opts.Now())
+		c.log.Error("the API server refuses this run's status; backing off", "run", cm.Name, "err", project.Truncate(err.Error(), 512))
 	}
 	return updated, err
 }
