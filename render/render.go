@@ -68,6 +68,9 @@ func Render(l *project.Loaded, opts Options) (*Output, error) {
 	if err := add("namespace.yaml", namespace(l.Project)); err != nil {
 		return nil, err
 	}
+	if err := add("roles.yaml", userRoles(l.Project)...); err != nil {
+		return nil, err
+	}
 	for i := range l.Pools {
 		cm, err := poolConfigMap(l, &l.Pools[i])
 		if err != nil {
@@ -123,8 +126,18 @@ func objectMeta(p *project.Project, name string, labels map[string]string) metav
 	return metav1.ObjectMeta{Name: name, Namespace: p.Namespace, Labels: l}
 }
 
+// podSecurity is the Pod Security Standard the project namespace enforces
+// (and audits and warns at): the reconciler and every Job the default
+// template makes pass "restricted", so a template that asks for more (host
+// paths, root, privilege) is refused by the API server instead of running.
+const podSecurity = "restricted"
+
 func namespace(p *project.Project) *corev1.Namespace {
-	meta := objectMeta(p, p.Namespace, nil)
+	meta := objectMeta(p, p.Namespace, map[string]string{
+		"pod-security.kubernetes.io/enforce": podSecurity,
+		"pod-security.kubernetes.io/audit":   podSecurity,
+		"pod-security.kubernetes.io/warn":    podSecurity,
+	})
 	meta.Namespace = ""
 	return &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: meta}
 }
