@@ -292,7 +292,13 @@ func (f *Factory) snapshot(ctx context.Context, runSelector string) (*snapshot, 
 	if err != nil {
 		return nil, err
 	}
-	return newSnapshot(ns, f.now(), in, runs), nil
+	cancels, err := f.listCancelRequests(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := newSnapshot(ns, f.now(), in, runs)
+	s.cancels = cancels
+	return s, nil
 }
 
 // listRuns lists the run request ConfigMaps matching an extra selector.

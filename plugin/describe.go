@@ -140,6 +140,10 @@ func (o *DescribeOptions) describeRun(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	cancels, err := o.f.listCancelRequests(ctx)
+	if err != nil {
+		return err
+	}
 	c, err := o.f.KubeClient()
 	if err != nil {
 		return err
@@ -163,6 +167,8 @@ func (o *DescribeOptions) describeRun(ctx context.Context, w io.Writer) error {
 	}
 	if _, ok := cm.Annotations[project.AnnotationCancel]; ok && !r.State().Final() {
 		p.line(0, "Cancel:", "requested %s", cm.Annotations[project.AnnotationCancel])
+	} else if req := cancels.forRun(cm); req != nil && !r.State().Final() {
+		p.line(0, "Cancel:", "requested %s by cancel request %s", timeText(&req.CreationTimestamp, now), req.Name)
 	}
 	if st.Pool != "" {
 		p.line(0, "Pool:", "%s", st.Pool)
