@@ -29,6 +29,8 @@ type Options struct {
 	Version string
 	// Flux, when Source is set, adds a GitRepository and a Kustomization.
 	Flux FluxOptions
+	// AdmissionPolicy adds AdmissionPolicyFile, outside the kustomization.
+	AdmissionPolicy bool
 }
 
 // Output is the rendered tree: slash-separated paths relative to the output
@@ -102,6 +104,13 @@ func Render(l *project.Loaded, opts Options) (*Output, error) {
 		if err := add("flux-sync.yaml", objs...); err != nil {
 			return nil, err
 		}
+	}
+	if opts.AdmissionPolicy {
+		b, err := admissionFile(l.Project)
+		if err != nil {
+			return nil, err
+		}
+		out.Files[AdmissionPolicyFile] = b
 	}
 	k, err := kustomization(out.Paths())
 	if err != nil {
@@ -280,7 +289,7 @@ func jsonIndent(t *jobtemplate.Template) (string, error) {
 func kustomization(paths []string) ([]byte, error) {
 	var res []string
 	for _, p := range paths {
-		if strings.HasSuffix(p, ".yaml") && p != "kustomization.yaml" {
+		if strings.HasSuffix(p, ".yaml") && p != "kustomization.yaml" && p != AdmissionPolicyFile {
 			res = append(res, p)
 		}
 	}
