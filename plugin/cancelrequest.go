@@ -4,7 +4,6 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kubectl-flows/kubectl-flows/project"
@@ -52,17 +51,9 @@ func (c cancelRequests) forRun(run *corev1.ConfigMap) *corev1.ConfigMap {
 
 // listCancelRequests lists the namespace's cancel requests.
 func (f *Factory) listCancelRequests(ctx context.Context) (cancelRequests, error) {
-	c, err := f.KubeClient()
+	items, err := f.listConfigMaps(ctx, project.LabelCancelRequest+"=true")
 	if err != nil {
 		return nil, err
 	}
-	ns, err := f.Namespace()
-	if err != nil {
-		return nil, err
-	}
-	list, err := c.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: project.LabelCancelRequest + "=true"})
-	if err != nil {
-		return nil, f.apiError(err, "list", "configmaps")
-	}
-	return readCancelRequests(list.Items), nil
+	return readCancelRequests(items), nil
 }

@@ -36,7 +36,9 @@ func (e *env) installAdmissionPolicy(ctx context.Context) {
 	vap := cp.Client.AdmissionregistrationV1()
 	_, err = vap.ValidatingAdmissionPolicies().Create(ctx, policy, metav1.CreateOptions{})
 	must(e.t, err)
-	e.t.Cleanup(func() { _ = vap.ValidatingAdmissionPolicies().Delete(context.Background(), policy.Name, metav1.DeleteOptions{}) })
+	e.t.Cleanup(func() {
+		_ = vap.ValidatingAdmissionPolicies().Delete(context.Background(), policy.Name, metav1.DeleteOptions{})
+	})
 	_, err = vap.ValidatingAdmissionPolicyBindings().Create(ctx, binding, metav1.CreateOptions{})
 	must(e.t, err)
 	e.t.Cleanup(func() {

@@ -63,12 +63,7 @@ func TestPodSecurityRestricted(t *testing.T) {
 	ctx := context.Background()
 	root, err := harness.RepoRoot()
 	must(t, err)
-	files, err := filepath.Glob(filepath.Join(root, "examples", "*", "flows.*"))
-	must(t, err)
-	if len(files) < 4 {
-		t.Fatalf("found %d examples", len(files))
-	}
-	for _, file := range files {
+	for _, file := range examplePaths(t, "flows.*") {
 		t.Run(filepath.Base(filepath.Dir(file)), func(t *testing.T) {
 			l, err := project.Load(file, project.LoadOptions{ExtVars: map[string]string{project.ExtVarGitSHA: "e2e"}})
 			must(t, err)
