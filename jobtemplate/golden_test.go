@@ -40,6 +40,7 @@ func TestGolden(t *testing.T) {
 		"memory_request":            "256Mi",
 		"memory_limit":              "1Gi",
 		"pod_watch_timeout_seconds": 120,
+		"run_as_user":               10001,
 		"job_watch_timeout_seconds": 600,
 		"stream_output":             false,
 	}

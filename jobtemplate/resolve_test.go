@@ -391,7 +391,7 @@ func TestResolveErrors(t *testing.T) {
 		},
 		{
 			"unknown variable", Default(), map[string]any{"image": "x", "gpu": "1"}, Run{Name: "r"},
-			`unknown job variable "gpu" (known: active_deadline_seconds, annotations, backoff_limit, command, cpu_limit, cpu_request, env, finished_job_ttl, image, image_pull_policy, job_watch_timeout_seconds, labels, memory_limit, memory_request, name, namespace, node_selector, pod_watch_timeout_seconds, service_account_name, stream_output, tolerations)`,
+			`unknown job variable "gpu" (known: active_deadline_seconds, annotations, backoff_limit, command, cpu_limit, cpu_request, env, finished_job_ttl, image, image_pull_policy, job_watch_timeout_seconds, labels, memory_limit, memory_request, name, namespace, node_selector, pod_watch_timeout_seconds, run_as_user, service_account_name, stream_output, tolerations)`,
 		},
 		{"no run name", Default(), map[string]any{"image": "x"}, Run{}, "run has no name (it becomes the Job name)"},
 		{

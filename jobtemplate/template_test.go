@@ -213,7 +213,7 @@ func TestVariableNamesAndDefaults(t *testing.T) {
 		"active_deadline_seconds", "annotations", "backoff_limit", "command", "cpu_limit", "cpu_request",
 		"env", "finished_job_ttl", "image", "image_pull_policy", "job_watch_timeout_seconds", "labels",
 		"memory_limit", "memory_request", "name", "namespace", "node_selector", "pod_watch_timeout_seconds",
-		"service_account_name", "stream_output", "tolerations",
+		"run_as_user", "service_account_name", "stream_output", "tolerations",
 	}
 	if got := d.VariableNames(); !reflect.DeepEqual(got, want) {
 		t.Errorf("VariableNames = %q", got)
@@ -233,6 +233,7 @@ func TestVariableNamesAndDefaults(t *testing.T) {
 		"name":                      nil,
 		"namespace":                 "default",
 		"pod_watch_timeout_seconds": float64(60),
+		"run_as_user":               nil,
 		"service_account_name":      nil,
 		"stream_output":             true,
 	}

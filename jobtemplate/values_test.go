@@ -170,12 +170,12 @@ func TestValidate(t *testing.T) {
 		{
 			"unknown variable",
 			map[string]any{"imagee": "x"},
-			`unknown job variable "imagee"; did you mean "image"? (known: active_deadline_seconds, annotations, backoff_limit, command, cpu_limit, cpu_request, env, finished_job_ttl, image, image_pull_policy, job_watch_timeout_seconds, labels, memory_limit, memory_request, name, namespace, node_selector, pod_watch_timeout_seconds, service_account_name, stream_output, tolerations)`,
+			`unknown job variable "imagee"; did you mean "image"? (known: active_deadline_seconds, annotations, backoff_limit, command, cpu_limit, cpu_request, env, finished_job_ttl, image, image_pull_policy, job_watch_timeout_seconds, labels, memory_limit, memory_request, name, namespace, node_selector, pod_watch_timeout_seconds, run_as_user, service_account_name, stream_output, tolerations)`,
 		},
 		{
 			"unknown dotted variable",
 			map[string]any{"resources.cpu": "1"},
-			`unknown job variable "resources" (known: active_deadline_seconds, annotations, backoff_limit, command, cpu_limit, cpu_request, env, finished_job_ttl, image, image_pull_policy, job_watch_timeout_seconds, labels, memory_limit, memory_request, name, namespace, node_selector, pod_watch_timeout_seconds, service_account_name, stream_output, tolerations)`,
+			`unknown job variable "resources" (known: active_deadline_seconds, annotations, backoff_limit, command, cpu_limit, cpu_request, env, finished_job_ttl, image, image_pull_policy, job_watch_timeout_seconds, labels, memory_limit, memory_request, name, namespace, node_selector, pod_watch_timeout_seconds, run_as_user, service_account_name, stream_output, tolerations)`,
 		},
 	}
 	for _, tc := range tests {

@@ -2,15 +2,12 @@ package plugin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
@@ -22,6 +19,12 @@ var cancelLong = templates.LongDesc(`
 	run holding a Job goes Cancelling while the reconciler deletes its Job
 	(and so its pods), then Cancelled. Cancelling a run that already ended
 	is an error for that run.
+
+	Cancel leaves the run alone and creates a cancel request, a ConfigMap
+	labelled kubectl-flows.dev/cancel-request=true that names the run and
+	its UID; the reconciler carries it out and deletes it. So the
+	flows-submitter Role, which may create ConfigMaps but not change them,
+	is enough to cancel.
 
 	--all-pending with --deployment cancels every run of that deployment
 	that has not started yet (Scheduled, Late or Pending).`)
@@ -125,8 +128,12 @@ func (o *CancelOptions) Run(ctx context.Context) error {
 		}
 		runs = append(runs, r)
 	}
+	pending, err := o.f.listCancelRequests(ctx)
+	if err != nil {
+		return err
+	}
 	for _, r := range runs {
-		if err := o.cancel(ctx, r); err != nil {
+		if err := o.cancel(ctx, r, pending); err != nil {
 			fmt.Fprintf(o.ErrOut, "error: %v\n", err)
 			failed = append(failed, r.ConfigMap.Name)
 		}
@@ -137,27 +144,28 @@ func (o *CancelOptions) Run(ctx context.Context) error {
 	return nil
 }
 
-func (o *CancelOptions) cancel(ctx context.Context, r *project.RunInfo) error {
+func (o *CancelOptions) cancel(ctx context.Context, r *project.RunInfo, pending cancelRequests) error {
 	name := r.ConfigMap.Name
 	if s := r.State(); s.Final() {
 		return fmt.Errorf("run %s already ended %s", name, s)
 	}
-	if _, ok := r.ConfigMap.Annotations[project.AnnotationCancel]; !ok {
+	// A cancel request, never an edit of the run: submitters (the
+	// flows-submitter Role) may create ConfigMaps but not update them. One
+	// request per run is enough.
+	if pending.forRun(r.ConfigMap) == nil {
 		c, err := o.f.KubeClient()
 		if err != nil {
 			return err
 		}
-		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{
-			project.AnnotationCancel: o.f.now().UTC().Format("2006-01-02T15:04:05Z"),
-		}}})
-		cm, err := c.CoreV1().ConfigMaps(r.ConfigMap.Namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: fieldManager})
-		if apierrors.IsNotFound(err) {
-			return fmt.Errorf("run %s is gone", name)
-		}
+		req, err := project.NewCancelRequest(r.ConfigMap)
 		if err != nil {
-			return o.f.apiError(err, "patch", "configmaps")
+			return err
 		}
-		r = project.ReadRun(cm)
+		created, err := c.CoreV1().ConfigMaps(r.ConfigMap.Namespace).Create(ctx, req, metav1.CreateOptions{FieldManager: fieldManager})
+		if err != nil {
+			return o.f.apiError(err, "create", "configmaps")
+		}
+		pending[cancelKey{name, r.ConfigMap.UID}] = created // a run named twice gets one request
 	}
 	fmt.Fprintf(o.Out, "run %s cancel requested\n", name)
 	if !o.Wait {

@@ -170,6 +170,7 @@ type runDetails struct {
 	podsErr   error
 	events    []corev1.Event // the newest 20, oldest first
 	eventsErr error
+	cancel    *corev1.ConfigMap // a cancel request for the run, if any
 }
 
 // readRun reads the run, its Job, pods and their Events.
@@ -178,12 +179,16 @@ func (o *DescribeOptions) readRun(ctx context.Context) (*runDetails, error) {
 	if err != nil {
 		return nil, err
 	}
+	cancels, err := o.f.listCancelRequests(ctx)
+	if err != nil {
+		return nil, err
+	}
 	c, err := o.f.KubeClient()
 	if err != nil {
 		return nil, err
 	}
 	cm := r.ConfigMap
-	d := &runDetails{now: o.f.now(), run: r, jobName: r.Status.JobName}
+	d := &runDetails{now: o.f.now(), run: r, jobName: r.Status.JobName, cancel: cancels.forRun(cm)}
 	if d.jobName == "" {
 		d.jobName = project.JobName(cm.Name)
 	}
@@ -230,6 +235,8 @@ func printRun(w describe.PrefixWriter, d *runDetails) {
 	}
 	if _, ok := cm.Annotations[project.AnnotationCancel]; ok && !r.State().Final() {
 		field(w, 0, "Cancel:", "requested %s", cm.Annotations[project.AnnotationCancel])
+	} else if req := d.cancel; req != nil && !r.State().Final() {
+		field(w, 0, "Cancel:", "requested %s by cancel request %s", timeText(&req.CreationTimestamp, now), req.Name)
 	}
 	if st.Pool != "" {
 		field(w, 0, "Pool:", "%s", st.Pool)

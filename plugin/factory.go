@@ -229,19 +229,11 @@ func rootCause(err error) string {
 // readInstalled reads the project's config ConfigMaps and fails with a
 // clear message when nothing is installed in the namespace.
 func (f *Factory) readInstalled(ctx context.Context) (*project.Installed, error) {
-	c, err := f.KubeClient()
+	items, err := f.listConfigMaps(ctx, project.LabelConfig)
 	if err != nil {
 		return nil, err
 	}
-	ns, err := f.Namespace()
-	if err != nil {
-		return nil, err
-	}
-	list, err := c.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: project.LabelConfig})
-	if err != nil {
-		return nil, f.apiError(err, "list", "configmaps")
-	}
-	in := project.ReadInstalled(list.Items)
+	in := project.ReadInstalled(items)
 	if in.Empty() {
 		return nil, f.notInstalled(ctx)
 	}
@@ -292,11 +284,30 @@ func (f *Factory) snapshot(ctx context.Context, runSelector string) (*snapshot, 
 	if err != nil {
 		return nil, err
 	}
-	return newSnapshot(ns, f.now(), in, runs), nil
+	cancels, err := f.listCancelRequests(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := newSnapshot(ns, f.now(), in, runs)
+	s.cancels = cancels
+	return s, nil
 }
 
 // listRuns lists the run request ConfigMaps matching an extra selector.
 func (f *Factory) listRuns(ctx context.Context, selector string) ([]*project.RunInfo, error) {
+	sel := project.LabelRun + "=true"
+	if selector != "" {
+		sel += "," + selector
+	}
+	items, err := f.listConfigMaps(ctx, sel)
+	if err != nil {
+		return nil, err
+	}
+	return readRuns(items), nil
+}
+
+// listConfigMaps lists the namespace's ConfigMaps matching a selector.
+func (f *Factory) listConfigMaps(ctx context.Context, selector string) ([]corev1.ConfigMap, error) {
 	c, err := f.KubeClient()
 	if err != nil {
 		return nil, err
@@ -305,15 +316,11 @@ func (f *Factory) listRuns(ctx context.Context, selector string) ([]*project.Run
 	if err != nil {
 		return nil, err
 	}
-	sel := project.LabelRun + "=true"
-	if selector != "" {
-		sel += "," + selector
-	}
-	list, err := c.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	list, err := c.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return nil, f.apiError(err, "list", "configmaps")
 	}
-	return readRuns(list.Items), nil
+	return list.Items, nil
 }
 
 func readRuns(items []corev1.ConfigMap) []*project.RunInfo {

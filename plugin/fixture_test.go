@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
@@ -98,7 +99,7 @@ func runCM(name, deployment string, created time.Duration, st *project.RunStatus
 	flow, dname, _ := project.SplitDeployment(deployment)
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: name, Namespace: "flows",
+			Name: name, Namespace: "flows", UID: types.UID("uid-" + name),
 			CreationTimestamp: metav1.NewTime(clock.Add(created)),
 			Labels: map[string]string{
 				project.LabelRun: "true", project.LabelFlow: flow,

@@ -276,16 +276,16 @@ func (o *GetOptions) watch(ctx context.Context, s *snapshot, printed []view) err
 		_, _ = inf.AddEventHandler(handler)
 		return inf
 	}
-	cfgInf, runInf := informer(project.LabelConfig), informer(runSel)
+	cfgInf, runInf, cancelInf := informer(project.LabelConfig), informer(runSel), informer(project.LabelCancelRequest+"=true")
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	for _, inf := range []cache.SharedIndexInformer{cfgInf, runInf} {
+	for _, inf := range []cache.SharedIndexInformer{cfgInf, runInf, cancelInf} {
 		wg.Add(1)
 		go func() { defer wg.Done(); inf.RunWithContext(ctx) }()
 	}
-	if !cache.WaitForCacheSync(ctx.Done(), cfgInf.HasSynced, runInf.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), cfgInf.HasSynced, runInf.HasSynced, cancelInf.HasSynced) {
 		return nil
 	}
 	tick := time.NewTicker(time.Second)
@@ -304,6 +304,7 @@ func (o *GetOptions) watch(ctx context.Context, s *snapshot, printed []view) err
 		cms := storeConfigMaps(cfgInf.GetStore())
 		runs := readRuns(storeConfigMaps(runInf.GetStore()))
 		snap := newSnapshot(s.ns, o.f.now(), project.ReadInstalled(cms), runs)
+		snap.cancels = readCancelRequests(storeConfigMaps(cancelInf.GetStore()))
 		views, _ := o.filter(snap, false)
 		var diff []view
 		for _, v := range views {

@@ -29,6 +29,7 @@ type snapshot struct {
 	installed *project.Installed
 	runs      []*project.RunInfo
 	usage     *project.Usage
+	cancels   cancelRequests // pending cancel requests, by run
 }
 
 func newSnapshot(ns string, now time.Time, in *project.Installed, runs []*project.RunInfo) *snapshot {
@@ -236,6 +237,14 @@ func (s *snapshot) runQueue(r *project.RunInfo) (pool, queue string) {
 type runStatusView struct {
 	project.RunStatus `json:",inline"`
 	Late              bool `json:"late,omitempty"`
+	// CancelRequested: a cancel request names this run (by name and UID)
+	// and the reconciler has not carried it out yet.
+	CancelRequested bool `json:"cancelRequested,omitempty"`
+}
+
+// cancelRequested says whether an unfinished run has a cancel request.
+func (s *snapshot) cancelRequested(r *project.RunInfo) bool {
+	return !r.State().Final() && s.cancels.forRun(r.ConfigMap) != nil
 }
 
 func runObject(s *snapshot, r *project.RunInfo) *unstructured.Unstructured {
@@ -246,7 +255,7 @@ func runObject(s *snapshot, r *project.RunInfo) *unstructured.Unstructured {
 		spec = map[string]any{"invalid": r.RequestErr.Error()}
 	}
 	return object("Run", r.ConfigMap.Name, r.ConfigMap.Namespace, r.ConfigMap.CreationTimestamp, r.ConfigMap.Labels,
-		spec, runStatusView{RunStatus: st, Late: r.DisplayState(s.now) == project.StateLate})
+		spec, runStatusView{RunStatus: st, Late: r.DisplayState(s.now) == project.StateLate, CancelRequested: s.cancelRequested(r)})
 }
 
 func runView(s *snapshot, r *project.RunInfo) view {
@@ -263,11 +272,15 @@ func runView(s *snapshot, r *project.RunInfo) view {
 	if len(tags) == 0 && r.Request != nil {
 		tags = r.Request.Tags
 	}
+	state := string(r.DisplayState(s.now))
+	if s.cancelRequested(r) {
+		state += " (cancel requested)"
+	}
 	return view{
 		name:   r.ConfigMap.Name,
 		labels: r.ConfigMap.Labels,
 		cells: []any{
-			r.ConfigMap.Name, orNone(r.Deployment()), string(r.DisplayState(s.now)), orNone(q),
+			r.ConfigMap.Name, orNone(r.Deployment()), state, orNone(q),
 			age(s.now, r.ConfigMap.CreationTimestamp), runDuration(r, s.now),
 			orNone(r.Status.Reason), orNone(r.Status.JobName), orNone(strings.Join(tags, ",")), sched,
 		},

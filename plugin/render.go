@@ -19,6 +19,9 @@ var renderExample = templates.Examples(`
 	# Render flows.yaml into deploy/
 	kubectl flows render
 
+	# Also write deploy/admission/flows-admission-policy.yaml, for a cluster admin to apply
+	kubectl flows render --admission-policy
+
 	# In CI: fail with a diff when the committed deploy/ is stale
 	kubectl flows render --check
 
@@ -31,6 +34,8 @@ type RenderOptions struct {
 	OutDir string
 	Check  bool
 	Flux   render.FluxOptions
+	// AdmissionPolicy also writes render.AdmissionPolicyFile.
+	AdmissionPolicy bool
 
 	genericiooptions.IOStreams
 }
@@ -63,6 +68,7 @@ DIR is stale, 0 when it matches, and 2 on error.`,
 	o.addFlags(cmd.Flags())
 	cmd.Flags().StringVarP(&o.OutDir, "output-dir", "o", o.OutDir, "directory to write the manifests into")
 	cmd.Flags().BoolVar(&o.Check, "check", false, "compare with the output directory instead of writing; exit 1 with a diff when it is stale")
+	cmd.Flags().BoolVar(&o.AdmissionPolicy, "admission-policy", false, "also write "+render.AdmissionPolicyFile+": a ValidatingAdmissionPolicy and binding (cluster-scoped, for a cluster admin to apply; not in kustomization.yaml) refusing malformed run requests and status writes by anyone but the in-cluster reconciler")
 	cmd.Flags().StringVar(&o.Flux.Source, "flux-source", "", "git URL: also write a Flux GitRepository and Kustomization for the output directory")
 	cmd.Flags().StringVar(&o.Flux.Branch, "flux-branch", "main", "git branch for --flux-source")
 	cmd.Flags().StringVar(&o.Flux.Path, "flux-path", "", "the output directory's path in the git repository (default: found from git)")
@@ -105,7 +111,7 @@ func (o *RenderOptions) Run() error {
 	if err != nil {
 		return o.fail(err)
 	}
-	out, err := render.Render(l, render.Options{Version: version.String(), Flux: o.Flux})
+	out, err := render.Render(l, render.Options{Version: version.String(), Flux: o.Flux, AdmissionPolicy: o.AdmissionPolicy})
 	if err != nil {
 		return o.fail(err)
 	}

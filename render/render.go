@@ -29,6 +29,8 @@ type Options struct {
 	Version string
 	// Flux, when Source is set, adds a GitRepository and a Kustomization.
 	Flux FluxOptions
+	// AdmissionPolicy adds AdmissionPolicyFile, outside the kustomization.
+	AdmissionPolicy bool
 }
 
 // Output is the rendered tree: slash-separated paths relative to the output
@@ -63,6 +65,9 @@ func Render(l *project.Loaded, opts Options) (*Output, error) {
 	}
 
 	if err := add("namespace.yaml", namespace(l.Project)); err != nil {
+		return nil, err
+	}
+	if err := add("roles.yaml", userRoles(l.Project)...); err != nil {
 		return nil, err
 	}
 	// Every config ConfigMap's data digest goes into the index, and the
@@ -121,6 +126,13 @@ func Render(l *project.Loaded, opts Options) (*Output, error) {
 			return nil, err
 		}
 	}
+	if opts.AdmissionPolicy {
+		b, err := admissionFile(l.Project)
+		if err != nil {
+			return nil, err
+		}
+		out.Files[AdmissionPolicyFile] = b
+	}
 	k, err := kustomization(out.Paths())
 	if err != nil {
 		return nil, err
@@ -144,8 +156,18 @@ func objectMeta(p *project.Project, name string, labels map[string]string) metav
 	return metav1.ObjectMeta{Name: name, Namespace: p.Namespace, Labels: l}
 }
 
+// podSecurity is the Pod Security Standard the project namespace enforces
+// (and audits and warns at): the reconciler and every Job the default
+// template makes pass "restricted", so a template that asks for more (host
+// paths, root, privilege) is refused by the API server instead of running.
+const podSecurity = "restricted"
+
 func namespace(p *project.Project) *corev1.Namespace {
-	meta := objectMeta(p, p.Namespace, nil)
+	meta := objectMeta(p, p.Namespace, map[string]string{
+		"pod-security.kubernetes.io/enforce": podSecurity,
+		"pod-security.kubernetes.io/audit":   podSecurity,
+		"pod-security.kubernetes.io/warn":    podSecurity,
+	})
 	meta.Namespace = ""
 	return &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: meta}
 }
@@ -306,7 +328,7 @@ func jsonIndent(t *jobtemplate.Template) (string, error) {
 func kustomization(paths []string) ([]byte, error) {
 	var res []string
 	for _, p := range paths {
-		if strings.HasSuffix(p, ".yaml") && p != "kustomization.yaml" {
+		if strings.HasSuffix(p, ".yaml") && p != "kustomization.yaml" && p != AdmissionPolicyFile {
 			res = append(res, p)
 		}
 	}

@@ -17,18 +17,25 @@ import (
 	"github.com/kubectl-flows/kubectl-flows/test/harness"
 )
 
+// examplePaths globs examples/*/pattern, failing when fewer than the four
+// examples match.
+func examplePaths(t *testing.T, pattern string) []string {
+	t.Helper()
+	root, err := harness.RepoRoot()
+	must(t, err)
+	m, err := filepath.Glob(filepath.Join(root, "examples", "*", pattern))
+	must(t, err)
+	if len(m) < 4 {
+		t.Fatalf("examples/*/%s: found %d, want the 4 examples", pattern, len(m))
+	}
+	return m
+}
+
 // TestExamplesApply: every example's rendered directory is accepted by the
 // real `kubectl apply -k` with strict server-side field validation, and
 // `kubectl kustomize` builds it.
 func TestExamplesApply(t *testing.T) {
-	root, err := harness.RepoRoot()
-	must(t, err)
-	dirs, err := filepath.Glob(filepath.Join(root, "examples", "*", "deploy"))
-	must(t, err)
-	if len(dirs) < 4 {
-		t.Fatalf("found %d rendered examples", len(dirs))
-	}
-	for _, dir := range dirs {
+	for _, dir := range examplePaths(t, "deploy") {
 		t.Run(filepath.Base(filepath.Dir(dir)), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()

@@ -1,0 +1,153 @@
+package render
+
+import (
+	"fmt"
+	"strings"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubectl-flows/kubectl-flows/manifests"
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
+
+// AdmissionPolicyFile is where `render --admission-policy` writes the
+// ValidatingAdmissionPolicy and its binding. It is outside the
+// kustomization on purpose: both are cluster-scoped, so applying them needs
+// a cluster admin, not the namespace's GitOps identity.
+const AdmissionPolicyFile = "admission/flows-admission-policy.yaml"
+
+// MaxRunRequestBytes bounds a run request's data (keys and values) at
+// creation. A run request is a deployment name, parameters and a few job
+// variables; 64 KiB is far above any real one and far below the 1 MiB a
+// ConfigMap may hold, which the reconciler would otherwise cache and copy.
+const MaxRunRequestBytes = 64 << 10
+
+const admissionHeader = `# Optional admission hardening for this project (kubectl flows render
+# --admission-policy). NOT part of kustomization.yaml and not applied by
+# default: a ValidatingAdmissionPolicy and its binding are cluster-scoped,
+# so a cluster admin applies this file (kubectl apply -f) once.
+#
+# It refuses, in namespace %[1]s:
+#   - run requests (ConfigMaps labelled kubectl-flows.dev/run=true) that
+#     lack data key run.yaml, carry binaryData, hold more than %[2]d bytes of
+#     data, or are named longer than 63 characters (the name becomes a label
+#     value);
+#   - a status.yaml or kubectl-flows.dev/state label set or changed by
+#     anyone but the reconciler's ServiceAccount, %[3]s.
+# The reconciler must then run in the cluster under that ServiceAccount: a
+# reconciler run out of cluster with other credentials would have its
+# status writes refused.
+`
+
+// reconcilerUser is the user name the reconciler's ServiceAccount
+// authenticates as.
+func reconcilerUser(p *project.Project) string {
+	return "system:serviceaccount:" + p.Namespace + ":" + manifests.Name
+}
+
+// admissionPolicy builds the policy and binding for the project namespace.
+// CEL checks what can be checked from the object alone; the reconciler
+// still validates everything (this is defence in depth, for clusters whose
+// admins install it).
+func admissionPolicy(p *project.Project) (*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding) {
+	name := "kubectl-flows-" + p.Namespace
+	user := reconcilerUser(p)
+	fail := admissionv1.Fail
+	equivalent := admissionv1.Equivalent
+	labels := map[string]string{LabelManagedBy: ManagedBy, LabelPartOf: p.Name}
+	// A ConfigMap was already a run before this request only on UPDATE of
+	// one labelled as a run: a label added to an existing ConfigMap makes
+	// it a new run request, checked like a creation.
+	wasRun := fmt.Sprintf(`request.operation == 'UPDATE' && has(oldObject.metadata.labels) && '%[1]s' in oldObject.metadata.labels && oldObject.metadata.labels['%[1]s'] == 'true'`, project.LabelRun)
+	// present is a map entry as one string that tells "absent" from any
+	// value (even empty), so "set or changed" is one comparison.
+	present := func(obj, field, key string) string {
+		return fmt.Sprintf(`has(%[1]s.%[2]s) && '%[3]s' in %[1]s.%[2]s ? 'set:' + %[1]s.%[2]s['%[3]s'] : 'unset'`, obj, field, key)
+	}
+	msgReconcilerOnly := func(field string) string {
+		return fmt.Sprintf("%s of a run is written by the kubectl-flows reconciler only (%s): leave it out of run requests and do not edit it", field, user)
+	}
+	policy := &admissionv1.ValidatingAdmissionPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicy"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: &fail,
+			MatchConstraints: &admissionv1.MatchResources{
+				ObjectSelector: &metav1.LabelSelector{MatchLabels: map[string]string{project.LabelRun: "true"}},
+				ResourceRules: []admissionv1.NamedRuleWithOperations{{
+					RuleWithOperations: admissionv1.RuleWithOperations{
+						Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
+						Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}},
+					},
+				}},
+				MatchPolicy: &equivalent,
+			},
+			Variables: []admissionv1.Variable{
+				{Name: "reconciler", Expression: fmt.Sprintf("request.userInfo.username == '%s'", user)},
+				{Name: "newRun", Expression: "!(" + wasRun + ")"},
+				{Name: "status", Expression: present("object", "data", project.KeyStatus)},
+				{Name: "oldStatus", Expression: "variables.newRun ? 'unset' : (" + present("oldObject", "data", project.KeyStatus) + ")"},
+				{Name: "state", Expression: present("object.metadata", "labels", project.LabelState)},
+				{Name: "oldState", Expression: "variables.newRun ? 'unset' : (" + present("oldObject.metadata", "labels", project.LabelState) + ")"},
+			},
+			Validations: []admissionv1.Validation{
+				{
+					Expression: fmt.Sprintf("!variables.newRun || (has(object.data) && '%[1]s' in object.data && size(object.data['%[1]s']) > 0)", project.KeyRun),
+					Message:    fmt.Sprintf("run request: data key %s is required (the deployment to run and its parameters); create runs with kubectl flows run", project.KeyRun),
+					Reason:     ptr.To(metav1.StatusReasonInvalid),
+				},
+				{
+					Expression: "!variables.newRun || !has(object.binaryData)",
+					Message:    "run request: binaryData is not allowed; a run request holds data key " + project.KeyRun + " only",
+					Reason:     ptr.To(metav1.StatusReasonInvalid),
+				},
+				{
+					Expression: fmt.Sprintf("!variables.newRun || !has(object.data) || object.data.map(k, size(k) + size(object.data[k])).sum() <= %d", MaxRunRequestBytes),
+					Message:    fmt.Sprintf("run request: data is larger than %d bytes (keys and values together); pass large inputs by reference (a URL or object name), not as parameters", MaxRunRequestBytes),
+					Reason:     ptr.To(metav1.StatusReasonRequestEntityTooLarge),
+				},
+				{
+					Expression: "!variables.newRun || size(object.metadata.name) <= 63",
+					Message:    "run request: metadata.name is longer than 63 characters; a run's name is used as a label value, so keep it to 63",
+					Reason:     ptr.To(metav1.StatusReasonInvalid),
+				},
+				{
+					Expression: "variables.reconciler || variables.status == variables.oldStatus",
+					Message:    msgReconcilerOnly("data key " + project.KeyStatus),
+					Reason:     ptr.To(metav1.StatusReasonForbidden),
+				},
+				{
+					Expression: "variables.reconciler || variables.state == variables.oldState",
+					Message:    msgReconcilerOnly("label " + project.LabelState),
+					Reason:     ptr.To(metav1.StatusReasonForbidden),
+				},
+			},
+		},
+	}
+	binding := &admissionv1.ValidatingAdmissionPolicyBinding{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicyBinding"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName:        name,
+			ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
+			MatchResources: &admissionv1.MatchResources{
+				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: p.Namespace}},
+			},
+		},
+	}
+	return policy, binding
+}
+
+// admissionFile renders AdmissionPolicyFile.
+func admissionFile(p *project.Project) ([]byte, error) {
+	policy, binding := admissionPolicy(p)
+	b, err := marshalDocs(policy, binding)
+	if err != nil {
+		return nil, err
+	}
+	comment := fmt.Sprintf(admissionHeader, p.Namespace, MaxRunRequestBytes, reconcilerUser(p))
+	return []byte(Header + comment + strings.TrimPrefix(string(b), Header)), nil
+}
