@@ -214,7 +214,7 @@ func (c *Controller) cancel(ctx context.Context, cm *corev1.ConfigMap, st *proje
 		// The Job is marked for deletion and held by the finalizer
 		// until this final state is written; its pods go with it.
 		st.EndTime = &metav1.Time{Time: now}
-		return c.finish(ctx, cm, st, project.StateCancelled, "Cancelled", "cancelled by request; Job "+job.Name+" deleted", now)
+		return c.finish(ctx, cm, st, project.StateCancelled, "Cancelled", "cancelled by request; its Job "+job.Name+" was deleted", now)
 	}
 	st.EndTime = &metav1.Time{Time: now}
 	return c.finish(ctx, cm, st, project.StateCancelled, "Cancelled", "cancelled by request", now)

@@ -290,7 +290,7 @@ deployments:
 		msg    string
 	}{
 		"bad-yaml":       {map[string]string{project.KeyRun: "deployment: [hello/default\n"}, "InvalidRunRequest", "not valid YAML"},
-		"no-run-yaml":    {map[string]string{"other": "x"}, "InvalidRunRequest", "run.yaml is missing"},
+		"no-run-yaml":    {map[string]string{"other": "x"}, "InvalidRunRequest", "unexpected data key \"other\""},
 		"unknown-key":    {map[string]string{project.KeyRun: "deployment: hello/default\nparamaters: {}\n"}, "InvalidRunRequest", `unknown field "paramaters"`},
 		"unknown-deploy": {map[string]string{project.KeyRun: "deployment: hello/defualt\n"}, "DeploymentNotFound", "did you mean hello/default"},
 		"bad-params":     {map[string]string{project.KeyRun: "deployment: hello/default\nparameters: {count: many}\n"}, "InvalidParameters", "/count"},
