@@ -1,0 +1,122 @@
+package reconciler
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
+
+func TestStoredStateTrustedOnlyWhenSigned(t *testing.T) {
+	s := NewStateForTest([]byte("0123456789abcdef0123456789abcdef"))
+	other := NewStateForTest([]byte("fedcba9876543210fedcba9876543210"))
+	status := "state: Completed\n"
+	run := func(label, st, sig string) *corev1.ConfigMap {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "r", UID: "uid-1", Labels: map[string]string{}, Annotations: map[string]string{}}, Data: map[string]string{}}
+		if label != "" {
+			cm.Labels[project.LabelState] = label
+		}
+		if st != "" {
+			cm.Data[project.KeyStatus] = st
+		}
+		if sig != "" {
+			cm.Annotations[AnnotationSignature] = sig
+		}
+		return cm
+	}
+	for _, tc := range []struct {
+		name string
+		cm   *corev1.ConfigMap
+		want project.RunState
+	}{
+		{"new run", run("", "", ""), ""},
+		{"signed", run("Completed", status, s.sign("uid-1", project.StateCompleted, status)), project.StateCompleted},
+		{"forged label, no signature", run("Completed", status, ""), ""},
+		{"label only, no status", run("Completed", "", ""), ""},
+		{"signature of another key", run("Completed", status, other.sign("uid-1", project.StateCompleted, status)), ""},
+		{"signature of another run", run("Completed", status, s.sign("uid-2", project.StateCompleted, status)), ""},
+		{"label changed after signing", run("Completed", status, s.sign("uid-1", project.StateRunning, status)), ""},
+		{"status changed after signing", run("Completed", "state: Completed\nendTime: 2099-01-01T00:00:00Z\n", s.sign("uid-1", project.StateCompleted, status)), ""},
+	} {
+		if got := s.stateOf(tc.cm); got != tc.want {
+			t.Errorf("%s: stateOf = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestScheduleTicksKeptInState(t *testing.T) {
+	s := NewStateForTest([]byte("0123456789abcdef"))
+	tick := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	if err := s.fired(t.Context(), "a", tick, map[string]bool{"a": true, "b": true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.fired(t.Context(), "b", tick.Add(time.Hour), map[string]bool{"b": true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.lastFired("b"); !got.Equal(tick.Add(time.Hour)) {
+		t.Errorf("lastFired(b) = %v", got)
+	}
+	if got := s.lastFired("a"); !got.IsZero() {
+		t.Errorf("a schedule no longer live kept its tick: %v", got)
+	}
+}
+
+func TestRefusalsBackOff(t *testing.T) {
+	var r refusals
+	now := time.Unix(1000, 0)
+	if _, blocked := r.blocked("u", now); blocked {
+		t.Fatal("blocked before any refusal")
+	}
+	waits := []time.Duration{}
+	for range 10 {
+		r.add("u", now)
+		until, blocked := r.blocked("u", now)
+		if !blocked {
+			t.Fatal("not blocked after a refusal")
+		}
+		waits = append(waits, until.Sub(now))
+	}
+	if waits[0] != refusalFirstWait || waits[1] != 2*refusalFirstWait || waits[9] != refusalMaxWait {
+		t.Errorf("waits %v: want %v doubling to %v", waits, refusalFirstWait, refusalMaxWait)
+	}
+	if _, blocked := r.blocked("u", now.Add(refusalMaxWait)); blocked {
+		t.Error("still blocked after the wait")
+	}
+	r.forget("u")
+	r.add("u", now)
+	if until, _ := r.blocked("u", now); until.Sub(now) != refusalFirstWait {
+		t.Error("forget did not reset the back-off")
+	}
+}
+
+func TestTrimRunDropsWhatItRefuses(t *testing.T) {
+	yes := true
+	for _, tc := range []struct {
+		name    string
+		cm      *corev1.ConfigMap
+		refused string
+		keys    int
+	}{
+		{"plain run", &corev1.ConfigMap{Data: map[string]string{project.KeyRun: "deployment: a/b\n"}}, "", 1},
+		{"huge run.yaml", &corev1.ConfigMap{Data: map[string]string{project.KeyRun: strings.Repeat("x", 900<<10)}}, "at most", 0},
+		{"extra key", &corev1.ConfigMap{Data: map[string]string{project.KeyRun: "deployment: a/b\n", "blob": strings.Repeat("x", 900<<10)}}, "unexpected data key", 0},
+		{"immutable", &corev1.ConfigMap{Immutable: &yes, Data: map[string]string{project.KeyRun: "deployment: a/b\n", project.KeyStatus: "state: Completed\n"}}, "immutable", 0},
+		{"huge forged status", &corev1.ConfigMap{Data: map[string]string{project.KeyRun: "deployment: a/b\n", project.KeyStatus: strings.Repeat("x", 300<<10)}}, "", 1},
+	} {
+		obj, err := trimRun(tc.cm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm := obj.(*corev1.ConfigMap)
+		if got := cm.Annotations[AnnotationRefused]; (tc.refused == "") != (got == "") || !strings.Contains(got, tc.refused) {
+			t.Errorf("%s: refused %q, want %q", tc.name, got, tc.refused)
+		}
+		if len(cm.Data) != tc.keys {
+			t.Errorf("%s: %d data keys kept, want %d", tc.name, len(cm.Data), tc.keys)
+		}
+	}
+}
