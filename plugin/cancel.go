@@ -139,31 +139,15 @@ func (o *CancelOptions) Run(ctx context.Context) error {
 
 func (o *CancelOptions) cancel(ctx context.Context, r *project.RunInfo) error {
 	name := r.ConfigMap.Name
-	if s := r.State(); s.Final() {
-		return fmt.Errorf("run %s already ended %s", name, s)
-	}
-	if _, ok := r.ConfigMap.Annotations[project.AnnotationCancel]; !ok {
-		c, err := o.f.KubeClient()
-		if err != nil {
-			return err
-		}
-		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{
-			project.AnnotationCancel: o.f.now().UTC().Format("2006-01-02T15:04:05Z"),
-		}}})
-		cm, err := c.CoreV1().ConfigMaps(r.ConfigMap.Namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: fieldManager})
-		if apierrors.IsNotFound(err) {
-			return fmt.Errorf("run %s is gone", name)
-		}
-		if err != nil {
-			return o.f.apiError(err, "patch", "configmaps")
-		}
-		r = project.ReadRun(cm)
+	r, err := requestCancel(ctx, o.f, r)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(o.Out, "run %s cancel requested\n", name)
 	if !o.Wait {
 		return nil
 	}
-	err := waitForRun(ctx, o.f, r.ConfigMap, 0, false, discard{}, o.ErrOut)
+	err = waitForRun(ctx, o.f, r.ConfigMap, 0, false, discard{}, o.ErrOut)
 	if ExitCode(err) == ExitCancelled {
 		fmt.Fprintf(o.Out, "run %s cancelled\n", name)
 		return nil
@@ -173,6 +157,38 @@ func (o *CancelOptions) cancel(ctx context.Context, r *project.RunInfo) error {
 	}
 	return err
 }
+
+// requestCancel asks the reconciler to cancel a run that has not ended,
+// the one way runs are cancelled: `kubectl flows cancel` and the
+// dashboard's Cancel button. It returns the run as updated.
+func requestCancel(ctx context.Context, f *Factory, r *project.RunInfo) (*project.RunInfo, error) {
+	name := r.ConfigMap.Name
+	if s := r.State(); s.Final() {
+		return nil, fmt.Errorf("run %s already ended %s", name, s)
+	}
+	if _, ok := r.ConfigMap.Annotations[project.AnnotationCancel]; ok {
+		return r, nil
+	}
+	c, err := f.KubeClient()
+	if err != nil {
+		return nil, err
+	}
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{
+		project.AnnotationCancel: f.now().UTC().Format("2006-01-02T15:04:05Z"),
+	}}})
+	cm, err := c.CoreV1().ConfigMaps(r.ConfigMap.Namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: fieldManager})
+	if apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("run %s is gone", name)
+	}
+	if err != nil {
+		return nil, f.apiError(err, "patch", "configmaps")
+	}
+	return project.ReadRun(cm), nil
+}
+
+// canCancelRuns reports whether the user may cancel runs (as
+// requestCancel does), for offering Cancel buttons.
+func (f *Factory) canCancelRuns(ctx context.Context) bool { return f.canI(ctx, "patch", "configmaps") }
 
 type discard struct{}
 

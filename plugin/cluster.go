@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -427,4 +428,41 @@ func runWatcher(c kubernetes.Interface, ns, name string) cache.ListerWatcher {
 		},
 	}
 	return cache.ToListWatcherWithWatchListSemantics(lw, c)
+}
+
+// configMapInformer caches the ConfigMaps of ns matching a label selector,
+// by list and watch: `get -w` and the dashboard follow the project with it.
+func configMapInformer(c kubernetes.Interface, ns, sel string) cache.SharedIndexInformer {
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			opts.LabelSelector = sel
+			return c.CoreV1().ConfigMaps(ns).List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			opts.LabelSelector = sel
+			return c.CoreV1().ConfigMaps(ns).Watch(ctx, opts)
+		},
+	}
+	return cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, c), &corev1.ConfigMap{}, 0, cache.Indexers{})
+}
+
+// canI asks the API server whether the kubeconfig's user may do verb on
+// resource in the project namespace (a SelfSubjectAccessReview), so a page
+// offers only what the user may do; the API server still decides each
+// request.
+func (f *Factory) canI(ctx context.Context, verb, resource string) bool {
+	c, err := f.KubeClient()
+	if err != nil {
+		return false
+	}
+	ns, err := f.Namespace()
+	if err != nil {
+		return false
+	}
+	r, err := c.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Namespace: ns, Verb: verb, Resource: resource,
+		}},
+	}, metav1.CreateOptions{})
+	return err == nil && r.Status.Allowed
 }

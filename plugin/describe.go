@@ -140,10 +140,6 @@ func (o *DescribeOptions) describeRun(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.f.KubeClient()
-	if err != nil {
-		return err
-	}
 	now := o.f.now()
 	st := r.Status
 	cm := r.ConfigMap
@@ -199,35 +195,28 @@ func (o *DescribeOptions) describeRun(ctx context.Context, w io.Writer) error {
 		p.line(0, "Conditions:", "<none>")
 	}
 
-	jobName := st.JobName
-	if jobName == "" {
-		jobName = project.JobName(cm.Name)
-	}
-	objects := []string{cm.Name}
-	job, err := c.BatchV1().Jobs(cm.Namespace).Get(ctx, jobName, metav1.GetOptions{})
+	objs := o.f.readRunObjects(ctx, r)
 	switch {
-	case apierrors.IsNotFound(err):
+	case objs.job == nil && objs.jobErr == nil:
 		if st.JobName != "" {
-			p.line(0, "Job:", "%s (gone)", jobName)
+			p.line(0, "Job:", "%s (gone)", objs.jobName)
 		} else {
 			p.line(0, "Job:", "<none>")
 		}
-	case err != nil:
-		p.line(0, "Job:", "%s (cannot read it: %v)", jobName, o.f.apiError(err, "get", "jobs"))
+	case objs.jobErr != nil:
+		p.line(0, "Job:", "%s (cannot read it: %v)", objs.jobName, objs.jobErr)
 	default:
-		objects = append(objects, job.Name)
+		job := objs.job
 		p.line(0, "Job:", "%s", job.Name)
 		p.line(1, "Status:", "%s", jobStatusText(job))
-		pods, err := c.CoreV1().Pods(cm.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.Set{project.LabelRunName: job.Name}.String()})
-		if err != nil {
-			p.line(1, "Pods:", "cannot list them: %v", o.f.apiError(err, "list", "pods"))
-		} else if len(pods.Items) == 0 {
+		if objs.podsErr != nil {
+			p.line(1, "Pods:", "cannot list them: %v", objs.podsErr)
+		} else if len(objs.pods) == 0 {
 			p.line(1, "Pods:", "<none>")
 		} else {
 			p.raw(1, "Pods:")
 			p.raw(2, "Name\tPhase\tNode\tWaiting/Terminated\tAge")
-			for _, pod := range pods.Items {
-				objects = append(objects, pod.Name)
+			for _, pod := range objs.pods {
 				p.raw(2, "%s\t%s\t%s\t%s\t%s", pod.Name, pod.Status.Phase, orNone(pod.Spec.NodeName), podReason(&pod), age(now, pod.CreationTimestamp))
 			}
 		}
@@ -235,8 +224,57 @@ func (o *DescribeOptions) describeRun(ctx context.Context, w io.Writer) error {
 	if st.LogTail != "" {
 		p.block(0, "Log Tail", st.LogTail)
 	}
-	o.events(ctx, p, cm.Namespace, objects, now)
+	o.printEvents(p, objs, now)
 	return nil
+}
+
+// runObjects are the Kubernetes objects of one run: its Job, the Job's
+// pods, and the recent Events of the run, the Job and the pods. A nil job
+// with a nil jobErr means there is none.
+type runObjects struct {
+	jobName   string
+	job       *batchv1.Job
+	jobErr    error
+	pods      []corev1.Pod
+	podsErr   error
+	events    []corev1.Event
+	eventsErr error
+}
+
+// readRunObjects reads a run's Job, pods and Events, for `describe run`
+// and the dashboard's run page.
+func (f *Factory) readRunObjects(ctx context.Context, r *project.RunInfo) runObjects {
+	cm := r.ConfigMap
+	o := runObjects{jobName: r.Status.JobName}
+	if o.jobName == "" {
+		o.jobName = project.JobName(cm.Name)
+	}
+	c, err := f.KubeClient()
+	if err != nil {
+		o.jobErr, o.eventsErr = err, err
+		return o
+	}
+	names := []string{cm.Name}
+	job, err := c.BatchV1().Jobs(cm.Namespace).Get(ctx, o.jobName, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		o.jobErr = f.apiError(err, "get", "jobs")
+	default:
+		o.job = job
+		names = append(names, job.Name)
+		pods, err := c.CoreV1().Pods(cm.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.Set{project.LabelRunName: job.Name}.String()})
+		if err != nil {
+			o.podsErr = f.apiError(err, "list", "pods")
+		} else {
+			o.pods = pods.Items
+			for _, pod := range pods.Items {
+				names = append(names, pod.Name)
+			}
+		}
+	}
+	o.events, o.eventsErr = f.listEvents(ctx, cm.Namespace, names)
+	return o
 }
 
 func jobStatusText(job *batchv1.Job) string {
@@ -276,9 +314,13 @@ func podReason(p *corev1.Pod) string {
 	return "-"
 }
 
-// events prints the recent Events of the named objects.
-func (o *DescribeOptions) events(ctx context.Context, p pw, ns string, names []string, now time.Time) {
-	c, _ := o.f.KubeClient()
+// listEvents reads the Events of the named objects, oldest first, without
+// repeats, the last 20.
+func (f *Factory) listEvents(ctx context.Context, ns string, names []string) ([]corev1.Event, error) {
+	c, err := f.KubeClient()
+	if err != nil {
+		return nil, err
+	}
 	want := map[string]bool{}
 	for _, n := range names {
 		want[n] = true
@@ -287,18 +329,13 @@ func (o *DescribeOptions) events(ctx context.Context, p pw, ns string, names []s
 	for _, n := range names {
 		list, err := c.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("involvedObject.name", n).String()})
 		if err != nil {
-			p.line(0, "Events:", "cannot list them: %v", o.f.apiError(err, "list", "events"))
-			return
+			return nil, f.apiError(err, "list", "events")
 		}
 		for _, e := range list.Items {
 			if want[e.InvolvedObject.Name] {
 				evs = append(evs, e)
 			}
 		}
-	}
-	if len(evs) == 0 {
-		p.line(0, "Events:", "<none>")
-		return
 	}
 	seen := map[string]bool{}
 	uniq := evs[:0]
@@ -313,16 +350,33 @@ func (o *DescribeOptions) events(ctx context.Context, p pw, ns string, names []s
 	if len(evs) > 20 {
 		evs = evs[len(evs)-20:]
 	}
+	return evs, nil
+}
+
+// printEvents prints a run's Events.
+func (o *DescribeOptions) printEvents(p pw, objs runObjects, now time.Time) {
+	if objs.eventsErr != nil {
+		p.line(0, "Events:", "cannot list them: %v", objs.eventsErr)
+		return
+	}
+	if len(objs.events) == 0 {
+		p.line(0, "Events:", "<none>")
+		return
+	}
 	p.raw(0, "Events:")
 	p.raw(1, "Type\tReason\tAge\tFrom\tObject\tMessage")
-	for _, e := range evs {
-		from := e.Source.Component
-		if from == "" {
-			from = e.ReportingController
-		}
-		p.raw(1, "%s\t%s\t%s\t%s\t%s/%s\t%s", e.Type, e.Reason, age(now, metav1.NewTime(eventTime(e))), orNone(from),
+	for _, e := range objs.events {
+		p.raw(1, "%s\t%s\t%s\t%s\t%s/%s\t%s", e.Type, e.Reason, age(now, metav1.NewTime(eventTime(e))), orNone(eventSource(e)),
 			strings.ToLower(e.InvolvedObject.Kind), e.InvolvedObject.Name, strings.TrimSpace(e.Message))
 	}
+}
+
+// eventSource is the component that reported an Event.
+func eventSource(e corev1.Event) string {
+	if e.Source.Component != "" {
+		return e.Source.Component
+	}
+	return e.ReportingController
 }
 
 func eventTime(e corev1.Event) time.Time {
