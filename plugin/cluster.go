@@ -181,8 +181,8 @@ func (f *Factory) apiError(err error, verb, resource string) error {
 		if st, ok := err.(apierrors.APIStatus); ok {
 			msg = st.Status().Message
 		}
-		return fmt.Errorf("forbidden: you may not %s %s%s. Ask your cluster admin for a Role granting %q on %q, or check with `kubectl auth can-i %s %s -n %s`.\n(%s)",
-			verb, resource, where, verb, resource, verb, resource, ns, msg)
+		return &explainedError{err: err, msg: fmt.Sprintf("forbidden: you may not %s %s%s. Ask your cluster admin for a Role granting %q on %q, or check with `kubectl auth can-i %s %s -n %s`.\n(%s)",
+			verb, resource, where, verb, resource, verb, resource, ns, msg)}
 	case apierrors.IsUnauthorized(err):
 		return fmt.Errorf("%s rejected the credentials (401 Unauthorized): log in again or check the kubeconfig user", f.server())
 	case isUnreachable(err):
@@ -190,6 +190,17 @@ func (f *Factory) apiError(err error, verb, resource string) error {
 	}
 	return err
 }
+
+// explainedError is an API error with a message that says what to do; it
+// unwraps to the API error, so callers can still tell its kind (the
+// dashboard answers 403 for a forbidden one).
+type explainedError struct {
+	err error
+	msg string
+}
+
+func (e *explainedError) Error() string { return e.msg }
+func (e *explainedError) Unwrap() error { return e.err }
 
 // isUnreachable reports connection failures: refused, no route, unknown
 // host, timeouts talking to the server.
