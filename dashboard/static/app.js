@@ -10,6 +10,16 @@
   // Live updates: the server sends "change" when its watches see one;
   // the page then fetches its own URL's live part and swaps it in.
   let busy = false, again = false;
+  // On the deployments page the live part holds each deployment's recent
+  // runs; they are shown inside the deployment's own section.
+  function distribute() {
+    document.querySelectorAll(".live-part[data-for]").forEach((slot) => {
+      slot.replaceChildren();
+      const sec = Array.from(live.querySelectorAll("section.recent[data-recent]")).find((s) => s.dataset.recent === slot.dataset.for);
+      if (sec) slot.appendChild(sec);
+    });
+  }
+  if (live) distribute();
   async function refresh() {
     if (busy) { again = true; return; }
     busy = true;
@@ -17,6 +27,7 @@
       const r = await fetch(location.href, { headers: { "X-Live": "1" }, credentials: "same-origin" });
       if (r.ok) {
         live.innerHTML = await r.text();
+        distribute();
         document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1);
       }
     } catch (e) { /* the next change retries */ }
