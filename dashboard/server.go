@@ -597,5 +597,5 @@ var funcs = template.FuncMap{
 		return string(b)
 	},
 	"runURL": func(name string) string { return "/runs/" + url.PathEscape(name) },
-	"sinces":    func() []string { return []string{"15m", "1h", "6h", "24h"} },
+	"sinces": func() []string { return []string{"15m", "1h", "6h", "24h"} },
 }

@@ -34,7 +34,9 @@ func (f *fakeBackend) Submit(ctx context.Context, d string, p map[string]any) (s
 }
 func (f *fakeBackend) Cancel(ctx context.Context, run string) error                 { return nil }
 func (f *fakeBackend) StreamLog(ctx context.Context, run string, w io.Writer) error { return nil }
-func (f *fakeBackend) Permissions(ctx context.Context) Permissions                  { return Permissions{Submit: true, Cancel: true} }
+func (f *fakeBackend) Permissions(ctx context.Context) Permissions {
+	return Permissions{Submit: true, Cancel: true}
+}
 
 func newTestServer(t *testing.T) (*Server, *fakeBackend, *httptest.Server) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)

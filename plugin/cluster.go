@@ -101,6 +101,16 @@ func (f *Factory) KubeClient() (kubernetes.Interface, error) {
 	return c, nil
 }
 
+// clientIn is the cluster client and the project namespace.
+func (f *Factory) clientIn() (kubernetes.Interface, string, error) {
+	c, err := f.KubeClient()
+	if err != nil {
+		return nil, "", err
+	}
+	ns, err := f.Namespace()
+	return c, ns, err
+}
+
 // Namespace resolves the project namespace: -n; else the namespace of the
 // project file (flows.yaml, flows.yml or flows.jsonnet) in the current
 // directory; else the kubeconfig context's namespace.
@@ -241,11 +251,7 @@ func rootCause(err error) string {
 // readInstalled reads the project's config ConfigMaps and fails with a
 // clear message when nothing is installed in the namespace.
 func (f *Factory) readInstalled(ctx context.Context) (*project.Installed, error) {
-	c, err := f.KubeClient()
-	if err != nil {
-		return nil, err
-	}
-	ns, err := f.Namespace()
+	c, ns, err := f.clientIn()
 	if err != nil {
 		return nil, err
 	}
@@ -428,32 +434,36 @@ func (f *Factory) deployment(in *project.Installed, full string) (*project.Insta
 // follow a run until it ends (run --wait/--watch, logs -f).
 func runWatcher(c kubernetes.Interface, ns, name string) cache.ListerWatcher {
 	sel := fields.OneTermEqualSelector("metadata.name", name).String()
-	lw := &cache.ListWatch{
+	cms := c.CoreV1().ConfigMaps(ns)
+	lw := listWatch(cms.List, cms.Watch, func(o *metav1.ListOptions) { o.FieldSelector = sel })
+	return cache.ToListWatcherWithWatchListSemantics(lw, c)
+}
+
+// listWatch is a ListWatch over a typed client's List and Watch, with the
+// options set by with (a label or field selector).
+func listWatch[L runtime.Object](list func(context.Context, metav1.ListOptions) (L, error), watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error), with func(*metav1.ListOptions)) *cache.ListWatch {
+	return &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			opts.FieldSelector = sel
-			return c.CoreV1().ConfigMaps(ns).List(ctx, opts)
+			with(&opts)
+			return list(ctx, opts)
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			opts.FieldSelector = sel
-			return c.CoreV1().ConfigMaps(ns).Watch(ctx, opts)
+			with(&opts)
+			return watchFn(ctx, opts)
 		},
 	}
-	return cache.ToListWatcherWithWatchListSemantics(lw, c)
+}
+
+// withLabels sets a label selector on list and watch options.
+func withLabels(sel string) func(*metav1.ListOptions) {
+	return func(o *metav1.ListOptions) { o.LabelSelector = sel }
 }
 
 // configMapInformer caches the ConfigMaps of ns matching a label selector,
 // by list and watch: `get -w` and the dashboard follow the project with it.
 func configMapInformer(c kubernetes.Interface, ns, sel string) cache.SharedIndexInformer {
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			opts.LabelSelector = sel
-			return c.CoreV1().ConfigMaps(ns).List(ctx, opts)
-		},
-		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			opts.LabelSelector = sel
-			return c.CoreV1().ConfigMaps(ns).Watch(ctx, opts)
-		},
-	}
+	cms := c.CoreV1().ConfigMaps(ns)
+	lw := listWatch(cms.List, cms.Watch, withLabels(sel))
 	return cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, c), &corev1.ConfigMap{}, 0, cache.Indexers{})
 }
 
@@ -462,11 +472,7 @@ func configMapInformer(c kubernetes.Interface, ns, sel string) cache.SharedIndex
 // offers only what the user may do; the API server still decides each
 // request.
 func (f *Factory) canI(ctx context.Context, verb, resource string) bool {
-	c, err := f.KubeClient()
-	if err != nil {
-		return false
-	}
-	ns, err := f.Namespace()
+	c, ns, err := f.clientIn()
 	if err != nil {
 		return false
 	}

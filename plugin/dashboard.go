@@ -17,8 +17,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	k8sruntime "k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -438,29 +436,11 @@ func (b *dashboardBackend) Permissions(ctx context.Context) dashboard.Permission
 // podInformer and jobInformer watch the pods and Jobs of runs (labelled
 // with their run's Job name), only to tell open pages to refresh.
 func podInformer(c kubernetes.Interface, ns string) cache.SharedIndexInformer {
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (k8sruntime.Object, error) {
-			opts.LabelSelector = project.LabelRunName
-			return c.CoreV1().Pods(ns).List(ctx, opts)
-		},
-		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			opts.LabelSelector = project.LabelRunName
-			return c.CoreV1().Pods(ns).Watch(ctx, opts)
-		},
-	}
-	return cache.NewSharedIndexInformer(lw, &corev1.Pod{}, 0, cache.Indexers{})
+	pods := c.CoreV1().Pods(ns)
+	return cache.NewSharedIndexInformer(listWatch(pods.List, pods.Watch, withLabels(project.LabelRunName)), &corev1.Pod{}, 0, cache.Indexers{})
 }
 
 func jobInformer(c kubernetes.Interface, ns string) cache.SharedIndexInformer {
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (k8sruntime.Object, error) {
-			opts.LabelSelector = project.LabelRunName
-			return c.BatchV1().Jobs(ns).List(ctx, opts)
-		},
-		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			opts.LabelSelector = project.LabelRunName
-			return c.BatchV1().Jobs(ns).Watch(ctx, opts)
-		},
-	}
-	return cache.NewSharedIndexInformer(lw, &batchv1.Job{}, 0, cache.Indexers{})
+	jobs := c.BatchV1().Jobs(ns)
+	return cache.NewSharedIndexInformer(listWatch(jobs.List, jobs.Watch, withLabels(project.LabelRunName)), &batchv1.Job{}, 0, cache.Indexers{})
 }

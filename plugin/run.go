@@ -267,11 +267,7 @@ func runNamePrefix(flow, name string) string {
 // validate it first checks parameters and job variables as the reconciler
 // will (an error is ExitRejected). name may be empty for a generated one.
 func submitRun(ctx context.Context, f *Factory, in *project.Installed, d *project.InstalledDeployment, req *project.RunRequest, name string, validate bool) (*corev1.ConfigMap, error) {
-	c, err := f.KubeClient()
-	if err != nil {
-		return nil, err
-	}
-	ns, err := f.Namespace()
+	c, ns, err := f.clientIn()
 	if err != nil {
 		return nil, err
 	}

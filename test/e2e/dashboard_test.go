@@ -19,7 +19,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-flows/kubectl-flows/project")
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
 
 // dashboardProject has a deployment whose runs take a few seconds (to see
 // a run complete live) with a parameter schema for the Run form, and one
