@@ -73,7 +73,10 @@ func TestDashboard(t *testing.T) {
 		b.navigate(base)
 		evalAs[string](b, `window.__kept = "yes"`)
 		e.createRun(ctx, "quick-live", "deployment: web/quick\n")
-		b.waitJS(`(document.querySelector('tr[data-run="quick-live"] .state')||{}).textContent === "Running"`, 60*time.Second, "quick-live shown Running")
+		b.waitJS(`document.querySelector('tr[data-run="quick-live"] .state') !== null`, 30*time.Second, "quick-live listed")
+		if first := evalAs[string](b, `document.querySelector('tr[data-run="quick-live"] .state').textContent`); first == "Completed" {
+			t.Fatalf("quick-live first shown %s; want it seen before it ends", first)
+		}
 		b.waitJS(`(document.querySelector('tr[data-run="quick-live"] .state')||{}).textContent === "Completed"`, 60*time.Second, "quick-live shown Completed")
 		if kept := evalAs[string](b, `window.__kept`); kept != "yes" {
 			t.Error("the runs page was reloaded; it should update in place")
@@ -155,7 +158,7 @@ func TestDashboard(t *testing.T) {
 			const r = await fetch("/run", {method: "POST", body: new URLSearchParams(f)});
 			return {Status: r.status, Body: await r.text()};
 		})()`)
-		if resp.Status != http.StatusUnprocessableEntity || !strings.Contains(resp.Body, "count") {
+		if resp.Status != http.StatusUnprocessableEntity || !strings.Contains(resp.Body, "not submitted") || !strings.Contains(resp.Body, "/count") {
 			t.Errorf("server-side check of count=50: %d, body lacks the parameter:\n%.600s", resp.Status, resp.Body)
 		}
 		b.setValue(`section[data-deployment="web/quick"] input[name="p.count"]`, "3")
