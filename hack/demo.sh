@@ -27,10 +27,12 @@ EOF2
 
 work=$(mktemp -d -t kubectl-flows-demo-XXXXXX)
 reconciler_pid=""
+dashboard_pid=""
 cleanup() {
 	status=$?
 	trap - EXIT INT TERM
 	bold "Stopping everything"
+	if [ -n "$dashboard_pid" ]; then kill "$dashboard_pid" 2>/dev/null || true; wait "$dashboard_pid" 2>/dev/null || true; fi
 	if [ -n "$reconciler_pid" ]; then kill "$reconciler_pid" 2>/dev/null || true; wait "$reconciler_pid" 2>/dev/null || true; fi
 	if [ -x "$work/flows-cluster" ]; then "$work/flows-cluster" down --dir "$work/cluster" || true; fi
 	rm -rf "$work"
@@ -90,8 +92,25 @@ show kubectl flows get runs
 show kubectl flows get queues
 show kubectl flows get pools
 show kubectl flows describe deployment hello/arthur
+
+bold "The dashboard"
+# Served by the plugin on loopback with the demo's kubeconfig; it stays up
+# with the cluster until Enter.
+kubectl flows dashboard -n flows --port "${DASHBOARD_PORT:-0}" >"$work/dashboard.out" 2>&1 &
+dashboard_pid=$!
+for _ in $(seq 100); do
+	grep -q 'http://' "$work/dashboard.out" 2>/dev/null && break
+	sleep 0.1
+done
+dashboard_url=$(grep -o 'http://[^ ]*' "$work/dashboard.out" | head -1 || true)
 echo
 echo "Demo done. (Keep exploring: run the same commands in another shell with"
 echo "  export KUBECONFIG=$KUBECONFIG PATH=$root/bin:$testbin:\$PATH"
 echo "before pressing Enter; everything stops when you do.)"
+if [ -n "$dashboard_url" ]; then
+	echo
+	echo "Dashboard: $dashboard_url"
+else
+	echo "The dashboard did not start:"; cat "$work/dashboard.out"
+fi
 if [ -t 0 ]; then read -r _; fi

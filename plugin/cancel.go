@@ -146,26 +146,8 @@ func (o *CancelOptions) Run(ctx context.Context) error {
 
 func (o *CancelOptions) cancel(ctx context.Context, r *project.RunInfo, pending cancelRequests) error {
 	name := r.ConfigMap.Name
-	if s := r.State(); s.Final() {
-		return fmt.Errorf("run %s already ended %s", name, s)
-	}
-	// A cancel request, never an edit of the run: submitters (the
-	// flows-submitter Role) may create ConfigMaps but not update them. One
-	// request per run is enough.
-	if pending.forRun(r.ConfigMap) == nil {
-		c, err := o.f.KubeClient()
-		if err != nil {
-			return err
-		}
-		req, err := project.NewCancelRequest(r.ConfigMap)
-		if err != nil {
-			return err
-		}
-		created, err := c.CoreV1().ConfigMaps(r.ConfigMap.Namespace).Create(ctx, req, metav1.CreateOptions{FieldManager: fieldManager})
-		if err != nil {
-			return o.f.apiError(err, "create", "configmaps")
-		}
-		pending[cancelKey{name, r.ConfigMap.UID}] = created // a run named twice gets one request
+	if err := requestCancel(ctx, o.f, r, pending); err != nil {
+		return err
 	}
 	fmt.Fprintf(o.Out, "run %s cancel requested\n", name)
 	if !o.Wait {
@@ -181,6 +163,42 @@ func (o *CancelOptions) cancel(ctx context.Context, r *project.RunInfo, pending 
 	}
 	return err
 }
+
+// requestCancel asks the reconciler to cancel a run that has not ended,
+// the one way runs are cancelled: `kubectl flows cancel` and the
+// dashboard's Cancel button.
+func requestCancel(ctx context.Context, f *Factory, r *project.RunInfo, pending cancelRequests) error {
+	name := r.ConfigMap.Name
+	if s := r.State(); s.Final() {
+		return fmt.Errorf("run %s already ended %s", name, s)
+	}
+	// A cancel request, never an edit of the run: submitters (the
+	// flows-submitter Role) may create ConfigMaps but not update them. One
+	// request per run is enough.
+	if pending.forRun(r.ConfigMap) != nil {
+		return nil
+	}
+	c, err := f.KubeClient()
+	if err != nil {
+		return err
+	}
+	req, err := project.NewCancelRequest(r.ConfigMap)
+	if err != nil {
+		return err
+	}
+	created, err := c.CoreV1().ConfigMaps(r.ConfigMap.Namespace).Create(ctx, req, metav1.CreateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return f.apiError(err, "create", "configmaps")
+	}
+	if pending != nil {
+		pending[cancelKey{name, r.ConfigMap.UID}] = created // a run named twice gets one request
+	}
+	return nil
+}
+
+// canCancelRuns reports whether the user may cancel runs (as
+// requestCancel does), for offering Cancel buttons.
+func (f *Factory) canCancelRuns(ctx context.Context) bool { return f.canI(ctx, "create", "configmaps") }
 
 type discard struct{}
 

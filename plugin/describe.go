@@ -183,12 +183,24 @@ func (o *DescribeOptions) readRun(ctx context.Context) (*runDetails, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := o.f.KubeClient()
+	d, err := o.f.readRunDetails(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	d.cancel = cancels.forRun(r.ConfigMap)
+	return d, nil
+}
+
+// readRunDetails reads a run's Job, the pods that Job controls (by UID: a
+// pod carrying the run's labels is not enough) and their Events, for
+// `describe run` and the dashboard's run page.
+func (f *Factory) readRunDetails(ctx context.Context, r *project.RunInfo) (*runDetails, error) {
+	c, err := f.KubeClient()
 	if err != nil {
 		return nil, err
 	}
 	cm := r.ConfigMap
-	d := &runDetails{now: o.f.now(), run: r, jobName: r.Status.JobName, cancel: cancels.forRun(cm)}
+	d := &runDetails{now: f.now(), run: r, jobName: r.Status.JobName}
 	if d.jobName == "" {
 		d.jobName = project.JobName(cm.Name)
 	}
@@ -197,21 +209,24 @@ func (o *DescribeOptions) readRun(ctx context.Context) (*runDetails, error) {
 	switch {
 	case apierrors.IsNotFound(err):
 	case err != nil:
-		d.jobErr = o.f.apiError(err, "get", "jobs")
+		d.jobErr = f.apiError(err, "get", "jobs")
 	default:
 		d.job = job
 		objects = append(objects, job.Name)
 		pods, err := c.CoreV1().Pods(cm.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.Set{project.LabelRunName: job.Name}.String()})
 		if err != nil {
-			d.podsErr = o.f.apiError(err, "list", "pods")
+			d.podsErr = f.apiError(err, "list", "pods")
 		} else {
-			d.pods = pods.Items
 			for _, pod := range pods.Items {
+				if ref := metav1.GetControllerOfNoCopy(&pod); ref == nil || ref.UID != job.UID {
+					continue
+				}
+				d.pods = append(d.pods, pod)
 				objects = append(objects, pod.Name)
 			}
 		}
 	}
-	d.events, d.eventsErr = o.readEvents(ctx, c, cm.Namespace, objects)
+	d.events, d.eventsErr = f.readEvents(ctx, c, cm.Namespace, objects)
 	return d, nil
 }
 
@@ -321,7 +336,7 @@ func jobStatusText(job *batchv1.Job) string {
 
 // readEvents reads the recent Events of the named objects: the newest 20,
 // oldest first.
-func (o *DescribeOptions) readEvents(ctx context.Context, c kubernetes.Interface, ns string, names []string) ([]corev1.Event, error) {
+func (f *Factory) readEvents(ctx context.Context, c kubernetes.Interface, ns string, names []string) ([]corev1.Event, error) {
 	want := map[string]bool{}
 	for _, n := range names {
 		want[n] = true
@@ -330,7 +345,7 @@ func (o *DescribeOptions) readEvents(ctx context.Context, c kubernetes.Interface
 	for _, n := range names {
 		list, err := c.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("involvedObject.name", n).String()})
 		if err != nil {
-			return nil, o.f.apiError(err, "list", "events")
+			return nil, f.apiError(err, "list", "events")
 		}
 		for _, e := range list.Items {
 			if want[e.InvolvedObject.Name] {
@@ -354,6 +369,14 @@ func (o *DescribeOptions) readEvents(ctx context.Context, c kubernetes.Interface
 	return evs, nil
 }
 
+// eventSource names the component that recorded an Event.
+func eventSource(e corev1.Event) string {
+	if e.Source.Component != "" {
+		return e.Source.Component
+	}
+	return e.ReportingController
+}
+
 // printEvents prints Events as kubectl describe does.
 func printEvents(w describe.PrefixWriter, evs []corev1.Event, err error, now time.Time) {
 	if err != nil {
@@ -367,11 +390,7 @@ func printEvents(w describe.PrefixWriter, evs []corev1.Event, err error, now tim
 	w.Write(0, "Events:\n")
 	w.Write(1, "Type\tReason\tAge\tFrom\tObject\tMessage\n")
 	for _, e := range evs {
-		from := e.Source.Component
-		if from == "" {
-			from = e.ReportingController
-		}
-		w.Write(1, "%s\t%s\t%s\t%s\t%s/%s\t%s\n", e.Type, e.Reason, age(now, metav1.NewTime(eventTime(e))), orNone(from),
+		w.Write(1, "%s\t%s\t%s\t%s\t%s/%s\t%s\n", e.Type, e.Reason, age(now, metav1.NewTime(eventTime(e))), orNone(eventSource(e)),
 			strings.ToLower(e.InvolvedObject.Kind), e.InvolvedObject.Name, strings.TrimSpace(e.Message))
 	}
 }

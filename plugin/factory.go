@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -100,6 +101,16 @@ func (f *Factory) KubeClient() (kubernetes.Interface, error) {
 	return c, nil
 }
 
+// clientIn is the cluster client and the project namespace.
+func (f *Factory) clientIn() (kubernetes.Interface, string, error) {
+	c, err := f.KubeClient()
+	if err != nil {
+		return nil, "", err
+	}
+	ns, err := f.Namespace()
+	return c, ns, err
+}
+
 // Namespace resolves the project namespace: -n; else the namespace of the
 // project file (flows.yaml, flows.yml or flows.jsonnet) in the current
 // directory; else the kubeconfig context's namespace.
@@ -180,8 +191,8 @@ func (f *Factory) apiError(err error, verb, resource string) error {
 		if st, ok := err.(apierrors.APIStatus); ok {
 			msg = st.Status().Message
 		}
-		return fmt.Errorf("forbidden: you may not %s %s%s. Ask your cluster admin for a Role granting %q on %q, or check with `kubectl auth can-i %s %s -n %s`.\n(%s)",
-			verb, resource, where, verb, resource, verb, resource, ns, msg)
+		return &explainedError{err: err, msg: fmt.Sprintf("forbidden: you may not %s %s%s. Ask your cluster admin for a Role granting %q on %q, or check with `kubectl auth can-i %s %s -n %s`.\n(%s)",
+			verb, resource, where, verb, resource, verb, resource, ns, msg)}
 	case apierrors.IsUnauthorized(err):
 		return fmt.Errorf("%s rejected the credentials (401 Unauthorized): log in again or check the kubeconfig user", f.server())
 	case isUnreachable(err):
@@ -189,6 +200,17 @@ func (f *Factory) apiError(err error, verb, resource string) error {
 	}
 	return err
 }
+
+// explainedError is an API error with a message that says what to do; it
+// unwraps to the API error, so callers can still tell its kind (the
+// dashboard answers 403 for a forbidden one).
+type explainedError struct {
+	err error
+	msg string
+}
+
+func (e *explainedError) Error() string { return e.msg }
+func (e *explainedError) Unwrap() error { return e.err }
 
 // isUnreachable reports connection failures: refused, no route, unknown
 // host, timeouts talking to the server.
@@ -423,15 +445,52 @@ func (f *Factory) deployment(in *project.Installed, full string) (*project.Insta
 // follow a run until it ends (run --wait/--watch, logs -f).
 func runWatcher(c kubernetes.Interface, ns, name string) cache.ListerWatcher {
 	sel := fields.OneTermEqualSelector("metadata.name", name).String()
-	lw := &cache.ListWatch{
+	cms := c.CoreV1().ConfigMaps(ns)
+	lw := listWatch(cms.List, cms.Watch, func(o *metav1.ListOptions) { o.FieldSelector = sel })
+	return cache.ToListWatcherWithWatchListSemantics(lw, c)
+}
+
+// listWatch is a ListWatch over a typed client's List and Watch, with the
+// options set by with (a label or field selector).
+func listWatch[L runtime.Object](list func(context.Context, metav1.ListOptions) (L, error), watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error), with func(*metav1.ListOptions)) *cache.ListWatch {
+	return &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			opts.FieldSelector = sel
-			return c.CoreV1().ConfigMaps(ns).List(ctx, opts)
+			with(&opts)
+			return list(ctx, opts)
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			opts.FieldSelector = sel
-			return c.CoreV1().ConfigMaps(ns).Watch(ctx, opts)
+			with(&opts)
+			return watchFn(ctx, opts)
 		},
 	}
-	return cache.ToListWatcherWithWatchListSemantics(lw, c)
+}
+
+// withLabels sets a label selector on list and watch options.
+func withLabels(sel string) func(*metav1.ListOptions) {
+	return func(o *metav1.ListOptions) { o.LabelSelector = sel }
+}
+
+// configMapInformer caches the ConfigMaps of ns matching a label selector,
+// by list and watch: `get -w` and the dashboard follow the project with it.
+func configMapInformer(c kubernetes.Interface, ns, sel string) cache.SharedIndexInformer {
+	cms := c.CoreV1().ConfigMaps(ns)
+	lw := listWatch(cms.List, cms.Watch, withLabels(sel))
+	return cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, c), &corev1.ConfigMap{}, 0, cache.Indexers{})
+}
+
+// canI asks the API server whether the kubeconfig's user may do verb on
+// resource in the project namespace (a SelfSubjectAccessReview), so a page
+// offers only what the user may do; the API server still decides each
+// request.
+func (f *Factory) canI(ctx context.Context, verb, resource string) bool {
+	c, ns, err := f.clientIn()
+	if err != nil {
+		return false
+	}
+	r, err := c.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Namespace: ns, Verb: verb, Resource: resource,
+		}},
+	}, metav1.CreateOptions{})
+	return err == nil && r.Status.Allowed
 }

@@ -35,6 +35,8 @@ type fakeCluster struct {
 	seq    atomic.Int32
 }
 
+var isController = true
+
 func newFakeCluster(t *testing.T, withRuns bool) *fakeCluster {
 	t.Helper()
 	l, err := project.Load("../examples/hello/flows.yaml", project.LoadOptions{ExtVars: map[string]string{"gitSha": "abc1234"}})
@@ -145,10 +147,11 @@ func fixtureRuns() []runtime.Object {
 		runCM("hello-default-pending", "hello/default", -time.Minute, pending, nil),
 		runCM("hello-default-late", "hello/default", -40*time.Second, &project.RunStatus{State: project.StateScheduled, Reason: "Paused", Message: "queue kubernetes/default is paused"}, nil),
 		runCM("hello-default-later", "hello/default", -5*time.Second, &project.RunStatus{State: project.StateScheduled}, &project.RunRequest{Deployment: "hello/default", ScheduledTime: at(time.Hour)}),
-		&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "hello-arthur-running", Namespace: "flows"}, Status: batchv1.JobStatus{Active: 1}},
+		&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "hello-arthur-running", Namespace: "flows", UID: "job-uid-1"}, Status: batchv1.JobStatus{Active: 1}},
 		&corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: "hello-arthur-running-abcde", Namespace: "flows", CreationTimestamp: *at(-2 * time.Minute),
-				Labels: map[string]string{project.LabelRunName: "hello-arthur-running"}},
+				Labels:          map[string]string{project.LabelRunName: "hello-arthur-running"},
+				OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: "hello-arthur-running", UID: "job-uid-1", Controller: &isController}}},
 			Spec:   corev1.PodSpec{NodeName: "kwok-node-0", Containers: []corev1.Container{{Name: "flow"}}},
 			Status: corev1.PodStatus{Phase: corev1.PodRunning},
 		},

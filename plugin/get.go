@@ -10,10 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
@@ -262,17 +259,7 @@ func (o *GetOptions) watch(ctx context.Context, s *snapshot, printed []view) err
 		DeleteFunc: func(any) { notify() },
 	}
 	informer := func(sel string) cache.SharedIndexInformer {
-		lw := &cache.ListWatch{
-			ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-				opts.LabelSelector = sel
-				return c.CoreV1().ConfigMaps(s.ns).List(ctx, opts)
-			},
-			WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-				opts.LabelSelector = sel
-				return c.CoreV1().ConfigMaps(s.ns).Watch(ctx, opts)
-			},
-		}
-		inf := cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, c), &corev1.ConfigMap{}, 0, cache.Indexers{})
+		inf := configMapInformer(c, s.ns, sel)
 		_, _ = inf.AddEventHandler(handler)
 		return inf
 	}

@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/tools/cache"
@@ -187,16 +186,8 @@ func (o *LogsOptions) waitForPod(ctx context.Context, r *project.RunInfo, sel st
 			close(ended)
 		}
 	}()
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			opts.LabelSelector = sel
-			return c.CoreV1().Pods(ns).List(ctx, opts)
-		},
-		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			opts.LabelSelector = sel
-			return c.CoreV1().Pods(ns).Watch(ctx, opts)
-		},
-	}
+	pods := c.CoreV1().Pods(ns)
+	lw := listWatch(pods.List, pods.Watch, withLabels(sel))
 	found := make(chan *corev1.Pod, 1)
 	errc := make(chan error, 1)
 	go func() {

@@ -86,7 +86,7 @@ context's.`,
 	}
 	for _, c := range []*cobra.Command{
 		NewCmdRun(f, streams), NewCmdGet(f, streams), NewCmdDescribe(f, streams), NewCmdLogs(f, streams),
-		NewCmdCancel(f, streams), NewCmdPause(f, streams), NewCmdResume(f, streams),
+		NewCmdCancel(f, streams), NewCmdPause(f, streams), NewCmdResume(f, streams), NewCmdDashboard(f, streams),
 	} {
 		c.GroupID = "runs"
 		cmd.AddCommand(c)

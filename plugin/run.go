@@ -222,14 +222,6 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	c, err := o.f.KubeClient()
-	if err != nil {
-		return err
-	}
-	ns, err := o.f.Namespace()
-	if err != nil {
-		return err
-	}
 	in, err := o.f.readInstalled(ctx)
 	if err != nil {
 		return err
@@ -245,42 +237,9 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if len(o.jobVars) > 0 {
 		req.JobVariables = o.jobVars
 	}
-	// The reconciler's decoding rules (names, tags, sizes) hold whatever
-	// --validate says: a request they refuse could only be Rejected.
-	if err := req.Check(); err != nil {
-		return &ExitError{Code: ExitRejected, Err: fmt.Errorf("not submitted: %w", err)}
-	}
-	if o.Validate {
-		if err := o.validate(in, d); err != nil {
-			return &ExitError{Code: ExitRejected, Err: fmt.Errorf("not submitted: %w", err)}
-		}
-	}
-	data, err := project.EncodeRunRequest(req)
+	created, err := submitRun(ctx, o.f, in, d, req, o.Name, o.Validate)
 	if err != nil {
 		return err
-	}
-	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace: ns,
-			Labels: map[string]string{
-				project.LabelRun:        "true",
-				project.LabelFlow:       d.Flow,
-				project.LabelDeployment: project.DeploymentLabelValue(d.Flow, d.Name),
-			},
-		},
-		Data: map[string]string{project.KeyRun: data},
-	}
-	if o.Name != "" {
-		cm.Name = o.Name
-	} else {
-		cm.GenerateName = runNamePrefix(d.Flow, d.Name)
-	}
-	created, err := c.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{FieldManager: fieldManager})
-	if apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("a run (or ConfigMap) named %q already exists in namespace %q; pick another --name", o.Name, ns)
-	}
-	if err != nil {
-		return o.f.apiError(err, "create", "configmaps")
 	}
 	fmt.Fprintln(o.Out, created.Name)
 	if !o.Wait && !o.Watch {
@@ -301,14 +260,67 @@ func runNamePrefix(flow, name string) string {
 	return p + "-"
 }
 
-// validate checks parameters and job variables as the reconciler will.
-func (o *RunOptions) validate(in *project.Installed, d *project.InstalledDeployment) error {
+// submitRun creates a run request for deployment d, the one way runs are
+// made by hand: `kubectl flows run` and the dashboard's Run buttons. With
+// validate it first checks parameters and job variables as the reconciler
+// will (an error is ExitRejected). name may be empty for a generated one.
+func submitRun(ctx context.Context, f *Factory, in *project.Installed, d *project.InstalledDeployment, req *project.RunRequest, name string, validate bool) (*corev1.ConfigMap, error) {
+	c, ns, err := f.clientIn()
+	if err != nil {
+		return nil, err
+	}
+	// The reconciler's decoding rules (names, tags, sizes) hold whatever
+	// validate says: a request they refuse could only be Rejected.
+	if err := req.Check(); err != nil {
+		return nil, &ExitError{Code: ExitRejected, Err: fmt.Errorf("not submitted: %w", err)}
+	}
+	if validate {
+		if err := validateRun(in, d, req.Parameters, req.JobVariables); err != nil {
+			return nil, &ExitError{Code: ExitRejected, Err: fmt.Errorf("not submitted: %w", err)}
+		}
+	}
+	data, err := project.EncodeRunRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: ns,
+			Labels: map[string]string{
+				project.LabelRun:        "true",
+				project.LabelFlow:       d.Flow,
+				project.LabelDeployment: project.DeploymentLabelValue(d.Flow, d.Name),
+			},
+		},
+		Data: map[string]string{project.KeyRun: data},
+	}
+	if name != "" {
+		cm.Name = name
+	} else {
+		cm.GenerateName = runNamePrefix(d.Flow, d.Name)
+	}
+	created, err := c.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{FieldManager: fieldManager})
+	if apierrors.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("a run (or ConfigMap) named %q already exists in namespace %q; pick another --name", name, ns)
+	}
+	if err != nil {
+		return nil, f.apiError(err, "create", "configmaps")
+	}
+	return created, nil
+}
+
+// canSubmitRuns reports whether the user may create runs (as submitRun
+// does), for offering Run buttons.
+func (f *Factory) canSubmitRuns(ctx context.Context) bool { return f.canI(ctx, "create", "configmaps") }
+
+// validateRun checks parameters and job variables as the reconciler will.
+func validateRun(in *project.Installed, d *project.InstalledDeployment, params, jobVars map[string]any) error {
 	if d.ParameterSchema != nil {
 		merged := map[string]any{}
 		for k, v := range d.Parameters {
 			merged[k] = v
 		}
-		for k, v := range o.params {
+		for k, v := range params {
 			merged[k] = v
 		}
 		if err := project.ValidateParameters(d.ParameterSchema, merged); err != nil {
@@ -319,14 +331,14 @@ func (o *RunOptions) validate(in *project.Installed, d *project.InstalledDeploym
 	if pool == nil {
 		return nil // the reconciler waits for the pool; nothing to check against
 	}
-	if err := project.CheckRunJobVariables(&pool.Pool, &d.Deployment, o.jobVars); err != nil {
+	if err := project.CheckRunJobVariables(&pool.Pool, &d.Deployment, jobVars); err != nil {
 		return err
 	}
 	t, err := jobtemplate.Parse([]byte(pool.ConfigMap.Data[project.KeyJobTemplate]), "pool "+pool.Name)
 	if err != nil {
 		return nil
 	}
-	vars := jobtemplate.Merge(project.DeploymentJobVariables(&pool.Pool, &d.Deployment), o.jobVars)
+	vars := jobtemplate.Merge(project.DeploymentJobVariables(&pool.Pool, &d.Deployment), jobVars)
 	return t.Validate(vars)
 }
 

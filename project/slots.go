@@ -94,6 +94,8 @@ type Usage struct {
 	// Waiting counts Scheduled runs by the same keys (pool and queue only
 	// when known: a run is assigned its queue when admitted).
 	WaitingPool, WaitingQueue, WaitingDeployment map[string]int32
+	// WaitingTag counts Scheduled runs by the tags they will count against.
+	WaitingTag map[string]int32
 }
 
 // CountSlots derives slot usage from runs.
@@ -101,6 +103,7 @@ func CountSlots(runs []*RunInfo, in *Installed) *Usage {
 	u := &Usage{
 		Pool: map[string]int32{}, Queue: map[string]int32{}, Deployment: map[string]int32{}, Tag: map[string]int32{},
 		WaitingPool: map[string]int32{}, WaitingQueue: map[string]int32{}, WaitingDeployment: map[string]int32{},
+		WaitingTag: map[string]int32{},
 	}
 	for _, r := range runs {
 		st := r.Status
@@ -125,7 +128,93 @@ func CountSlots(runs []*RunInfo, in *Installed) *Usage {
 				u.WaitingPool[pool]++
 				u.WaitingQueue[pool+"/"+queue]++
 			}
+			for _, t := range r.WaitingTags(in) {
+				u.WaitingTag[t]++
+			}
 		}
 	}
 	return u
+}
+
+// Slot kinds: the limits a run takes one slot of while it runs, named as
+// the reconciler's Job cache indexes them.
+const (
+	SlotPool       = "pool"
+	SlotQueue      = "queue"
+	SlotDeployment = "deployment"
+	SlotTag        = "tag"
+)
+
+// BlockingLimit names the first of a run's limits with no free slot, as
+// "KIND NAME" (e.g. "tag db"), or "" when every one has room. It checks
+// them in the reconciler's order: deployment, pool, queue, tags; the
+// reconciler decides admission with it and clients use it to say why a run
+// waits. inUse(kind, name) is the slots in use, keyed as Usage keys them
+// (pool; pool/queue; flow/name; tag); it is called only for limits that
+// are set. deploymentFull says the deployment's own limit is the one (for
+// collisionStrategy CancelNew).
+func BlockingLimit(pool *Pool, d *Deployment, tags []string, tagLimits map[string]int32, inUse func(kind, name string) int32) (limit string, deploymentFull bool) {
+	dep, queue := d.FullName(), pool.Name+"/"+d.Queue
+	if d.ConcurrencyLimit != nil && inUse(SlotDeployment, dep) >= *d.ConcurrencyLimit {
+		return "deployment " + dep, true
+	}
+	if pool.ConcurrencyLimit != nil && inUse(SlotPool, pool.Name) >= *pool.ConcurrencyLimit {
+		return "pool " + pool.Name, false
+	}
+	if q := pool.Queue(d.Queue); q != nil && q.ConcurrencyLimit != nil && inUse(SlotQueue, queue) >= *q.ConcurrencyLimit {
+		return "queue " + queue, false
+	}
+	for _, t := range tags {
+		if l, ok := tagLimits[t]; ok && inUse(SlotTag, t) >= l {
+			return "tag " + t, false
+		}
+	}
+	return "", false
+}
+
+// RunTags is the deployment's tags plus a run's own, without repeats, in a
+// stable order: the tags whose limits the run counts against.
+func RunTags(d *Deployment, extra []string) []string {
+	seen := map[string]bool{}
+	var tags []string
+	for _, list := range [][]string{d.Tags, extra} {
+		for _, t := range list {
+			if !seen[t] {
+				seen[t] = true
+				tags = append(tags, t)
+			}
+		}
+	}
+	return tags
+}
+
+// InUse is the slots in use of one limit, by the kinds and keys
+// BlockingLimit asks for.
+func (u *Usage) InUse(kind, name string) int32 {
+	switch kind {
+	case SlotPool:
+		return u.Pool[name]
+	case SlotQueue:
+		return u.Queue[name]
+	case SlotDeployment:
+		return u.Deployment[name]
+	}
+	return u.Tag[name]
+}
+
+// WaitingTags is the tags a waiting run will count against: those fixed
+// when it was admitted, else its deployment's and its own.
+func (r *RunInfo) WaitingTags(in *Installed) []string {
+	if len(r.Status.Tags) > 0 || in == nil {
+		return r.Status.Tags
+	}
+	d := in.Deployments[r.Deployment()]
+	if d == nil {
+		return nil
+	}
+	var extra []string
+	if r.Request != nil {
+		extra = r.Request.Tags
+	}
+	return RunTags(&d.Deployment, extra)
 }

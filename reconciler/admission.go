@@ -80,7 +80,7 @@ func admit(cfg *Config, ns string, cm *corev1.ConfigMap, req *project.RunRequest
 			return nil, &rejection{ReasonInvalidRequest, fmt.Sprintf("%s: tags[%d] is empty", project.KeyRun, i)}, nil
 		}
 	}
-	tags := runTags(&d.Deployment, req.Tags)
+	tags := project.RunTags(&d.Deployment, req.Tags)
 	scheduled := cm.CreationTimestamp.Time
 	if req.ScheduledTime != nil {
 		scheduled = req.ScheduledTime.Time

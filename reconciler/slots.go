@@ -30,10 +30,10 @@ type usage struct {
 
 // Slot kinds, also the names of the Job cache's slot indexes.
 const (
-	slotPool       = "pool"
-	slotQueue      = "queue"
-	slotDeployment = "deployment"
-	slotTag        = "tag"
+	slotPool       = project.SlotPool
+	slotQueue      = project.SlotQueue
+	slotDeployment = project.SlotDeployment
+	slotTag        = project.SlotTag
 )
 
 func newUsage(held func(kind, name string) int32) *usage {
@@ -79,35 +79,5 @@ func (u *usage) add(s slots) {
 // blocked names the first limit that has no free slot for s, or "".
 // The deployment limit is reported apart, for CancelNew.
 func (u *usage) blocked(cfg *Config, pool *Pool, d *Deployment, s slots) (limit string, deploymentFull bool) {
-	if d.ConcurrencyLimit != nil && u.get(slotDeployment, s.Deployment) >= *d.ConcurrencyLimit {
-		return "deployment " + s.Deployment, true
-	}
-	if pool.ConcurrencyLimit != nil && u.get(slotPool, s.Pool) >= *pool.ConcurrencyLimit {
-		return "pool " + s.Pool, false
-	}
-	if q := pool.Queue(d.Queue); q != nil && q.ConcurrencyLimit != nil && u.get(slotQueue, s.Queue) >= *q.ConcurrencyLimit {
-		return "queue " + s.Queue, false
-	}
-	for _, t := range s.Tags {
-		if l, ok := cfg.TagLimits[t]; ok && u.get(slotTag, t) >= l {
-			return "tag " + t, false
-		}
-	}
-	return "", false
-}
-
-// runTags is the deployment's tags plus the run's, without repeats, in a
-// stable order.
-func runTags(d *project.Deployment, extra []string) []string {
-	seen := map[string]bool{}
-	var tags []string
-	for _, list := range [][]string{d.Tags, extra} {
-		for _, t := range list {
-			if !seen[t] {
-				seen[t] = true
-				tags = append(tags, t)
-			}
-		}
-	}
-	return tags
+	return project.BlockingLimit(&pool.Pool, &d.Deployment, s.Tags, cfg.TagLimits, u.get)
 }
