@@ -41,8 +41,8 @@ type Deployment struct {
 	Params *project.ParameterSchema
 }
 
-// Paused reports whether the pool (or, with queue set, the queue) is
-// paused, by config or by `kubectl flows pause`.
+// queuePaused reports whether a queue of the pool is paused, by config or
+// by `kubectl flows pause queue`.
 func (p *Pool) queuePaused(queue string) bool {
 	if q := p.Queue(queue); q != nil && q.Paused {
 		return true
@@ -79,7 +79,7 @@ func (c *configCache) parse(cm *corev1.ConfigMap) (any, error) {
 	return val, err
 }
 
-// forget drops entries for ConfigMaps no longer present.
+// retain drops entries for ConfigMaps no longer present.
 func (c *configCache) retain(live map[types.UID]bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -142,7 +142,7 @@ func parseConfigMap(cm *corev1.ConfigMap) (any, error) {
 
 func isTrue(s string) bool { return s == "true" }
 
-// buildConfig assembles a Config from the config ConfigMaps.
+// build assembles a Config from the config ConfigMaps the index trusts.
 func (c *configCache) build(cms []*corev1.ConfigMap) *Config {
 	cfg := &Config{
 		Pools:       map[string]*Pool{},
