@@ -78,7 +78,7 @@ func cliFields(cm *corev1.ConfigMap) string {
 	var out []string
 	for _, mf := range cm.ManagedFields {
 		if mf.Manager == "kubectl-flows" && mf.FieldsV1 != nil {
-			out = append(out, string(mf.Operation)+" "+string(mf.FieldsV1.Raw))
+			out = append(out, string(mf.Operation)+" "+mf.FieldsV1.GetRawString())
 		}
 	}
 	return strings.Join(out, "; ")
