@@ -296,7 +296,12 @@ func (c *comparer) deployment(name string, da, db *project.InstalledDeployment, 
 		case h == "name" || h == "flow":
 			continue // a rename, said above
 		case h == "image" || l.path == "jobVariables.image":
-			continue // the Job preview's image says it, resolved
+			// The Job preview's image says it, resolved; an overlay that
+			// patches the spec alone leaves the preview as it was.
+			if previewImage(pa) == previewImage(pb) {
+				c.image(obj, l.path, l.before, l.after)
+			}
+			continue
 		case h == "schedules":
 			schedulesChanged = true
 			continue

@@ -72,6 +72,13 @@ func FromDir(dir string) (Objects, error) {
 	return objs, err
 }
 
+// FromYAML reads the objects of one YAML stream, such as the output of
+// `kubectl kustomize`; name names it in errors.
+func FromYAML(name string, data []byte) (Objects, error) {
+	objs := Objects{}
+	return objs, objs.add(name, data)
+}
+
 // add decodes a YAML stream; kustomize's own files are not objects.
 func (o Objects) add(file string, data []byte) error {
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
