@@ -1,13 +1,14 @@
 package jobtemplate
 
 import (
-	"bytes"
 	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	goldenfile "github.com/kubectl-flows/kubectl-flows/test/golden"
 )
 
 // go test ./jobtemplate/ -update rewrites the golden files (and default.json,
@@ -17,23 +18,7 @@ var update = flag.Bool("update", false, "rewrite golden files under testdata/ an
 // golden compares got with testdata/golden/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./jobtemplate/ -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run go test ./jobtemplate/ -update and review the diff):\n--- got\n%s", path, got)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", "golden", name), got, *update, "./jobtemplate/")
 }
 
 func TestGolden(t *testing.T) {

@@ -139,10 +139,7 @@ func (c *comparer) pools(a, b *configSide) {
 func (c *comparer) poolField(obj string, pool *project.Pool, l leaf) {
 	ch := Change{Object: obj, Field: l.path, Before: l.before, After: l.after}
 	switch h := head(l.path); {
-	case overridePath.MatchString(l.path):
-		ch.Group, ch.Note = Security, "what a run request may override: run requests are untrusted input"
-	case h == "jobVariables" && securityPath.MatchString(l.path):
-		ch.Group = Security
+	case trustField(&ch, l.path):
 	case h == "jobVariables":
 		ch.Group, ch.Note = Deployments, "pool job variable; the Job previews show the result"
 	case h == "concurrencyLimit" || h == "paused" || h == "queues":
@@ -156,6 +153,21 @@ func (c *comparer) poolField(obj string, pool *project.Pool, l leaf) {
 		ch.Group = Other
 	}
 	c.add(ch)
+}
+
+// trustField puts a pool's or deployment's setting in Security when it
+// says what run requests may override, or is a job variable that fills a
+// security field of the pod, and reports whether it did.
+func trustField(ch *Change, path string) bool {
+	switch {
+	case overridePath.MatchString(path):
+		ch.Group, ch.Note = Security, "what a run request may override: run requests are untrusted input"
+	case head(path) == "jobVariables" && securityPath.MatchString(path):
+		ch.Group = Security
+	default:
+		return false
+	}
+	return true
 }
 
 // capacityNote explains limits and pauses, and flags a limit of 0: it
@@ -305,10 +317,7 @@ func (c *comparer) deployment(name string, da, db *project.InstalledDeployment, 
 		case h == "schedules":
 			schedulesChanged = true
 			continue
-		case overridePath.MatchString(l.path):
-			ch.Group, ch.Note = Security, "what a run request may override: run requests are untrusted input"
-		case h == "jobVariables" && securityPath.MatchString(l.path):
-			ch.Group = Security
+		case trustField(&ch, l.path):
 		case h == "jobVariables":
 			ch.Group, ch.Note = Deployments, "job variable"
 		case h == "parameters":

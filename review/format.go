@@ -85,11 +85,7 @@ func (rv *Review) text(w io.Writer) error {
 	plain := func(s string) string { return s }
 	for _, r := range rv.Reports {
 		fmt.Fprintf(&b, "\n== %s: %s\n", r.Target, count(len(r.Changes), "change"))
-		for _, g := range Groups {
-			chs := r.group(g)
-			if len(chs) == 0 {
-				continue
-			}
+		r.grouped(func(g Group, chs []Change) {
 			fmt.Fprintf(&b, "\n%s (%d)\n", g.Title(), len(chs))
 			for _, ch := range chs {
 				mark := "-"
@@ -101,7 +97,7 @@ func (rv *Review) text(w io.Writer) error {
 					fmt.Fprintf(&b, "      %s\n", d)
 				}
 			}
-		}
+		})
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -121,11 +117,7 @@ func (rv *Review) markdown(w io.Writer) error {
 		if len(rv.Reports) > 1 || len(r.Changes) == 0 {
 			fmt.Fprintf(&b, "\n#### %s: %s\n", r.Target, count(len(r.Changes), "change"))
 		}
-		for _, g := range Groups {
-			chs := r.group(g)
-			if len(chs) == 0 {
-				continue
-			}
+		r.grouped(func(g Group, chs []Change) {
 			fmt.Fprintf(&b, "\n**%s** (%d)\n\n", g.Title(), len(chs))
 			for _, ch := range chs {
 				mark := ""
@@ -137,7 +129,7 @@ func (rv *Review) markdown(w io.Writer) error {
 					fmt.Fprintf(&b, "  - %s\n", d)
 				}
 			}
-		}
+		})
 		if len(r.Hunks) > 0 {
 			fmt.Fprintf(&b, "\n<details><summary>YAML changes of %s (%s)</summary>\n\n", r.Target, count(len(r.Hunks), "object"))
 			for _, h := range r.Hunks {
@@ -148,6 +140,15 @@ func (rv *Review) markdown(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// grouped calls f for each group with changes, in the order of Groups.
+func (r *Report) grouped(f func(g Group, chs []Change)) {
+	for _, g := range Groups {
+		if chs := r.group(g); len(chs) > 0 {
+			f(g, chs)
+		}
+	}
 }
 
 func (r *Report) group(g Group) []Change {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kubectl-flows/kubectl-flows/project"
 	"github.com/kubectl-flows/kubectl-flows/render"
+	"github.com/kubectl-flows/kubectl-flows/test/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -39,29 +40,16 @@ func objectsOf(t *testing.T, out *render.Output) Objects {
 	return objs
 }
 
-// golden compares the review in text and markdown with
+// checkGolden compares the review in text and markdown with
 // testdata/CASE/review.{txt,md}.
-func golden(t *testing.T, name string, rv *Review) {
+func checkGolden(t *testing.T, name string, rv *Review) {
 	t.Helper()
 	for _, f := range []struct{ format, file string }{{"text", "review.txt"}, {"markdown", "review.md"}} {
 		var b bytes.Buffer
 		if err := rv.Write(&b, f.format); err != nil {
 			t.Fatal(err)
 		}
-		path := filepath.Join("testdata", name, f.file)
-		if *update {
-			if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (run go test ./review -update)", err)
-		}
-		if !bytes.Equal(want, b.Bytes()) {
-			t.Errorf("%s differs from the review (go test ./review -update rewrites it):\n%s", path, b.String())
-		}
+		golden.Check(t, filepath.Join("testdata", name, f.file), b.Bytes(), *update, "./review")
 	}
 }
 
@@ -94,7 +82,7 @@ func TestReviewProjects(t *testing.T) {
 			if tc.changes == 0 && len(r.Hunks) != 0 {
 				t.Errorf("hunks without changes: %v", r.Hunks)
 			}
-			golden(t, tc.name, rv)
+			checkGolden(t, tc.name, rv)
 		})
 	}
 }
@@ -127,7 +115,7 @@ func TestReviewOverlay(t *testing.T) {
 	if rv.Errors() != 1 {
 		t.Errorf("%d errors, want 1 (the default region the schema rejects)", rv.Errors())
 	}
-	golden(t, "security", rv)
+	checkGolden(t, "security", rv)
 }
 
 // The same input gives the same bytes.

@@ -325,34 +325,29 @@ func (c *comparer) rbac(key string, a, b *unstructured.Unstructured) {
 		c.add(ch)
 		return
 	}
-	ra, rb := set(rules(a)), set(rules(b))
-	for _, r := range rules(b) {
-		if !ra[r] {
-			c.add(Change{Group: Security, Object: key, Field: "rules", After: r, Note: "permission granted"})
-		}
-	}
-	for _, r := range rules(a) {
-		if !rb[r] {
-			c.add(Change{Group: Security, Object: key, Field: "rules", Before: r, Note: "permission taken away"})
-		}
-	}
-	sa, sb := set(subjects(a)), set(subjects(b))
-	for _, s := range subjects(b) {
-		if !sa[s] {
-			c.add(Change{Group: Security, Object: key, Field: "subjects", After: s, Note: "subject bound"})
-		}
-	}
-	for _, s := range subjects(a) {
-		if !sb[s] {
-			c.add(Change{Group: Security, Object: key, Field: "subjects", Before: s, Note: "subject unbound"})
-		}
-	}
+	c.listDiff(key, "rules", rules(a), rules(b), "permission granted", "permission taken away")
+	c.listDiff(key, "subjects", subjects(a), subjects(b), "subject bound", "subject unbound")
 	if x, y := roleRef(a), roleRef(b); x != y {
 		c.add(Change{Group: Security, Object: key, Field: "roleRef", Before: x, After: y})
 	}
 	for _, l := range diffLeaves(a.Object, b.Object) {
 		if h := head(l.path); h != "rules" && h != "subjects" && h != "roleRef" {
 			c.add(Change{Group: Security, Object: key, Field: l.path, Before: l.before, After: l.after})
+		}
+	}
+}
+
+// listDiff reports the lines in after and not before, then the reverse.
+func (c *comparer) listDiff(key, field string, before, after []string, added, removed string) {
+	was, is := set(before), set(after)
+	for _, v := range after {
+		if !was[v] {
+			c.add(Change{Group: Security, Object: key, Field: field, After: v, Note: added})
+		}
+	}
+	for _, v := range before {
+		if !is[v] {
+			c.add(Change{Group: Security, Object: key, Field: field, Before: v, Note: removed})
 		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-flows/kubectl-flows/test/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -98,15 +100,7 @@ func TestScriptOnAPullRequest(t *testing.T) {
 	}
 	got, err := os.ReadFile(comment)
 	must(t, err)
-	golden := filepath.Join("testdata", "comment.md")
-	if *update {
-		must(t, os.WriteFile(golden, got, 0o644))
-	}
-	want, err := os.ReadFile(golden)
-	must(t, err)
-	if !bytes.Equal(got, want) {
-		t.Errorf("comment body differs from %s (go test ./examples/ci -update rewrites it):\n%s", golden, got)
-	}
+	golden.Check(t, filepath.Join("testdata", "comment.md"), got, *update, "./examples/ci")
 	for _, s := range []string{"concurrencyLimit: `5` → `50`", "`ghcr.io/acme/orders:1.4.0` → `ghcr.io/acme/orders:1.5.0`", "next: Wed 2026-12-02 06:30 CET"} {
 		if !strings.Contains(string(got), s) {
 			t.Errorf("the comment does not say %q", s)

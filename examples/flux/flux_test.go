@@ -7,7 +7,6 @@ package flux
 import (
 	"bytes"
 	"flag"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/kubectl-flows/kubectl-flows/project"
 	"github.com/kubectl-flows/kubectl-flows/render"
 	"github.com/kubectl-flows/kubectl-flows/review"
+	"github.com/kubectl-flows/kubectl-flows/test/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files (testdata/, clusters/*/flux/)")
@@ -24,22 +24,7 @@ var envs = []string{"staging", "production"}
 
 func goldenFile(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./examples/flux -update writes it)", err)
-	}
-	if !bytes.Equal(want, got) {
-		t.Errorf("%s differs (go test ./examples/flux -update rewrites it):\n%s", path, got)
-	}
+	golden.Check(t, path, got, *update, "./examples/flux")
 }
 
 // TestOverlaysBuild builds clusters/<env> with kubectl's own kustomize,
