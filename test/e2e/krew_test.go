@@ -149,9 +149,6 @@ func TestKrewInstall(t *testing.T) {
 	if r.Spec.Version != "v0.0.0-e2e" {
 		t.Errorf("receipt version %q", r.Spec.Version)
 	}
-	if out, err := run(krewEnv, "krew", "list"); err != nil || !strings.Contains(out, "flows") {
-		t.Errorf("kubectl krew list: %v\n%s", err, out)
-	}
 
 	out, err = run(env, "flows", "version")
 	if err != nil || !strings.HasPrefix(out, "kubectl-flows ") {
@@ -215,13 +212,19 @@ func TestKrewManifestValidates(t *testing.T) {
 				t.Fatalf("validate-krew-manifest accepts it:\n%s", b)
 			}
 			if err := krew.Validate(sub, bad); err == nil {
-				t.Errorf("krew.Validate accepts what krew rejects with:\n%s", lastLine(out))
+				t.Errorf("krew.Validate accepts what krew rejects with:\n%s", fatalLine(out))
 			}
 		})
 	}
 }
 
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return lines[len(lines)-1]
+// fatalLine picks the validator's klog.Fatal line out of its output (the
+// stack trace that follows says nothing to the reader).
+func fatalLine(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, "F") {
+			return l
+		}
+	}
+	return s
 }
