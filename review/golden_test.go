@@ -40,11 +40,15 @@ func objectsOf(t *testing.T, out *render.Output) Objects {
 	return objs
 }
 
-// checkGolden compares the review in text and markdown with
-// testdata/CASE/review.{txt,md}.
+// checkGolden compares the review in text and markdown (and json, for
+// the capacity case) with testdata/CASE/review.{txt,md,json}.
 func checkGolden(t *testing.T, name string, rv *Review) {
 	t.Helper()
-	for _, f := range []struct{ format, file string }{{"text", "review.txt"}, {"markdown", "review.md"}} {
+	formats := []struct{ format, file string }{{"text", "review.txt"}, {"markdown", "review.md"}}
+	if name == "capacity" {
+		formats = append(formats, struct{ format, file string }{"json", "review.json"})
+	}
+	for _, f := range formats {
 		var b bytes.Buffer
 		if err := rv.Write(&b, f.format); err != nil {
 			t.Fatal(err)
