@@ -1,13 +1,13 @@
 // Package krew makes the krew-index manifest of the `flows` plugin from the
 // krew-release-bot template (.krew.yaml) and the release archives, and
-// checks it the way krew's validator does.
+// checks it the way krew's validator does. Installing is left to krew
+// itself: the end-to-end test (test/e2e/krew_test.go) runs the real
+// `kubectl krew install` and krew's own validate-krew-manifest, and checks
+// that Validate rejects what that validator rejects.
 package krew
 
 import (
-	"archive/tar"
-	"archive/zip"
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -17,7 +17,6 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"text/template"
 
@@ -201,7 +200,38 @@ func Validate(file string, p *Plugin) error {
 			}
 		}
 	}
+	// As validate-krew-manifest: every selector picks at least one platform
+	// krew runs on, and no platform is picked twice.
+	picked := map[[2]string]int{}
+	for i, pl := range p.Spec.Platforms {
+		sel, err := metav1.LabelSelectorAsSelector(pl.Selector)
+		if err != nil {
+			return fmt.Errorf("spec.platforms[%d].selector: %w", i, err)
+		}
+		n := 0
+		for _, pf := range supportedPlatforms {
+			if !sel.Matches(labels.Set{"os": pf[0], "arch": pf[1]}) {
+				continue
+			}
+			n++
+			if j, ok := picked[pf]; ok {
+				return fmt.Errorf("spec.platforms[%d] and [%d] both select %s/%s", j, i, pf[0], pf[1])
+			}
+			picked[pf] = i
+		}
+		if n == 0 {
+			return fmt.Errorf("spec.platforms[%d].selector matches none of the platforms krew supports", i)
+		}
+	}
 	return nil
+}
+
+// supportedPlatforms are the os/arch pairs validate-krew-manifest (krew
+// v0.4.3) checks selectors against.
+var supportedPlatforms = [][2]string{
+	{"windows", "386"}, {"windows", "amd64"}, {"windows", "arm64"},
+	{"linux", "386"}, {"linux", "amd64"}, {"linux", "arm"}, {"linux", "arm64"},
+	{"darwin", "386"}, {"darwin", "amd64"}, {"darwin", "arm64"},
 }
 
 // Match returns the platform for goos/goarch.
@@ -216,146 +246,4 @@ func (p *Plugin) Match(goos, goarch string) (*Platform, error) {
 		}
 	}
 	return nil, fmt.Errorf("no platform of plugin %s matches %s/%s", p.Metadata.Name, goos, goarch)
-}
-
-// InstallLocal does what `kubectl krew install --manifest=M --archive=A`
-// does, for a machine without krew: validate, pick the platform, check the
-// archive's sha256, unpack it into KREW_ROOT/store/NAME/VERSION, apply the
-// files operations, link KREW_ROOT/bin/kubectl-NAME to the bin, and write
-// the receipt.
-func InstallLocal(root, manifest, archive string) error {
-	data, err := os.ReadFile(manifest)
-	if err != nil {
-		return err
-	}
-	p, err := Parse(data)
-	if err != nil {
-		return err
-	}
-	if err := Validate(manifest, p); err != nil {
-		return err
-	}
-	pl, err := p.Match(runtime.GOOS, runtime.GOARCH)
-	if err != nil {
-		return err
-	}
-	sum, err := FileSHA256(archive)
-	if err != nil {
-		return err
-	}
-	if sum != pl.Sha256 {
-		return fmt.Errorf("archive %s has sha256 %s, the manifest says %s", archive, sum, pl.Sha256)
-	}
-	unpacked, err := os.MkdirTemp("", "krew-unpack-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(unpacked)
-	if err := unpack(archive, unpacked); err != nil {
-		return err
-	}
-	install := filepath.Join(root, "store", p.Metadata.Name, p.Spec.Version)
-	if err := os.MkdirAll(install, 0o755); err != nil {
-		return err
-	}
-	for _, op := range pl.Files {
-		matches, err := filepath.Glob(filepath.Join(unpacked, filepath.FromSlash(op.From)))
-		if err != nil || len(matches) == 0 {
-			return fmt.Errorf("files: %q matches nothing in the archive", op.From)
-		}
-		for _, m := range matches {
-			dst := filepath.Join(install, filepath.FromSlash(op.To), filepath.Base(m))
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				return err
-			}
-			if err := os.Rename(m, dst); err != nil {
-				return err
-			}
-		}
-	}
-	bin := filepath.Join(install, filepath.FromSlash(pl.Bin))
-	if _, err := os.Stat(bin); err != nil {
-		return fmt.Errorf("bin %s is not in the installation: %w", pl.Bin, err)
-	}
-	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
-		return err
-	}
-	link := filepath.Join(root, "bin", "kubectl-"+p.Metadata.Name)
-	if runtime.GOOS == "windows" {
-		link += ".exe"
-	}
-	_ = os.Remove(link)
-	if err := os.Symlink(bin, link); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Join(root, "receipts"), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(root, "receipts", p.Metadata.Name+".yaml"), data, 0o644)
-}
-
-func unpack(archive, dir string) error {
-	if strings.HasSuffix(archive, ".zip") {
-		zr, err := zip.OpenReader(archive)
-		if err != nil {
-			return err
-		}
-		defer zr.Close()
-		for _, f := range zr.File {
-			if err := writeEntry(dir, f.Name, f.Mode(), func() (io.ReadCloser, error) { return f.Open() }); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	f, err := os.Open(archive)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		return err
-	}
-	tr := tar.NewReader(gz)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		if err := writeEntry(dir, h.Name, os.FileMode(h.Mode), func() (io.ReadCloser, error) { return io.NopCloser(tr), nil }); err != nil {
-			return err
-		}
-	}
-}
-
-func writeEntry(dir, name string, mode os.FileMode, open func() (io.ReadCloser, error)) error {
-	clean := filepath.Clean(filepath.FromSlash(name))
-	if strings.HasPrefix(clean, "..") || filepath.IsAbs(clean) {
-		return fmt.Errorf("archive entry %q escapes the archive", name)
-	}
-	dst := filepath.Join(dir, clean)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	r, err := open()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode.Perm()|0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, r); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

@@ -65,6 +65,8 @@ func TestValidateRules(t *testing.T) {
 		{"other selector keys", "flows.yaml", func(p *Plugin) { p.Spec.Platforms[0].Selector.MatchLabels["distro"] = "debian" }, `"distro" is not supported`},
 		{"version", "flows.yaml", func(p *Plugin) { p.Spec.Version = "1.2.3" }, "semantic version"},
 		{"short description", "flows.yaml", func(p *Plugin) { p.Spec.ShortDescription = "a\nb" }, "one non-empty line"},
+		{"overlapping selectors", "flows.yaml", func(p *Plugin) { p.Spec.Platforms[1].Selector = p.Spec.Platforms[0].Selector }, "both select linux/amd64"},
+		{"unsupported platform", "flows.yaml", func(p *Plugin) { p.Spec.Platforms[0].Selector.MatchLabels["os"] = "plan9" }, "matches none"},
 	} {
 		p := base()
 		tc.edit(p)

@@ -53,27 +53,34 @@ func (p *InstalledPool) QueuePaused(queue string) bool {
 // DeploymentPaused reports whether the deployment is paused.
 func (d *InstalledDeployment) DeploymentPaused() bool { return d.Paused || d.PausedByAnnotation }
 
-// ReadInstalled reads the config ConfigMaps (those labelled LabelConfig).
-// A ConfigMap that does not parse is reported in Errors, not fatal.
+// ReadInstalled reads the config ConfigMaps (those labelled LabelConfig)
+// of a namespace by the reconciler's rule: only those the config index
+// lists, unchanged (TrustedConfig), read as strictly. A ConfigMap that does
+// not parse is reported in Errors, not fatal.
 func ReadInstalled(cms []corev1.ConfigMap) *Installed {
-	in := &Installed{
-		Pools:       map[string]*InstalledPool{},
-		Deployments: map[string]*InstalledDeployment{},
-		TagLimits:   map[string]int32{},
-		Errors:      map[string]error{},
-	}
 	if len(cms) == 0 {
-		return in
+		return ReadConfig(nil)
 	}
-	// The same rule as the reconciler's: only ConfigMaps the config index
-	// lists, unchanged, are config (see TrustedConfig), read as strictly.
 	all := make([]*corev1.ConfigMap, len(cms))
 	for i := range cms {
 		all[i] = &cms[i]
 	}
 	trusted, errs := TrustedConfig(all, "")
+	in := ReadConfig(trusted)
 	for name, err := range errs {
 		in.Errors[name] = err
+	}
+	return in
+}
+
+// ReadConfig reads config ConfigMaps as they are, trusting them all: for
+// a rendered tree under review, whose files are what the change says.
+func ReadConfig(trusted []*corev1.ConfigMap) *Installed {
+	in := &Installed{
+		Pools:       map[string]*InstalledPool{},
+		Deployments: map[string]*InstalledDeployment{},
+		TagLimits:   map[string]int32{},
+		Errors:      map[string]error{},
 	}
 	for _, cm := range trusted {
 		switch cm.Labels[LabelConfig] {

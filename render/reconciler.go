@@ -110,3 +110,15 @@ func splitImage(image string) (name, tag, digest string) {
 	}
 	return name, tag, digest
 }
+
+// Kustomize builds the kustomization in dir on disk as `kubectl kustomize`
+// does, for reading a rendered directory or an overlay over it (review).
+func Kustomize(dir string) ([]byte, error) {
+	krustyMu.Lock()
+	defer krustyMu.Unlock()
+	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+	}
+	return m.AsYaml()
+}

@@ -7,6 +7,7 @@ set -euo pipefail
 K8S_VERSION=v1.37.2
 ETCD_VERSION=v3.7.0
 KWOK_VERSION=v0.8.0
+KREW_VERSION=v0.4.3
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${KUBECTL_FLOWS_TESTBIN:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-flows/testbin/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION}
@@ -21,6 +22,13 @@ versioned() {
 		"$cache/$1" --version 2>/dev/null | grep -qx "Kubernetes $K8S_VERSION" ;;
 	kubectl)
 		"$cache/kubectl" version --client 2>/dev/null | grep -qx "Client Version: $K8S_VERSION" ;;
+	kubectl-krew) # krew makes its directories under KREW_ROOT even for `version`
+		[ -x "$cache/validate-krew-manifest" ] || return 1
+		local root ok=0
+		root=$(mktemp -d)
+		KREW_ROOT=$root "$cache/kubectl-krew" version 2>/dev/null | grep -qE "^GitTag +$KREW_VERSION\$" || ok=1
+		rm -rf "$root"
+		return $ok ;;
 	*) true ;;
 	esac
 }
@@ -58,18 +66,11 @@ fi
 # kubectl of the same version: envtest wants one beside etcd and kube-apiserver,
 # and the end-to-end tests drive plugin discovery and `apply -k` through it.
 build kubectl bash -c "cd '$here/kube' && go build -ldflags \"$kube_ldflags\" -o '$cache/kubectl.tmp' k8s.io/kubernetes/cmd/kubectl && mv '$cache/kubectl.tmp' '$cache/kubectl'"
-# krew, for the end-to-end test that installs the plugin with it (test/e2e/
-# krew_test.go). Optional: where the module proxy does not serve it, the test
-# installs the way krew does (krew.InstallLocal) and says so; a marker keeps
-# later runs from asking again.
-KREW_VERSION=v0.4.5
-if [ ! -x "$cache/krew" ] && [ ! -e "$cache/.krew-$KREW_VERSION-unavailable" ]; then
-	echo ">> building krew (optional)" >&2
-	if (mkdir -p "$cache/.krew" && GOBIN="$cache/.krew" go install "sigs.k8s.io/krew/cmd/krew@$KREW_VERSION" && mv "$cache/.krew/krew" "$cache/krew"); then
-		echo ">> built krew" >&2
-	else
-		echo ">> krew $KREW_VERSION is not available from the module proxy; the krew e2e test will emulate it" >&2
-		touch "$cache/.krew-$KREW_VERSION-unavailable"
-	fi
-fi
+# krew, built from its module like the rest, for the end-to-end test that
+# installs the plugin with the real `kubectl krew install` and checks the
+# krew-index manifest with krew's own validate-krew-manifest (test/e2e/
+# krew_test.go). The module proxy serves sigs.k8s.io/krew v0.4.3 (v0.4.5 is
+# refused). kubectl finds krew as the kubectl-krew plugin; its GitTag is
+# stamped so `versioned` can tell a stale build.
+build kubectl-krew bash -c "mkdir -p '$cache/.krew' && GOBIN='$cache/.krew' go install -ldflags '-X sigs.k8s.io/krew/internal/version.gitTag=$KREW_VERSION' sigs.k8s.io/krew/cmd/krew@$KREW_VERSION sigs.k8s.io/krew/cmd/validate-krew-manifest@$KREW_VERSION && mv '$cache/.krew/validate-krew-manifest' '$cache/validate-krew-manifest' && mv '$cache/.krew/krew' '$cache/kubectl-krew'"
 echo "$cache"

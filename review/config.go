@@ -1,0 +1,511 @@
+package review
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
+
+// configSide is one side's project config, read back from the rendered
+// ConfigMaps with the reader the CLI uses for an installed project, plus
+// each ConfigMap's data as plain values for a field-by-field diff that
+// keeps working when the project format grows.
+type configSide struct {
+	in *project.Installed
+	// raw data, by pool name or deployment flow/name: the spec, and the
+	// pool's template or the deployment's Job preview.
+	poolSpec, poolTemplate map[string]any
+	depSpec, depPreview    map[string]any
+}
+
+func readConfig(objs Objects) (*configSide, error) {
+	var cms []corev1.ConfigMap
+	for _, k := range objs.keys() {
+		u := objs[k]
+		if !isConfig(u) {
+			continue
+		}
+		var cm corev1.ConfigMap
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &cm); err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		cms = append(cms, cm)
+	}
+	ptrs := make([]*corev1.ConfigMap, len(cms))
+	for i := range cms {
+		ptrs[i] = &cms[i]
+	}
+	s := &configSide{in: project.ReadConfig(ptrs), poolSpec: map[string]any{}, poolTemplate: map[string]any{}, depSpec: map[string]any{}, depPreview: map[string]any{}}
+	if len(s.in.Errors) > 0 {
+		var msgs []string
+		for _, err := range s.in.Errors {
+			msgs = append(msgs, err.Error())
+		}
+		sort.Strings(msgs)
+		return nil, errors.New(strings.Join(msgs, "; "))
+	}
+	for name, p := range s.in.Pools {
+		s.poolSpec[name] = parse(p.ConfigMap.Data[project.KeyPool])
+		s.poolTemplate[name] = parse(p.ConfigMap.Data[project.KeyJobTemplate])
+	}
+	for name, d := range s.in.Deployments {
+		s.depSpec[name] = parse(d.ConfigMap.Data[project.KeyDeployment])
+		s.depPreview[name] = parse(d.ConfigMap.Data[project.KeyJobPreview])
+	}
+	return s, nil
+}
+
+// parse reads YAML or JSON config data; what does not parse is compared
+// as text.
+func parse(data string) any {
+	var v any
+	if err := yaml.Unmarshal([]byte(data), &v); err != nil {
+		return data
+	}
+	return v
+}
+
+// config reviews the project config: pools and queues, tag limits,
+// deployments, their schedules, and what waiting runs can no longer get.
+func (c *comparer) config(before, after Objects) {
+	a, err := readConfig(before)
+	if err != nil {
+		c.add(Change{Group: Other, Error: true, Object: "base", Note: err.Error()})
+		return
+	}
+	b, err := readConfig(after)
+	if err != nil {
+		c.add(Change{Group: Other, Error: true, Object: "change", Note: err.Error()})
+		return
+	}
+	c.pools(a, b)
+	c.tagLimits(a.in.TagLimits, b.in.TagLimits)
+	c.deployments(a, b)
+}
+
+func (c *comparer) pools(a, b *configSide) {
+	for _, name := range union(a.in.PoolNames(), b.in.PoolNames()) {
+		obj := "pool " + name
+		pa, pb := a.in.Pools[name], b.in.Pools[name]
+		switch {
+		case pa == nil:
+			c.add(Change{Group: Capacity, Object: obj, Note: fmt.Sprintf("added: concurrency limit %s, queues %s", project.LimitString(pb.ConcurrencyLimit), queueList(&pb.Pool))})
+			continue
+		case pb == nil:
+			c.add(Change{Group: Capacity, Object: obj, Note: "removed"})
+			c.add(Change{Group: Admission, Object: obj, Note: "removed: runs already waiting for its deployments stay Scheduled until a pool of that name is installed again"})
+			continue
+		}
+		for _, q := range pb.Queues {
+			if pa.Queue(q.Name) == nil {
+				c.add(Change{Group: Capacity, Object: fmt.Sprintf("pool %s, queue %s", name, q.Name), Note: fmt.Sprintf("added: priority %d, concurrency limit %s", q.Priority, project.LimitString(q.ConcurrencyLimit))})
+			}
+		}
+		for _, q := range pa.Queues {
+			if pb.Queue(q.Name) == nil {
+				c.add(Change{Group: Capacity, Object: fmt.Sprintf("pool %s, queue %s", name, q.Name), Note: "removed"})
+				c.add(Change{Group: Admission, Object: fmt.Sprintf("pool %s, queue %s", name, q.Name), Note: "removed: no deployment can send runs there; runs admitted to it keep their slots"})
+			}
+		}
+		for _, l := range diffLeaves(a.poolSpec[name], b.poolSpec[name]) {
+			if strings.HasPrefix(l.path, "queues[") {
+				q, _, _ := strings.Cut(strings.TrimPrefix(l.path, "queues["), "]")
+				if pa.Queue(q) == nil || pb.Queue(q) == nil {
+					continue // added or removed, said above
+				}
+			}
+			c.poolField(obj, &pb.Pool, l)
+		}
+		for _, l := range diffLeaves(a.poolTemplate[name], b.poolTemplate[name]) {
+			switch {
+			case strings.HasPrefix(l.path, "variables."):
+				c.add(Change{Group: Deployments, Object: obj, Field: "baseJobTemplate." + l.path, Before: l.before, After: l.after,
+					Note: "job variable schema: waiting runs whose job variables fail it are Rejected (InvalidJobVariables) when admitted"})
+			case securityPath.MatchString(l.path):
+				c.add(Change{Group: Security, Object: obj, Field: "baseJobTemplate." + l.path, Before: l.before, After: l.after})
+			default:
+				c.add(Change{Group: Deployments, Object: obj, Field: "baseJobTemplate." + l.path, Before: l.before, After: l.after})
+			}
+		}
+	}
+}
+
+func (c *comparer) poolField(obj string, pool *project.Pool, l leaf) {
+	ch := Change{Object: obj, Field: l.path, Before: l.before, After: l.after}
+	switch h := head(l.path); {
+	case trustField(&ch, l.path):
+	case h == "jobVariables":
+		ch.Group, ch.Note = Deployments, "pool job variable; the Job previews show the result"
+	case h == "concurrencyLimit" || h == "paused" || h == "queues":
+		ch.Group = Capacity
+		if strings.HasPrefix(l.path, "queues[") {
+			q, f, _ := strings.Cut(strings.TrimPrefix(l.path, "queues["), "]")
+			ch.Object, ch.Field = fmt.Sprintf("pool %s, queue %s", pool.Name, q), strings.TrimPrefix(f, ".")
+		}
+		c.capacityNote(&ch, l)
+	default:
+		ch.Group = Other
+	}
+	c.add(ch)
+}
+
+// trustField puts a pool's or deployment's setting in Security when it
+// says what run requests may override, or is a job variable that fills a
+// security field of the pod, and reports whether it did.
+func trustField(ch *Change, path string) bool {
+	switch {
+	case overridePath.MatchString(path):
+		ch.Group, ch.Note = Security, "what a run request may override: run requests are untrusted input"
+	case head(path) == "jobVariables" && securityPath.MatchString(path):
+		ch.Group = Security
+	default:
+		return false
+	}
+	return true
+}
+
+// capacityNote explains limits and pauses, and flags a limit of 0: it
+// admits nothing, so waiting runs wait until it is raised.
+func (c *comparer) capacityNote(ch *Change, l leaf) {
+	switch {
+	case strings.HasSuffix(l.path, "concurrencyLimit") || l.path == "limit":
+		if l.after == "" {
+			ch.After, ch.Note = "unlimited", "limit removed"
+		}
+		if l.before == "" {
+			ch.Before = "unlimited"
+		}
+		if l.after == "0" {
+			c.add(Change{Group: Admission, Object: ch.Object, Note: "concurrency limit 0 admits no run: runs that need it wait until it is raised"})
+		}
+	case strings.HasSuffix(l.path, "paused"):
+		if l.after == "true" {
+			ch.Note = "paused: its runs wait until it is resumed"
+		} else {
+			ch.Note = "resumed"
+		}
+		if ch.Before == "" {
+			ch.Before = "false"
+		}
+		if ch.After == "" {
+			ch.After = "false"
+		}
+	}
+}
+
+func queueList(p *project.Pool) string {
+	var qs []string
+	for _, q := range p.Queues {
+		qs = append(qs, fmt.Sprintf("%s (priority %d, limit %s)", q.Name, q.Priority, project.LimitString(q.ConcurrencyLimit)))
+	}
+	return strings.Join(qs, ", ")
+}
+
+func (c *comparer) tagLimits(a, b map[string]int32) {
+	var tags []string
+	for t := range a {
+		tags = append(tags, t)
+	}
+	for t := range b {
+		if _, ok := a[t]; !ok {
+			tags = append(tags, t)
+		}
+	}
+	sort.Strings(tags)
+	for _, t := range tags {
+		va, oka := a[t]
+		vb, okb := b[t]
+		if oka && okb && va == vb {
+			continue
+		}
+		l := leaf{path: "limit"}
+		if oka {
+			l.before = fmt.Sprint(va)
+		}
+		if okb {
+			l.after = fmt.Sprint(vb)
+		}
+		ch := Change{Group: Capacity, Object: "tag " + t, Field: "limit", Before: l.before, After: l.after}
+		c.capacityNote(&ch, l)
+		c.add(ch)
+	}
+}
+
+func (c *comparer) deployments(a, b *configSide) {
+	before, after := a.in.DeploymentNames(), b.in.DeploymentNames()
+	var removed, added []string
+	for _, n := range before {
+		if b.in.Deployments[n] == nil {
+			removed = append(removed, n)
+		}
+	}
+	for _, n := range after {
+		if a.in.Deployments[n] == nil {
+			added = append(added, n)
+		}
+	}
+	// A deployment removed and one added with the same flow and entrypoint
+	// is read as a rename: reviewed field by field under its new name.
+	renamed := map[string]string{}
+	for _, r := range removed {
+		for _, n := range added {
+			da, dn := a.in.Deployments[r], b.in.Deployments[n]
+			if _, taken := renamed[n]; !taken && da.Flow == dn.Flow && da.Entrypoint == dn.Entrypoint {
+				renamed[n] = r
+				break
+			}
+		}
+	}
+	wasRenamed := map[string]bool{}
+	for _, r := range renamed {
+		wasRenamed[r] = true
+	}
+	for _, n := range removed {
+		if wasRenamed[n] {
+			continue
+		}
+		c.add(Change{Group: Deployments, Object: "deployment " + n, Note: "removed"})
+		c.add(Change{Group: Admission, Object: "deployment " + n, Note: "removed: its waiting runs are Rejected (DeploymentNotFound); list them with `kubectl flows get runs --deployment " + n + "`"})
+		for i, s := range a.in.Deployments[n].Schedules {
+			c.add(Change{Group: Schedules, Object: "deployment " + n, Field: fmt.Sprintf("schedules[%d]", i), Before: describeSchedule(s), Note: "removed with the deployment"})
+		}
+	}
+	for _, n := range added {
+		d := b.in.Deployments[n]
+		if old, ok := renamed[n]; ok {
+			c.add(Change{Group: Deployments, Object: "deployment " + n, Note: "renamed from " + old})
+			c.add(Change{Group: Admission, Object: "deployment " + old, Note: "renamed to " + n + ": runs waiting for " + old + " are Rejected (DeploymentNotFound); list them with `kubectl flows get runs --deployment " + old + "`"})
+			c.deployment(n, a.in.Deployments[old], d, a.depSpec[old], b.depSpec[n], a.depPreview[old], b.depPreview[n])
+			continue
+		}
+		c.add(Change{Group: Deployments, Object: "deployment " + n, Note: fmt.Sprintf("added: pool %s, queue %s, image %s", d.Pool, d.Queue, previewImage(b.depPreview[n]))})
+		c.schedules(n, nil, d.Schedules)
+		c.checkDefaults(n, &d.Deployment)
+	}
+	for _, n := range after {
+		if da := a.in.Deployments[n]; da != nil {
+			c.deployment(n, da, b.in.Deployments[n], a.depSpec[n], b.depSpec[n], a.depPreview[n], b.depPreview[n])
+		}
+	}
+	c.flushPreviews()
+}
+
+// deployment reviews one deployment field by field, then its Job preview:
+// the Job a run with the defaults gets, where pool and deployment job
+// variables and the template come together.
+func (c *comparer) deployment(name string, da, db *project.InstalledDeployment, sa, sb, pa, pb any) {
+	obj := "deployment " + name
+	schemaChanged, schedulesChanged := false, false
+	for _, l := range diffLeaves(sa, sb) {
+		ch := Change{Object: obj, Field: l.path, Before: l.before, After: l.after}
+		switch h := head(l.path); {
+		case h == "name" || h == "flow":
+			continue // a rename, said above
+		case h == "image" || l.path == "jobVariables.image":
+			// The Job preview's image says it, resolved; an overlay that
+			// patches the spec alone leaves the preview as it was.
+			if previewImage(pa) == previewImage(pb) {
+				c.image(obj, l.path, l.before, l.after)
+			}
+			continue
+		case h == "schedules":
+			schedulesChanged = true
+			continue
+		case trustField(&ch, l.path):
+		case h == "jobVariables":
+			ch.Group, ch.Note = Deployments, "job variable"
+		case h == "parameters":
+			ch.Group, ch.Note = Deployments, "parameter default"
+		case h == "parameterSchema":
+			ch.Group, ch.Note = Deployments, "parameter schema"
+			schemaChanged = true
+		case h == "concurrencyLimit" || h == "collisionStrategy" || h == "paused" || h == "pool" || h == "queue" || h == "tags":
+			ch.Group = Capacity
+			c.capacityNote(&ch, l)
+		default:
+			ch.Group = Deployments
+		}
+		c.add(ch)
+	}
+	if schemaChanged {
+		c.add(Change{Group: Admission, Object: obj, Note: "parameter schema changed: waiting runs whose parameters fail it are Rejected (InvalidParameters) when admitted"})
+	}
+	if schedulesChanged {
+		c.schedules(name, da.Schedules, db.Schedules)
+	}
+	c.checkDefaults(name, &db.Deployment)
+	for _, l := range diffLeaves(pa, pb) {
+		if previewNoise.MatchString(l.path) {
+			continue // parameters, names and labels: said above
+		}
+		field := "Job preview: " + l.path
+		switch {
+		case strings.HasSuffix(l.path, ".image") && strings.Contains(l.path, "ontainers["):
+			c.image(obj, field, l.before, l.after)
+		case securityPath.MatchString(l.path):
+			c.add(Change{Group: Security, Object: obj, Field: field, Before: l.before, After: l.after})
+		default:
+			c.previews = append(c.previews, preview{name, Change{Group: Deployments, Field: field, Before: l.before, After: l.after}})
+		}
+	}
+}
+
+// previewNoise matches the parts of a Job preview that follow from what
+// the review says elsewhere: the parameters, the deployment's and the
+// preview run's names.
+var previewNoise = regexp.MustCompile(`env\[FLOWS_(PARAMETERS|DEPLOYMENT|RUN_NAME|FLOW)\]|labels\.kubectl-flows\.dev/|^metadata\.name$`)
+
+// preview is one change of a deployment's Job preview.
+type preview struct {
+	deployment string
+	change     Change
+}
+
+// flushPreviews reports the Job preview changes, one line for every
+// deployment that shares a change (a pool job variable moves them all).
+func (c *comparer) flushPreviews() {
+	type key struct{ field, before, after string }
+	var order []key
+	names := map[key][]string{}
+	for _, p := range c.previews {
+		k := key{p.change.Field, p.change.Before, p.change.After}
+		if _, ok := names[k]; !ok {
+			order = append(order, k)
+		}
+		names[k] = append(names[k], p.deployment)
+	}
+	sort.SliceStable(order, func(i, j int) bool { return order[i].field < order[j].field })
+	for _, k := range order {
+		obj := "deployment " + names[k][0]
+		if len(names[k]) > 1 {
+			sort.Strings(names[k])
+			obj = "deployments " + strings.Join(names[k], ", ")
+		}
+		c.add(Change{Group: Deployments, Object: obj, Field: k.field, Before: k.before, After: k.after})
+	}
+	c.previews = nil
+}
+
+// checkDefaults: a default that the schema rejects fails every run that
+// relies on it; render refuses such a project, a hand-edited or overlaid
+// render may still carry one.
+func (c *comparer) checkDefaults(name string, d *project.Deployment) {
+	if d.ParameterSchema == nil {
+		return
+	}
+	if err := project.ValidateParameters(d.ParameterSchema, d.Parameters); err != nil {
+		c.add(Change{Group: Deployments, Error: true, Object: "deployment " + name, Field: "parameters", Note: "the defaults fail the parameter schema, so every run without its own values is Rejected: " + err.Error()})
+	}
+}
+
+func previewImage(preview any) string {
+	m := map[string]string{}
+	flatten(preview, "", m)
+	var imgs []string
+	for p, v := range m {
+		if strings.HasSuffix(p, ".image") && strings.Contains(p, "ontainers[") {
+			imgs = append(imgs, v)
+		}
+	}
+	sort.Strings(imgs)
+	if len(imgs) == 0 {
+		return "(none)"
+	}
+	return strings.Join(imgs, ", ")
+}
+
+// schedules lists schedules added, changed and removed, by position, each
+// with its next three fire times in its own time zone.
+func (c *comparer) schedules(name string, before, after []project.Schedule) {
+	obj := "deployment " + name
+	for i := 0; i < len(before) || i < len(after); i++ {
+		fld := fmt.Sprintf("schedules[%d]", i)
+		switch {
+		case i >= len(before):
+			c.add(Change{Group: Schedules, Object: obj, Field: fld, After: describeSchedule(after[i]), Note: "added", Details: c.nextFires(after[i])})
+		case i >= len(after):
+			c.add(Change{Group: Schedules, Object: obj, Field: fld, Before: describeSchedule(before[i]), Note: "removed"})
+		default:
+			ja, _ := json.Marshal(before[i])
+			jb, _ := json.Marshal(after[i])
+			if string(ja) != string(jb) {
+				c.add(Change{Group: Schedules, Object: obj, Field: fld, Before: describeSchedule(before[i]), After: describeSchedule(after[i]), Note: "changed", Details: c.nextFires(after[i])})
+			}
+		}
+	}
+}
+
+func describeSchedule(s project.Schedule) string {
+	var b strings.Builder
+	if s.Interval != nil {
+		fmt.Fprintf(&b, "every %s", s.Interval.Duration)
+	} else {
+		fmt.Fprintf(&b, "cron %q", s.Cron)
+	}
+	tz := s.Timezone
+	if tz == "" {
+		tz = "UTC"
+	}
+	fmt.Fprintf(&b, " in %s", tz)
+	if s.Active != nil && !*s.Active {
+		b.WriteString(", inactive")
+	}
+	if len(s.Parameters) > 0 {
+		p, _ := json.Marshal(s.Parameters)
+		fmt.Fprintf(&b, ", parameters %s", p)
+	}
+	return b.String()
+}
+
+// nextFires gives a schedule's next three fire times after Now, computed
+// by the reconciler's own schedule code, in the schedule's time zone.
+func (c *comparer) nextFires(s project.Schedule) []string {
+	if s.Active != nil && !*s.Active {
+		return []string{"inactive: fires nothing"}
+	}
+	loc := time.UTC
+	if s.Timezone != "" {
+		l, err := time.LoadLocation(s.Timezone)
+		if err != nil {
+			return []string{"time zone: " + err.Error()}
+		}
+		loc = l
+	}
+	var out []string
+	t := c.opts.Now
+	for len(out) < 3 {
+		_, next, err := project.Ticks(s, t, t)
+		if err != nil {
+			return append(out, err.Error())
+		}
+		if next.IsZero() {
+			break
+		}
+		out = append(out, "next: "+next.In(loc).Format("Mon 2006-01-02 15:04 MST"))
+		t = next
+	}
+	return out
+}
+
+func union(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range append(append([]string(nil), a...), b...) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
