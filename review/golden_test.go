@@ -7,11 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-flows/kubectl-flows/internal/golden"
 	"github.com/kubectl-flows/kubectl-flows/project"
 	"github.com/kubectl-flows/kubectl-flows/render"
-	"github.com/kubectl-flows/kubectl-flows/internal/golden"
 )
-
 
 // now is the fixed clock of the golden files' schedule fire times.
 var now = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)

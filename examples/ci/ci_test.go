@@ -14,7 +14,6 @@ import (
 	"github.com/kubectl-flows/kubectl-flows/internal/golden"
 )
 
-
 // A fixed identity and clock make the commits, and so the base SHA the
 // comment names, the same on every run.
 var gitEnv = []string{

@@ -11,12 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-flows/kubectl-flows/internal/golden"
 	"github.com/kubectl-flows/kubectl-flows/project"
 	"github.com/kubectl-flows/kubectl-flows/render"
 	"github.com/kubectl-flows/kubectl-flows/review"
-	"github.com/kubectl-flows/kubectl-flows/internal/golden"
 )
-
 
 var envs = []string{"staging", "production"}
 
