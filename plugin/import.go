@@ -130,7 +130,7 @@ func (o *ImportOptions) Run() error {
 	if err := os.WriteFile(o.Output, out, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Out, "wrote %s: %d deployments, %d pools, %d tag limits; %d notes above\nNext: kubectl flows render -f %s\n",
+	fmt.Fprintf(o.Out, "wrote %s (deployments: %d, pools: %d, tag limits: %d; notes above: %d)\nNext: kubectl flows render -f %s\n",
 		o.Output, len(res.Project.Deployments), len(res.Project.Pools), len(res.Project.ConcurrencyLimits), len(res.Warnings), o.Output)
 	return nil
 }
