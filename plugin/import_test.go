@@ -47,6 +47,15 @@ func TestImportGolden(t *testing.T) {
 			for _, f := range []string{"want.flows.yaml", "want.stderr"} {
 				os.Remove(filepath.Join(dir, f))
 			}
+			if tc.name == "seed" {
+				// The seed is the hello example as Prefect had it: its flow
+				// and the pool's template are the example's own.
+				if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "examples", "hello"))); err != nil {
+					t.Fatal(err)
+				}
+				os.Remove(filepath.Join(dir, "flows.yaml"))
+				os.RemoveAll(filepath.Join(dir, "deploy"))
+			}
 			t.Setenv("PREFECT_IMAGE_NAME", "")
 			os.Unsetenv("PREFECT_IMAGE_NAME")
 			wd, _ := os.Getwd()
