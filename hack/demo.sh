@@ -73,7 +73,9 @@ show kubectl apply --server-side --field-manager=kubectl-flows -k demo/
 show kubectl flows get deployments
 
 bold "5/7 Starting the reconciler out of cluster (log: reconciler.log)"
-"$root/bin/flows-reconciler" --kubeconfig "$KUBECONFIG" --namespace flows --leader-elect=false \
+# It trusts only the config that the rendered Deployment names by digest.
+config_digest=$(grep -o -- '--config-digest=sha256:[0-9a-f]*' deploy/reconciler.yaml)
+"$root/bin/flows-reconciler" --kubeconfig "$KUBECONFIG" --namespace flows --leader-elect=false "$config_digest" \
 	--metrics-bind-address=0 --health-probe-bind-address=0 >"$work/reconciler.log" 2>&1 &
 reconciler_pid=$!
 echo "flows-reconciler running (pid $reconciler_pid)"

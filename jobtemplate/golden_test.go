@@ -1,43 +1,19 @@
 package jobtemplate
 
 import (
-	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-flows/kubectl-flows/internal/golden"
 )
 
-// go test ./jobtemplate/ -update rewrites the golden files (and default.json,
-// in canonical pretty form).
-var update = flag.Bool("update", false, "rewrite golden files under testdata/ and default.json")
-
-// golden compares got with testdata/golden/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./jobtemplate/ -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run go test ./jobtemplate/ -update and review the diff):\n--- got\n%s", path, got)
-	}
-}
-
+// TestGolden resolves the shipped and Prefect templates; with -update it
+// also rewrites default.json in canonical pretty form.
 func TestGolden(t *testing.T) {
-	if *update {
+	if golden.Update() {
 		ind, err := Default().MarshalIndent()
 		if err != nil {
 			t.Fatal(err)
@@ -102,7 +78,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tc.name, out)
+			golden.Check(t, filepath.Join("testdata", "golden", tc.name), out)
 		})
 	}
 }

@@ -19,19 +19,6 @@ func marshalCompact(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// marshalIndent is marshalCompact with two-space indentation and a final
-// newline (the layout of default.json).
-func marshalIndent(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
 // deepCopy copies the maps and lists of a JSON value; scalars are immutable
 // and shared.
 func deepCopy(v any) any {

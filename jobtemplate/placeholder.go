@@ -30,7 +30,7 @@ func splitPath(name string) []string {
 	return strings.Split(name, ".")
 }
 
-// variableOf is the variable a placeholder names: its first path segment.
+// variable is the variable a placeholder names: its first path segment.
 func (p placeholder) variable() string { return p.path[0] }
 
 // node is a pre-parsed piece of job_configuration. Parsing once per Template

@@ -172,12 +172,6 @@ func completeKindName(f *Factory, allowed ...string) cobra.CompletionFunc {
 	}
 }
 
-// deploymentLabelSelector selects a deployment's runs.
-func deploymentLabelSelector(full string) string {
-	flow, name, _ := project.SplitDeployment(full)
-	return project.LabelDeployment + "=" + project.DeploymentLabelValue(flow, name)
-}
-
 // namespaceNames completes -n with namespaces that hold a project, or all
 // namespaces when none do.
 func (f *Factory) namespaceNames(prefix string) []string {

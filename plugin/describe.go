@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -18,9 +17,12 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/kubectl/pkg/describe"
 	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-flows/kubectl-flows/internal/podstatus"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
@@ -73,44 +75,64 @@ func NewCmdDescribe(f *Factory, streams genericiooptions.IOStreams) *cobra.Comma
 	}
 }
 
-// Run describes.
+// Run describes: it reads everything the description shows first, then
+// prints it, so the printing is a pure function of what was read.
 func (o *DescribeOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	w := tabwriter.NewWriter(o.Out, 0, 8, 2, ' ', 0)
-	defer w.Flush()
+	tw := tabwriter.NewWriter(o.Out, 0, 8, 2, ' ', 0)
+	w := describe.NewPrefixWriter(tw)
 	switch o.kind {
 	case "runs":
-		return o.describeRun(ctx, w)
+		d, err := o.readRun(ctx)
+		if err != nil {
+			return err
+		}
+		printRun(w, d)
 	case "deployments":
-		return o.describeDeployment(ctx, w)
+		s, err := o.f.snapshot(ctx, "")
+		if err != nil {
+			return err
+		}
+		d, err := o.f.deployment(s.installed, o.name)
+		if err != nil {
+			return err
+		}
+		printDeployment(w, s, d)
 	default:
-		return o.describePool(ctx, w)
+		s, err := o.f.snapshot(ctx, "")
+		if err != nil {
+			return err
+		}
+		pool := s.installed.Pools[o.name]
+		if pool == nil {
+			hint := ""
+			if c := project.Closest(o.name, s.installed.PoolNames(), 3); len(c) > 0 {
+				hint = "; did you mean " + strings.Join(c, ", ") + "?"
+			}
+			return fmt.Errorf("pool %q not found in namespace %q%s", o.name, s.ns, hint)
+		}
+		printPool(w, s, pool)
 	}
+	return tw.Flush()
 }
 
-// pw writes "Label:\tvalue" lines with indentation.
-type pw struct{ w io.Writer }
-
-func (p pw) line(level int, label string, format string, args ...any) {
-	fmt.Fprintf(p.w, "%s%s\t%s\n", strings.Repeat("  ", level), label, fmt.Sprintf(format, args...))
-}
-
-func (p pw) raw(level int, format string, args ...any) {
-	fmt.Fprintf(p.w, "%s%s\n", strings.Repeat("  ", level), fmt.Sprintf(format, args...))
+// field writes "Label:<tab>value" at an indentation level.
+func field(w describe.PrefixWriter, level int, label, format string, args ...any) {
+	w.Write(level, "%s\t%s\n", label, fmt.Sprintf(format, args...))
 }
 
 // block writes a multi-line value indented under its label.
-func (p pw) block(level int, label string, text string) {
+func block(w describe.PrefixWriter, level int, label string, text string) {
 	text = strings.TrimRight(text, "\n")
 	if text == "" || text == "{}" {
-		p.line(level, label+":", "<none>")
+		field(w, level, label+":", "<none>")
 		return
 	}
-	p.raw(level, "%s:", label)
+	w.Write(level, "%s:\n", label)
 	for _, l := range strings.Split(text, "\n") {
-		p.raw(level+1, "%s", l)
+		w.Write(level+1, "%s\n", l)
 	}
 }
 
@@ -135,108 +157,143 @@ func timeText(t *metav1.Time, now time.Time) string {
 	return fmt.Sprintf("%s (%s ago)", t.UTC().Format(time.RFC3339), age(now, *t))
 }
 
-func (o *DescribeOptions) describeRun(ctx context.Context, w io.Writer) error {
+// runDetails is what describe run shows: the run, its Job, the Job's pods
+// and their Events. An object that could not be read carries its error,
+// printed in its place.
+type runDetails struct {
+	now       time.Time
+	run       *project.RunInfo
+	jobName   string
+	job       *batchv1.Job // nil when absent or unreadable
+	jobErr    error        // reading the Job failed (not NotFound)
+	pods      []corev1.Pod
+	podsErr   error
+	events    []corev1.Event // the newest 20, oldest first
+	eventsErr error
+}
+
+// readRun reads the run, its Job, pods and their Events.
+func (o *DescribeOptions) readRun(ctx context.Context) (*runDetails, error) {
 	r, err := o.f.getRun(ctx, o.name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c, err := o.f.KubeClient()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	now := o.f.now()
+	cm := r.ConfigMap
+	d := &runDetails{now: o.f.now(), run: r, jobName: r.Status.JobName}
+	if d.jobName == "" {
+		d.jobName = project.JobName(cm.Name)
+	}
+	objects := []string{cm.Name}
+	job, err := c.BatchV1().Jobs(cm.Namespace).Get(ctx, d.jobName, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		d.jobErr = o.f.apiError(err, "get", "jobs")
+	default:
+		d.job = job
+		objects = append(objects, job.Name)
+		pods, err := c.CoreV1().Pods(cm.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.Set{project.LabelRunName: job.Name}.String()})
+		if err != nil {
+			d.podsErr = o.f.apiError(err, "list", "pods")
+		} else {
+			d.pods = pods.Items
+			for _, pod := range pods.Items {
+				objects = append(objects, pod.Name)
+			}
+		}
+	}
+	d.events, d.eventsErr = o.readEvents(ctx, c, cm.Namespace, objects)
+	return d, nil
+}
+
+// printRun prints a run's description.
+func printRun(w describe.PrefixWriter, d *runDetails) {
+	r, now := d.run, d.now
 	st := r.Status
 	cm := r.ConfigMap
-	p := pw{w}
-	p.line(0, "Name:", "%s", cm.Name)
-	p.line(0, "Namespace:", "%s", cm.Namespace)
-	p.line(0, "Deployment:", "%s", orNone(r.Deployment()))
-	p.line(0, "State:", "%s", r.DisplayState(now))
+	field(w, 0, "Name:", "%s", cm.Name)
+	field(w, 0, "Namespace:", "%s", cm.Namespace)
+	field(w, 0, "Deployment:", "%s", orNone(r.Deployment()))
+	field(w, 0, "State:", "%s", r.DisplayState(now))
 	if st.Reason != "" {
-		p.line(0, "Reason:", "%s", st.Reason)
+		field(w, 0, "Reason:", "%s", st.Reason)
 	}
 	if st.Message != "" {
-		p.line(0, "Message:", "%s", st.Message)
+		field(w, 0, "Message:", "%s", st.Message)
 	}
 	if r.RequestErr != nil {
-		p.line(0, "Request Error:", "%s", r.RequestErr)
+		field(w, 0, "Request Error:", "%s", r.RequestErr)
 	}
 	if _, ok := cm.Annotations[project.AnnotationCancel]; ok && !r.State().Final() {
-		p.line(0, "Cancel:", "requested %s", cm.Annotations[project.AnnotationCancel])
+		field(w, 0, "Cancel:", "requested %s", cm.Annotations[project.AnnotationCancel])
 	}
 	if st.Pool != "" {
-		p.line(0, "Pool:", "%s", st.Pool)
-		p.line(0, "Queue:", "%s", st.Queue)
+		field(w, 0, "Pool:", "%s", st.Pool)
+		field(w, 0, "Queue:", "%s", st.Queue)
 	}
 	tags := st.Tags
 	if len(tags) == 0 && r.Request != nil {
 		tags = r.Request.Tags
 	}
-	p.line(0, "Tags:", "%s", orNone(strings.Join(tags, ", ")))
-	p.line(0, "Created:", "%s", timeText(&cm.CreationTimestamp, now))
+	field(w, 0, "Tags:", "%s", orNone(strings.Join(tags, ", ")))
+	field(w, 0, "Created:", "%s", timeText(&cm.CreationTimestamp, now))
 	sched := metav1.NewTime(r.ScheduledTime())
-	p.line(0, "Scheduled:", "%s", timeText(&sched, now))
-	p.line(0, "Pending:", "%s", timeText(st.PendingTime, now))
-	p.line(0, "Started:", "%s", timeText(st.StartTime, now))
-	p.line(0, "Ended:", "%s", timeText(st.EndTime, now))
-	if d := runDuration(r, now); d != "" {
-		p.line(0, "Duration:", "%s", d)
+	field(w, 0, "Scheduled:", "%s", timeText(&sched, now))
+	field(w, 0, "Pending:", "%s", timeText(st.PendingTime, now))
+	field(w, 0, "Started:", "%s", timeText(st.StartTime, now))
+	field(w, 0, "Ended:", "%s", timeText(st.EndTime, now))
+	if dur := runDuration(r, now); dur != "" {
+		field(w, 0, "Duration:", "%s", dur)
 	}
 	params, jobVars := st.Parameters, st.JobVariables
 	resolved := "resolved"
 	if params == nil && jobVars == nil && r.Request != nil {
 		params, jobVars, resolved = r.Request.Parameters, r.Request.JobVariables, "requested"
 	}
-	p.block(0, "Parameters ("+resolved+")", yamlText(params))
-	p.block(0, "Job Variables ("+resolved+")", yamlText(jobVars))
+	block(w, 0, "Parameters ("+resolved+")", yamlText(params))
+	block(w, 0, "Job Variables ("+resolved+")", yamlText(jobVars))
 	if len(st.Conditions) > 0 {
-		p.raw(0, "Conditions:")
-		p.raw(1, "Type\tStatus\tReason\tMessage")
+		w.Write(0, "Conditions:\n")
+		w.Write(1, "Type\tStatus\tReason\tMessage\n")
 		for _, cd := range st.Conditions {
-			p.raw(1, "%s\t%s\t%s\t%s", cd.Type, cd.Status, cd.Reason, cd.Message)
+			w.Write(1, "%s\t%s\t%s\t%s\n", cd.Type, cd.Status, cd.Reason, cd.Message)
 		}
 	} else {
-		p.line(0, "Conditions:", "<none>")
+		field(w, 0, "Conditions:", "<none>")
 	}
 
-	jobName := st.JobName
-	if jobName == "" {
-		jobName = project.JobName(cm.Name)
-	}
-	objects := []string{cm.Name}
-	job, err := c.BatchV1().Jobs(cm.Namespace).Get(ctx, jobName, metav1.GetOptions{})
 	switch {
-	case apierrors.IsNotFound(err):
-		if st.JobName != "" {
-			p.line(0, "Job:", "%s (gone)", jobName)
-		} else {
-			p.line(0, "Job:", "<none>")
-		}
-	case err != nil:
-		p.line(0, "Job:", "%s (cannot read it: %v)", jobName, o.f.apiError(err, "get", "jobs"))
+	case d.jobErr != nil:
+		field(w, 0, "Job:", "%s (cannot read it: %v)", d.jobName, d.jobErr)
+	case d.job == nil && st.JobName != "":
+		field(w, 0, "Job:", "%s (gone)", d.jobName)
+	case d.job == nil:
+		field(w, 0, "Job:", "<none>")
 	default:
-		objects = append(objects, job.Name)
-		p.line(0, "Job:", "%s", job.Name)
-		p.line(1, "Status:", "%s", jobStatusText(job))
-		pods, err := c.CoreV1().Pods(cm.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.Set{project.LabelRunName: job.Name}.String()})
-		if err != nil {
-			p.line(1, "Pods:", "cannot list them: %v", o.f.apiError(err, "list", "pods"))
-		} else if len(pods.Items) == 0 {
-			p.line(1, "Pods:", "<none>")
-		} else {
-			p.raw(1, "Pods:")
-			p.raw(2, "Name\tPhase\tNode\tWaiting/Terminated\tAge")
-			for _, pod := range pods.Items {
-				objects = append(objects, pod.Name)
-				p.raw(2, "%s\t%s\t%s\t%s\t%s", pod.Name, pod.Status.Phase, orNone(pod.Spec.NodeName), podReason(&pod), age(now, pod.CreationTimestamp))
+		field(w, 0, "Job:", "%s", d.job.Name)
+		field(w, 1, "Status:", "%s", jobStatusText(d.job))
+		switch {
+		case d.podsErr != nil:
+			field(w, 1, "Pods:", "cannot list them: %v", d.podsErr)
+		case len(d.pods) == 0:
+			field(w, 1, "Pods:", "<none>")
+		default:
+			w.Write(1, "Pods:\n")
+			w.Write(2, "Name\tPhase\tNode\tWaiting/Terminated\tAge\n")
+			for i := range d.pods {
+				pod := &d.pods[i]
+				w.Write(2, "%s\t%s\t%s\t%s\t%s\n", pod.Name, pod.Status.Phase, orNone(pod.Spec.NodeName), podstatus.Summary(pod), age(now, pod.CreationTimestamp))
 			}
 		}
 	}
 	if st.LogTail != "" {
-		p.block(0, "Log Tail", st.LogTail)
+		block(w, 0, "Log Tail", st.LogTail)
 	}
-	o.events(ctx, p, cm.Namespace, objects, now)
-	return nil
+	printEvents(w, d.events, d.eventsErr, now)
 }
 
 func jobStatusText(job *batchv1.Job) string {
@@ -255,30 +312,9 @@ func jobStatusText(job *batchv1.Job) string {
 	return s
 }
 
-// podReason says why a pod is where it is.
-func podReason(p *corev1.Pod) string {
-	for _, cs := range append(append([]corev1.ContainerStatus(nil), p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
-		if w := cs.State.Waiting; w != nil && w.Reason != "" {
-			return strings.TrimSpace(w.Reason + " " + w.Message)
-		}
-		if t := cs.State.Terminated; t != nil {
-			return fmt.Sprintf("%s (exit %d)", orNone(t.Reason), t.ExitCode)
-		}
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
-			return strings.TrimSpace(c.Reason + ": " + c.Message)
-		}
-	}
-	if p.Status.Reason != "" {
-		return p.Status.Reason
-	}
-	return "-"
-}
-
-// events prints the recent Events of the named objects.
-func (o *DescribeOptions) events(ctx context.Context, p pw, ns string, names []string, now time.Time) {
-	c, _ := o.f.KubeClient()
+// readEvents reads the recent Events of the named objects: the newest 20,
+// oldest first.
+func (o *DescribeOptions) readEvents(ctx context.Context, c kubernetes.Interface, ns string, names []string) ([]corev1.Event, error) {
 	want := map[string]bool{}
 	for _, n := range names {
 		want[n] = true
@@ -287,18 +323,13 @@ func (o *DescribeOptions) events(ctx context.Context, p pw, ns string, names []s
 	for _, n := range names {
 		list, err := c.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("involvedObject.name", n).String()})
 		if err != nil {
-			p.line(0, "Events:", "cannot list them: %v", o.f.apiError(err, "list", "events"))
-			return
+			return nil, o.f.apiError(err, "list", "events")
 		}
 		for _, e := range list.Items {
 			if want[e.InvolvedObject.Name] {
 				evs = append(evs, e)
 			}
 		}
-	}
-	if len(evs) == 0 {
-		p.line(0, "Events:", "<none>")
-		return
 	}
 	seen := map[string]bool{}
 	uniq := evs[:0]
@@ -313,14 +344,27 @@ func (o *DescribeOptions) events(ctx context.Context, p pw, ns string, names []s
 	if len(evs) > 20 {
 		evs = evs[len(evs)-20:]
 	}
-	p.raw(0, "Events:")
-	p.raw(1, "Type\tReason\tAge\tFrom\tObject\tMessage")
+	return evs, nil
+}
+
+// printEvents prints Events as kubectl describe does.
+func printEvents(w describe.PrefixWriter, evs []corev1.Event, err error, now time.Time) {
+	if err != nil {
+		field(w, 0, "Events:", "cannot list them: %v", err)
+		return
+	}
+	if len(evs) == 0 {
+		field(w, 0, "Events:", "<none>")
+		return
+	}
+	w.Write(0, "Events:\n")
+	w.Write(1, "Type\tReason\tAge\tFrom\tObject\tMessage\n")
 	for _, e := range evs {
 		from := e.Source.Component
 		if from == "" {
 			from = e.ReportingController
 		}
-		p.raw(1, "%s\t%s\t%s\t%s\t%s/%s\t%s", e.Type, e.Reason, age(now, metav1.NewTime(eventTime(e))), orNone(from),
+		w.Write(1, "%s\t%s\t%s\t%s\t%s/%s\t%s\n", e.Type, e.Reason, age(now, metav1.NewTime(eventTime(e))), orNone(from),
 			strings.ToLower(e.InvolvedObject.Kind), e.InvolvedObject.Name, strings.TrimSpace(e.Message))
 	}
 }
@@ -337,45 +381,35 @@ func eventTime(e corev1.Event) time.Time {
 	return e.CreationTimestamp.Time
 }
 
-func limitText(v *int32) string { return project.LimitString(v) }
-
-func (o *DescribeOptions) describeDeployment(ctx context.Context, w io.Writer) error {
-	s, err := o.f.snapshot(ctx, "")
-	if err != nil {
-		return err
-	}
-	d, err := o.f.deployment(s.installed, o.name)
-	if err != nil {
-		return err
-	}
+// printDeployment prints a deployment's description from a snapshot.
+func printDeployment(w describe.PrefixWriter, s *snapshot, d *project.InstalledDeployment) {
 	name := d.FullName()
-	p := pw{w}
-	p.line(0, "Name:", "%s", name)
-	p.line(0, "Namespace:", "%s", s.ns)
-	p.line(0, "ConfigMap:", "%s", d.ConfigMap.Name)
+	field(w, 0, "Name:", "%s", name)
+	field(w, 0, "Namespace:", "%s", s.ns)
+	field(w, 0, "ConfigMap:", "%s", d.ConfigMap.Name)
 	if d.Description != "" {
-		p.line(0, "Description:", "%s", d.Description)
+		field(w, 0, "Description:", "%s", d.Description)
 	}
-	p.line(0, "Entrypoint:", "%s", d.Entrypoint)
+	field(w, 0, "Entrypoint:", "%s", d.Entrypoint)
 	if d.Image != "" {
-		p.line(0, "Image:", "%s", d.Image)
+		field(w, 0, "Image:", "%s", d.Image)
 	}
-	p.line(0, "Pool:", "%s", d.Pool)
-	p.line(0, "Queue:", "%s", d.Queue)
-	p.line(0, "Tags:", "%s", orNone(strings.Join(d.Tags, ", ")))
-	p.line(0, "Paused:", "%s", pausedText(s.deploymentPaused(d)))
+	field(w, 0, "Pool:", "%s", d.Pool)
+	field(w, 0, "Queue:", "%s", d.Queue)
+	field(w, 0, "Tags:", "%s", orNone(strings.Join(d.Tags, ", ")))
+	field(w, 0, "Paused:", "%s", s.deploymentPause(d).sentence())
 	strategy := d.CollisionStrategy
 	if strategy == "" {
 		strategy = project.CollisionEnqueue
 	}
-	p.line(0, "Concurrency Limit:", "%s (%s when full)", limitText(d.ConcurrencyLimit), strategy)
-	p.line(0, "Slots In Use:", "%d", s.usage.Deployment[name])
-	p.line(0, "Waiting Runs:", "%d", s.usage.WaitingDeployment[name])
+	field(w, 0, "Concurrency Limit:", "%s (%s when full)", project.LimitString(d.ConcurrencyLimit), strategy)
+	field(w, 0, "Slots In Use:", "%d", s.usage.Deployment[name])
+	field(w, 0, "Waiting Runs:", "%d", s.usage.WaitingDeployment[name])
 	if len(d.Schedules) == 0 {
-		p.line(0, "Schedules:", "<none>")
+		field(w, 0, "Schedules:", "<none>")
 	} else {
-		p.raw(0, "Schedules:")
-		p.raw(1, "Schedule\tActive\tNext Run")
+		w.Write(0, "Schedules:\n")
+		w.Write(1, "Schedule\tActive\tNext Run\n")
 		for _, sc := range d.Schedules {
 			one := d.Deployment
 			one.Schedules = []project.Schedule{sc}
@@ -384,19 +418,19 @@ func (o *DescribeOptions) describeDeployment(ctx context.Context, w io.Writer) e
 			if n := nextRun(&one, s.now); active && !n.IsZero() {
 				next = n.UTC().Format(time.RFC3339)
 			}
-			p.raw(1, "%s\t%v\t%s", scheduleString(&one), active, next)
+			w.Write(1, "%s\t%v\t%s\n", scheduleString(&one), active, next)
 		}
 	}
-	p.block(0, "Parameters", yamlText(d.Parameters))
+	block(w, 0, "Parameters", yamlText(d.Parameters))
 	if props, ok := d.ParameterSchema["properties"].(map[string]any); ok && len(props) > 0 {
 		var names []string
 		for n := range props {
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		p.line(0, "Parameter Schema:", "properties %s", strings.Join(names, ", "))
+		field(w, 0, "Parameter Schema:", "properties %s", strings.Join(names, ", "))
 	}
-	p.block(0, "Job Variables", yamlText(d.JobVariables))
+	block(w, 0, "Job Variables", yamlText(d.JobVariables))
 	var recent []*project.RunInfo
 	for _, r := range s.runs {
 		if r.Deployment() == name {
@@ -404,68 +438,40 @@ func (o *DescribeOptions) describeDeployment(ctx context.Context, w io.Writer) e
 		}
 	}
 	if len(recent) == 0 {
-		p.line(0, "Recent Runs:", "<none>")
-		return nil
+		field(w, 0, "Recent Runs:", "<none>")
+		return
 	}
 	if len(recent) > 10 {
 		recent = recent[len(recent)-10:]
 	}
-	p.raw(0, "Recent Runs:")
-	p.raw(1, "Name\tState\tReason\tAge\tDuration")
+	w.Write(0, "Recent Runs:\n")
+	w.Write(1, "Name\tState\tReason\tAge\tDuration\n")
 	for i := len(recent) - 1; i >= 0; i-- {
 		r := recent[i]
-		p.raw(1, "%s\t%s\t%s\t%s\t%s", r.ConfigMap.Name, r.DisplayState(s.now), orNone(r.Status.Reason), age(s.now, r.ConfigMap.CreationTimestamp), orNone(runDuration(r, s.now)))
+		w.Write(1, "%s\t%s\t%s\t%s\t%s\n", r.ConfigMap.Name, r.DisplayState(s.now), orNone(r.Status.Reason), age(s.now, r.ConfigMap.CreationTimestamp), orNone(runDuration(r, s.now)))
 	}
-	return nil
 }
 
-func pausedText(cell string) string {
-	switch cell {
-	case "paused":
-		return "yes (paused: true in the project file)"
-	case "paused (kubectl)":
-		return "yes (kubectl flows pause; until resume or the next apply)"
-	case "via pool":
-		return "no, but its pool is paused"
-	case "via queue":
-		return "no, but its queue is paused"
-	}
-	return "no"
-}
-
-func (o *DescribeOptions) describePool(ctx context.Context, w io.Writer) error {
-	s, err := o.f.snapshot(ctx, "")
-	if err != nil {
-		return err
-	}
-	pool := s.installed.Pools[o.name]
-	if pool == nil {
-		hint := ""
-		if c := project.Closest(o.name, s.installed.PoolNames(), 3); len(c) > 0 {
-			hint = "; did you mean " + strings.Join(c, ", ") + "?"
-		}
-		return fmt.Errorf("pool %q not found in namespace %q%s", o.name, s.ns, hint)
-	}
-	p := pw{w}
-	p.line(0, "Name:", "%s", pool.Name)
-	p.line(0, "Namespace:", "%s", s.ns)
-	p.line(0, "ConfigMap:", "%s", pool.ConfigMap.Name)
-	p.line(0, "Paused:", "%s", pausedText(pausedCell(pool.Paused, pool.PausedByAnnotation)))
-	p.line(0, "Concurrency Limit:", "%s", limitText(pool.ConcurrencyLimit))
-	p.line(0, "Slots In Use:", "%d", s.usage.Pool[pool.Name])
-	p.line(0, "Waiting Runs:", "%d", s.usage.WaitingPool[pool.Name])
+// printPool prints a pool's description from a snapshot.
+func printPool(w describe.PrefixWriter, s *snapshot, pool *project.InstalledPool) {
+	field(w, 0, "Name:", "%s", pool.Name)
+	field(w, 0, "Namespace:", "%s", s.ns)
+	field(w, 0, "ConfigMap:", "%s", pool.ConfigMap.Name)
+	field(w, 0, "Paused:", "%s", ownPause(pool.Paused, pool.PausedByAnnotation).sentence())
+	field(w, 0, "Concurrency Limit:", "%s", project.LimitString(pool.ConcurrencyLimit))
+	field(w, 0, "Slots In Use:", "%d", s.usage.Pool[pool.Name])
+	field(w, 0, "Waiting Runs:", "%d", s.usage.WaitingPool[pool.Name])
 	if t, err := jobtemplate.Parse([]byte(pool.ConfigMap.Data[project.KeyJobTemplate]), "pool "+pool.Name); err == nil {
-		p.line(0, "Template Variables:", "%s", strings.Join(t.VariableNames(), ", "))
+		field(w, 0, "Template Variables:", "%s", strings.Join(t.VariableNames(), ", "))
 	}
-	p.block(0, "Job Variables", yamlText(pool.JobVariables))
-	p.raw(0, "Queues:")
-	p.raw(1, "Name\tPriority\tPaused\tSlots\tWaiting")
-	for _, v := range queueViews(s) {
-		if strings.HasPrefix(v.name, pool.Name+"/") {
-			p.raw(1, "%s\t%s\t%s\t%s\t%s", strings.TrimPrefix(v.name, pool.Name+"/"), v.cells[1], v.cells[2], v.cells[3], v.cells[4])
+	block(w, 0, "Job Variables", yamlText(pool.JobVariables))
+	w.Write(0, "Queues:\n")
+	w.Write(1, "Name\tPriority\tPaused\tSlots\tWaiting\n")
+	for _, q := range queueRows(s) {
+		if q.pool.Name == pool.Name {
+			w.Write(1, "%s\t%d\t%s\t%s\t%d\n", q.queue.Name, q.queue.Priority, q.status.Paused, slotsCell(q.status.SlotsInUse, q.queue.ConcurrencyLimit), q.status.Waiting)
 		}
 	}
 	deps := s.deploymentsIn(pool.Name, "")
-	p.line(0, "Deployments:", "%s", orNone(strings.Join(deps, ", ")))
-	return nil
+	field(w, 0, "Deployments:", "%s", orNone(strings.Join(deps, ", ")))
 }

@@ -1,8 +1,18 @@
 package plugin
 
 import (
+	"bytes"
+	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
+	"text/tabwriter"
+	"time"
+
+	"k8s.io/kubectl/pkg/describe"
+
+	"github.com/kubectl-flows/kubectl-flows/internal/golden"
+	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 func TestDescribeGolden(t *testing.T) {
@@ -21,10 +31,49 @@ func TestDescribeGolden(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
-			golden(t, tc.golden, out)
+			golden.Check(t, filepath.Join("testdata", tc.golden), []byte(out))
 		})
 	}
 	if _, errOut, code := fc.kf(t, "describe", "run", "hello-default-dnoe"); code != 1 || !strings.Contains(errOut, "did you mean hello-default-done") {
 		t.Errorf("%d %s", code, errOut)
+	}
+}
+
+// TestPrintRunFromDetails prints what could not be read in place of each
+// object, without a cluster: the printing is a function of what was read.
+// A message from the run's status goes through kubectl's PrefixWriter,
+// which escapes terminal control characters.
+func TestPrintRunFromDetails(t *testing.T) {
+	st := &project.RunStatus{State: project.StateFailed, Message: "boom \x1b[31mred", JobName: "hello-default-x"}
+	d := &runDetails{
+		now:       clock,
+		run:       project.ReadRun(runCM("hello-default-x", "hello/default", -time.Minute, st, nil)),
+		jobName:   "hello-default-x",
+		jobErr:    errors.New("forbidden: cannot get jobs"),
+		eventsErr: errors.New("forbidden: cannot list events"),
+	}
+	var b bytes.Buffer
+	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
+	printRun(describe.NewPrefixWriter(tw), d)
+	if err := tw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	flat := strings.Join(strings.Fields(out), " ") // columns aligned by the tabwriter
+	for _, want := range []string{
+		"Message: boom ^[[31mred Tags:",
+		"Job: hello-default-x (cannot read it: forbidden: cannot get jobs) Events:",
+		"Events: cannot list them: forbidden: cannot list events",
+	} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	d.jobErr = nil
+	b.Reset()
+	printRun(describe.NewPrefixWriter(tw), d)
+	tw.Flush()
+	if !strings.Contains(b.String(), "hello-default-x (gone)") {
+		t.Errorf("a Job the status names but the API server does not have should be gone:\n%s", b.String())
 	}
 }

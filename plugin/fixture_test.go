@@ -1,12 +1,8 @@
 package plugin
 
 import (
-	"bytes"
 	"context"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -25,8 +21,6 @@ import (
 	"github.com/kubectl-flows/kubectl-flows/project"
 	"github.com/kubectl-flows/kubectl-flows/render"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // clock is the fixed "now" of the cluster tests.
 var clock = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
@@ -51,6 +45,7 @@ func newFakeCluster(t *testing.T, withRuns bool) *fakeCluster {
 		t.Fatal(err)
 	}
 	var objs []runtime.Object
+	digests := map[string]string{}
 	for _, p := range out.Paths() {
 		if !strings.HasPrefix(p, "pools/") && !strings.HasPrefix(p, "deployments/") && p != "flows-limits.yaml" {
 			continue
@@ -63,8 +58,18 @@ func newFakeCluster(t *testing.T, withRuns bool) *fakeCluster {
 		if cm.Name == project.LimitsConfigMapName {
 			cm.Data[project.KeyLimits] = "- tag: hello\n  limit: 3\n- tag: adhoc\n  limit: 1\n"
 		}
+		digests[cm.Name] = project.ConfigDigest(cm.Data)
 		objs = append(objs, cm)
 	}
+	// The index as render would write it for this config.
+	indexData, err := project.ConfigIndexData(digests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs = append(objs, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: project.ConfigIndexName, Namespace: "flows", Labels: map[string]string{project.LabelConfig: project.ConfigIndex}},
+		Data:       indexData,
+	})
 	fc := &fakeCluster{}
 	if withRuns {
 		objs = append(objs, fixtureRuns()...)
@@ -84,7 +89,7 @@ func newFakeCluster(t *testing.T, withRuns bool) *fakeCluster {
 	return fc
 }
 
-// run builds a run ConfigMap as the reconciler leaves it.
+// runCM builds a run ConfigMap as the reconciler leaves it.
 func runCM(name, deployment string, created time.Duration, st *project.RunStatus, req *project.RunRequest) *corev1.ConfigMap {
 	if req == nil {
 		req = &project.RunRequest{Deployment: deployment}
@@ -172,26 +177,4 @@ func (fc *fakeCluster) kfContext(t *testing.T, ctx context.Context, args ...stri
 		errOut.WriteString("error: " + err.Error() + "\n")
 	}
 	return out.String(), errOut.String(), ExitCode(err)
-}
-
-// golden compares got with testdata/NAME, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./plugin -update to create it)", err)
-	}
-	if !bytes.Equal(want, []byte(got)) {
-		t.Errorf("%s differs (go test ./plugin -update rewrites it):\n--- want\n%s\n--- got\n%s", path, want, got)
-	}
 }

@@ -3,12 +3,15 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-flows/kubectl-flows/internal/golden"
 )
 
 func TestGetGolden(t *testing.T) {
@@ -34,7 +37,7 @@ func TestGetGolden(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
-			golden(t, tc.golden, out)
+			golden.Check(t, filepath.Join("testdata", tc.golden), []byte(out))
 		})
 	}
 }

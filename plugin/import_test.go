@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-flows/kubectl-flows/internal/golden"
 	"github.com/kubectl-flows/kubectl-flows/project"
 	"github.com/kubectl-flows/kubectl-flows/render"
 )
@@ -68,8 +69,8 @@ func TestImportGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Chdir(wd)
-			golden(t, filepath.Join("import", tc.name, "want.flows.yaml"), string(got))
-			golden(t, filepath.Join("import", tc.name, "want.stderr"), errOut)
+			golden.Check(t, filepath.Join("testdata", "import", tc.name, "want.flows.yaml"), got)
+			golden.Check(t, filepath.Join("testdata", "import", tc.name, "want.stderr"), []byte(errOut))
 
 			vars := map[string]string{project.ExtVarGitSHA: "0123abc"}
 			for k, v := range tc.vars {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +22,8 @@ func TestClosest(t *testing.T) {
 		{"etl/daly", []string{"etl/daily", "etl/hourly"}},
 		{"daily", []string{"etl/daily"}},
 		{"zzz", []string{}},
+		// Over editdistance.MaxLen bytes: no hint, even one by prefix.
+		{"hello/" + strings.Repeat("x", 1<<20), nil},
 	} {
 		if got := Closest(tc.in, names, 3); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("Closest(%q) = %v, want %v", tc.in, got, tc.want)

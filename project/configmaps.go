@@ -62,12 +62,24 @@ func ReadInstalled(cms []corev1.ConfigMap) *Installed {
 		TagLimits:   map[string]int32{},
 		Errors:      map[string]error{},
 	}
+	if len(cms) == 0 {
+		return in
+	}
+	// The same rule as the reconciler's: only ConfigMaps the config index
+	// lists, unchanged, are config (see TrustedConfig), read as strictly.
+	all := make([]*corev1.ConfigMap, len(cms))
 	for i := range cms {
-		cm := &cms[i]
+		all[i] = &cms[i]
+	}
+	trusted, errs := TrustedConfig(all, "")
+	for name, err := range errs {
+		in.Errors[name] = err
+	}
+	for _, cm := range trusted {
 		switch cm.Labels[LabelConfig] {
 		case ConfigPool:
 			p := &InstalledPool{ConfigMap: cm, PausedQueues: map[string]bool{}}
-			if err := yaml.Unmarshal([]byte(cm.Data[KeyPool]), &p.Pool); err != nil {
+			if err := yaml.UnmarshalStrict([]byte(cm.Data[KeyPool]), &p.Pool); err != nil {
 				in.Errors[cm.Name] = fmt.Errorf("ConfigMap %s: %s: %v", cm.Name, KeyPool, err)
 				continue
 			}
@@ -78,7 +90,7 @@ func ReadInstalled(cms []corev1.ConfigMap) *Installed {
 			in.Pools[p.Name] = p
 		case ConfigDeployment:
 			d := &InstalledDeployment{ConfigMap: cm}
-			if err := yaml.Unmarshal([]byte(cm.Data[KeyDeployment]), &d.Deployment); err != nil {
+			if err := yaml.UnmarshalStrict([]byte(cm.Data[KeyDeployment]), &d.Deployment); err != nil {
 				in.Errors[cm.Name] = fmt.Errorf("ConfigMap %s: %s: %v", cm.Name, KeyDeployment, err)
 				continue
 			}
@@ -86,7 +98,7 @@ func ReadInstalled(cms []corev1.ConfigMap) *Installed {
 			in.Deployments[d.FullName()] = d
 		case ConfigLimits:
 			var limits []TagLimit
-			if err := yaml.Unmarshal([]byte(cm.Data[KeyLimits]), &limits); err != nil {
+			if err := yaml.UnmarshalStrict([]byte(cm.Data[KeyLimits]), &limits); err != nil {
 				in.Errors[cm.Name] = fmt.Errorf("ConfigMap %s: %s: %v", cm.Name, KeyLimits, err)
 				continue
 			}

@@ -77,3 +77,15 @@ func NewRun(p *Project, d *Deployment, runName string, params map[string]any) jo
 		},
 	}
 }
+
+// PoolConfigMapName names a pool's ConfigMap. Render writes these names;
+// the reconciler finds the ConfigMaps by label, people find them by name.
+func PoolConfigMapName(pool string) string { return "flows-pool-" + pool }
+
+// DeploymentConfigMapName is flows-deployment-<flow>-<name>.
+func DeploymentConfigMapName(flow, name string) string {
+	return "flows-deployment-" + flow + "-" + name
+}
+
+// LimitsConfigMapName holds the tag concurrency limits.
+const LimitsConfigMapName = "flows-limits"

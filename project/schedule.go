@@ -1,6 +1,37 @@
 package project
 
-import "time"
+import (
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// cronParser accepts the five-field cron Prefect uses, plus @hourly-style
+// descriptors.
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseCron parses a schedule's cron in its timezone ("" is UTC).
+func ParseCron(spec, timezone string) (cron.Schedule, error) {
+	loc, err := loadLocation(timezone)
+	if err != nil {
+		return nil, err
+	}
+	s, err := cronParser.Parse(spec)
+	if err != nil {
+		return nil, err
+	}
+	if sp, ok := s.(*cron.SpecSchedule); ok {
+		sp.Location = loc
+	}
+	return s, nil
+}
+
+func loadLocation(tz string) (*time.Location, error) {
+	if tz == "" {
+		return time.UTC, nil
+	}
+	return time.LoadLocation(tz)
+}
 
 // intervalAnchor is where interval schedules count from, in their time
 // zone, so ticks fall on round times (every 1h on the hour).
@@ -10,11 +41,9 @@ var intervalAnchor = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 // since from) and its first tick after now.
 func Ticks(s Schedule, from, now time.Time) (prev, next time.Time, err error) {
 	if s.Interval != nil {
-		loc := time.UTC
-		if s.Timezone != "" {
-			if loc, err = time.LoadLocation(s.Timezone); err != nil {
-				return prev, next, err
-			}
+		loc, err := loadLocation(s.Timezone)
+		if err != nil {
+			return prev, next, err
 		}
 		anchor := time.Date(intervalAnchor.Year(), intervalAnchor.Month(), intervalAnchor.Day(), 0, 0, 0, 0, loc)
 		iv := s.Interval.Duration

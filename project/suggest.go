@@ -3,22 +3,30 @@ package project
 import (
 	"sort"
 	"strings"
+
+	"github.com/kubectl-flows/kubectl-flows/internal/editdistance"
 )
 
 // Closest returns up to max of candidates that look like name: the ones
 // within a small edit distance (a typo, a swapped letter), then those
 // sharing a prefix or containing it, best first. It is for "did you mean"
-// hints in errors.
+// hints in errors. A name longer than editdistance.MaxLen gets none.
 func Closest(name string, candidates []string, max int) []string {
 	type scored struct {
 		s    string
 		dist int
 	}
+	if len(name) > editdistance.MaxLen {
+		return nil
+	}
 	var out []scored
 	lname := strings.ToLower(name)
 	for _, c := range candidates {
 		lc := strings.ToLower(c)
-		d := editDistance(lname, lc)
+		d, ok := editdistance.Distance(lname, lc)
+		if !ok {
+			continue
+		}
 		limit := len(name) / 3
 		if limit < 2 {
 			limit = 2
@@ -56,31 +64,4 @@ func sharedPrefix(a, b string) int {
 		n++
 	}
 	return n
-}
-
-// editDistance is the Damerau-Levenshtein (optimal string alignment)
-// distance: insertions, deletions, substitutions and adjacent swaps.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
 }

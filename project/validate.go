@@ -4,53 +4,12 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
-	"github.com/robfig/cron/v3"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 )
-
-// cronParser accepts the five-field cron Prefect uses, plus @hourly-style
-// descriptors.
-var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
-// ParseCron parses a schedule's cron in its timezone ("" is UTC).
-func ParseCron(spec, timezone string) (cron.Schedule, error) {
-	loc, err := loadLocation(timezone)
-	if err != nil {
-		return nil, err
-	}
-	s, err := cronParser.Parse(spec)
-	if err != nil {
-		return nil, err
-	}
-	if sp, ok := s.(*cron.SpecSchedule); ok {
-		sp.Location = loc
-	}
-	return s, nil
-}
-
-func loadLocation(tz string) (*time.Location, error) {
-	if tz == "" {
-		return time.UTC, nil
-	}
-	return time.LoadLocation(tz)
-}
-
-// ConfigMapName names the ConfigMaps render writes; the reconciler finds
-// them by label, people find them by these names.
-func PoolConfigMapName(pool string) string { return "flows-pool-" + pool }
-
-// DeploymentConfigMapName is flows-deployment-<flow>-<name>.
-func DeploymentConfigMapName(flow, name string) string {
-	return "flows-deployment-" + flow + "-" + name
-}
-
-// LimitsConfigMapName holds the tag concurrency limits.
-const LimitsConfigMapName = "flows-limits"
 
 func (l *Loaded) validate(e *errs) {
 	p := l.Project
@@ -255,7 +214,7 @@ func retention(e *errs, fld *field.Path, r *Retention) {
 	}
 }
 
-// String renders a limit for tables: "unlimited" when unset.
+// LimitString renders a limit for tables: "unlimited" when unset.
 func LimitString(v *int32) string {
 	if v == nil {
 		return "unlimited"

@@ -20,6 +20,7 @@ const (
 	ReasonPoolNotFound        = "PoolNotFound"
 	ReasonInvalidParameters   = "InvalidParameters"
 	ReasonInvalidJobVariables = "InvalidJobVariables"
+	ReasonJobNameTaken        = "JobNameTaken"
 )
 
 // AnnotationPodWatchTimeout on a run's Job carries the pool's
@@ -54,6 +55,9 @@ func admit(cfg *Config, ns string, cm *corev1.ConfigMap, req *project.RunRequest
 	}
 	d := cfg.Deployments[req.Deployment]
 	if d == nil {
+		if err := cfg.Errors[project.ConfigIndexName]; err != nil {
+			return nil, nil, &waitReason{err.Error()}
+		}
 		flow, name, _ := project.SplitDeployment(req.Deployment)
 		cmName := project.DeploymentConfigMapName(flow, name)
 		if err := cfg.Errors[cmName]; err != nil {
@@ -152,9 +156,11 @@ func resolveJob(ns string, cm *corev1.ConfigMap, d *project.Deployment, pool *Po
 	}
 	job := res.Job
 	job.Namespace = ns
+	controller := true
 	job.OwnerReferences = []metav1.OwnerReference{{
-		APIVersion: "v1", Kind: "ConfigMap", Name: cm.Name, UID: cm.UID,
+		APIVersion: "v1", Kind: "ConfigMap", Name: cm.Name, UID: cm.UID, Controller: &controller,
 	}}
+	job.Finalizers = append(job.Finalizers, FinalizerRun)
 	if job.Annotations == nil {
 		job.Annotations = map[string]string{}
 	}

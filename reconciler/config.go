@@ -52,6 +52,9 @@ func (p *Pool) queuePaused(queue string) bool {
 
 // configCache parses each config ConfigMap once per resourceVersion.
 type configCache struct {
+	// root is the digest of the config index the reconciler was started
+	// with (project.TrustedConfig).
+	root    string
 	mu      sync.Mutex
 	entries map[types.UID]configEntry
 }
@@ -150,7 +153,11 @@ func (c *configCache) build(cms []*corev1.ConfigMap) *Config {
 		resolvedDefaults: map[string]*resolvedValues{},
 	}
 	live := make(map[types.UID]bool, len(cms))
-	for _, cm := range cms {
+	trusted, errs := project.TrustedConfig(cms, c.root)
+	for name, err := range errs {
+		cfg.Errors[name] = err
+	}
+	for _, cm := range trusted {
 		live[cm.UID] = true
 		val, err := c.parse(cm)
 		if err != nil {

@@ -11,6 +11,7 @@ package reconciler
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -78,8 +79,15 @@ type Options struct {
 	StartupGrace time.Duration
 	// RetentionInterval is how often finished runs are pruned.
 	RetentionInterval time.Duration
-	Logger            *slog.Logger
-	Metrics           *Metrics
+	// ConfigDigest is the digest of the config index that render wrote
+	// beside the config (project.TrustedConfig); config not listed in it
+	// is ignored. Empty trusts no config: runs wait.
+	ConfigDigest string
+	// State holds the signing key and the schedules' last ticks
+	// (LoadState); nil means a key of this process's own, for tests.
+	State   *State
+	Logger  *slog.Logger
+	Metrics *Metrics
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
@@ -90,19 +98,22 @@ type Controller struct {
 	opts   Options
 	log    *slog.Logger
 
-	factories []informers.SharedInformerFactory
-	configs   corelisters.ConfigMapNamespaceLister
-	runs      corelisters.ConfigMapNamespaceLister
-	jobs      batchlisters.JobNamespaceLister
-	pods      cache.Indexer           // by podsByJobIndex
-	progress  flowcontrol.RateLimiter // budget of Pending and Running writes
-	load      writeLoad               // how long our writes take
-	runIndex  cache.Indexer           // by runsByStateIndex
-	jobIndex  cache.Indexer           // by slot kind, unfinished Jobs only
-	synced    []cache.InformerSynced
+	factories    []informers.SharedInformerFactory
+	configs      corelisters.ConfigMapNamespaceLister
+	runs         corelisters.ConfigMapNamespaceLister
+	jobs         batchlisters.JobNamespaceLister
+	pods         cache.Indexer           // by podsByJobIndex
+	progress     flowcontrol.RateLimiter // budget of Pending and Running writes
+	load         writeLoad               // how long our writes take
+	runIndex     cache.Indexer           // by runsByStateIndex
+	cancels      cache.Indexer           // cancel requests, by cancelsByRunIndex
+	cancelLister corelisters.ConfigMapNamespaceLister
+	jobIndex     cache.Indexer // by slot kind, unfinished Jobs only
+	synced       []cache.InformerSynced
 
 	queue workqueue.TypedRateLimitingInterface[string]
 	exp   *expectations
+	state *State
 	// slotWaiters says the last dispatch pass left a run waiting for a
 	// slot (or a pass is under way): only then does a freed slot call for
 	// a pass. In a burst that no limit binds, a pass per finished Job was
@@ -169,11 +180,18 @@ func New(client kubernetes.Interface, opts Options) *Controller {
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics(nil)
 	}
+	if opts.State == nil {
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		opts.State = NewStateForTest(key)
+	}
 	c := &Controller{
 		client:    client,
 		opts:      opts,
 		log:       opts.Logger,
 		exp:       newExpectations(),
+		state:     opts.State,
+		cfgCache:  configCache{root: opts.ConfigDigest},
 		metrics:   opts.Metrics,
 		firstSeen: map[string]time.Time{},
 		writes:    make(chan pending, 1024),
@@ -197,6 +215,7 @@ func New(client kubernetes.Interface, opts Options) *Controller {
 	}
 	cfgInf := factory(project.LabelConfig).Core().V1().ConfigMaps()
 	runInf := factory(project.LabelRun + "=true").Core().V1().ConfigMaps()
+	cancelInf := factory(project.LabelCancelRequest + "=true").Core().V1().ConfigMaps()
 	work := factory(project.LabelRunName)
 	jobInf := work.Batch().V1().Jobs()
 	podInf := work.Core().V1().Pods()
@@ -212,21 +231,24 @@ func New(client kubernetes.Interface, opts Options) *Controller {
 	// Job's name rather than scanning every pod.
 	_ = runInf.Informer().AddIndexers(cache.Indexers{runsByStateIndex: func(obj any) ([]string, error) {
 		if cm, ok := obj.(*corev1.ConfigMap); ok {
-			return []string{cm.Labels[project.LabelState]}, nil
+			return []string{string(c.state.stateOf(cm))}, nil
 		}
 		return nil, nil
 	}})
 	_ = jobInf.Informer().AddIndexers(jobSlotIndexers())
+	_ = cancelInf.Informer().AddIndexers(cancelIndexers())
+	c.cancels, c.cancelLister = cancelInf.Informer().GetIndexer(), cancelInf.Lister().ConfigMaps(ns)
 	_ = podInf.Informer().AddIndexers(cache.Indexers{podsByJobIndex: func(obj any) ([]string, error) {
 		if pod, ok := obj.(*corev1.Pod); ok {
-			if job := pod.Labels[project.LabelRunName]; job != "" {
-				return []string{job}, nil
+			if ref := metav1.GetControllerOfNoCopy(pod); ref != nil && ref.Kind == "Job" {
+				return []string{string(ref.UID)}, nil
 			}
 		}
 		return nil, nil
 	}})
 	c.runIndex, c.jobIndex, c.pods = runInf.Informer().GetIndexer(), jobInf.Informer().GetIndexer(), podInf.Informer().GetIndexer()
-	c.synced = []cache.InformerSynced{cfgInf.Informer().HasSynced, runInf.Informer().HasSynced, jobInf.Informer().HasSynced, podInf.Informer().HasSynced}
+	c.synced = []cache.InformerSynced{cfgInf.Informer().HasSynced, runInf.Informer().HasSynced, jobInf.Informer().HasSynced, podInf.Informer().HasSynced, cancelInf.Informer().HasSynced}
+	_, _ = cancelInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: c.cancelRequestAdded})
 
 	_, _ = cfgInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { c.requestPass() },
@@ -307,18 +329,37 @@ func byIndex[T any](idx cache.Indexer, name, value string) []T {
 	return out
 }
 
-// hasJob reports whether the cache holds the run's Job, finished or not.
-// It asks the Job cache's store, not its lister: a pass asks for every
+// jobNamed returns the cached Job of a run's derived name, whoever owns
+// it. It asks the Job cache's store, not its lister: a pass asks for every
 // waiting run, and the lister's NotFound error, built with its message
 // for each run without a Job, was a twentieth of a pass.
-func (c *Controller) hasJob(run string) bool {
-	_, ok, _ := c.jobIndex.GetByKey(c.opts.Namespace + "/" + project.JobName(run))
-	return ok
+func (c *Controller) jobNamed(run string) *batchv1.Job {
+	obj, ok, _ := c.jobIndex.GetByKey(c.opts.Namespace + "/" + project.JobName(run))
+	if !ok {
+		return nil
+	}
+	job, _ := obj.(*batchv1.Job)
+	return job
 }
 
-// podsOf returns the pods of a run's Job from the cache.
-func (c *Controller) podsOf(job string) []*corev1.Pod {
-	return byIndex[*corev1.Pod](c.pods, podsByJobIndex, job)
+// jobOf returns the run's Job: the Job of its derived name, if the run
+// controls it (by UID). foreign is a Job of that name that is not the
+// run's: a run created again under an old run's name, before the old
+// Job is collected, or a name chosen to collide with another run's Job.
+func (c *Controller) jobOf(cm *corev1.ConfigMap) (job, foreign *batchv1.Job) {
+	j := c.jobNamed(cm.Name)
+	if j == nil {
+		return nil, nil
+	}
+	if controlledBy(j, cm.UID) {
+		return j, nil
+	}
+	return nil, j
+}
+
+// podsOf returns the pods a Job controls, from the cache.
+func (c *Controller) podsOf(job *batchv1.Job) []*corev1.Pod {
+	return byIndex[*corev1.Pod](c.pods, podsByJobIndex, string(job.UID))
 }
 
 // stripManagedFields keeps the cache small: with 10,000 runs pending, the
@@ -381,7 +422,10 @@ func (c *Controller) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); c.runSchedules(ctx) }()
 	go func() {
 		defer wg.Done()
-		wait.UntilWithContext(ctx, c.prune, c.opts.RetentionInterval)
+		wait.UntilWithContext(ctx, func(ctx context.Context) {
+			c.prune(ctx)
+			c.pruneCancelRequests(ctx)
+		}, c.opts.RetentionInterval)
 	}()
 	<-ctx.Done()
 	c.queue.ShutDown()
@@ -398,6 +442,8 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	var err error
 	if key == dispatchKey {
 		err = c.dispatch(ctx)
+	} else if job, ok := isJobKey(key); ok {
+		err = c.syncJob(ctx, job)
 	} else {
 		err = c.syncRun(ctx, key)
 	}
@@ -427,16 +473,17 @@ func (c *Controller) runChanged(obj any, added bool) {
 		}
 		c.firstSeenMu.Unlock()
 	}
-	state := project.RunState(cm.Labels[project.LabelState])
+	state := c.state.stateOf(cm)
 	c.exp.observe(cm.Name, state)
 	c.exp.observeVersion(cm.Name, cm.ResourceVersion)
 	switch {
 	case state == "" || state == project.StateScheduled:
 		c.requestPass()
-		if _, cancel := cm.Annotations[project.AnnotationCancel]; cancel {
+		if c.cancelRequested(cm) {
 			c.queue.Add(cm.Name)
 		}
 	case state.Final():
+		c.releaseJob(cm)
 		// Its parsed request served the dispatch pass, which it has left
 		// for good. No pass: slots are freed by Jobs finishing or going,
 		// and their events bring one.
@@ -518,6 +565,9 @@ func (c *Controller) jobChanged(obj any, deleted bool) {
 	if !deleted {
 		c.exp.observeJob(run)
 	}
+	if job.DeletionTimestamp != nil && hasFinalizer(job) {
+		c.queue.Add(jobKeyPrefix + job.Name)
+	}
 	switch {
 	case deleted:
 		c.queue.Add(run)
@@ -538,9 +588,13 @@ func (c *Controller) podChanged(obj any) {
 	if !ok {
 		return
 	}
-	// A pod carries its Job's name; the Job names its run. (An index of
+	// A pod's controller is its Job; the Job's is its run. (An index of
 	// runs by Job name would cost more memory than ten thousand runs.)
-	if job, err := c.jobs.Get(pod.Labels[project.LabelRunName]); err == nil {
+	ref := metav1.GetControllerOfNoCopy(pod)
+	if ref == nil || ref.Kind != "Job" {
+		return
+	}
+	if job, err := c.jobs.Get(ref.Name); err == nil && job.UID == ref.UID {
 		if run := runOfJob(job); run != "" {
 			c.queue.AddAfter(run, c.opts.StatusBatchPeriod)
 		}

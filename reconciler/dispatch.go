@@ -57,11 +57,13 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	// Job landing in between is then counted twice (safe), never missed.
 	var claimed []slots
 	for run, cl := range claims {
-		if cl.state != project.StatePending || c.hasJob(run) {
+		if cl.state != project.StatePending {
 			continue
 		}
-		if _, err := c.runs.Get(run); err == nil {
-			claimed = append(claimed, cl.slots)
+		if cm, err := c.runs.Get(run); err == nil {
+			if job, _ := c.jobOf(cm); job == nil {
+				claimed = append(claimed, cl.slots)
+			}
 		}
 	}
 	u := newUsage(c.held)
@@ -78,10 +80,12 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	waiting := byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, "")
 	waiting = append(waiting, byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, string(project.StateScheduled))...)
 	var cands []candidate
+	var actions []pending
+	retryForeign := false
 	for _, cm := range waiting {
 		// Cheap checks first: in a burst most runs in this list already
 		// have their Job and wait only for their first status write.
-		state := project.RunState(cm.Labels[project.LabelState])
+		state := c.state.stateOf(cm)
 		if cl, ok := claims[cm.Name]; ok {
 			if cl.state == project.StatePending { // its Job is being created
 				counts[project.StatePending]++
@@ -89,23 +93,40 @@ func (c *Controller) dispatch(ctx context.Context) error {
 			}
 			state = cl.state
 		}
-		if c.hasJob(cm.Name) {
+		job, foreign := c.jobOf(cm)
+		if job != nil {
 			if state == "" || state == project.StateScheduled {
 				state = project.StatePending
 			}
 			counts[state]++
 			continue
 		}
+		if foreign != nil {
+			// Its Job's name is taken. By a Job of a run that is gone,
+			// which the garbage collector is about to delete: wait for
+			// it. By a live run's: this run can never have its Job.
+			counts[state]++
+			if owner := runOfJob(foreign); owner != "" && owner != cm.Name {
+				if other, err := c.runs.Get(owner); err == nil && controlledBy(foreign, other.UID) {
+					if _, busy := c.inflight.Load(cm.Name); !busy {
+						actions = c.decide(actions, cm.Name, c.rejectAction(candidate{cm: cm}, &rejection{ReasonJobNameTaken,
+							fmt.Sprintf("the Job name %s derived from this run's name belongs to run %s; create the run under another name", foreign.Name, owner)}, now))
+					}
+					continue
+				}
+			}
+			retryForeign = true
+			continue
+		}
 		counts[state]++
 		if state == "" || state == project.StateScheduled {
-			if _, cancel := cm.Annotations[project.AnnotationCancel]; cancel {
+			if c.cancelRequested(cm) {
 				continue // syncRun cancels it
 			}
 			cands = append(cands, candidate{cm: cm, pr: c.parsed.get(cm), state: state})
 		}
 	}
 
-	var actions []pending
 	var ready []candidate
 	var wake time.Time
 	for _, cd := range cands {
@@ -188,6 +209,9 @@ func (c *Controller) dispatch(ctx context.Context) error {
 		actions = c.decide(actions, cd.cm.Name, c.admitAction(cd, a))
 	}
 
+	if retryForeign {
+		c.queue.AddAfter(dispatchKey, foreignJobRetry)
+	}
 	c.slotWaiters.Store(waitsForSlot)
 	if waitsForSlot {
 		// A slot can also come free without an event: a claim whose Job
@@ -217,6 +241,10 @@ func (c *Controller) execute(ctx context.Context, actions []pending) {
 	}
 }
 
+// foreignJobRetry is how soon a pass looks again at a run whose Job name
+// is held by a Job the garbage collector is about to delete.
+const foreignJobRetry = 5 * time.Second
+
 // pending is a write decided by a pass, for one run.
 type pending struct {
 	run string
@@ -241,7 +269,7 @@ func (c *Controller) writer(ctx context.Context) {
 			// A pass skipped the run while its write was under way; unless
 			// the write gave it a Job (its claim or the Job now counts
 			// it, and nothing else changed), it may be dispatchable now.
-			if cl, ok := c.exp.pending(p.run, c.opts.Now()); !(ok && cl.state == project.StatePending) && !c.hasJob(p.run) {
+			if cl, ok := c.exp.pending(p.run, c.opts.Now()); !(ok && cl.state == project.StatePending) && c.jobNamed(p.run) == nil {
 				c.requestPass()
 			}
 		}
@@ -297,8 +325,11 @@ func (c *Controller) admitAction(cd candidate, a *admission) action {
 		case err == nil:
 			c.metrics.JobsCreated.Inc()
 		case apierrors.IsAlreadyExists(err):
-			if _, cached := c.jobs.Get(job.Name); cached == nil {
-				c.exp.drop(cd.cm.Name) // the cache has it: the claim is done
+			// Ours from an earlier try, or a Job of that name that is
+			// not this run's: then the claim goes, and the next pass
+			// sees the name taken.
+			if cached, cerr := c.jobs.Get(job.Name); cerr == nil || !controlledBy(cached, cd.cm.UID) {
+				c.exp.drop(cd.cm.Name)
 			}
 			return nil
 		default:

@@ -49,14 +49,31 @@ func annotateAdmission(job *batchv1.Job, a *admission, now time.Time) error {
 	return nil
 }
 
-// runOfJob names the run that owns a Job.
+// runOfJob names the run that controls a Job: its controller owner
+// reference. Callers that act on the run check that reference's UID
+// against the run's (jobOf); a Job with no such reference is not a run's.
 func runOfJob(job *batchv1.Job) string {
-	for _, o := range job.OwnerReferences {
-		if o.Kind == "ConfigMap" {
-			return o.Name
-		}
+	if ref := metav1.GetControllerOfNoCopy(job); ref != nil && ref.Kind == "ConfigMap" && ref.APIVersion == "v1" {
+		return ref.Name
 	}
 	return ""
+}
+
+// FinalizerRun holds a run's Job until the run's final state is written:
+// the Job is the only durable record that the run was admitted, and a run
+// whose Job vanished before its first state write would look new and be
+// admitted again. Deleted by anyone (a TTL of 0, kubectl delete, the
+// garbage collector after the run went), the Job stays, marked for
+// deletion, until the reconciler has ended the run and lets it go.
+const FinalizerRun = "kubectl-flows.dev/run"
+
+func hasFinalizer(job *batchv1.Job) bool {
+	for _, f := range job.Finalizers {
+		if f == FinalizerRun {
+			return true
+		}
+	}
+	return false
 }
 
 // slotsOfJob is the slots a Job holds until it finishes.

@@ -39,7 +39,9 @@ func (c *Controller) prune(ctx context.Context) {
 	byDeployment := map[string][]finished{}
 	pools := map[string]string{}
 	for _, cm := range runs {
-		if !project.RunState(cm.Labels[project.LabelState]).Final() {
+		// Only runs the reconciler ended: a forged final state is not
+		// its, and neither is a forged end time.
+		if !c.state.stateOf(cm).Final() {
 			continue
 		}
 		st := status(cm)

@@ -34,14 +34,15 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if project.RunState(cm.Labels[project.LabelState]).Final() {
+	if c.state.stateOf(cm).Final() {
+		c.releaseJob(cm)
 		return nil // the label is written with the status: no need to decode it
 	}
 	if c.exp.stale(name, cm.ResourceVersion) {
 		return nil // our own status write is not in the cache yet; its event brings us back
 	}
 	now := c.opts.Now()
-	st := c.parsed.status(cm)
+	st := c.runStatus(cm)
 	state := st.State
 	claim, claimed := c.exp.pending(name, now)
 	if claimed && claim.state != project.StatePending && claim.state != state {
@@ -50,14 +51,8 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if state.Final() {
 		return nil
 	}
-	_, cancel := cm.Annotations[project.AnnotationCancel]
-	job, err := c.jobs.Get(project.JobName(name))
-	if err != nil && !apierrors.IsNotFound(err) {
-		return err
-	}
-	if apierrors.IsNotFound(err) {
-		job = nil
-	}
+	cancel := c.cancelRequested(cm)
+	job, _ := c.jobOf(cm) // a Job that is not the run's is never acted on
 
 	if job == nil {
 		switch {
@@ -88,6 +83,13 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 		fill()
 		return c.cancel(ctx, cm, st, job, now)
 	}
+	if job.DeletionTimestamp != nil && jobFinished(job) == "" {
+		// Deleted by someone else before it finished (kubectl delete, a
+		// TTL): the finalizer kept it until this state is written.
+		fill()
+		st.EndTime = &metav1.Time{Time: now}
+		return c.finish(ctx, cm, st, project.StateCrashed, "JobDeleted", "Job "+job.Name+" was deleted before it finished", now)
+	}
 	if st.StartTime == nil && job.Status.StartTime != nil && jobFinished(job) != "" {
 		st.StartTime = job.Status.StartTime // it ran within one status batch: no Running write
 	}
@@ -104,7 +106,7 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 		return c.finish(ctx, cm, st, project.StateFailed, cond.Reason, cond.Message, now)
 	}
 
-	pods := c.podsOf(job.Name)
+	pods := c.podsOf(job)
 	if running := runningPod(pods); running != nil {
 		if state != project.StateRunning {
 			started := now
@@ -134,6 +136,9 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	timeout := podWatchTimeout(job)
 	since := admittedAt(job)
 	if timeout > 0 && now.Sub(since) >= timeout {
+		if reason == "" && len(pods) == 0 {
+			reason, msg = c.podsRefused(ctx, job)
+		}
 		if reason == "" {
 			reason, msg = "PodNotStarted", "no pod started"
 		}
@@ -199,13 +204,17 @@ func (c *Controller) cancel(ctx context.Context, cm *corev1.ConfigMap, st *proje
 			if err := c.deleteJob(ctx, job); err != nil {
 				return err
 			}
+			if st.State != project.StateCancelling {
+				setState(st, project.StateCancelling, "CancelRequested", "deleting Job "+job.Name, now)
+				_, err := c.writeStatus(ctx, cm, st)
+				return ignoreNotFound(err)
+			}
+			return nil // the Job's update brings us back
 		}
-		if st.State != project.StateCancelling {
-			setState(st, project.StateCancelling, "CancelRequested", "deleting Job "+job.Name, now)
-			_, err := c.writeStatus(ctx, cm, st)
-			return ignoreNotFound(err)
-		}
-		return nil // the Job's delete event brings us back
+		// The Job is marked for deletion and held by the finalizer
+		// until this final state is written; its pods go with it.
+		st.EndTime = &metav1.Time{Time: now}
+		return c.finish(ctx, cm, st, project.StateCancelled, "Cancelled", "cancelled by request; Job "+job.Name+" deleted", now)
 	}
 	st.EndTime = &metav1.Time{Time: now}
 	return c.finish(ctx, cm, st, project.StateCancelled, "Cancelled", "cancelled by request", now)
@@ -246,7 +255,7 @@ func (c *Controller) finish(ctx context.Context, cm *corev1.ConfigMap, st *proje
 // logTail fetches the end of the run's pod log, best effort: a pod that
 // never started has none.
 func (c *Controller) logTail(ctx context.Context, job *batchv1.Job) string {
-	pods := c.podsOf(job.Name)
+	pods := c.podsOf(job)
 	if len(pods) == 0 {
 		return ""
 	}
@@ -260,6 +269,22 @@ func (c *Controller) logTail(ctx context.Context, job *batchv1.Job) string {
 	defer rc.Close()
 	b, _ := io.ReadAll(io.LimitReader(rc, logTailBytes))
 	return string(b)
+}
+
+// podsRefused says why a Job has no pod at all: the Job controller's
+// FailedCreate event carries the API server's refusal (a Pod Security
+// Standard, a quota). Read only for a run that crashed with no pod.
+func (c *Controller) podsRefused(ctx context.Context, job *batchv1.Job) (string, string) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	evs, err := c.client.CoreV1().Events(c.opts.Namespace).List(ctx, metav1.ListOptions{
+		FieldSelector: "involvedObject.uid=" + string(job.UID) + ",reason=FailedCreate",
+	})
+	if err != nil || len(evs.Items) == 0 {
+		return "", ""
+	}
+	last := evs.Items[len(evs.Items)-1]
+	return "FailedCreate", project.Truncate(last.Message, 1024)
 }
 
 func runningPod(pods []*corev1.Pod) *corev1.Pod {

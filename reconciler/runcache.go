@@ -18,7 +18,6 @@ type parsedRun struct {
 	rv     string
 	req    *project.RunRequest
 	reqErr error
-	state  project.RunState
 	// admission is the resolved admission of a new run, kept so that a
 	// run waiting for a slot is validated once, not every pass.
 	admission *admission
@@ -46,7 +45,6 @@ func (c *runCache) get(cm *corev1.ConfigMap) *parsedRun {
 	}
 	p := &parsedRun{rv: cm.ResourceVersion}
 	p.req, p.reqErr = project.DecodeRunRequest(cm.Data[project.KeyRun])
-	p.state = project.RunState(cm.Labels[project.LabelState])
 	c.entries[cm.UID] = p
 	return p
 }
@@ -62,6 +60,15 @@ func (c *runCache) status(cm *corev1.ConfigMap) *project.RunStatus {
 	st.Conditions = slices.Clone(st.Conditions)
 	st.Tags = slices.Clone(st.Tags)
 	return &st
+}
+
+// runStatus is a run's status for its sync to change: the one the
+// reconciler wrote, or an empty one where what is stored is not its own.
+func (c *Controller) runStatus(cm *corev1.ConfigMap) *project.RunStatus {
+	if !c.state.trusted(cm) {
+		return &project.RunStatus{}
+	}
+	return c.parsed.status(cm)
 }
 
 // status decodes a run's status; a status that does not decode is empty,

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
@@ -62,6 +63,11 @@ func (c *Controller) fireSchedules(ctx context.Context, armed map[string]time.Ti
 	}
 	sort.Strings(names)
 	live := map[string]bool{}
+	for _, d := range cfg.Deployments {
+		for i := range d.Schedules {
+			live[ScheduleID(&d.Deployment, i)] = true
+		}
+	}
 	for _, n := range names {
 		d := cfg.Deployments[n]
 		if d.Paused {
@@ -72,11 +78,10 @@ func (c *Controller) fireSchedules(ctx context.Context, armed map[string]time.Ti
 				continue
 			}
 			id := ScheduleID(&d.Deployment, i)
-			live[id] = true
 			if _, ok := armed[id]; !ok {
 				armed[id] = now
 			}
-			last := c.lastFired(id)
+			last := c.state.lastFired(id)
 			from := armed[id]
 			if !last.IsZero() && last.Before(from) {
 				from = last
@@ -87,6 +92,13 @@ func (c *Controller) fireSchedules(ctx context.Context, armed map[string]time.Ti
 				continue
 			}
 			if !prev.IsZero() && prev.After(last) && (!last.IsZero() || !prev.Before(armed[id])) {
+				// The tick is recorded before its run is made: a
+				// failure in between loses the tick (the next one
+				// comes), never fires it twice.
+				if err := c.state.fired(ctx, id, prev, live); err != nil {
+					c.log.Error("recording schedule tick", "deployment", n, "tick", prev, "err", err)
+					continue
+				}
 				if err := c.createScheduledRun(ctx, &d.Deployment, i, id, prev); err != nil {
 					c.log.Error("creating scheduled run", "deployment", n, "tick", prev, "err", err)
 				}
@@ -102,22 +114,6 @@ func (c *Controller) fireSchedules(ctx context.Context, armed map[string]time.Ti
 		}
 	}
 	return earliest
-}
-
-// lastFired is the latest scheduled time among the runs a schedule made.
-func (c *Controller) lastFired(id string) time.Time {
-	runs, err := c.runs.List(labels.SelectorFromSet(labels.Set{project.LabelSchedule: id}))
-	if err != nil {
-		return time.Time{}
-	}
-	var last time.Time
-	for _, r := range runs {
-		pr := c.parsed.get(r)
-		if pr.req != nil && pr.req.ScheduledTime != nil && pr.req.ScheduledTime.After(last) {
-			last = pr.req.ScheduledTime.Time
-		}
-	}
-	return last
 }
 
 func (c *Controller) createScheduledRun(ctx context.Context, d *project.Deployment, i int, id string, tick time.Time) error {
@@ -143,9 +139,20 @@ func (c *Controller) createScheduledRun(ctx context.Context, d *project.Deployme
 		},
 		Data: map[string]string{project.KeyRun: data},
 	}
-	_, err = c.client.CoreV1().ConfigMaps(c.opts.Namespace).Create(ctx, cm, metav1.CreateOptions{FieldManager: "flows-reconciler"})
+	cm.Annotations = map[string]string{AnnotationScheduled: c.state.sign(types.UID(cm.Name), "", data)}
+	cms := c.client.CoreV1().ConfigMaps(c.opts.Namespace)
+	_, err = cms.Create(ctx, cm, metav1.CreateOptions{FieldManager: "flows-reconciler"})
 	if apierrors.IsAlreadyExists(err) {
-		return nil
+		// Ours, from a try whose answer was lost; or a run someone made
+		// first under the tick's predictable name: then the tick gets a
+		// run of its own under another name.
+		existing, gerr := cms.Get(ctx, cm.Name, metav1.GetOptions{})
+		if gerr != nil || existing.Annotations[AnnotationScheduled] == cm.Annotations[AnnotationScheduled] {
+			return gerr
+		}
+		cm.GenerateName, cm.Name = cm.Name+"-", ""
+		cm.Annotations = nil
+		_, err = cms.Create(ctx, cm, metav1.CreateOptions{FieldManager: "flows-reconciler"})
 	}
 	if err == nil {
 		c.log.Info("schedule fired", "deployment", d.FullName(), "run", cm.Name, "tick", tick)

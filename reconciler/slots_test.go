@@ -6,6 +6,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/kubectl-flows/kubectl-flows/project"
@@ -24,7 +25,8 @@ func TestSlotIndexesCountUnfinishedRunJobs(t *testing.T) {
 			Annotations: map[string]string{AnnotationDeployment: deployment, AnnotationTags: tags},
 		}}
 		if owned {
-			j.OwnerReferences = []metav1.OwnerReference{{Kind: "ConfigMap", Name: name}}
+			controller := true
+			j.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: name, UID: "u-" + types.UID(name), Controller: &controller}}
 		}
 		if finished {
 			j.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}

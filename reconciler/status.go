@@ -59,6 +59,10 @@ func (c *Controller) writeStatus(ctx context.Context, cm *corev1.ConfigMap, st *
 		cm.Labels = map[string]string{}
 	}
 	cm.Labels[project.LabelState] = string(st.State)
+	if cm.Annotations == nil {
+		cm.Annotations = map[string]string{}
+	}
+	cm.Annotations[AnnotationSignature] = c.state.sign(cm.UID, st.State, data)
 	if req := c.parsed.get(cm).req; req != nil {
 		flow, name, _ := project.SplitDeployment(req.Deployment)
 		cm.Labels[project.LabelDeployment] = project.DeploymentLabelValue(flow, name)

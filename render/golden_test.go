@@ -2,16 +2,14 @@ package render_test
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/kubectl-flows/kubectl-flows/internal/golden"
 	"github.com/kubectl-flows/kubectl-flows/project"
 	"github.com/kubectl-flows/kubectl-flows/render"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files (examples/*/deploy)")
 
 // goldenVars pins the values that would otherwise come from git, so the
 // golden files do not change with every commit.
@@ -56,7 +54,7 @@ func TestGolden(t *testing.T) {
 		dir := filepath.Join(filepath.Dir(file), "deploy")
 		t.Run(filepath.Base(filepath.Dir(file)), func(t *testing.T) {
 			out := renderFile(t, file)
-			if *update {
+			if golden.Update() {
 				if err := out.Write(dir); err != nil {
 					t.Fatal(err)
 				}

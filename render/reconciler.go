@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/resid"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-flows/kubectl-flows/manifests"
@@ -22,7 +23,7 @@ var krustyMu sync.Mutex
 
 // reconcilerInstall builds the embedded kustomize base with an overlay that
 // sets the project's namespace, image, replicas and resources.
-func reconcilerInstall(p *project.Project, version string) ([]byte, error) {
+func reconcilerInstall(p *project.Project, version, configDigest string) ([]byte, error) {
 	fsys := filesys.MakeFsInMemory()
 	err := fs.WalkDir(manifests.Base, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -67,6 +68,11 @@ func reconcilerInstall(p *project.Project, version string) ([]byte, error) {
 		}
 		k.Patches = []kustypes.Patch{{Patch: string(patch)}}
 	}
+	// The config's trust root: only operators may change the Deployment.
+	k.Patches = append(k.Patches, kustypes.Patch{
+		Target: &kustypes.Selector{ResId: resid.NewResIdKindOnly("Deployment", manifests.Name)},
+		Patch:  `[{"op": "add", "path": "/spec/template/spec/containers/0/args/-", "value": "--config-digest=` + configDigest + `"}]`,
+	})
 	kb, err := yaml.Marshal(k)
 	if err != nil {
 		return nil, err

@@ -35,6 +35,9 @@ type Options struct {
 // directory, and their contents.
 type Output struct {
 	Files map[string][]byte
+	// ConfigDigest is the digest of the config index, the reconciler's
+	// --config-digest.
+	ConfigDigest string
 }
 
 // Paths returns the files' paths, sorted.
@@ -59,20 +62,18 @@ func Render(l *project.Loaded, opts Options) (*Output, error) {
 		return nil
 	}
 
-	install, err := reconcilerInstall(l.Project, opts.Version)
-	if err != nil {
-		return nil, err
-	}
-	out.Files["reconciler.yaml"] = append([]byte(Header), install...)
-
 	if err := add("namespace.yaml", namespace(l.Project)); err != nil {
 		return nil, err
 	}
+	// Every config ConfigMap's data digest goes into the index, and the
+	// index's into the reconciler's arguments (see project.TrustedConfig).
+	digests := map[string]string{}
 	for i := range l.Pools {
 		cm, err := poolConfigMap(l, &l.Pools[i])
 		if err != nil {
 			return nil, err
 		}
+		digests[cm.Name] = project.ConfigDigest(cm.Data)
 		if err := add(path.Join("pools", cm.Name+".yaml"), cm); err != nil {
 			return nil, err
 		}
@@ -81,16 +82,36 @@ func Render(l *project.Loaded, opts Options) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
+	digests[limits.Name] = project.ConfigDigest(limits.Data)
 	if err := add(project.LimitsConfigMapName+".yaml", limits); err != nil {
 		return nil, err
 	}
-	deployments, err := renderDeployments(l)
+	deployments, deploymentDigests, err := renderDeployments(l)
 	if err != nil {
 		return nil, err
 	}
 	for p, b := range deployments {
 		out.Files[p] = b
 	}
+	for name, d := range deploymentDigests {
+		digests[name] = d
+	}
+	indexData, err := project.ConfigIndexData(digests)
+	if err != nil {
+		return nil, err
+	}
+	index := configMap(l.Project, project.ConfigIndexName, map[string]string{project.LabelConfig: project.ConfigIndex}, indexData)
+	if err := add(project.ConfigIndexName+".yaml", index); err != nil {
+		return nil, err
+	}
+	out.ConfigDigest = project.ConfigDigest(indexData)
+
+	install, err := reconcilerInstall(l.Project, opts.Version, out.ConfigDigest)
+	if err != nil {
+		return nil, err
+	}
+	out.Files["reconciler.yaml"] = append([]byte(Header), install...)
+
 	if opts.Flux.Source != "" {
 		objs, err := fluxObjects(l.Project, opts.Flux)
 		if err != nil {
@@ -201,11 +222,11 @@ func deploymentConfigMap(l *project.Loaded, i int) (*corev1.ConfigMap, error) {
 // a thousand deployments they are most of a render. Each result lands at
 // its own path, so the output does not depend on which finishes first; of
 // several errors, the first deployment's is returned.
-func renderDeployments(l *project.Loaded) (map[string][]byte, error) {
+func renderDeployments(l *project.Loaded) (files map[string][]byte, digests map[string]string, err error) {
 	type result struct {
-		path string
-		b    []byte
-		err  error
+		path, name, digest string
+		b                  []byte
+		err                error
 	}
 	results := make([]result, len(l.Deployments))
 	next := make(chan int)
@@ -221,6 +242,7 @@ func renderDeployments(l *project.Loaded) (map[string][]byte, error) {
 					continue
 				}
 				results[i].path = path.Join("deployments", cm.Name+".yaml")
+				results[i].name, results[i].digest = cm.Name, project.ConfigDigest(cm.Data)
 				results[i].b, results[i].err = marshalDocs(cm)
 			}
 		}()
@@ -230,14 +252,16 @@ func renderDeployments(l *project.Loaded) (map[string][]byte, error) {
 	}
 	close(next)
 	wg.Wait()
-	files := make(map[string][]byte, len(results))
+	files = make(map[string][]byte, len(results))
+	digests = make(map[string]string, len(results))
 	for _, r := range results {
 		if r.err != nil {
-			return nil, r.err
+			return nil, nil, r.err
 		}
 		files[r.path] = r.b
+		digests[r.name] = r.digest
 	}
-	return files, nil
+	return files, digests, nil
 }
 
 // Preview resolves the Job a run of the deployment with its default

@@ -15,6 +15,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -40,6 +41,7 @@ import (
 type options struct {
 	kubeconfig       string
 	namespace        string
+	configDigest     string
 	leaderElect      bool
 	leaseName        string
 	leaseDuration    time.Duration
@@ -85,6 +87,7 @@ func main() {
 	fs.Float64Var(&o.statusQPS, "status-write-qps", 10, "budget of Pending and Running state writes per second; past it they wait 5 batch periods and may be overtaken by the next state (final states never wait); negative for no budget")
 	fs.IntVar(&o.statusBurst, "status-write-burst", 20, "burst of the Pending and Running write budget")
 	fs.DurationVar(&o.statusMaxLatency, "status-write-max-latency", 50*time.Millisecond, "while the reconciler's writes take longer than this on average (the API server is saturated), write Pending and Running only for runs that stay in them 30 s; negative never holds them")
+	fs.StringVar(&o.configDigest, "config-digest", "", "digest of the rendered config index (render writes it into the reconciler Deployment): config ConfigMaps not listed in that index, or changed since, are ignored (required)")
 	fs.BoolVar(&o.pprof, "enable-pprof", false, "serve net/http/pprof under /debug/pprof/ on the metrics address")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	_ = fs.Parse(os.Args[1:])
@@ -111,6 +114,9 @@ func run(o options) error {
 	if o.namespace == "" {
 		return errors.New("--namespace is required: the project namespace the reconciler serves")
 	}
+	if !strings.HasPrefix(o.configDigest, "sha256:") {
+		return errors.New("--config-digest is required: the digest of the config index, as the rendered reconciler Deployment passes it (kubectl -n NS get deployment flows-reconciler -o yaml shows it)")
+	}
 	cfg, err := restConfig(o.kubeconfig)
 	if err != nil {
 		return err
@@ -135,6 +141,14 @@ func run(o options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
+	// The signing key and schedule ticks: read before the caches start,
+	// since which runs' stored states are the reconciler's own depends on
+	// the key.
+	state, err := reconciler.LoadState(ctx, client, o.namespace)
+	if err != nil {
+		return err
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ctrl := reconciler.New(client, reconciler.Options{
@@ -146,6 +160,8 @@ func run(o options) error {
 		StatusWriteQPS:        float32(o.statusQPS),
 		StatusWriteBurst:      o.statusBurst,
 		StatusWriteMaxLatency: o.statusMaxLatency,
+		State:                 state,
+		ConfigDigest:          o.configDigest,
 		Logger:                log,
 		Metrics:               reconciler.NewMetrics(reg),
 	})

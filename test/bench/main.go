@@ -175,10 +175,6 @@ concurrencyLimits:
   - {tag: bench, limit: 100000}
 `
 
-// throughput: N bare Jobs (the baseline) against N runs of kubectl-flows,
-// each timed from the first create to the last completion, on the same
-// control plane; plus dispatch latency with free slots and the API writes
-// per run.
 // burst is one timed burst of N: bare Jobs or runs.
 type burst struct {
 	took time.Duration
@@ -197,8 +193,8 @@ type burst struct {
 // throughput times N bare Jobs against N runs. The machine's speed drifts
 // by a third from minute to minute (shared cores), so at N >= 1,000 the
 // two alternate, baseline-flows-flows-baseline twice over, and each side
-// reports its mean: a drift then weighs on both alike. (With one such
-// block, the same code measured 1.19 to 1.30 in successive runs.)
+// reports its mean: a drift then weighs on both alike. One block of four
+// rounds was too noisy to hold a 1.25 target (bench/results/history.md).
 func (b *bench) throughput(ctx context.Context, n int) error {
 	order := []bool{false, true} // false: baseline, true: kubectl-flows
 	if n >= 1000 {
@@ -395,11 +391,12 @@ func (b *bench) flowsBurst(ctx context.Context, n int) (burst, error) {
 		return burst{}, err
 	}
 	dir, _ := os.MkdirTemp(b.dir, "throughput-")
-	if _, err := fixture.Install(ctx, b.client, ns, dir, throughputProject, nil); err != nil {
+	p, err := fixture.Install(ctx, b.client, ns, dir, throughputProject, nil)
+	if err != nil {
 		return burst{}, err
 	}
 	metricsAddr := freeAddr()
-	rec, err := fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns, "--metrics-bind-address="+metricsAddr, "--enable-pprof")
+	rec, err := fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns, append(p.ReconcilerArgs(), "--metrics-bind-address="+metricsAddr, "--enable-pprof")...)
 	if err != nil {
 		return burst{}, err
 	}
@@ -558,7 +555,7 @@ func (b *bench) install(ctx context.Context, prefix, flowsYAML string, args ...s
 	if p, err = fixture.Install(ctx, b.client, ns, dir, flowsYAML, nil); err != nil {
 		return
 	}
-	if rec, err = fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns, args...); err != nil {
+	if rec, err = fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns, append(p.ReconcilerArgs(), args...)...); err != nil {
 		return
 	}
 	stop = func() { rec.Terminate(); <-rec.Done() }

@@ -131,7 +131,8 @@ func (c *cli) expect(code int, args []string, want ...string) result {
 	return r
 }
 
-// background starts a long-running command (get -w, run --watch).
+// bgCmd is a long-running command (get -w, run --watch) that background
+// started: its output so far, and its exit code once done.
 type bgCmd struct {
 	cmd  *exec.Cmd
 	out  *syncBuffer
@@ -139,6 +140,7 @@ type bgCmd struct {
 	code int
 }
 
+// background starts a long-running command and returns at once.
 func (c *cli) background(args ...string) *bgCmd {
 	c.t.Helper()
 	cmd := c.cmd(context.Background(), args...)

@@ -98,6 +98,7 @@ func (e *env) startReconciler(kubeconfig string, args ...string) *reconciler {
 	if kubeconfig == "" {
 		kubeconfig = cp.Kubeconfig
 	}
+	args = append([]string{"--config-digest=" + e.out.ConfigDigest}, args...)
 	p, err := fixture.StartReconciler(binDir, e.dir, kubeconfig, e.ns, args...)
 	if err != nil {
 		e.t.Fatal(err)

@@ -332,36 +332,8 @@ func nextRun(d *project.Deployment, now time.Time) time.Time {
 	return next
 }
 
-// pausedCell says whether and why something is paused: "no", "paused"
-// (by the project file), "paused (kubectl)" (by `kubectl flows pause`),
-// or for a deployment "via pool" / "via queue".
-func pausedCell(byConfig, byAnnotation bool) string {
-	switch {
-	case byAnnotation:
-		return "paused (kubectl)"
-	case byConfig:
-		return "paused"
-	}
-	return "no"
-}
-
-func (s *snapshot) deploymentPaused(d *project.InstalledDeployment) string {
-	if c := pausedCell(d.Paused, d.PausedByAnnotation); c != "no" {
-		return c
-	}
-	if p := s.installed.Pools[d.Pool]; p != nil {
-		if p.PoolPaused() {
-			return "via pool"
-		}
-		if p.QueuePaused(d.Queue) {
-			return "via queue"
-		}
-	}
-	return "no"
-}
-
 type deploymentStatusView struct {
-	Paused      string       `json:"paused"`
+	Paused      pauseState   `json:"paused"`
 	SlotsInUse  int32        `json:"slotsInUse"`
 	Waiting     int32        `json:"waiting"`
 	LastRun     *lastRunView `json:"lastRun,omitempty"`
@@ -380,7 +352,7 @@ func deploymentViews(s *snapshot) []view {
 	for _, name := range s.installed.DeploymentNames() {
 		d := s.installed.Deployments[name]
 		st := deploymentStatusView{
-			Paused:     s.deploymentPaused(d),
+			Paused:     s.deploymentPause(d),
 			SlotsInUse: s.usage.Deployment[name],
 			Waiting:    s.usage.WaitingDeployment[name],
 		}
@@ -398,7 +370,7 @@ func deploymentViews(s *snapshot) []view {
 			name:   name,
 			labels: d.ConfigMap.Labels,
 			cells: []any{
-				name, d.Pool, d.Queue, orNone(scheduleString(&d.Deployment)), st.Paused,
+				name, d.Pool, d.Queue, orNone(scheduleString(&d.Deployment)), st.Paused.String(),
 				slotsCell(st.SlotsInUse, d.ConcurrencyLimit), lastCell, nextCell,
 				fmt.Sprint(st.Waiting), orNone(strings.Join(d.Tags, ",")), d.Entrypoint,
 			},
@@ -409,10 +381,10 @@ func deploymentViews(s *snapshot) []view {
 }
 
 type poolStatusView struct {
-	Paused       string   `json:"paused"`
-	SlotsInUse   int32    `json:"slotsInUse"`
-	Waiting      int32    `json:"waiting"`
-	PausedQueues []string `json:"pausedQueues,omitempty"`
+	Paused       pauseState `json:"paused"`
+	SlotsInUse   int32      `json:"slotsInUse"`
+	Waiting      int32      `json:"waiting"`
+	PausedQueues []string   `json:"pausedQueues,omitempty"`
 }
 
 // deploymentsIn names the deployments of a pool (and queue, when given).
@@ -432,7 +404,7 @@ func poolViews(s *snapshot) []view {
 	for _, name := range s.installed.PoolNames() {
 		p := s.installed.Pools[name]
 		st := poolStatusView{
-			Paused:     pausedCell(p.Paused, p.PausedByAnnotation),
+			Paused:     ownPause(p.Paused, p.PausedByAnnotation),
 			SlotsInUse: s.usage.Pool[name],
 			Waiting:    s.usage.WaitingPool[name],
 		}
@@ -447,7 +419,7 @@ func poolViews(s *snapshot) []view {
 			name:   name,
 			labels: p.ConfigMap.Labels,
 			cells: []any{
-				name, st.Paused, slotsCell(st.SlotsInUse, p.ConcurrencyLimit), fmt.Sprint(st.Waiting),
+				name, st.Paused.String(), slotsCell(st.SlotsInUse, p.ConcurrencyLimit), fmt.Sprint(st.Waiting),
 				orNone(strings.Join(queues, ",")), orNone(strings.Join(s.deploymentsIn(name, ""), ",")),
 			},
 			obj: object("Pool", name, s.ns, p.ConfigMap.CreationTimestamp, p.ConfigMap.Labels, p.Pool, st),
@@ -462,35 +434,44 @@ type queueSpecView struct {
 }
 
 type queueStatusView struct {
-	Paused     string `json:"paused"`
-	SlotsInUse int32  `json:"slotsInUse"`
-	Waiting    int32  `json:"waiting"`
+	Paused     pauseState `json:"paused"`
+	SlotsInUse int32      `json:"slotsInUse"`
+	Waiting    int32      `json:"waiting"`
 }
 
-func queueViews(s *snapshot) []view {
-	var out []view
+// queueRow is one queue as get and describe show it.
+type queueRow struct {
+	name   string // pool/queue
+	pool   *project.InstalledPool
+	queue  *project.Queue
+	status queueStatusView
+}
+
+func queueRows(s *snapshot) []queueRow {
+	var out []queueRow
 	for _, name := range s.installed.QueueNames() {
 		poolName, qName, _ := strings.Cut(name, "/")
 		p := s.installed.Pools[poolName]
 		q := p.Queue(qName)
-		paused := "no"
-		switch {
-		case p.PausedQueues[qName]:
-			paused = "paused (kubectl)"
-		case q.Paused:
-			paused = "paused"
-		case p.PoolPaused():
-			paused = "via pool"
-		}
-		st := queueStatusView{Paused: paused, SlotsInUse: s.usage.Queue[name], Waiting: s.usage.WaitingQueue[name]}
-		labels := map[string]string{project.LabelPool: poolName, project.LabelQueue: qName}
+		out = append(out, queueRow{name: name, pool: p, queue: q, status: queueStatusView{
+			Paused: queuePause(p, q), SlotsInUse: s.usage.Queue[name], Waiting: s.usage.WaitingQueue[name],
+		}})
+	}
+	return out
+}
+
+func queueViews(s *snapshot) []view {
+	var out []view
+	for _, r := range queueRows(s) {
+		st := r.status
+		labels := map[string]string{project.LabelPool: r.pool.Name, project.LabelQueue: r.queue.Name}
 		out = append(out, view{
-			name:   name,
+			name:   r.name,
 			labels: labels,
 			cells: []any{
-				name, fmt.Sprint(q.Priority), paused, slotsCell(st.SlotsInUse, q.ConcurrencyLimit), fmt.Sprint(st.Waiting),
+				r.name, fmt.Sprint(r.queue.Priority), st.Paused.String(), slotsCell(st.SlotsInUse, r.queue.ConcurrencyLimit), fmt.Sprint(st.Waiting),
 			},
-			obj: object("Queue", name, s.ns, p.ConfigMap.CreationTimestamp, labels, queueSpecView{Pool: poolName, Queue: *q}, st),
+			obj: object("Queue", r.name, s.ns, r.pool.ConfigMap.CreationTimestamp, labels, queueSpecView{Pool: r.pool.Name, Queue: *r.queue}, st),
 		})
 	}
 	return out

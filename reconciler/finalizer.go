@@ -1,0 +1,73 @@
+package reconciler
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// jobKeyPrefix marks a workqueue key naming a Job whose finalizer may be
+// due for removal; a run's name cannot hold a slash.
+const jobKeyPrefix = "job/"
+
+// releaseJob queues the removal of the finalizer of a run's Job once the
+// Job is marked for deletion; the run's final state is written.
+func (c *Controller) releaseJob(cm *corev1.ConfigMap) {
+	if j := c.jobNamed(cm.Name); j != nil && j.DeletionTimestamp != nil && hasFinalizer(j) {
+		c.queue.Add(jobKeyPrefix + j.Name)
+	}
+}
+
+// syncJob removes FinalizerRun from a Job marked for deletion once its run
+// has ended (its final state, signed, in the cache) or is gone. Until then
+// the run's sync ends the run (Crashed, Cancelled or its Job's outcome).
+func (c *Controller) syncJob(ctx context.Context, name string) error {
+	job, err := c.jobs.Get(name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if job.DeletionTimestamp == nil || !hasFinalizer(job) {
+		return nil
+	}
+	if ref := metav1.GetControllerOfNoCopy(job); ref != nil {
+		if cm, err := c.runs.Get(ref.Name); err == nil && cm.UID == ref.UID && !c.state.stateOf(cm).Final() {
+			c.queue.Add(cm.Name) // its sync ends it, and its final state brings us back
+			return nil
+		}
+	}
+	return c.removeFinalizer(ctx, name, job.UID, job.ResourceVersion, job.Finalizers)
+}
+
+// removeFinalizer drops FinalizerRun from a Job's finalizers with a patch
+// that fails if the Job changed meanwhile (its resourceVersion and UID).
+func (c *Controller) removeFinalizer(ctx context.Context, name string, uid types.UID, rv string, finalizers []string) error {
+	keep := make([]string, 0, len(finalizers))
+	for _, f := range finalizers {
+		if f != FinalizerRun {
+			keep = append(keep, f)
+		}
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
+		"finalizers": keep, "resourceVersion": rv, "uid": uid,
+	}})
+	if err != nil {
+		return err
+	}
+	_, err = c.client.BatchV1().Jobs(c.opts.Namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "flows-reconciler"})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+func isJobKey(key string) (string, bool) {
+	return strings.CutPrefix(key, jobKeyPrefix)
+}

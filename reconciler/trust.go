@@ -1,0 +1,200 @@
+package reconciler
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
+
+// Whoever may submit runs may create ConfigMaps, and so may write any
+// label, annotation or data key into a run request, status and state label
+// included; but they may never update one (see the flows-submitter Role).
+// The reconciler therefore takes a run's stored state as its own only when
+// it carries the reconciler's signature: an HMAC, under a key only the
+// reconciler can read, of the run's UID, its state label and its status.
+// A run created with a forged state or status is, to the reconciler, a new
+// run: it is admitted (or rejected) like any other, and its first status
+// write replaces what the submitter wrote.
+
+// StateSecretName is the Secret where the reconciler keeps what must
+// outlive it and that no submitter may write: the signing key and each
+// schedule's last fired tick. Submitters may not create or read Secrets.
+const StateSecretName = "flows-reconciler-state"
+
+// AnnotationSignature on a run carries the reconciler's signature of its
+// state label and status.
+const AnnotationSignature = "kubectl-flows.dev/signature"
+
+// AnnotationScheduled on a run a schedule made signs its name and
+// request, so a run someone else created first under a tick's predictable
+// name is not taken for the tick's.
+const AnnotationScheduled = "kubectl-flows.dev/scheduled-by"
+
+const (
+	keySigningKey = "signing-key"
+	keySchedules  = "schedules.json"
+)
+
+// State is the reconciler's durable state, kept in StateSecretName.
+type State struct {
+	client kubernetes.Interface
+	ns     string
+	key    []byte
+
+	mu        sync.Mutex
+	secret    *corev1.Secret
+	schedules map[string]time.Time // schedule id -> last fired tick
+}
+
+// LoadState reads the reconciler's state Secret, creating it with a new
+// random signing key the first time. Replicas racing to create it all end
+// up with the one that landed.
+func LoadState(ctx context.Context, client kubernetes.Interface, ns string) (*State, error) {
+	secrets := client.CoreV1().Secrets(ns)
+	for range 3 {
+		s, err := secrets.Get(ctx, StateSecretName, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			key := make([]byte, 32)
+			if _, err := rand.Read(key); err != nil {
+				return nil, err
+			}
+			s = &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Name: StateSecretName, Namespace: ns},
+				Data:       map[string][]byte{keySigningKey: key},
+			}
+			s, err = secrets.Create(ctx, s, metav1.CreateOptions{FieldManager: "flows-reconciler"})
+			if apierrors.IsAlreadyExists(err) {
+				continue
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the reconciler's state Secret %s/%s: %w", ns, StateSecretName, err)
+		}
+		return newState(client, ns, s)
+	}
+	return nil, fmt.Errorf("state Secret %s/%s: created and deleted concurrently", ns, StateSecretName)
+}
+
+func newState(client kubernetes.Interface, ns string, s *corev1.Secret) (*State, error) {
+	key := s.Data[keySigningKey]
+	if len(key) < 16 {
+		return nil, fmt.Errorf("state Secret %s/%s: %s is missing or shorter than 16 bytes; delete the Secret and the reconciler makes a new one (runs in flight are then taken as new)", ns, StateSecretName, keySigningKey)
+	}
+	st := &State{client: client, ns: ns, key: key, secret: s, schedules: map[string]time.Time{}}
+	if raw := s.Data[keySchedules]; len(raw) > 0 {
+		if err := json.Unmarshal(raw, &st.schedules); err != nil {
+			return nil, fmt.Errorf("state Secret %s/%s: %s: %v", ns, StateSecretName, keySchedules, err)
+		}
+	}
+	return st, nil
+}
+
+// NewStateForTest builds a State with a fixed key and no Secret behind it.
+func NewStateForTest(key []byte) *State {
+	return &State{key: key, schedules: map[string]time.Time{}}
+}
+
+// sign is the signature of a run's state and status.
+func (s *State) sign(uid types.UID, state project.RunState, status string) string {
+	m := hmac.New(sha256.New, s.key)
+	sum := sha256.Sum256([]byte(status))
+	fmt.Fprintf(m, "%s\x00%s\x00", uid, state)
+	m.Write(sum[:])
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// trusted reports whether a run's stored state and status are the
+// reconciler's: signed by it, or not there at all (a new run).
+func (s *State) trusted(cm *corev1.ConfigMap) bool {
+	label, status := cm.Labels[project.LabelState], cm.Data[project.KeyStatus]
+	sig := cm.Annotations[AnnotationSignature]
+	if sig == "" {
+		return label == "" && status == ""
+	}
+	want := s.sign(cm.UID, project.RunState(label), status)
+	return hmac.Equal([]byte(sig), []byte(want))
+}
+
+// stateOf is a run's state as the reconciler wrote it: "" for a new run
+// and for one whose stored state is not the reconciler's.
+func (s *State) stateOf(cm *corev1.ConfigMap) project.RunState {
+	if !s.trusted(cm) {
+		return ""
+	}
+	return project.RunState(cm.Labels[project.LabelState])
+}
+
+// lastFired is the last tick fired of a schedule, zero if none.
+func (s *State) lastFired(id string) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.schedules[id]
+}
+
+// fired records a schedule's tick durably, before its run is created: a
+// tick recorded whose run create then failed is lost (the next tick
+// comes), never fired twice. ids no longer live are dropped.
+func (s *State) fired(ctx context.Context, id string, tick time.Time, live map[string]bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := make(map[string]time.Time, len(s.schedules)+1)
+	for k, v := range s.schedules {
+		if live[k] {
+			next[k] = v
+		}
+	}
+	next[id] = tick.UTC()
+	if s.client == nil { // tests
+		s.schedules = next
+		return nil
+	}
+	raw, err := json.Marshal(next)
+	if err != nil {
+		return err
+	}
+	secrets := s.client.CoreV1().Secrets(s.ns)
+	for range 3 {
+		sec := s.secret.DeepCopy()
+		if sec.Data == nil {
+			sec.Data = map[string][]byte{}
+		}
+		sec.Data[keySchedules] = raw
+		updated, err := secrets.Update(ctx, sec, metav1.UpdateOptions{FieldManager: "flows-reconciler"})
+		if apierrors.IsConflict(err) {
+			fresh, gerr := secrets.Get(ctx, StateSecretName, metav1.GetOptions{})
+			if gerr != nil {
+				return gerr
+			}
+			s.secret = fresh
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		s.secret, s.schedules = updated, next
+		return nil
+	}
+	return fmt.Errorf("state Secret %s: conflicting writers", StateSecretName)
+}
+
+// controlledBy reports whether obj's controller is the object with uid:
+// names and labels can be written by anyone who can create or edit an
+// object, an owner reference's UID only by whoever saw the owner.
+func controlledBy(obj metav1.Object, uid types.UID) bool {
+	ref := metav1.GetControllerOfNoCopy(obj)
+	return ref != nil && ref.UID == uid
+}
