@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	kjson "sigs.k8s.io/json"
+
+	"github.com/kubectl-flows/kubectl-flows/entrypoint"
 )
 
 // Run describes the run a Job is rendered for.
@@ -100,6 +102,7 @@ func (t *Template) Resolve(values map[string]any, run Run) (*Resolved, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.defaultCommand(vars, run)
 
 	rendered, _ := t.config.render(vars)
 	cfg := rendered.(map[string]any)
@@ -132,6 +135,25 @@ func (t *Template) Resolve(values map[string]any, run Run) (*Resolved, error) {
 		return nil, err
 	}
 	return &Resolved{Job: job, Config: cfg}, nil
+}
+
+// defaultCommand fills the command variable, when the template declares it
+// and nothing set it, with the runner that calls the run's entrypoint with
+// its parameters. Prefect's worker fills the same variable the same way
+// (with `prefect flow-run execute`) for a deployment that sets no command.
+// An empty command ("") is set: the template's args come out empty and the
+// image's own command runs.
+func (t *Template) defaultCommand(vars map[string]any, run Run) {
+	if run.Entrypoint == "" {
+		return
+	}
+	if _, declared := t.properties["command"]; !declared {
+		return
+	}
+	if _, set := vars["command"]; set {
+		return
+	}
+	vars["command"] = entrypoint.Command()
 }
 
 func (r Run) check() error {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-flows/kubectl-flows/entrypoint"
 )
 
 var helloRun = Run{
@@ -571,5 +573,42 @@ func BenchmarkValidate(b *testing.B) {
 		if err := tmpl.Validate(values); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestResolveEntrypointRunner: with no command set, the flow container runs
+// the entrypoint runner (as Prefect's worker fills in its own command); a
+// command set runs instead, an empty one leaves the image's own command,
+// and a run without an entrypoint or a template without a command variable
+// is left alone.
+func TestResolveEntrypointRunner(t *testing.T) {
+	image := map[string]any{"image": "ghcr.io/example/flows:1.0.0"}
+	args := func(t *testing.T, tmpl *Template, values map[string]any, run Run) []string {
+		t.Helper()
+		r, err := tmpl.Resolve(values, run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Job.Spec.Template.Spec.Containers[0].Args
+	}
+	if got := args(t, Default(), image, helloRun); !reflect.DeepEqual(got, entrypoint.Args(entrypoint.Python)) {
+		t.Errorf("no command: args %q, want the runner", got)
+	}
+	if got := args(t, Default(), Merge(image, map[string]any{"command": "python flows/hello.py"}), helloRun); !reflect.DeepEqual(got, []string{"python", "flows/hello.py"}) {
+		t.Errorf("command set: args %q", got)
+	}
+	if got := args(t, Default(), Merge(image, map[string]any{"command": ""}), helloRun); len(got) != 0 {
+		t.Errorf(`command "": args %q, want none (the image's own command)`, got)
+	}
+	noEntrypoint := helloRun
+	noEntrypoint.Entrypoint = ""
+	if got := args(t, Default(), image, noEntrypoint); len(got) != 0 {
+		t.Errorf("no entrypoint: args %q, want none", got)
+	}
+	fixed := mustParse(t, `{"job_configuration": {"job_manifest": {"apiVersion": "batch/v1", "kind": "Job",
+		"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "{{ image }}", "args": ["run"]}]}}}}},
+		"variables": {"properties": {"image": {"type": "string"}}}}`)
+	if got := args(t, fixed, image, helloRun); !reflect.DeepEqual(got, []string{"run"}) {
+		t.Errorf("template without a command variable: args %q", got)
 	}
 }

@@ -125,3 +125,10 @@ func validDNSSubdomain(s string) bool {
 }
 
 func lowerAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+
+// DNSLabel turns a name into a DNS-1123 label (lower case letters, digits
+// and '-', at most 63 characters) the way invalid label values are
+// slugified: other characters become '-', runs of them one.
+func DNSLabel(s string) string {
+	return slugify(strings.ToLower(s), 63, func(c byte) bool { return c == '-' || lowerAlnum(c) })
+}

@@ -79,7 +79,7 @@ context's.`,
 		&cobra.Group{ID: "runs", Title: "Runs and the cluster:"},
 	)
 	for _, c := range []*cobra.Command{
-		NewCmdInit(streams), NewCmdValidate(streams), NewCmdRender(streams), NewCmdReview(streams), NewCmdDiff(f, streams), NewCmdTemplate(streams),
+		NewCmdInit(streams), NewCmdImport(f, streams), NewCmdValidate(streams), NewCmdRender(streams), NewCmdReview(streams), NewCmdDiff(f, streams), NewCmdTemplate(streams),
 	} {
 		c.GroupID = "gitops"
 		cmd.AddCommand(c)

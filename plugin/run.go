@@ -78,7 +78,16 @@ var runLong = templates.LongDesc(`
 	    3  Crashed     (the pod never started, or the Job disappeared)
 	    4  Cancelled
 	    5  Rejected    (the request is invalid: parameters, job variables, ...)
-	    6  timed out   (--timeout passed; the run goes on)`)
+	    6  timed out   (--timeout passed; the run goes on)
+
+	With --local nothing is sent to a cluster: the run is resolved from the
+	project file (-f) exactly as the reconciler would resolve it (parameters,
+	job variables, the FLOWS_* environment), and the Job's command, by
+	default the runner that calls the deployment's entrypoint with the
+	parameters as keyword arguments, runs as a process in the project
+	directory with python3, its output streamed. It exits 0 Completed, 2
+	Failed (the flow raised: its traceback is shown), 4 Cancelled (Ctrl-C),
+	5 Rejected, 6 timed out (--timeout stops it).`)
 
 var runExample = templates.Examples(`
 	# Run hello/default with its default parameters
@@ -90,22 +99,28 @@ var runExample = templates.Examples(`
 	# Follow the run's states
 	kubectl flows run hello/arthur --watch
 
+	# Run the flow on this machine, as the cluster would run it
+	kubectl flows run --local hello/default -p name=Ford
+
 	# More memory for this run only, starting in ten minutes
 	kubectl flows run etl/daily -j memory_request=2Gi --in 10m`)
 
 // RunOptions is `kubectl flows run`.
 type RunOptions struct {
-	Params      []string
-	ParamsFile  string
-	JobVars     []string
-	Tags        []string
-	At          string
-	In          time.Duration
-	Name        string
-	Wait        bool
-	Watch       bool
-	Timeout     time.Duration
-	Validate    bool
+	Params     []string
+	ParamsFile string
+	JobVars    []string
+	Tags       []string
+	At         string
+	In         time.Duration
+	Name       string
+	Wait       bool
+	Watch      bool
+	Timeout    time.Duration
+	Validate   bool
+	Local      bool
+	Python     string
+	projectFlags
 	deployment  string
 	params      map[string]any
 	jobVars     map[string]any
@@ -118,7 +133,7 @@ type RunOptions struct {
 func NewCmdRun(f *Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &RunOptions{f: f, IOStreams: streams, Validate: true}
 	cmd := &cobra.Command{
-		Use:                   "run FLOW/DEPLOYMENT [-p key=value...] [-j var=value...] [--tag T...] [--at TIME | --in DURATION] [--wait | --watch] [--timeout D]",
+		Use:                   "run FLOW/DEPLOYMENT [-p key=value...] [-j var=value...] [--tag T...] [--at TIME | --in DURATION] [--wait | --watch | --local] [--timeout D]",
 		DisableFlagsInUseLine: true,
 		Short:                 "Run a deployment",
 		Long:                  runLong,
@@ -143,6 +158,9 @@ func NewCmdRun(f *Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	fl.BoolVar(&o.Watch, "watch", false, "print each state change until the run ends; the exit status says how")
 	fl.DurationVar(&o.Timeout, "timeout", 0, "with --wait or --watch, give up after this long (exit 6); 0 waits forever")
 	fl.BoolVar(&o.Validate, "validate", true, "check parameters and job variables against their schemas before creating the run")
+	fl.BoolVar(&o.Local, "local", false, "run the flow here, as a local process in the project directory, instead of in the cluster")
+	fl.StringVar(&o.Python, "python", "", "with --local, the Python that runs the entrypoint (default: python3, else python, on PATH)")
+	o.projectFlags.addFlags(fl)
 	return cmd
 }
 
@@ -155,7 +173,13 @@ func (o *RunOptions) Complete(args []string) error {
 	if o.Wait && o.Watch {
 		return errors.New("--wait and --watch do not go together: --watch prints the states, --wait only the end")
 	}
-	if o.Timeout != 0 && !o.Wait && !o.Watch {
+	if o.Local && (o.Wait || o.Watch || o.At != "" || o.In != 0 || len(o.Tags) > 0) {
+		return errors.New("--local runs the flow here and now: --wait, --watch, --at, --in and --tag are for runs in the cluster")
+	}
+	if !o.Local && (o.Python != "" || o.File != "" || len(o.ExtStrs) > 0) {
+		return errors.New("--python, -f and --ext-str go with --local (a run in the cluster uses the deployment installed there)")
+	}
+	if o.Timeout != 0 && !o.Wait && !o.Watch && !o.Local {
 		return errors.New("--timeout needs --wait or --watch")
 	}
 	if o.At != "" && o.In != 0 {
@@ -221,6 +245,9 @@ func jsonOrString(s string) any {
 func (o *RunOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	if o.Local {
+		return o.runLocal(ctx)
 	}
 	in, err := o.f.readInstalled(ctx)
 	if err != nil {
@@ -316,13 +343,7 @@ func (f *Factory) canSubmitRuns(ctx context.Context) bool { return f.canI(ctx, "
 // validateRun checks parameters and job variables as the reconciler will.
 func validateRun(in *project.Installed, d *project.InstalledDeployment, params, jobVars map[string]any) error {
 	if d.ParameterSchema != nil {
-		merged := map[string]any{}
-		for k, v := range d.Parameters {
-			merged[k] = v
-		}
-		for k, v := range params {
-			merged[k] = v
-		}
+		merged := project.MergeParameters(d.Parameters, params)
 		if err := project.ValidateParameters(d.ParameterSchema, merged); err != nil {
 			return err
 		}

@@ -305,10 +305,7 @@ func renderDeployments(l *project.Loaded) (files map[string][]byte, digests map[
 // parameters and no run job variables would get, so a reviewer reads the
 // real pod spec in the pull request.
 func Preview(l *project.Loaded, d *project.Deployment) (any, error) {
-	pool := l.Pool(d.Pool)
-	t := l.Templates[pool.Name]
-	run := project.NewRun(l.Project, d, project.PreviewRunName(d.Flow, d.Name), d.Parameters)
-	res, err := t.Resolve(project.DeploymentJobVariables(pool, d), run)
+	res, _, err := l.ResolveRun(d, project.PreviewRunName(d.Flow, d.Name), nil, nil)
 	if err != nil {
 		return nil, err
 	}

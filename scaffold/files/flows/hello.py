@@ -1,8 +1,14 @@
 """The hello flow.
 
-kubectl-flows runs this file's image as a Kubernetes Job and hands the run
-its parameters as JSON in FLOWS_PARAMETERS (and its names in FLOWS_RUN_NAME,
-FLOWS_FLOW, FLOWS_DEPLOYMENT and FLOWS_ENTRYPOINT).
+A run of a deployment with the entrypoint flows/hello.py:hello calls
+hello() with the run's parameters as keyword arguments: the Job's command is
+kubectl-flows' entrypoint runner (see the Job preview in deploy/), and
+`kubectl flows run --local hello/default -p name=Ford` runs the same way on
+your machine. A Prefect @flow function is called the same way, so this file
+needs no __main__ block. The one below is only for `python flows/hello.py`
+and `docker run` of the image, reading the run's parameters from
+FLOWS_PARAMETERS (JSON) as the runner does; FLOWS_RUN_NAME, FLOWS_FLOW,
+FLOWS_DEPLOYMENT and FLOWS_ENTRYPOINT name the run.
 """
 import json
 import os
