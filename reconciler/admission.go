@@ -97,7 +97,7 @@ func admit(cfg *Config, ns string, cm *corev1.ConfigMap, req *project.RunRequest
 			cfg.resolvedDefaults[d.FullName()] = base
 		}
 	} else {
-		base = resolveValues(ns, cm, d, pool, mergeParams(d.Parameters, req.Parameters), req.JobVariables)
+		base = resolveValues(ns, cm, d, pool, project.MergeParameters(d.Parameters, req.Parameters), req.JobVariables)
 	}
 	if base.rej != nil {
 		return nil, base.rej, nil
@@ -133,19 +133,6 @@ func resolveValues(ns string, cm *corev1.ConfigMap, d *Deployment, pool *Pool, p
 		return &resolvedValues{rej: &rejection{ReasonInvalidJobVariables, err.Error()}}
 	}
 	return &resolvedValues{params: params, jobVars: jobVars}
-}
-
-// mergeParams lays run parameters over the deployment's defaults, key by
-// key at the top level, as Prefect does.
-func mergeParams(defaults, run map[string]any) map[string]any {
-	out := make(map[string]any, len(defaults)+len(run))
-	for k, v := range defaults {
-		out[k] = v
-	}
-	for k, v := range run {
-		out[k] = v
-	}
-	return out
 }
 
 // resolveJob builds the run's Job from its pool's template: a name derived
