@@ -136,8 +136,10 @@ func resolveValues(ns string, cm *corev1.ConfigMap, d *Deployment, pool *Pool, p
 }
 
 // resolveJob builds the run's Job from its pool's template: a name derived
-// from the run, so a retry never makes a second Job, and an owner reference
-// to the run, so deleting the run deletes its Job.
+// from the run, so a retry never makes a second Job; a controller owner
+// reference to the run's UID, by which the Job is known as the run's (and
+// deleting the run deletes it); and FinalizerRun, so it outlives any
+// deletion until the run's final state is written.
 func resolveJob(ns string, cm *corev1.ConfigMap, d *project.Deployment, pool *Pool, params, jobVars map[string]any) (*batchv1.Job, error) {
 	p := &project.Project{Namespace: ns}
 	res, err := pool.Template.Resolve(jobVars, project.NewRun(p, d, cm.Name, params))
