@@ -132,9 +132,6 @@ func TestSubmitterCLI(t *testing.T) {
 	}
 
 	t.Run("run ends Cancelled", func(t *testing.T) {
-		// The reconciler side of cancel requests (issue 12, reconciler/)
-		// is not in this branch yet: remove this skip when it is.
-		t.Skip("needs the reconciler to carry out cancel requests (issue 12, reconciler side)")
 		e.waitFor(ctx, 60*time.Second, "slow-1 Cancelled", func(m map[string]*project.RunStatus) bool {
 			return m["slow-1"] != nil && m["slow-1"].State == project.StateCancelled
 		})
