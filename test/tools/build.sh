@@ -13,6 +13,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache=${KUBECTL_FLOWS_TESTBIN:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-flows/testbin/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION}
 mkdir -p "$cache"
 
+# Two builds at once (test packages run in parallel, or several checkouts on
+# one machine) would write the same files; the second waits for the first
+# and then finds everything built.
+exec 9>"$cache/.lock"
+flock 9
+
 # versioned NAME: whether $cache/NAME reports the version it was built for.
 # Kubernetes binaries carry their version only through -ldflags, so a plain
 # `go build` says v0.0.0-master; those are rebuilt (a relink, quick).
