@@ -170,21 +170,26 @@ func (c *Controller) writer(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case p := <-c.writes:
-			if err := p.do(ctx); err != nil {
-				c.metrics.ReconcileErrors.Inc()
-				if !apierrors.IsConflict(err) {
-					c.log.Error("dispatch write failed", "run", p.run, "err", err)
-				}
-				c.queue.AddRateLimited(dispatchKey)
-			}
-			c.inflight.Delete(p.run)
-			// A pass skipped the run while its write was under way; unless
-			// the write gave it a Job (its claim or the Job now counts
-			// it, and nothing else changed), it may be dispatchable now.
-			if cl, ok := c.exp.pending(p.run, c.opts.Now()); !(ok && cl.state == project.StatePending) && c.jobNamed(p.run) == nil {
-				c.requestPass()
-			}
+			c.write(ctx, p)
 		}
+	}
+}
+
+// write carries out one write decided by a pass.
+func (c *Controller) write(ctx context.Context, p pending) {
+	if err := p.do(ctx); err != nil {
+		c.metrics.ReconcileErrors.Inc()
+		if !apierrors.IsConflict(err) {
+			c.log.Error("dispatch write failed", "run", p.run, "err", err)
+		}
+		c.queue.AddRateLimited(dispatchKey)
+	}
+	c.inflight.Delete(p.run)
+	// A pass skipped the run while its write was under way; unless the
+	// write gave it a Job (its claim or the Job now counts it, and
+	// nothing else changed), it may be dispatchable now.
+	if cl, ok := c.exp.pending(p.run, c.opts.Now()); !(ok && cl.state == project.StatePending) && c.jobNamed(p.run) == nil {
+		c.requestPass()
 	}
 }
 
