@@ -351,3 +351,191 @@ func TestDispatchPassAdmitsInOrderAndWritesWhatItDecides(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// admitted sets up pool p (pods watched for 30 s) and deployment f/a, and
+// runs of it that have their Jobs, their Pending status written and in
+// the cache.
+func admitted(t *testing.T, runs ...string) *fixture {
+	t.Helper()
+	f := newFixture(t)
+	p := pool("p", nil)
+	p.JobVariables = map[string]any{"pod_watch_timeout_seconds": 30}
+	f.add(configMaps(t, []project.Pool{p}, []project.Deployment{deployment("f", "a", "p", nil)}, nil)...)
+	for _, r := range runs {
+		f.add(newRun(t, r, time.Second, project.RunRequest{Deployment: "f/a"}))
+	}
+	f.pass()
+	for _, r := range runs {
+		f.catchUp(r)
+		f.expect(r+"'s first sync", f.sync(r), "patch configmaps "+r+" Pending")
+		f.catchUp(r)
+	}
+	return f
+}
+
+// job returns a run's Job as the API server holds it.
+func (f *fixture) job(run string) *batchv1.Job {
+	f.t.Helper()
+	job, err := f.client.BatchV1().Jobs(testNS).Get(f.t.Context(), project.JobName(run), metav1.GetOptions{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return job
+}
+
+// updateJob changes a run's Job in the API server and the cache.
+func (f *fixture) updateJob(run string, edit func(*batchv1.Job)) {
+	f.t.Helper()
+	job := f.job(run)
+	edit(job)
+	if err := f.client.Tracker().Update(batchv1.SchemeGroupVersion.WithResource("jobs"), job, testNS); err != nil {
+		f.t.Fatal(err)
+	}
+	f.cache(job)
+}
+
+func (f *fixture) pod(run, name string, phase corev1.PodPhase) *corev1.Pod {
+	job := f.job(run)
+	controller := true
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS, UID: types.UID("uid-" + name),
+		Labels:          map[string]string{project.LabelRunName: job.Name},
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID, Controller: &controller}},
+	}, Status: corev1.PodStatus{Phase: phase, StartTime: &metav1.Time{Time: testNow}}}
+}
+
+func TestRunSyncsFollowTheJob(t *testing.T) {
+	t.Run("running, then failed with the log's tail", func(t *testing.T) {
+		f := admitted(t, "r")
+		f.add(f.pod("r", "r-1", corev1.PodRunning))
+		f.expect("pod running", f.sync("r"), "patch configmaps r Running")
+		f.catchUp("r")
+		f.expect("nothing new", f.sync("r"))
+		f.updateJob("r", func(j *batchv1.Job) {
+			j.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: metav1.Time{Time: testNow}}}
+		})
+		f.expect("Job failed", f.sync("r"), "get pods/log", "patch configmaps r Failed")
+		st := f.status("r")
+		if st.Reason != "BackoffLimitExceeded" || st.LogTail != "fake logs" || st.StartTime == nil || st.EndTime == nil {
+			t.Errorf("status %+v", st)
+		}
+		if e := f.event(); e != "Warning Failed Job has reached the specified backoff limit" {
+			t.Errorf("event %q", e)
+		}
+	})
+	t.Run("no pod within pod_watch_timeout_seconds: crashed, with the Job controller's reason", func(t *testing.T) {
+		f := admitted(t, "r")
+		if err := f.client.Tracker().Add(&corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: "e", Namespace: testNS},
+			InvolvedObject: corev1.ObjectReference{UID: f.job("r").UID}, Reason: "FailedCreate", Message: "pods \"r-x\" is forbidden: violates PodSecurity"}); err != nil {
+			t.Fatal(err)
+		}
+		f.expect("within the timeout", f.sync("r"))
+		f.now = testNow.Add(31 * time.Second)
+		f.expect("past the timeout", f.sync("r"), "list events", "delete jobs r", "patch configmaps r Crashed")
+		if st := f.status("r"); st.Reason != "FailedCreate" || !strings.Contains(st.Message, "violates PodSecurity") {
+			t.Errorf("status %+v", st)
+		}
+	})
+	t.Run("Job deleted by someone else: crashed; once ended, the finalizer goes", func(t *testing.T) {
+		f := admitted(t, "r")
+		f.updateJob("r", func(j *batchv1.Job) { j.DeletionTimestamp = &metav1.Time{Time: testNow} })
+		f.client.ClearActions()
+		if err := f.c.syncJob(t.Context(), "r"); err != nil {
+			t.Fatal(err)
+		}
+		f.expect("finalizer while the run is not ended", f.actions())
+		f.expect("sync", f.sync("r"), "patch configmaps r Crashed")
+		f.catchUp("r")
+		f.client.ClearActions()
+		if err := f.c.syncJob(t.Context(), "r"); err != nil {
+			t.Fatal(err)
+		}
+		f.expect("finalizer after the run ended", f.actions(), "patch jobs r")
+		if job := f.job("r"); hasFinalizer(job) {
+			t.Errorf("finalizers %v", job.Finalizers)
+		}
+	})
+	t.Run("cancel request: Job deleted, Cancelling, then Cancelled; the request is pruned", func(t *testing.T) {
+		f := admitted(t, "r", "other")
+		run, _ := f.client.CoreV1().ConfigMaps(testNS).Get(t.Context(), "r", metav1.GetOptions{})
+		req, err := project.NewCancelRequest(run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Name, req.UID = "r-cancel-1", "uid-r-cancel-1"
+		f.add(req)
+		f.c.cancelRequestAdded(req)
+		f.expect("cancel", f.sync("r"), "delete jobs r", "patch configmaps r Cancelling")
+		f.catchUp("r")
+		f.expect("Job not yet marked", f.sync("r"), "delete jobs r")
+		f.cache(func() *batchv1.Job {
+			j := f.job("other").DeepCopy() // r's Job is gone from the fake; the cache still shows it, marked
+			j.Name, j.UID, j.DeletionTimestamp = "r", "uid-job-r", &metav1.Time{Time: testNow}
+			j.OwnerReferences[0].Name, j.OwnerReferences[0].UID = "r", run.UID
+			return j
+		}())
+		f.expect("Job marked for deletion", f.sync("r"), "patch configmaps r Cancelled")
+		if e := f.event(); e != "Normal Cancelled cancelled by request; its Job r was deleted" {
+			t.Errorf("event %q", e)
+		}
+		f.catchUp("r")
+		f.client.ClearActions()
+		f.c.pruneCancelRequests(t.Context())
+		f.expect("cancel requests pruned", f.actions(), "delete configmaps r-cancel-1")
+	})
+}
+
+func TestDispatchCancelNewAndTakenJobNames(t *testing.T) {
+	f := newFixture(t)
+	cancelNew := deployment("f", "once", "p", func(d *project.Deployment) {
+		d.ConcurrencyLimit, d.CollisionStrategy = ptrTo[int32](1), project.CollisionCancelNew
+	})
+	f.add(configMaps(t, []project.Pool{pool("p", nil)}, []project.Deployment{deployment("f", "a", "p", nil), cancelNew}, []project.TagLimit{{Tag: "db", Limit: 5}})...)
+	f.add(
+		newRun(t, "once-1", 2*time.Second, project.RunRequest{Deployment: "f/once"}),
+		newRun(t, "once-2", time.Second, project.RunRequest{Deployment: "f/once"}),
+		newRun(t, "owner", 3*time.Second, project.RunRequest{Deployment: "f/a"}),
+	)
+	f.expect("pass", f.pass(), "create jobs owner", "create jobs once-1", "patch configmaps once-2 Cancelled")
+	if st := f.status("once-2"); st.Reason != "DeploymentConcurrencyLimit" {
+		t.Errorf("once-2: %+v", st)
+	}
+	f.catchUp("owner")
+	// A run whose derived Job name is a live run's Job: rejected, and
+	// the Job left alone.
+	taken := newRun(t, "thief", 0, project.RunRequest{Deployment: "f/a"})
+	f.add(taken)
+	job := f.job("owner").DeepCopy()
+	job.Name = "thief"
+	f.cache(job)
+	f.expect("pass", f.pass(), "patch configmaps thief Rejected")
+	if st := f.status("thief"); st.Reason != ReasonJobNameTaken {
+		t.Errorf("thief: %+v", st)
+	}
+}
+
+func TestPruneKeepsRetention(t *testing.T) {
+	f := newFixture(t)
+	p := pool("p", nil)
+	p.RunRetention = &project.Retention{Count: ptrTo[int32](1)}
+	f.add(configMaps(t, []project.Pool{p}, []project.Deployment{deployment("f", "a", "p", nil)}, nil)...)
+	ended := func(name string, age time.Duration, forged bool) *corev1.ConfigMap {
+		cm := newRun(t, name, time.Hour, project.RunRequest{Deployment: "f/a"})
+		st := &project.RunStatus{Pool: "p", EndTime: &metav1.Time{Time: testNow.Add(-age)}}
+		setState(st, project.StateCompleted, "Completed", "done", testNow)
+		data, err := project.EncodeRunStatus(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm.Data[project.KeyStatus] = data
+		cm.Labels[project.LabelState] = string(st.State)
+		cm.Labels[project.LabelDeployment] = project.DeploymentLabelValue("f", "a")
+		if !forged {
+			cm.Annotations = map[string]string{AnnotationSignature: f.c.state.sign(cm.UID, st.State, data)}
+		}
+		return cm
+	}
+	f.add(ended("newest", time.Minute, false), ended("older", 2*time.Minute, false), ended("forged", 3*time.Minute, true))
+	f.client.ClearActions()
+	f.c.prune(t.Context())
+	f.expect("prune", f.actions(), "delete configmaps older")
+}
