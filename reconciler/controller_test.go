@@ -173,9 +173,9 @@ func (f *fixture) actions() []string {
 			res += "/" + sub
 		}
 		switch a := a.(type) {
-		case k8stesting.CreateAction:
+		case k8stesting.CreateAction: // and updates
 			m, _ := a.GetObject().(metav1.Object)
-			out = append(out, fmt.Sprintf("create %s %s", res, m.GetName()))
+			out = append(out, fmt.Sprintf("%s %s %s", a.GetVerb(), res, m.GetName()))
 		case k8stesting.PatchAction:
 			var p struct {
 				Metadata struct {
@@ -538,4 +538,37 @@ func TestPruneKeepsRetention(t *testing.T) {
 	f.client.ClearActions()
 	f.c.prune(t.Context())
 	f.expect("prune", f.actions(), "delete configmaps older")
+}
+
+func TestSchedulesFireOncePerTickIntoState(t *testing.T) {
+	f := newFixture(t)
+	state, err := LoadState(t.Context(), f.client, testNS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.c.state = state
+	every := deployment("f", "cron", "p", func(d *project.Deployment) {
+		d.Schedules = []project.Schedule{{Interval: &metav1.Duration{Duration: time.Minute}}}
+	})
+	f.add(configMaps(t, []project.Pool{pool("p", nil)}, []project.Deployment{every}, nil)...)
+	armed := map[string]time.Time{}
+	f.now = testNow.Add(30 * time.Second)
+	f.client.ClearActions()
+	f.c.fireSchedules(t.Context(), armed)
+	f.expect("armed: no backlog", f.actions())
+	f.now = testNow.Add(100 * time.Second)
+	next := f.c.fireSchedules(t.Context(), armed)
+	got := f.actions()
+	f.expect("a tick due", got, "update secrets "+StateSecretName, "create configmaps "+ScheduledRunName(&every, 0, next.Add(-time.Minute)))
+	f.client.ClearActions()
+	f.c.fireSchedules(t.Context(), armed)
+	f.expect("the same tick again", f.actions())
+	// A new leader reads the tick from the state Secret.
+	again, err := LoadState(t.Context(), f.client, testNS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := again.lastFired(ScheduleID(&every, 0)); !got.Equal(next.Add(-time.Minute)) {
+		t.Errorf("last tick %v in the Secret, want %v", got, next.Add(-time.Minute))
+	}
 }
