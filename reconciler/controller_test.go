@@ -455,7 +455,7 @@ func TestRunSyncsFollowTheJob(t *testing.T) {
 		}
 	})
 	t.Run("cancel request: Job deleted, Cancelling, then Cancelled; the request is pruned", func(t *testing.T) {
-		f := admitted(t, "r", "other")
+		f := admitted(t, "r")
 		run, _ := f.client.CoreV1().ConfigMaps(testNS).Get(t.Context(), "r", metav1.GetOptions{})
 		req, err := project.NewCancelRequest(run)
 		if err != nil {
@@ -464,15 +464,14 @@ func TestRunSyncsFollowTheJob(t *testing.T) {
 		req.Name, req.UID = "r-cancel-1", "uid-r-cancel-1"
 		f.add(req)
 		f.c.cancelRequestAdded(req)
+		job := f.job("r")
 		f.expect("cancel", f.sync("r"), "delete jobs r", "patch configmaps r Cancelling")
 		f.catchUp("r")
 		f.expect("Job not yet marked", f.sync("r"), "delete jobs r")
-		f.cache(func() *batchv1.Job {
-			j := f.job("other").DeepCopy() // r's Job is gone from the fake; the cache still shows it, marked
-			j.Name, j.UID, j.DeletionTimestamp = "r", "uid-job-r", &metav1.Time{Time: testNow}
-			j.OwnerReferences[0].Name, j.OwnerReferences[0].UID = "r", run.UID
-			return j
-		}())
+		// The finalizer keeps the Job, marked for deletion (the fake
+		// deletes it at once: the cache shows what the API server would).
+		job.DeletionTimestamp = &metav1.Time{Time: testNow}
+		f.cache(job)
 		f.expect("Job marked for deletion", f.sync("r"), "patch configmaps r Cancelled")
 		if e := f.event(); e != "Normal Cancelled cancelled by request; its Job r was deleted" {
 			t.Errorf("event %q", e)
