@@ -25,6 +25,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
+	batchinformers "k8s.io/client-go/informers/batch/v1"
+	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -98,7 +100,6 @@ type Controller struct {
 	opts   Options
 	log    *slog.Logger
 
-	factories    []informers.SharedInformerFactory
 	configs      corelisters.ConfigMapNamespaceLister
 	runs         corelisters.ConfigMapNamespaceLister
 	jobs         batchlisters.JobNamespaceLister
@@ -144,8 +145,50 @@ type Controller struct {
 	firstSeen   map[string]time.Time
 }
 
-// New builds a Controller; call Start, wait for HasSynced, then Run.
-func New(client kubernetes.Interface, opts Options) *Controller {
+// Informers are the caches a Controller reads. Each comes from an informer
+// factory of its own, built with FactoryOptions; Jobs and Pods share one.
+type Informers struct {
+	Configs        coreinformers.ConfigMapInformer // FactoryOptions(ns, ConfigCache)
+	Runs           coreinformers.ConfigMapInformer // RunCache
+	CancelRequests coreinformers.ConfigMapInformer // CancelCache
+	Jobs           batchinformers.JobInformer      // WorkCache
+	Pods           coreinformers.PodInformer       // WorkCache
+}
+
+// Cache names an informer factory of the reconciler's.
+type Cache int
+
+const (
+	ConfigCache Cache = iota // config ConfigMaps
+	RunCache                 // run requests
+	CancelCache              // cancel requests
+	WorkCache                // runs' Jobs and their pods
+)
+
+// FactoryOptions are the options of the informer factory of one cache:
+// the reconciler's namespace, the label that selects the cache's objects
+// and the transform that keeps only what the reconciler reads of them.
+func FactoryOptions(ns string, c Cache) []informers.SharedInformerOption {
+	selector, transform := project.LabelConfig, cache.TransformFunc(stripManagedFields)
+	switch c {
+	case RunCache:
+		selector, transform = project.LabelRun+"=true", trimRun
+	case CancelCache:
+		selector, transform = project.LabelCancelRequest+"=true", trimCancelRequest
+	case WorkCache:
+		selector = project.LabelRunName
+	}
+	return []informers.SharedInformerOption{
+		informers.WithNamespace(ns),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }),
+		informers.WithTransform(transform),
+	}
+}
+
+// New builds a Controller on the informers given, which it registers its
+// indexes and handlers with: start their factories after New, wait for
+// HasSynced, then Run.
+func New(client kubernetes.Interface, inf Informers, opts Options) *Controller {
 	if opts.Workers <= 0 {
 		opts.Workers = 8
 	}
@@ -207,21 +250,7 @@ func New(client kubernetes.Interface, opts Options) *Controller {
 		c.progress = flowcontrol.NewTokenBucketRateLimiter(opts.StatusWriteQPS, opts.StatusWriteBurst)
 	}
 
-	factory := func(selector string, transform cache.TransformFunc) informers.SharedInformerFactory {
-		f := informers.NewSharedInformerFactoryWithOptions(client, 0,
-			informers.WithNamespace(opts.Namespace),
-			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }),
-			informers.WithTransform(transform))
-		c.factories = append(c.factories, f)
-		return f
-	}
-	cfgInf := factory(project.LabelConfig, stripManagedFields).Core().V1().ConfigMaps()
-	runInf := factory(project.LabelRun+"=true", trimRun).Core().V1().ConfigMaps()
-	cancelInf := factory(project.LabelCancelRequest+"=true", trimCancelRequest).Core().V1().ConfigMaps()
-	work := factory(project.LabelRunName, stripManagedFields)
-	jobInf := work.Batch().V1().Jobs()
-	podInf := work.Core().V1().Pods()
-
+	cfgInf, runInf, cancelInf, jobInf, podInf := inf.Configs, inf.Runs, inf.CancelRequests, inf.Jobs, inf.Pods
 	ns := opts.Namespace
 	c.configs, c.runs = cfgInf.Lister().ConfigMaps(ns), runInf.Lister().ConfigMaps(ns)
 	c.jobs = jobInf.Lister().Jobs(ns)
@@ -426,13 +455,6 @@ func trimCancelRequest(obj any) (any, error) {
 		}
 	}
 	return cm, nil
-}
-
-// Start starts the informers; they stop with ctx.
-func (c *Controller) Start(ctx context.Context) {
-	for _, f := range c.factories {
-		f.Start(ctx.Done())
-	}
 }
 
 // HasSynced reports whether every cache has its first list.

@@ -2,7 +2,6 @@ package reconciler
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"time"
 
@@ -21,10 +20,11 @@ const (
 	logTailBytes = 4096
 )
 
-// syncRun converges one run from its Job: it writes the run's state as the
-// Job and its pods move (Pending, Running, Completed, Failed), detects
-// crashes and carries out cancellation. Waiting runs belong to the dispatch
-// pass.
+// syncRun converges one run from its Job: it reads the run, its Job and
+// the Job's pods from the caches, asks nextState what comes next (Pending,
+// Running, Completed, Failed, a crash, a cancellation) and carries it out:
+// the progress budget, the Job's deletion, the status write. Waiting runs
+// belong to the dispatch pass.
 func (c *Controller) syncRun(ctx context.Context, name string) error {
 	cm, err := c.runs.Get(name)
 	if apierrors.IsNotFound(err) {
@@ -51,122 +51,57 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if state.Final() {
 		return nil
 	}
-	cancel := c.cancelRequested(cm)
 	job, _ := c.jobOf(cm) // a Job that is not the run's is never acted on
-
-	if job == nil {
-		switch {
-		case claimed && claim.state == project.StatePending:
-			return nil // its Job is being created; its event brings us back
-		case state == project.StateCancelling:
-			st.EndTime = &metav1.Time{Time: now}
-			return c.finish(ctx, cm, st, project.StateCancelled, "Cancelled", "cancelled; its Job "+st.JobName+" was deleted", now)
-		case cancel && !state.HoldsSlot():
-			st.EndTime = &metav1.Time{Time: now}
-			return c.finish(ctx, cm, st, project.StateCancelled, "Cancelled", "cancelled before it started", now)
-		case state.HoldsSlot():
-			st.EndTime = &metav1.Time{Time: now}
-			return c.finish(ctx, cm, st, project.StateCrashed, "JobDeleted", fmt.Sprintf("Job %s disappeared while the run held it", st.JobName), now)
-		}
-		return nil // waiting: the dispatch pass owns it
+	if job == nil && claimed && claim.state == project.StatePending {
+		return nil // its Job is being created; its event brings us back
 	}
-
-	// The first status since its Job was created takes the Job's record
-	// of the admission, decoded only for a write: under a write budget a
-	// run comes back many times before one is made.
-	fill := func() {
-		if st.JobName == "" {
-			fillFromJob(st, job)
-		}
+	var pods []*corev1.Pod
+	if job != nil {
+		pods = c.podsOf(job)
 	}
-	if cancel || state == project.StateCancelling {
-		fill()
-		return c.cancel(ctx, cm, st, job, now)
+	next := nextState(st, job, pods, c.cancelRequested(cm), now)
+	if next.requeue > 0 {
+		c.queue.AddAfter(name, next.requeue)
 	}
-	if job.DeletionTimestamp != nil && jobFinished(job) == "" {
-		// Deleted by someone else before it finished (kubectl delete, a
-		// TTL): the finalizer kept it until this state is written.
-		fill()
-		st.EndTime = &metav1.Time{Time: now}
-		return c.finish(ctx, cm, st, project.StateCrashed, "JobDeleted", "Job "+job.Name+" was deleted before it finished", now)
-	}
-	if st.StartTime == nil && job.Status.StartTime != nil && jobFinished(job) != "" {
-		st.StartTime = job.Status.StartTime // it ran within one status batch: no Running write
-	}
-	switch jobFinished(job) {
-	case batchv1.JobComplete:
-		fill()
-		st.EndTime = endTime(job, now)
-		return c.finish(ctx, cm, st, project.StateCompleted, "Completed", "Job "+job.Name+" completed", now)
-	case batchv1.JobFailed:
-		fill()
-		cond := jobCondition(job, batchv1.JobFailed)
-		st.EndTime = endTime(job, now)
-		st.LogTail = c.logTail(ctx, job)
-		return c.finish(ctx, cm, st, project.StateFailed, cond.Reason, cond.Message, now)
-	}
-
-	pods := c.podsOf(job)
-	if running := runningPod(pods); running != nil {
-		if state != project.StateRunning {
-			started := now
-			if s := running.Status.StartTime; s != nil {
-				started = s.Time
-			}
-			if !c.progressBudget(name, started, now) {
-				return nil
-			}
-			fill()
-			st.StartTime = &metav1.Time{Time: started}
-			setState(st, project.StateRunning, "Started", "pod "+running.Name+" is running", now)
-			// No Event: the state says it, and the pod's own Started event
-			// is there for whoever looks at the pod.
-			_, err := c.writeStatus(ctx, cm, st)
-			return ignoreNotFound(err)
-		}
+	if next.progress && !c.progressBudget(name, next.since, now) {
 		return nil
 	}
-	if state == project.StateRunning {
-		return nil // between pods, or the pod finished and the Job will say so
+	if next.whyNoPods {
+		if reason, msg := c.podsRefused(ctx, job); reason != "" {
+			next.reason, next.message = reason, notStartedMessage(podWatchTimeout(job), msg)
+		}
 	}
-
-	// Not started: past the pool's pod_watch_timeout_seconds it has
-	// crashed; until then the status carries why it waits.
-	reason, msg := waitingReason(pods)
-	timeout := podWatchTimeout(job)
-	since := admittedAt(job)
-	if timeout > 0 && now.Sub(since) >= timeout {
-		if reason == "" && len(pods) == 0 {
-			reason, msg = c.podsRefused(ctx, job)
-		}
-		if reason == "" {
-			reason, msg = "PodNotStarted", "no pod started"
-		}
+	if next.deleteJob {
 		if err := c.deleteJob(ctx, job); err != nil {
 			return err
 		}
-		fill()
-		st.EndTime = &metav1.Time{Time: now}
+	}
+	if next.state == "" {
+		return nil
+	}
+	// The first status since its Job was created takes the Job's record
+	// of the admission, decoded only for a write: under a write budget a
+	// run comes back many times before one is made.
+	if job != nil && st.JobName == "" {
+		fillFromJob(st, job)
+	}
+	if next.start != nil {
+		st.StartTime = next.start
+	}
+	if next.end != nil {
+		st.EndTime = next.end
+	}
+	if next.logTail {
 		st.LogTail = c.logTail(ctx, job)
-		return c.finish(ctx, cm, st, project.StateCrashed, reason,
-			fmt.Sprintf("the pod did not start within pod_watch_timeout_seconds (%s): %s", timeout, msg), now)
 	}
-	if timeout > 0 {
-		c.queue.AddAfter(name, timeout-now.Sub(since))
+	if next.state.Final() {
+		return c.finish(ctx, cm, st, next.state, next.reason, next.message, now)
 	}
-	if reason == "" {
-		reason, msg = "Dispatched", "Job "+job.Name+" created; waiting for its pod to start"
-	}
-	if state != project.StatePending || st.Reason != reason || st.Message != msg {
-		if !c.progressBudget(name, since, now) {
-			return nil
-		}
-		fill()
-		setState(st, project.StatePending, reason, msg, now)
-		_, err := c.writeStatus(ctx, cm, st)
-		return ignoreNotFound(err)
-	}
-	return nil
+	// No Event for progress: the state says it, and the Job's and pod's
+	// own events are there for whoever looks at them.
+	setState(st, next.state, next.reason, next.message, now)
+	_, err = c.writeStatus(ctx, cm, st)
+	return ignoreNotFound(err)
 }
 
 // progressBudget decides whether a Pending or Running write, for a state
@@ -195,30 +130,6 @@ const (
 	progressRetry = 5
 	progressHold  = 30 * time.Second
 )
-
-// cancel deletes the run's Job (background propagation: its pods go with
-// it) and ends the run Cancelled once the Job is gone.
-func (c *Controller) cancel(ctx context.Context, cm *corev1.ConfigMap, st *project.RunStatus, job *batchv1.Job, now time.Time) error {
-	if job != nil {
-		if job.DeletionTimestamp == nil {
-			if err := c.deleteJob(ctx, job); err != nil {
-				return err
-			}
-			if st.State != project.StateCancelling {
-				setState(st, project.StateCancelling, "CancelRequested", "deleting Job "+job.Name, now)
-				_, err := c.writeStatus(ctx, cm, st)
-				return ignoreNotFound(err)
-			}
-			return nil // the Job's update brings us back
-		}
-		// The Job is marked for deletion and held by the finalizer
-		// until this final state is written; its pods go with it.
-		st.EndTime = &metav1.Time{Time: now}
-		return c.finish(ctx, cm, st, project.StateCancelled, "Cancelled", "cancelled by request; its Job "+job.Name+" was deleted", now)
-	}
-	st.EndTime = &metav1.Time{Time: now}
-	return c.finish(ctx, cm, st, project.StateCancelled, "Cancelled", "cancelled by request", now)
-}
 
 func (c *Controller) deleteJob(ctx context.Context, job *batchv1.Job) error {
 	bg := metav1.DeletePropagationBackground

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	_ "k8s.io/client-go/plugin/pkg/client/auth" // cloud auth providers in kubeconfigs
 	"k8s.io/client-go/rest"
@@ -151,7 +152,22 @@ func run(o options) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	ctrl := reconciler.New(client, reconciler.Options{
+	// Each cache from a factory of its own, filtered by label and trimmed
+	// (reconciler.FactoryOptions); the Jobs and their pods share one.
+	var factories []informers.SharedInformerFactory
+	factory := func(c reconciler.Cache) informers.SharedInformerFactory {
+		f := informers.NewSharedInformerFactoryWithOptions(client, 0, reconciler.FactoryOptions(o.namespace, c)...)
+		factories = append(factories, f)
+		return f
+	}
+	work := factory(reconciler.WorkCache)
+	ctrl := reconciler.New(client, reconciler.Informers{
+		Configs:        factory(reconciler.ConfigCache).Core().V1().ConfigMaps(),
+		Runs:           factory(reconciler.RunCache).Core().V1().ConfigMaps(),
+		CancelRequests: factory(reconciler.CancelCache).Core().V1().ConfigMaps(),
+		Jobs:           work.Batch().V1().Jobs(),
+		Pods:           work.Core().V1().Pods(),
+	}, reconciler.Options{
 		Namespace:             o.namespace,
 		Workers:               o.workers,
 		WriteConcurrency:      o.writes,
@@ -165,7 +181,9 @@ func run(o options) error {
 		Logger:                log,
 		Metrics:               reconciler.NewMetrics(reg),
 	})
-	ctrl.Start(ctx)
+	for _, f := range factories {
+		f.Start(ctx.Done())
+	}
 
 	metrics := http.NewServeMux()
 	metrics.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

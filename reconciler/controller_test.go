@@ -1,0 +1,573 @@
+package reconciler
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
+
+// These tests drive the controller the way sample-controller's tests do:
+// a fake clientset, informers that are never started and whose indexers
+// the test loads, one pass or sync, and the client's recorded actions
+// compared with the writes expected. They show decisions and writes, not
+// concurrency or the API server's behaviour: the end-to-end tests do.
+
+const testNS = "flows"
+
+var testNow = time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+
+type fixture struct {
+	t      *testing.T
+	client *fake.Clientset
+	inf    Informers
+	c      *Controller
+	events *record.FakeRecorder
+	now    time.Time
+	rv     int
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{t: t, client: fake.NewClientset(), now: testNow, rv: 100}
+	factory := func(c Cache) informers.SharedInformerFactory {
+		return informers.NewSharedInformerFactoryWithOptions(f.client, 0, FactoryOptions(testNS, c)...)
+	}
+	work := factory(WorkCache)
+	f.inf = Informers{
+		Configs:        factory(ConfigCache).Core().V1().ConfigMaps(),
+		Runs:           factory(RunCache).Core().V1().ConfigMaps(),
+		CancelRequests: factory(CancelCache).Core().V1().ConfigMaps(),
+		Jobs:           work.Batch().V1().Jobs(),
+		Pods:           work.Core().V1().Pods(),
+	}
+	f.c = New(f.client, f.inf, Options{
+		Namespace:             testNS,
+		StatusWriteQPS:        -1,
+		StatusWriteMaxLatency: -1,
+		State:                 NewStateForTest([]byte("0123456789abcdef0123456789abcdef")),
+		Logger:                slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:                   func() time.Time { return f.now },
+	})
+	f.events = record.NewFakeRecorder(100)
+	f.c.recorder = f.events
+	t.Cleanup(f.c.queue.ShutDown)
+	return f
+}
+
+// add puts objects in the API server (the fake's tracker) and in the
+// caches, as an informer would: through its transform, and its handler.
+func (f *fixture) add(objs ...runtime.Object) {
+	f.t.Helper()
+	for _, o := range objs {
+		if err := f.client.Tracker().Add(o); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	f.cache(objs...)
+}
+
+// cache shows objects in the caches.
+func (f *fixture) cache(objs ...runtime.Object) {
+	f.t.Helper()
+	for _, o := range objs {
+		o = o.DeepCopyObject()
+		var err error
+		switch o := o.(type) {
+		case *corev1.ConfigMap:
+			switch {
+			case o.Labels[project.LabelRun] == "true":
+				trimmed, _ := trimRun(o)
+				err = f.inf.Runs.Informer().GetIndexer().Update(trimmed)
+				f.c.runChanged(trimmed, false)
+			case o.Labels[project.LabelCancelRequest] == "true":
+				trimmed, _ := trimCancelRequest(o)
+				err = f.inf.CancelRequests.Informer().GetIndexer().Update(trimmed)
+			default:
+				err = f.inf.Configs.Informer().GetIndexer().Update(o)
+			}
+		case *batchv1.Job:
+			err = f.inf.Jobs.Informer().GetIndexer().Update(o)
+			f.c.jobChanged(o, false)
+		case *corev1.Pod:
+			err = f.inf.Pods.Informer().GetIndexer().Update(o)
+			f.c.podChanged(o)
+		default:
+			f.t.Fatalf("no cache for %T", o)
+		}
+		if err != nil {
+			f.t.Fatal(err)
+		}
+	}
+}
+
+// catchUp shows in the caches what the API server holds of a run and its
+// Job, as their watches would. The fake keeps no resourceVersions: the
+// run's is moved on here, as the API server's would have been by the
+// writes.
+func (f *fixture) catchUp(run string) {
+	f.t.Helper()
+	cm, err := f.client.CoreV1().ConfigMaps(testNS).Get(f.t.Context(), run, metav1.GetOptions{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.rv++
+	cm.ResourceVersion = fmt.Sprint(f.rv)
+	if err := f.client.Tracker().Update(corev1.SchemeGroupVersion.WithResource("configmaps"), cm, testNS); err != nil {
+		f.t.Fatal(err)
+	}
+	f.cache(cm)
+	if job, err := f.client.BatchV1().Jobs(testNS).Get(f.t.Context(), project.JobName(run), metav1.GetOptions{}); err == nil {
+		f.cache(job)
+	}
+	f.client.ClearActions()
+}
+
+// pass runs one dispatch pass and the writes it decides.
+func (f *fixture) pass() []string {
+	f.t.Helper()
+	f.client.ClearActions()
+	if err := f.c.dispatch(f.t.Context()); err != nil {
+		f.t.Fatal(err)
+	}
+	for len(f.c.writes) > 0 {
+		f.c.write(f.t.Context(), <-f.c.writes)
+	}
+	return f.actions()
+}
+
+// sync runs one sync of a run.
+func (f *fixture) sync(run string) []string {
+	f.t.Helper()
+	f.client.ClearActions()
+	if err := f.c.syncRun(f.t.Context(), run); err != nil {
+		f.t.Fatalf("syncRun %s: %v", run, err)
+	}
+	return f.actions()
+}
+
+// actions describes the client's recorded actions: the verb, the
+// resource and the name, and for a status patch the state it writes.
+func (f *fixture) actions() []string {
+	var out []string
+	for _, a := range f.client.Actions() {
+		res := a.GetResource().Resource
+		if sub := a.GetSubresource(); sub != "" {
+			res += "/" + sub
+		}
+		switch a := a.(type) {
+		case k8stesting.CreateAction: // and updates
+			m, _ := a.GetObject().(metav1.Object)
+			out = append(out, fmt.Sprintf("%s %s %s", a.GetVerb(), res, m.GetName()))
+		case k8stesting.PatchAction:
+			var p struct {
+				Metadata struct {
+					Labels map[string]any `json:"labels"`
+				} `json:"metadata"`
+			}
+			_ = json.Unmarshal(a.GetPatch(), &p)
+			s := fmt.Sprintf("patch %s %s", res, a.GetName())
+			if st, ok := p.Metadata.Labels[project.LabelState]; ok {
+				s += fmt.Sprintf(" %v", st)
+			}
+			out = append(out, s)
+		case k8stesting.DeleteAction:
+			out = append(out, fmt.Sprintf("delete %s %s", res, a.GetName()))
+		case k8stesting.GetAction:
+			out = append(out, fmt.Sprintf("get %s %s", res, a.GetName()))
+		default:
+			out = append(out, a.GetVerb()+" "+res)
+		}
+	}
+	return out
+}
+
+func (f *fixture) expect(what string, got []string, want ...string) {
+	f.t.Helper()
+	if !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+		f.t.Errorf("%s:\n got %q\nwant %q", what, got, want)
+	}
+}
+
+// status reads a run's status from the API server.
+func (f *fixture) status(run string) *project.RunStatus {
+	f.t.Helper()
+	cm, err := f.client.CoreV1().ConfigMaps(testNS).Get(f.t.Context(), run, metav1.GetOptions{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	st, err := project.DecodeRunStatus(cm.Data[project.KeyStatus])
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return st
+}
+
+func (f *fixture) event() string {
+	select {
+	case e := <-f.events.Events:
+		return e
+	default:
+		return ""
+	}
+}
+
+// configMaps are the config ConfigMaps render would write for pools,
+// deployments and tag limits, with their index.
+func configMaps(t *testing.T, pools []project.Pool, deps []project.Deployment, tags []project.TagLimit) []runtime.Object {
+	t.Helper()
+	var cms []*corev1.ConfigMap
+	cm := func(name, kind string, data map[string]string) {
+		cms = append(cms, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS, UID: types.UID("uid-" + name), ResourceVersion: "1",
+			Labels: map[string]string{project.LabelConfig: kind}}, Data: data})
+	}
+	yaml := func(v any) string {
+		b, err := project.MarshalYAML(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, p := range pools {
+		cm(project.PoolConfigMapName(p.Name), project.ConfigPool, map[string]string{project.KeyPool: yaml(p), project.KeyJobTemplate: string(jobtemplate.DefaultJSON())})
+	}
+	for _, d := range deps {
+		cm(project.DeploymentConfigMapName(d.Flow, d.Name), project.ConfigDeployment, map[string]string{project.KeyDeployment: yaml(d)})
+	}
+	if tags != nil {
+		cm("flows-limits", project.ConfigLimits, map[string]string{project.KeyLimits: yaml(tags)})
+	}
+	digests := map[string]string{}
+	for _, c := range cms {
+		digests[c.Name] = project.ConfigDigest(c.Data)
+	}
+	data, err := project.ConfigIndexData(digests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm(project.ConfigIndexName, project.ConfigIndex, data)
+	out := make([]runtime.Object, len(cms))
+	for i, c := range cms {
+		out[i] = c
+	}
+	return out
+}
+
+func deployment(flow, name, pool string, edit func(*project.Deployment)) project.Deployment {
+	d := project.Deployment{Flow: flow, Name: name, Pool: pool, Queue: "default", Image: "img:1", Entrypoint: "flows/x.py:x"}
+	if edit != nil {
+		edit(&d)
+	}
+	return d
+}
+
+func pool(name string, limit *int32) project.Pool {
+	return project.Pool{Name: name, ConcurrencyLimit: limit, Queues: []project.Queue{{Name: "default", Priority: 1}}}
+}
+
+// newRun is a run request created age ago.
+func newRun(t *testing.T, name string, age time.Duration, req project.RunRequest) *corev1.ConfigMap {
+	t.Helper()
+	data, err := project.EncodeRunRequest(&req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
+		Name: name, Namespace: testNS, UID: types.UID("uid-" + name), ResourceVersion: "1",
+		CreationTimestamp: metav1.NewTime(testNow.Add(-age)),
+		Labels:            map[string]string{project.LabelRun: "true"},
+	}, Data: map[string]string{project.KeyRun: data}}
+}
+
+func TestDispatchPassAdmitsInOrderAndWritesWhatItDecides(t *testing.T) {
+	f := newFixture(t)
+	f.add(configMaps(t, []project.Pool{pool("p", ptrTo[int32](1))}, []project.Deployment{deployment("f", "a", "p", nil)}, nil)...)
+	f.add(
+		newRun(t, "second", time.Second, project.RunRequest{Deployment: "f/a"}),
+		newRun(t, "first", 2*time.Second, project.RunRequest{Deployment: "f/a"}),
+		newRun(t, "typo", 3*time.Second, project.RunRequest{Deployment: "f/aa"}),
+	)
+	f.expect("first pass", f.pass(),
+		"patch configmaps typo Rejected",
+		"create jobs first",
+		"patch configmaps second Scheduled",
+	)
+	if e := f.event(); !strings.HasPrefix(e, "Warning Rejected deployment \"f/aa\" not found; did you mean f/a?") {
+		t.Errorf("event %q", e)
+	}
+	job, err := f.client.BatchV1().Jobs(testNS).Get(t.Context(), "first", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !controlledBy(job, "uid-first") || !hasFinalizer(job) || slotsOfJob(job).Deployment != "f/a" {
+		t.Errorf("Job %s: owner %v, finalizers %v, annotations %v", job.Name, job.OwnerReferences, job.Finalizers, job.Annotations)
+	}
+	if st := f.status("second"); st.Reason != "WaitingForSlot" || st.Pool != "p" {
+		t.Errorf("second: %+v", st)
+	}
+
+	// The cache has seen none of it: the claims keep the next pass from
+	// admitting a second run into the pool's one slot, or writing again.
+	f.expect("pass on a stale cache", f.pass())
+
+	// The Job in the cache holds the slot; its run's first status comes
+	// from its sync, not from the pass.
+	f.catchUp("first")
+	f.catchUp("second")
+	f.catchUp("typo")
+	f.expect("pass with the Job cached", f.pass())
+	f.expect("first's sync", f.sync("first"), "patch configmaps first Pending")
+	if st := f.status("first"); st.JobName != "first" || st.Reason != "Dispatched" || st.PendingTime == nil {
+		t.Errorf("first: %+v", st)
+	}
+
+	// The Job finishes: its slot goes to second.
+	f.catchUp("first")
+	job.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}
+	job.Status.CompletionTime = &metav1.Time{Time: testNow}
+	if _, err := f.client.BatchV1().Jobs(testNS).UpdateStatus(t.Context(), job, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.catchUp("first")
+	f.expect("pass after the Job finished", f.pass(), "create jobs second")
+	f.expect("first's sync", f.sync("first"), "patch configmaps first Completed")
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// admitted sets up pool p (pods watched for 30 s) and deployment f/a, and
+// runs of it that have their Jobs, their Pending status written and in
+// the cache.
+func admitted(t *testing.T, runs ...string) *fixture {
+	t.Helper()
+	f := newFixture(t)
+	p := pool("p", nil)
+	p.JobVariables = map[string]any{"pod_watch_timeout_seconds": 30}
+	f.add(configMaps(t, []project.Pool{p}, []project.Deployment{deployment("f", "a", "p", nil)}, nil)...)
+	for _, r := range runs {
+		f.add(newRun(t, r, time.Second, project.RunRequest{Deployment: "f/a"}))
+	}
+	f.pass()
+	for _, r := range runs {
+		f.catchUp(r)
+		f.expect(r+"'s first sync", f.sync(r), "patch configmaps "+r+" Pending")
+		f.catchUp(r)
+	}
+	return f
+}
+
+// job returns a run's Job as the API server holds it.
+func (f *fixture) job(run string) *batchv1.Job {
+	f.t.Helper()
+	job, err := f.client.BatchV1().Jobs(testNS).Get(f.t.Context(), project.JobName(run), metav1.GetOptions{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return job
+}
+
+// updateJob changes a run's Job in the API server and the cache.
+func (f *fixture) updateJob(run string, edit func(*batchv1.Job)) {
+	f.t.Helper()
+	job := f.job(run)
+	edit(job)
+	if err := f.client.Tracker().Update(batchv1.SchemeGroupVersion.WithResource("jobs"), job, testNS); err != nil {
+		f.t.Fatal(err)
+	}
+	f.cache(job)
+}
+
+func (f *fixture) pod(run, name string, phase corev1.PodPhase) *corev1.Pod {
+	job := f.job(run)
+	controller := true
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS, UID: types.UID("uid-" + name),
+		Labels:          map[string]string{project.LabelRunName: job.Name},
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID, Controller: &controller}},
+	}, Status: corev1.PodStatus{Phase: phase, StartTime: &metav1.Time{Time: testNow}}}
+}
+
+func TestRunSyncsFollowTheJob(t *testing.T) {
+	t.Run("running, then failed with the log's tail", func(t *testing.T) {
+		f := admitted(t, "r")
+		f.add(f.pod("r", "r-1", corev1.PodRunning))
+		f.expect("pod running", f.sync("r"), "patch configmaps r Running")
+		f.catchUp("r")
+		f.expect("nothing new", f.sync("r"))
+		f.updateJob("r", func(j *batchv1.Job) {
+			j.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: metav1.Time{Time: testNow}}}
+		})
+		f.expect("Job failed", f.sync("r"), "get pods/log", "patch configmaps r Failed")
+		st := f.status("r")
+		if st.Reason != "BackoffLimitExceeded" || st.LogTail != "fake logs" || st.StartTime == nil || st.EndTime == nil {
+			t.Errorf("status %+v", st)
+		}
+		if e := f.event(); e != "Warning Failed Job has reached the specified backoff limit" {
+			t.Errorf("event %q", e)
+		}
+	})
+	t.Run("no pod within pod_watch_timeout_seconds: crashed, with the Job controller's reason", func(t *testing.T) {
+		f := admitted(t, "r")
+		if err := f.client.Tracker().Add(&corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: "e", Namespace: testNS},
+			InvolvedObject: corev1.ObjectReference{UID: f.job("r").UID}, Reason: "FailedCreate", Message: "pods \"r-x\" is forbidden: violates PodSecurity"}); err != nil {
+			t.Fatal(err)
+		}
+		f.expect("within the timeout", f.sync("r"))
+		f.now = testNow.Add(31 * time.Second)
+		f.expect("past the timeout", f.sync("r"), "list events", "delete jobs r", "patch configmaps r Crashed")
+		if st := f.status("r"); st.Reason != "FailedCreate" || !strings.Contains(st.Message, "violates PodSecurity") {
+			t.Errorf("status %+v", st)
+		}
+	})
+	t.Run("Job deleted by someone else: crashed; once ended, the finalizer goes", func(t *testing.T) {
+		f := admitted(t, "r")
+		f.updateJob("r", func(j *batchv1.Job) { j.DeletionTimestamp = &metav1.Time{Time: testNow} })
+		f.client.ClearActions()
+		if err := f.c.syncJob(t.Context(), "r"); err != nil {
+			t.Fatal(err)
+		}
+		f.expect("finalizer while the run is not ended", f.actions())
+		f.expect("sync", f.sync("r"), "patch configmaps r Crashed")
+		f.catchUp("r")
+		f.client.ClearActions()
+		if err := f.c.syncJob(t.Context(), "r"); err != nil {
+			t.Fatal(err)
+		}
+		f.expect("finalizer after the run ended", f.actions(), "patch jobs r")
+		if job := f.job("r"); hasFinalizer(job) {
+			t.Errorf("finalizers %v", job.Finalizers)
+		}
+	})
+	t.Run("cancel request: Job deleted, Cancelling, then Cancelled; the request is pruned", func(t *testing.T) {
+		f := admitted(t, "r")
+		run, _ := f.client.CoreV1().ConfigMaps(testNS).Get(t.Context(), "r", metav1.GetOptions{})
+		req, err := project.NewCancelRequest(run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Name, req.UID = "r-cancel-1", "uid-r-cancel-1"
+		f.add(req)
+		f.c.cancelRequestAdded(req)
+		job := f.job("r")
+		f.expect("cancel", f.sync("r"), "delete jobs r", "patch configmaps r Cancelling")
+		f.catchUp("r")
+		f.expect("Job not yet marked", f.sync("r"), "delete jobs r")
+		// The finalizer keeps the Job, marked for deletion (the fake
+		// deletes it at once: the cache shows what the API server would).
+		job.DeletionTimestamp = &metav1.Time{Time: testNow}
+		f.cache(job)
+		f.expect("Job marked for deletion", f.sync("r"), "patch configmaps r Cancelled")
+		if e := f.event(); e != "Normal Cancelled cancelled by request; its Job r was deleted" {
+			t.Errorf("event %q", e)
+		}
+		f.catchUp("r")
+		f.client.ClearActions()
+		f.c.pruneCancelRequests(t.Context())
+		f.expect("cancel requests pruned", f.actions(), "delete configmaps r-cancel-1")
+	})
+}
+
+func TestDispatchCancelNewAndTakenJobNames(t *testing.T) {
+	f := newFixture(t)
+	cancelNew := deployment("f", "once", "p", func(d *project.Deployment) {
+		d.ConcurrencyLimit, d.CollisionStrategy = ptrTo[int32](1), project.CollisionCancelNew
+	})
+	f.add(configMaps(t, []project.Pool{pool("p", nil)}, []project.Deployment{deployment("f", "a", "p", nil), cancelNew}, []project.TagLimit{{Tag: "db", Limit: 5}})...)
+	f.add(
+		newRun(t, "once-1", 2*time.Second, project.RunRequest{Deployment: "f/once"}),
+		newRun(t, "once-2", time.Second, project.RunRequest{Deployment: "f/once"}),
+		newRun(t, "owner", 3*time.Second, project.RunRequest{Deployment: "f/a"}),
+	)
+	f.expect("pass", f.pass(), "create jobs owner", "create jobs once-1", "patch configmaps once-2 Cancelled")
+	if st := f.status("once-2"); st.Reason != "DeploymentConcurrencyLimit" {
+		t.Errorf("once-2: %+v", st)
+	}
+	f.catchUp("owner")
+	// A run whose derived Job name is a live run's Job: rejected, and
+	// the Job left alone.
+	taken := newRun(t, "thief", 0, project.RunRequest{Deployment: "f/a"})
+	f.add(taken)
+	job := f.job("owner").DeepCopy()
+	job.Name = "thief"
+	f.cache(job)
+	f.expect("pass", f.pass(), "patch configmaps thief Rejected")
+	if st := f.status("thief"); st.Reason != ReasonJobNameTaken {
+		t.Errorf("thief: %+v", st)
+	}
+}
+
+func TestPruneKeepsRetention(t *testing.T) {
+	f := newFixture(t)
+	p := pool("p", nil)
+	p.RunRetention = &project.Retention{Count: ptrTo[int32](1)}
+	f.add(configMaps(t, []project.Pool{p}, []project.Deployment{deployment("f", "a", "p", nil)}, nil)...)
+	ended := func(name string, age time.Duration, forged bool) *corev1.ConfigMap {
+		cm := newRun(t, name, time.Hour, project.RunRequest{Deployment: "f/a"})
+		st := &project.RunStatus{Pool: "p", EndTime: &metav1.Time{Time: testNow.Add(-age)}}
+		setState(st, project.StateCompleted, "Completed", "done", testNow)
+		data, err := project.EncodeRunStatus(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm.Data[project.KeyStatus] = data
+		cm.Labels[project.LabelState] = string(st.State)
+		cm.Labels[project.LabelDeployment] = project.DeploymentLabelValue("f", "a")
+		if !forged {
+			cm.Annotations = map[string]string{AnnotationSignature: f.c.state.sign(cm.UID, st.State, data)}
+		}
+		return cm
+	}
+	f.add(ended("newest", time.Minute, false), ended("older", 2*time.Minute, false), ended("forged", 3*time.Minute, true))
+	f.client.ClearActions()
+	f.c.prune(t.Context())
+	f.expect("prune", f.actions(), "delete configmaps older")
+}
+
+func TestSchedulesFireOncePerTickIntoState(t *testing.T) {
+	f := newFixture(t)
+	state, err := LoadState(t.Context(), f.client, testNS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.c.state = state
+	every := deployment("f", "cron", "p", func(d *project.Deployment) {
+		d.Schedules = []project.Schedule{{Interval: &metav1.Duration{Duration: time.Minute}}}
+	})
+	f.add(configMaps(t, []project.Pool{pool("p", nil)}, []project.Deployment{every}, nil)...)
+	armed := map[string]time.Time{}
+	f.now = testNow.Add(30 * time.Second)
+	f.client.ClearActions()
+	f.c.fireSchedules(t.Context(), armed)
+	f.expect("armed: no backlog", f.actions())
+	f.now = testNow.Add(100 * time.Second)
+	next := f.c.fireSchedules(t.Context(), armed)
+	got := f.actions()
+	f.expect("a tick due", got, "update secrets "+StateSecretName, "create configmaps "+ScheduledRunName(&every, 0, next.Add(-time.Minute)))
+	f.client.ClearActions()
+	f.c.fireSchedules(t.Context(), armed)
+	f.expect("the same tick again", f.actions())
+	// A new leader reads the tick from the state Secret.
+	again, err := LoadState(t.Context(), f.client, testNS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := again.lastFired(ScheduleID(&every, 0)); !got.Equal(next.Add(-time.Minute)) {
+		t.Errorf("last tick %v in the Secret, want %v", got, next.Add(-time.Minute))
+	}
+}

@@ -1,0 +1,246 @@
+package reconciler
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
+
+// planInput is what a dispatch pass decides from: a snapshot of the config,
+// the runs waiting for a slot and the slots in use. plan reads nothing
+// else: no client, no cache, no clock.
+type planInput struct {
+	now       time.Time
+	namespace string
+	cfg       *Config
+	cfgGen    uint64 // configGeneration of the ConfigMaps cfg was built from
+	waiting   []waitingRun
+	// held counts the unfinished Jobs holding a slot of a limit.
+	held func(kind, name string) int32
+	// creating are the slots of the Job creates in flight whose Job the
+	// cache does not show yet: they count as held.
+	creating []slots
+}
+
+// waitingRun is a run whose stored state is new or Scheduled, with what
+// the caches say of it.
+type waitingRun struct {
+	cm *corev1.ConfigMap
+	pr *parsedRun // nil for a run that has its Job
+	// state is the run's stored state, or the state a status write in
+	// flight claims for it.
+	state project.RunState
+	// creating says its Job's create is in flight (a Pending claim).
+	creating bool
+	// hasJob says the cache shows the run's own Job.
+	hasJob bool
+	// jobName is the run's derived Job name when a Job that is not the
+	// run's holds it; nameTakenBy is then the live run that controls that
+	// Job, or "" if its run is gone and the garbage collector will take it.
+	jobName, nameTakenBy string
+	// inflight says a write decided by an earlier pass is under way.
+	inflight bool
+	// refusedUntil is when the back-off of the API server's refusals of
+	// the run's writes ends (zero: none).
+	refusedUntil time.Time
+	cancel       bool // a cancel is requested; syncRun carries it out
+}
+
+// decisionKind is what a pass decides for a run.
+type decisionKind int
+
+const (
+	decideAdmit     decisionKind = iota // create its Job
+	decideReject                        // end it Rejected
+	decideCancelNew                     // end it Cancelled: its deployment is full and says CancelNew
+	decideWait                          // leave it Scheduled, saying why
+)
+
+// decision is what a pass decided for one run.
+type decision struct {
+	run       *waitingRun
+	kind      decisionKind
+	admission *admission // admit, cancel-new, and waits after admission
+	rejection *rejection // reject
+	// reason and message say why a run waits.
+	reason, message string
+}
+
+// writes reports whether a decision calls for a write. A run that waits
+// has its Scheduled status written once, when it is new: a pass finding
+// it still waiting, for whatever reason, writes nothing.
+func (d decision) writes() bool {
+	return d.kind != decideWait || d.run.state == ""
+}
+
+// planned is the outcome of a pass.
+type planned struct {
+	decisions []decision
+	// counts are the waiting runs by state, Late apart.
+	counts map[project.RunState]int
+	// usage is the slots in use after the admissions.
+	usage *usage
+	// wake is when a run not yet due, or backed off, is next due; zero if
+	// none is.
+	wake time.Time
+	// waitsForSlot says a run was left waiting for a free slot.
+	waitsForSlot bool
+	// retryForeign says a run's Job name is held by a Job the garbage
+	// collector is about to delete.
+	retryForeign bool
+}
+
+// plan decides a dispatch pass. Waiting runs are admitted in order: queue
+// priority, then scheduled time, then creation, then name. A run blocked
+// on one limit does not block runs that do not need that limit. Runs
+// already being written, backed off, cancelled, not yet due or paused are
+// settled before the sort. plan caches each run's admission in its
+// parsedRun, for the config generation it was made under.
+func plan(in planInput) planned {
+	out := planned{counts: map[project.RunState]int{}, usage: newUsage(in.held)}
+	for _, s := range in.creating {
+		out.usage.add(s)
+	}
+	var cands []*waitingRun
+	for i := range in.waiting {
+		w := &in.waiting[i]
+		if w.creating { // its Job is being created
+			out.counts[project.StatePending]++
+			continue
+		}
+		if w.hasJob {
+			if w.state == "" || w.state == project.StateScheduled {
+				out.counts[project.StatePending]++
+			} else {
+				out.counts[w.state]++
+			}
+			continue
+		}
+		out.counts[w.state]++
+		if w.jobName != "" {
+			// Its Job's name is taken. By a Job of a run that is gone:
+			// wait for the garbage collector. By a live run's: this run
+			// can never have its Job.
+			switch {
+			case w.nameTakenBy == "":
+				out.retryForeign = true
+			case !w.inflight:
+				out.decisions = append(out.decisions, decision{run: w, kind: decideReject, rejection: &rejection{ReasonJobNameTaken,
+					fmt.Sprintf("the Job name %s derived from this run's name belongs to run %s; create the run under another name", w.jobName, w.nameTakenBy)}})
+			}
+			continue
+		}
+		if (w.state == "" || w.state == project.StateScheduled) && !w.cancel {
+			cands = append(cands, w)
+		}
+	}
+
+	type ready struct {
+		w        *waitingRun
+		priority int32
+	}
+	var queue []ready
+	wakeAt := func(t time.Time) {
+		if out.wake.IsZero() || t.Before(out.wake) {
+			out.wake = t
+		}
+	}
+	for _, w := range cands {
+		if w.inflight {
+			continue
+		}
+		if in.now.Before(w.refusedUntil) {
+			wakeAt(w.refusedUntil)
+			continue
+		}
+		pr := w.pr
+		if pr.cfgGen != in.cfgGen || (pr.admission == nil && pr.admitErr == nil) {
+			a, rej, wait := admit(in.cfg, in.namespace, w.cm, pr.req, pr.reqErr)
+			pr.admission, pr.admitErr, pr.cfgGen = a, rej, in.cfgGen
+			if wait != nil {
+				pr.cfgGen = 0 // look again next pass
+				out.decisions = append(out.decisions, decision{run: w, kind: decideWait, reason: "WaitingForConfig", message: wait.message})
+				continue
+			}
+		}
+		if pr.admitErr != nil {
+			out.decisions = append(out.decisions, decision{run: w, kind: decideReject, rejection: pr.admitErr})
+			continue
+		}
+		// Runs that cannot take a slot now, not yet due or paused, are
+		// settled before the sort: their order does not matter, and ten
+		// thousand runs in a paused pool made the sort most of a pass.
+		a := pr.admission
+		if a.scheduled.After(in.now) {
+			wakeAt(a.scheduled)
+			out.decisions = append(out.decisions, decision{run: w, kind: decideWait, admission: a, reason: "Scheduled", message: "waiting for its scheduled time"})
+			continue
+		}
+		if in.now.Sub(a.scheduled) > project.LateAfter {
+			// Late is shown, never stored: counted here for the metric.
+			out.counts[w.state]--
+			out.counts[project.StateLate]++
+		}
+		if what := paused(a); what != "" {
+			out.decisions = append(out.decisions, decision{run: w, kind: decideWait, admission: a, reason: "Paused", message: what + " is paused"})
+			continue
+		}
+		queue = append(queue, ready{w, queuePriority(a)})
+	}
+	// Names are unique, so the order is total and need not be stable.
+	slices.SortFunc(queue, func(x, y ready) int {
+		if x.priority != y.priority {
+			return cmp.Compare(x.priority, y.priority)
+		}
+		if tx, ty := x.w.pr.admission.scheduled, y.w.pr.admission.scheduled; !tx.Equal(ty) {
+			return tx.Compare(ty)
+		}
+		if tx, ty := x.w.cm.CreationTimestamp.Time, y.w.cm.CreationTimestamp.Time; !tx.Equal(ty) {
+			return tx.Compare(ty)
+		}
+		return strings.Compare(x.w.cm.Name, y.w.cm.Name)
+	})
+
+	for _, r := range queue {
+		a := r.w.pr.admission
+		limit, deploymentFull := out.usage.blocked(in.cfg, a.pool, a.deployment, a.slots)
+		if deploymentFull && a.deployment.CollisionStrategy == project.CollisionCancelNew {
+			out.decisions = append(out.decisions, decision{run: r.w, kind: decideCancelNew, admission: a})
+			continue
+		}
+		if limit != "" {
+			out.waitsForSlot = true
+			out.decisions = append(out.decisions, decision{run: r.w, kind: decideWait, admission: a, reason: "WaitingForSlot", message: "waiting for a free slot of " + limit})
+			continue
+		}
+		out.usage.add(a.slots)
+		out.decisions = append(out.decisions, decision{run: r.w, kind: decideAdmit, admission: a})
+	}
+	return out
+}
+
+func queuePriority(a *admission) int32 {
+	if q := a.pool.Queue(a.deployment.Queue); q != nil {
+		return q.Priority
+	}
+	return project.DefaultQueuePriority
+}
+
+// paused names what holds a run back by being paused, or "".
+func paused(a *admission) string {
+	switch {
+	case a.pool.Paused:
+		return "pool " + a.pool.Name
+	case a.pool.queuePaused(a.deployment.Queue):
+		return "queue " + a.pool.Name + "/" + a.deployment.Queue
+	case a.deployment.Paused:
+		return "deployment " + a.deployment.FullName()
+	}
+	return ""
+}

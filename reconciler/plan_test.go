@@ -1,0 +1,371 @@
+package reconciler
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
+
+var planNow = time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+
+// planConfig is the config of the planner's tests: pool p with queues hi
+// (priority 1), lo (priority 10) and slow; pool other; deployments f/a and
+// f/b in p/lo, f/c in p/hi, f/d in p/slow, f/o in other.
+func planConfig(change func(*Config)) *Config {
+	pool := func(name string, queues ...project.Queue) *Pool {
+		return &Pool{Pool: project.Pool{Name: name, Queues: queues}, Template: jobtemplate.Default(), PausedQueues: map[string]bool{}}
+	}
+	dep := func(flow, name, pool, queue string) *Deployment {
+		return &Deployment{Deployment: project.Deployment{Flow: flow, Name: name, Pool: pool, Queue: queue, Image: "img:1", Entrypoint: "flows/x.py:x"}}
+	}
+	cfg := &Config{
+		Pools: map[string]*Pool{
+			"p":     pool("p", project.Queue{Name: "hi", Priority: 1}, project.Queue{Name: "lo", Priority: 10}, project.Queue{Name: "slow", Priority: 10}),
+			"other": pool("other", project.Queue{Name: "default", Priority: 1}),
+		},
+		Deployments: map[string]*Deployment{
+			"f/a": dep("f", "a", "p", "lo"), "f/b": dep("f", "b", "p", "lo"),
+			"f/c": dep("f", "c", "p", "hi"), "f/d": dep("f", "d", "p", "slow"),
+			"f/o": dep("f", "o", "other", "default"),
+		},
+		TagLimits:        map[string]int32{},
+		Errors:           map[string]error{},
+		resolvedDefaults: map[string]*resolvedValues{},
+	}
+	if change != nil {
+		change(cfg)
+	}
+	return cfg
+}
+
+// planRun is a waiting run of a test: created at planNow+created, due at
+// planNow+due if due is set.
+type planRun struct {
+	name, deployment string
+	created          time.Duration
+	due              *time.Duration
+	tags             []string
+	state            project.RunState
+	raw              string // the run request as stored, instead of one built from the fields above
+	edit             func(*waitingRun)
+}
+
+func (r planRun) waiting(t *testing.T, cache *runCache) waitingRun {
+	t.Helper()
+	data := r.raw
+	if data == "" {
+		req := &project.RunRequest{Deployment: r.deployment, Tags: r.tags}
+		if r.due != nil {
+			req.ScheduledTime = &metav1.Time{Time: planNow.Add(*r.due)}
+		}
+		var err error
+		if data, err = project.EncodeRunRequest(req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
+		Name: r.name, Namespace: "flows", UID: types.UID("uid-" + r.name), ResourceVersion: "1",
+		CreationTimestamp: metav1.NewTime(planNow.Add(r.created)),
+	}, Data: map[string]string{project.KeyRun: data}}
+	w := waitingRun{cm: cm, pr: cache.get(cm), state: r.state}
+	if r.edit != nil {
+		r.edit(&w)
+	}
+	return w
+}
+
+func describeDecision(d decision) string {
+	name := d.run.cm.Name
+	switch d.kind {
+	case decideAdmit:
+		return "admit " + name
+	case decideReject:
+		return fmt.Sprintf("reject %s %s", name, d.rejection.reason)
+	case decideCancelNew:
+		return "cancel " + name
+	}
+	s := fmt.Sprintf("wait %s %s: %s", name, d.reason, d.message)
+	if !d.writes() {
+		s += " (no write)"
+	}
+	return s
+}
+
+func TestPlan(t *testing.T) {
+	ago := func(d time.Duration) *time.Duration { d = -d; return &d }
+	in := func(d time.Duration) *time.Duration { return &d }
+	limit := func(n int32) *int32 { return &n }
+	type held map[[2]string]int32
+	cases := []struct {
+		name     string
+		config   func(*Config)
+		held     held
+		creating []slots
+		runs     []planRun
+		want     []string
+		wake     time.Time
+		slotWait bool
+		counts   map[project.RunState]int
+		retry    bool
+	}{{
+		name: "no limits: all admitted, in queue priority, then scheduled time, then creation, then name",
+		runs: []planRun{
+			{name: "late-lo", deployment: "f/a", created: -time.Minute, due: ago(5 * time.Second)},
+			{name: "early-lo", deployment: "f/a", created: 0, due: ago(10 * time.Second)},
+			{name: "hi", deployment: "f/c", created: 0},
+			{name: "old", deployment: "f/b", created: -2 * time.Minute, due: ago(5 * time.Second)},
+			{name: "b-same", deployment: "f/b", created: -2 * time.Minute, due: ago(5 * time.Second)},
+		},
+		want: []string{"admit hi", "admit early-lo", "admit b-same", "admit old", "admit late-lo"},
+	}, {
+		name:   "pool limit: the first in order takes the last slot",
+		config: func(c *Config) { c.Pools["p"].ConcurrencyLimit = limit(2) },
+		held:   held{{slotPool, "p"}: 1},
+		runs: []planRun{
+			{name: "second", deployment: "f/a", created: -time.Second},
+			{name: "first", deployment: "f/a", created: -2 * time.Second},
+		},
+		want:     []string{"admit first", "wait second WaitingForSlot: waiting for a free slot of pool p"},
+		slotWait: true,
+	}, {
+		name:   "queue limit binds alone; the pool's other queue is served",
+		config: func(c *Config) { c.Pools["p"].Queues[1].ConcurrencyLimit = limit(1) },
+		runs: []planRun{
+			{name: "lo1", deployment: "f/a", created: -3 * time.Second},
+			{name: "lo2", deployment: "f/b", created: -2 * time.Second},
+			{name: "slow", deployment: "f/d", created: -1 * time.Second},
+		},
+		want:     []string{"admit lo1", "wait lo2 WaitingForSlot: waiting for a free slot of queue p/lo", "admit slow"},
+		slotWait: true,
+	}, {
+		name: "tag limit binds alone, across deployments and pools",
+		config: func(c *Config) {
+			c.TagLimits["db"] = 1
+		},
+		runs: []planRun{
+			{name: "t1", deployment: "f/o", created: -3 * time.Second, tags: []string{"db"}},
+			{name: "t2", deployment: "f/a", created: -2 * time.Second, tags: []string{"db"}},
+			{name: "untagged", deployment: "f/a", created: -1 * time.Second},
+		},
+		want:     []string{"admit t1", "wait t2 WaitingForSlot: waiting for a free slot of tag db", "admit untagged"},
+		slotWait: true,
+	}, {
+		name:   "deployment limit binds alone; the deployment's runs wait, others go",
+		config: func(c *Config) { c.Deployments["f/a"].ConcurrencyLimit = limit(1) },
+		held:   held{{slotDeployment, "f/a"}: 1},
+		runs: []planRun{
+			{name: "a1", deployment: "f/a", created: -2 * time.Second},
+			{name: "b1", deployment: "f/b", created: -1 * time.Second},
+		},
+		want:     []string{"wait a1 WaitingForSlot: waiting for a free slot of deployment f/a", "admit b1"},
+		slotWait: true,
+	}, {
+		name: "all four limits together: each run waits on the first that binds it; the rest go",
+		config: func(c *Config) {
+			c.Pools["other"].ConcurrencyLimit = limit(1)
+			c.Pools["p"].Queues[0].ConcurrencyLimit = limit(1)
+			c.Deployments["f/a"].ConcurrencyLimit = limit(1)
+			c.TagLimits["gpu"] = 2
+		},
+		held:     held{{slotTag, "gpu"}: 1},
+		creating: []slots{slotsOf("p", "hi", "f/c", nil)}, // queue p/hi is full
+		runs: []planRun{
+			{name: "other1", deployment: "f/o", created: -9 * time.Second},
+			{name: "other2", deployment: "f/o", created: -8 * time.Second},
+			{name: "hi", deployment: "f/c", created: -7 * time.Second},
+			{name: "a1", deployment: "f/a", created: -6 * time.Second},
+			{name: "a2", deployment: "f/a", created: -5 * time.Second},
+			{name: "gpu1", deployment: "f/b", created: -4 * time.Second, tags: []string{"gpu"}},
+			{name: "gpu2", deployment: "f/d", created: -3 * time.Second, tags: []string{"gpu"}},
+			{name: "b", deployment: "f/b", created: -2 * time.Second},
+		},
+		want: []string{
+			"admit other1",
+			"wait other2 WaitingForSlot: waiting for a free slot of pool other",
+			"wait hi WaitingForSlot: waiting for a free slot of queue p/hi",
+			"admit a1",
+			"wait a2 WaitingForSlot: waiting for a free slot of deployment f/a",
+			"admit gpu1",
+			"wait gpu2 WaitingForSlot: waiting for a free slot of tag gpu",
+			"admit b",
+		},
+		slotWait: true,
+	}, {
+		name: "CancelNew: a run of a full deployment is cancelled, not queued; with room it is admitted",
+		config: func(c *Config) {
+			c.Deployments["f/a"].ConcurrencyLimit = limit(1)
+			c.Deployments["f/a"].CollisionStrategy = project.CollisionCancelNew
+		},
+		runs: []planRun{
+			{name: "a1", deployment: "f/a", created: -2 * time.Second},
+			{name: "a2", deployment: "f/a", created: -1 * time.Second},
+		},
+		want: []string{"admit a1", "cancel a2"},
+	}, {
+		name: "CancelNew does not cancel a run blocked by its pool rather than its deployment",
+		config: func(c *Config) {
+			c.Pools["p"].ConcurrencyLimit = limit(0)
+			c.Deployments["f/a"].ConcurrencyLimit = limit(1)
+			c.Deployments["f/a"].CollisionStrategy = project.CollisionCancelNew
+		},
+		runs:     []planRun{{name: "a1", deployment: "f/a"}},
+		want:     []string{"wait a1 WaitingForSlot: waiting for a free slot of pool p"},
+		slotWait: true,
+	}, {
+		name: "paused pool, queue (by config and by kubectl) and deployment hold their runs; others go",
+		config: func(c *Config) {
+			c.Pools["other"].Paused = true
+			c.Pools["p"].Queues[0].Paused = true
+			c.Pools["p"].PausedQueues["slow"] = true
+			c.Deployments["f/b"].Paused = true
+		},
+		runs: []planRun{
+			{name: "o", deployment: "f/o"},
+			{name: "hi", deployment: "f/c"},
+			{name: "slow", deployment: "f/d"},
+			{name: "b", deployment: "f/b"},
+			{name: "a", deployment: "f/a"},
+			{name: "b-again", deployment: "f/b", state: project.StateScheduled},
+		},
+		want: []string{
+			"wait o Paused: pool other is paused",
+			"wait hi Paused: queue p/hi is paused",
+			"wait slow Paused: queue p/slow is paused",
+			"wait b Paused: deployment f/b is paused",
+			"wait b-again Paused: deployment f/b is paused (no write)",
+			"admit a",
+		},
+	}, {
+		name: "not yet due: waits, and the pass wakes at the earliest due time; Late is counted",
+		runs: []planRun{
+			{name: "soon", deployment: "f/a", due: in(time.Minute)},
+			{name: "sooner", deployment: "f/a", due: in(30 * time.Second), state: project.StateScheduled},
+			{name: "late", deployment: "f/a", due: ago(time.Minute), state: project.StateScheduled},
+			{name: "now", deployment: "f/a", due: ago(time.Second)},
+		},
+		want: []string{
+			"wait soon Scheduled: waiting for its scheduled time",
+			"wait sooner Scheduled: waiting for its scheduled time (no write)",
+			"admit late",
+			"admit now",
+		},
+		wake:   planNow.Add(30 * time.Second),
+		counts: map[project.RunState]int{"": 2, project.StateScheduled: 1, project.StateLate: 1},
+	}, {
+		name: "rejections: bad request, unknown deployment; config that cannot be read makes runs wait",
+		config: func(c *Config) {
+			c.Errors[project.DeploymentConfigMapName("f", "broken")] = fmt.Errorf("bad yaml")
+		},
+		runs: []planRun{
+			{name: "garbage", raw: "deployment: [", created: -3 * time.Second},
+			{name: "typo", deployment: "f/aa", created: -2 * time.Second},
+			{name: "broken", deployment: "f/broken", created: -1 * time.Second},
+			{name: "bad-tag", deployment: "f/a", tags: []string{" "}},
+		},
+		want: []string{
+			"reject garbage InvalidRunRequest",
+			"reject typo DeploymentNotFound",
+			"wait broken WaitingForConfig: deployment config flows-deployment-f-broken cannot be read: bad yaml",
+			"reject bad-tag InvalidRunRequest",
+		},
+	}, {
+		name: "runs already in hand are only counted: Job being created, Job in the cache, write in flight, cancel requested, backed off",
+		runs: []planRun{
+			{name: "creating", deployment: "f/a", edit: func(w *waitingRun) { w.creating = true }},
+			{name: "has-job", deployment: "f/a", edit: func(w *waitingRun) { w.hasJob = true }},
+			{name: "inflight", deployment: "f/a", edit: func(w *waitingRun) { w.inflight = true }},
+			{name: "cancel", deployment: "f/a", edit: func(w *waitingRun) { w.cancel = true }},
+			{name: "refused", deployment: "f/a", edit: func(w *waitingRun) { w.refusedUntil = planNow.Add(5 * time.Second) }},
+			{name: "claimed-rejected", deployment: "f/a", edit: func(w *waitingRun) { w.state = project.StateRejected }},
+			{name: "go", deployment: "f/a"},
+		},
+		want:   []string{"admit go"},
+		wake:   planNow.Add(5 * time.Second),
+		counts: map[project.RunState]int{project.StatePending: 2, "": 4, project.StateRejected: 1},
+	}, {
+		name: "a Job name held by a live run's Job is rejected; by a dead run's, retried",
+		runs: []planRun{
+			{name: "taken", deployment: "f/a", edit: func(w *waitingRun) { w.jobName, w.nameTakenBy = "flows-taken", "owner" }},
+			{name: "taken-busy", deployment: "f/a", edit: func(w *waitingRun) { w.jobName, w.nameTakenBy, w.inflight = "flows-x", "owner", true }},
+			{name: "going", deployment: "f/a", edit: func(w *waitingRun) { w.jobName = "flows-going" }},
+		},
+		want:  []string{"reject taken JobNameTaken"},
+		retry: true,
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var cache runCache
+			in := planInput{now: planNow, namespace: "flows", cfg: planConfig(tc.config), cfgGen: 1, creating: tc.creating,
+				held: func(kind, name string) int32 { return tc.held[[2]string{kind, name}] }}
+			for _, r := range tc.runs {
+				in.waiting = append(in.waiting, r.waiting(t, &cache))
+			}
+			out := plan(in)
+			var got []string
+			for _, d := range out.decisions {
+				got = append(got, describeDecision(d))
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("decisions:\n got %q\nwant %q", got, tc.want)
+			}
+			if !out.wake.Equal(tc.wake) {
+				t.Errorf("wake at %v, want %v", out.wake, tc.wake)
+			}
+			if out.waitsForSlot != tc.slotWait {
+				t.Errorf("waitsForSlot %v, want %v", out.waitsForSlot, tc.slotWait)
+			}
+			if out.retryForeign != tc.retry {
+				t.Errorf("retryForeign %v, want %v", out.retryForeign, tc.retry)
+			}
+			if tc.counts != nil {
+				for k, v := range out.counts {
+					if v == 0 {
+						delete(out.counts, k)
+					}
+				}
+				if !reflect.DeepEqual(out.counts, tc.counts) {
+					t.Errorf("counts %v, want %v", out.counts, tc.counts)
+				}
+			}
+		})
+	}
+}
+
+// An admission is cached per config generation: a pass under the same
+// config reuses it, a new config redoes it, and a wait for config is looked
+// at again on every pass.
+func TestPlanCachesAdmissionPerConfig(t *testing.T) {
+	var cache runCache
+	w := planRun{name: "r", deployment: "f/a"}.waiting(t, &cache)
+	in := planInput{now: planNow, namespace: "flows", cfg: planConfig(nil), cfgGen: 7, waiting: []waitingRun{w}}
+	plan(in)
+	first := w.pr.admission
+	if first == nil || w.pr.cfgGen != 7 {
+		t.Fatalf("admission %v at generation %d, want one at 7", first, w.pr.cfgGen)
+	}
+	plan(in)
+	if w.pr.admission != first {
+		t.Error("the same config generation admitted the run again")
+	}
+	in.cfg = planConfig(func(c *Config) { delete(c.Deployments, "f/a") })
+	in.cfgGen = 8
+	if got := describeDecision(plan(in).decisions[0]); got != "reject r DeploymentNotFound" {
+		t.Errorf("after the deployment went: %s", got)
+	}
+	in.cfg = planConfig(func(c *Config) { delete(c.Pools, "p") })
+	in.cfgGen = 9
+	if got := describeDecision(plan(in).decisions[0]); got != `wait r WaitingForConfig: pool "p" of deployment f/a is not installed yet` {
+		t.Errorf("without its pool: %s", got)
+	}
+	if w.pr.cfgGen != 0 {
+		t.Errorf("a wait for config is cached (generation %d)", w.pr.cfgGen)
+	}
+}

@@ -1,0 +1,134 @@
+package reconciler
+
+import (
+	"fmt"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
+
+// step is what a run's sync does next, as nextState decides it; syncRun
+// carries it out.
+type step struct {
+	// state is the state to write, with its reason and message; "" writes
+	// nothing.
+	state           project.RunState
+	reason, message string
+	// start and end, if set, are the StartTime and EndTime to write.
+	start, end *metav1.Time
+	// progress marks a Pending or Running write, of a state the run has
+	// been in since since: such writes are made only within the progress
+	// budget.
+	progress bool
+	since    time.Time
+	// deleteJob deletes the run's Job (with its pods) before the write.
+	deleteJob bool
+	// logTail keeps the end of the pod's log in the status.
+	logTail bool
+	// whyNoPods says the run crashed with no pod at all: the Job
+	// controller's FailedCreate event may say better why than reason.
+	whyNoPods bool
+	// requeue looks at the run again after this long, if nothing else
+	// brings it back sooner.
+	requeue time.Duration
+}
+
+// nextState is the run state machine: from a run's status (a run past
+// waiting, not ended), its Job (nil if the cache shows none), the Job's
+// pods, whether a cancel is requested and the time, it decides the run's
+// next state. A run without a Job whose Job is being created is not asked.
+func nextState(st *project.RunStatus, job *batchv1.Job, pods []*corev1.Pod, cancel bool, now time.Time) step {
+	state := st.State
+	end := &metav1.Time{Time: now}
+	if job == nil {
+		switch {
+		case state == project.StateCancelling:
+			return step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled; its Job " + st.JobName + " was deleted", end: end}
+		case cancel && !state.HoldsSlot():
+			return step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled before it started", end: end}
+		case state.HoldsSlot():
+			return step{state: project.StateCrashed, reason: "JobDeleted", message: fmt.Sprintf("Job %s disappeared while the run held it", st.JobName), end: end}
+		}
+		return step{} // waiting: the dispatch pass owns it
+	}
+
+	if cancel || state == project.StateCancelling {
+		// The Job is deleted (its pods go with it), and the finalizer
+		// holds it, marked for deletion, until the final state is
+		// written.
+		switch {
+		case job.DeletionTimestamp != nil:
+			return step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled by request; its Job " + job.Name + " was deleted", end: end}
+		case state == project.StateCancelling:
+			return step{deleteJob: true} // the Job's update brings the run back
+		}
+		return step{deleteJob: true, state: project.StateCancelling, reason: "CancelRequested", message: "deleting Job " + job.Name}
+	}
+	finished := jobFinished(job)
+	if job.DeletionTimestamp != nil && finished == "" {
+		// Deleted by someone else before it finished (kubectl delete, a
+		// TTL): the finalizer kept it until this state is written.
+		return step{state: project.StateCrashed, reason: "JobDeleted", message: "Job " + job.Name + " was deleted before it finished", end: end}
+	}
+	var start *metav1.Time
+	if st.StartTime == nil && job.Status.StartTime != nil {
+		start = job.Status.StartTime // it ran within one status batch: no Running write
+	}
+	switch finished {
+	case batchv1.JobComplete:
+		return step{state: project.StateCompleted, reason: "Completed", message: "Job " + job.Name + " completed", start: start, end: endTime(job, now)}
+	case batchv1.JobFailed:
+		cond := jobCondition(job, batchv1.JobFailed)
+		return step{state: project.StateFailed, reason: cond.Reason, message: cond.Message, start: start, end: endTime(job, now), logTail: true}
+	}
+
+	if running := runningPod(pods); running != nil {
+		if state == project.StateRunning {
+			return step{}
+		}
+		started := now
+		if s := running.Status.StartTime; s != nil {
+			started = s.Time
+		}
+		return step{state: project.StateRunning, reason: "Started", message: "pod " + running.Name + " is running", start: &metav1.Time{Time: started}, progress: true, since: started}
+	}
+	if state == project.StateRunning {
+		return step{} // between pods, or the pod finished and the Job will say so
+	}
+
+	// Not started: past the pool's pod_watch_timeout_seconds it has
+	// crashed; until then the status carries why it waits.
+	reason, msg := waitingReason(pods)
+	timeout := podWatchTimeout(job)
+	since := admittedAt(job)
+	if timeout > 0 && now.Sub(since) >= timeout {
+		s := step{state: project.StateCrashed, reason: reason, deleteJob: true, end: end, logTail: true}
+		if reason == "" {
+			s.whyNoPods = len(pods) == 0
+			s.reason, msg = "PodNotStarted", "no pod started"
+		}
+		s.message = notStartedMessage(timeout, msg)
+		return s
+	}
+	var s step
+	if timeout > 0 {
+		s.requeue = timeout - now.Sub(since)
+	}
+	if reason == "" {
+		reason, msg = "Dispatched", "Job "+job.Name+" created; waiting for its pod to start"
+	}
+	if state != project.StatePending || st.Reason != reason || st.Message != msg {
+		s.state, s.reason, s.message, s.progress, s.since = project.StatePending, reason, msg, true, since
+	}
+	return s
+}
+
+// notStartedMessage is the message of a run whose pod did not start in
+// time.
+func notStartedMessage(timeout time.Duration, msg string) string {
+	return fmt.Sprintf("the pod did not start within pod_watch_timeout_seconds (%s): %s", timeout, msg)
+}

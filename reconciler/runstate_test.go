@@ -1,0 +1,125 @@
+package reconciler
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
+
+func TestNextState(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) *metav1.Time { return &metav1.Time{Time: now.Add(d)} }
+	end := at(0)
+	job := func(edit func(*batchv1.Job)) *batchv1.Job {
+		j := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "flows-r", UID: "job-uid",
+			CreationTimestamp: *at(-time.Minute),
+			Annotations:       map[string]string{AnnotationAdmission: `{"scheduledTime":"2026-12-02T11:58:00Z","admittedAt":"2026-12-02T11:59:00Z"}`}}}
+		if edit != nil {
+			edit(j)
+		}
+		return j
+	}
+	timeout := func(d string) func(*batchv1.Job) {
+		return func(j *batchv1.Job) { j.Annotations[AnnotationPodWatchTimeout] = d }
+	}
+	finished := func(typ batchv1.JobConditionType, reason, msg string) func(*batchv1.Job) {
+		return func(j *batchv1.Job) {
+			j.Status.StartTime = at(-50 * time.Second)
+			j.Status.Conditions = []batchv1.JobCondition{{Type: typ, Status: corev1.ConditionTrue, Reason: reason, Message: msg, LastTransitionTime: *at(-time.Second)}}
+			if typ == batchv1.JobComplete {
+				j.Status.CompletionTime = at(-2 * time.Second)
+			}
+		}
+	}
+	deleting := func(j *batchv1.Job) { j.DeletionTimestamp = at(-time.Second) }
+	pod := func(name string, phase corev1.PodPhase, edit func(*corev1.Pod)) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.PodStatus{Phase: phase}}
+		if edit != nil {
+			edit(p)
+		}
+		return p
+	}
+	pulling := pod("r-1", corev1.PodPending, func(p *corev1.Pod) {
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "flow", State: corev1.ContainerState{
+			Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: "no such image"}}}}
+	})
+	status := func(state project.RunState, edit func(*project.RunStatus)) *project.RunStatus {
+		st := &project.RunStatus{State: state, JobName: "flows-r"}
+		if edit != nil {
+			edit(st)
+		}
+		return st
+	}
+	admitted := now.Add(-time.Minute)
+
+	cases := []struct {
+		name   string
+		st     *project.RunStatus
+		job    *batchv1.Job
+		pods   []*corev1.Pod
+		cancel bool
+		want   step
+	}{
+		{name: "waiting run without a Job: the dispatch pass's", st: status(project.StateScheduled, nil), want: step{}},
+		{name: "waiting run cancelled before it started", st: status(project.StateScheduled, nil), cancel: true,
+			want: step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled before it started", end: end}},
+		{name: "Job gone while cancelling", st: status(project.StateCancelling, nil),
+			want: step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled; its Job flows-r was deleted", end: end}},
+		{name: "Job gone while the run held it", st: status(project.StateRunning, nil),
+			want: step{state: project.StateCrashed, reason: "JobDeleted", message: "Job flows-r disappeared while the run held it", end: end}},
+		{name: "cancel requested: the Job is deleted and Cancelling written", st: status(project.StateRunning, nil), job: job(nil), cancel: true,
+			want: step{state: project.StateCancelling, reason: "CancelRequested", message: "deleting Job flows-r", deleteJob: true}},
+		{name: "Cancelling, its Job not yet marked: deleted again, nothing written", st: status(project.StateCancelling, nil), job: job(nil),
+			want: step{deleteJob: true}},
+		{name: "Cancelling, its Job marked for deletion: Cancelled", st: status(project.StateCancelling, nil), job: job(deleting),
+			want: step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled by request; its Job flows-r was deleted", end: end}},
+		{name: "Job deleted by someone else before it finished", st: status(project.StateRunning, nil), job: job(deleting),
+			want: step{state: project.StateCrashed, reason: "JobDeleted", message: "Job flows-r was deleted before it finished", end: end}},
+		{name: "Job complete, seen before Running was written: its start is taken from the Job", st: status(project.StatePending, nil), job: job(finished(batchv1.JobComplete, "", "")),
+			want: step{state: project.StateCompleted, reason: "Completed", message: "Job flows-r completed", start: at(-50 * time.Second), end: at(-2 * time.Second)}},
+		{name: "Job complete after Running: the start stays", st: status(project.StateRunning, func(s *project.RunStatus) { s.StartTime = at(-40 * time.Second) }),
+			job:  job(finished(batchv1.JobComplete, "", "")),
+			want: step{state: project.StateCompleted, reason: "Completed", message: "Job flows-r completed", end: at(-2 * time.Second)}},
+		{name: "Job failed: its condition's reason, and the log's tail", st: status(project.StateRunning, func(s *project.RunStatus) { s.StartTime = at(-40 * time.Second) }),
+			job:  job(finished(batchv1.JobFailed, "BackoffLimitExceeded", "Job has reached the specified backoff limit")),
+			want: step{state: project.StateFailed, reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit", end: at(-time.Second), logTail: true}},
+		{name: "a cancel comes before the Job's end", st: status(project.StateRunning, nil), job: job(finished(batchv1.JobComplete, "", "")), cancel: true,
+			want: step{state: project.StateCancelling, reason: "CancelRequested", message: "deleting Job flows-r", deleteJob: true}},
+		{name: "pod running: Running, from the pod's start, within the progress budget", st: status(project.StatePending, nil), job: job(nil),
+			pods: []*corev1.Pod{pod("r-1", corev1.PodRunning, func(p *corev1.Pod) { p.Status.StartTime = at(-3 * time.Second) })},
+			want: step{state: project.StateRunning, reason: "Started", message: "pod r-1 is running", start: at(-3 * time.Second), progress: true, since: now.Add(-3 * time.Second)}},
+		{name: "pod succeeded before Running was written: Running, from now", st: status(project.StatePending, nil), job: job(nil),
+			pods: []*corev1.Pod{pod("r-1", corev1.PodSucceeded, nil)},
+			want: step{state: project.StateRunning, reason: "Started", message: "pod r-1 is running", start: at(0), progress: true, since: now}},
+		{name: "already Running: nothing", st: status(project.StateRunning, nil), job: job(nil), pods: []*corev1.Pod{pod("r-1", corev1.PodRunning, nil)}, want: step{}},
+		{name: "Running, between pods: nothing", st: status(project.StateRunning, nil), job: job(nil), want: step{}},
+		{name: "new Job, no pod yet: Pending, Dispatched", st: status(project.StateScheduled, nil), job: job(nil),
+			want: step{state: project.StatePending, reason: "Dispatched", message: "Job flows-r created; waiting for its pod to start", progress: true, since: admitted}},
+		{name: "Pending and said so: nothing", st: status(project.StatePending, func(s *project.RunStatus) {
+			s.Reason, s.Message = "Dispatched", "Job flows-r created; waiting for its pod to start"
+		}), job: job(nil), want: step{}},
+		{name: "pod stuck: Pending with its reason, looked at again when the timeout ends", st: status(project.StatePending, nil), job: job(timeout("5m0s")), pods: []*corev1.Pod{pulling},
+			want: step{state: project.StatePending, reason: "ImagePullBackOff", message: "no such image", progress: true, since: admitted, requeue: 4 * time.Minute}},
+		{name: "pod stuck past pod_watch_timeout_seconds: Crashed with its reason, Job deleted", st: status(project.StatePending, nil), job: job(timeout("30s")), pods: []*corev1.Pod{pulling},
+			want: step{state: project.StateCrashed, reason: "ImagePullBackOff", message: "the pod did not start within pod_watch_timeout_seconds (30s): no such image", deleteJob: true, end: end, logTail: true}},
+		{name: "no pod at all past the timeout: Crashed, and the Job's events are asked why", st: status(project.StatePending, nil), job: job(timeout("30s")),
+			want: step{state: project.StateCrashed, reason: "PodNotStarted", message: "the pod did not start within pod_watch_timeout_seconds (30s): no pod started", deleteJob: true, end: end, logTail: true, whyNoPods: true}},
+		{name: "a pod not stuck past the timeout: Crashed, PodNotStarted", st: status(project.StatePending, nil), job: job(timeout("30s")), pods: []*corev1.Pod{pod("r-1", corev1.PodPending, nil)},
+			want: step{state: project.StateCrashed, reason: "PodNotStarted", message: "the pod did not start within pod_watch_timeout_seconds (30s): no pod started", deleteJob: true, end: end, logTail: true}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := nextState(tc.st, tc.job, tc.pods, tc.cancel, now)
+			got.since = got.since.UTC() // decoded from the Job's annotation in the local zone
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("\n got %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+}
