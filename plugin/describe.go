@@ -23,7 +23,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-flows/kubectl-flows/internal/podstatus"
-	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -500,8 +499,8 @@ func printPool(w describe.PrefixWriter, s *snapshot, pool *project.InstalledPool
 	field(w, 0, "Concurrency Limit:", "%s", project.LimitString(pool.ConcurrencyLimit))
 	field(w, 0, "Slots In Use:", "%d", s.usage.Pool[pool.Name])
 	field(w, 0, "Waiting Runs:", "%d", s.usage.WaitingPool[pool.Name])
-	if t, err := jobtemplate.Parse([]byte(pool.ConfigMap.Data[project.KeyJobTemplate]), "pool "+pool.Name); err == nil {
-		field(w, 0, "Template Variables:", "%s", strings.Join(t.VariableNames(), ", "))
+	if pool.Template != nil {
+		field(w, 0, "Template Variables:", "%s", strings.Join(pool.Template.VariableNames(), ", "))
 	}
 	block(w, 0, "Job Variables", yamlText(pool.JobVariables))
 	field(w, 0, "Run Overrides:", "%s", runOverridesText(project.RunOverrides(&pool.Pool, nil)))

@@ -19,7 +19,6 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -340,27 +339,21 @@ func submitRun(ctx context.Context, f *Factory, in *project.Installed, d *projec
 // does), for offering Run buttons.
 func (f *Factory) canSubmitRuns(ctx context.Context) bool { return f.canI(ctx, "create", "configmaps") }
 
-// validateRun checks parameters and job variables as the reconciler will.
+// validateRun checks parameters and job variables by project.CheckRun,
+// the rule the reconciler's admission applies.
 func validateRun(in *project.Installed, d *project.InstalledDeployment, params, jobVars map[string]any) error {
-	if d.ParameterSchema != nil {
-		merged := project.MergeParameters(d.Parameters, params)
-		if err := project.ValidateParameters(d.ParameterSchema, merged); err != nil {
-			return err
-		}
-	}
 	pool := in.Pools[d.Pool]
 	if pool == nil {
-		return nil // the reconciler waits for the pool; nothing to check against
+		// The reconciler waits for the pool; the parameters can still be
+		// checked now.
+		merged := project.MergeParameters(d.Parameters, params)
+		return d.Params.Validate(merged)
 	}
-	if err := project.CheckRunJobVariables(&pool.Pool, &d.Deployment, jobVars); err != nil {
-		return err
-	}
-	t, err := jobtemplate.Parse([]byte(pool.ConfigMap.Data[project.KeyJobTemplate]), "pool "+pool.Name)
-	if err != nil {
-		return nil
-	}
-	vars := jobtemplate.Merge(project.DeploymentJobVariables(&pool.Pool, &d.Deployment), jobVars)
-	return t.Validate(vars)
+	_, err := project.CheckRun(project.RunInputs{
+		Pool: &pool.Pool, Template: pool.Template,
+		Deployment: &d.Deployment, Schema: d.Params, Parameters: params, JobVariables: jobVars,
+	})
+	return err
 }
 
 // waitForRun follows a run until it ends and returns its exit status as an

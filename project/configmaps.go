@@ -7,12 +7,14 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 )
 
 // Installed is the project as it is installed in a namespace, read back
 // from the config ConfigMaps render wrote, with the pause annotations of
-// `kubectl flows pause` applied. Clients (the CLI) use it; the reconciler
-// has its own cached reader with the same meaning.
+// `kubectl flows pause` applied. Clients (the CLI, review) use it; the
+// reconciler caches the same DecodeConfigMap results per resourceVersion.
 type Installed struct {
 	Pools       map[string]*InstalledPool
 	Deployments map[string]*InstalledDeployment // by flow/name
@@ -25,6 +27,8 @@ type Installed struct {
 type InstalledPool struct {
 	Pool
 	ConfigMap *corev1.ConfigMap
+	// Template is the pool's base job template, parsed.
+	Template *jobtemplate.Template
 	// PausedByAnnotation is set by `kubectl flows pause pool`.
 	PausedByAnnotation bool
 	// PausedQueues are the queues paused by `kubectl flows pause queue`.
@@ -34,7 +38,9 @@ type InstalledPool struct {
 // InstalledDeployment is a deployment's config.
 type InstalledDeployment struct {
 	Deployment
-	ConfigMap          *corev1.ConfigMap
+	ConfigMap *corev1.ConfigMap
+	// Params is the deployment's parameterSchema, compiled; nil without one.
+	Params             *ParameterSchema
 	PausedByAnnotation bool
 }
 
@@ -83,33 +89,18 @@ func ReadConfig(trusted []*corev1.ConfigMap) *Installed {
 		Errors:      map[string]error{},
 	}
 	for _, cm := range trusted {
-		switch cm.Labels[LabelConfig] {
-		case ConfigPool:
-			p := &InstalledPool{ConfigMap: cm, PausedQueues: map[string]bool{}}
-			if err := yaml.UnmarshalStrict([]byte(cm.Data[KeyPool]), &p.Pool); err != nil {
-				in.Errors[cm.Name] = fmt.Errorf("ConfigMap %s: %s: %v", cm.Name, KeyPool, err)
-				continue
-			}
-			p.PausedByAnnotation = cm.Annotations[AnnotationPaused] == "true"
-			for _, q := range SplitList(cm.Annotations[AnnotationPausedQueues]) {
-				p.PausedQueues[q] = true
-			}
-			in.Pools[p.Name] = p
-		case ConfigDeployment:
-			d := &InstalledDeployment{ConfigMap: cm}
-			if err := yaml.UnmarshalStrict([]byte(cm.Data[KeyDeployment]), &d.Deployment); err != nil {
-				in.Errors[cm.Name] = fmt.Errorf("ConfigMap %s: %s: %v", cm.Name, KeyDeployment, err)
-				continue
-			}
-			d.PausedByAnnotation = cm.Annotations[AnnotationPaused] == "true"
-			in.Deployments[d.FullName()] = d
-		case ConfigLimits:
-			var limits []TagLimit
-			if err := yaml.UnmarshalStrict([]byte(cm.Data[KeyLimits]), &limits); err != nil {
-				in.Errors[cm.Name] = fmt.Errorf("ConfigMap %s: %s: %v", cm.Name, KeyLimits, err)
-				continue
-			}
-			for _, l := range limits {
+		v, err := DecodeConfigMap(cm)
+		if err != nil {
+			in.Errors[cm.Name] = err
+			continue
+		}
+		switch v := v.(type) {
+		case *InstalledPool:
+			in.Pools[v.Name] = v
+		case *InstalledDeployment:
+			in.Deployments[v.FullName()] = v
+		case []TagLimit:
+			for _, l := range v {
 				in.TagLimits[l.Tag] = l.Limit
 			}
 		}
@@ -163,4 +154,51 @@ func SplitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// DecodeConfigMap reads one config ConfigMap render wrote, by its
+// LabelConfig: an *InstalledPool (its template parsed), an
+// *InstalledDeployment (its parameterSchema compiled) or the []TagLimit of
+// the limits ConfigMap; nil for a ConfigMap that is none of these. It is
+// strict (an unknown field is an error), and it is the one reader of this
+// format: the CLI, review and the reconciler all decode through it, so a
+// ConfigMap one of them accepts, all do.
+func DecodeConfigMap(cm *corev1.ConfigMap) (any, error) {
+	switch cm.Labels[LabelConfig] {
+	case ConfigPool:
+		p := &InstalledPool{ConfigMap: cm, PausedQueues: map[string]bool{}}
+		if err := yaml.UnmarshalStrict([]byte(cm.Data[KeyPool]), &p.Pool); err != nil {
+			return nil, fmt.Errorf("ConfigMap %s: %s: %v", cm.Name, KeyPool, err)
+		}
+		t, err := jobtemplate.Parse([]byte(cm.Data[KeyJobTemplate]), "ConfigMap "+cm.Name+": "+KeyJobTemplate)
+		if err != nil {
+			return nil, err
+		}
+		p.Template = t
+		p.PausedByAnnotation = cm.Annotations[AnnotationPaused] == "true"
+		for _, q := range SplitList(cm.Annotations[AnnotationPausedQueues]) {
+			p.PausedQueues[q] = true
+		}
+		return p, nil
+	case ConfigDeployment:
+		d := &InstalledDeployment{ConfigMap: cm}
+		if err := yaml.UnmarshalStrict([]byte(cm.Data[KeyDeployment]), &d.Deployment); err != nil {
+			return nil, fmt.Errorf("ConfigMap %s: %s: %v", cm.Name, KeyDeployment, err)
+		}
+		if d.ParameterSchema != nil {
+			var err error
+			if d.Params, err = CompileParameterSchema(d.ParameterSchema); err != nil {
+				return nil, fmt.Errorf("ConfigMap %s: %v", cm.Name, err)
+			}
+		}
+		d.PausedByAnnotation = cm.Annotations[AnnotationPaused] == "true"
+		return d, nil
+	case ConfigLimits:
+		var limits []TagLimit
+		if err := yaml.UnmarshalStrict([]byte(cm.Data[KeyLimits]), &limits); err != nil {
+			return nil, fmt.Errorf("ConfigMap %s: %s: %v", cm.Name, KeyLimits, err)
+		}
+		return limits, nil
+	}
+	return nil, nil
 }

@@ -1,6 +1,7 @@
 package project
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -37,26 +38,101 @@ func (l *Loaded) Deployment(full string) (*Deployment, error) {
 	return nil, fmt.Errorf("%s", msg)
 }
 
-// ResolveRun resolves a run of deployment d from the project file the way
-// the reconciler resolves a run request: parameters over the deployment's
-// defaults, checked by its parameterSchema; job variables pool < deployment
-// < run, checked by the pool's template; then the pool's template renders
-// the run's Job. It returns the Job and the parameters it got. Render's Job
-// preview and `run --local` both use it.
+// ResolveRun resolves a run of deployment d from the project file by the
+// one rule (CheckRun, then Resolve). Render's Job preview and `run --local`
+// use it.
 func (l *Loaded) ResolveRun(d *Deployment, runName string, params, jobVars map[string]any) (*jobtemplate.Resolved, map[string]any, error) {
-	merged := MergeParameters(d.Parameters, params)
-	if d.ParameterSchema != nil {
-		if err := ValidateParameters(d.ParameterSchema, merged); err != nil {
-			return nil, nil, fmt.Errorf("parameters of %s: %w", d.FullName(), err)
-		}
-	}
 	pool := l.Pool(d.Pool)
 	if pool == nil {
 		return nil, nil, fmt.Errorf("deployment %s: pool %q not found", d.FullName(), d.Pool)
 	}
-	res, err := l.Templates[pool.Name].Resolve(jobtemplate.Merge(DeploymentJobVariables(pool, d), jobVars), NewRun(l.Project, d, runName, merged))
+	run, err := CheckRun(RunInputs{
+		Project: l.Project, Pool: pool, Template: l.Templates[pool.Name], Deployment: d,
+		Parameters: params, JobVariables: jobVars,
+	})
+	var re *RunError
+	switch {
+	case errors.As(err, &re) && !re.JobVariables:
+		return nil, nil, fmt.Errorf("parameters of %s: %w", d.FullName(), err)
+	case err != nil:
+		return nil, nil, fmt.Errorf("job of %s: %w", d.FullName(), err)
+	}
+	res, err := run.Resolve(runName)
 	if err != nil {
 		return nil, nil, fmt.Errorf("job of %s: %w", d.FullName(), err)
 	}
-	return res, merged, nil
+	return res, run.Parameters, nil
+}
+
+// RunInputs is what a run's Job is made of: its deployment, that
+// deployment's pool and the pool's parsed template, and the run's own
+// parameters and job variables.
+type RunInputs struct {
+	// Project gives the namespace the Job is made in.
+	Project    *Project
+	Pool       *Pool
+	Template   *jobtemplate.Template
+	Deployment *Deployment
+	// Schema is the deployment's compiled parameterSchema; nil compiles
+	// it from the Deployment (callers that resolve many runs keep one).
+	Schema       *ParameterSchema
+	Parameters   map[string]any
+	JobVariables map[string]any
+}
+
+// CheckedRun is a run whose values passed CheckRun, with them merged. It
+// does not depend on the run's name, so runs with the same values (none of
+// their own, most often) share one.
+type CheckedRun struct {
+	in RunInputs
+	// Parameters are the deployment's defaults with the run's over them.
+	Parameters map[string]any
+	// JobVariables are pool < deployment < run.
+	JobVariables map[string]any
+}
+
+// RunError is why a run's values are refused, and which of them: the
+// reconciler rejects the run with a reason per kind, the CLI refuses to
+// submit it.
+type RunError struct {
+	// JobVariables is true for job variables, false for parameters.
+	JobVariables bool
+	Err          error
+}
+
+func (e *RunError) Error() string { return e.Err.Error() }
+func (e *RunError) Unwrap() error { return e.Err }
+
+// CheckRun is the one rule by which a run's values are accepted, used by
+// the reconciler's admission, `kubectl flows run` before it submits, the
+// dashboard's Run form, `run --local` and render's preview: the run may set
+// only the job variables its deployment lets runs override; its parameters
+// go over the deployment's defaults and must pass the parameterSchema; job
+// variables go pool < deployment < run and must pass the pool's template.
+func CheckRun(in RunInputs) (*CheckedRun, error) {
+	if err := CheckRunJobVariables(in.Pool, in.Deployment, in.JobVariables); err != nil {
+		return nil, &RunError{JobVariables: true, Err: err}
+	}
+	params := MergeParameters(in.Deployment.Parameters, in.Parameters)
+	schema := in.Schema
+	if schema == nil && in.Deployment.ParameterSchema != nil {
+		var err error
+		if schema, err = CompileParameterSchema(in.Deployment.ParameterSchema); err != nil {
+			return nil, &RunError{Err: err}
+		}
+	}
+	if err := schema.Validate(params); err != nil {
+		return nil, &RunError{Err: err}
+	}
+	jobVars := jobtemplate.Merge(DeploymentJobVariables(in.Pool, in.Deployment), in.JobVariables)
+	if err := in.Template.Validate(jobVars); err != nil {
+		return nil, &RunError{JobVariables: true, Err: err}
+	}
+	return &CheckedRun{in: in, Parameters: params, JobVariables: jobVars}, nil
+}
+
+// Resolve renders the Job of the run named runName from the pool's
+// template.
+func (r *CheckedRun) Resolve(runName string) (*jobtemplate.Resolved, error) {
+	return r.in.Template.Resolve(r.JobVariables, NewRun(r.in.Project, r.in.Deployment, runName, r.Parameters))
 }

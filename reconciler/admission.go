@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -9,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -42,8 +42,7 @@ type admission struct {
 	pool       *Pool
 	slots      slots
 	scheduled  time.Time
-	params     map[string]any
-	jobVars    map[string]any
+	run        *project.CheckedRun
 }
 
 // admit validates a run request against the config and resolves its Job.
@@ -72,9 +71,6 @@ func admit(cfg *Config, ns string, cm *corev1.ConfigMap, req *project.RunRequest
 		}
 		return nil, nil, &waitReason{fmt.Sprintf("pool %q of deployment %s is not installed yet", d.Pool, req.Deployment)}
 	}
-	if err := project.CheckRunJobVariables(&pool.Pool, &d.Deployment, req.JobVariables); err != nil {
-		return nil, &rejection{ReasonInvalidJobVariables, err.Error()}, nil
-	}
 	for i, t := range req.Tags {
 		if strings.TrimSpace(t) == "" {
 			return nil, &rejection{ReasonInvalidRequest, fmt.Sprintf("%s: tags[%d] is empty", project.KeyRun, i)}, nil
@@ -93,11 +89,11 @@ func admit(cfg *Config, ns string, cm *corev1.ConfigMap, req *project.RunRequest
 	if len(req.Parameters) == 0 && len(req.JobVariables) == 0 {
 		var ok bool
 		if base, ok = cfg.resolvedDefaults[d.FullName()]; !ok {
-			base = resolveValues(ns, cm, d, pool, d.Parameters, nil)
+			base = resolveValues(ns, cm, d, pool, nil, nil)
 			cfg.resolvedDefaults[d.FullName()] = base
 		}
 	} else {
-		base = resolveValues(ns, cm, d, pool, project.MergeParameters(d.Parameters, req.Parameters), req.JobVariables)
+		base = resolveValues(ns, cm, d, pool, req.Parameters, req.JobVariables)
 	}
 	if base.rej != nil {
 		return nil, base.rej, nil
@@ -107,32 +103,36 @@ func admit(cfg *Config, ns string, cm *corev1.ConfigMap, req *project.RunRequest
 		pool:       pool,
 		slots:      slotsOf(pool.Name, d.Queue, d.FullName(), tags),
 		scheduled:  scheduled,
-		params:     base.params,
-		jobVars:    base.jobVars,
+		run:        base.run,
 	}, nil, nil
 }
 
-// resolvedValues are a run's parameters and job variables, validated, or
-// why they are rejected.
+// resolvedValues are a run's checked values, or why they are rejected.
 type resolvedValues struct {
-	params, jobVars map[string]any
-	rej             *rejection
+	run *project.CheckedRun
+	rej *rejection
 }
 
+// resolveValues checks a run's own parameters and job variables by
+// project.CheckRun, the rule the CLI applies before it submits.
 func resolveValues(ns string, cm *corev1.ConfigMap, d *Deployment, pool *Pool, params, runJobVars map[string]any) *resolvedValues {
-	if err := d.Params.Validate(params); err != nil {
+	run, err := project.CheckRun(project.RunInputs{
+		Project: &project.Project{Namespace: ns}, Pool: &pool.Pool, Template: pool.Template,
+		Deployment: &d.Deployment, Schema: d.Params, Parameters: params, JobVariables: runJobVars,
+	})
+	var re *project.RunError
+	switch {
+	case errors.As(err, &re) && !re.JobVariables:
 		return &resolvedValues{rej: &rejection{ReasonInvalidParameters, err.Error()}}
-	}
-	jobVars := jobtemplate.Merge(project.DeploymentJobVariables(&pool.Pool, &d.Deployment), runJobVars)
-	if err := pool.Template.Validate(jobVars); err != nil {
+	case err != nil:
 		return &resolvedValues{rej: &rejection{ReasonInvalidJobVariables, err.Error()}}
 	}
 	// Resolve too, to reject a run whose Job cannot be built; the Job is
 	// built again at dispatch, so waiting runs do not each keep one.
-	if _, err := resolveJob(ns, cm, &d.Deployment, pool, params, jobVars); err != nil {
+	if _, err := resolveJob(ns, cm, run); err != nil {
 		return &resolvedValues{rej: &rejection{ReasonInvalidJobVariables, err.Error()}}
 	}
-	return &resolvedValues{params: params, jobVars: jobVars}
+	return &resolvedValues{run: run}
 }
 
 // resolveJob builds the run's Job from its pool's template: a name derived
@@ -140,9 +140,8 @@ func resolveValues(ns string, cm *corev1.ConfigMap, d *Deployment, pool *Pool, p
 // reference to the run's UID, by which the Job is known as the run's (and
 // deleting the run deletes it); and FinalizerRun, so it outlives any
 // deletion until the run's final state is written.
-func resolveJob(ns string, cm *corev1.ConfigMap, d *project.Deployment, pool *Pool, params, jobVars map[string]any) (*batchv1.Job, error) {
-	p := &project.Project{Namespace: ns}
-	res, err := pool.Template.Resolve(jobVars, project.NewRun(p, d, cm.Name, params))
+func resolveJob(ns string, cm *corev1.ConfigMap, run *project.CheckedRun) (*batchv1.Job, error) {
+	res, err := run.Resolve(cm.Name)
 	if err != nil {
 		return nil, err
 	}

@@ -1,13 +1,10 @@
 package reconciler
 
 import (
-	"fmt"
-	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 	"github.com/kubectl-flows/kubectl-flows/project"
@@ -90,57 +87,32 @@ func (c *configCache) retain(live map[types.UID]bool) {
 	}
 }
 
+// parseConfigMap decodes a config ConfigMap by project.DecodeConfigMap and
+// folds the pause annotations into the config, as the reconciler acts on
+// either the same way.
 func parseConfigMap(cm *corev1.ConfigMap) (any, error) {
-	switch cm.Labels[project.LabelConfig] {
-	case project.ConfigPool:
-		p := &Pool{PausedQueues: map[string]bool{}}
-		if err := yaml.UnmarshalStrict([]byte(cm.Data[project.KeyPool]), &p.Pool); err != nil {
-			return nil, fmt.Errorf("ConfigMap %s: %s: %v", cm.Name, project.KeyPool, err)
-		}
-		t, err := jobtemplate.Parse([]byte(cm.Data[project.KeyJobTemplate]), "ConfigMap "+cm.Name+": "+project.KeyJobTemplate)
-		if err != nil {
-			return nil, err
-		}
-		p.Template = t
-		if isTrue(cm.Annotations[project.AnnotationPaused]) {
-			p.Paused = true
-		}
-		for _, q := range strings.Split(cm.Annotations[project.AnnotationPausedQueues], ",") {
-			if q = strings.TrimSpace(q); q != "" {
-				p.PausedQueues[q] = true
-			}
-		}
+	v, err := project.DecodeConfigMap(cm)
+	if err != nil {
+		return nil, err
+	}
+	switch v := v.(type) {
+	case *project.InstalledPool:
+		p := &Pool{Pool: v.Pool, Template: v.Template, PausedQueues: v.PausedQueues}
+		p.Paused = v.PoolPaused()
 		return p, nil
-	case project.ConfigDeployment:
-		d := &Deployment{}
-		if err := yaml.UnmarshalStrict([]byte(cm.Data[project.KeyDeployment]), &d.Deployment); err != nil {
-			return nil, fmt.Errorf("ConfigMap %s: %s: %v", cm.Name, project.KeyDeployment, err)
-		}
-		if d.ParameterSchema != nil {
-			var err error
-			if d.Params, err = project.CompileParameterSchema(d.ParameterSchema); err != nil {
-				return nil, fmt.Errorf("ConfigMap %s: %v", cm.Name, err)
-			}
-		}
-		if isTrue(cm.Annotations[project.AnnotationPaused]) {
-			d.Paused = true
-		}
+	case *project.InstalledDeployment:
+		d := &Deployment{Deployment: v.Deployment, Params: v.Params}
+		d.Paused = v.DeploymentPaused()
 		return d, nil
-	case project.ConfigLimits:
-		var limits []project.TagLimit
-		if err := yaml.UnmarshalStrict([]byte(cm.Data[project.KeyLimits]), &limits); err != nil {
-			return nil, fmt.Errorf("ConfigMap %s: %s: %v", cm.Name, project.KeyLimits, err)
-		}
-		m := make(map[string]int32, len(limits))
-		for _, l := range limits {
+	case []project.TagLimit:
+		m := make(map[string]int32, len(v))
+		for _, l := range v {
 			m[l.Tag] = l.Limit
 		}
 		return m, nil
 	}
 	return nil, nil
 }
-
-func isTrue(s string) bool { return s == "true" }
 
 // build assembles a Config from the config ConfigMaps the index trusts.
 func (c *configCache) build(cms []*corev1.ConfigMap) *Config {

@@ -207,7 +207,7 @@ func (c *Controller) decide(list []pending, run string, do action) []pending {
 // (syncRun), off the dispatch path.
 func (c *Controller) admitAction(cm *corev1.ConfigMap, a *admission) action {
 	return func(ctx context.Context) error {
-		job, err := resolveJob(c.opts.Namespace, cm, &a.deployment.Deployment, a.pool, a.params, a.jobVars)
+		job, err := resolveJob(c.opts.Namespace, cm, a.run)
 		if err == nil {
 			err = annotateAdmission(job, a, c.opts.Now())
 		}

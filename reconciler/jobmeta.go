@@ -34,8 +34,8 @@ func annotateAdmission(job *batchv1.Job, a *admission, now time.Time) error {
 	rec, err := json.Marshal(admissionRecord{
 		ScheduledTime: metav1.NewTime(a.scheduled),
 		AdmittedAt:    metav1.NewTime(now),
-		Parameters:    a.params,
-		JobVariables:  a.jobVars,
+		Parameters:    a.run.Parameters,
+		JobVariables:  a.run.JobVariables,
 	})
 	if err != nil {
 		return err
