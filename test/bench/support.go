@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubectl-flows/kubectl-flows/project"
 	"github.com/kubectl-flows/kubectl-flows/test/fixture"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -138,16 +139,8 @@ func waitHTTP(ctx context.Context, url string) error {
 
 // procUsage reads a process's resident memory and CPU time from /proc.
 func procUsage(pid int) (rss int64, cpu time.Duration, err error) {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
+	if rss, err = procStatus(pid, "VmRSS"); err != nil {
 		return 0, 0, err
-	}
-	for _, l := range strings.Split(string(status), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
-			var kb int64
-			fmt.Sscanf(strings.TrimPrefix(l, "VmRSS:"), "%d", &kb)
-			rss = kb * 1024
-		}
 	}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -160,6 +153,25 @@ func procUsage(pid int) (rss int64, cpu time.Duration, err error) {
 	const ticks = 100 // USER_HZ on Linux
 	cpu = time.Duration(utime+stime) * time.Second / ticks
 	return rss, cpu, nil
+}
+
+// peakRSS is the most resident memory a process has had (VmHWM).
+func peakRSS(pid int) (int64, error) { return procStatus(pid, "VmHWM") }
+
+// procStatus reads a size field (kB) of /proc/PID/status, in bytes.
+func procStatus(pid int, field string) (int64, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			var kb int64
+			fmt.Sscanf(v, "%d", &kb)
+			return kb * 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status has no %s", pid, field)
 }
 
 // timeline is the number of unfinished Jobs per limit over a burst, from
@@ -225,18 +237,33 @@ func waitReconciling(ctx context.Context, p *fixture.Process) error {
 // waitWaiting polls the reconciler's metrics until n runs wait, shown
 // Scheduled or, past their time, Late.
 func waitWaiting(ctx context.Context, url string, n int, timeout time.Duration) error {
+	return waitRuns(ctx, url, map[project.RunState]int{project.StateScheduled + "|" + project.StateLate: n}, timeout)
+}
+
+// waitRuns polls the reconciler's flows_runs until each want holds: a
+// count of runs in a state, or in any of states joined by "|".
+func waitRuns(ctx context.Context, url string, want map[project.RunState]int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		got := 0
-		for _, l := range reconcilerSample(ctx, url, `flows_runs{state="Scheduled"} `, `flows_runs{state="Late"} `) {
-			f, _ := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
-			got += int(f)
+		var missing []string
+		for states, n := range want {
+			got := 0
+			for _, s := range strings.Split(string(states), "|") {
+				for _, l := range reconcilerSample(ctx, url, `flows_runs{state="`+s+`"} `) {
+					f, _ := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
+					got += int(f)
+				}
+			}
+			if got != n {
+				missing = append(missing, fmt.Sprintf("%d of %d runs %s", got, n, states))
+			}
 		}
-		if got == n {
+		if len(missing) == 0 {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%d of %d runs waiting after %v", got, n, timeout)
+			sort.Strings(missing)
+			return fmt.Errorf("after %v: %s", timeout, strings.Join(missing, ", "))
 		}
 		select {
 		case <-ctx.Done():

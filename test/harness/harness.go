@@ -301,6 +301,42 @@ func (cp *ControlPlane) startAPIServer() error {
 	return writeKubeconfig(cp.Kubeconfig, cfg, "")
 }
 
+// RestartAPIServer stops kube-apiserver with SIGTERM, as a rolling
+// upgrade of the control plane does, and starts it again with the same
+// port, certificates, flags and etcd, then waits until it answers /readyz.
+// Clients keep working with the configs and kubeconfigs they have; their
+// requests fail while it is down and their watches end. It returns how long
+// the API server was away. Not safe to call concurrently with Stop.
+func (cp *ControlPlane) RestartAPIServer(ctx context.Context) (time.Duration, error) {
+	api := cp.env.ControlPlane.APIServer
+	t0 := time.Now()
+	var err error
+	// On the spawner's thread, as at Start: the restarted process's
+	// parent-death signal then means what the first one's did.
+	cp.spawn.do(func() {
+		if err = api.Stop(); err != nil {
+			err = fmt.Errorf("stopping kube-apiserver: %w", err)
+			return
+		}
+		if err = api.Start(); err != nil {
+			err = fmt.Errorf("starting kube-apiserver again: %w", err)
+		}
+	})
+	if err != nil {
+		return time.Since(t0), err
+	}
+	err = WaitFor(ctx, 60*time.Second, func(ctx context.Context) (bool, error) {
+		_, err := cp.Client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		return err == nil, nil
+	})
+	if err != nil {
+		return time.Since(t0), fmt.Errorf("kube-apiserver not ready after its restart: %w", err)
+	}
+	d := time.Since(t0)
+	cp.opts.Logf("harness: kube-apiserver restarted, ready again after %v", d.Round(10*time.Millisecond))
+	return d, nil
+}
+
 // userKubeconfig provisions a client-certificate user and writes its
 // kubeconfig into the run directory.
 func (cp *ControlPlane) userKubeconfig(file, name string, groups ...string) (string, error) {
