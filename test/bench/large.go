@@ -5,12 +5,15 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/metadata"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-flows/kubectl-flows/project"
@@ -89,7 +92,7 @@ func (b *bench) largeRuns(ctx context.Context) error {
 			rejected++
 		}
 	}
-	if err := waitRuns(ctx, metrics, map[project.RunState]int{project.StateRejected: rejected, project.StateCompleted: n - rejected}, 5*time.Minute); err != nil {
+	if err := b.waitLabelled(ctx, ns, map[project.RunState]int{project.StateRejected: rejected, project.StateCompleted: n - rejected}, 5*time.Minute); err != nil {
 		return fmt.Errorf("%w (reconciler log %s)", err, rec.Log)
 	}
 	settled := time.Since(t0)
@@ -131,4 +134,40 @@ func renderedMemoryLimit(out *render.Output) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("reconciler.yaml: no Deployment container with a memory limit")
+}
+
+// waitLabelled polls the runs' state labels, reading metadata only (the
+// runs themselves are most of a megabyte each), until want holds for each
+// state.
+func (b *bench) waitLabelled(ctx context.Context, ns string, want map[project.RunState]int, timeout time.Duration) error {
+	md, err := metadata.NewForConfig(b.cp.Config)
+	if err != nil {
+		return err
+	}
+	cms := md.Resource(corev1.SchemeGroupVersion.WithResource("configmaps")).Namespace(ns)
+	deadline := time.Now().Add(timeout)
+	for {
+		var missing []string
+		for state, n := range want {
+			list, err := cms.List(ctx, metav1.ListOptions{LabelSelector: project.LabelState + "=" + string(state)})
+			if err != nil {
+				return err
+			}
+			if got := len(list.Items); got != n {
+				missing = append(missing, fmt.Sprintf("%d of %d runs %s", got, n, state))
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			sort.Strings(missing)
+			return fmt.Errorf("after %v: %s", timeout, strings.Join(missing, ", "))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }

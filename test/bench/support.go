@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
 	"github.com/kubectl-flows/kubectl-flows/test/fixture"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -237,33 +236,18 @@ func waitReconciling(ctx context.Context, p *fixture.Process) error {
 // waitWaiting polls the reconciler's metrics until n runs wait, shown
 // Scheduled or, past their time, Late.
 func waitWaiting(ctx context.Context, url string, n int, timeout time.Duration) error {
-	return waitRuns(ctx, url, map[project.RunState]int{project.StateScheduled + "|" + project.StateLate: n}, timeout)
-}
-
-// waitRuns polls the reconciler's flows_runs until each want holds: a
-// count of runs in a state, or in any of states joined by "|".
-func waitRuns(ctx context.Context, url string, want map[project.RunState]int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		var missing []string
-		for states, n := range want {
-			got := 0
-			for _, s := range strings.Split(string(states), "|") {
-				for _, l := range reconcilerSample(ctx, url, `flows_runs{state="`+s+`"} `) {
-					f, _ := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
-					got += int(f)
-				}
-			}
-			if got != n {
-				missing = append(missing, fmt.Sprintf("%d of %d runs %s", got, n, states))
-			}
+		got := 0
+		for _, l := range reconcilerSample(ctx, url, `flows_runs{state="Scheduled"} `, `flows_runs{state="Late"} `) {
+			f, _ := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
+			got += int(f)
 		}
-		if len(missing) == 0 {
+		if got == n {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			sort.Strings(missing)
-			return fmt.Errorf("after %v: %s", timeout, strings.Join(missing, ", "))
+			return fmt.Errorf("%d of %d runs waiting after %v", got, n, timeout)
 		}
 		select {
 		case <-ctx.Done():
