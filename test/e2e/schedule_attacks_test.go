@@ -133,9 +133,14 @@ func TestScheduleAttacks(t *testing.T) {
 	onceTick := time.Now().UTC().Add(25 * time.Second).Truncate(time.Minute).Add(time.Minute)
 	e := newEnv(t, fmt.Sprintf(scheduleAttackProject, onceTick.Minute(), onceTick.Hour()), map[string]string{"template.json": testTemplate})
 	_, sub := e.bindUser(ctx, "flows-submitter", "mallory")
-	once, every := &e.loaded.Deployments[0], &e.loaded.Deployments[1]
-	if once.Name != "once" || every.Name != "every-2s" {
-		t.Fatalf("deployments in unexpected order: %s, %s", once.Name, every.Name)
+	var once, every *project.Deployment
+	for i := range e.loaded.Deployments {
+		switch d := &e.loaded.Deployments[i]; d.Name {
+		case "once":
+			once = d
+		case "every-2s":
+			every = d
+		}
 	}
 	onceID, everyID := flowsreconciler.ScheduleID(once, 0), flowsreconciler.ScheduleID(every, 0)
 	sw := e.watchScheduled(ctx)
