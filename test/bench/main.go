@@ -39,7 +39,7 @@ import (
 
 func main() {
 	out := flag.String("out", "bench/results", "directory for the results table and plot")
-	only := flag.String("only", "", "run one part: throughput, latency, bound, scale or render (for profiling)")
+	only := flag.String("only", "", "run one part: throughput, latency, bound, scale, large or render (for profiling)")
 	flag.Parse()
 	if err := run(*out, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -128,6 +128,11 @@ func run(out, only string) error {
 	if part("scale") {
 		if err := b.scale(ctx); err != nil {
 			return fmt.Errorf("scale: %w", err)
+		}
+	}
+	if part("large") {
+		if err := b.largeRuns(ctx); err != nil {
+			return fmt.Errorf("large runs: %w", err)
 		}
 	}
 	if part("render") {

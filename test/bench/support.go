@@ -138,16 +138,8 @@ func waitHTTP(ctx context.Context, url string) error {
 
 // procUsage reads a process's resident memory and CPU time from /proc.
 func procUsage(pid int) (rss int64, cpu time.Duration, err error) {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
+	if rss, err = procStatus(pid, "VmRSS"); err != nil {
 		return 0, 0, err
-	}
-	for _, l := range strings.Split(string(status), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
-			var kb int64
-			fmt.Sscanf(strings.TrimPrefix(l, "VmRSS:"), "%d", &kb)
-			rss = kb * 1024
-		}
 	}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -160,6 +152,25 @@ func procUsage(pid int) (rss int64, cpu time.Duration, err error) {
 	const ticks = 100 // USER_HZ on Linux
 	cpu = time.Duration(utime+stime) * time.Second / ticks
 	return rss, cpu, nil
+}
+
+// peakRSS is the most resident memory a process has had (VmHWM).
+func peakRSS(pid int) (int64, error) { return procStatus(pid, "VmHWM") }
+
+// procStatus reads a size field (kB) of /proc/PID/status, in bytes.
+func procStatus(pid int, field string) (int64, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			var kb int64
+			fmt.Sscanf(v, "%d", &kb)
+			return kb * 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status has no %s", pid, field)
 }
 
 // timeline is the number of unfinished Jobs per limit over a burst, from

@@ -201,6 +201,29 @@ func TestSubmitterAttacks(t *testing.T) {
 		}
 	})
 
+	t.Run("8 a 1 MB deployment name does not stall dispatch", func(t *testing.T) {
+		// One over the run.yaml size limit, one just under it that
+		// reaches the name check and the "did you mean" hint.
+		start := time.Now()
+		create(t, run("huge-name", "deployment: hello/"+strings.Repeat("d", 1_000_000)+"\n"))
+		create(t, run("long-unknown", "deployment: hello/"+strings.Repeat("d", 60_000)+"\n"))
+		names := burstNames("after-huge", 10)
+		for _, name := range names {
+			create(t, run(name, "deployment: hello/default\n"))
+		}
+		for _, name := range []string{"huge-name", "long-unknown"} {
+			st := waitState(t, ctx, e.ns, name, project.StateRejected, 30*time.Second)
+			if len(st.Message) > 2100 {
+				t.Errorf("%s: rejection message of %d bytes", name, len(st.Message))
+			}
+			t.Logf("%s Rejected %v after its create: %.120s", name, time.Since(start).Round(time.Millisecond), st.Message)
+		}
+		for _, name := range names {
+			waitState(t, ctx, e.ns, name, project.StateCompleted, 60*time.Second)
+		}
+		t.Logf("the 10 runs created after them all Completed %v after the first create", time.Since(start).Round(time.Millisecond))
+	})
+
 	t.Run("9 a comma in a tag is rejected", func(t *testing.T) {
 		create(t, run("comma", "deployment: hello/default\ntags: [\"x,database\"]\n"))
 		st := waitState(t, ctx, e.ns, "comma", project.StateRejected, 30*time.Second)

@@ -16,6 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-flows/kubectl-flows/project"
@@ -232,8 +234,10 @@ func summarize(m map[string]*project.RunStatus) string {
 	return strings.Join(parts, " ")
 }
 
-// jobWatch follows every Job in a namespace from one watch and checks, at
-// every event, that the unfinished Jobs never exceed any limit.
+// jobWatch follows every Job in a namespace through an informer and
+// checks, at every event, that the unfinished Jobs never exceed any limit.
+// An informer, not a bare watch, so that it carries on through a restart of
+// the API server: it relists and resumes.
 type jobWatch struct {
 	mu         sync.Mutex
 	limits     map[string]int
@@ -245,36 +249,44 @@ type jobWatch struct {
 	added      map[string]int       // ADDED events per Job name
 	runs       map[string]string    // Job name -> owning run
 	createdAt  map[string]time.Time // Job name -> when its ADDED event arrived
-	done       chan struct{}
 }
 
 func (e *env) watchJobs(ctx context.Context, limits map[string]int, keysOf func(*batchv1.Job) []string) *jobWatch {
 	e.t.Helper()
-	list, err := cp.Client.BatchV1().Jobs(e.ns).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	w, err := cp.Client.BatchV1().Jobs(e.ns).Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
-	if err != nil {
-		e.t.Fatal(err)
-	}
 	jw := &jobWatch{
 		limits: limits, keysOf: keysOf,
 		unfinished: map[string][]string{}, inUse: map[string]int{}, maxInUse: map[string]int{},
 		added: map[string]int{}, runs: map[string]string{}, createdAt: map[string]time.Time{},
-		done: make(chan struct{}),
 	}
-	go func() {
-		defer close(jw.done)
-		for ev := range w.ResultChan() {
-			job, ok := ev.Object.(*batchv1.Job)
-			if !ok {
-				continue
+	factory := informers.NewSharedInformerFactoryWithOptions(cp.Client, 0, informers.WithNamespace(e.ns))
+	inf := factory.Batch().V1().Jobs().Informer()
+	_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) {
+			if job, ok := obj.(*batchv1.Job); ok {
+				jw.event(watch.Added, job)
 			}
-			jw.event(ev.Type, job)
-		}
-	}()
-	e.t.Cleanup(w.Stop)
+		},
+		UpdateFunc: func(_, obj any) {
+			if job, ok := obj.(*batchv1.Job); ok {
+				jw.event(watch.Modified, job)
+			}
+		},
+		DeleteFunc: func(obj any) {
+			if gone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = gone.Obj
+			}
+			if job, ok := obj.(*batchv1.Job); ok {
+				jw.event(watch.Deleted, job)
+			}
+		},
+	})
+	must(e.t, err)
+	ctx, cancel := context.WithCancel(ctx)
+	factory.Start(ctx.Done())
+	e.t.Cleanup(func() { cancel(); factory.Shutdown() })
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		e.t.Fatal("the Job informer did not sync")
+	}
 	return jw
 }
 

@@ -23,23 +23,32 @@ import (
 // render gives the project namespace.
 func restrictedNamespace(t *testing.T, out *render.Output) string {
 	t.Helper()
-	ctx := context.Background()
 	rendered := &corev1.Namespace{}
 	must(t, yaml.UnmarshalStrict(bytes.TrimPrefix(out.Files["namespace.yaml"], []byte(render.Header)), rendered))
 	if rendered.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
 		t.Fatalf("the rendered namespace does not enforce restricted: %v", rendered.Labels)
 	}
 	name := cp.NewNamespace(t)
+	labelPodSecurity(t, name, rendered.Labels)
+	return name
+}
+
+// labelPodSecurity gives namespace name the pod-security labels of labels.
+func labelPodSecurity(t *testing.T, name string, labels map[string]string) {
+	t.Helper()
+	ctx := context.Background()
 	ns, err := cp.Client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 	must(t, err)
-	for k, v := range rendered.Labels {
+	if ns.Labels == nil {
+		ns.Labels = map[string]string{}
+	}
+	for k, v := range labels {
 		if strings.HasPrefix(k, "pod-security.kubernetes.io/") {
 			ns.Labels[k] = v
 		}
 	}
 	_, err = cp.Client.CoreV1().Namespaces().Update(ctx, ns, metav1.UpdateOptions{})
 	must(t, err)
-	return name
 }
 
 // admitPod asks the API server (dry run, so the PodSecurity admission
@@ -127,4 +136,38 @@ func TestPodSecurityRestricted(t *testing.T) {
 			return err == nil && len(pods.Items) > 0, err
 		}))
 	})
+}
+
+// TestPodRefusalCrashesRun: in a namespace enforcing restricted, as render
+// labels the project namespace, a pool whose template is not restricted
+// (testTemplate has no securityContext) gets Jobs whose pods the API server
+// refuses. The run ends Crashed with the refusal, the Job controller's
+// FailedCreate event, in its status rather than "no pod started".
+func TestPodRefusalCrashesRun(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, `apiVersion: kubectl-flows.dev/v1alpha1
+kind: Project
+name: refused
+namespace: NS
+pools:
+  - name: p
+    baseJobTemplate: template.json
+    jobVariables:
+      pod_watch_timeout_seconds: 5
+deployments:
+  - {flow: hello, name: default, entrypoint: hello.py:hello, pool: p}
+`, map[string]string{"template.json": testTemplate})
+	rendered := &corev1.Namespace{}
+	must(t, yaml.UnmarshalStrict(bytes.TrimPrefix(e.out.Files["namespace.yaml"], []byte(render.Header)), rendered))
+	labelPodSecurity(t, e.ns, rendered.Labels)
+	e.startReconciler("")
+	e.createRun(ctx, "refused", "deployment: hello/default\n")
+	st := waitState(t, ctx, e.ns, "refused", project.StateCrashed, 90*time.Second)
+	if st.Reason != "FailedCreate" || !strings.Contains(st.Message, "violates PodSecurity") || !strings.Contains(st.Message, "restricted") {
+		t.Errorf("Crashed with %s: %q, want FailedCreate and the API server's PodSecurity refusal", st.Reason, st.Message)
+	}
+	if len(st.Message) > 1100 {
+		t.Errorf("status message of %d bytes", len(st.Message))
+	}
+	t.Logf("Crashed %s: %.200s", st.Reason, st.Message)
 }

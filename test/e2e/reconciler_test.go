@@ -205,6 +205,55 @@ func TestKillDuringBurst(t *testing.T) {
 	}
 }
 
+// TestAPIServerRestartDuringBurst: kube-apiserver restarted (same etcd,
+// port and certificates) in the middle of a 300-run burst. The reconciler
+// lives through it on client-go's retries and relists: no limit is
+// exceeded, every run has exactly one Job and ends Completed.
+func TestAPIServerRestartDuringBurst(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, burstProject, map[string]string{"template.json": testTemplate})
+	jw := e.watchJobs(ctx, burstLimits, e.limitKeys)
+	r := e.startReconciler("")
+
+	const n = 300
+	e.createRuns(ctx, burstNames("run", n), burstRun)
+	// Mid-burst: some Jobs made, most runs still waiting for a slot.
+	must(t, harness.WaitFor(ctx, time.Minute, func(context.Context) (bool, error) {
+		jw.mu.Lock()
+		defer jw.mu.Unlock()
+		return len(jw.added) >= 30, nil
+	}))
+	t.Logf("before the restart: %s", summarize(e.statuses(ctx)))
+	down, err := cp.RestartAPIServer(ctx)
+	must(t, err)
+	t.Logf("kube-apiserver away %v; after: %s", down.Round(time.Millisecond), summarize(e.statuses(ctx)))
+
+	final := e.waitFor(ctx, 5*time.Minute, "every run to finish after the restart", allFinal(n))
+	for name, st := range final {
+		if st.State != project.StateCompleted {
+			t.Errorf("run %s ended %s (%s: %s)", name, st.State, st.Reason, st.Message)
+		}
+	}
+	select {
+	case <-r.Done():
+		t.Error("the reconciler exited during the restart")
+	default:
+	}
+	jw.report(t)
+	jw.mu.Lock()
+	defer jw.mu.Unlock()
+	if got := len(jw.added); got != n {
+		t.Errorf("%d Jobs for %d runs", got, n)
+	}
+	owners := map[string]bool{}
+	for _, run := range jw.runs {
+		owners[run] = true
+	}
+	if len(owners) != n {
+		t.Errorf("%d runs have a Job, want %d", len(owners), n)
+	}
+}
+
 // TestLeaderElection: two replicas with leader election; only the leader
 // dispatches, and when it is killed the other takes over within the lease.
 func TestLeaderElection(t *testing.T) {

@@ -301,6 +301,54 @@ func (cp *ControlPlane) startAPIServer() error {
 	return writeKubeconfig(cp.Kubeconfig, cfg, "")
 }
 
+// RestartAPIServer kills kube-apiserver (SIGKILL: a crash, as the OOM
+// killer or a lost node makes it; requests in flight get no answer, even
+// those whose write landed) and starts it again with the same port,
+// certificates, flags and etcd, then waits until it answers /readyz.
+// Clients keep working with the configs and kubeconfigs they have; their
+// requests fail while it is down and their watches end. It returns how long
+// the API server was away. Not safe to call concurrently with Stop.
+//
+// Not SIGTERM: with the components and a reconciler connected, the API
+// server's graceful shutdown outlasted envtest's 15 s stop timeout here.
+func (cp *ControlPlane) RestartAPIServer(ctx context.Context) (time.Duration, error) {
+	api := cp.env.ControlPlane.APIServer
+	t0 := time.Now()
+	// Its own --cert-dir, a whole argument (NUL-ended in /proc/PID/cmdline):
+	// other components name files inside that directory, never it.
+	pids := processesMentioning("--cert-dir=" + api.CertDir + "\x00")
+	if len(pids) != 1 {
+		return 0, fmt.Errorf("restarting kube-apiserver: found %d processes of it (%v), want 1", len(pids), pids)
+	}
+	killAll(pids)
+	var err error
+	// On the spawner's thread, as at Start: the restarted process's
+	// parent-death signal then means what the first one's did.
+	cp.spawn.do(func() {
+		// Stop reaps the killed process and resets envtest's state.
+		if err = api.Stop(); err != nil {
+			err = fmt.Errorf("stopping kube-apiserver: %w", err)
+			return
+		}
+		if err = api.Start(); err != nil {
+			err = fmt.Errorf("starting kube-apiserver again: %w", err)
+		}
+	})
+	if err != nil {
+		return time.Since(t0), err
+	}
+	err = WaitFor(ctx, 60*time.Second, func(ctx context.Context) (bool, error) {
+		_, err := cp.Client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		return err == nil, nil
+	})
+	if err != nil {
+		return time.Since(t0), fmt.Errorf("kube-apiserver not ready after its restart: %w", err)
+	}
+	d := time.Since(t0)
+	cp.opts.Logf("harness: kube-apiserver killed and restarted, ready again after %v", d.Round(10*time.Millisecond))
+	return d, nil
+}
+
 // userKubeconfig provisions a client-certificate user and writes its
 // kubeconfig into the run directory.
 func (cp *ControlPlane) userKubeconfig(file, name string, groups ...string) (string, error) {

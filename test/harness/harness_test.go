@@ -475,3 +475,49 @@ func TestSetupPrivateControlPlane(t *testing.T) {
 	}
 	t.Logf("Job Complete after %v with PodRunTime 0", time.Since(t0).Round(10*time.Millisecond))
 }
+
+// TestRestartAPIServer: after RestartAPIServer the objects are still there
+// (same etcd), the admin client and a ServiceAccount's token still work
+// (same port, certificates and signing key), and the controllers and kwok
+// have reconnected: a Job created afterwards completes.
+func TestRestartAPIServer(t *testing.T) {
+	ctx := ctxFor(t, 3*time.Minute)
+	ns := cp.NewNamespace(t)
+	if _, err := cp.Client.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "before"}, Data: map[string]string{"k": "v"},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.Client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "runner"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	saCfg, err := cp.RESTConfigForServiceAccount(ctx, ns, "runner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, err := kubernetes.NewForConfig(saCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	down, err := cp.RestartAPIServer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("kube-apiserver away %v", down.Round(10*time.Millisecond))
+
+	cm, err := cp.Client.CoreV1().ConfigMaps(ns).Get(ctx, "before", metav1.GetOptions{})
+	if err != nil || cm.Data["k"] != "v" {
+		t.Fatalf("the ConfigMap made before the restart: %v, %v", cm, err)
+	}
+	// The token authenticates; RBAC grants it nothing.
+	if _, err := sa.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("the ServiceAccount's token after the restart: %v, want Forbidden", err)
+	}
+	if _, err := cp.Client.BatchV1().Jobs(ns).Create(ctx, newJob("after", 1), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.WaitForJob(ctx, ns, "after", batchv1.JobComplete, 90*time.Second); err != nil {
+		t.Fatalf("a Job created after the restart: %v", err)
+	}
+}

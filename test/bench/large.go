@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/metadata"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/render"
+	"github.com/kubectl-flows/kubectl-flows/test/fixture"
+)
+
+// largeRuns: the reconciler's memory with 200 run ConfigMaps of 900 KiB
+// each, as a hostile submitter may make them (a ConfigMap may hold 1 MiB),
+// beside the same reconciler idle, against the memory limit render gives
+// its container. The reconciler runs with the GOMEMLIMIT the rendered
+// Deployment sets from that limit. A third of the runs carry the bulk in
+// run.yaml (Rejected: too large), a third in a data key of their own
+// (Rejected: unknown key), a third in a forged status.yaml (a valid run:
+// admitted, run, and its status replaced by the reconciler's).
+func (b *bench) largeRuns(ctx context.Context) error {
+	const n, size = 200, 900 << 10
+	fmt.Printf("large runs: %d run ConfigMaps of %d KiB\n", n, size>>10)
+	ns, err := b.cp.CreateNamespace(ctx, "bench-large")
+	if err != nil {
+		return err
+	}
+	dir, _ := os.MkdirTemp(b.dir, "large-")
+	p, err := fixture.Install(ctx, b.client, ns, dir, throughputProject, nil)
+	if err != nil {
+		return err
+	}
+	limit, err := renderedMemoryLimit(p.Output)
+	if err != nil {
+		return err
+	}
+	metricsAddr := freeAddr()
+	metrics := "http://" + metricsAddr + "/metrics"
+	rec, err := fixture.StartReconcilerWithEnv(b.bin, dir, b.cp.Kubeconfig, ns, []string{"GOMEMLIMIT=" + strconv.FormatInt(limit, 10)},
+		append(p.ReconcilerArgs(), "--metrics-bind-address="+metricsAddr)...)
+	if err != nil {
+		return err
+	}
+	defer func() { rec.Terminate(); <-rec.Done() }()
+	if err := waitHTTP(ctx, metrics); err != nil {
+		return err
+	}
+	if err := waitReconciling(ctx, rec); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	pid := rec.Cmd.Process.Pid
+	idleRSS, _, err := procUsage(pid)
+	if err != nil {
+		return err
+	}
+
+	bulk := strings.Repeat("x", size)
+	t0 := time.Now()
+	// Four at a time: each create is most of a megabyte on the wire.
+	err = fixture.CreateConcurrently(n, 4, func(i int) error {
+		cm := fixture.RunRequest(fmt.Sprintf("large-%03d", i), "deployment: bench/burst\n")
+		switch i % 3 {
+		case 0:
+			cm.Data[project.KeyRun] = "deployment: bench/burst\nparameters: {blob: " + bulk + "}\n"
+		case 1:
+			cm.Data["notes"] = bulk
+		case 2:
+			cm.Data[project.KeyStatus] = "state: Completed\nmessage: " + bulk + "\n"
+		}
+		_, err := b.client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	created := time.Since(t0)
+	rejected := 0
+	for i := range n {
+		if i%3 != 2 {
+			rejected++
+		}
+	}
+	if err := b.waitLabelled(ctx, ns, map[project.RunState]int{project.StateRejected: rejected, project.StateCompleted: n - rejected}, 5*time.Minute); err != nil {
+		return fmt.Errorf("%w (reconciler log %s)", err, rec.Log)
+	}
+	settled := time.Since(t0)
+	rss, _, err := procUsage(pid)
+	if err != nil {
+		return err
+	}
+	peak, err := peakRSS(pid)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-rec.Done():
+		return fmt.Errorf("the reconciler exited (log %s)", rec.Log)
+	default:
+	}
+	b.add(row{
+		figure:   fmt.Sprintf("reconciler RSS, %d runs of %d KiB (peak)", n, size>>10),
+		baseline: mib(idleRSS), flows: fmt.Sprintf("%s (%s)", mib(rss), mib(peak)),
+		target: fmt.Sprintf("< %s (rendered limit)", mib(limit)),
+		note: fmt.Sprintf("baseline: the same reconciler idle, in the same run; GOMEMLIMIT=%d as the rendered Deployment sets; %d Rejected (bulk in run.yaml or an extra key), %d Completed (bulk in a forged status.yaml); created in %s, all final %s after the first create",
+			limit, rejected, n-rejected, dur(created), dur(settled)),
+	})
+	return nil
+}
+
+// renderedMemoryLimit is the memory limit of the reconciler's container in
+// the rendered reconciler.yaml, in bytes.
+func renderedMemoryLimit(out *render.Output) (int64, error) {
+	for _, doc := range bytes.Split(out.Files["reconciler.yaml"], []byte("\n---\n")) {
+		d := &appsv1.Deployment{}
+		if yaml.Unmarshal(bytes.TrimPrefix(doc, []byte(render.Header)), d) != nil || d.Kind != "Deployment" {
+			continue
+		}
+		for _, c := range d.Spec.Template.Spec.Containers {
+			if q, ok := c.Resources.Limits["memory"]; ok {
+				return q.Value(), nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("reconciler.yaml: no Deployment container with a memory limit")
+}
+
+// waitLabelled polls the runs' state labels, reading metadata only (the
+// runs themselves are most of a megabyte each), until want holds for each
+// state.
+func (b *bench) waitLabelled(ctx context.Context, ns string, want map[project.RunState]int, timeout time.Duration) error {
+	md, err := metadata.NewForConfig(b.cp.Config)
+	if err != nil {
+		return err
+	}
+	cms := md.Resource(corev1.SchemeGroupVersion.WithResource("configmaps")).Namespace(ns)
+	deadline := time.Now().Add(timeout)
+	for {
+		var missing []string
+		for state, n := range want {
+			list, err := cms.List(ctx, metav1.ListOptions{LabelSelector: project.LabelState + "=" + string(state)})
+			if err != nil {
+				return err
+			}
+			if got := len(list.Items); got != n {
+				missing = append(missing, fmt.Sprintf("%d of %d runs %s", got, n, state))
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			sort.Strings(missing)
+			return fmt.Errorf("after %v: %s", timeout, strings.Join(missing, ", "))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
