@@ -3,6 +3,7 @@ package project
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -224,4 +225,36 @@ func mergeList(base, patch []any, kind string, list keyedList, fld *field.Path, 
 		out[i] = mergeObject(out[i].(map[string]any), pm, kind, itemFld, e)
 	}
 	return out
+}
+
+// LoadEnvironments loads what is rendered from a project file: each of its
+// environments, or the project as written when it declares none. The
+// project as written must be valid too: environments change it. Every
+// environment's problems are returned together.
+func LoadEnvironments(path string, opts LoadOptions) ([]*Loaded, error) {
+	opts.Environment = ""
+	base, err := Load(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(base.Environments) == 0 {
+		return []*Loaded{base}, nil
+	}
+	var (
+		out  []*Loaded
+		errs []error
+	)
+	for _, env := range base.Environments {
+		opts.Environment = env
+		l, err := Load(path, opts)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, l)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
 }
