@@ -29,9 +29,7 @@ type FluxOptions struct {
 	SecretRef string
 }
 
-// fluxObjects are named for the project, and its environment if any, so
-// two environments synced into one cluster do not take each other's.
-func fluxObjects(p *project.Project, env string, o FluxOptions) ([]any, error) {
+func fluxObjects(p *project.Project, o FluxOptions) ([]any, error) {
 	if o.Branch == "" {
 		o.Branch = "main"
 	}
@@ -42,9 +40,6 @@ func fluxObjects(p *project.Project, env string, o FluxOptions) ([]any, error) {
 		return nil, fmt.Errorf("--flux-source needs the rendered directory's path in the repository (--flux-path)")
 	}
 	name := "flows-" + p.Name
-	if env != "" {
-		name += "-" + env
-	}
 	labels := map[string]string{LabelManagedBy: ManagedBy, LabelPartOf: p.Name}
 	repo := &sourcev1.GitRepository{
 		TypeMeta:   metav1.TypeMeta{APIVersion: sourcev1.GroupVersion.String(), Kind: sourcev1.GitRepositoryKind},

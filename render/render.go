@@ -118,7 +118,7 @@ func Render(l *project.Loaded, opts Options) (*Output, error) {
 	out.Files["reconciler.yaml"] = append([]byte(Header), install...)
 
 	if opts.Flux.Source != "" {
-		objs, err := fluxObjects(l.Project, l.Environment, opts.Flux)
+		objs, err := fluxObjects(l.Project, opts.Flux)
 		if err != nil {
 			return nil, err
 		}

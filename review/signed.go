@@ -47,7 +47,7 @@ func unsigned(objs Objects) ([]string, map[string]string) {
 			case name == project.ConfigIndexName:
 				problems[key] = "no config index with the config: apply config only as `kubectl flows render` writes it, index included"
 			default:
-				problems[key] = "its data is not what render signed in " + project.ConfigIndexName + ": something over the render (a kustomize overlay's patch) changed it, and the reconciler holds config changed since it was rendered back, with every run that needs it. Give each environment its own render (an environments: section in the project file) instead of patching config data; overlays may change the reconciler Deployment, namespaces and labels"
+				problems[key] = "its data is not what render signed in " + project.ConfigIndexName + ", so the reconciler would hold it back (\"changed since it was rendered\") and every run that needs it: something applied over the render, such as a kustomize overlay's patch, changed it. Give each environment its own render (an environments: section in the project file) instead of patching config data; an overlay may change the reconciler Deployment, namespaces and labels"
 			}
 		}
 	}
