@@ -58,7 +58,7 @@ var reviewExample = templates.Examples(`
 	kubectl flows review clusters/staging clusters/production
 
 	# Kustomize overlays over a render, as committed
-	kubectl flows review --overlay clusters/staging --overlay clusters/production
+	kubectl flows review --overlay overlays/staging-extras
 
 	# Two rendered directories
 	kubectl flows review old/deploy deploy`)

@@ -16,7 +16,8 @@
 #                  render holds the Flux objects
 #   BASE_REF       git ref to review against (default: origin/$GITHUB_BASE_REF
 #                  on GitHub, else the merge base with the default branch)
-#   REVIEW_ARGS    more flags for review, e.g. --overlay clusters/staging
+#   REVIEW_ARGS    more flags for review, e.g. --env production or
+#                  --overlay overlays/staging-extras
 #   COMMENT_FILE   where to write the comment body when not posting
 #   GITHUB_TOKEN, GITHUB_REPOSITORY, PR_NUMBER   post the comment with
 #                  GitHub's REST API (GITHUB_API_URL, default api.github.com)
