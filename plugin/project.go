@@ -14,11 +14,14 @@ import (
 type projectFlags struct {
 	File    string
 	ExtStrs []string
+	// Env selects one of the project's environments.
+	Env string
 }
 
 func (f *projectFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.File, "file", "f", "", "project file (default: flows.yaml, else flows.jsonnet, in the current directory)")
 	fs.StringArrayVar(&f.ExtStrs, "ext-str", nil, "value for std.extVar(NAME) in Jsonnet, or {{ NAME }} in YAML, as NAME=VALUE (repeatable)")
+	fs.StringVar(&f.Env, "env", "", "one of the project's environments (its environments: section)")
 }
 
 // complete finds the default project file.
@@ -44,11 +47,38 @@ func (f *projectFlags) validate() error {
 	return nil
 }
 
-func (f *projectFlags) load() (*project.Loaded, error) {
+func (f *projectFlags) loadOptions() project.LoadOptions {
 	vars := map[string]string{}
 	for _, kv := range f.ExtStrs {
 		k, v, _ := strings.Cut(kv, "=")
 		vars[k] = v
 	}
-	return project.Load(f.File, project.LoadOptions{ExtVars: vars})
+	return project.LoadOptions{ExtVars: vars, Environment: f.Env}
+}
+
+// load loads the project, or the environment --env names. A project with
+// environments needs --env: the project as written is what each
+// environment changes, not what any cluster runs.
+func (f *projectFlags) load() (*project.Loaded, error) {
+	l, err := project.Load(f.File, f.loadOptions())
+	if err != nil {
+		return nil, err
+	}
+	if f.Env == "" && len(l.Environments) > 0 {
+		return nil, fmt.Errorf("%s declares environments (%s): pass --env NAME", f.File, strings.Join(l.Environments, ", "))
+	}
+	return l, nil
+}
+
+// loadAll loads what render writes: the environment --env names, else
+// every environment, else the project.
+func (f *projectFlags) loadAll() ([]*project.Loaded, error) {
+	if f.Env != "" {
+		l, err := project.Load(f.File, f.loadOptions())
+		if err != nil {
+			return nil, err
+		}
+		return []*project.Loaded{l}, nil
+	}
+	return project.LoadEnvironments(f.File, f.loadOptions())
 }

@@ -3,6 +3,7 @@ package plugin
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -26,7 +27,11 @@ var renderExample = templates.Examples(`
 	kubectl flows render --check
 
 	# Render a Jsonnet project, with a Flux GitRepository and Kustomization
-	kubectl flows render -f flows.jsonnet --flux-source https://github.com/acme/flows --flux-branch main`)
+	kubectl flows render -f flows.jsonnet --flux-source https://github.com/acme/flows --flux-branch main
+
+	# A project with environments: clusters/staging and clusters/production,
+	# each with the Flux objects that apply it
+	kubectl flows render --flux-source https://github.com/acme/flows`)
 
 // RenderOptions renders a project into a kustomize-ready directory.
 type RenderOptions struct {
@@ -42,15 +47,18 @@ type RenderOptions struct {
 
 // NewCmdRender is `kubectl flows render`.
 func NewCmdRender(streams genericiooptions.IOStreams) *cobra.Command {
-	o := &RenderOptions{OutDir: "deploy", IOStreams: streams}
+	o := &RenderOptions{IOStreams: streams}
 	cmd := &cobra.Command{
-		Use:   "render [-f flows.yaml] [-o DIR] [--check]",
+		Use:   "render [-f flows.yaml] [-o DIR] [--check] [--env NAME]",
 		Short: "Render the project into Kubernetes manifests for git",
 		Long: `Render writes the project's work pools, tag limits and deployments, and the
 reconciler install, into DIR as a kustomize-ready tree that is sorted and
 byte-stable, for a pull request and for Flux or kubectl apply -k.
 
 Each deployment's ConfigMap holds a preview of the Job its runs launch.
+A project with environments is rendered once per environment, into
+DIR/<environment> (DIR is clusters unless -o says otherwise), each with its
+own config index and reconciler --config-digest; --env renders one.
 With --check nothing is written: it exits 1 and prints a unified diff when
 DIR is stale, 0 when it matches, and 2 on error.`,
 		Example: renderExample,
@@ -66,12 +74,12 @@ DIR is stale, 0 when it matches, and 2 on error.`,
 		},
 	}
 	o.addFlags(cmd.Flags())
-	cmd.Flags().StringVarP(&o.OutDir, "output-dir", "o", o.OutDir, "directory to write the manifests into")
+	cmd.Flags().StringVarP(&o.OutDir, "output-dir", "o", "", "directory to write the manifests into (default deploy, or clusters for a project with environments, one directory each)")
 	cmd.Flags().BoolVar(&o.Check, "check", false, "compare with the output directory instead of writing; exit 1 with a diff when it is stale")
 	cmd.Flags().BoolVar(&o.AdmissionPolicy, "admission-policy", false, "also write "+render.AdmissionPolicyFile+": a ValidatingAdmissionPolicy and binding (cluster-scoped, for a cluster admin to apply; not in kustomization.yaml) refusing malformed run requests and status writes by anyone but the in-cluster reconciler")
 	cmd.Flags().StringVar(&o.Flux.Source, "flux-source", "", "git URL: also write a Flux GitRepository and Kustomization for the output directory")
 	cmd.Flags().StringVar(&o.Flux.Branch, "flux-branch", "main", "git branch for --flux-source")
-	cmd.Flags().StringVar(&o.Flux.Path, "flux-path", "", "the output directory's path in the git repository (default: found from git)")
+	cmd.Flags().StringVar(&o.Flux.Path, "flux-path", "", "the output directory's path in the git repository (default: found from git); with environments, each environment's directory is below it")
 	cmd.Flags().StringVar(&o.Flux.Namespace, "flux-namespace", "flux-system", "namespace of the Flux objects")
 	cmd.Flags().StringVar(&o.Flux.SecretRef, "flux-secret-ref", "", "Secret with the git credentials, for --flux-source")
 	return cmd
@@ -88,49 +96,84 @@ func (o *RenderOptions) fail(err error) error {
 
 // Complete fills defaults.
 func (o *RenderOptions) Complete() error {
-	if err := o.projectFlags.complete(); err != nil {
-		return err
-	}
-	if o.Flux.Source != "" && o.Flux.Path == "" {
-		o.Flux.Path = repoRelative(o.OutDir)
-	}
-	return nil
+	return o.projectFlags.complete()
 }
 
 // Validate checks the flags.
 func (o *RenderOptions) Validate() error {
-	if o.OutDir == "" {
-		return fmt.Errorf("--output-dir must not be empty")
-	}
 	return o.projectFlags.validate()
 }
 
-// Run renders, then writes or checks.
+// DefaultOutDir is where render writes: deploy, or for a project with
+// environments clusters/<environment>, Flux's usual layout, so each
+// environment's directory is the path of the Flux Kustomization that
+// applies it in its cluster.
+func DefaultOutDir(l *project.Loaded) string {
+	if len(l.Environments) > 0 {
+		return "clusters"
+	}
+	return "deploy"
+}
+
+// outDir is where one environment's render goes.
+func (o *RenderOptions) outDir(l *project.Loaded) string {
+	dir := o.OutDir
+	if dir == "" {
+		dir = DefaultOutDir(l)
+	}
+	return filepath.Join(dir, l.Environment)
+}
+
+// Run renders each environment (or the project), then writes or checks.
 func (o *RenderOptions) Run() error {
-	l, err := o.load()
+	all, err := o.loadAll()
 	if err != nil {
 		return o.fail(err)
 	}
-	out, err := render.Render(l, render.Options{Version: version.String(), Flux: o.Flux, AdmissionPolicy: o.AdmissionPolicy})
-	if err != nil {
-		return o.fail(err)
-	}
-	if o.Check {
-		diff, err := out.Diff(o.OutDir)
+	var stale []string
+	for _, l := range all {
+		dir := o.outDir(l)
+		flux := o.Flux
+		if flux.Source != "" {
+			if flux.Path == "" {
+				flux.Path = repoRelative(dir)
+			} else {
+				flux.Path = path.Join(flux.Path, l.Environment)
+			}
+		}
+		out, err := render.Render(l, render.Options{Version: version.String(), Flux: flux, AdmissionPolicy: o.AdmissionPolicy})
 		if err != nil {
 			return o.fail(err)
 		}
-		if diff != "" {
-			fmt.Fprint(o.Out, diff)
-			return &ExitError{Code: 1, Err: fmt.Errorf("%s is stale: run `kubectl flows render -f %s -o %s` and commit the result", o.OutDir, l.File, o.OutDir)}
+		if o.Check {
+			diff, err := out.Diff(dir)
+			if err != nil {
+				return o.fail(err)
+			}
+			if diff != "" {
+				fmt.Fprint(o.Out, diff)
+				stale = append(stale, dir)
+				continue
+			}
+			fmt.Fprintf(o.ErrOut, "%s is up to date with %s\n", dir, l.File)
+			continue
 		}
-		fmt.Fprintf(o.ErrOut, "%s is up to date with %s\n", o.OutDir, l.File)
-		return nil
+		if err := out.Write(dir); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.ErrOut, "rendered %s into %s: %s\n", l.File, dir, summary(l.Project))
 	}
-	if err := out.Write(o.OutDir); err != nil {
-		return err
+	if len(stale) > 0 {
+		cmd := "kubectl flows render -f " + o.File
+		if o.OutDir != "" {
+			cmd += " -o " + o.OutDir
+		}
+		verb := "is"
+		if len(stale) > 1 {
+			verb = "are"
+		}
+		return &ExitError{Code: 1, Err: fmt.Errorf("%s %s stale: run `%s` and commit the result", strings.Join(stale, " and "), verb, cmd)}
 	}
-	fmt.Fprintf(o.ErrOut, "rendered %s into %s: %s\n", l.File, o.OutDir, summary(l.Project))
 	return nil
 }
 

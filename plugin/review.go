@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,13 +33,16 @@ var reviewLong = templates.LongDesc(`
 	the exact YAML hunks below, for a PR comment; json is for bots.
 
 	The base is the merge base of HEAD with the default branch unless
-	--base names one. With --overlay DIR (repeatable) the kustomize build of
+	--base names one. A project with environments is reviewed environment
+	by environment (--env names one), each against the same environment at
+	the base. With --overlay DIR (repeatable) the kustomize build of
 	each overlay is reviewed instead, as committed: what Flux applies. With
 	two directories it compares them (rendered directories or overlays).
 
 	Exit status, like render --check: 0 no change, 1 changes, 2 an error
 	(including a change that breaks something, such as parameter defaults
-	the new schema rejects).`)
+	the new schema rejects, or config data an overlay patched, which the
+	reconciler would refuse as changed since it was rendered).`)
 
 var reviewExample = templates.Examples(`
 	# What does my branch change, against the merge base with main?
@@ -47,8 +51,14 @@ var reviewExample = templates.Examples(`
 	# As a PR comment, against the PR's base branch
 	kubectl flows review --base origin/main -o markdown
 
-	# Each environment of a Flux layout
-	kubectl flows review --overlay clusters/staging --overlay clusters/production
+	# A project with environments: each environment's render, or one
+	kubectl flows review --env production
+
+	# What promoting staging's render to production changes
+	kubectl flows review clusters/staging clusters/production
+
+	# Kustomize overlays over a render, as committed
+	kubectl flows review --overlay overlays/staging-extras
 
 	# Two rendered directories
 	kubectl flows review old/deploy deploy`)
@@ -219,32 +229,54 @@ func (o *ReviewOptions) review() (*review.Review, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := o.load()
+	all, err := o.loadAll()
 	if err != nil {
 		return nil, err
 	}
-	after, err := renderObjects(l)
-	if err != nil {
-		return nil, err
-	}
-	before := review.Objects{}
-	baseFile := filepath.Join(tree, rel)
-	if _, err := os.Stat(baseFile); err == nil {
-		vars := map[string]string{project.ExtVarGitSHA: sha}
-		for _, kv := range o.ExtStrs {
-			k, v, _ := strings.Cut(kv, "=")
-			vars[k] = v
+	baseOpts := o.loadOptions()
+	baseOpts.ExtVars[project.ExtVarGitSHA] = sha
+	for _, l := range all {
+		after, err := renderObjects(l)
+		if err != nil {
+			return nil, err
 		}
-		lb, err := project.Load(baseFile, project.LoadOptions{ExtVars: vars})
+		before, err := baseObjects(filepath.Join(tree, rel), l.Environment, baseOpts)
 		if err != nil {
 			return nil, fmt.Errorf("the project at %s: %w", base, err)
 		}
-		if before, err = renderObjects(lb); err != nil {
-			return nil, fmt.Errorf("the project at %s: %w", base, err)
+		target := filepath.ToSlash(rel)
+		if l.Environment != "" {
+			target += ", environment " + l.Environment
+		}
+		rv.Reports = append(rv.Reports, review.Compare(target, before, after, opts))
+	}
+	return rv, nil
+}
+
+// baseObjects renders the project at the base ref for one environment:
+// nothing when the file did not exist, and the project as written when it
+// declared no environments yet (a project moving to environments is
+// reviewed against what it rendered before). An environment the base did
+// not declare is new: every object is added.
+func baseObjects(file, env string, opts project.LoadOptions) (review.Objects, error) {
+	if _, err := os.Stat(file); err != nil {
+		return review.Objects{}, nil
+	}
+	opts.Environment = ""
+	l, err := project.Load(file, opts)
+	if err != nil {
+		return nil, err
+	}
+	if env != "" && len(l.Environments) > 0 {
+		if !slices.Contains(l.Environments, env) {
+			return review.Objects{}, nil
+		}
+		opts.Environment = env
+		if l, err = project.Load(file, opts); err != nil {
+			return nil, err
 		}
 	}
-	rv.Reports = append(rv.Reports, review.Compare(filepath.ToSlash(rel), before, after, opts))
-	return rv, nil
+	return renderObjects(l)
 }
 
 // renderObjects renders a project as render does (same plugin version on

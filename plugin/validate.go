@@ -43,13 +43,19 @@ file, line and field.`,
 
 // Run validates.
 func (o *ValidateOptions) Run() error {
-	l, err := o.load()
+	all, err := o.loadAll()
 	if err != nil {
 		return err
 	}
-	if _, err := render.Render(l, render.Options{Version: version.String()}); err != nil {
-		return err
+	for _, l := range all {
+		if _, err := render.Render(l, render.Options{Version: version.String()}); err != nil {
+			return err
+		}
+		what := l.File
+		if l.Environment != "" {
+			what += " (environment " + l.Environment + ")"
+		}
+		fmt.Fprintf(o.Out, "%s is valid: %s\n", what, summary(l.Project))
 	}
-	fmt.Fprintf(o.Out, "%s is valid: %s\n", l.File, summary(l.Project))
 	return nil
 }

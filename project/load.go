@@ -28,6 +28,9 @@ const ExtVarGitSHA = "gitSha"
 type LoadOptions struct {
 	// ExtVars holds --ext-str values. gitSha is added from git unless set.
 	ExtVars map[string]string
+	// Environment selects one of the project's environments, merged over
+	// the project; empty loads the project as written.
+	Environment string
 }
 
 // Loaded is a project read from disk, defaults filled, templates parsed and
@@ -41,6 +44,10 @@ type Loaded struct {
 	// TemplateSources names where each pool's template came from: a path
 	// relative to the project file, "inline" or "default".
 	TemplateSources map[string]string
+	// Environment is the environment loaded ("" for the project as
+	// written); Environments names every one the file declares, in order.
+	Environment  string
+	Environments []string
 }
 
 // Load reads, defaults and validates a project file. Every problem found is
@@ -78,7 +85,21 @@ func Load(path string, opts LoadOptions) (*Loaded, error) {
 			return nil, err
 		}
 	}
-	return decode(path, doc, e)
+	doc, envs, err := selectEnvironment(doc, opts.Environment, e)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Environment != "" {
+		// The merged document's lines are not the file's: errors name the
+		// environment and the field instead.
+		e = &errs{file: fmt.Sprintf("%s (environment %s)", path, opts.Environment)}
+	}
+	l, err := decode(path, doc, e)
+	if err != nil {
+		return nil, err
+	}
+	l.Environment, l.Environments = opts.Environment, envs
+	return l, nil
 }
 
 // decode turns the project's JSON into a validated Loaded.
@@ -268,7 +289,7 @@ func fillVars(v any, path *field.Path, vars map[string]string, e *errs) any {
 	return v
 }
 
-var templatePathRE = regexp.MustCompile(`^pools\[\d+\]\.baseJobTemplate$`)
+var templatePathRE = regexp.MustCompile(`^(environments\[\d+\]\.)?pools\[\d+\]\.baseJobTemplate$`)
 
 func isTemplatePath(p *field.Path) bool { return templatePathRE.MatchString(p.String()) }
 

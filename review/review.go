@@ -106,6 +106,10 @@ type Options struct {
 func Compare(target string, before, after Objects, opts Options) *Report {
 	c := &comparer{opts: opts, r: &Report{Target: target, Changes: []Change{}, Hunks: []Hunk{}}}
 	c.config(before, after)
+	refused, why := unsigned(after)
+	for _, k := range refused {
+		c.add(Change{Group: Admission, Error: true, Object: k, Note: why[k]})
+	}
 	keys := map[string]bool{}
 	for k := range before {
 		keys[k] = true

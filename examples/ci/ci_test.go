@@ -114,7 +114,7 @@ func TestScriptOnAPullRequest(t *testing.T) {
 	}
 	got, err = os.ReadFile(comment)
 	must(t, err)
-	if !strings.Contains(string(got), "`deploy` is stale") || !strings.Contains(string(got), "concurrencyLimit: `10` → `12`") {
+	if !strings.Contains(string(got), "**The committed render is stale** (`deploy`): run `kubectl flows render -f flows.yaml`") || !strings.Contains(string(got), "concurrencyLimit: `10` → `12`") {
 		t.Errorf("the comment on a stale render does not say so, or lacks the review:\n%s", got)
 	}
 }

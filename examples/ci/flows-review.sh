@@ -10,10 +10,14 @@
 # Settings (environment):
 #   KUBECTL_FLOWS  the plugin binary (default: kubectl-flows on PATH)
 #   FLOWS_FILE     the project file (default: flows.yaml)
-#   FLOWS_DIR      the committed render (default: deploy)
+#   FLOWS_DIR      the committed render (default: render's own, deploy, or
+#                  clusters/<env> for a project with environments)
+#   RENDER_ARGS    more flags for render, e.g. --flux-source URL when the
+#                  render holds the Flux objects
 #   BASE_REF       git ref to review against (default: origin/$GITHUB_BASE_REF
 #                  on GitHub, else the merge base with the default branch)
-#   REVIEW_ARGS    more flags for review, e.g. --overlay clusters/staging
+#   REVIEW_ARGS    more flags for review, e.g. --env production or
+#                  --overlay overlays/staging-extras
 #   COMMENT_FILE   where to write the comment body when not posting
 #   GITHUB_TOKEN, GITHUB_REPOSITORY, PR_NUMBER   post the comment with
 #                  GitHub's REST API (GITHUB_API_URL, default api.github.com)
@@ -24,7 +28,7 @@ set -euo pipefail
 
 kf=${KUBECTL_FLOWS:-kubectl-flows}
 file=${FLOWS_FILE:-flows.yaml}
-dir=${FLOWS_DIR:-deploy}
+dir=${FLOWS_DIR:-}
 base=${BASE_REF:-}
 if [ -z "$base" ] && [ -n "${GITHUB_BASE_REF:-}" ]; then
 	base=origin/$GITHUB_BASE_REF
@@ -32,7 +36,12 @@ fi
 
 status=0
 stale=""
-if ! drift=$("$kf" render --check -f "$file" -o "$dir" 2>&1); then
+render_flags=(-f "$file")
+[ -n "$dir" ] && render_flags+=(-o "$dir")
+# RENDER_ARGS is split on spaces, as flags are.
+# shellcheck disable=SC2206
+[ -n "${RENDER_ARGS:-}" ] && render_flags+=(${RENDER_ARGS})
+if ! drift=$("$kf" render --check "${render_flags[@]}" 2>&1); then
 	stale=$drift
 	status=1
 fi
@@ -59,7 +68,9 @@ case $review_status in
 	;;
 esac
 if [ -n "$stale" ]; then
-	body+=$'\n\n'"**\`$dir\` is stale**: run \`kubectl flows render -f $file -o $dir\` and commit the result."
+	# render's last line names the stale directories: "error: DIR is stale: ..."
+	what=$(printf '%s\n' "$stale" | sed -n 's/^error: \(.*\) \(is\|are\) stale: .*/\1/p' | tail -n 1)
+	body+=$'\n\n'"**The committed render is stale** (\`${what:-${dir:-deploy}}\`): run \`kubectl flows render ${render_flags[*]}\` and commit the result."
 	body+=$'\n\n<details><summary>render --check</summary>\n\n```diff\n'"$stale"$'\n```\n</details>'
 fi
 body="<!-- kubectl-flows review -->"$'\n'"$body"$'\n'

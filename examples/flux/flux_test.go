@@ -1,38 +1,73 @@
 // Package flux is an example repository layout for two environments with
-// Flux; its test builds each overlay with `kubectl kustomize` and checks
-// the result, the Flux objects and the review between them against golden
-// files.
+// Flux: one project file whose environments are rendered each on its own
+// into clusters/<env>. Its tests render it with the real command (the
+// committed tree is the golden file), build each environment with
+// `kubectl kustomize` as Flux's kustomize-controller does, and review
+// production against staging.
 package flux
 
 import (
 	"bytes"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
 	"github.com/kubectl-flows/kubectl-flows/internal/golden"
-	"github.com/kubectl-flows/kubectl-flows/project"
-	"github.com/kubectl-flows/kubectl-flows/render"
+	"github.com/kubectl-flows/kubectl-flows/plugin"
 	"github.com/kubectl-flows/kubectl-flows/review"
+	"github.com/kubectl-flows/kubectl-flows/version"
 )
 
 var envs = []string{"staging", "production"}
 
-func goldenFile(t *testing.T, path string, got []byte) {
-	t.Helper()
-	golden.Check(t, path, got)
+// renderArgs is the command the README gives, with the git SHA pinned so
+// the committed tree does not change with every commit, and the Flux path
+// as it is in a repository of its own (here the example sits deeper).
+var renderArgs = []string{"--ext-str", "gitSha=0123abc", "--flux-source", "https://github.com/acme/shop-flows", "--flux-path", "clusters"}
+
+// TestRender runs `kubectl flows render --check` over the committed
+// clusters/ (with -update, renders into it): one directory per
+// environment, each with the Flux objects that apply it.
+func TestRender(t *testing.T) {
+	defer func(v string) { version.Version = v }(version.Version)
+	version.Version = "v0.1.0" // the reconciler image's tag, as in the other examples
+	args := renderArgs
+	if !golden.Update() {
+		args = append(args, "--check")
+	}
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	cmd := plugin.NewCmdRender(streams)
+	cmd.SetArgs(args)
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	if err := cmd.Execute(); err != nil {
+		t.Fatalf("render %v: exit %d: %v\n%s%s", args, plugin.ExitCode(err), err, out, errOut)
+	}
+	for _, env := range envs {
+		want := "clusters/" + env + " is up to date"
+		if golden.Update() {
+			want = "into clusters/" + env + ":"
+		}
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("render did not say %q:\n%s", want, errOut)
+		}
+	}
 }
 
-// TestOverlaysBuild builds clusters/<env> with kubectl's own kustomize,
+// TestKustomizeBuild builds clusters/<env> with kubectl's own kustomize,
 // as Flux's kustomize-controller builds it, and checks it against
-// testdata/<env>.yaml; review's reading of the overlay (kustomize's Go
-// API) must hold the same objects.
-func TestOverlaysBuild(t *testing.T) {
+// testdata/<env>.yaml; review's reading of the directory (kustomize's Go
+// API) must hold the same objects, and its config must be as signed: the
+// reconciler takes it.
+func TestKustomizeBuild(t *testing.T) {
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
 		t.Fatalf("kubectl is not on PATH: %v", err)
 	}
+	digests := map[string]string{}
 	for _, env := range envs {
 		t.Run(env, func(t *testing.T) {
 			dir := filepath.Join("clusters", env)
@@ -40,7 +75,7 @@ func TestOverlaysBuild(t *testing.T) {
 			if err != nil {
 				t.Fatalf("kubectl kustomize %s: %v", dir, err)
 			}
-			goldenFile(t, filepath.Join("testdata", env+".yaml"), out)
+			golden.Check(t, filepath.Join("testdata", env+".yaml"), out)
 			byKubectl, err := review.FromYAML("kubectl kustomize "+dir, out)
 			if err != nil {
 				t.Fatal(err)
@@ -49,37 +84,27 @@ func TestOverlaysBuild(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			empty := review.Compare(dir, byKubectl, byReview, review.Options{})
-			if len(empty.Hunks) != 0 {
-				t.Errorf("review reads %s differently from kubectl kustomize: %+v", dir, empty.Hunks)
+			if same := review.Compare(dir, byKubectl, byReview, review.Options{}); len(same.Hunks) != 0 {
+				t.Errorf("review reads %s differently from kubectl kustomize: %+v", dir, same.Hunks)
+			}
+			if added := review.Compare(dir, review.Objects{}, byKubectl, review.Options{}); added.Errors() != 0 {
+				t.Errorf("the reconciler would refuse %s's config: %+v", dir, added.Changes)
+			}
+			for _, line := range strings.Split(string(out), "\n") {
+				if d, ok := strings.CutPrefix(strings.TrimSpace(line), "- --config-digest="); ok {
+					digests[env] = d
+				}
 			}
 		})
 	}
-}
-
-// TestFluxObjects renders the project with --flux-source for each
-// environment: a GitRepository and a Kustomization that applies
-// clusters/<env>, committed in clusters/<env>/flux/ (outside the overlay,
-// applied once per cluster).
-func TestFluxObjects(t *testing.T) {
-	l, err := project.Load("flows.yaml", project.LoadOptions{ExtVars: map[string]string{project.ExtVarGitSHA: "0123abc"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, env := range envs {
-		out, err := render.Render(l, render.Options{Version: "v0.1.0", Flux: render.FluxOptions{
-			Source: "https://github.com/acme/shop-flows", Branch: "main", Path: "clusters/" + env,
-		}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		goldenFile(t, filepath.Join("clusters", env, "flux", "flux-sync.yaml"), out.Files["flux-sync.yaml"])
+	if digests["staging"] == "" || digests["staging"] == digests["production"] {
+		t.Errorf("each environment's reconciler follows its own config index: %v", digests)
 	}
 }
 
-// TestReviewPromotion reviews production's overlay against staging's:
-// what promoting the same render from one environment to the other
-// changes.
+// TestReviewPromotion reviews production's render against staging's (as
+// `kubectl flows review clusters/staging clusters/production`): what the
+// environments differ in.
 func TestReviewPromotion(t *testing.T) {
 	staging, err := review.FromDir("clusters/staging")
 	if err != nil {
@@ -95,5 +120,8 @@ func TestReviewPromotion(t *testing.T) {
 	if err := rv.Write(&b, "text"); err != nil {
 		t.Fatal(err)
 	}
-	goldenFile(t, filepath.Join("testdata", "staging-to-production.txt"), b.Bytes())
+	if rv.Errors() != 0 {
+		t.Errorf("errors between two renders:\n%s", b.String())
+	}
+	golden.Check(t, filepath.Join("testdata", "staging-to-production.txt"), b.Bytes())
 }
