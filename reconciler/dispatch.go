@@ -155,6 +155,10 @@ func (c *Controller) dispatch(ctx context.Context) error {
 			actions = c.decide(actions, cd.cm.Name, c.rejectAction(cd, pr.admitErr, now))
 			continue
 		}
+		if rej := c.parentProblem(cfg, pr.req); rej != nil {
+			actions = c.decide(actions, cd.cm.Name, c.rejectAction(cd, rej, now))
+			continue
+		}
 		// Runs that cannot take a slot now, not yet due or paused, are
 		// settled before the sort: their order does not matter, and ten
 		// thousand runs in a paused pool made the sort most of a pass.

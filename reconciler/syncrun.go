@@ -51,7 +51,8 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if state.Final() {
 		return nil
 	}
-	cancel := c.cancelRequested(cm)
+	cause := c.cancelCause(cm)
+	cancel := cause != ""
 	job, _ := c.jobOf(cm) // a Job that is not the run's is never acted on
 
 	if job == nil {
@@ -63,7 +64,7 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 			return c.finish(ctx, cm, st, project.StateCancelled, "Cancelled", "cancelled; its Job "+st.JobName+" was deleted", now)
 		case cancel && !state.HoldsSlot():
 			st.EndTime = &metav1.Time{Time: now}
-			return c.finish(ctx, cm, st, project.StateCancelled, "Cancelled", "cancelled before it started", now)
+			return c.finish(ctx, cm, st, project.StateCancelled, "Cancelled", "cancelled "+cause+" before it started", now)
 		case state.HoldsSlot():
 			st.EndTime = &metav1.Time{Time: now}
 			return c.finish(ctx, cm, st, project.StateCrashed, "JobDeleted", fmt.Sprintf("Job %s disappeared while the run held it", st.JobName), now)
@@ -81,7 +82,10 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	}
 	if cancel || state == project.StateCancelling {
 		fill()
-		return c.cancel(ctx, cm, st, job, now)
+		if cause == "" {
+			cause = "by request" // Cancelling already: the request may be pruned
+		}
+		return c.cancel(ctx, cm, st, job, cause, now)
 	}
 	if job.DeletionTimestamp != nil && jobFinished(job) == "" {
 		// Deleted by someone else before it finished (kubectl delete, a
@@ -198,7 +202,7 @@ const (
 
 // cancel deletes the run's Job (background propagation: its pods go with
 // it) and ends the run Cancelled once the Job is gone.
-func (c *Controller) cancel(ctx context.Context, cm *corev1.ConfigMap, st *project.RunStatus, job *batchv1.Job, now time.Time) error {
+func (c *Controller) cancel(ctx context.Context, cm *corev1.ConfigMap, st *project.RunStatus, job *batchv1.Job, cause string, now time.Time) error {
 	if job != nil {
 		if job.DeletionTimestamp == nil {
 			if err := c.deleteJob(ctx, job); err != nil {
@@ -214,10 +218,10 @@ func (c *Controller) cancel(ctx context.Context, cm *corev1.ConfigMap, st *proje
 		// The Job is marked for deletion and held by the finalizer
 		// until this final state is written; its pods go with it.
 		st.EndTime = &metav1.Time{Time: now}
-		return c.finish(ctx, cm, st, project.StateCancelled, "Cancelled", "cancelled by request; its Job "+job.Name+" was deleted", now)
+		return c.finish(ctx, cm, st, project.StateCancelled, "Cancelled", "cancelled "+cause+"; its Job "+job.Name+" was deleted", now)
 	}
 	st.EndTime = &metav1.Time{Time: now}
-	return c.finish(ctx, cm, st, project.StateCancelled, "Cancelled", "cancelled by request", now)
+	return c.finish(ctx, cm, st, project.StateCancelled, "Cancelled", "cancelled "+cause, now)
 }
 
 func (c *Controller) deleteJob(ctx context.Context, job *batchv1.Job) error {

@@ -1,0 +1,94 @@
+package reconciler
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
+
+// ReasonInvalidParent rejects a run whose parent (RunRequest.Parent) the
+// reconciler cannot accept.
+const ReasonInvalidParent = "InvalidParent"
+
+// maxParentDepth bounds how far up a chain of parents a cancellation is
+// looked for. A parent must exist before its child names its UID, so a
+// chain has no cycle; the bound only caps the work of a very deep one.
+const maxParentDepth = 16
+
+// parentProblem checks a new run's parent before the run takes its
+// slots: the run of that name and UID exists in the namespace, has not
+// ended, and its deployment's starts lists this run's deployment. Whoever
+// may create a ConfigMap may write any parent, and a run's parent decides
+// only what happens to that run (it is cancelled with its parent, and
+// shown as its child), so a false parent can harm no one else's run; the
+// check keeps the tree the CLI and dashboard show to children a parent's
+// deployment may really start. Nil when the run has no parent or it is
+// accepted.
+func (c *Controller) parentProblem(cfg *Config, req *project.RunRequest) *rejection {
+	ref := req.Parent
+	if ref == nil {
+		return nil
+	}
+	parent, err := c.runs.Get(ref.Run)
+	if err != nil || !ref.Is(parent) {
+		return &rejection{ReasonInvalidParent, fmt.Sprintf("parent run %s (uid %s) does not exist in this namespace", ref.Run, project.Truncate(string(ref.RunUID), 64))}
+	}
+	if state := c.state.stateOf(parent); state.Final() {
+		return &rejection{ReasonInvalidParent, fmt.Sprintf("parent run %s has already ended (%s)", ref.Run, state)}
+	}
+	pr := c.parsed.get(parent)
+	if pr.req == nil {
+		return &rejection{ReasonInvalidParent, fmt.Sprintf("parent run %s is not a valid run request", ref.Run)}
+	}
+	d := cfg.Deployments[pr.req.Deployment]
+	if d == nil || !d.MayStart(req.Deployment) {
+		return &rejection{ReasonInvalidParent, fmt.Sprintf("parent run %s is of deployment %s, whose starts does not list %s", ref.Run, pr.req.Deployment, req.Deployment)}
+	}
+	return nil
+}
+
+// cancelledParent names the run's parent (or an ancestor) when it is
+// being cancelled or was: the run is then cancelled with it, through the
+// same path as a cancel request. "" otherwise, and when the parent named
+// is not there under its UID.
+func (c *Controller) cancelledParent(cm *corev1.ConfigMap, depth int) string {
+	if depth <= 0 {
+		return ""
+	}
+	pr := c.parsed.get(cm)
+	if pr.req == nil || pr.req.Parent == nil {
+		return ""
+	}
+	parent, err := c.runs.Get(pr.req.Parent.Run)
+	if err != nil || !pr.req.Parent.Is(parent) {
+		return ""
+	}
+	switch state := c.state.stateOf(parent); {
+	case state == project.StateCancelling || state == project.StateCancelled:
+		return parent.Name
+	case state.Final():
+		return ""
+	}
+	if c.ownCancelRequested(parent) || c.cancelledParent(parent, depth-1) != "" {
+		return parent.Name
+	}
+	return ""
+}
+
+// queueChildren queues the unfinished children of a run that is being
+// cancelled, so they follow it at once. Cancellations are rare, so the
+// unfinished runs are scanned rather than indexed: an index would decode
+// every run's request on each of its status writes. A reconciler that
+// starts syncs every unfinished run anyway, which finds a cancelled
+// parent then.
+func (c *Controller) queueChildren(parent *corev1.ConfigMap) {
+	for _, state := range []project.RunState{"", project.StateScheduled, project.StatePending, project.StateRunning, project.StateCancelling} {
+		for _, cm := range byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, string(state)) {
+			if pr := c.parsed.get(cm); pr.req != nil && pr.req.Parent.Is(parent) {
+				c.queue.Add(cm.Name)
+			}
+		}
+	}
+}
