@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
 	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/yaml"
@@ -120,6 +122,7 @@ type RunOptions struct {
 	Validate   bool
 	Local      bool
 	Python     string
+	Output     string
 	projectFlags
 	deployment  string
 	params      map[string]any
@@ -159,6 +162,7 @@ func NewCmdRun(f *Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	fl.DurationVar(&o.Timeout, "timeout", 0, "with --wait or --watch, give up after this long (exit 6); 0 waits forever")
 	fl.BoolVar(&o.Validate, "validate", true, "check parameters and job variables against their schemas before creating the run")
 	fl.BoolVar(&o.Local, "local", false, "run the flow here, as a local process in the project directory, instead of in the cluster")
+	fl.StringVarP(&o.Output, "output", "o", "", "json or yaml: print the run as `get run -o json|yaml` does, once created, or with --wait once it has ended (instead of its name and summary)")
 	fl.StringVar(&o.Python, "python", "", "with --local, the Python that runs the entrypoint (default: python3, else python, on PATH)")
 	o.projectFlags.addFlags(fl)
 	return cmd
@@ -178,6 +182,12 @@ func (o *RunOptions) Complete(args []string) error {
 	}
 	if !o.Local && (o.Python != "" || o.File != "" || len(o.ExtStrs) > 0) {
 		return errors.New("--python, -f and --ext-str go with --local (a run in the cluster uses the deployment installed there)")
+	}
+	switch {
+	case o.Output != "" && o.Output != "json" && o.Output != "yaml":
+		return fmt.Errorf("-o %q: want json or yaml", o.Output)
+	case o.Output != "" && (o.Watch || o.Local):
+		return errors.New("-o prints the run object: use it alone or with --wait, not with --watch or --local")
 	}
 	if o.Timeout != 0 && !o.Wait && !o.Watch && !o.Local {
 		return errors.New("--timeout needs --wait or --watch")
@@ -257,7 +267,11 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	req := &project.RunRequest{Deployment: d.FullName(), ScheduledTime: o.scheduledAt, Tags: o.Tags}
+	parent, err := o.f.parentFromEnv(ctx, o.ErrOut)
+	if err != nil {
+		return err
+	}
+	req := &project.RunRequest{Deployment: d.FullName(), ScheduledTime: o.scheduledAt, Tags: o.Tags, Parent: parent}
 	if len(o.params) > 0 {
 		req.Parameters = o.params
 	}
@@ -268,11 +282,40 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(o.Out, created.Name)
+	if o.Output != "" && !o.Wait {
+		return o.printRun(in, created)
+	}
+	if o.Output == "" {
+		fmt.Fprintln(o.Out, created.Name)
+	}
 	if !o.Wait && !o.Watch {
 		return nil
 	}
-	return waitForRun(ctx, o.f, created, o.Timeout, o.Watch, o.Out, o.ErrOut)
+	if o.Output == "" {
+		_, err := waitForRun(ctx, o.f, created, o.Timeout, o.Watch, o.Out, o.ErrOut)
+		return err
+	}
+	// With -o the summary is the object: a flow that started a child
+	// reads its state, reason and resolved values from stdout, and the
+	// exit status says how it ended as always.
+	last, err := waitForRun(ctx, o.f, created, o.Timeout, false, io.Discard, o.ErrOut)
+	if last != nil {
+		if perr := o.printRun(in, last.ConfigMap); perr != nil {
+			return perr
+		}
+	}
+	return err
+}
+
+// printRun prints a run as `get run NAME -o json|yaml` does.
+func (o *RunOptions) printRun(in *project.Installed, cm *corev1.ConfigMap) error {
+	r := project.ReadRun(cm)
+	s := newSnapshot(cm.Namespace, o.f.now(), in, []*project.RunInfo{r})
+	var p printers.ResourcePrinter = &printers.JSONPrinter{}
+	if o.Output == "yaml" {
+		p = &printers.YAMLPrinter{}
+	}
+	return p.PrintObj(runObject(s, r), o.Out)
 }
 
 const fieldManager = "kubectl-flows"
@@ -364,11 +407,11 @@ func validateRun(in *project.Installed, d *project.InstalledDeployment, params, 
 }
 
 // waitForRun follows a run until it ends and returns its exit status as an
-// error (nil for Completed).
-func waitForRun(ctx context.Context, f *Factory, cm *corev1.ConfigMap, timeout time.Duration, verbose bool, out, errOut interface{ Write([]byte) (int, error) }) error {
+// error (nil for Completed), and the run as last seen (nil if never).
+func waitForRun(ctx context.Context, f *Factory, cm *corev1.ConfigMap, timeout time.Duration, verbose bool, out, errOut io.Writer) (*project.RunInfo, error) {
 	c, err := f.KubeClient()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if timeout > 0 {
 		var cancel context.CancelFunc
@@ -418,12 +461,12 @@ func waitForRun(ctx context.Context, f *Factory, cm *corev1.ConfigMap, timeout t
 			if last != nil {
 				state = last.State()
 			}
-			return &ExitError{Code: ExitTimeout, Err: fmt.Errorf("timed out after %s waiting for run %s, which is %s; it goes on (stop it with `kubectl flows cancel %s`)", timeout, cm.Name, state, cm.Name)}
+			return last, &ExitError{Code: ExitTimeout, Err: fmt.Errorf("timed out after %s waiting for run %s, which is %s; it goes on (stop it with `kubectl flows cancel %s`)", timeout, cm.Name, state, cm.Name)}
 		}
 		if errors.Is(err, context.Canceled) {
-			return err
+			return last, err
 		}
-		return f.apiError(err, "watch", "configmaps")
+		return last, f.apiError(err, "watch", "configmaps")
 	}
 	st := last.Status
 	summary := fmt.Sprintf("run %s %s", cm.Name, last.State())
@@ -435,7 +478,7 @@ func waitForRun(ctx context.Context, f *Factory, cm *corev1.ConfigMap, timeout t
 		if !verbose {
 			fmt.Fprintln(out, summary)
 		}
-		return nil
+		return last, nil
 	}
 	if st.Reason != "" {
 		summary += ": " + st.Reason
@@ -450,7 +493,7 @@ func waitForRun(ctx context.Context, f *Factory, cm *corev1.ConfigMap, timeout t
 		}
 		fmt.Fprintln(errOut, "---")
 	}
-	return &ExitError{Code: code, Err: errors.New(summary)}
+	return last, &ExitError{Code: code, Err: errors.New(summary)}
 }
 
 // wait4Timeout recognises the timeout error of watchtools.
