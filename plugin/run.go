@@ -82,6 +82,14 @@ var runLong = templates.LongDesc(`
 	    5  Rejected    (the request is invalid: parameters, job variables, ...)
 	    6  timed out   (--timeout passed; the run goes on)
 
+	With -o json (or yaml) it prints the run as 'get run NAME -o json' does
+	instead of its name: at once, or with --wait once the run has ended,
+	so a flow that starts another deployment's run reads how it ended.
+
+	Inside a run's pod (FLOWS_RUN_NAME is set) the new run records that run
+	as its parent: it is cancelled with it, and the reconciler accepts it
+	only if the parent's deployment lists this one in its starts.
+
 	With --local nothing is sent to a cluster: the run is resolved from the
 	project file (-f) exactly as the reconciler would resolve it (parameters,
 	job variables, the FLOWS_* environment), and the Job's command, by
@@ -103,6 +111,9 @@ var runExample = templates.Examples(`
 
 	# Run the flow on this machine, as the cluster would run it
 	kubectl flows run --local hello/default -p name=Ford
+
+	# From inside a flow's pod: start a child run, wait, read its final state
+	kubectl flows run etl/extract --wait -o json
 
 	# More memory for this run only, starting in ten minutes
 	kubectl flows run etl/daily -j memory_request=2Gi --in 10m`)
