@@ -17,34 +17,54 @@ const ReasonInvalidParent = "InvalidParent"
 // chain has no cycle; the bound only caps the work of a very deep one.
 const maxParentDepth = 16
 
-// parentProblem checks a new run's parent before the run takes its
-// slots: the run of that name and UID exists in the namespace, has not
-// ended, and its deployment's starts lists this run's deployment. Whoever
-// may create a ConfigMap may write any parent, and a run's parent decides
-// only what happens to that run (it is cancelled with its parent, and
-// shown as its child), so a false parent can harm no one else's run; the
-// check keeps the tree the CLI and dashboard show to children a parent's
-// deployment may really start. Nil when the run has no parent or it is
-// accepted.
+// parentProblem checks a new run's parent before the run takes its slots
+// (see parentVerdict), reading the parent from the cache. Nil when the run
+// has no parent or it is accepted.
 func (c *Controller) parentProblem(cfg *Config, req *project.RunRequest) *rejection {
-	ref := req.Parent
-	if ref == nil {
+	if req.Parent == nil {
 		return nil
 	}
-	parent, err := c.runs.Get(ref.Run)
-	if err != nil || !ref.Is(parent) {
+	var p parentSeen
+	if cm, err := c.runs.Get(req.Parent.Run); err == nil {
+		p.run, p.state = cm, c.state.stateOf(cm)
+		if pr := c.parsed.get(cm); pr.req != nil {
+			p.deployment = pr.req.Deployment
+			if d := cfg.Deployments[pr.req.Deployment]; d != nil {
+				p.starts = &d.Deployment
+			}
+		}
+	}
+	return parentVerdict(req, p)
+}
+
+// parentSeen is what the reconciler knows of a run named as a parent.
+type parentSeen struct {
+	run        *corev1.ConfigMap   // nil: no run of that name
+	state      project.RunState    // its verified state
+	deployment string              // its deployment, "" when its request does not decode
+	starts     *project.Deployment // that deployment's config, nil when not installed
+}
+
+// parentVerdict accepts a run's parent only if the run of that name and
+// UID exists in the namespace, has not ended, and its deployment's starts
+// lists this run's deployment. Whoever may create a ConfigMap may write
+// any parent, and a run's parent decides only what happens to that run
+// (it is cancelled with its parent, and shown as its child), so a false
+// parent can harm no one else's run; the check keeps the tree the CLI and
+// dashboard show to children a parent's deployment may really start.
+func parentVerdict(req *project.RunRequest, p parentSeen) *rejection {
+	ref := req.Parent
+	switch {
+	case ref == nil:
+		return nil
+	case p.run == nil || !ref.Is(p.run):
 		return &rejection{ReasonInvalidParent, fmt.Sprintf("parent run %s (uid %s) does not exist in this namespace", ref.Run, project.Truncate(string(ref.RunUID), 64))}
-	}
-	if state := c.state.stateOf(parent); state.Final() {
-		return &rejection{ReasonInvalidParent, fmt.Sprintf("parent run %s has already ended (%s)", ref.Run, state)}
-	}
-	pr := c.parsed.get(parent)
-	if pr.req == nil {
+	case p.state.Final():
+		return &rejection{ReasonInvalidParent, fmt.Sprintf("parent run %s has already ended (%s)", ref.Run, p.state)}
+	case p.deployment == "":
 		return &rejection{ReasonInvalidParent, fmt.Sprintf("parent run %s is not a valid run request", ref.Run)}
-	}
-	d := cfg.Deployments[pr.req.Deployment]
-	if d == nil || !d.MayStart(req.Deployment) {
-		return &rejection{ReasonInvalidParent, fmt.Sprintf("parent run %s is of deployment %s, whose starts does not list %s", ref.Run, pr.req.Deployment, req.Deployment)}
+	case p.starts == nil || !p.starts.MayStart(req.Deployment):
+		return &rejection{ReasonInvalidParent, fmt.Sprintf("parent run %s is of deployment %s, whose starts does not list %s", ref.Run, p.deployment, req.Deployment)}
 	}
 	return nil
 }
