@@ -123,13 +123,17 @@ type RunPage struct {
 	Parameterize map[string]any
 	RequestError string
 	CancelAsked  string
-	Job          *Job
-	JobError     string
-	Pods         []Pod
-	PodsError    string
-	Events       []Event
-	EventsError  string
-	LogTail      string
+	// Parent is the run that started this one ("" for none), and
+	// ParentState its state or "not found"; Children the runs it started.
+	Parent, ParentState string
+	Children            []Run
+	Job                 *Job
+	JobError            string
+	Pods                []Pod
+	PodsError           string
+	Events              []Event
+	EventsError         string
+	LogTail             string
 }
 
 // StateTime is a step of a run's life.

@@ -23,7 +23,14 @@ func (f *fakeBackend) Snapshot() *Snapshot { return f.snap }
 func (f *fakeBackend) RunPage(ctx context.Context, name string) (*RunPage, error) {
 	for _, r := range f.snap.Runs {
 		if r.Name == name {
-			return &RunPage{Run: r, Parameters: "who: <script>alert(1)</script>\n"}, nil
+			p := &RunPage{Run: r, Parameters: "who: <script>alert(1)</script>\n"}
+			if name == "a-2" { // a-1 started it
+				p.Parent, p.ParentState = "a-1", "Completed"
+			}
+			if name == "a-1" {
+				p.Children = []Run{f.snap.Runs[1]}
+			}
+			return p, nil
 		}
 	}
 	return nil, ErrNotFound
@@ -141,5 +148,18 @@ func TestFields(t *testing.T) {
 	}}, map[string]any{"limit": 5.0})
 	if len(fs) != 3 || fs[0].Name != "mode" || fs[0].Kind != "enum" || fs[1].Name != "name" || !fs[1].Required || fs[2].Value != "5" || fs[2].Min != "0" {
 		t.Errorf("fields %+v", fs)
+	}
+}
+
+// TestRunPageFamily: the Run page links a run's parent and its children.
+func TestRunPageFamily(t *testing.T) {
+	_, _, ts := newTestServer(t)
+	_, body := get(t, ts.URL+"/runs/a-2")
+	if !strings.Contains(body, `<dd id="run-parent"><a href="/runs/a-1">a-1</a>`) {
+		t.Errorf("the child's page does not link its parent:\n%s", body)
+	}
+	_, body = get(t, ts.URL+"/runs/a-1")
+	if !strings.Contains(body, `id="run-children"`) || !strings.Contains(body, `<a href="/runs/a-2">a-2</a>`) {
+		t.Errorf("the parent's page does not list its child:\n%s", body)
 	}
 }

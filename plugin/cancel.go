@@ -153,7 +153,7 @@ func (o *CancelOptions) cancel(ctx context.Context, r *project.RunInfo, pending 
 	if !o.Wait {
 		return nil
 	}
-	err := waitForRun(ctx, o.f, r.ConfigMap, 0, false, discard{}, o.ErrOut)
+	_, err := waitForRun(ctx, o.f, r.ConfigMap, 0, false, discard{}, o.ErrOut)
 	if ExitCode(err) == ExitCancelled {
 		fmt.Fprintf(o.Out, "run %s cancelled\n", name)
 		return nil

@@ -361,6 +361,13 @@ func (b *dashboardBackend) RunPage(ctx context.Context, name string) (*dashboard
 			}
 		}
 	}
+	fam := familyOf(r, s.runs, s.now)
+	if fam.parent != nil {
+		p.Parent, p.ParentState = fam.parent.Run, fam.parentState
+	}
+	for _, c := range fam.children {
+		p.Children = append(p.Children, dashboardRun(s, c))
+	}
 	objs, err := b.f.readRunDetails(ctx, r)
 	if err != nil {
 		return nil, err

@@ -170,6 +170,30 @@ type runDetails struct {
 	events    []corev1.Event // the newest 20, oldest first
 	eventsErr error
 	cancel    *corev1.ConfigMap // a cancel request for the run, if any
+	family
+}
+
+// family is a run's parent and children (runs started from inside it).
+type family struct {
+	parent      *project.RunRef
+	parentState string // the parent's state, or why it is not shown
+	children    []*project.RunInfo
+}
+
+// familyOf finds r's parent and children among runs (the namespace's).
+// A parent is matched by name and UID, as the reconciler matches it.
+func familyOf(r *project.RunInfo, runs []*project.RunInfo, now time.Time) family {
+	fam := family{children: children(runs, r)}
+	if r.Request == nil || r.Request.Parent == nil {
+		return fam
+	}
+	fam.parent, fam.parentState = r.Request.Parent, "not found"
+	for _, p := range runs {
+		if r.Request.Parent.Is(p.ConfigMap) {
+			fam.parentState = string(p.DisplayState(now))
+		}
+	}
+	return fam
 }
 
 // readRun reads the run, its Job, pods and their Events.
@@ -187,6 +211,11 @@ func (o *DescribeOptions) readRun(ctx context.Context) (*runDetails, error) {
 		return nil, err
 	}
 	d.cancel = cancels.forRun(r.ConfigMap)
+	runs, err := o.f.listRuns(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	d.family = familyOf(r, runs, d.now)
 	return d, nil
 }
 
@@ -270,6 +299,9 @@ func printRun(w describe.PrefixWriter, d *runDetails) {
 	if dur := runDuration(r, now); dur != "" {
 		field(w, 0, "Duration:", "%s", dur)
 	}
+	if d.parent != nil {
+		field(w, 0, "Parent:", "%s (%s)", d.parent.Run, d.parentState)
+	}
 	params, jobVars := st.Parameters, st.JobVariables
 	resolved := "resolved"
 	if params == nil && jobVars == nil && r.Request != nil {
@@ -287,6 +319,13 @@ func printRun(w describe.PrefixWriter, d *runDetails) {
 		field(w, 0, "Conditions:", "<none>")
 	}
 
+	if len(d.children) > 0 {
+		w.Write(0, "Children:\n")
+		w.Write(1, "Name\tDeployment\tState\tAge\n")
+		for _, c := range d.children {
+			w.Write(1, "%s\t%s\t%s\t%s\n", c.ConfigMap.Name, orNone(c.Deployment()), c.DisplayState(now), age(now, c.ConfigMap.CreationTimestamp))
+		}
+	}
 	switch {
 	case d.jobErr != nil:
 		field(w, 0, "Job:", "%s (cannot read it: %v)", d.jobName, d.jobErr)

@@ -144,7 +144,9 @@ func fixtureRuns() []runtime.Object {
 		runCM("hello-default-done", "hello/default", -10*time.Minute, done, nil),
 		runCM("hello-default-failed", "hello/default", -8*time.Minute, failed, nil),
 		runCM("hello-arthur-running", "hello/arthur", -3*time.Minute, running, &project.RunRequest{Deployment: "hello/arthur", Tags: []string{"adhoc"}}),
-		runCM("hello-default-pending", "hello/default", -time.Minute, pending, nil),
+		// Started from inside hello-arthur-running's pod: its child.
+		runCM("hello-default-pending", "hello/default", -time.Minute, pending, &project.RunRequest{Deployment: "hello/default",
+			Parent: &project.RunRef{Run: "hello-arthur-running", RunUID: "uid-hello-arthur-running"}}),
 		runCM("hello-default-late", "hello/default", -40*time.Second, &project.RunStatus{State: project.StateScheduled, Reason: "Paused", Message: "queue kubernetes/default is paused"}, nil),
 		runCM("hello-default-later", "hello/default", -5*time.Second, &project.RunStatus{State: project.StateScheduled}, &project.RunRequest{Deployment: "hello/default", ScheduledTime: at(time.Hour)}),
 		&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "hello-arthur-running", Namespace: "flows", UID: "job-uid-1"}, Status: batchv1.JobStatus{Active: 1}},

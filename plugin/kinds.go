@@ -75,6 +75,7 @@ var kinds = []*kindSpec{
 			col("Job", true, ""),
 			col("Tags", true, ""),
 			col("Scheduled", true, "scheduled start (UTC)"),
+			col("Parent", true, "the run that started it (kubectl flows run inside a run's pod)"),
 		},
 		views: runViews,
 	},
@@ -283,9 +284,34 @@ func runView(s *snapshot, r *project.RunInfo) view {
 			r.ConfigMap.Name, orNone(r.Deployment()), state, orNone(q),
 			age(s.now, r.ConfigMap.CreationTimestamp), runDuration(r, s.now),
 			orNone(r.Status.Reason), orNone(r.Status.JobName), orNone(strings.Join(tags, ",")), sched,
+			orNone(parentName(r)),
 		},
 		obj: runObject(s, r),
 	}
+}
+
+// parentName is the run that started r, as its request says ("" for
+// none); the reconciler rejects a run whose parent it cannot accept.
+func parentName(r *project.RunInfo) string {
+	if r.Request == nil || r.Request.Parent == nil {
+		return ""
+	}
+	return r.Request.Parent.Run
+}
+
+// children are the runs that name r as their parent, by name and UID,
+// oldest first.
+func children(runs []*project.RunInfo, r *project.RunInfo) []*project.RunInfo {
+	var out []*project.RunInfo
+	for _, c := range runs {
+		if c.Request != nil && c.Request.Parent.Is(r.ConfigMap) {
+			out = append(out, c)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		return out[i].ConfigMap.CreationTimestamp.Before(&out[j].ConfigMap.CreationTimestamp)
+	})
+	return out
 }
 
 func runViews(s *snapshot) []view {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
 	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/yaml"
@@ -79,6 +81,14 @@ var runLong = templates.LongDesc(`
 	    5  Rejected    (the request is invalid: parameters, job variables, ...)
 	    6  timed out   (--timeout passed; the run goes on)
 
+	With -o json (or yaml) it prints the run as 'get run NAME -o json' does
+	instead of its name: at once, or with --wait once the run has ended,
+	so a flow that starts another deployment's run reads how it ended.
+
+	Inside a run's pod (FLOWS_RUN_NAME is set) the new run records that run
+	as its parent: it is cancelled with it, and the reconciler accepts it
+	only if the parent's deployment lists this one in its starts.
+
 	With --local nothing is sent to a cluster: the run is resolved from the
 	project file (-f) exactly as the reconciler would resolve it (parameters,
 	job variables, the FLOWS_* environment), and the Job's command, by
@@ -101,6 +111,9 @@ var runExample = templates.Examples(`
 	# Run the flow on this machine, as the cluster would run it
 	kubectl flows run --local hello/default -p name=Ford
 
+	# From inside a flow's pod: start a child run, wait, read its final state
+	kubectl flows run etl/extract --wait -o json
+
 	# More memory for this run only, starting in ten minutes
 	kubectl flows run etl/daily -j memory_request=2Gi --in 10m`)
 
@@ -119,6 +132,7 @@ type RunOptions struct {
 	Validate   bool
 	Local      bool
 	Python     string
+	Output     string
 	projectFlags
 	deployment  string
 	params      map[string]any
@@ -158,6 +172,7 @@ func NewCmdRun(f *Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	fl.DurationVar(&o.Timeout, "timeout", 0, "with --wait or --watch, give up after this long (exit 6); 0 waits forever")
 	fl.BoolVar(&o.Validate, "validate", true, "check parameters and job variables against their schemas before creating the run")
 	fl.BoolVar(&o.Local, "local", false, "run the flow here, as a local process in the project directory, instead of in the cluster")
+	fl.StringVarP(&o.Output, "output", "o", "", "json or yaml: print the run as `get run -o json|yaml` does, once created, or with --wait once it has ended (instead of its name and summary)")
 	fl.StringVar(&o.Python, "python", "", "with --local, the Python that runs the entrypoint (default: python3, else python, on PATH)")
 	o.projectFlags.addFlags(fl)
 	return cmd
@@ -177,6 +192,12 @@ func (o *RunOptions) Complete(args []string) error {
 	}
 	if !o.Local && (o.Python != "" || o.File != "" || len(o.ExtStrs) > 0) {
 		return errors.New("--python, -f and --ext-str go with --local (a run in the cluster uses the deployment installed there)")
+	}
+	switch {
+	case o.Output != "" && o.Output != "json" && o.Output != "yaml":
+		return fmt.Errorf("-o %q: want json or yaml", o.Output)
+	case o.Output != "" && (o.Watch || o.Local):
+		return errors.New("-o prints the run object: use it alone or with --wait, not with --watch or --local")
 	}
 	if o.Timeout != 0 && !o.Wait && !o.Watch && !o.Local {
 		return errors.New("--timeout needs --wait or --watch")
@@ -256,7 +277,11 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	req := &project.RunRequest{Deployment: d.FullName(), ScheduledTime: o.scheduledAt, Tags: o.Tags}
+	parent, err := o.f.parentFromEnv(ctx, o.ErrOut)
+	if err != nil {
+		return err
+	}
+	req := &project.RunRequest{Deployment: d.FullName(), ScheduledTime: o.scheduledAt, Tags: o.Tags, Parent: parent}
 	if len(o.params) > 0 {
 		req.Parameters = o.params
 	}
@@ -267,11 +292,40 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(o.Out, created.Name)
+	if o.Output != "" && !o.Wait {
+		return o.printRun(in, created)
+	}
+	if o.Output == "" {
+		fmt.Fprintln(o.Out, created.Name)
+	}
 	if !o.Wait && !o.Watch {
 		return nil
 	}
-	return waitForRun(ctx, o.f, created, o.Timeout, o.Watch, o.Out, o.ErrOut)
+	if o.Output == "" {
+		_, err := waitForRun(ctx, o.f, created, o.Timeout, o.Watch, o.Out, o.ErrOut)
+		return err
+	}
+	// With -o the summary is the object: a flow that started a child
+	// reads its state, reason and resolved values from stdout, and the
+	// exit status says how it ended as always.
+	last, err := waitForRun(ctx, o.f, created, o.Timeout, false, io.Discard, o.ErrOut)
+	if last != nil {
+		if perr := o.printRun(in, last.ConfigMap); perr != nil {
+			return perr
+		}
+	}
+	return err
+}
+
+// printRun prints a run as `get run NAME -o json|yaml` does.
+func (o *RunOptions) printRun(in *project.Installed, cm *corev1.ConfigMap) error {
+	r := project.ReadRun(cm)
+	s := newSnapshot(cm.Namespace, o.f.now(), in, []*project.RunInfo{r})
+	var p printers.ResourcePrinter = &printers.JSONPrinter{}
+	if o.Output == "yaml" {
+		p = &printers.YAMLPrinter{}
+	}
+	return p.PrintObj(runObject(s, r), o.Out)
 }
 
 const fieldManager = "kubectl-flows"
@@ -357,11 +411,11 @@ func validateRun(in *project.Installed, d *project.InstalledDeployment, params, 
 }
 
 // waitForRun follows a run until it ends and returns its exit status as an
-// error (nil for Completed).
-func waitForRun(ctx context.Context, f *Factory, cm *corev1.ConfigMap, timeout time.Duration, verbose bool, out, errOut interface{ Write([]byte) (int, error) }) error {
+// error (nil for Completed), and the run as last seen (nil if never).
+func waitForRun(ctx context.Context, f *Factory, cm *corev1.ConfigMap, timeout time.Duration, verbose bool, out, errOut io.Writer) (*project.RunInfo, error) {
 	c, err := f.KubeClient()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if timeout > 0 {
 		var cancel context.CancelFunc
@@ -411,12 +465,12 @@ func waitForRun(ctx context.Context, f *Factory, cm *corev1.ConfigMap, timeout t
 			if last != nil {
 				state = last.State()
 			}
-			return &ExitError{Code: ExitTimeout, Err: fmt.Errorf("timed out after %s waiting for run %s, which is %s; it goes on (stop it with `kubectl flows cancel %s`)", timeout, cm.Name, state, cm.Name)}
+			return last, &ExitError{Code: ExitTimeout, Err: fmt.Errorf("timed out after %s waiting for run %s, which is %s; it goes on (stop it with `kubectl flows cancel %s`)", timeout, cm.Name, state, cm.Name)}
 		}
 		if errors.Is(err, context.Canceled) {
-			return err
+			return last, err
 		}
-		return f.apiError(err, "watch", "configmaps")
+		return last, f.apiError(err, "watch", "configmaps")
 	}
 	st := last.Status
 	summary := fmt.Sprintf("run %s %s", cm.Name, last.State())
@@ -428,7 +482,7 @@ func waitForRun(ctx context.Context, f *Factory, cm *corev1.ConfigMap, timeout t
 		if !verbose {
 			fmt.Fprintln(out, summary)
 		}
-		return nil
+		return last, nil
 	}
 	if st.Reason != "" {
 		summary += ": " + st.Reason
@@ -443,7 +497,7 @@ func waitForRun(ctx context.Context, f *Factory, cm *corev1.ConfigMap, timeout t
 		}
 		fmt.Fprintln(errOut, "---")
 	}
-	return &ExitError{Code: code, Err: errors.New(summary)}
+	return last, &ExitError{Code: code, Err: errors.New(summary)}
 }
 
 // wait4Timeout recognises the timeout error of watchtools.

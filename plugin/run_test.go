@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/kubectl-flows/kubectl-flows/project"
@@ -155,6 +157,18 @@ func TestRunWaitExitCodes(t *testing.T) {
 			t.Errorf("--watch output lacks %q:\n%s", s, out)
 		}
 	}
+	// -o json with --wait: the final run object on stdout, the exit status
+	// as without it.
+	out, _, code = fc.kf(t, "run", "hello/default", "--name", "j-fail", "--wait", "-o", "json", "--timeout", "10s")
+	var obj struct {
+		Kind   string `json:"kind"`
+		Status struct {
+			State, Reason string
+		} `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(out), &obj); err != nil || code != ExitFailed || obj.Kind != "Run" || obj.Status.State != "Failed" || obj.Status.Reason != "FailedReason" {
+		t.Errorf("--wait -o json: exit %d, %v, %+v:\n%s", code, err, obj, out)
+	}
 	// Nobody finishes this one: timeout is 6.
 	cancel()
 	_, errOut, code := fc.kf(t, "run", "hello/default", "--name", "t-slow", "--wait", "--timeout", "300ms")
@@ -164,5 +178,48 @@ func TestRunWaitExitCodes(t *testing.T) {
 	// A name that exists.
 	if _, errOut, code := fc.kf(t, "run", "hello/default", "--name", "t-slow"); code != 1 || !strings.Contains(errOut, "already exists") {
 		t.Errorf("duplicate name: %d %s", code, errOut)
+	}
+}
+
+// TestRunRecordsParent: inside a run's pod (FLOWS_RUN_NAME is its Job's
+// name) the run request names that run, by name and UID, as its parent;
+// a FLOWS_RUN_NAME that names no run starts a run without one.
+func TestRunRecordsParent(t *testing.T) {
+	fc := newFakeCluster(t, true)
+	long := "hello-arthur-" + strings.Repeat("x", 70)
+	if _, err := fc.client.CoreV1().ConfigMaps("flows").Create(context.Background(), runCM(long, "hello/arthur", -time.Minute, nil, nil), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		env, want string
+	}{
+		{"hello-arthur-running", "hello-arthur-running"},
+		{project.JobName(long), long}, // a run whose name was too long for its Job's
+		{"no-such-run", ""},
+	} {
+		t.Setenv("FLOWS_RUN_NAME", tc.env)
+		out, errOut, code := fc.kf(t, "run", "hello/default", "-o", "json")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var obj struct {
+			Spec project.RunRequest `json:"spec"`
+		}
+		if err := json.Unmarshal([]byte(out), &obj); err != nil {
+			t.Fatalf("%v:\n%s", err, out)
+		}
+		got := ""
+		if p := obj.Spec.Parent; p != nil {
+			got = p.Run
+			if p.RunUID != types.UID("uid-"+tc.want) {
+				t.Errorf("FLOWS_RUN_NAME=%s: parent UID %q", tc.env, p.RunUID)
+			}
+		}
+		if got != tc.want {
+			t.Errorf("FLOWS_RUN_NAME=%s: parent %q, want %q", tc.env, got, tc.want)
+		}
+		if tc.want == "" && !strings.Contains(errOut, "started without a parent") {
+			t.Errorf("no warning for a FLOWS_RUN_NAME naming no run: %q", errOut)
+		}
 	}
 }

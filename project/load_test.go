@@ -155,6 +155,23 @@ func TestBadInput(t *testing.T) {
 			want: []string{"flows.yaml:21:", "deployments[0].runOverrides[0]", `no job variable "cpu"`},
 		},
 		{
+			name: "starts an unknown deployment",
+			edit: func(s string) string { return s + "    starts: [hello/defualt]\n" },
+			want: []string{"flows.yaml:20:", "deployments[0].starts[0]", `no deployment "hello/defualt"`, `did you mean hello/default?`},
+		},
+		{
+			name: "starts one twice",
+			edit: func(s string) string { return s + "    starts: [hello/default, hello/default]\n" },
+			want: []string{"deployments[0].starts[1]", "listed twice"},
+		},
+		{
+			name: "starts and its own service account",
+			edit: func(s string) string {
+				return s + "    starts: [hello/default]\n    jobVariables: {service_account_name: mine}\n"
+			},
+			want: []string{"deployments[0].jobVariables.service_account_name", "flows-starter-hello-default"},
+		},
+		{
 			name: "tag with a comma",
 			edit: func(s string) string { return s + "    tags: [\"x,db\"]\n" },
 			want: []string{"flows.yaml:20:", "deployments[0].tags[0]", "must not contain a comma"},

@@ -87,5 +87,12 @@ func DeploymentConfigMapName(flow, name string) string {
 	return "flows-deployment-" + flow + "-" + name
 }
 
+// StarterServiceAccountName is the ServiceAccount (and its Role and
+// RoleBinding) render makes for a deployment that starts runs: its Jobs run
+// as it. Unique per deployment as DeploymentConfigMapName is.
+func StarterServiceAccountName(flow, name string) string {
+	return "flows-starter-" + flow + "-" + name
+}
+
 // LimitsConfigMapName holds the tag concurrency limits.
 const LimitsConfigMapName = "flows-limits"

@@ -11,6 +11,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
@@ -75,6 +77,25 @@ type RunRequest struct {
 	Tags []string `json:"tags,omitempty"`
 	// ScheduledTime is when the run may start; unset is now.
 	ScheduledTime *metav1.Time `json:"scheduledTime,omitempty"`
+	// Parent is the run that started this one, by name and UID (as a
+	// cancel request names its run): `kubectl flows run` sets it inside a
+	// run's pod, from FLOWS_RUN_NAME. The reconciler accepts it only if
+	// that run exists with that UID, has not ended, and its deployment's
+	// starts lists this run's deployment; cancelling the parent cancels
+	// this run.
+	Parent *RunRef `json:"parent,omitempty"`
+}
+
+// RunRef names a run by name and UID: a run deleted and created again
+// under the same name is another run.
+type RunRef struct {
+	Run    string    `json:"run"`
+	RunUID types.UID `json:"runUID"`
+}
+
+// Is reports whether ref names the run cm.
+func (ref *RunRef) Is(cm *corev1.ConfigMap) bool {
+	return ref != nil && ref.Run == cm.Name && ref.RunUID == cm.UID
 }
 
 // RunState is a run's place in its life.
@@ -168,7 +189,7 @@ func DecodeRunRequest(data string) (*RunRequest, error) {
 			}
 			msgs = append(msgs, Truncate(e.Error(), MaxEcho))
 		}
-		return nil, fmt.Errorf("%s: %s (known keys: deployment, parameters, jobVariables, tags, scheduledTime)", KeyRun, strings.Join(msgs, "; "))
+		return nil, fmt.Errorf("%s: %s (known keys: deployment, parameters, jobVariables, tags, scheduledTime, parent)", KeyRun, strings.Join(msgs, "; "))
 	}
 	if err := r.check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", KeyRun, err)
@@ -197,6 +218,14 @@ func (r *RunRequest) check() error {
 			return fmt.Errorf("tags[%d] %s: given more than once", i, quoteInput(t))
 		}
 		seen[t] = true
+	}
+	if p := r.Parent; p != nil {
+		if errs := validation.IsDNS1123Subdomain(p.Run); len(errs) > 0 || len(p.Run) > MaxRunNameLength {
+			return fmt.Errorf("parent.run %s is not a run's name", quoteInput(p.Run))
+		}
+		if p.RunUID == "" || len(p.RunUID) > 128 {
+			return errors.New("parent.runUID is required: the metadata.uid of the parent run")
+		}
 	}
 	if err := checkValues("parameters", r.Parameters, MaxRunParametersBytes, "they are copied into the Job's annotations"); err != nil {
 		return err

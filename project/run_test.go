@@ -47,6 +47,10 @@ func TestDecodeRunRequest(t *testing.T) {
 		{name: "too many tags", data: "deployment: hello/default\ntags: [" + strings.TrimSuffix(strings.Repeat("t,", 33), ",") + "]\n", want: []string{"33 given", "at most 32"}},
 		{name: "parameters over 32 KiB", data: "deployment: hello/default\nparameters: {blob: " + strings.Repeat("p", 40000) + "}\n", want: []string{"parameters are 40011 bytes as JSON", "at most 32768 (32 KiB)", "annotations"}},
 		{name: "job variables over 32 KiB", data: "deployment: hello/default\njobVariables: {env: {A: " + strings.Repeat("v", 40000) + "}}\n", want: []string{"jobVariables are", "at most 32768 (32 KiB)"}},
+		{name: "with a parent", data: "deployment: hello/default\nparent: {run: etl-daily-x7k2p, runUID: 0b3c2d}\n"},
+		{name: "parent without a UID", data: "deployment: hello/default\nparent: {run: etl-daily-x7k2p}\n", want: []string{"parent.runUID is required"}},
+		{name: "parent not a name", data: "deployment: hello/default\nparent: {run: \"a b\", runUID: x}\n", want: []string{`parent.run "a b" is not a run's name`}},
+		{name: "parent unknown key", data: "deployment: hello/default\nparent: {run: a, uid: x}\n", want: []string{`unknown field "parent.uid"`}},
 		{name: "long parameter name", data: "deployment: hello/default\nparameters: {" + strings.Repeat("k", 300) + ": 1}\n", want: []string{"parameters: key", "300 bytes", "at most 253"}},
 	}
 	for _, tc := range cases {

@@ -128,6 +128,23 @@ type Deployment struct {
 	// deployment besides its pool's. Render writes the effective list
 	// (RunOverrides of pool and deployment), which reads back the same.
 	RunOverrides []string `json:"runOverrides,omitempty"`
+	// Starts names the deployments (flow/name) this deployment's runs may
+	// start as their children (`kubectl flows run other/deploy` from inside
+	// the pod). Render gives its Jobs a ServiceAccount of their own,
+	// StarterServiceAccountName, allowed to create and follow runs, and the
+	// reconciler accepts a run naming one of its runs as parent only when
+	// the child's deployment is listed here.
+	Starts []string `json:"starts,omitempty"`
+}
+
+// MayStart reports whether d's runs may start runs of deployment full.
+func (d *Deployment) MayStart(full string) bool {
+	for _, s := range d.Starts {
+		if s == full {
+			return true
+		}
+	}
+	return false
 }
 
 // FullName is the deployment's name as users type it: flow/name.

@@ -79,7 +79,55 @@ func (l *Loaded) validate(e *errs) {
 	for i := range p.Deployments {
 		l.validateDeployment(e, i, deployments, cmNames)
 	}
+	for i := range p.Deployments {
+		l.validateStarts(e, i, deployments)
+	}
 }
+
+// validateStarts checks a deployment's starts: each names a deployment of
+// the project, once; and its Jobs can be given their ServiceAccount, which
+// is the service_account_name job variable, so the pool's template must
+// declare it and the deployment must not set it.
+func (l *Loaded) validateStarts(e *errs, i int, known map[string]bool) {
+	d := &l.Deployments[i]
+	if len(d.Starts) == 0 {
+		return
+	}
+	fd := field.NewPath("deployments").Index(i)
+	names := make([]string, 0, len(known))
+	for n := range known {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	seen := map[string]bool{}
+	for j, s := range d.Starts {
+		fs := fd.Child("starts").Index(j).String()
+		switch {
+		case seen[s]:
+			e.add(fs, "%s listed twice", quoteInput(s))
+		case !known[s]:
+			msg := fmt.Sprintf("no deployment %s in this project", quoteInput(s))
+			if close := Closest(s, names, 3); len(close) > 0 {
+				msg += "; did you mean " + strings.Join(close, ", ") + "?"
+			}
+			e.add(fs, "%s", msg)
+		}
+		seen[s] = true
+	}
+	if _, ok := d.JobVariables[starterVariable]; ok {
+		e.add(fd.Child("jobVariables").Child(starterVariable).String(),
+			"a deployment with starts runs as its own ServiceAccount %s; remove %s", StarterServiceAccountName(d.Flow, d.Name), starterVariable)
+	}
+	if pool := l.Pool(d.Pool); pool != nil {
+		if t := l.Templates[pool.Name]; t != nil && t.HasVariable(starterVariable) != nil {
+			e.add(fd.Child("starts").String(), "the template of pool %q declares no job variable %s, which gives the Jobs of a deployment with starts their ServiceAccount", pool.Name, starterVariable)
+		}
+	}
+}
+
+// starterVariable is the job variable that gives a starting deployment's
+// Jobs their ServiceAccount (Prefect's name for it).
+const starterVariable = "service_account_name"
 
 func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmNames map[string]string) {
 	d := &l.Deployments[i]
@@ -164,10 +212,21 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 // DeploymentJobVariables layers a deployment's job variables over its pool's
 // (the image shorthand sits between), the order the reconciler applies
 // before a run's own.
+//
+// A deployment that starts runs (Starts) runs as its own ServiceAccount,
+// StarterServiceAccountName, over the pool's; validation keeps the
+// deployment from setting another.
 func DeploymentJobVariables(pool *Pool, d *Deployment) map[string]any {
 	own := d.JobVariables
+	short := map[string]any{}
 	if d.Image != "" {
-		own = jobtemplate.Merge(map[string]any{"image": d.Image}, d.JobVariables)
+		short["image"] = d.Image
+	}
+	if len(d.Starts) > 0 {
+		short[starterVariable] = StarterServiceAccountName(d.Flow, d.Name)
+	}
+	if len(short) > 0 {
+		own = jobtemplate.Merge(short, d.JobVariables)
 	}
 	return jobtemplate.Merge(pool.JobVariables, own)
 }

@@ -31,11 +31,27 @@ func cancelIndexers() cache.Indexers {
 	}}
 }
 
-// cancelRequested reports whether a run is to be cancelled: by a cancel
-// request naming it and its UID (what submitters can make), or by the
-// cancel annotation (what whoever may edit the run can set, and what the
-// run's creator may set at creation).
-func (c *Controller) cancelRequested(cm *corev1.ConfigMap) bool {
+// cancelRequested reports whether a run is to be cancelled (see
+// cancelCause).
+func (c *Controller) cancelRequested(cm *corev1.ConfigMap) bool { return c.cancelCause(cm) != "" }
+
+// cancelCause says why a run is to be cancelled, or "" when it is not: by
+// request, or with its parent (which is being cancelled, or was).
+func (c *Controller) cancelCause(cm *corev1.ConfigMap) string {
+	if c.ownCancelRequested(cm) {
+		return "by request"
+	}
+	if parent := c.cancelledParent(cm, maxParentDepth); parent != "" {
+		return "with its parent run " + parent
+	}
+	return ""
+}
+
+// ownCancelRequested reports whether the run itself is asked to stop: by
+// a cancel request naming it and its UID (what submitters can make), or
+// by the cancel annotation (what whoever may edit the run can set, and
+// what the run's creator may set at creation).
+func (c *Controller) ownCancelRequested(cm *corev1.ConfigMap) bool {
 	if _, ok := cm.Annotations[project.AnnotationCancel]; ok {
 		return true
 	}

@@ -562,12 +562,18 @@ func (c *Controller) runChanged(obj any, added bool) {
 			c.queue.Add(cm.Name)
 		}
 	case state.Final():
+		if state == project.StateCancelled && !added {
+			c.queueChildren(cm)
+		}
 		c.releaseJob(cm)
 		// Its parsed request served the dispatch pass, which it has left
 		// for good. No pass: slots are freed by Jobs finishing or going,
 		// and their events bring one.
 		c.parsed.forget(cm.UID)
 	default:
+		if state == project.StateCancelling && !added {
+			c.queueChildren(cm)
+		}
 		c.queue.Add(cm.Name)
 	}
 }

@@ -55,7 +55,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	waiting = append(waiting, byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, string(project.StateScheduled))...)
 	in.waiting = make([]waitingRun, len(waiting))
 	for i, cm := range waiting {
-		in.waiting[i] = c.waitingRun(cm, claims, now)
+		in.waiting[i] = c.waitingRun(in.cfg, cm, claims, now)
 	}
 	p := plan(in)
 
@@ -107,7 +107,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 
 // waitingRun gathers what plan needs to know of a waiting run. Runs
 // whose Job is being created, most of a burst, cost it only the claim.
-func (c *Controller) waitingRun(cm *corev1.ConfigMap, claims map[string]claim, now time.Time) waitingRun {
+func (c *Controller) waitingRun(cfg *Config, cm *corev1.ConfigMap, claims map[string]claim, now time.Time) waitingRun {
 	w := waitingRun{cm: cm, state: c.state.stateOf(cm)}
 	if cl, ok := claims[cm.Name]; ok {
 		if cl.state == project.StatePending {
@@ -133,6 +133,9 @@ func (c *Controller) waitingRun(cm *corev1.ConfigMap, claims map[string]claim, n
 	}
 	w.cancel = c.cancelRequested(cm)
 	w.pr = c.parsed.get(cm)
+	if w.pr.req != nil && w.pr.req.Parent != nil {
+		w.parent = c.parentSeen(cfg, w.pr.req.Parent)
+	}
 	if until, blocked := c.refusals.blocked(cm.UID, now); blocked {
 		w.refusedUntil = until
 	}

@@ -50,6 +50,9 @@ type waitingRun struct {
 	// the run's writes ends (zero: none).
 	refusedUntil time.Time
 	cancel       bool // a cancel is requested; syncRun carries it out
+	// parent is what the caches show of the run its request names as its
+	// parent (zero when it names none).
+	parent parentSeen
 }
 
 // decisionKind is what a pass decides for a run.
@@ -171,6 +174,10 @@ func plan(in planInput) planned {
 		}
 		if pr.admitErr != nil {
 			out.decisions = append(out.decisions, decision{run: w, kind: decideReject, rejection: pr.admitErr})
+			continue
+		}
+		if rej := parentVerdict(pr.req, w.parent); rej != nil {
+			out.decisions = append(out.decisions, decision{run: w, kind: decideReject, rejection: rej})
 			continue
 		}
 		// Runs that cannot take a slot now, not yet due or paused, are

@@ -39,30 +39,34 @@ type step struct {
 
 // nextState is the run state machine: from a run's status (a run past
 // waiting, not ended), its Job (nil if the cache shows none), the Job's
-// pods, whether a cancel is requested and the time, it decides the run's
-// next state. A run without a Job whose Job is being created is not asked.
-func nextState(st *project.RunStatus, job *batchv1.Job, pods []*corev1.Pod, cancel bool, now time.Time) step {
+// pods, why a cancel is requested ("by request", "with its parent run X";
+// "" when none is) and the time, it decides the run's next state. A run
+// without a Job whose Job is being created is not asked.
+func nextState(st *project.RunStatus, job *batchv1.Job, pods []*corev1.Pod, cancel string, now time.Time) step {
 	state := st.State
 	end := &metav1.Time{Time: now}
 	if job == nil {
 		switch {
 		case state == project.StateCancelling:
 			return step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled; its Job " + st.JobName + " was deleted", end: end}
-		case cancel && !state.HoldsSlot():
-			return step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled before it started", end: end}
+		case cancel != "" && !state.HoldsSlot():
+			return step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled " + cancel + " before it started", end: end}
 		case state.HoldsSlot():
 			return step{state: project.StateCrashed, reason: "JobDeleted", message: fmt.Sprintf("Job %s disappeared while the run held it", st.JobName), end: end}
 		}
 		return step{} // waiting: the dispatch pass owns it
 	}
 
-	if cancel || state == project.StateCancelling {
+	if cancel != "" || state == project.StateCancelling {
 		// The Job is deleted (its pods go with it), and the finalizer
 		// holds it, marked for deletion, until the final state is
 		// written.
+		if cancel == "" {
+			cancel = "by request" // Cancelling already: the request may be pruned
+		}
 		switch {
 		case job.DeletionTimestamp != nil:
-			return step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled by request; its Job " + job.Name + " was deleted", end: end}
+			return step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled " + cancel + "; its Job " + job.Name + " was deleted", end: end}
 		case state == project.StateCancelling:
 			return step{deleteJob: true} // the Job's update brings the run back
 		}

@@ -63,17 +63,19 @@ func TestNextState(t *testing.T) {
 		st     *project.RunStatus
 		job    *batchv1.Job
 		pods   []*corev1.Pod
-		cancel bool
+		cancel string
 		want   step
 	}{
 		{name: "waiting run without a Job: the dispatch pass's", st: status(project.StateScheduled, nil), want: step{}},
-		{name: "waiting run cancelled before it started", st: status(project.StateScheduled, nil), cancel: true,
-			want: step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled before it started", end: end}},
+		{name: "waiting run cancelled before it started", st: status(project.StateScheduled, nil), cancel: "by request",
+			want: step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled by request before it started", end: end}},
+		{name: "waiting run cancelled with its parent", st: status(project.StateScheduled, nil), cancel: "with its parent run p",
+			want: step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled with its parent run p before it started", end: end}},
 		{name: "Job gone while cancelling", st: status(project.StateCancelling, nil),
 			want: step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled; its Job flows-r was deleted", end: end}},
 		{name: "Job gone while the run held it", st: status(project.StateRunning, nil),
 			want: step{state: project.StateCrashed, reason: "JobDeleted", message: "Job flows-r disappeared while the run held it", end: end}},
-		{name: "cancel requested: the Job is deleted and Cancelling written", st: status(project.StateRunning, nil), job: job(nil), cancel: true,
+		{name: "cancel requested: the Job is deleted and Cancelling written", st: status(project.StateRunning, nil), job: job(nil), cancel: "by request",
 			want: step{state: project.StateCancelling, reason: "CancelRequested", message: "deleting Job flows-r", deleteJob: true}},
 		{name: "Cancelling, its Job not yet marked: deleted again, nothing written", st: status(project.StateCancelling, nil), job: job(nil),
 			want: step{deleteJob: true}},
@@ -89,7 +91,7 @@ func TestNextState(t *testing.T) {
 		{name: "Job failed: its condition's reason, and the log's tail", st: status(project.StateRunning, func(s *project.RunStatus) { s.StartTime = at(-40 * time.Second) }),
 			job:  job(finished(batchv1.JobFailed, "BackoffLimitExceeded", "Job has reached the specified backoff limit")),
 			want: step{state: project.StateFailed, reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit", end: at(-time.Second), logTail: true}},
-		{name: "a cancel comes before the Job's end", st: status(project.StateRunning, nil), job: job(finished(batchv1.JobComplete, "", "")), cancel: true,
+		{name: "a cancel comes before the Job's end", st: status(project.StateRunning, nil), job: job(finished(batchv1.JobComplete, "", "")), cancel: "by request",
 			want: step{state: project.StateCancelling, reason: "CancelRequested", message: "deleting Job flows-r", deleteJob: true}},
 		{name: "pod running: Running, from the pod's start, within the progress budget", st: status(project.StatePending, nil), job: job(nil),
 			pods: []*corev1.Pod{pod("r-1", corev1.PodRunning, func(p *corev1.Pod) { p.Status.StartTime = at(-3 * time.Second) })},

@@ -59,7 +59,7 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if job != nil {
 		pods = c.podsOf(job)
 	}
-	next := nextState(st, job, pods, c.cancelRequested(cm), now)
+	next := nextState(st, job, pods, c.cancelCause(cm), now)
 	if next.requeue > 0 {
 		c.queue.AddAfter(name, next.requeue)
 	}

@@ -70,6 +70,11 @@ func Render(l *project.Loaded, opts Options) (*Output, error) {
 	if err := add("roles.yaml", userRoles(l.Project)...); err != nil {
 		return nil, err
 	}
+	if starters := starterObjects(l.Project); len(starters) > 0 {
+		if err := add(StartersFile, starters...); err != nil {
+			return nil, err
+		}
+	}
 	// Every config ConfigMap's data digest goes into the index, and the
 	// index's into the reconciler's arguments (see project.TrustedConfig).
 	digests := map[string]string{}
@@ -307,6 +312,9 @@ func renderDeployments(l *project.Loaded) (files map[string][]byte, digests map[
 func Preview(l *project.Loaded, d *project.Deployment) (any, error) {
 	res, _, err := l.ResolveRun(d, project.PreviewRunName(d.Flow, d.Name), nil, nil)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkStarterJob(d, res.Job); err != nil {
 		return nil, err
 	}
 	return res.Job, nil

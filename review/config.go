@@ -321,6 +321,8 @@ func (c *comparer) deployment(name string, da, db *project.InstalledDeployment, 
 		case h == "schedules":
 			schedulesChanged = true
 			continue
+		case h == "starts":
+			ch.Group, ch.Note = Security, "deployments its runs may start: its pods run as a ServiceAccount that may create runs (starters.yaml)"
 		case trustField(&ch, l.path):
 		case h == "jobVariables":
 			ch.Group, ch.Note = Deployments, "job variable"

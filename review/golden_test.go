@@ -65,7 +65,7 @@ func TestReviewProjects(t *testing.T) {
 	}{
 		{"unchanged", 0, 0, nil},
 		{"capacity", 12, 0, []Group{Capacity, Admission}},
-		{"deployments", 15, 0, []Group{Security, Deployments, Admission}},
+		{"deployments", 20, 0, []Group{Security, Deployments, Admission}},
 		{"schedules", 6, 0, []Group{Schedules, Deployments, Admission}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -51,7 +51,23 @@ func newEnv(t *testing.T, flowsYAML string, files map[string]string) *env {
 // returns a kubeconfig with the ServiceAccount's credentials.
 func (e *env) installRBAC(ctx context.Context) string {
 	e.t.Helper()
-	for _, doc := range bytes.Split(e.out.Files["reconciler.yaml"], []byte("\n---\n")) {
+	e.createRBAC(ctx, "reconciler.yaml")
+	kc, err := cp.KubeconfigForServiceAccount(ctx, e.ns, "flows-reconciler")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return kc
+}
+
+// createRBAC creates the ServiceAccounts, Roles and RoleBindings of a
+// rendered file, as the operator's apply would; other kinds are skipped.
+func (e *env) createRBAC(ctx context.Context, file string) {
+	e.t.Helper()
+	data, ok := e.out.Files[file]
+	if !ok {
+		e.t.Fatalf("render wrote no %s", file)
+	}
+	for _, doc := range bytes.Split(data, []byte("\n---\n")) {
 		doc = bytes.TrimPrefix(doc, []byte(render.Header))
 		var meta metav1.TypeMeta
 		if err := yaml.Unmarshal(doc, &meta); err != nil {
@@ -76,11 +92,6 @@ func (e *env) installRBAC(ctx context.Context) string {
 			e.t.Fatal(err)
 		}
 	}
-	kc, err := cp.KubeconfigForServiceAccount(ctx, e.ns, "flows-reconciler")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return kc
 }
 
 func must(t *testing.T, err error) {
