@@ -341,8 +341,8 @@ func (c *Controller) held(kind, name string) int32 {
 }
 
 // indexCount counts the objects of an index value. ByIndex rather than
-// IndexKeys: IndexKeys sorts its keys, which with a thousand Jobs running
-// was a tenth of the reconciler's CPU in a burst.
+// IndexKeys: IndexKeys sorts its keys, work a count does not need, done on
+// every pass for every limit.
 func indexCount(idx cache.Indexer, name, value string) int {
 	objs, _ := idx.ByIndex(name, value)
 	return len(objs)
