@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -569,5 +571,82 @@ func TestSchedulesFireOncePerTickIntoState(t *testing.T) {
 	}
 	if got := again.lastFired(ScheduleID(&every, 0)); !got.Equal(next.Add(-time.Minute)) {
 		t.Errorf("last tick %v in the Secret, want %v", got, next.Add(-time.Minute))
+	}
+}
+
+// TestLostCreateAnswers: a Job create whose answer is lost may have made
+// the Job. If it did, its claim keeps holding the slot until the cache
+// shows the Job (a second pass on the stale cache admits nobody into the
+// pool's one slot); a connection refused never reached the API server, so
+// the run is admitted again by the next pass.
+func TestLostCreateAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		land   bool
+		err    error
+		second []string // the next pass, on a cache that has seen nothing
+	}{
+		{name: "landed, answer lost", land: true, err: io.ErrUnexpectedEOF, second: nil},
+		{name: "timed out, not made", err: apierrors.NewTimeoutError("busy", 1), second: []string{"create jobs first", "get jobs first"}},
+		{name: "connection refused", err: fmt.Errorf("dial tcp: %w", syscall.ECONNREFUSED), second: []string{"create jobs first", "get jobs first"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.add(configMaps(t, []project.Pool{pool("p", ptrTo[int32](1))}, []project.Deployment{deployment("f", "a", "p", nil)}, nil)...)
+			f.add(
+				newRun(t, "first", 2*time.Second, project.RunRequest{Deployment: "f/a"}),
+				newRun(t, "second", time.Second, project.RunRequest{Deployment: "f/a"}),
+			)
+			failed := false
+			f.client.PrependReactor("create", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
+				if failed {
+					// Later tries: AlreadyExists when the first landed.
+					return false, nil, nil
+				}
+				failed = true
+				if tc.land {
+					job := a.(k8stesting.CreateAction).GetObject()
+					if err := f.client.Tracker().Create(batchv1.SchemeGroupVersion.WithResource("jobs"), job, testNS); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return true, nil, tc.err
+			})
+			first := f.pass()
+			if !reflect.DeepEqual(first[:1], []string{"create jobs first"}) {
+				t.Fatalf("first pass: %q", first)
+			}
+			_, claimed := f.c.exp.pending("first", f.now)
+			if claimed != tc.land {
+				t.Errorf("claim held after the lost answer: %v, want %v", claimed, tc.land)
+			}
+			second := f.pass()
+			if tc.second == nil {
+				f.expect("pass on a stale cache", second)
+				return
+			}
+			if len(second) < 1 || second[0] != "create jobs first" {
+				t.Errorf("second pass: %q, want %q first", second, tc.second[0])
+			}
+		})
+	}
+}
+
+func TestCreateOutcomeUnknown(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{io.ErrUnexpectedEOF, true},
+		{fmt.Errorf("read: %w", syscall.ECONNRESET), true},
+		{apierrors.NewTimeoutError("busy", 1), true},
+		{apierrors.NewInternalError(fmt.Errorf("etcd")), true},
+		{fmt.Errorf("dial tcp: %w", syscall.ECONNREFUSED), false},
+		{apierrors.NewForbidden(batchv1.Resource("jobs"), "j", fmt.Errorf("no")), false},
+		{apierrors.NewTooManyRequests("slow down", 1), false},
+	} {
+		if got := createOutcomeUnknown(tc.err); got != tc.want {
+			t.Errorf("createOutcomeUnknown(%v) = %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }

@@ -2,18 +2,69 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
+	"net/http"
 	"sort"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
+
+// createOutcomeUnknown says whether a failed create may still have made
+// its object: the connection broke or timed out after the request was
+// sent, or the API server answered with a server error. A refused
+// connection never reached it; any other answer of the API server is
+// definite.
+func createOutcomeUnknown(err error) bool {
+	if utilnet.IsConnectionRefused(err) {
+		return false
+	}
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		code := status.Status().Code
+		return code == 0 || code >= http.StatusInternalServerError
+	}
+	return true
+}
+
+// jobLanded asks whether the run's Job exists, controlled by the run (UID
+// run): from the cache, else from the API server, asked again with back-off
+// while it is away. known is false when it stayed away.
+func (c *Controller) jobLanded(ctx context.Context, name string, run types.UID) (landed, known bool) {
+	if job, err := c.jobs.Get(name); err == nil && controlledBy(job, run) {
+		return true, true
+	}
+	var found *batchv1.Job
+	err := wait.ExponentialBackoffWithContext(ctx, jobLandedBackoff, func(ctx context.Context) (bool, error) {
+		job, err := c.client.BatchV1().Jobs(c.opts.Namespace).Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case err == nil:
+			found = job
+			return true, nil
+		case apierrors.IsNotFound(err):
+			return true, nil
+		}
+		return false, nil // away or overloaded: ask again
+	})
+	if err != nil {
+		return false, false
+	}
+	return found != nil && controlledBy(found, run), true
+}
+
+// jobLandedBackoff asks for about 20 s: an API server restart takes a few.
+var jobLandedBackoff = wait.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Steps: 8, Cap: 5 * time.Second}
 
 // action is one write decided by a dispatch pass.
 type action func(ctx context.Context) error
@@ -221,6 +272,19 @@ func (c *Controller) admitAction(cm *corev1.ConfigMap, a *admission) action {
 		start := time.Now()
 		_, err = c.client.BatchV1().Jobs(c.opts.Namespace).Create(ctx, job, metav1.CreateOptions{})
 		c.wrote("job", start)
+		if err != nil && !refused(err) && !apierrors.IsAlreadyExists(err) && createOutcomeUnknown(err) {
+			// The answer was lost (the API server went away mid-request,
+			// or timed out while it may still be writing): the Job may
+			// exist. Its claim holds the slot until that is known, as a
+			// slot counted twice for a while is safe and one never
+			// counted is not.
+			switch landed, known := c.jobLanded(ctx, job.Name, cm.UID); {
+			case landed:
+				err = nil
+			case !known:
+				return fmt.Errorf("creating Job %s for run %s: %w (whether it was made is not known yet; its slot stays held until the Job shows or %v pass)", job.Name, cm.Name, err, claimTTL)
+			}
+		}
 		switch {
 		case refused(err):
 			// The API server will never take this Job (a value the
@@ -233,10 +297,11 @@ func (c *Controller) admitAction(cm *corev1.ConfigMap, a *admission) action {
 		case err == nil:
 			c.metrics.JobsCreated.Inc()
 		case apierrors.IsAlreadyExists(err):
-			// Ours from an earlier try, or a Job of that name that is
-			// not this run's: then the claim goes, and the next pass
-			// sees the name taken.
-			if cached, cerr := c.jobs.Get(job.Name); cerr == nil || !controlledBy(cached, cm.UID) {
+			// Ours from an earlier try whose answer was lost (the claim
+			// stays until the cache shows it), or a Job of that name
+			// that is not this run's: then the claim goes, and the next
+			// pass sees the name taken.
+			if landed, known := c.jobLanded(ctx, job.Name, cm.UID); known && !landed {
 				c.exp.drop(cm.Name)
 			}
 			return nil

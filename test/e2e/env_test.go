@@ -16,8 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-flows/kubectl-flows/project"
@@ -245,10 +243,14 @@ func summarize(m map[string]*project.RunStatus) string {
 	return strings.Join(parts, " ")
 }
 
-// jobWatch follows every Job in a namespace through an informer and
-// checks, at every event, that the unfinished Jobs never exceed any limit.
-// An informer, not a bare watch, so that it carries on through a restart of
-// the API server: it relists and resumes.
+// jobWatch follows every Job in a namespace and checks, at every event,
+// that the unfinished Jobs never exceed any limit. A watch that resumes
+// from the last resourceVersion it saw; when the API server cannot resume
+// it (after a restart its watch cache starts anew), it takes a fresh list,
+// a consistent snapshot, applies the ends in it before the starts, and
+// watches on from there. (An informer's relist hands Jobs over in name
+// order: a Job made after the restart came before an older Job's end, and
+// both counted as running at once.)
 type jobWatch struct {
 	mu         sync.Mutex
 	limits     map[string]int
@@ -269,36 +271,110 @@ func (e *env) watchJobs(ctx context.Context, limits map[string]int, keysOf func(
 		unfinished: map[string][]string{}, inUse: map[string]int{}, maxInUse: map[string]int{},
 		added: map[string]int{}, runs: map[string]string{}, createdAt: map[string]time.Time{},
 	}
-	factory := informers.NewSharedInformerFactoryWithOptions(cp.Client, 0, informers.WithNamespace(e.ns))
-	inf := factory.Batch().V1().Jobs().Informer()
-	_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) {
-			if job, ok := obj.(*batchv1.Job); ok {
-				jw.event(watch.Added, job)
-			}
-		},
-		UpdateFunc: func(_, obj any) {
-			if job, ok := obj.(*batchv1.Job); ok {
-				jw.event(watch.Modified, job)
-			}
-		},
-		DeleteFunc: func(obj any) {
-			if gone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-				obj = gone.Obj
-			}
-			if job, ok := obj.(*batchv1.Job); ok {
-				jw.event(watch.Deleted, job)
-			}
-		},
-	})
+	jobs := cp.Client.BatchV1().Jobs(e.ns)
+	list, err := jobs.List(ctx, metav1.ListOptions{})
 	must(e.t, err)
-	ctx, cancel := context.WithCancel(ctx)
-	factory.Start(ctx.Done())
-	e.t.Cleanup(func() { cancel(); factory.Shutdown() })
-	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
-		e.t.Fatal("the Job informer did not sync")
+	for i := range list.Items {
+		jw.event(watch.Added, &list.Items[i])
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rv := list.ResourceVersion
+		for ctx.Err() == nil {
+			if w, err := jobs.Watch(ctx, metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true}); err == nil {
+				expired := false
+				for ev := range w.ResultChan() {
+					job, ok := ev.Object.(*batchv1.Job)
+					if !ok { // watch.Error: the version is too old to resume from
+						expired = true
+						break
+					}
+					rv = job.ResourceVersion
+					if ev.Type != watch.Bookmark {
+						jw.event(ev.Type, job)
+					}
+				}
+				w.Stop()
+				if !expired {
+					continue // closed (a timeout, the server going away): resume
+				}
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+			if l, err := jobs.List(ctx, metav1.ListOptions{}); err == nil {
+				jw.resync(l.Items)
+				rv = l.ResourceVersion
+			}
+		}
+	}()
+	e.t.Cleanup(func() { cancel(); <-done })
 	return jw
+}
+
+// resync takes a list of every Job after events were missed: Jobs it
+// no longer holds, or holds finished, end first; then Jobs not seen before
+// are added. The list is one moment's state, so the counts after it are
+// exact; what happened in the gap and was over by then is not seen.
+func (jw *jobWatch) resync(jobs []batchv1.Job) {
+	listed := map[string]*batchv1.Job{}
+	for i := range jobs {
+		listed[jobs[i].Name] = &jobs[i]
+	}
+	jw.mu.Lock()
+	var gone []string
+	for name := range jw.unfinished {
+		if _, ok := listed[name]; !ok {
+			gone = append(gone, name)
+		}
+	}
+	jw.mu.Unlock()
+	for _, name := range gone {
+		jw.event(watch.Deleted, &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: name}})
+	}
+	var fresh []*batchv1.Job
+	for _, job := range listed {
+		if jobFinished(job) {
+			jw.event(watch.Modified, job)
+			continue
+		}
+		fresh = append(fresh, job)
+	}
+	for _, job := range fresh {
+		jw.mu.Lock()
+		seen := jw.added[job.Name] > 0
+		jw.mu.Unlock()
+		if seen {
+			jw.event(watch.Modified, job)
+		} else {
+			jw.event(watch.Added, job)
+		}
+	}
+	// A Job made and over within the gap was never unfinished here, but
+	// it was made: count it, so a second Job for a run still shows.
+	for _, job := range listed {
+		jw.mu.Lock()
+		if jw.added[job.Name] == 0 {
+			jw.added[job.Name]++
+			jw.createdAt[job.Name] = time.Now()
+			if len(job.OwnerReferences) > 0 {
+				jw.runs[job.Name] = job.OwnerReferences[0].Name
+			}
+		}
+		jw.mu.Unlock()
+	}
+}
+
+func jobFinished(job *batchv1.Job) bool {
+	for _, c := range job.Status.Conditions {
+		if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
 }
 
 func (jw *jobWatch) event(typ watch.EventType, job *batchv1.Job) {
@@ -311,12 +387,7 @@ func (jw *jobWatch) event(typ watch.EventType, job *batchv1.Job) {
 			jw.runs[job.Name] = job.OwnerReferences[0].Name
 		}
 	}
-	finished := false
-	for _, c := range job.Status.Conditions {
-		if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
-			finished = true
-		}
-	}
+	finished := jobFinished(job)
 	_, tracked := jw.unfinished[job.Name]
 	switch {
 	case (typ == watch.Deleted || finished) && tracked:
