@@ -658,7 +658,8 @@ func (b *bench) scale(ctx context.Context) error {
 		return err
 	}
 	dir, _ := os.MkdirTemp(b.dir, "scale-")
-	if _, err := fixture.Install(ctx, b.client, ns, dir, strings.Replace(throughputProject, "concurrencyLimit: 100000\ndeployments", "concurrencyLimit: 10\ndeployments", 1), nil); err != nil {
+	p, err := fixture.Install(ctx, b.client, ns, dir, strings.Replace(throughputProject, "concurrencyLimit: 100000\ndeployments", "concurrencyLimit: 10\ndeployments", 1), nil)
+	if err != nil {
 		return err
 	}
 	pool := project.PoolConfigMapName("bench")
@@ -666,13 +667,13 @@ func (b *bench) scale(ctx context.Context) error {
 		return err
 	}
 	metricsAddr := freeAddr()
-	rec, err := fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns, "--metrics-bind-address="+metricsAddr, "--enable-pprof")
+	rec, err := fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns, append(p.ReconcilerArgs(), "--metrics-bind-address="+metricsAddr, "--enable-pprof")...)
 	if err != nil {
 		return err
 	}
 	defer func() { rec.Terminate(); <-rec.Done() }()
 	if err := waitHTTP(ctx, "http://"+metricsAddr+"/metrics"); err != nil {
-		return err
+		return fmt.Errorf("%w; reconciler log:\n%s", err, rec.LogText())
 	}
 	time.Sleep(2 * time.Second)
 	idleRSS, idleCPU, err := procUsage(rec.Cmd.Process.Pid)
