@@ -46,7 +46,7 @@ func (l *Loaded) ResolveRun(d *Deployment, runName string, params, jobVars map[s
 	if pool == nil {
 		return nil, nil, fmt.Errorf("deployment %s: pool %q not found", d.FullName(), d.Pool)
 	}
-	run, err := CheckRun(RunInputs{
+	run, err := checkRunValues(RunInputs{
 		Project: l.Project, Pool: pool, Template: l.Templates[pool.Name], Deployment: d,
 		Parameters: params, JobVariables: jobVars,
 	})
@@ -110,6 +110,19 @@ func (e *RunError) Unwrap() error { return e.Err }
 // go over the deployment's defaults and must pass the parameterSchema; job
 // variables go pool < deployment < run and must pass the pool's template.
 func CheckRun(in RunInputs) (*CheckedRun, error) {
+	run, err := checkRunValues(in)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.Template.Validate(run.JobVariables); err != nil {
+		return nil, &RunError{JobVariables: true, Err: err}
+	}
+	return run, nil
+}
+
+// checkRunValues is CheckRun but for the template's check of the job
+// variables, which Resolve makes anyway: for callers that resolve at once.
+func checkRunValues(in RunInputs) (*CheckedRun, error) {
 	if err := CheckRunJobVariables(in.Pool, in.Deployment, in.JobVariables); err != nil {
 		return nil, &RunError{JobVariables: true, Err: err}
 	}
@@ -125,9 +138,6 @@ func CheckRun(in RunInputs) (*CheckedRun, error) {
 		return nil, &RunError{Err: err}
 	}
 	jobVars := jobtemplate.Merge(DeploymentJobVariables(in.Pool, in.Deployment), in.JobVariables)
-	if err := in.Template.Validate(jobVars); err != nil {
-		return nil, &RunError{JobVariables: true, Err: err}
-	}
 	return &CheckedRun{in: in, Parameters: params, JobVariables: jobVars}, nil
 }
 
