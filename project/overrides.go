@@ -15,7 +15,7 @@ import (
 // (image, service_account_name, namespace, labels, annotations, command,
 // node_selector, tolerations, finished_job_ttl, the watch timeouts,
 // backoff_limit, active_deadline_seconds, image_pull_policy, name stay
-// locked); the README says why each is locked.
+// locked); docs/security.md says why each is locked.
 var defaultRunOverrides = []string{"cpu_limit", "cpu_request", "env", "memory_limit", "memory_request"}
 
 // DefaultRunOverrides returns the default allow-list, sorted (a copy).
