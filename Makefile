@@ -32,7 +32,7 @@ lint:
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/)
 
-# End-to-end tests: start a real control plane on loopback (see README).
+# End-to-end tests: start a real control plane on loopback (see CONTRIBUTING.md).
 e2e: testbin build
 	KUBECTL_FLOWS_TESTBIN=$$(bash test/tools/build.sh 2>/dev/null | tail -1) \
 	  KUBECTL_FLOWS_BIN=$(CURDIR)/$(BIN) \
