@@ -26,9 +26,9 @@ func (b Block) Shell() bool {
 // others every line is, and a leading "$ " is dropped. A line ending in a
 // backslash goes on on the next; # starts a comment at the start of a
 // word; words are split as the shell splits them (quotes, backslashes and
-// $(...) kept in one word); "&&", "||", ";", "|" and "&" written as words
-// of their own end a command, so a "|" inside a word (bash|zsh) is the
-// docs' notation for alternatives, not a pipe.
+// $(...) kept in one word); ";" and the words "&&", "||", "|" and "&"
+// end a command, so a "|" inside a word (bash|zsh) is the docs' notation
+// for alternatives, not a pipe.
 func Commands(b Block) []Command {
 	var out []Command
 	lines := strings.Split(b.Text, "\n")
