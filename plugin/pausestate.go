@@ -71,7 +71,7 @@ func (s *snapshot) deploymentPause(d *project.InstalledDeployment) pauseState {
 		return own
 	}
 	if p := s.installed.Pools[d.Pool]; p != nil {
-		if p.PoolPaused() {
+		if (p.Paused || p.PausedByAnnotation) {
 			return pausedViaPool
 		}
 		if p.QueuePaused(d.Queue) {
@@ -89,7 +89,7 @@ func queuePause(p *project.InstalledPool, q *v1alpha1.Queue) pauseState {
 		return pausedByKubectl
 	case q.Paused:
 		return pausedByProject
-	case p.PoolPaused():
+	case (p.Paused || p.PausedByAnnotation):
 		return pausedViaPool
 	}
 	return notPaused

@@ -19,8 +19,11 @@ import (
 type planInput struct {
 	now       time.Time
 	namespace string
-	cfg       *Config
+	cfg       *project.Installed
 	cfgGen    uint64 // configGeneration of the ConfigMaps cfg was built from
+	// defaults holds, per deployment, the values of a run with none of its
+	// own, worked out once per pass (see admit).
+	defaults map[string]*resolvedValues
 	waiting   []waitingRun
 	// held counts the unfinished Jobs holding a slot of a limit.
 	held func(kind, name string) int32
@@ -165,7 +168,7 @@ func plan(in planInput) planned {
 		}
 		pr := w.pr
 		if pr.cfgGen != in.cfgGen || (pr.admission == nil && pr.admitErr == nil) {
-			a, rej, wait := admit(in.cfg, in.namespace, w.cm, pr.req, pr.reqErr)
+			a, rej, wait := admit(in.cfg, in.defaults, in.namespace, w.cm, pr.req, pr.reqErr)
 			pr.admission, pr.admitErr, pr.cfgGen = a, rej, in.cfgGen
 			if wait != nil {
 				pr.cfgGen = 0 // look again next pass
@@ -243,11 +246,11 @@ func queuePriority(a *admission) int32 {
 // paused names what holds a run back by being paused, or "".
 func paused(a *admission) string {
 	switch {
-	case a.pool.Paused:
+	case a.pool.Paused || a.pool.PausedByAnnotation:
 		return "pool " + a.pool.Name
-	case a.pool.queuePaused(a.deployment.Queue):
+	case a.pool.QueuePaused(a.deployment.Queue):
 		return "queue " + a.pool.Name + "/" + a.deployment.Queue
-	case a.deployment.Paused:
+	case a.deployment.Paused || a.deployment.PausedByAnnotation:
 		return "deployment " + a.deployment.FullName()
 	}
 	return ""
