@@ -3,29 +3,32 @@ package project
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 )
 
 // Installed is the project as it is installed in a namespace, read back
 // from the config ConfigMaps render wrote, with the pause annotations of
-// `kubectl flows pause` applied. Clients (the CLI, review) use it; the
-// reconciler caches the same DecodeConfigMap results per resourceVersion.
+// `kubectl flows pause` beside the config they override (PauseOf weighs
+// them). It is the one read model of the installed config: the CLI, review
+// and the reconciler all read it, the reconciler from a cache of
+// DecodeConfigMap per resourceVersion. It is read only once assembled.
 type Installed struct {
 	Pools       map[string]*InstalledPool
 	Deployments map[string]*InstalledDeployment // by flow/name
 	TagLimits   map[string]int32
-	// Errors names config ConfigMaps that could not be read.
+	// Errors names config ConfigMaps that could not be read. The
+	// reconciler holds the runs they concern back rather than rejecting
+	// them, since the next render may fix them.
 	Errors map[string]error
 }
 
 // InstalledPool is a pool's config and where its pause comes from.
 type InstalledPool struct {
-	Pool
+	v1alpha1.Pool
 	ConfigMap *corev1.ConfigMap
 	// Template is the pool's base job template, parsed.
 	Template *jobtemplate.Template
@@ -37,15 +40,12 @@ type InstalledPool struct {
 
 // InstalledDeployment is a deployment's config.
 type InstalledDeployment struct {
-	Deployment
+	v1alpha1.Deployment
 	ConfigMap *corev1.ConfigMap
 	// Params is the deployment's parameterSchema, compiled; nil without one.
 	Params             *ParameterSchema
 	PausedByAnnotation bool
 }
-
-// PoolPaused reports whether the pool is paused, by config or annotation.
-func (p *InstalledPool) PoolPaused() bool { return p.Paused || p.PausedByAnnotation }
 
 // QueuePaused reports whether the queue itself is paused (not counting the
 // pool), by config or annotation.
@@ -56,13 +56,11 @@ func (p *InstalledPool) QueuePaused(queue string) bool {
 	return p.PausedQueues[queue]
 }
 
-// DeploymentPaused reports whether the deployment is paused.
-func (d *InstalledDeployment) DeploymentPaused() bool { return d.Paused || d.PausedByAnnotation }
-
 // ReadInstalled reads the config ConfigMaps (those labelled LabelConfig)
-// of a namespace by the reconciler's rule: only those the config index
-// lists, unchanged (TrustedConfig), read as strictly. A ConfigMap that does
-// not parse is reported in Errors, not fatal.
+// of a namespace as a client does: by AssembleConfig's rule, under the
+// config index as found (a client cannot read the reconciler's
+// --config-digest), decoding each by DecodeConfigMap. No ConfigMaps at all
+// is an empty install, not an error.
 func ReadInstalled(cms []corev1.ConfigMap) *Installed {
 	if len(cms) == 0 {
 		return ReadConfig(nil)
@@ -71,8 +69,17 @@ func ReadInstalled(cms []corev1.ConfigMap) *Installed {
 	for i := range cms {
 		all[i] = &cms[i]
 	}
-	trusted, errs := TrustedConfig(all, "")
-	in := ReadConfig(trusted)
+	return AssembleConfig(all, "", DecodeConfigMap)
+}
+
+// AssembleConfig builds the installed config from the config ConfigMaps
+// of a namespace by the reconciler's rule: only those the config index
+// whose digest is root lists, unchanged (v1alpha1.TrustedConfig; root ""
+// takes the index found), each read by decode (DecodeConfigMap, or a cache
+// of it). What cannot be trusted or read is reported in Errors, not fatal.
+func AssembleConfig(cms []*corev1.ConfigMap, root string, decode func(*corev1.ConfigMap) (any, error)) *Installed {
+	trusted, errs := v1alpha1.TrustedConfig(cms, root)
+	in := assemble(trusted, decode)
 	for name, err := range errs {
 		in.Errors[name] = err
 	}
@@ -82,6 +89,10 @@ func ReadInstalled(cms []corev1.ConfigMap) *Installed {
 // ReadConfig reads config ConfigMaps as they are, trusting them all: for
 // a rendered tree under review, whose files are what the change says.
 func ReadConfig(trusted []*corev1.ConfigMap) *Installed {
+	return assemble(trusted, DecodeConfigMap)
+}
+
+func assemble(trusted []*corev1.ConfigMap, decode func(*corev1.ConfigMap) (any, error)) *Installed {
 	in := &Installed{
 		Pools:       map[string]*InstalledPool{},
 		Deployments: map[string]*InstalledDeployment{},
@@ -89,7 +100,7 @@ func ReadConfig(trusted []*corev1.ConfigMap) *Installed {
 		Errors:      map[string]error{},
 	}
 	for _, cm := range trusted {
-		v, err := DecodeConfigMap(cm)
+		v, err := decode(cm)
 		if err != nil {
 			in.Errors[cm.Name] = err
 			continue
@@ -99,7 +110,7 @@ func ReadConfig(trusted []*corev1.ConfigMap) *Installed {
 			in.Pools[v.Name] = v
 		case *InstalledDeployment:
 			in.Deployments[v.FullName()] = v
-		case []TagLimit:
+		case []v1alpha1.TagLimit:
 			for _, l := range v {
 				in.TagLimits[l.Tag] = l.Limit
 			}
@@ -145,60 +156,46 @@ func (in *Installed) QueueNames() []string {
 	return names
 }
 
-// SplitList splits a comma-separated annotation value, dropping blanks.
-func SplitList(s string) []string {
-	var out []string
-	for _, v := range strings.Split(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
 // DecodeConfigMap reads one config ConfigMap render wrote, by its
 // LabelConfig: an *InstalledPool (its template parsed), an
-// *InstalledDeployment (its parameterSchema compiled) or the []TagLimit of
+// *InstalledDeployment (its parameterSchema compiled) or the []v1alpha1.TagLimit of
 // the limits ConfigMap; nil for a ConfigMap that is none of these. It is
 // strict (an unknown field is an error), and it is the one reader of this
 // format: the CLI, review and the reconciler all decode through it, so a
 // ConfigMap one of them accepts, all do.
 func DecodeConfigMap(cm *corev1.ConfigMap) (any, error) {
-	switch cm.Labels[LabelConfig] {
-	case ConfigPool:
-		p := &InstalledPool{ConfigMap: cm, PausedQueues: map[string]bool{}}
-		if err := yaml.UnmarshalStrict([]byte(cm.Data[KeyPool]), &p.Pool); err != nil {
-			return nil, fmt.Errorf("ConfigMap %s: %s: %v", cm.Name, KeyPool, err)
+	switch cm.Labels[v1alpha1.LabelConfig] {
+	case v1alpha1.ConfigPool:
+		pool, err := v1alpha1.DecodePool(cm)
+		if err != nil {
+			return nil, err
 		}
-		t, err := jobtemplate.Parse([]byte(cm.Data[KeyJobTemplate]), "ConfigMap "+cm.Name+": "+KeyJobTemplate)
+		p := &InstalledPool{Pool: *pool, ConfigMap: cm, PausedQueues: map[string]bool{}}
+		t, err := jobtemplate.Parse([]byte(cm.Data[v1alpha1.KeyJobTemplate]), "ConfigMap "+cm.Name+": "+v1alpha1.KeyJobTemplate)
 		if err != nil {
 			return nil, err
 		}
 		p.Template = t
-		p.PausedByAnnotation = cm.Annotations[AnnotationPaused] == "true"
-		for _, q := range SplitList(cm.Annotations[AnnotationPausedQueues]) {
+		p.PausedByAnnotation = cm.Annotations[v1alpha1.AnnotationPaused] == "true"
+		for _, q := range v1alpha1.SplitList(cm.Annotations[v1alpha1.AnnotationPausedQueues]) {
 			p.PausedQueues[q] = true
 		}
 		return p, nil
-	case ConfigDeployment:
-		d := &InstalledDeployment{ConfigMap: cm}
-		if err := yaml.UnmarshalStrict([]byte(cm.Data[KeyDeployment]), &d.Deployment); err != nil {
-			return nil, fmt.Errorf("ConfigMap %s: %s: %v", cm.Name, KeyDeployment, err)
+	case v1alpha1.ConfigDeployment:
+		dep, err := v1alpha1.DecodeDeployment(cm)
+		if err != nil {
+			return nil, err
 		}
+		d := &InstalledDeployment{Deployment: *dep, ConfigMap: cm}
 		if d.ParameterSchema != nil {
-			var err error
 			if d.Params, err = CompileParameterSchema(d.ParameterSchema); err != nil {
 				return nil, fmt.Errorf("ConfigMap %s: %v", cm.Name, err)
 			}
 		}
-		d.PausedByAnnotation = cm.Annotations[AnnotationPaused] == "true"
+		d.PausedByAnnotation = cm.Annotations[v1alpha1.AnnotationPaused] == "true"
 		return d, nil
-	case ConfigLimits:
-		var limits []TagLimit
-		if err := yaml.UnmarshalStrict([]byte(cm.Data[KeyLimits]), &limits); err != nil {
-			return nil, fmt.Errorf("ConfigMap %s: %s: %v", cm.Name, KeyLimits, err)
-		}
-		return limits, nil
+	case v1alpha1.ConfigLimits:
+		return v1alpha1.DecodeLimits(cm)
 	}
 	return nil, nil
 }
