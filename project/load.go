@@ -49,6 +49,12 @@ type Loaded struct {
 	// written); Environments names every one the file declares, in order.
 	Environment  string
 	Environments []string
+
+	// parameterSchemas holds each deployment's parameterSchema as
+	// validation compiled it, by the deployment's element of Deployments,
+	// so the runs resolved from the project (render's Job previews, one
+	// per deployment) do not compile it again.
+	parameterSchemas map[*v1alpha1.Deployment]*ParameterSchema
 }
 
 // Load reads, defaults and validates a project file. Every problem found is
@@ -117,7 +123,8 @@ func decode(path string, doc []byte, e *errs) (*Loaded, error) {
 	if err := e.err(); err != nil {
 		return nil, err
 	}
-	l := &Loaded{Project: p, File: path, Templates: map[string]*jobtemplate.Template{}, TemplateSources: map[string]string{}}
+	l := &Loaded{Project: p, File: path, Templates: map[string]*jobtemplate.Template{}, TemplateSources: map[string]string{},
+		parameterSchemas: map[*v1alpha1.Deployment]*ParameterSchema{}}
 	l.loadTemplates(e)
 	p.setDefaults()
 	l.validate(e)

@@ -49,7 +49,7 @@ func (l *Loaded) ResolveRun(d *v1alpha1.Deployment, runName string, params, jobV
 	}
 	run, err := checkRunValues(RunInputs{
 		Project: l.Project, Pool: pool, Template: l.Templates[pool.Name], Deployment: d,
-		Parameters: params, JobVariables: jobVars,
+		Schema: l.parameterSchemas[d], Parameters: params, JobVariables: jobVars,
 	})
 	var re *RunError
 	switch {

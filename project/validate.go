@@ -1,6 +1,7 @@
 package project
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -76,8 +77,9 @@ func (l *Loaded) validate(e *errs) {
 
 	deployments := map[string]bool{}
 	cmNames := map[string]string{}
+	schemas := parameterSchemas{}
 	for i := range p.Deployments {
-		l.validateDeployment(e, i, deployments, cmNames)
+		l.validateDeployment(e, i, deployments, cmNames, schemas)
 	}
 	for i := range p.Deployments {
 		l.validateStarts(e, i, deployments)
@@ -129,7 +131,31 @@ func (l *Loaded) validateStarts(e *errs, i int, known map[string]bool) {
 // Jobs their ServiceAccount (Prefect's name for it).
 const starterVariable = "service_account_name"
 
-func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmNames map[string]string) {
+// parameterSchemas are the parameterSchemas of a project compiled so far,
+// by their JSON: the deployments of a flow share the schema Prefect
+// generates from its signature, and compiling one is most of the work of
+// validating a deployment.
+type parameterSchemas map[string]compiledSchema
+
+type compiledSchema struct {
+	schema *ParameterSchema
+	err    error
+}
+
+func (c parameterSchemas) compile(schema map[string]any) (*ParameterSchema, error) {
+	key, err := json.Marshal(schema)
+	if err != nil {
+		return CompileParameterSchema(schema) // reports what JSON cannot hold
+	}
+	r, ok := c[string(key)]
+	if !ok {
+		r.schema, r.err = CompileParameterSchema(schema)
+		c[string(key)] = r
+	}
+	return r.schema, r.err
+}
+
+func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmNames map[string]string, schemas parameterSchemas) {
 	d := &l.Deployments[i]
 	fd := field.NewPath("deployments").Index(i)
 	dnsLabel(e, fd.Child("flow").String(), d.Flow)
@@ -175,7 +201,12 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 		}
 	}
 	if d.ParameterSchema != nil {
-		if err := ValidateParameters(d.ParameterSchema, d.Parameters); err != nil {
+		schema, err := schemas.compile(d.ParameterSchema)
+		if err == nil {
+			l.parameterSchemas[d] = schema
+			err = schema.Validate(d.Parameters)
+		}
+		if err != nil {
 			e.add(fd.Child("parameters").String(), "%v", err)
 		}
 	}
