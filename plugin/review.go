@@ -236,13 +236,24 @@ func (o *ReviewOptions) review() (*review.Review, error) {
 	baseOpts := o.loadOptions()
 	baseOpts.ExtVars[project.ExtVarGitSHA] = sha
 	for _, l := range all {
+		// The two sides are independent: the base renders while the
+		// working tree does.
+		var (
+			before  review.Objects
+			baseErr error
+			done    = make(chan struct{})
+		)
+		go func() {
+			defer close(done)
+			before, baseErr = baseObjects(filepath.Join(tree, rel), l.Environment, baseOpts)
+		}()
 		after, err := renderObjects(l)
+		<-done
 		if err != nil {
 			return nil, err
 		}
-		before, err := baseObjects(filepath.Join(tree, rel), l.Environment, baseOpts)
-		if err != nil {
-			return nil, fmt.Errorf("the project at %s: %w", base, err)
+		if baseErr != nil {
+			return nil, fmt.Errorf("the project at %s: %w", base, baseErr)
 		}
 		target := filepath.ToSlash(rel)
 		if l.Environment != "" {

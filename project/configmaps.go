@@ -92,6 +92,13 @@ func ReadConfig(trusted []*corev1.ConfigMap) *Installed {
 	return assemble(trusted, DecodeConfigMap)
 }
 
+// ReadConfigWith is ReadConfig with each ConfigMap read by decode
+// (DecodeConfigMap, or what stands in for it): review reads a ConfigMap
+// that both sides of a change hold alike once.
+func ReadConfigWith(trusted []*corev1.ConfigMap, decode func(*corev1.ConfigMap) (any, error)) *Installed {
+	return assemble(trusted, decode)
+}
+
 func assemble(trusted []*corev1.ConfigMap, decode func(*corev1.ConfigMap) (any, error)) *Installed {
 	in := &Installed{
 		Pools:       map[string]*InstalledPool{},

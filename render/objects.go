@@ -9,33 +9,49 @@ import (
 	"github.com/kubectl-flows/kubectl-flows/internal/yamlcodec"
 )
 
-// marshalDocs writes objects as one YAML stream behind the header. Typed
-// objects go through unstructured so that fields Kubernetes fills on the
-// server (creationTimestamp, an empty status) never show in a diff.
-func marshalDocs(objs ...any) ([]byte, error) {
+// marshalDocs writes objects as one YAML stream behind the header, and
+// returns them as written (see unstructuredOf).
+func marshalDocs(objs ...any) ([]byte, []map[string]any, error) {
 	var buf bytes.Buffer
 	buf.WriteString(Header)
+	written := make([]map[string]any, len(objs))
 	for i, obj := range objs {
-		b, err := marshalObject(obj)
+		u, err := unstructuredOf(obj)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		b, err := yamlcodec.Marshal(u)
+		if err != nil {
+			return nil, nil, err
 		}
 		if i > 0 {
 			buf.WriteString("---\n")
 		}
 		buf.Write(b)
+		written[i] = u
 	}
-	return buf.Bytes(), nil
+	return buf.Bytes(), written, nil
 }
 
 // marshalObject writes one object as YAML, without server-filled fields.
 func marshalObject(obj any) ([]byte, error) {
+	u, err := unstructuredOf(obj)
+	if err != nil {
+		return nil, err
+	}
+	return yamlcodec.Marshal(u)
+}
+
+// unstructuredOf is a typed object as written: through unstructured, so
+// that fields Kubernetes fills on the server (creationTimestamp, an empty
+// status) never show in a diff.
+func unstructuredOf(obj any) (map[string]any, error) {
 	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
 		return nil, err
 	}
 	prune(u)
-	return yamlcodec.Marshal(u)
+	return u, nil
 }
 
 // prune drops what the API server fills in, recursively: creationTimestamp
