@@ -155,7 +155,7 @@ func (l *Loaded) loadTemplates(e *errs) {
 	dir := filepath.Dir(l.File)
 	for i := range l.Pools {
 		pool := &l.Pools[i]
-		fld := field.NewPath("pools").Index(i).Child("baseJobTemplate").String()
+		fld := field.NewPath("pools").Index(i).Child(fieldBaseJobTemplate).String()
 		raw := bytes.TrimSpace(pool.BaseJobTemplate)
 		var (
 			t   *jobtemplate.Template
@@ -266,7 +266,7 @@ func fillVars(v any, path *field.Path, vars map[string]string, e *errs) any {
 		sort.Strings(keys) // errors come out in a stable order
 		for _, k := range keys {
 			p := path.Child(k)
-			if isTemplatePath(p) {
+			if k == fieldBaseJobTemplate && isTemplatePath(p) {
 				continue
 			}
 			t[k] = fillVars(t[k], p, vars, e)
@@ -276,6 +276,9 @@ func fillVars(v any, path *field.Path, vars map[string]string, e *errs) any {
 			t[i] = fillVars(c, path.Index(i), vars, e)
 		}
 	case string:
+		if !strings.Contains(t, "{{") {
+			return v // most strings: no placeholder, no need for the expression
+		}
 		return varRE.ReplaceAllStringFunc(t, func(m string) string {
 			name := varRE.FindStringSubmatch(m)[1]
 			if val, ok := vars[name]; ok {
@@ -296,6 +299,10 @@ func fillVars(v any, path *field.Path, vars map[string]string, e *errs) any {
 	}
 	return v
 }
+
+// fieldBaseJobTemplate is the last field of every path templatePathRE
+// matches.
+const fieldBaseJobTemplate = "baseJobTemplate"
 
 var templatePathRE = regexp.MustCompile(`^(environments\[\d+\]\.)?pools\[\d+\]\.baseJobTemplate$`)
 
