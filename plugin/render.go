@@ -126,6 +126,7 @@ func (o *RenderOptions) outDir(l *project.Loaded) string {
 
 // Run renders each environment (or the project), then writes or checks.
 func (o *RenderOptions) Run() error {
+	collectLess()
 	all, err := o.loadAll()
 	if err != nil {
 		return o.fail(err)

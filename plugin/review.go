@@ -146,6 +146,7 @@ func (o *ReviewOptions) Validate() error {
 
 // Run reviews and prints; the error carries the exit status.
 func (o *ReviewOptions) Run() error {
+	collectLess()
 	rv, err := o.review()
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
