@@ -5,27 +5,25 @@ package parallel
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Each calls f(i) for every i in [0, n), on GOMAXPROCS goroutines, and
 // returns when all calls have. Calls may run in any order and at once:
 // each f(i) must only write what is its own (the i-th element of a slice).
+// Workers take the next index from a counter, so none waits for another
+// to hand it work.
 func Each(n int, f func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	next := make(chan int)
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range workers {
+	for range min(runtime.GOMAXPROCS(0), n) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
 				f(i)
 			}
 		}()
 	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
 	wg.Wait()
 }
