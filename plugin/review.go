@@ -230,23 +230,36 @@ func (o *ReviewOptions) review() (*review.Review, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The two sides are independent: the base project loads while the
+	// working tree's does, and renders while the working tree's does.
+	baseOpts := o.loadOptions()
+	baseOpts.ExtVars[project.ExtVarGitSHA] = sha
+	baseFile := filepath.Join(tree, rel)
+	var (
+		baseProject *project.Loaded
+		baseLoadErr error
+		loaded      = make(chan struct{})
+	)
+	go func() {
+		defer close(loaded)
+		baseProject, baseLoadErr = loadBase(baseFile, baseOpts)
+	}()
 	all, err := o.loadAll()
+	<-loaded
 	if err != nil {
 		return nil, err
 	}
-	baseOpts := o.loadOptions()
-	baseOpts.ExtVars[project.ExtVarGitSHA] = sha
 	for _, l := range all {
-		// The two sides are independent: the base renders while the
-		// working tree does.
 		var (
 			before  review.Objects
-			baseErr error
+			baseErr = baseLoadErr
 			done    = make(chan struct{})
 		)
 		go func() {
 			defer close(done)
-			before, baseErr = baseObjects(filepath.Join(tree, rel), l.Environment, baseOpts)
+			if baseErr == nil {
+				before, baseErr = baseObjects(baseProject, baseFile, l.Environment, baseOpts)
+			}
 		}()
 		after, err := renderObjects(l)
 		<-done
@@ -265,25 +278,31 @@ func (o *ReviewOptions) review() (*review.Review, error) {
 	return rv, nil
 }
 
-// baseObjects renders the project at the base ref for one environment:
+// loadBase loads the project file at the base ref as written, or gives nil
+// when the file did not exist there.
+func loadBase(file string, opts project.LoadOptions) (*project.Loaded, error) {
+	if _, err := os.Stat(file); err != nil {
+		return nil, nil
+	}
+	opts.Environment = ""
+	return project.Load(file, opts)
+}
+
+// baseObjects renders the base project (loadBase's) for one environment:
 // nothing when the file did not exist, and the project as written when it
 // declared no environments yet (a project moving to environments is
 // reviewed against what it rendered before). An environment the base did
 // not declare is new: every object is added.
-func baseObjects(file, env string, opts project.LoadOptions) (review.Objects, error) {
-	if _, err := os.Stat(file); err != nil {
+func baseObjects(l *project.Loaded, file, env string, opts project.LoadOptions) (review.Objects, error) {
+	if l == nil {
 		return review.Objects{}, nil
-	}
-	opts.Environment = ""
-	l, err := project.Load(file, opts)
-	if err != nil {
-		return nil, err
 	}
 	if env != "" && len(l.Environments) > 0 {
 		if !slices.Contains(l.Environments, env) {
 			return review.Objects{}, nil
 		}
 		opts.Environment = env
+		var err error
 		if l, err = project.Load(file, opts); err != nil {
 			return nil, err
 		}
