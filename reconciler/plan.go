@@ -24,7 +24,7 @@ type planInput struct {
 	// defaults holds, per deployment, the values of a run with none of its
 	// own, worked out once per pass (see admit).
 	defaults map[string]*resolvedValues
-	waiting   []waitingRun
+	waiting  []waitingRun
 	// held counts the unfinished Jobs holding a slot of a limit.
 	held func(kind, name string) int32
 	// creating are the slots of the Job creates in flight whose Job the
@@ -243,14 +243,15 @@ func queuePriority(a *admission) int32 {
 	return v1alpha1.DefaultQueuePriority
 }
 
-// paused names what holds a run back by being paused, or "".
+// paused names what holds a run back by being paused (project.PauseOf),
+// or "".
 func paused(a *admission) string {
-	switch {
-	case a.pool.Paused || a.pool.PausedByAnnotation:
+	switch project.PauseOf(a.pool, a.deployment.Queue, a.deployment).Level {
+	case project.PausePool:
 		return "pool " + a.pool.Name
-	case a.pool.QueuePaused(a.deployment.Queue):
+	case project.PauseQueue:
 		return "queue " + a.pool.Name + "/" + a.deployment.Queue
-	case a.deployment.Paused || a.deployment.PausedByAnnotation:
+	case project.PauseDeployment:
 		return "deployment " + a.deployment.FullName()
 	}
 	return ""

@@ -244,6 +244,27 @@ func TestPlan(t *testing.T) {
 			"admit a",
 		},
 	}, {
+		name: "paused by kubectl (the annotations) as by config; of several pauses the outermost is named",
+		config: func(c *project.Installed) {
+			c.Pools["other"].PausedByAnnotation = true
+			c.Deployments["f/o"].Paused = true
+			c.Pools["p"].PausedQueues["hi"] = true
+			c.Deployments["f/c"].PausedByAnnotation = true
+			c.Deployments["f/b"].PausedByAnnotation = true
+		},
+		runs: []planRun{
+			{name: "o", deployment: "f/o"},
+			{name: "c", deployment: "f/c"},
+			{name: "b", deployment: "f/b"},
+			{name: "a", deployment: "f/a"},
+		},
+		want: []string{
+			"wait o Paused: pool other is paused",
+			"wait c Paused: queue p/hi is paused",
+			"wait b Paused: deployment f/b is paused",
+			"admit a",
+		},
+	}, {
 		name: "not yet due: waits, and the pass wakes at the earliest due time; Late is counted",
 		runs: []planRun{
 			{name: "soon", deployment: "f/a", due: in(time.Minute)},
