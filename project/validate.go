@@ -201,13 +201,13 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 		}
 	}
 	if d.ParameterSchema != nil {
-		schema, err := schemas.compile(d.ParameterSchema)
-		if err == nil {
-			l.parameterSchemas[d] = schema
-			err = schema.Validate(d.Parameters)
-		}
-		if err != nil {
-			e.add(fd.Child("parameters").String(), "%v", err)
+		if sch, err := schemas.compile(d.ParameterSchema); err != nil {
+			e.add(fd.Child("parameterSchema").String(), "%v", err)
+		} else {
+			l.parameterSchemas[d] = sch
+			if err := sch.Validate(d.Parameters); err != nil {
+				e.add(fd.Child("parameters").String(), "%v", err)
+			}
 		}
 	}
 	if pool != nil {

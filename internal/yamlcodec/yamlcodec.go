@@ -2,18 +2,19 @@
 package yamlcodec
 
 import (
-	"bytes"
 	"encoding/json"
 	"unicode/utf8"
 
 	yamlv2 "go.yaml.in/yaml/v2"
+
+	"github.com/kubectl-flows/kubectl-flows/internal/jsonvalue"
 )
 
 // Marshal writes v as sigs.k8s.io/yaml.Marshal does, byte for byte, at
 // a third of its cost: that function parses its own JSON with the YAML
-// parser only to recover integer types, which decoding with UseNumber
-// gives for far less. Rendering 1,000 deployments spends most of its time
-// here, and the reconciler encodes a run's status with it on every write.
+// parser only to recover integer types, which jsonvalue.Decode gives for
+// far less. Rendering 1,000 deployments spends most of its time here, and
+// the reconciler encodes a run's status with it on every write.
 //
 // A value that is already what that JSON round trip would give back (an
 // unstructured object, as render and review hold them) skips it: the round
@@ -26,13 +27,11 @@ func Marshal(v any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(j))
-	dec.UseNumber()
-	var obj any
-	if err := dec.Decode(&obj); err != nil {
+	obj, err := jsonvalue.Decode(j)
+	if err != nil {
 		return nil, err
 	}
-	return marshalDecoded(numbers(obj))
+	return marshalDecoded(obj)
 }
 
 // marshalDecoded encodes a decoded value, its long multi-line strings
@@ -54,7 +53,7 @@ func marshalDecoded(v any) ([]byte, error) {
 }
 
 // decoded reports whether v is made only of values that a JSON encoding
-// and numbers give back unchanged: objects with string keys, lists,
+// and jsonvalue.Decode give back unchanged: objects with string keys, lists,
 // strings that are valid UTF-8 (JSON would replace invalid bytes), bools,
 // null and integers. Floats are left to the round trip, which turns
 // integral ones into integers.
@@ -80,28 +79,4 @@ func decoded(v any) bool {
 		return true
 	}
 	return false
-}
-
-// numbers turns json.Number into the int64 or float64 the YAML parser
-// would have produced.
-func numbers(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			t[k] = numbers(e)
-		}
-	case []any:
-		for i, e := range t {
-			t[i] = numbers(e)
-		}
-	case json.Number:
-		if i, err := t.Int64(); err == nil {
-			return i
-		}
-		if f, err := t.Float64(); err == nil {
-			return f
-		}
-		return t.String()
-	}
-	return v
 }
