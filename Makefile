@@ -40,13 +40,13 @@ e2e: testbin build
 
 test: lint unit e2e
 
-# Benchmarks, each figure beside a baseline from the same run: the render
-# and template micro-benchmarks, then test/bench on a local control plane
-# (throughput, dispatch latency, API writes, memory, render), which writes
-# bench/results/latest.md and inflight.png. BENCH_LARGE=1 adds N=5,000;
-# BENCH_PPROF=1 saves reconciler CPU and heap profiles beside them.
+# Benchmarks, each figure beside a baseline from the same run: the render,
+# review and template micro-benchmarks, then test/bench on a local control
+# plane (throughput, dispatch latency, API writes, memory, render, review),
+# which writes bench/results/latest.md and inflight.png. BENCH_LARGE=1 adds
+# N=5,000; BENCH_PPROF=1 saves reconciler CPU and heap profiles beside them.
 bench: testbin build
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./render/ ./jobtemplate/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./render/ ./review/ ./jobtemplate/
 	KUBECTL_FLOWS_TESTBIN=$$(bash test/tools/build.sh 2>/dev/null | tail -1) \
 	  KUBECTL_FLOWS_BIN=$(CURDIR)/$(BIN) \
 	  $(GO) run ./test/bench -out bench/results
