@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
-	"github.com/kubectl-flows/kubectl-flows/render"
 	"github.com/kubectl-flows/kubectl-flows/test/fixture"
 )
 
@@ -22,21 +20,7 @@ func BenchmarkReview1000(b *testing.B) {
 	if err := os.WriteFile(head, []byte(fixture.LargeProjectChanged(1000, 500)), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	side := func(file string) Objects {
-		l, err := project.Load(file, project.LoadOptions{ExtVars: map[string]string{project.ExtVarGitSHA: "abc1234"}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		out, err := render.Render(l, render.Options{Version: "v0.1.0"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		objs, err := FromOutput(out)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return objs
-	}
+	side := func(file string) Objects { return objectsOf(b, renderProject(b, file)) }
 	b.ReportAllocs()
 	for b.Loop() {
 		r := Compare("flows.yaml", side(base), side(head), Options{Now: now})

@@ -15,7 +15,7 @@ import (
 // now is the fixed clock of the golden files' schedule fire times.
 var now = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
-func renderProject(t *testing.T, file string) *render.Output {
+func renderProject(t testing.TB, file string) *render.Output {
 	t.Helper()
 	l, err := project.Load(file, project.LoadOptions{ExtVars: map[string]string{project.ExtVarGitSHA: "abc1234"}})
 	if err != nil {
@@ -28,7 +28,7 @@ func renderProject(t *testing.T, file string) *render.Output {
 	return out
 }
 
-func objectsOf(t *testing.T, out *render.Output) Objects {
+func objectsOf(t testing.TB, out *render.Output) Objects {
 	t.Helper()
 	objs, err := FromOutput(out)
 	if err != nil {
