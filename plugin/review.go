@@ -311,9 +311,9 @@ func baseObjects(l *project.Loaded, file, env string, opts project.LoadOptions) 
 }
 
 // renderObjects renders a project as render does (same plugin version on
-// both sides, so only the project's change shows).
+// both sides, so only the project's change shows), for its objects.
 func renderObjects(l *project.Loaded) (review.Objects, error) {
-	out, err := render.Render(l, render.Options{Version: version.String()})
+	out, err := render.Render(l, render.Options{Version: version.String(), ObjectsOnly: true})
 	if err != nil {
 		return nil, err
 	}

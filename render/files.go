@@ -20,6 +20,9 @@ import (
 // that this one no longer produces (a deleted deployment, say). Files
 // without the generated header are never removed.
 func (o *Output) Write(dir string) error {
+	if o.objectsOnly {
+		return errObjectsOnly
+	}
 	files, err := listFiles(dir)
 	if err != nil {
 		return err
@@ -63,6 +66,9 @@ func (o *Output) Write(dir string) error {
 // Diff compares the output with what dir holds and returns a unified diff,
 // empty when they match byte for byte.
 func (o *Output) Diff(dir string) (string, error) {
+	if o.objectsOnly {
+		return "", errObjectsOnly
+	}
 	files, err := listFiles(dir)
 	if err != nil {
 		return "", err
@@ -95,6 +101,8 @@ func (o *Output) Diff(dir string) (string, error) {
 	}
 	return b.String(), nil
 }
+
+var errObjectsOnly = errors.New("render: an output rendered with ObjectsOnly has no files to write or compare")
 
 // listFiles lists the files under dir by slash-separated path relative to
 // dir; none when dir does not exist.

@@ -9,28 +9,46 @@ import (
 	"github.com/kubectl-flows/kubectl-flows/internal/yamlcodec"
 )
 
-// marshalDocs writes objects as one YAML stream behind the header, and
-// returns them as written (see unstructuredOf).
-func marshalDocs(objs ...any) ([]byte, []map[string]any, error) {
-	var buf bytes.Buffer
-	buf.WriteString(Header)
+// unstructuredAll is objects as written (see unstructuredOf).
+func unstructuredAll(objs ...any) ([]map[string]any, error) {
 	written := make([]map[string]any, len(objs))
 	for i, obj := range objs {
 		u, err := unstructuredOf(obj)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
+		written[i] = u
+	}
+	return written, nil
+}
+
+// marshalDocs writes objects (unstructuredAll's) as one YAML stream behind
+// the header.
+func marshalDocs(written []map[string]any) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteString(Header)
+	for i, u := range written {
 		b, err := yamlcodec.Marshal(u)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if i > 0 {
 			buf.WriteString("---\n")
 		}
 		buf.Write(b)
-		written[i] = u
 	}
-	return buf.Bytes(), written, nil
+	return buf.Bytes(), nil
+}
+
+// encodeFile is the bytes and the objects of a file written object by
+// object; without the bytes (nil) when only the objects are wanted.
+func encodeFile(objectsOnly bool, objs ...any) ([]byte, []map[string]any, error) {
+	written, err := unstructuredAll(objs...)
+	if err != nil || objectsOnly {
+		return nil, written, err
+	}
+	b, err := marshalDocs(written)
+	return b, written, err
 }
 
 // marshalObject writes one object as YAML, without server-filled fields.

@@ -68,3 +68,39 @@ func asJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// ObjectsOnly gives the same objects without the bytes, and refuses to be
+// written.
+func TestObjectsOnly(t *testing.T) {
+	l, err := project.Load("../examples/multi-pool/flows.yaml", project.LoadOptions{ExtVars: goldenVars})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := render.Render(l, render.Options{Version: goldenVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	only, err := render.Render(l, render.Options{Version: goldenVersion, ObjectsOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := only.Paths(), full.Paths(); asJSON(t, got) != asJSON(t, want) {
+		t.Fatalf("paths %v, want %v", got, want)
+	}
+	for _, p := range full.Paths() {
+		fo, fok := full.Objects(p)
+		oo, ook := only.Objects(p)
+		if fok != ook || asJSON(t, fo) != asJSON(t, oo) {
+			t.Errorf("%s: objects differ", p)
+		}
+		if ook && only.Files[p] != nil {
+			t.Errorf("%s: bytes kept", p)
+		}
+	}
+	if only.ConfigDigest != full.ConfigDigest {
+		t.Errorf("config digest %s, want %s", only.ConfigDigest, full.ConfigDigest)
+	}
+	if err := only.Write(t.TempDir()); err == nil {
+		t.Error("an objects-only output was written")
+	}
+}

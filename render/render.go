@@ -32,10 +32,17 @@ type Options struct {
 	Flux FluxOptions
 	// AdmissionPolicy adds AdmissionPolicyFile, outside the kustomization.
 	AdmissionPolicy bool
+	// ObjectsOnly leaves out the bytes of the files written object by
+	// object, keeping their objects (Output.Objects): for a caller that
+	// reads only the objects, as review does, encoding the deployment
+	// ConfigMaps as YAML would be wasted. Such an Output cannot be written
+	// or diffed.
+	ObjectsOnly bool
 }
 
 // Output is the rendered tree: slash-separated paths relative to the output
-// directory, and their contents.
+// directory, and their contents (nil, under Options.ObjectsOnly, for the
+// files written object by object).
 type Output struct {
 	Files map[string][]byte
 	// ConfigDigest is the digest of the config index, the reconciler's
@@ -45,6 +52,8 @@ type Output struct {
 	// objects are the objects of the files render wrote object by object,
 	// by path, as written (see Objects).
 	objects map[string][]map[string]any
+	// objectsOnly is Options.ObjectsOnly: those files have no bytes.
+	objectsOnly bool
 }
 
 // Objects returns the objects in the file at path as render wrote them,
@@ -77,9 +86,9 @@ func (o *Output) Paths() []string {
 
 // Render renders a loaded project.
 func Render(l *project.Loaded, opts Options) (*Output, error) {
-	out := &Output{Files: map[string][]byte{}, objects: map[string][]map[string]any{}}
+	out := &Output{Files: map[string][]byte{}, objects: map[string][]map[string]any{}, objectsOnly: opts.ObjectsOnly}
 	add := func(p string, objs ...any) error {
-		b, written, err := marshalDocs(objs...)
+		b, written, err := encodeFile(opts.ObjectsOnly, objs...)
 		if err != nil {
 			return fmt.Errorf("rendering %s: %w", p, err)
 		}
@@ -291,7 +300,7 @@ func renderDeployments(l *project.Loaded, out *Output, digests map[string]string
 		}
 		r.path = path.Join("deployments", cm.Name+".yaml")
 		r.name, r.digest = cm.Name, v1alpha1.ConfigDigest(cm.Data)
-		r.b, r.objs, r.err = marshalDocs(cm)
+		r.b, r.objs, r.err = encodeFile(out.objectsOnly, cm)
 	})
 	for _, r := range results {
 		if r.err != nil {
