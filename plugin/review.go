@@ -226,9 +226,18 @@ func (o *ReviewOptions) review() (*review.Review, error) {
 		return rv, nil
 	}
 
+	if err := o.reviewProject(rv, root, tree, base, sha, opts); err != nil {
+		return nil, err
+	}
+	return rv, nil
+}
+
+// reviewProject reviews the project file (each environment) against the
+// same file in tree, base's tree whose short SHA is sha, into rv.
+func (o *ReviewOptions) reviewProject(rv *review.Review, root, tree, base, sha string, opts review.Options) error {
 	rel, err := inRepo(root, o.File)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// The two sides are independent: the base project loads while the
 	// working tree's does, and renders while the working tree's does.
@@ -247,7 +256,7 @@ func (o *ReviewOptions) review() (*review.Review, error) {
 	all, err := o.loadAll()
 	<-loaded
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, l := range all {
 		var (
@@ -264,10 +273,10 @@ func (o *ReviewOptions) review() (*review.Review, error) {
 		after, err := renderObjects(l)
 		<-done
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if baseErr != nil {
-			return nil, fmt.Errorf("the project at %s: %w", base, baseErr)
+			return fmt.Errorf("the project at %s: %w", base, baseErr)
 		}
 		target := filepath.ToSlash(rel)
 		if l.Environment != "" {
@@ -275,7 +284,7 @@ func (o *ReviewOptions) review() (*review.Review, error) {
 		}
 		rv.Reports = append(rv.Reports, review.Compare(target, before, after, opts))
 	}
-	return rv, nil
+	return nil
 }
 
 // loadBase loads the project file at the base ref as written, or gives nil

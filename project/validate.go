@@ -155,6 +155,23 @@ func (c parameterSchemas) compile(schema map[string]any) (*ParameterSchema, erro
 	return r.schema, r.err
 }
 
+// validateParameters checks a deployment's parameterSchema and its
+// defaults against it, and keeps the compiled schema for its runs.
+func (l *Loaded) validateParameters(e *errs, fd *field.Path, d *v1alpha1.Deployment, schemas parameterSchemas) {
+	if d.ParameterSchema == nil {
+		return
+	}
+	sch, err := schemas.compile(d.ParameterSchema)
+	if err != nil {
+		e.add(fd.Child("parameterSchema").String(), "%v", err)
+		return
+	}
+	l.parameterSchemas[d] = sch
+	if err := sch.Validate(d.Parameters); err != nil {
+		e.add(fd.Child("parameters").String(), "%v", err)
+	}
+}
+
 func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmNames map[string]string, schemas parameterSchemas) {
 	d := &l.Deployments[i]
 	fd := field.NewPath("deployments").Index(i)
@@ -200,16 +217,7 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 			e.add(fd.Child("image").String(), "set either image or jobVariables.image, not both")
 		}
 	}
-	if d.ParameterSchema != nil {
-		if sch, err := schemas.compile(d.ParameterSchema); err != nil {
-			e.add(fd.Child("parameterSchema").String(), "%v", err)
-		} else {
-			l.parameterSchemas[d] = sch
-			if err := sch.Validate(d.Parameters); err != nil {
-				e.add(fd.Child("parameters").String(), "%v", err)
-			}
-		}
-	}
+	l.validateParameters(e, fd, d, schemas)
 	if pool != nil {
 		validateRunOverrides(e, fd.Child("runOverrides").String(), l.Templates[pool.Name], d.RunOverrides)
 		if t := l.Templates[pool.Name]; t != nil {
