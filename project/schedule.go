@@ -1,29 +1,168 @@
 package project
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/robfig/cron/v3"
+)
+
+// Catch-up policies: which of the ticks that passed while no reconciler
+// ran a schedule fires when one runs again.
+const (
+	// CatchUpLatest fires the latest missed tick only (the default).
+	CatchUpLatest = "Latest"
+	// CatchUpNone fires no missed tick: only a tick found on time.
+	CatchUpNone = "None"
+	// CatchUpAll fires every missed tick, oldest first, each with its own
+	// scheduled time, at most MaxCatchup of them (the latest).
+	CatchUpAll = "All"
+)
+
+const (
+	// DefaultMaxCatchup bounds catchup All when maxCatchup is unset.
+	DefaultMaxCatchup = 10
+	// MaxMaxCatchup is the largest maxCatchup allowed: a backlog beyond it
+	// is the flood of late runs catch-up exists to avoid.
+	MaxMaxCatchup = 100
+	// CatchUpHorizon is how far back a missed tick is still fired: the
+	// walk over a cron's ticks after downtime stays bounded.
+	CatchUpHorizon = 31 * 24 * time.Hour
 )
 
 // cronParser accepts the five-field cron Prefect uses, plus @hourly-style
 // descriptors.
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
-// ParseCron parses a schedule's cron in its timezone ("" is UTC).
-func ParseCron(spec, timezone string) (cron.Schedule, error) {
-	loc, err := loadLocation(timezone)
+// IsActive reports whether the schedule fires at all (Prefect's active:
+// false turns one off without removing it). Whether its deployment is
+// paused is the deployment's matter.
+func (s Schedule) IsActive() bool { return s.Active == nil || *s.Active }
+
+// CatchUpPolicy is the schedule's catch-up policy, Latest when unset.
+func (s Schedule) CatchUpPolicy() string {
+	if s.CatchUp == "" {
+		return CatchUpLatest
+	}
+	return s.CatchUp
+}
+
+// catchUpLimit is how many missed ticks the policy fires at most.
+func (s Schedule) catchUpLimit() int {
+	switch {
+	case s.CatchUpPolicy() != CatchUpAll:
+		return 1
+	case s.MaxCatchup != nil:
+		return int(*s.MaxCatchup)
+	}
+	return DefaultMaxCatchup
+}
+
+// ScheduleParameters are the parameters the runs of the deployment's
+// schedule j start with: the schedule's over the deployment's, key by key,
+// as the reconciler merges any run's.
+func (d *Deployment) ScheduleParameters(j int) map[string]any {
+	return MergeParameters(d.Parameters, d.Schedules[j].Parameters)
+}
+
+// NextFires returns the schedule's next n fire times after the given
+// time, in order. It is the one computation of fire times: the reconciler
+// fires what Due (built on the same steps) returns, and every view shows
+// these.
+func (s Schedule) NextFires(after time.Time, n int) ([]time.Time, error) {
+	tk, err := s.ticker()
 	if err != nil {
 		return nil, err
 	}
+	var out []time.Time
+	for t := after; len(out) < n; {
+		if t = tk.next(t); t.IsZero() {
+			break
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// Due decides which ticks the schedule fires at now: those after last
+// (the last tick fired; zero if none) and at or before now, chosen by the
+// catch-up policy, oldest first; and its first tick after now. A schedule
+// never fired counts only ticks from armed on (when the reconciler first
+// saw it), so a new schedule never backfills. Latest fires the latest of
+// them; None fires it only while it is on time, within LateAfter of its
+// tick; All fires the latest MaxCatchup of them. Ticks older than
+// CatchUpHorizon are never fired.
+func (s Schedule) Due(last, armed, now time.Time) (fire []time.Time, next time.Time, err error) {
+	tk, err := s.ticker()
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	after := last
+	if after.IsZero() {
+		after = armed.Add(-time.Nanosecond)
+	}
+	if h := now.Add(-CatchUpHorizon); after.Before(h) {
+		after = h
+	}
+	fire = tk.latest(after, now, s.catchUpLimit())
+	if len(fire) > 0 && s.CatchUpPolicy() == CatchUpNone && now.Sub(fire[len(fire)-1]) > LateAfter {
+		fire = nil
+	}
+	return fire, tk.next(now), nil
+}
+
+// ticker steps through a schedule's fire times.
+type ticker interface {
+	// next is the first fire time after t.
+	next(t time.Time) time.Time
+	// latest is the last n fire times in (after, now], oldest first.
+	latest(after, now time.Time, n int) []time.Time
+}
+
+func (s Schedule) ticker() (ticker, error) {
+	loc, err := loadLocation(s.Timezone)
+	if err != nil {
+		return nil, err
+	}
+	if s.Interval != nil {
+		if s.Interval.Duration <= 0 {
+			return nil, fmt.Errorf("interval %s: must be positive", s.Interval.Duration)
+		}
+		anchor := time.Date(intervalAnchor.Year(), intervalAnchor.Month(), intervalAnchor.Day(), 0, 0, 0, 0, loc)
+		return intervalTicker{anchor: anchor, every: s.Interval.Duration}, nil
+	}
+	spec, err := parseCronSpec(s.Cron)
+	if err != nil {
+		return nil, err
+	}
+	return cronTicker{spec: spec, loc: loc}, nil
+}
+
+// ParseCron checks a schedule's cron and time zone ("" is UTC).
+func ParseCron(spec, timezone string) error {
+	if _, err := loadLocation(timezone); err != nil {
+		return err
+	}
+	_, err := parseCronSpec(spec)
+	return err
+}
+
+// parseCronSpec parses a cron to match wall-clock times: its Location is
+// UTC, where no clock ever jumps; cronTicker maps the times it matches
+// onto the schedule's time zone.
+func parseCronSpec(spec string) (*cron.SpecSchedule, error) {
 	s, err := cronParser.Parse(spec)
 	if err != nil {
 		return nil, err
 	}
-	if sp, ok := s.(*cron.SpecSchedule); ok {
-		sp.Location = loc
+	sp, ok := s.(*cron.SpecSchedule)
+	if !ok {
+		// @every counts from whenever it is asked, so its ticks would
+		// drift; an interval counts from a fixed anchor.
+		return nil, fmt.Errorf("%s: write it as interval (e.g. interval: 10m), which keeps its ticks on round times", spec)
 	}
-	return s, nil
+	sp.Location = time.UTC
+	return sp, nil
 }
 
 func loadLocation(tz string) (*time.Location, error) {
@@ -37,39 +176,111 @@ func loadLocation(tz string) (*time.Location, error) {
 // zone, so ticks fall on round times (every 1h on the hour).
 var intervalAnchor = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// Ticks returns a schedule's latest tick at or before now (zero if none
-// since from) and its first tick after now.
-func Ticks(s Schedule, from, now time.Time) (prev, next time.Time, err error) {
-	if s.Interval != nil {
-		loc, err := loadLocation(s.Timezone)
-		if err != nil {
-			return prev, next, err
+// intervalTicker fires every `every` of elapsed time from anchor: clock
+// changes neither add nor drop a tick.
+type intervalTicker struct {
+	anchor time.Time
+	every  time.Duration
+}
+
+// atOrBefore is the last tick at or before t.
+func (iv intervalTicker) atOrBefore(t time.Time) time.Time {
+	n := t.Sub(iv.anchor) / iv.every
+	tick := iv.anchor.Add(n * iv.every)
+	if tick.After(t) { // t before the anchor: division rounds toward zero
+		tick = tick.Add(-iv.every)
+	}
+	return tick
+}
+
+func (iv intervalTicker) next(t time.Time) time.Time { return iv.atOrBefore(t).Add(iv.every) }
+
+func (iv intervalTicker) latest(after, now time.Time, n int) []time.Time {
+	var out []time.Time
+	for tick := iv.atOrBefore(now); tick.After(after) && len(out) < n; tick = tick.Add(-iv.every) {
+		out = append([]time.Time{tick}, out...)
+	}
+	return out
+}
+
+// cronTicker fires at the wall-clock times a cron matches in loc. Where
+// the clock goes back, a wall-clock time that happens twice fires once, at
+// its first occurrence; where it jumps forward, a wall-clock time that
+// never happens fires at the first instant after the jump. Several such
+// times falling on one instant fire once.
+type cronTicker struct {
+	spec *cron.SpecSchedule
+	loc  *time.Location
+}
+
+func (c cronTicker) next(t time.Time) time.Time {
+	// Every wall-clock time up to the latest the clock has shown by t has
+	// fired or been passed; the next fire is the first cron match after it.
+	w := c.spec.Next(latestWall(t, c.loc))
+	if w.IsZero() {
+		return w
+	}
+	return firstInstantAt(w, c.loc)
+}
+
+func (c cronTicker) latest(after, now time.Time, n int) []time.Time {
+	var ring []time.Time
+	for t := c.next(after); !t.IsZero() && !t.After(now); t = c.next(t) {
+		if len(ring) == n {
+			ring = ring[1:]
 		}
-		anchor := time.Date(intervalAnchor.Year(), intervalAnchor.Month(), intervalAnchor.Day(), 0, 0, 0, 0, loc)
-		iv := s.Interval.Duration
-		n := now.Sub(anchor) / iv
-		prev = anchor.Add(n * iv)
-		next = prev.Add(iv)
-		return prev, next, nil
+		ring = append(ring, t)
 	}
-	sched, err := ParseCron(s.Cron, s.Timezone)
-	if err != nil {
-		return prev, next, err
+	return ring
+}
+
+// wall is the clock reading of t in loc, as a time in UTC (which has no
+// clock changes, so cron can match it).
+func wall(t time.Time, loc *time.Location) time.Time {
+	l := t.In(loc)
+	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), time.UTC)
+}
+
+// maxBackwardShift bounds how far any zone's clock has gone back at once
+// (a day, when a zone crossed the date line eastward).
+const maxBackwardShift = 48 * time.Hour
+
+// latestWall is the latest clock reading in loc at any instant up to t:
+// after the clock goes back it stays the reading just before the change
+// until the clock catches up with it.
+func latestWall(t time.Time, loc *time.Location) time.Time {
+	m := wall(t, loc)
+	at := t.In(loc)
+	for range 8 {
+		start, _ := at.ZoneBounds()
+		if start.IsZero() || t.Sub(start) > maxBackwardShift {
+			break
+		}
+		before := start.Add(-time.Nanosecond)
+		if w := wall(before, loc); w.After(m) {
+			m = w
+		}
+		at = before.In(loc)
 	}
-	// Walk from a little before from up to now; the walk is a tick or two
-	// in steady state and bounded after long downtime.
-	t := from.Add(-time.Second)
-	if limit := now.Add(-31 * 24 * time.Hour); t.Before(limit) {
-		t = limit
-	}
+	return m
+}
+
+// firstInstantAt is the first instant at which loc's clock reads w or
+// later: w's first occurrence, or the end of the jump that skipped it.
+func firstInstantAt(w time.Time, loc *time.Location) time.Time {
+	// Offsets lie within -12h..+14h, so the clock read less than w a day
+	// and more before; walk the zone's periods forward from there.
+	u := w.Add(-27 * time.Hour)
 	for {
-		n := sched.Next(t)
-		if n.IsZero() {
-			return prev, next, nil
+		at := u.In(loc)
+		_, off := at.Zone()
+		_, end := at.ZoneBounds()
+		if !wall(u, loc).Before(w) {
+			return u // a jump forward skipped w: u is where it landed
 		}
-		if n.After(now) {
-			return prev, n, nil
+		if cand := w.Add(-time.Duration(off) * time.Second); end.IsZero() || cand.Before(end) {
+			return cand
 		}
-		prev, t = n, n
+		u = end
 	}
 }

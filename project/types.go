@@ -156,9 +156,16 @@ type Schedule struct {
 	Cron     string           `json:"cron,omitempty"`
 	Timezone string           `json:"timezone,omitempty"`
 	Interval *metav1.Duration `json:"interval,omitempty"`
-	// Parameters override the deployment's for runs this schedule fires.
+	// Parameters override the deployment's, key by key, for runs this
+	// schedule fires; the deployment's parameterSchema checks the result.
 	Parameters map[string]any `json:"parameters,omitempty"`
-	Active     *bool          `json:"active,omitempty"`
+	// Active false keeps the schedule without firing it (unset is true).
+	Active *bool `json:"active,omitempty"`
+	// CatchUp is what the schedule fires for ticks missed while no
+	// reconciler ran: Latest (unset), None or All.
+	CatchUp string `json:"catchup,omitempty"`
+	// MaxCatchup bounds the missed ticks All fires (DefaultMaxCatchup).
+	MaxCatchup *int32 `json:"maxCatchup,omitempty"`
 }
 
 // Pool returns the named pool, or nil.

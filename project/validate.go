@@ -187,13 +187,24 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 			}
 		}
 	}
+	validateSchedules(e, fd, d)
+}
+
+// validateSchedules checks each schedule of a deployment: its timing, its
+// catch-up policy, and its parameters merged over the deployment's against
+// the deployment's parameterSchema, as a run it fires will be checked.
+func validateSchedules(e *errs, fd *field.Path, d *Deployment) {
+	var schema *ParameterSchema
+	if d.ParameterSchema != nil {
+		schema, _ = CompileParameterSchema(d.ParameterSchema) // its error is the deployment's
+	}
 	for j, s := range d.Schedules {
 		fs := fd.Child("schedules").Index(j)
 		switch {
 		case s.Cron != "" && s.Interval != nil:
 			e.add(fs.String(), "set cron or interval, not both")
 		case s.Cron != "":
-			if _, err := ParseCron(s.Cron, s.Timezone); err != nil {
+			if err := ParseCron(s.Cron, s.Timezone); err != nil {
 				e.add(fs.Child("cron").String(), "%q: %v", s.Cron, err)
 			}
 		case s.Interval != nil:
@@ -205,6 +216,23 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 			}
 		default:
 			e.add(fs.String(), "needs a cron (with an optional timezone) or an interval")
+		}
+		switch s.CatchUp {
+		case "", CatchUpLatest, CatchUpNone, CatchUpAll:
+		default:
+			e.add(fs.Child("catchup").String(), "must be %s, %s or %s, got %s", CatchUpLatest, CatchUpNone, CatchUpAll, quoteInput(s.CatchUp))
+		}
+		if m := s.MaxCatchup; m != nil {
+			if s.CatchUp != CatchUpAll {
+				e.add(fs.Child("maxCatchup").String(), "applies to catchup: %s only; set catchup: %s or remove maxCatchup", CatchUpAll, CatchUpAll)
+			} else if *m < 1 || *m > MaxMaxCatchup {
+				e.add(fs.Child("maxCatchup").String(), "must be 1 to %d, got %d", MaxMaxCatchup, *m)
+			}
+		}
+		if schema != nil && len(s.Parameters) > 0 {
+			if err := schema.Validate(d.ScheduleParameters(j)); err != nil {
+				e.add(fs.Child("parameters").String(), "schedule %d of deployment %s: %v (its parameters are merged over the deployment's)", j, d.FullName(), err)
+			}
 		}
 	}
 }

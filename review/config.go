@@ -405,8 +405,21 @@ func (c *comparer) checkDefaults(name string, d *project.Deployment) {
 	if d.ParameterSchema == nil {
 		return
 	}
-	if err := project.ValidateParameters(d.ParameterSchema, d.Parameters); err != nil {
+	schema, err := project.CompileParameterSchema(d.ParameterSchema)
+	if err != nil {
+		c.add(Change{Group: Deployments, Error: true, Object: "deployment " + name, Field: "parameterSchema", Note: err.Error()})
+		return
+	}
+	if err := schema.Validate(d.Parameters); err != nil {
 		c.add(Change{Group: Deployments, Error: true, Object: "deployment " + name, Field: "parameters", Note: "the defaults fail the parameter schema, so every run without its own values is Rejected: " + err.Error()})
+	}
+	for j, s := range d.Schedules {
+		if len(s.Parameters) == 0 {
+			continue
+		}
+		if err := schema.Validate(d.ScheduleParameters(j)); err != nil {
+			c.add(Change{Group: Schedules, Error: true, Object: "deployment " + name, Field: fmt.Sprintf("schedules[%d].parameters", j), Note: "merged over the deployment's, they fail the parameter schema, so every run the schedule fires is Rejected: " + err.Error()})
+		}
 	}
 }
 
@@ -459,8 +472,14 @@ func describeSchedule(s project.Schedule) string {
 		tz = "UTC"
 	}
 	fmt.Fprintf(&b, " in %s", tz)
-	if s.Active != nil && !*s.Active {
+	if !s.IsActive() {
 		b.WriteString(", inactive")
+	}
+	if s.CatchUp != "" {
+		fmt.Fprintf(&b, ", catchup %s", s.CatchUp)
+	}
+	if s.MaxCatchup != nil {
+		fmt.Fprintf(&b, " (max %d)", *s.MaxCatchup)
 	}
 	if len(s.Parameters) > 0 {
 		p, _ := json.Marshal(s.Parameters)
@@ -472,29 +491,20 @@ func describeSchedule(s project.Schedule) string {
 // nextFires gives a schedule's next three fire times after Now, computed
 // by the reconciler's own schedule code, in the schedule's time zone.
 func (c *comparer) nextFires(s project.Schedule) []string {
-	if s.Active != nil && !*s.Active {
+	if !s.IsActive() {
 		return []string{"inactive: fires nothing"}
 	}
-	loc := time.UTC
-	if s.Timezone != "" {
-		l, err := time.LoadLocation(s.Timezone)
-		if err != nil {
-			return []string{"time zone: " + err.Error()}
-		}
-		loc = l
+	fires, err := s.NextFires(c.opts.Now, 3)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	loc, err := time.LoadLocation(s.Timezone) // "" is UTC
+	if err != nil {
+		return []string{"time zone: " + err.Error()}
 	}
 	var out []string
-	t := c.opts.Now
-	for len(out) < 3 {
-		_, next, err := project.Ticks(s, t, t)
-		if err != nil {
-			return append(out, err.Error())
-		}
-		if next.IsZero() {
-			break
-		}
-		out = append(out, "next: "+next.In(loc).Format("Mon 2006-01-02 15:04 MST"))
-		t = next
+	for _, f := range fires {
+		out = append(out, "next: "+f.In(loc).Format("Mon 2006-01-02 15:04 MST"))
 	}
 	return out
 }
