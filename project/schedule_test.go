@@ -2,6 +2,7 @@ package project_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,17 +29,7 @@ func times(t *testing.T, ss ...string) []time.Time {
 	return out
 }
 
-func sameTimes(a, b []time.Time) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if !a[i].Equal(b[i]) {
-			return false
-		}
-	}
-	return true
-}
+func sameTimes(a, b []time.Time) bool { return slices.EqualFunc(a, b, time.Time.Equal) }
 
 func every(d time.Duration) *metav1.Duration { return &metav1.Duration{Duration: d} }
 

@@ -66,6 +66,7 @@ func (c *Controller) fireSchedules(ctx context.Context, armed map[string]time.Ti
 	}
 	sort.Strings(names)
 	var earliest time.Time
+	var off []string
 	for _, n := range names {
 		d := cfg.Deployments[n]
 		for i, s := range d.Schedules {
@@ -74,9 +75,7 @@ func (c *Controller) fireSchedules(ctx context.Context, armed map[string]time.Ti
 				// Its ticks pass unfired and are never caught up: once on
 				// again it counts from then, as a new schedule.
 				delete(armed, id)
-				if err := c.state.switchedOff(ctx, id, now, live); err != nil {
-					c.log.Error("recording a schedule off", "deployment", n, "schedule", i, "err", err)
-				}
+				off = append(off, id)
 				continue
 			}
 			if _, ok := armed[id]; !ok {
@@ -87,6 +86,9 @@ func (c *Controller) fireSchedules(ctx context.Context, armed map[string]time.Ti
 				earliest = next
 			}
 		}
+	}
+	if err := c.state.switchedOff(ctx, off, now, live); err != nil {
+		c.log.Error("recording schedules off", "schedules", len(off), "err", err)
 	}
 	for id := range armed {
 		if !live[id] {

@@ -166,15 +166,25 @@ func (s *State) fired(ctx context.Context, id string, tick time.Time, live map[s
 	})
 }
 
-// switchedOff records, once, that a schedule was seen off.
-func (s *State) switchedOff(ctx context.Context, id string, now time.Time, live map[string]bool) error {
+// switchedOff records, once each, that schedules were seen off: one write
+// for all those not yet recorded.
+func (s *State) switchedOff(ctx context.Context, ids []string, now time.Time, live map[string]bool) error {
 	s.mu.Lock()
-	_, known := s.schedules[offPrefix+id]
+	var news []string
+	for _, id := range ids {
+		if _, known := s.schedules[offPrefix+id]; !known {
+			news = append(news, id)
+		}
+	}
 	s.mu.Unlock()
-	if known {
+	if len(news) == 0 {
 		return nil
 	}
-	return s.updateSchedules(ctx, live, func(m map[string]time.Time) { m[offPrefix+id] = now.UTC() })
+	return s.updateSchedules(ctx, live, func(m map[string]time.Time) {
+		for _, id := range news {
+			m[offPrefix+id] = now.UTC()
+		}
+	})
 }
 
 // updateSchedules writes the schedules map changed by change, keeping

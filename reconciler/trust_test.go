@@ -64,7 +64,7 @@ func TestScheduleTicksKeptInState(t *testing.T) {
 		t.Errorf("a schedule no longer live kept its tick: %v", got)
 	}
 	// Seen off, b forgets its tick for catch-up; firing again clears that.
-	if err := s.switchedOff(t.Context(), "b", tick.Add(2*time.Hour), map[string]bool{"b": true, "c": true}); err != nil {
+	if err := s.switchedOff(t.Context(), []string{"b"}, tick.Add(2*time.Hour), map[string]bool{"b": true, "c": true}); err != nil {
 		t.Fatal(err)
 	}
 	if got := s.lastFired("b"); !got.IsZero() {
@@ -73,7 +73,7 @@ func TestScheduleTicksKeptInState(t *testing.T) {
 	if err := s.fired(t.Context(), "b", tick.Add(3*time.Hour), map[string]bool{"b": true, "c": true}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.switchedOff(t.Context(), "c", tick, map[string]bool{"b": true, "c": true}); err != nil {
+	if err := s.switchedOff(t.Context(), []string{"c"}, tick, map[string]bool{"b": true, "c": true}); err != nil {
 		t.Fatal(err)
 	}
 	if got := s.lastFired("b"); !got.Equal(tick.Add(3 * time.Hour)) {
@@ -81,7 +81,7 @@ func TestScheduleTicksKeptInState(t *testing.T) {
 	}
 	// b's tick and off mark go when b is no longer live; c's off mark
 	// when c fires.
-	if err := s.switchedOff(t.Context(), "b", tick, map[string]bool{"b": true, "c": true}); err != nil {
+	if err := s.switchedOff(t.Context(), []string{"b"}, tick, map[string]bool{"b": true, "c": true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.fired(t.Context(), "c", tick, map[string]bool{"c": true}); err != nil {
