@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -19,7 +20,7 @@ import (
 // kubectl-flows keeps everything in ConfigMaps and these put the pieces
 // together in the shape of a Kubernetes object (apiVersion, kind, metadata,
 // spec, status) so tools like jq and jsonpath work on them.
-const viewAPIVersion = project.APIVersion
+const viewAPIVersion = v1alpha1.APIVersion
 
 // snapshot is what one `get` or `describe` reads: the installed config, the
 // runs, and the slots they hold.
@@ -236,8 +237,8 @@ func (s *snapshot) runQueue(r *project.RunInfo) (pool, queue string) {
 // runStatusView is a run's status as `get -o json` shows it: the stored
 // status plus whether it is Late.
 type runStatusView struct {
-	project.RunStatus `json:",inline"`
-	Late              bool `json:"late,omitempty"`
+	v1alpha1.RunStatus `json:",inline"`
+	Late               bool `json:"late,omitempty"`
 	// CancelRequested: a cancel request names this run (by name and UID)
 	// and the reconciler has not carried it out yet.
 	CancelRequested bool `json:"cancelRequested,omitempty"`
@@ -256,7 +257,7 @@ func runObject(s *snapshot, r *project.RunInfo) *unstructured.Unstructured {
 		spec = map[string]any{"invalid": r.RequestErr.Error()}
 	}
 	return object("Run", r.ConfigMap.Name, r.ConfigMap.Namespace, r.ConfigMap.CreationTimestamp, r.ConfigMap.Labels,
-		spec, runStatusView{RunStatus: st, Late: r.DisplayState(s.now) == project.StateLate, CancelRequested: s.cancelRequested(r)})
+		spec, runStatusView{RunStatus: st, Late: r.DisplayState(s.now) == v1alpha1.StateLate, CancelRequested: s.cancelRequested(r)})
 }
 
 func runView(s *snapshot, r *project.RunInfo) view {
@@ -333,7 +334,7 @@ func (s *snapshot) lastRuns() map[string]*project.RunInfo {
 
 // scheduleString shows a deployment's schedules compactly, each with what
 // sets it apart from a plain one in brackets.
-func scheduleString(d *project.Deployment) string {
+func scheduleString(d *v1alpha1.Deployment) string {
 	var parts []string
 	for _, sc := range d.Schedules {
 		p := scheduleText(sc)
@@ -341,7 +342,7 @@ func scheduleString(d *project.Deployment) string {
 		if !sc.IsActive() {
 			notes = append(notes, "inactive")
 		}
-		if sc.CatchUp != "" && sc.CatchUp != project.CatchUpLatest {
+		if sc.CatchUp != "" && sc.CatchUp != v1alpha1.CatchUpLatest {
 			notes = append(notes, "catchup "+sc.CatchUp)
 		}
 		if len(sc.Parameters) > 0 {
@@ -357,7 +358,7 @@ func scheduleString(d *project.Deployment) string {
 
 // scheduleText is when a schedule fires: its cron and time zone, or its
 // interval.
-func scheduleText(sc project.Schedule) string {
+func scheduleText(sc v1alpha1.Schedule) string {
 	p := sc.Cron
 	if sc.Interval != nil {
 		p = "every " + sc.Interval.Duration.String()
@@ -369,35 +370,31 @@ func scheduleText(sc project.Schedule) string {
 }
 
 // catchUpText is a schedule's catch-up policy as describe shows it.
-func catchUpText(sc project.Schedule) string {
-	if sc.CatchUpPolicy() != project.CatchUpAll {
+func catchUpText(sc v1alpha1.Schedule) string {
+	if sc.CatchUpPolicy() != v1alpha1.CatchUpAll {
 		return sc.CatchUpPolicy()
 	}
-	max := int32(project.DefaultMaxCatchup)
-	if sc.MaxCatchup != nil {
-		max = *sc.MaxCatchup
-	}
-	return fmt.Sprintf("All (max %d)", max)
+	return fmt.Sprintf("All (max %d)", sc.MaxCatchupOrDefault())
 }
 
 // scheduleParameters are the parameters of the runs schedule j fires, as
 // JSON, when it sets its own ("" when its runs take the deployment's).
-func scheduleParameters(d *project.Deployment, j int) string {
+func scheduleParameters(d *v1alpha1.Deployment, j int) string {
 	if len(d.Schedules[j].Parameters) == 0 {
 		return ""
 	}
-	b, _ := json.Marshal(d.ScheduleParameters(j))
+	b, _ := json.Marshal(project.ScheduleParameters(d, j))
 	return string(b)
 }
 
 // nextRun is the earliest next tick of the deployment's active schedules.
-func nextRun(d *project.Deployment, now time.Time) time.Time {
+func nextRun(d *v1alpha1.Deployment, now time.Time) time.Time {
 	var next time.Time
 	for _, sc := range d.Schedules {
 		if !sc.IsActive() {
 			continue
 		}
-		n, err := sc.NextFires(now, 1)
+		n, err := project.NextFires(sc, now, 1)
 		if err != nil || len(n) == 0 {
 			continue
 		}
@@ -417,9 +414,9 @@ type deploymentStatusView struct {
 }
 
 type lastRunView struct {
-	Name    string           `json:"name"`
-	State   project.RunState `json:"state"`
-	Created metav1.Time      `json:"creationTimestamp"`
+	Name    string            `json:"name"`
+	State   v1alpha1.RunState `json:"state"`
+	Created metav1.Time       `json:"creationTimestamp"`
 }
 
 func deploymentViews(s *snapshot) []view {
@@ -506,7 +503,7 @@ func poolViews(s *snapshot) []view {
 
 type queueSpecView struct {
 	Pool string `json:"pool"`
-	project.Queue
+	v1alpha1.Queue
 }
 
 type queueStatusView struct {
@@ -519,7 +516,7 @@ type queueStatusView struct {
 type queueRow struct {
 	name   string // pool/queue
 	pool   *project.InstalledPool
-	queue  *project.Queue
+	queue  *v1alpha1.Queue
 	status queueStatusView
 }
 
@@ -540,7 +537,7 @@ func queueViews(s *snapshot) []view {
 	var out []view
 	for _, r := range queueRows(s) {
 		st := r.status
-		labels := map[string]string{project.LabelPool: r.pool.Name, project.LabelQueue: r.queue.Name}
+		labels := map[string]string{v1alpha1.LabelPool: r.pool.Name, v1alpha1.LabelQueue: r.queue.Name}
 		out = append(out, view{
 			name:   r.name,
 			labels: labels,
@@ -578,7 +575,7 @@ func limitViews(s *snapshot) []view {
 		out = append(out, view{
 			name:  tag,
 			cells: []any{tag, slotsCell(st.SlotsInUse, &limit), orNone(strings.Join(deps, ","))},
-			obj:   object("ConcurrencyLimit", tag, s.ns, metav1.Time{}, nil, project.TagLimit{Tag: tag, Limit: limit}, st),
+			obj:   object("ConcurrencyLimit", tag, s.ns, metav1.Time{}, nil, v1alpha1.TagLimit{Tag: tag, Limit: limit}, st),
 		})
 	}
 	return out

@@ -5,72 +5,39 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
-// Catch-up policies: which of the ticks that passed while no reconciler
-// ran a schedule fires when one runs again.
-const (
-	// CatchUpLatest fires the latest missed tick only (the default).
-	CatchUpLatest = "Latest"
-	// CatchUpNone fires no missed tick: only a tick found on time.
-	CatchUpNone = "None"
-	// CatchUpAll fires every missed tick, oldest first, each with its own
-	// scheduled time, at most MaxCatchup of them (the latest).
-	CatchUpAll = "All"
-)
-
-const (
-	// DefaultMaxCatchup bounds catchup All when maxCatchup is unset.
-	DefaultMaxCatchup = 10
-	// MaxMaxCatchup is the largest maxCatchup allowed: a backlog beyond it
-	// is the flood of late runs catch-up exists to avoid.
-	MaxMaxCatchup = 100
-	// CatchUpHorizon is how far back a missed tick is still fired: the
-	// walk over a cron's ticks after downtime stays bounded.
-	CatchUpHorizon = 31 * 24 * time.Hour
-)
+// CatchUpHorizon is how far back a missed tick is still fired: the walk
+// over a cron's ticks after downtime stays bounded.
+const CatchUpHorizon = 31 * 24 * time.Hour
 
 // cronParser accepts the five-field cron Prefect uses, plus @hourly-style
 // descriptors.
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
-// IsActive reports whether the schedule fires at all (Prefect's active:
-// false turns one off without removing it). Whether its deployment is
-// paused is the deployment's matter.
-func (s Schedule) IsActive() bool { return s.Active == nil || *s.Active }
-
-// CatchUpPolicy is the schedule's catch-up policy, Latest when unset.
-func (s Schedule) CatchUpPolicy() string {
-	if s.CatchUp == "" {
-		return CatchUpLatest
-	}
-	return s.CatchUp
-}
-
 // catchUpLimit is how many missed ticks the policy fires at most.
-func (s Schedule) catchUpLimit() int {
-	switch {
-	case s.CatchUpPolicy() != CatchUpAll:
+func catchUpLimit(s v1alpha1.Schedule) int {
+	if s.CatchUpPolicy() != v1alpha1.CatchUpAll {
 		return 1
-	case s.MaxCatchup != nil:
-		return int(*s.MaxCatchup)
 	}
-	return DefaultMaxCatchup
+	return int(s.MaxCatchupOrDefault())
 }
 
 // ScheduleParameters are the parameters the runs of the deployment's
 // schedule j start with: the schedule's over the deployment's, key by key,
 // as the reconciler merges any run's.
-func (d *Deployment) ScheduleParameters(j int) map[string]any {
+func ScheduleParameters(d *v1alpha1.Deployment, j int) map[string]any {
 	return MergeParameters(d.Parameters, d.Schedules[j].Parameters)
 }
 
-// NextFires returns the schedule's next n fire times after the given
-// time, in order. It is the one computation of fire times: the reconciler
-// fires what Due (built on the same steps) returns, and every view shows
+// NextFires returns a schedule's next n fire times after the given time,
+// in order. It is the one computation of fire times: the reconciler fires
+// what DueTicks (built on the same steps) returns, and every view shows
 // these.
-func (s Schedule) NextFires(after time.Time, n int) ([]time.Time, error) {
-	tk, err := s.ticker()
+func NextFires(s v1alpha1.Schedule, after time.Time, n int) ([]time.Time, error) {
+	tk, err := tickerOf(s)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +51,7 @@ func (s Schedule) NextFires(after time.Time, n int) ([]time.Time, error) {
 	return out, nil
 }
 
-// Due decides which ticks the schedule fires at now: those after last
+// DueTicks decides which ticks a schedule fires at now: those after last
 // (the last tick fired; zero if none) and at or before now, chosen by the
 // catch-up policy, oldest first; and its first tick after now. A schedule
 // never fired counts only ticks from armed on (when the reconciler first
@@ -92,8 +59,8 @@ func (s Schedule) NextFires(after time.Time, n int) ([]time.Time, error) {
 // them; None fires it only while it is on time, within LateAfter of its
 // tick; All fires the latest MaxCatchup of them. Ticks older than
 // CatchUpHorizon are never fired.
-func (s Schedule) Due(last, armed, now time.Time) (fire []time.Time, next time.Time, err error) {
-	tk, err := s.ticker()
+func DueTicks(s v1alpha1.Schedule, last, armed, now time.Time) (fire []time.Time, next time.Time, err error) {
+	tk, err := tickerOf(s)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -104,8 +71,8 @@ func (s Schedule) Due(last, armed, now time.Time) (fire []time.Time, next time.T
 	if h := now.Add(-CatchUpHorizon); after.Before(h) {
 		after = h
 	}
-	fire = tk.latest(after, now, s.catchUpLimit())
-	if len(fire) > 0 && s.CatchUpPolicy() == CatchUpNone && now.Sub(fire[len(fire)-1]) > LateAfter {
+	fire = tk.latest(after, now, catchUpLimit(s))
+	if len(fire) > 0 && s.CatchUpPolicy() == v1alpha1.CatchUpNone && now.Sub(fire[len(fire)-1]) > LateAfter {
 		fire = nil
 	}
 	return fire, tk.next(now), nil
@@ -119,7 +86,7 @@ type ticker interface {
 	latest(after, now time.Time, n int) []time.Time
 }
 
-func (s Schedule) ticker() (ticker, error) {
+func tickerOf(s v1alpha1.Schedule) (ticker, error) {
 	loc, err := loadLocation(s.Timezone)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -49,13 +50,13 @@ func TestSchedulesDocExamples(t *testing.T) {
 		if len(cells) < 6 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
 			continue
 		}
-		s := project.Schedule{Cron: strings.Trim(strings.TrimSpace(cells[1]), "`"), Timezone: strings.TrimSpace(cells[2])}
+		s := v1alpha1.Schedule{Cron: strings.Trim(strings.TrimSpace(cells[1]), "`"), Timezone: strings.TrimSpace(cells[2])}
 		if s.Timezone == "" || strings.Contains(s.Timezone, " ") {
 			continue // another table
 		}
 		after := mustTime(t, strings.TrimSpace(cells[3]))
 		want := times(t, strings.Split(strings.ReplaceAll(cells[4], " ", ""), ",")...)
-		got, err := s.NextFires(after, len(want))
+		got, err := project.NextFires(s, after, len(want))
 		if err != nil {
 			t.Fatal(err)
 		}

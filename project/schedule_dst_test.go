@@ -6,6 +6,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -133,11 +134,11 @@ func checkAround(t *testing.T, zone, spec string, loc *time.Location, readings [
 			want = append(want, r.at)
 		}
 	}
-	s := project.Schedule{Cron: spec, Timezone: zone}
+	s := v1alpha1.Schedule{Cron: spec, Timezone: zone}
 	var got []time.Time
 	seenWall := map[time.Time]time.Time{}
 	for t0 := a; ; {
-		next, err := s.NextFires(t0, 1)
+		next, err := project.NextFires(s, t0, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,12 +168,12 @@ func TestScheduleDSTDaily(t *testing.T) {
 	for _, spec := range []string{"30 2 * * *", "0 0 * * *"} {
 		for _, zone := range dstZones {
 			loc, _ := time.LoadLocation(zone)
-			s := project.Schedule{Cron: spec, Timezone: zone}
+			s := v1alpha1.Schedule{Cron: spec, Timezone: zone}
 			perDay := map[string]int{}
 			var last time.Time
 			now := from
 			for i := 0; now.Before(to); i++ {
-				fire, next, err := s.Due(last, from, now)
+				fire, next, err := project.DueTicks(s, last, from, now)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	flowsreconciler "github.com/kubectl-flows/kubectl-flows/reconciler"
 )
 
@@ -86,7 +86,7 @@ func TestScheduleCatchUp(t *testing.T) {
 	r := e.startReconciler("")
 	secrets := cp.Client.CoreV1().Secrets(e.ns)
 	waitUntil(t, 20*time.Second, func() bool {
-		_, err := secrets.Get(ctx, flowsreconciler.StateSecretName, metav1.GetOptions{})
+		_, err := secrets.Get(ctx, v1alpha1.StateSecretName, metav1.GetOptions{})
 		return err == nil
 	}, func() string { return "the reconciler made no state Secret" })
 	r.stop(t)
@@ -100,7 +100,7 @@ func TestScheduleCatchUp(t *testing.T) {
 	must(t, err)
 	patch, err := json.Marshal(map[string]any{"data": map[string][]byte{"schedules.json": raw}})
 	must(t, err)
-	_, err = secrets.Patch(ctx, flowsreconciler.StateSecretName, types.MergePatchType, patch, metav1.PatchOptions{})
+	_, err = secrets.Patch(ctx, v1alpha1.StateSecretName, types.MergePatchType, patch, metav1.PatchOptions{})
 	must(t, err)
 
 	sw := e.watchScheduled(ctx)
@@ -136,14 +136,14 @@ func TestScheduleCatchUp(t *testing.T) {
 	// The schedule's parameters over the deployment's, as the reconciler
 	// resolved them for a caught-up run.
 	run := flowsreconciler.ScheduledRunName(deploymentNamed(t, e, "all"), 0, wantAll[0])
-	st := waitState(t, ctx, e.ns, run, project.StateCompleted, 60*time.Second)
+	st := waitState(t, ctx, e.ns, run, v1alpha1.StateCompleted, 60*time.Second)
 	if want := map[string]any{"who": "catch-up", "size": float64(1)}; !reflect.DeepEqual(st.Parameters, want) {
 		t.Errorf("run %s resolved parameters %v, want %v", run, st.Parameters, want)
 	}
 	t.Logf("None %v, Latest %v, All %v", missed("none"), missed("latest"), missed("all"))
 }
 
-func deploymentNamed(t *testing.T, e *env, name string) *project.Deployment {
+func deploymentNamed(t *testing.T, e *env, name string) *v1alpha1.Deployment {
 	t.Helper()
 	for i := range e.loaded.Deployments {
 		if e.loaded.Deployments[i].Name == name {
