@@ -2,6 +2,7 @@ package project
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -132,11 +133,23 @@ func parseCronSpec(spec string) (*cron.SpecSchedule, error) {
 	return sp, nil
 }
 
+// locations caches loaded time zones: time.LoadLocation reads the zone's
+// file each time, and fire times are computed per schedule per pass.
+var locations sync.Map // name -> *time.Location
+
 func loadLocation(tz string) (*time.Location, error) {
 	if tz == "" {
 		return time.UTC, nil
 	}
-	return time.LoadLocation(tz)
+	if l, ok := locations.Load(tz); ok {
+		return l.(*time.Location), nil
+	}
+	l, err := time.LoadLocation(tz)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(tz, l)
+	return l, nil
 }
 
 // intervalAnchor is where interval schedules count from, in their time
