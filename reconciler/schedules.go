@@ -47,7 +47,7 @@ func (c *Controller) runSchedules(ctx context.Context) {
 }
 
 // fireSchedules creates the runs of each active schedule's due ticks
-// (project.Schedule.Due: the catch-up policy decides which ticks missed
+// (project.DueTicks: the catch-up policy decides which ticks missed
 // while no reconciler ran are fired) and returns the earliest next tick.
 func (c *Controller) fireSchedules(ctx context.Context, armed map[string]time.Time) time.Time {
 	now := c.opts.Now()
