@@ -69,9 +69,10 @@ func (c *Controller) fireSchedules(ctx context.Context, armed map[string]time.Ti
 	var off []string
 	for _, n := range names {
 		d := cfg.Deployments[n]
+		paused := project.PauseOf(nil, "", d).Paused()
 		for i, s := range d.Schedules {
 			id := ScheduleID(&d.Deployment, i)
-			if d.Paused || !s.IsActive() {
+			if paused || !s.IsActive() {
 				// Its ticks pass unfired and are never caught up: once on
 				// again it counts from then, as a new schedule.
 				delete(armed, id)
