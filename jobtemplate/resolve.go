@@ -12,6 +12,7 @@ import (
 	kjson "sigs.k8s.io/json"
 
 	"github.com/kubectl-flows/kubectl-flows/entrypoint"
+	"github.com/kubectl-flows/kubectl-flows/internal/jsonvalue"
 )
 
 // Run describes the run a Job is rendered for.
@@ -22,7 +23,7 @@ type Run struct {
 	Deployment string            // "hello/default"
 	Entrypoint string            // "flows/hello.py:hello"
 	Parameters map[string]any    // flow parameters, passed as FLOWS_PARAMETERS
-	Labels     map[string]string // extra labels for the Job and its pod template (kubectl-flows.dev/run etc.)
+	Labels     map[string]string // extra labels for the Job and its pod template (v1alpha1.LabelRunName etc.)
 }
 
 // Names of the environment variables every flow container gets.
@@ -180,7 +181,7 @@ func parametersJSON(p map[string]any) (string, error) {
 	if p == nil {
 		return "{}", nil
 	}
-	n, err := normalize(p)
+	n, err := jsonvalue.Normalize(p)
 	if err != nil {
 		return "", fmt.Errorf("run parameters: %w", err)
 	}
