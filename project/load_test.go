@@ -139,7 +139,7 @@ func TestBadInput(t *testing.T) {
 				return s + "    parameterSchema:\n      type: object\n      properties:\n        name: {type: string}\n" +
 					"    schedules:\n      - interval: 1h\n      - cron: \"0 9 * * *\"\n        parameters: {name: 42}\n"
 			},
-			want: []string{"flows.yaml:27:", "deployments[0].schedules[1].parameters", "schedule 1 of deployment hello/default", "/name", "merged over the deployment's"},
+			want: []string{"flows.yaml:27:", "deployments[0].schedules[1].parameters", "schedule 1 of deployment hello/default", `parameter "name"`, "merged over the deployment's"},
 		},
 		{
 			name: "unknown catch-up policy",
