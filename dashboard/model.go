@@ -97,9 +97,12 @@ type Deployment struct {
 
 // Schedule is one schedule and its next fire times.
 type Schedule struct {
-	Text   string
-	Active bool
-	Next   []time.Time
+	Text    string
+	Active  bool
+	CatchUp string // the catch-up policy, e.g. "All (max 5)"
+	// Parameters are its runs' parameters (JSON) when it sets its own.
+	Parameters string
+	Next       []time.Time
 }
 
 // Limit is one concurrency limit: a pool, queue, deployment or tag.

@@ -60,7 +60,11 @@ func newTestServer(t *testing.T) (*Server, *fakeBackend, *httptest.Server) {
 				"on":    map[string]any{"type": "boolean"},
 				"items": map[string]any{"type": "array"},
 			}},
-			Parameters: map[string]any{"count": 2.0}}},
+			Parameters: map[string]any{"count": 2.0},
+			Schedules: []Schedule{
+				{Text: "0 9 * * * (Europe/London)", Active: true, CatchUp: "Latest", Next: []time.Time{now.Add(21 * time.Hour)}},
+				{Text: "every 1h0m0s", CatchUp: "All (max 5)", Parameters: `{"count":3,"who":"<script>alert(1)</script>"}`},
+			}}},
 		Limits: []Limit{{Kind: "tag", Name: "<b>db</b>", InUse: 1, Limit: &one, Waiting: 1}},
 	}}
 	ts := httptest.NewServer(nil)
@@ -161,5 +165,20 @@ func TestRunPageFamily(t *testing.T) {
 	_, body = get(t, ts.URL+"/runs/a-1")
 	if !strings.Contains(body, `id="run-children"`) || !strings.Contains(body, `<a href="/runs/a-2">a-2</a>`) {
 		t.Errorf("the parent's page does not list its child:\n%s", body)
+	}
+}
+
+// TestDeploymentSchedules: each schedule with whether it is active, its
+// catch-up when not the default, and its own parameters.
+func TestDeploymentSchedules(t *testing.T) {
+	_, _, ts := newTestServer(t)
+	_, body := get(t, ts.URL+"/deployments")
+	for _, want := range []string{
+		"<li>0 9 * * * (Europe/London) — next: 2026-12-02 09:00:00Z</li>",
+		"<li>every 1h0m0s (inactive), catch-up All (max 5), parameters <code>{&#34;count&#34;:3,&#34;who&#34;:&#34;&lt;script&gt;alert(1)&lt;/script&gt;&#34;}</code></li>",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/deployments lacks %s", want)
+		}
 	}
 }

@@ -212,12 +212,10 @@ func (b *dashboardBackend) Snapshot() *dashboard.Snapshot {
 			InUse: s.usage.Deployment[v.name], Waiting: s.usage.WaitingDeployment[v.name],
 			Parameters: d.Parameters, Schema: d.ParameterSchema,
 		}
-		for _, sc := range d.Schedules {
-			one := d.Deployment
-			one.Schedules = []v1alpha1.Schedule{sc}
-			ds := dashboard.Schedule{Text: scheduleString(&one), Active: sc.Active == nil || *sc.Active}
+		for j, sc := range d.Schedules {
+			ds := dashboard.Schedule{Text: scheduleText(sc), Active: sc.IsActive(), CatchUp: catchUpText(sc), Parameters: scheduleParameters(&d.Deployment, j)}
 			if ds.Active {
-				ds.Next = nextRuns(sc, s.now, 3)
+				ds.Next, _ = project.NextFires(sc, s.now, 3)
 			}
 			dv.Schedules = append(dv.Schedules, ds)
 		}
@@ -248,21 +246,6 @@ func (b *dashboardBackend) Snapshot() *dashboard.Snapshot {
 	}
 	for _, err := range s.installed.Errors {
 		out.Errors = append(out.Errors, err.Error())
-	}
-	return out
-}
-
-// nextRuns is a schedule's next n fire times.
-func nextRuns(sc v1alpha1.Schedule, now time.Time, n int) []time.Time {
-	var out []time.Time
-	t := now
-	for len(out) < n {
-		_, next, err := project.Ticks(sc, t, t)
-		if err != nil || next.IsZero() {
-			break
-		}
-		out = append(out, next)
-		t = next
 	}
 	return out
 }

@@ -474,16 +474,17 @@ func printDeployment(w describe.PrefixWriter, s *snapshot, d *project.InstalledD
 		field(w, 0, "Schedules:", "<none>")
 	} else {
 		w.Write(0, "Schedules:\n")
-		w.Write(1, "Schedule\tActive\tNext Run\n")
-		for _, sc := range d.Schedules {
-			one := d.Deployment
-			one.Schedules = []v1alpha1.Schedule{sc}
-			active := sc.Active == nil || *sc.Active
+		w.Write(1, "Schedule\tActive\tCatch-up\tParameters\tNext Run\n")
+		for j, sc := range d.Schedules {
 			next := "<none>"
-			if n := nextRun(&one, s.now); active && !n.IsZero() {
-				next = n.UTC().Format(time.RFC3339)
+			if n, err := project.NextFires(sc, s.now, 1); sc.IsActive() && err == nil && len(n) > 0 {
+				next = n[0].UTC().Format(time.RFC3339)
 			}
-			w.Write(1, "%s\t%v\t%s\n", scheduleString(&one), active, next)
+			params := scheduleParameters(&d.Deployment, j)
+			if params == "" {
+				params = "<deployment's>"
+			}
+			w.Write(1, "%s\t%v\t%s\t%s\t%s\n", scheduleText(sc), sc.IsActive(), catchUpText(sc), params, next)
 		}
 	}
 	block(w, 0, "Parameters", yamlText(d.Parameters))

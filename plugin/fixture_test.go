@@ -44,6 +44,15 @@ func newFakeCluster(t *testing.T, withRuns bool) *fakeCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A second schedule of Arthur's, off, with its own parameters and
+	// catch-up, as Prefect 3 schedules carry them.
+	for i := range l.Deployments {
+		if d := &l.Deployments[i]; d.Name == "arthur" {
+			off, max := false, int32(3)
+			d.Schedules = append(d.Schedules, v1alpha1.Schedule{Cron: "0 18 * * 5", Timezone: "Europe/London", Active: &off,
+				Parameters: map[string]any{"name": "Arthur, it is Friday"}, CatchUp: v1alpha1.CatchUpAll, MaxCatchup: &max})
+		}
+	}
 	out, err := render.Render(l, render.Options{Version: "v0.1.0"})
 	if err != nil {
 		t.Fatal(err)

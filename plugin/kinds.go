@@ -332,41 +332,74 @@ func (s *snapshot) lastRuns() map[string]*project.RunInfo {
 	return last
 }
 
-// scheduleString shows a deployment's schedules compactly.
+// scheduleString shows a deployment's schedules compactly, each with what
+// sets it apart from a plain one in brackets.
 func scheduleString(d *v1alpha1.Deployment) string {
 	var parts []string
 	for _, sc := range d.Schedules {
-		var p string
-		switch {
-		case sc.Interval != nil:
-			p = "every " + sc.Interval.Duration.String()
-		default:
-			p = sc.Cron
+		p := scheduleText(sc)
+		var notes []string
+		if !sc.IsActive() {
+			notes = append(notes, "inactive")
 		}
-		if sc.Timezone != "" {
-			p += " (" + sc.Timezone + ")"
+		if sc.CatchUp != "" && sc.CatchUp != v1alpha1.CatchUpLatest {
+			notes = append(notes, "catchup "+sc.CatchUp)
 		}
-		if sc.Active != nil && !*sc.Active {
-			p += " [inactive]"
+		if len(sc.Parameters) > 0 {
+			notes = append(notes, "own parameters")
+		}
+		if len(notes) > 0 {
+			p += " [" + strings.Join(notes, ", ") + "]"
 		}
 		parts = append(parts, p)
 	}
 	return strings.Join(parts, ", ")
 }
 
+// scheduleText is when a schedule fires: its cron and time zone, or its
+// interval.
+func scheduleText(sc v1alpha1.Schedule) string {
+	p := sc.Cron
+	if sc.Interval != nil {
+		p = "every " + sc.Interval.Duration.String()
+	}
+	if sc.Timezone != "" {
+		p += " (" + sc.Timezone + ")"
+	}
+	return p
+}
+
+// catchUpText is a schedule's catch-up policy as describe shows it.
+func catchUpText(sc v1alpha1.Schedule) string {
+	if sc.CatchUpPolicy() != v1alpha1.CatchUpAll {
+		return sc.CatchUpPolicy()
+	}
+	return fmt.Sprintf("All (max %d)", sc.MaxCatchupOrDefault())
+}
+
+// scheduleParameters are the parameters of the runs schedule j fires, as
+// JSON, when it sets its own ("" when its runs take the deployment's).
+func scheduleParameters(d *v1alpha1.Deployment, j int) string {
+	if len(d.Schedules[j].Parameters) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(project.ScheduleParameters(d, j))
+	return string(b)
+}
+
 // nextRun is the earliest next tick of the deployment's active schedules.
 func nextRun(d *v1alpha1.Deployment, now time.Time) time.Time {
 	var next time.Time
 	for _, sc := range d.Schedules {
-		if sc.Active != nil && !*sc.Active {
+		if !sc.IsActive() {
 			continue
 		}
-		_, n, err := project.Ticks(sc, now, now)
-		if err != nil || n.IsZero() {
+		n, err := project.NextFires(sc, now, 1)
+		if err != nil || len(n) == 0 {
 			continue
 		}
-		if next.IsZero() || n.Before(next) {
-			next = n
+		if next.IsZero() || n[0].Before(next) {
+			next = n[0]
 		}
 	}
 	return next

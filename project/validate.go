@@ -226,13 +226,24 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 			}
 		}
 	}
+	validateSchedules(e, fd, d)
+}
+
+// validateSchedules checks each schedule of a deployment: its timing, its
+// catch-up policy, and its parameters merged over the deployment's against
+// the deployment's parameterSchema, as a run it fires will be checked.
+func validateSchedules(e *errs, fd *field.Path, d *v1alpha1.Deployment) {
+	var schema *ParameterSchema
+	if d.ParameterSchema != nil {
+		schema, _ = CompileParameterSchema(d.ParameterSchema) // its error is the deployment's
+	}
 	for j, s := range d.Schedules {
 		fs := fd.Child("schedules").Index(j)
 		switch {
 		case s.Cron != "" && s.Interval != nil:
 			e.add(fs.String(), "set cron or interval, not both")
 		case s.Cron != "":
-			if _, err := ParseCron(s.Cron, s.Timezone); err != nil {
+			if err := ParseCron(s.Cron, s.Timezone); err != nil {
 				e.add(fs.Child("cron").String(), "%q: %v", s.Cron, err)
 			}
 		case s.Interval != nil:
@@ -244,6 +255,23 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 			}
 		default:
 			e.add(fs.String(), "needs a cron (with an optional timezone) or an interval")
+		}
+		switch s.CatchUp {
+		case "", v1alpha1.CatchUpLatest, v1alpha1.CatchUpNone, v1alpha1.CatchUpAll:
+		default:
+			e.add(fs.Child("catchup").String(), "must be %s, %s or %s, got %s", v1alpha1.CatchUpLatest, v1alpha1.CatchUpNone, v1alpha1.CatchUpAll, v1alpha1.QuoteInput(s.CatchUp))
+		}
+		if m := s.MaxCatchup; m != nil {
+			if s.CatchUp != v1alpha1.CatchUpAll {
+				e.add(fs.Child("maxCatchup").String(), "applies to catchup: %s only; set catchup: %s or remove maxCatchup", v1alpha1.CatchUpAll, v1alpha1.CatchUpAll)
+			} else if *m < 1 || *m > v1alpha1.MaxMaxCatchup {
+				e.add(fs.Child("maxCatchup").String(), "must be 1 to %d, got %d", v1alpha1.MaxMaxCatchup, *m)
+			}
+		}
+		if schema != nil && len(s.Parameters) > 0 {
+			if err := schema.Validate(ScheduleParameters(d, j)); err != nil {
+				e.add(fs.Child("parameters").String(), "schedule %d of deployment %s: %v (its parameters are merged over the deployment's)", j, d.FullName(), err)
+			}
 		}
 	}
 }

@@ -490,8 +490,17 @@ func (c *comparer) checkDefaults(name string, d *project.InstalledDeployment) {
 	if d.Params == nil {
 		return
 	}
-	if err := d.Params.Validate(d.Parameters); err != nil {
+	schema := d.Params
+	if err := schema.Validate(d.Parameters); err != nil {
 		c.add(Change{Group: Deployments, Error: true, Object: "deployment " + name, Field: "parameters", Note: "the defaults fail the parameter schema, so every run without its own values is Rejected: " + err.Error()})
+	}
+	for j, s := range d.Schedules {
+		if len(s.Parameters) == 0 {
+			continue
+		}
+		if err := schema.Validate(project.ScheduleParameters(&d.Deployment, j)); err != nil {
+			c.add(Change{Group: Schedules, Error: true, Object: "deployment " + name, Field: fmt.Sprintf("schedules[%d].parameters", j), Note: "merged over the deployment's, they fail the parameter schema, so every run the schedule fires is Rejected: " + err.Error()})
+		}
 	}
 }
 
@@ -544,8 +553,14 @@ func describeSchedule(s v1alpha1.Schedule) string {
 		tz = "UTC"
 	}
 	fmt.Fprintf(&b, " in %s", tz)
-	if s.Active != nil && !*s.Active {
+	if !s.IsActive() {
 		b.WriteString(", inactive")
+	}
+	if s.CatchUp != "" {
+		fmt.Fprintf(&b, ", catchup %s", s.CatchUp)
+	}
+	if s.MaxCatchup != nil {
+		fmt.Fprintf(&b, " (max %d)", *s.MaxCatchup)
 	}
 	if len(s.Parameters) > 0 {
 		p, _ := json.Marshal(s.Parameters)
@@ -557,29 +572,20 @@ func describeSchedule(s v1alpha1.Schedule) string {
 // nextFires gives a schedule's next three fire times after Now, computed
 // by the reconciler's own schedule code, in the schedule's time zone.
 func (c *comparer) nextFires(s v1alpha1.Schedule) []string {
-	if s.Active != nil && !*s.Active {
+	if !s.IsActive() {
 		return []string{"inactive: fires nothing"}
 	}
-	loc := time.UTC
-	if s.Timezone != "" {
-		l, err := time.LoadLocation(s.Timezone)
-		if err != nil {
-			return []string{"time zone: " + err.Error()}
-		}
-		loc = l
+	fires, err := project.NextFires(s, c.opts.Now, 3)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	loc, err := time.LoadLocation(s.Timezone) // "" is UTC
+	if err != nil {
+		return []string{"time zone: " + err.Error()}
 	}
 	var out []string
-	t := c.opts.Now
-	for len(out) < 3 {
-		_, next, err := project.Ticks(s, t, t)
-		if err != nil {
-			return append(out, err.Error())
-		}
-		if next.IsZero() {
-			break
-		}
-		out = append(out, "next: "+next.In(loc).Format("Mon 2006-01-02 15:04 MST"))
-		t = next
+	for _, f := range fires {
+		out = append(out, "next: "+f.In(loc).Format("Mon 2006-01-02 15:04 MST"))
 	}
 	return out
 }

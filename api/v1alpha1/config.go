@@ -132,9 +132,59 @@ type Schedule struct {
 	Cron     string           `json:"cron,omitempty"`
 	Timezone string           `json:"timezone,omitempty"`
 	Interval *metav1.Duration `json:"interval,omitempty"`
-	// Parameters override the deployment's for runs this schedule fires.
+	// Parameters override the deployment's, key by key, for runs this
+	// schedule fires; the deployment's parameterSchema checks the result.
 	Parameters map[string]any `json:"parameters,omitempty"`
-	Active     *bool          `json:"active,omitempty"`
+	// Active false keeps the schedule without firing it (unset is true).
+	Active *bool `json:"active,omitempty"`
+	// CatchUp is what the schedule fires for ticks missed while no
+	// reconciler ran: CatchUpLatest (unset), CatchUpNone or CatchUpAll.
+	CatchUp string `json:"catchup,omitempty"`
+	// MaxCatchup bounds the missed ticks CatchUpAll fires
+	// (DefaultMaxCatchup when unset).
+	MaxCatchup *int32 `json:"maxCatchup,omitempty"`
+}
+
+// Catch-up policies: which of the ticks that passed while no reconciler
+// ran a schedule fires when one runs again.
+const (
+	// CatchUpLatest fires the latest missed tick only (the default).
+	CatchUpLatest = "Latest"
+	// CatchUpNone fires no missed tick: only a tick found on time.
+	CatchUpNone = "None"
+	// CatchUpAll fires every missed tick, oldest first, each with its own
+	// scheduled time, at most MaxCatchup of them (the latest).
+	CatchUpAll = "All"
+)
+
+const (
+	// DefaultMaxCatchup bounds CatchUpAll when maxCatchup is unset.
+	DefaultMaxCatchup = 10
+	// MaxMaxCatchup is the largest maxCatchup allowed: a backlog beyond it
+	// is the flood of late runs catch-up exists to avoid.
+	MaxMaxCatchup = 100
+)
+
+// IsActive reports whether the schedule fires at all (Prefect's active:
+// false turns one off without removing it). Whether its deployment is
+// paused is the deployment's matter.
+func (s Schedule) IsActive() bool { return s.Active == nil || *s.Active }
+
+// CatchUpPolicy is the schedule's catch-up policy, CatchUpLatest when
+// unset.
+func (s Schedule) CatchUpPolicy() string {
+	if s.CatchUp == "" {
+		return CatchUpLatest
+	}
+	return s.CatchUp
+}
+
+// MaxCatchupOrDefault is how many missed ticks CatchUpAll fires at most.
+func (s Schedule) MaxCatchupOrDefault() int32 {
+	if s.MaxCatchup != nil {
+		return *s.MaxCatchup
+	}
+	return DefaultMaxCatchup
 }
 
 // Queue returns the named queue of the pool, or nil.
