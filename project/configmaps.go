@@ -19,6 +19,8 @@ type Installed struct {
 	Pools       map[string]*InstalledPool
 	Deployments map[string]*InstalledDeployment // by flow/name
 	TagLimits   map[string]int32
+	// TagRates are the limits of the tags that have a start rate.
+	TagRates map[string]TagLimit
 	// Errors names config ConfigMaps that could not be read.
 	Errors map[string]error
 }
@@ -86,6 +88,7 @@ func ReadConfig(trusted []*corev1.ConfigMap) *Installed {
 		Pools:       map[string]*InstalledPool{},
 		Deployments: map[string]*InstalledDeployment{},
 		TagLimits:   map[string]int32{},
+		TagRates:    map[string]TagLimit{},
 		Errors:      map[string]error{},
 	}
 	for _, cm := range trusted {
@@ -102,6 +105,9 @@ func ReadConfig(trusted []*corev1.ConfigMap) *Installed {
 		case []TagLimit:
 			for _, l := range v {
 				in.TagLimits[l.Tag] = l.Limit
+				if l.Rate != "" {
+					in.TagRates[l.Tag] = l
+				}
 			}
 		}
 	}

@@ -84,6 +84,9 @@ type RunRequest struct {
 	// starts lists this run's deployment; cancelling the parent cancels
 	// this run.
 	Parent *RunRef `json:"parent,omitempty"`
+	// Timeout is how long the run may run, counted from its pod's start,
+	// over its deployment's; only when runOverrides lists timeout.
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // RunRef names a run by name and UID: a run deleted and created again
@@ -154,6 +157,21 @@ type RunStatus struct {
 	// LogTail is the end of the pod's log, for a Failed or Crashed run.
 	LogTail    string             `json:"logTail,omitempty"`
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// Timeout is how long the run may run, counted from its pod's start,
+	// and PendingTimeout how long its pod may take to start
+	// (pod_watch_timeout_seconds); each unset when there is none.
+	Timeout        *metav1.Duration `json:"timeout,omitempty"`
+	PendingTimeout *metav1.Duration `json:"pendingTimeout,omitempty"`
+	// Retries is the run's retry policy, as its Job carries it; the rest
+	// is set only for a run that has one. Attempt is its attempt in
+	// flight or next (from 1) of MaxAttempts; RetryTime is when a run
+	// awaiting its retry (Scheduled, reason Retrying) may start the next;
+	// Attempts are its ended attempts, oldest first.
+	Retries     *RetryPolicy    `json:"retries,omitempty"`
+	Attempt     int32           `json:"attempt,omitempty"`
+	MaxAttempts int32           `json:"maxAttempts,omitempty"`
+	RetryTime   *metav1.Time    `json:"retryTime,omitempty"`
+	Attempts    []AttemptStatus `json:"attempts,omitempty"`
 }
 
 // DecodeRunRequest parses a run request strictly: an unknown key is an
@@ -189,7 +207,7 @@ func DecodeRunRequest(data string) (*RunRequest, error) {
 			}
 			msgs = append(msgs, Truncate(e.Error(), MaxEcho))
 		}
-		return nil, fmt.Errorf("%s: %s (known keys: deployment, parameters, jobVariables, tags, scheduledTime, parent)", KeyRun, strings.Join(msgs, "; "))
+		return nil, fmt.Errorf("%s: %s (known keys: deployment, parameters, jobVariables, tags, scheduledTime, parent, timeout)", KeyRun, strings.Join(msgs, "; "))
 	}
 	if err := r.check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", KeyRun, err)

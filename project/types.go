@@ -86,6 +86,11 @@ type Pool struct {
 	// env), which load writes in; an empty list allows none. It is never
 	// omitted when written, so an empty list stays empty.
 	RunOverrides []string `json:"runOverrides"`
+	// Retries is the retry policy of the pool's deployments that set none.
+	Retries *RetryPolicy `json:"retries,omitempty"`
+	// Timeout is how long the runs of the pool's deployments that set none
+	// may run, counted from the pod's start.
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // Queue is a work queue within a pool.
@@ -102,6 +107,11 @@ type Queue struct {
 type TagLimit struct {
 	Tag   string `json:"tag"`
 	Limit int32  `json:"limit"`
+	// Rate caps how often runs carrying Tag start, on average (ParseRate:
+	// "10/m"), on top of Limit; Burst is how many may start at once within
+	// it (1 when unset).
+	Rate  string `json:"rate,omitempty"`
+	Burst *int32 `json:"burst,omitempty"`
 }
 
 // Deployment is a runnable flow: `kubectl flows run FLOW/NAME`.
@@ -135,6 +145,12 @@ type Deployment struct {
 	// reconciler accepts a run naming one of its runs as parent only when
 	// the child's deployment is listed here.
 	Starts []string `json:"starts,omitempty"`
+	// Retries is the deployment's retry policy; unset is its pool's.
+	Retries *RetryPolicy `json:"retries,omitempty"`
+	// Timeout is how long its runs may run, counted from the pod's start
+	// (the pending phase has its own deadline, pod_watch_timeout_seconds);
+	// unset is its pool's.
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // MayStart reports whether d's runs may start runs of deployment full.

@@ -54,6 +54,8 @@ func (l *Loaded) validate(e *errs) {
 			nonNegative(e, fq.Child("concurrencyLimit"), q.ConcurrencyLimit)
 		}
 		validateRunOverrides(e, fp.Child("runOverrides").String(), l.Templates[pool.Name], pool.RunOverrides)
+		validateRetries(e, fp.Child("retries"), "pool "+quoteInput(pool.Name), pool.Retries)
+		validateTimeout(e, fp.Child("timeout"), "pool "+quoteInput(pool.Name), pool.Timeout)
 		if t := l.Templates[pool.Name]; t != nil && len(pool.JobVariables) > 0 {
 			if err := t.ValidatePartial(pool.JobVariables); err != nil { // deployments may supply required ones
 				e.add(fp.Child("jobVariables").String(), "%v", err)
@@ -72,6 +74,7 @@ func (l *Loaded) validate(e *errs) {
 		}
 		tags[tl.Tag] = true
 		nonNegative(e, ft.Child("limit"), &tl.Limit)
+		validateRate(e, ft, &tl)
 	}
 
 	deployments := map[string]bool{}
@@ -166,6 +169,8 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 		tags[t] = true
 	}
 	nonNegative(e, fd.Child("concurrencyLimit"), d.ConcurrencyLimit)
+	validateRetries(e, fd.Child("retries"), "deployment "+quoteInput(d.FullName()), d.Retries)
+	validateTimeout(e, fd.Child("timeout"), "deployment "+quoteInput(d.FullName()), d.Timeout)
 	if d.CollisionStrategy != CollisionEnqueue && d.CollisionStrategy != CollisionCancelNew {
 		e.add(fd.Child("collisionStrategy").String(), "must be %s or %s, got %q", CollisionEnqueue, CollisionCancelNew, d.CollisionStrategy)
 	}

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"fmt"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -17,12 +18,20 @@ type Config struct {
 	Pools       map[string]*Pool
 	Deployments map[string]*Deployment // by flow/name
 	TagLimits   map[string]int32
+	// TagRates are the start rates of the tags that have one.
+	TagRates map[string]tagRate
 	// Errors names config ConfigMaps that could not be read; their runs
 	// wait rather than being rejected, since the next render may fix them.
 	Errors map[string]error
 	// resolvedDefaults holds, per deployment, the values of a run with
 	// none of its own (see admit).
 	resolvedDefaults map[string]*resolvedValues
+}
+
+// tagRate is a tag's start rate and burst (project.TagLimit).
+type tagRate struct {
+	rate  project.Rate
+	burst int32
 }
 
 // Pool is a pool's config with its parsed template and pause state.
@@ -58,7 +67,7 @@ type configCache struct {
 
 type configEntry struct {
 	rv  string
-	val any // *Pool, *Deployment or map[string]int32
+	val any // *Pool, *Deployment or []project.TagLimit
 	err error
 }
 
@@ -105,11 +114,12 @@ func parseConfigMap(cm *corev1.ConfigMap) (any, error) {
 		d.Paused = v.DeploymentPaused()
 		return d, nil
 	case []project.TagLimit:
-		m := make(map[string]int32, len(v))
 		for _, l := range v {
-			m[l.Tag] = l.Limit
+			if _, err := project.ParseRate(l.Rate); l.Rate != "" && err != nil {
+				return nil, fmt.Errorf("ConfigMap %s: tag %s: rate: %v", cm.Name, l.Tag, err)
+			}
 		}
-		return m, nil
+		return v, nil
 	}
 	return nil, nil
 }
@@ -120,6 +130,7 @@ func (c *configCache) build(cms []*corev1.ConfigMap) *Config {
 		Pools:       map[string]*Pool{},
 		Deployments: map[string]*Deployment{},
 		TagLimits:   map[string]int32{},
+		TagRates:    map[string]tagRate{},
 		Errors:      map[string]error{},
 
 		resolvedDefaults: map[string]*resolvedValues{},
@@ -141,9 +152,12 @@ func (c *configCache) build(cms []*corev1.ConfigMap) *Config {
 			cfg.Pools[v.Name] = v
 		case *Deployment:
 			cfg.Deployments[v.FullName()] = v
-		case map[string]int32:
-			for k, l := range v {
-				cfg.TagLimits[k] = l
+		case []project.TagLimit:
+			for _, l := range v {
+				cfg.TagLimits[l.Tag] = l.Limit
+				if r, err := project.ParseRate(l.Rate); err == nil {
+					cfg.TagRates[l.Tag] = tagRate{rate: r, burst: l.BurstOf()}
+				}
 			}
 		}
 	}

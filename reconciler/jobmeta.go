@@ -20,12 +20,22 @@ const (
 	AnnotationTags = "kubectl-flows.dev/tags"
 	// AnnotationAdmission holds the rest, as JSON.
 	AnnotationAdmission = "kubectl-flows.dev/admission"
+	// AnnotationAttempt is the attempt of its run the Job is (from 1).
+	AnnotationAttempt = "kubectl-flows.dev/attempt"
+	// AnnotationRetries holds the run's retry policy, as JSON, when it has
+	// one: what to do when this attempt ends is decided from the Job.
+	AnnotationRetries = "kubectl-flows.dev/retries"
+	// AnnotationTimeout is how long the run may run from its pod's start.
+	AnnotationTimeout = "kubectl-flows.dev/timeout"
 )
 
 // admissionRecord is what AnnotationAdmission holds.
 type admissionRecord struct {
-	ScheduledTime metav1.Time    `json:"scheduledTime"`
-	AdmittedAt    metav1.Time    `json:"admittedAt"`
+	ScheduledTime metav1.Time `json:"scheduledTime"`
+	// AdmittedAt is a time.Time, not a metav1.Time, to keep its fraction
+	// of a second (a metav1.Time reads either): a tag's start rate is
+	// replayed from it.
+	AdmittedAt    time.Time      `json:"admittedAt"`
 	Parameters    map[string]any `json:"parameters,omitempty"`
 	JobVariables  map[string]any `json:"jobVariables,omitempty"`
 }
@@ -33,7 +43,7 @@ type admissionRecord struct {
 func annotateAdmission(job *batchv1.Job, a *admission, now time.Time) error {
 	rec, err := json.Marshal(admissionRecord{
 		ScheduledTime: metav1.NewTime(a.scheduled),
-		AdmittedAt:    metav1.NewTime(now),
+		AdmittedAt:    now.UTC(),
 		Parameters:    a.run.Parameters,
 		JobVariables:  a.run.JobVariables,
 	})
@@ -89,22 +99,33 @@ func slotsOfJob(job *batchv1.Job) slots {
 // the first status written after the Job was created.
 func fillFromJob(st *project.RunStatus, job *batchv1.Job) {
 	s := slotsOfJob(job)
-	st.JobName = job.Name
+	st.JobName, st.RetryTime = job.Name, nil
 	st.Pool, st.Queue, st.Tags = s.Pool, job.Labels[project.LabelQueue], s.Tags
 	var rec admissionRecord
 	if json.Unmarshal([]byte(job.Annotations[AnnotationAdmission]), &rec) == nil {
-		st.ScheduledTime, st.PendingTime = &rec.ScheduledTime, &rec.AdmittedAt
+		st.ScheduledTime, st.PendingTime = &rec.ScheduledTime, &metav1.Time{Time: rec.AdmittedAt}
 		st.Parameters, st.JobVariables = rec.Parameters, rec.JobVariables
 	} else {
 		st.PendingTime = &job.CreationTimestamp
 	}
+	st.Timeout, st.PendingTimeout = durationOf(timeoutOf(job)), durationOf(podWatchTimeout(job))
+	if p := retriesOf(job, nil); p != nil {
+		st.Retries, st.MaxAttempts, st.Attempt = p, p.Attempts, attemptOfJob(job)
+	}
+}
+
+func durationOf(d time.Duration) *metav1.Duration {
+	if d <= 0 {
+		return nil
+	}
+	return &metav1.Duration{Duration: d}
 }
 
 // admittedAt is when a Job was created for its run.
 func admittedAt(job *batchv1.Job) time.Time {
 	var rec admissionRecord
 	if json.Unmarshal([]byte(job.Annotations[AnnotationAdmission]), &rec) == nil && !rec.AdmittedAt.IsZero() {
-		return rec.AdmittedAt.Time
+		return rec.AdmittedAt
 	}
 	return job.CreationTimestamp.Time
 }

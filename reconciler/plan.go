@@ -26,6 +26,10 @@ type planInput struct {
 	// creating are the slots of the Job creates in flight whose Job the
 	// cache does not show yet: they count as held.
 	creating []slots
+	// rates are the start buckets of the tags with a rate, replayed from
+	// the starts made (rateBuckets); plan takes a token for each start it
+	// decides.
+	rates map[string]*project.StartBucket
 }
 
 // waitingRun is a run whose stored state is new or Scheduled, with what
@@ -53,6 +57,18 @@ type waitingRun struct {
 	// parent is what the caches show of the run its request names as its
 	// parent (zero when it names none).
 	parent parentSeen
+	// attempt is the run's attempt to make (1 unless it is a retry), and
+	// retryAt when a retry is due (zero: no retry).
+	attempt int32
+	retryAt time.Time
+}
+
+// due is when a run may start: its scheduled time, or its retry's.
+func (w *waitingRun) due(a *admission) time.Time {
+	if w.retryAt.After(a.scheduled) {
+		return w.retryAt
+	}
+	return a.scheduled
 }
 
 // decisionKind is what a pass decides for a run.
@@ -176,7 +192,8 @@ func plan(in planInput) planned {
 			out.decisions = append(out.decisions, decision{run: w, kind: decideReject, rejection: pr.admitErr})
 			continue
 		}
-		if rej := parentVerdict(pr.req, w.parent); rej != nil {
+		// A retry's parent was accepted with its first attempt.
+		if rej := parentVerdict(pr.req, w.parent); rej != nil && w.attempt <= 1 {
 			out.decisions = append(out.decisions, decision{run: w, kind: decideReject, rejection: rej})
 			continue
 		}
@@ -184,12 +201,12 @@ func plan(in planInput) planned {
 		// settled before the sort: their order does not matter, and ten
 		// thousand runs in a paused pool made the sort most of a pass.
 		a := pr.admission
-		if a.scheduled.After(in.now) {
-			wakeAt(a.scheduled)
+		if due := w.due(a); due.After(in.now) {
+			wakeAt(due)
 			out.decisions = append(out.decisions, decision{run: w, kind: decideWait, admission: a, reason: "Scheduled", message: "waiting for its scheduled time"})
 			continue
 		}
-		if in.now.Sub(a.scheduled) > project.LateAfter {
+		if in.now.Sub(w.due(a)) > project.LateAfter {
 			// Late is shown, never stored: counted here for the metric.
 			out.counts[w.state]--
 			out.counts[project.StateLate]++
@@ -205,7 +222,7 @@ func plan(in planInput) planned {
 		if x.priority != y.priority {
 			return cmp.Compare(x.priority, y.priority)
 		}
-		if tx, ty := x.w.pr.admission.scheduled, y.w.pr.admission.scheduled; !tx.Equal(ty) {
+		if tx, ty := x.w.due(x.w.pr.admission), y.w.due(y.w.pr.admission); !tx.Equal(ty) {
 			return tx.Compare(ty)
 		}
 		if tx, ty := x.w.cm.CreationTimestamp.Time, y.w.cm.CreationTimestamp.Time; !tx.Equal(ty) {
@@ -217,7 +234,9 @@ func plan(in planInput) planned {
 	for _, r := range queue {
 		a := r.w.pr.admission
 		limit, deploymentFull := out.usage.blocked(in.cfg, a.pool, a.deployment, a.slots)
-		if deploymentFull && a.deployment.CollisionStrategy == project.CollisionCancelNew {
+		// CancelNew turns away new runs; a retry was admitted once, and
+		// waits for its slot.
+		if deploymentFull && a.deployment.CollisionStrategy == project.CollisionCancelNew && r.w.attempt <= 1 {
 			out.decisions = append(out.decisions, decision{run: r.w, kind: decideCancelNew, admission: a})
 			continue
 		}
@@ -226,10 +245,32 @@ func plan(in planInput) planned {
 			out.decisions = append(out.decisions, decision{run: r.w, kind: decideWait, admission: a, reason: "WaitingForSlot", message: "waiting for a free slot of " + limit})
 			continue
 		}
+		if tag, next := rateBlocked(in.rates, a.slots.Tags); tag != "" {
+			wakeAt(next)
+			out.decisions = append(out.decisions, decision{run: r.w, kind: decideWait, admission: a, reason: "WaitingForRate",
+				message: fmt.Sprintf("waiting for the start rate of tag %s (next start at %s)", tag, next.UTC().Format(time.RFC3339))})
+			continue
+		}
 		out.usage.add(a.slots)
+		for _, t := range a.slots.Tags {
+			if b := in.rates[t]; b != nil {
+				b.Take()
+			}
+		}
 		out.decisions = append(out.decisions, decision{run: r.w, kind: decideAdmit, admission: a})
 	}
 	return out
+}
+
+// rateBlocked names the first of a run's tags whose start rate allows no
+// start now, with when it next will; "" when every one allows it.
+func rateBlocked(rates map[string]*project.StartBucket, tags []string) (string, time.Time) {
+	for _, t := range tags {
+		if b := rates[t]; b != nil && !b.Allows() {
+			return t, b.Next()
+		}
+	}
+	return "", time.Time{}
 }
 
 func queuePriority(a *admission) int32 {

@@ -34,8 +34,8 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if c.state.stateOf(cm).Final() {
-		c.releaseJob(cm)
+	if state := c.state.stateOf(cm); state.Final() {
+		c.releaseJob(cm, state)
 		return nil // the label is written with the status: no need to decode it
 	}
 	if c.exp.stale(name, cm.ResourceVersion) {
@@ -51,7 +51,7 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if state.Final() {
 		return nil
 	}
-	job, _ := c.jobOf(cm) // a Job that is not the run's is never acted on
+	job, _ := c.jobOf(cm, st.CurrentAttempt()) // a Job that is not the run's is never acted on
 	if job == nil && claimed && claim.state == project.StatePending {
 		return nil // its Job is being created; its event brings us back
 	}
@@ -68,7 +68,13 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	}
 	if next.whyNoPods {
 		if reason, msg := c.podsRefused(ctx, job); reason != "" {
-			next.reason, next.message = reason, notStartedMessage(podWatchTimeout(job), msg)
+			msg = notStartedMessage(podWatchTimeout(job), msg)
+			if next.attempt != nil {
+				next.attempt.Reason, next.attempt.Message = reason, project.Truncate(msg, maxAttemptMessage)
+			}
+			if next.state.Final() {
+				next.reason, next.message = reason, msg
+			}
 		}
 	}
 	if next.deleteJob {
@@ -82,7 +88,7 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	// The first status since its Job was created takes the Job's record
 	// of the admission, decoded only for a write: under a write budget a
 	// run comes back many times before one is made.
-	if job != nil && st.JobName == "" {
+	if job != nil && st.JobName != job.Name {
 		fillFromJob(st, job)
 	}
 	if next.start != nil {
@@ -94,8 +100,17 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if next.logTail {
 		st.LogTail = c.logTail(ctx, job)
 	}
+	if next.attempt != nil {
+		st.Attempts = append(st.Attempts, *next.attempt)
+	}
 	if next.state.Final() {
 		return c.finish(ctx, cm, st, next.state, next.reason, next.message, now)
+	}
+	if next.retryAt != nil {
+		// The next attempt waits, its slots free, for its time and its
+		// turn: the dispatch pass's again.
+		st.Attempt, st.RetryTime = st.CurrentAttempt()+1, next.retryAt
+		st.StartTime, st.EndTime = nil, nil
 	}
 	// No Event for progress: the state says it, and the Job's and pod's
 	// own events are there for whoever looks at them.
