@@ -35,9 +35,9 @@ type admissionRecord struct {
 	// AdmittedAt is a time.Time, not a metav1.Time, to keep its fraction
 	// of a second (a metav1.Time reads either): a tag's start rate is
 	// replayed from it.
-	AdmittedAt    time.Time      `json:"admittedAt"`
-	Parameters    map[string]any `json:"parameters,omitempty"`
-	JobVariables  map[string]any `json:"jobVariables,omitempty"`
+	AdmittedAt   time.Time      `json:"admittedAt"`
+	Parameters   map[string]any `json:"parameters,omitempty"`
+	JobVariables map[string]any `json:"jobVariables,omitempty"`
 }
 
 func annotateAdmission(job *batchv1.Job, a *admission, now time.Time) error {
