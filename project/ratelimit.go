@@ -1,65 +1,19 @@
 package project
 
 import (
-	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
-
-// Rate is how many runs carrying a tag may start per period, on average:
-// N starts per Per.
-type Rate struct {
-	N   int32
-	Per time.Duration
-}
-
-// rateUnits are the short periods a rate may name.
-var rateUnits = map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour}
-
-// ParseRate reads a rate as a tag limit writes it: N/s, N/m, N/h, or N
-// over any Go duration (10/30s).
-func ParseRate(s string) (Rate, error) {
-	n, per, ok := strings.Cut(strings.TrimSpace(s), "/")
-	if !ok {
-		return Rate{}, fmt.Errorf("%s is not a rate: write starts/period, such as 10/m (per second s, minute m, hour h, or a duration: 5/30s)", quoteInput(s))
-	}
-	count, err := strconv.ParseInt(n, 10, 32)
-	if err != nil || count < 1 {
-		return Rate{}, fmt.Errorf("%s: the number of starts must be a whole number of at least 1", quoteInput(s))
-	}
-	d, ok := rateUnits[per]
-	if !ok {
-		if d, err = time.ParseDuration(per); err != nil || d <= 0 {
-			return Rate{}, fmt.Errorf("%s: the period must be s, m, h or a positive duration such as 30s", quoteInput(s))
-		}
-	}
-	if d/time.Duration(count) < time.Millisecond {
-		return Rate{}, fmt.Errorf("%s: more than one start per millisecond", quoteInput(s))
-	}
-	return Rate{N: int32(count), Per: d}, nil
-}
-
-func (r Rate) String() string {
-	for unit, d := range rateUnits {
-		if r.Per == d {
-			return fmt.Sprintf("%d/%s", r.N, unit)
-		}
-	}
-	return fmt.Sprintf("%d/%s", r.N, r.Per)
-}
-
-// Interval is the average time between starts at the rate.
-func (r Rate) Interval() time.Duration { return r.Per / time.Duration(r.N) }
 
 // RateHorizon is how far back a tag's starts are replayed: long enough
 // that a bucket with no starts in it is full (burst intervals), that a
 // whole period is seen, and that the bucket's empty start (below) costs
 // at most one start in a hundred.
-func RateHorizon(r Rate, burst int32) time.Duration {
+func RateHorizon(r v1alpha1.Rate, burst int32) time.Duration {
 	return max(r.Per, time.Duration(max(burst, 100))*r.Interval())
 }
 
@@ -69,7 +23,7 @@ func RateHorizon(r Rate, burst int32) time.Duration {
 // (their Jobs' admission times), so a restart or a failover of the
 // reconciler finds it as it was.
 type StartBucket struct {
-	rate   Rate
+	rate   v1alpha1.Rate
 	burst  float64
 	tokens float64
 	at     time.Time
@@ -80,7 +34,7 @@ type StartBucket struct {
 // rather than full: the starts before the horizon are not looked at, and
 // an empty start can only hold back, never let through, more than the
 // rate. With no start in the horizon the bucket is full again.
-func ReplayStarts(r Rate, burst int32, starts []time.Time, now time.Time) *StartBucket {
+func ReplayStarts(r v1alpha1.Rate, burst int32, starts []time.Time, now time.Time) *StartBucket {
 	b := &StartBucket{rate: r, burst: float64(burst), at: now.Add(-RateHorizon(r, burst))}
 	sorted := slices.Clone(starts)
 	slices.SortFunc(sorted, func(x, y time.Time) int { return x.Compare(y) })
@@ -123,19 +77,11 @@ func (b *StartBucket) Allows() bool { return b.tokens >= 1-tokenEpsilon }
 // Take records a start at the bucket's time.
 func (b *StartBucket) Take() { b.tokens-- }
 
-// BurstOf is a tag limit's burst: 1 when it sets none.
-func (l *TagLimit) BurstOf() int32 {
-	if l.Burst == nil {
-		return 1
-	}
-	return *l.Burst
-}
-
 // validateRate checks a tag limit's rate and burst.
-func validateRate(e *errs, ft *field.Path, l *TagLimit) {
-	owner := "tag " + quoteInput(l.Tag)
+func validateRate(e *errs, ft *field.Path, l *v1alpha1.TagLimit) {
+	owner := "tag " + v1alpha1.QuoteInput(l.Tag)
 	if l.Rate != "" {
-		if _, err := ParseRate(l.Rate); err != nil {
+		if _, err := v1alpha1.ParseRate(l.Rate); err != nil {
 			e.add(ft.Child("rate").String(), "%s: %v", owner, err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -22,10 +23,6 @@ const (
 	ReasonInvalidJobVariables = "InvalidJobVariables"
 	ReasonJobNameTaken        = "JobNameTaken"
 )
-
-// AnnotationPodWatchTimeout on a run's Job carries the pool's
-// pod_watch_timeout_seconds, so crash detection needs no template lookup.
-const AnnotationPodWatchTimeout = "kubectl-flows.dev/pod-watch-timeout"
 
 // rejection is why a run cannot run at all.
 type rejection struct {
@@ -48,17 +45,17 @@ type admission struct {
 // admit validates a run request against the config and resolves its Job.
 // A nil admission with a nil rejection means the run must wait. Not safe
 // for concurrent use with the same cfg.
-func admit(cfg *Config, ns string, cm *corev1.ConfigMap, req *project.RunRequest, reqErr error) (*admission, *rejection, *waitReason) {
+func admit(cfg *Config, ns string, cm *corev1.ConfigMap, req *v1alpha1.RunRequest, reqErr error) (*admission, *rejection, *waitReason) {
 	if reqErr != nil {
 		return nil, &rejection{ReasonInvalidRequest, reqErr.Error()}, nil
 	}
 	d := cfg.Deployments[req.Deployment]
 	if d == nil {
-		if err := cfg.Errors[project.ConfigIndexName]; err != nil {
+		if err := cfg.Errors[v1alpha1.ConfigIndexName]; err != nil {
 			return nil, nil, &waitReason{err.Error()}
 		}
-		flow, name, _ := project.SplitDeployment(req.Deployment)
-		cmName := project.DeploymentConfigMapName(flow, name)
+		flow, name, _ := v1alpha1.SplitDeployment(req.Deployment)
+		cmName := v1alpha1.DeploymentConfigMapName(flow, name)
 		if err := cfg.Errors[cmName]; err != nil {
 			return nil, nil, &waitReason{fmt.Sprintf("deployment config %s cannot be read: %v", cmName, err)}
 		}
@@ -66,14 +63,14 @@ func admit(cfg *Config, ns string, cm *corev1.ConfigMap, req *project.RunRequest
 	}
 	pool := cfg.Pools[d.Pool]
 	if pool == nil {
-		if err := cfg.Errors[project.PoolConfigMapName(d.Pool)]; err != nil {
+		if err := cfg.Errors[v1alpha1.PoolConfigMapName(d.Pool)]; err != nil {
 			return nil, nil, &waitReason{fmt.Sprintf("pool config cannot be read: %v", err)}
 		}
 		return nil, nil, &waitReason{fmt.Sprintf("pool %q of deployment %s is not installed yet", d.Pool, req.Deployment)}
 	}
 	for i, t := range req.Tags {
 		if strings.TrimSpace(t) == "" {
-			return nil, &rejection{ReasonInvalidRequest, fmt.Sprintf("%s: tags[%d] is empty", project.KeyRun, i)}, nil
+			return nil, &rejection{ReasonInvalidRequest, fmt.Sprintf("%s: tags[%d] is empty", v1alpha1.KeyRun, i)}, nil
 		}
 	}
 	tags := project.RunTags(&d.Deployment, req.Tags)
@@ -89,7 +86,7 @@ func admit(cfg *Config, ns string, cm *corev1.ConfigMap, req *project.RunRequest
 	if len(req.Parameters) == 0 && len(req.JobVariables) == 0 && req.Timeout == nil {
 		var ok bool
 		if base, ok = cfg.resolvedDefaults[d.FullName()]; !ok {
-			base = resolveValues(ns, cm, d, pool, &project.RunRequest{})
+			base = resolveValues(ns, cm, d, pool, &v1alpha1.RunRequest{})
 			cfg.resolvedDefaults[d.FullName()] = base
 		}
 	} else {
@@ -115,7 +112,7 @@ type resolvedValues struct {
 
 // resolveValues checks a run's own parameters and job variables by
 // project.CheckRun, the rule the CLI applies before it submits.
-func resolveValues(ns string, cm *corev1.ConfigMap, d *Deployment, pool *Pool, req *project.RunRequest) *resolvedValues {
+func resolveValues(ns string, cm *corev1.ConfigMap, d *Deployment, pool *Pool, req *v1alpha1.RunRequest) *resolvedValues {
 	run, err := project.CheckRun(project.RunInputs{
 		Project: &project.Project{Namespace: ns}, Pool: &pool.Pool, Template: pool.Template,
 		Deployment: &d.Deployment, Schema: d.Params, Parameters: req.Parameters, JobVariables: req.JobVariables,
@@ -140,9 +137,9 @@ func resolveValues(ns string, cm *corev1.ConfigMap, d *Deployment, pool *Pool, r
 // pool's template: a name derived from the run and the attempt, so a
 // retried create never makes a second Job; a controller owner reference
 // to the run's UID, by which the Job is known as the run's (and deleting
-// the run deletes it); FinalizerRun, so it outlives any deletion until the
-// run's final state is written; and what the run's timeout and retry
-// policy need (applyRunPolicies).
+// the run deletes it); v1alpha1.FinalizerRunProtection, so it outlives any
+// deletion until the run's final state is written; and what the run's
+// timeout and retry policy need (applyRunPolicies).
 func resolveJob(ns string, cm *corev1.ConfigMap, run *project.CheckedRun, attempt int32) (*batchv1.Job, error) {
 	res, err := run.Resolve(cm.Name)
 	if err != nil {
@@ -153,21 +150,21 @@ func resolveJob(ns string, cm *corev1.ConfigMap, run *project.CheckedRun, attemp
 	if attempt > 1 {
 		// The run's other names (FLOWS_RUN_NAME, the name variable) stay
 		// the first attempt's: they name the run, not the Job.
-		name := project.AttemptJobName(cm.Name, attempt)
+		name := v1alpha1.AttemptJobName(cm.Name, attempt)
 		job.Name = name
-		job.Labels[project.LabelRunName] = name
-		job.Spec.Template.Labels[project.LabelRunName] = name
+		job.Labels[v1alpha1.LabelRunName] = name
+		job.Spec.Template.Labels[v1alpha1.LabelRunName] = name
 	}
 	controller := true
 	job.OwnerReferences = []metav1.OwnerReference{{
 		APIVersion: "v1", Kind: "ConfigMap", Name: cm.Name, UID: cm.UID, Controller: &controller,
 	}}
-	job.Finalizers = append(job.Finalizers, FinalizerRun)
+	job.Finalizers = append(job.Finalizers, v1alpha1.FinalizerRunProtection)
 	if job.Annotations == nil {
 		job.Annotations = map[string]string{}
 	}
 	if t := res.PodWatchTimeout(); t > 0 {
-		job.Annotations[AnnotationPodWatchTimeout] = t.String()
+		job.Annotations[v1alpha1.AnnotationPodWatchTimeout] = t.String()
 	}
 	return job, applyRunPolicies(job, run, attempt)
 }

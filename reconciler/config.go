@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
@@ -28,22 +29,22 @@ type Config struct {
 	resolvedDefaults map[string]*resolvedValues
 }
 
-// tagRate is a tag's start rate and burst (project.TagLimit).
+// tagRate is a tag's start rate and burst (v1alpha1.TagLimit).
 type tagRate struct {
-	rate  project.Rate
+	rate  v1alpha1.Rate
 	burst int32
 }
 
 // Pool is a pool's config with its parsed template and pause state.
 type Pool struct {
-	project.Pool
+	v1alpha1.Pool
 	Template     *jobtemplate.Template
 	PausedQueues map[string]bool
 }
 
 // Deployment is a deployment's config, its parameter schema compiled once.
 type Deployment struct {
-	project.Deployment
+	v1alpha1.Deployment
 	Params *project.ParameterSchema
 }
 
@@ -59,7 +60,7 @@ func (p *Pool) queuePaused(queue string) bool {
 // configCache parses each config ConfigMap once per resourceVersion.
 type configCache struct {
 	// root is the digest of the config index the reconciler was started
-	// with (project.TrustedConfig).
+	// with (v1alpha1.TrustedConfig).
 	root    string
 	mu      sync.Mutex
 	entries map[types.UID]configEntry
@@ -67,7 +68,7 @@ type configCache struct {
 
 type configEntry struct {
 	rv  string
-	val any // *Pool, *Deployment or []project.TagLimit
+	val any // *Pool, *Deployment or []v1alpha1.TagLimit
 	err error
 }
 
@@ -113,9 +114,9 @@ func parseConfigMap(cm *corev1.ConfigMap) (any, error) {
 		d := &Deployment{Deployment: v.Deployment, Params: v.Params}
 		d.Paused = v.DeploymentPaused()
 		return d, nil
-	case []project.TagLimit:
+	case []v1alpha1.TagLimit:
 		for _, l := range v {
-			if _, err := project.ParseRate(l.Rate); l.Rate != "" && err != nil {
+			if _, err := v1alpha1.ParseRate(l.Rate); l.Rate != "" && err != nil {
 				return nil, fmt.Errorf("ConfigMap %s: tag %s: rate: %v", cm.Name, l.Tag, err)
 			}
 		}
@@ -136,7 +137,7 @@ func (c *configCache) build(cms []*corev1.ConfigMap) *Config {
 		resolvedDefaults: map[string]*resolvedValues{},
 	}
 	live := make(map[types.UID]bool, len(cms))
-	trusted, errs := project.TrustedConfig(cms, c.root)
+	trusted, errs := v1alpha1.TrustedConfig(cms, c.root)
 	for name, err := range errs {
 		cfg.Errors[name] = err
 	}
@@ -152,10 +153,10 @@ func (c *configCache) build(cms []*corev1.ConfigMap) *Config {
 			cfg.Pools[v.Name] = v
 		case *Deployment:
 			cfg.Deployments[v.FullName()] = v
-		case []project.TagLimit:
+		case []v1alpha1.TagLimit:
 			for _, l := range v {
 				cfg.TagLimits[l.Tag] = l.Limit
-				if r, err := project.ParseRate(l.Rate); err == nil {
+				if r, err := v1alpha1.ParseRate(l.Rate); err == nil {
 					cfg.TagRates[l.Tag] = tagRate{rate: r, burst: l.BurstOf()}
 				}
 			}

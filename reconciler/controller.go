@@ -37,7 +37,7 @@ import (
 	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/client-go/util/workqueue"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // dispatchKey is the workqueue key of the global dispatch pass; it cannot
@@ -82,7 +82,7 @@ type Options struct {
 	// RetentionInterval is how often finished runs are pruned.
 	RetentionInterval time.Duration
 	// ConfigDigest is the digest of the config index that render wrote
-	// beside the config (project.TrustedConfig); config not listed in it
+	// beside the config (v1alpha1.TrustedConfig); config not listed in it
 	// is ignored. Empty trusts no config: runs wait.
 	ConfigDigest string
 	// State holds the signing key and the schedules' last ticks
@@ -172,14 +172,14 @@ const (
 // the reconciler's namespace, the label that selects the cache's objects
 // and the transform that keeps only what the reconciler reads of them.
 func FactoryOptions(ns string, c Cache) []informers.SharedInformerOption {
-	selector, transform := project.LabelConfig, cache.TransformFunc(stripManagedFields)
+	selector, transform := v1alpha1.LabelConfig, cache.TransformFunc(stripManagedFields)
 	switch c {
 	case RunCache:
-		selector, transform = project.LabelRun+"=true", trimRun
+		selector, transform = v1alpha1.LabelRun+"=true", trimRun
 	case CancelCache:
-		selector, transform = project.LabelCancelRequest+"=true", trimCancelRequest
+		selector, transform = v1alpha1.LabelCancelRequest+"=true", trimCancelRequest
 	case WorkCache:
-		selector = project.LabelRunName
+		selector = v1alpha1.LabelRunName
 	}
 	return []informers.SharedInformerOption{
 		informers.WithNamespace(ns),
@@ -384,7 +384,7 @@ func (c *Controller) jobNamed(name string) *batchv1.Job {
 // name, before the old Job is collected, or a name chosen to collide with
 // another run's Job.
 func (c *Controller) jobOf(cm *corev1.ConfigMap, attempt int32) (job, foreign *batchv1.Job) {
-	j := c.jobNamed(project.AttemptJobName(cm.Name, attempt))
+	j := c.jobNamed(v1alpha1.AttemptJobName(cm.Name, attempt))
 	if j == nil {
 		return nil, nil
 	}
@@ -408,12 +408,6 @@ func stripManagedFields(obj any) (any, error) {
 	return obj, nil
 }
 
-// AnnotationRefused is set, in the reconciler's cache only, on a run
-// whose ConfigMap it can never carry through (project.CheckRunObject); the
-// data it would not keep is dropped. Status writes are patches, so the
-// object in the API server keeps all it had.
-const AnnotationRefused = "kubectl-flows.dev/refused"
-
 // trimRun keeps in the cache only what the reconciler reads of a run:
 // whoever may create a ConfigMap may make one of a megabyte, and two
 // hundred of those would otherwise fill the reconciler's memory.
@@ -423,23 +417,23 @@ func trimRun(obj any) (any, error) {
 		return stripManagedFields(obj)
 	}
 	cm.ManagedFields = nil
-	if err := project.CheckRunObject(cm); err != nil {
+	if err := v1alpha1.CheckRunObject(cm); err != nil {
 		if cm.Annotations == nil {
 			cm.Annotations = map[string]string{}
 		}
-		cm.Annotations[AnnotationRefused] = err.Error()
+		cm.Annotations[v1alpha1.AnnotationRefused] = err.Error()
 		for k := range cm.Data {
-			if k != project.KeyStatus {
+			if k != v1alpha1.KeyStatus {
 				delete(cm.Data, k)
 			}
 		}
 		cm.BinaryData = nil
 		if cm.Immutable != nil && *cm.Immutable {
-			delete(cm.Data, project.KeyStatus) // see writeStatus
+			delete(cm.Data, v1alpha1.KeyStatus) // see writeStatus
 		}
 	}
-	if len(cm.Data[project.KeyStatus]) > maxStatusBytes {
-		delete(cm.Data, project.KeyStatus) // never the reconciler's: forged
+	if len(cm.Data[v1alpha1.KeyStatus]) > maxStatusBytes {
+		delete(cm.Data, v1alpha1.KeyStatus) // never the reconciler's: forged
 	}
 	return cm, nil
 }
@@ -456,7 +450,7 @@ func trimCancelRequest(obj any) (any, error) {
 	}
 	cm.ManagedFields, cm.BinaryData = nil, nil
 	for k, v := range cm.Data {
-		if k != project.KeyCancel || len(v) > 4096 {
+		if k != v1alpha1.KeyCancel || len(v) > 4096 {
 			delete(cm.Data, k)
 		}
 	}
@@ -562,16 +556,16 @@ func (c *Controller) runChanged(obj any, added bool) {
 	c.exp.observe(cm.Name, state)
 	c.exp.observeVersion(cm.Name, cm.ResourceVersion)
 	switch {
-	case state == "" || state == project.StateScheduled:
+	case state == "" || state == v1alpha1.StateScheduled:
 		c.requestPass()
 		if c.cancelRequested(cm) {
 			c.queue.Add(cm.Name)
 		}
-		if state == project.StateScheduled && !added {
+		if state == v1alpha1.StateScheduled && !added {
 			c.releaseJob(cm, state) // an attempt that ended: its Job may go
 		}
 	case state.Final():
-		if state == project.StateCancelled && !added {
+		if state == v1alpha1.StateCancelled && !added {
 			c.queueChildren(cm)
 		}
 		c.releaseJob(cm, state)
@@ -580,7 +574,7 @@ func (c *Controller) runChanged(obj any, added bool) {
 		// and their events bring one.
 		c.parsed.forget(cm.UID)
 	default:
-		if state == project.StateCancelling && !added {
+		if state == v1alpha1.StateCancelling && !added {
 			c.queueChildren(cm)
 		}
 		c.queue.Add(cm.Name)

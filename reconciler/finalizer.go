@@ -11,7 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // jobKeyPrefix marks a workqueue key naming a Job whose finalizer may be
@@ -22,18 +22,19 @@ const jobKeyPrefix = "job/"
 // for deletion whose attempt the run's status has recorded: its final
 // state is written, or it has moved on to a later attempt. state is the
 // run's verified state.
-func (c *Controller) releaseJob(cm *corev1.ConfigMap, state project.RunState) {
+func (c *Controller) releaseJob(cm *corev1.ConfigMap, state v1alpha1.RunState) {
 	attempt, _ := c.attemptOf(cm, state)
 	for a := int32(1); a <= attempt; a++ {
-		if j := c.jobNamed(project.AttemptJobName(cm.Name, a)); j != nil && j.DeletionTimestamp != nil && hasFinalizer(j) {
+		if j := c.jobNamed(v1alpha1.AttemptJobName(cm.Name, a)); j != nil && j.DeletionTimestamp != nil && hasFinalizer(j) {
 			c.queue.Add(jobKeyPrefix + j.Name)
 		}
 	}
 }
 
-// syncJob removes FinalizerRun from a Job marked for deletion once its run
-// has ended (its final state, signed, in the cache) or is gone. Until then
-// the run's sync ends the run (Crashed, Cancelled or its Job's outcome).
+// syncJob removes the run's finalizer (v1alpha1.FinalizerRunProtection)
+// from a Job marked for deletion once its run has ended (its final state,
+// signed, in the cache) or is gone. Until then the run's sync ends the run
+// (Crashed, Cancelled or its Job's outcome).
 func (c *Controller) syncJob(ctx context.Context, name string) error {
 	job, err := c.jobs.Get(name)
 	if apierrors.IsNotFound(err) {
@@ -65,12 +66,13 @@ func (c *Controller) jobRecorded(cm *corev1.ConfigMap, job *batchv1.Job) bool {
 	return attemptOfJob(job) < current
 }
 
-// removeFinalizer drops FinalizerRun from a Job's finalizers with a patch
-// that fails if the Job changed meanwhile (its resourceVersion and UID).
+// removeFinalizer drops the run's finalizer, under its name or the one an
+// older reconciler gave (v1alpha1.LegacyFinalizerRun), with a patch that
+// fails if the Job changed meanwhile (its resourceVersion and UID).
 func (c *Controller) removeFinalizer(ctx context.Context, name string, uid types.UID, rv string, finalizers []string) error {
 	keep := make([]string, 0, len(finalizers))
 	for _, f := range finalizers {
-		if f != FinalizerRun {
+		if !isRunFinalizer(f) {
 			keep = append(keep, f)
 		}
 	}

@@ -12,12 +12,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 // A run with a retry policy makes each attempt a Job of its own, named by
-// project.AttemptJobName and carrying the attempt (AnnotationAttempt) and
-// the policy (AnnotationRetries). When an attempt's Job ends, nextState
+// v1alpha1.AttemptJobName and carrying the attempt (v1alpha1.AnnotationAttempt) and
+// the policy (v1alpha1.AnnotationRetries). When an attempt's Job ends, nextState
 // classifies how (attemptOutcome), and settle decides, from the Job alone,
 // whether the run ends or waits for its next attempt (retryDecision): it
 // then goes back to Scheduled, reason Retrying, its slots free, and the
@@ -36,18 +37,18 @@ const (
 
 // retriesOf is a run's retry policy: its Job's, else (no Job) the one its
 // status recorded from it; nil for none.
-func retriesOf(job *batchv1.Job, st *project.RunStatus) *project.RetryPolicy {
+func retriesOf(job *batchv1.Job, st *v1alpha1.RunStatus) *v1alpha1.RetryPolicy {
 	if job == nil {
 		if st == nil {
 			return nil
 		}
 		return st.Retries
 	}
-	raw := job.Annotations[AnnotationRetries]
+	raw := job.Annotations[v1alpha1.AnnotationRetries]
 	if raw == "" {
 		return nil
 	}
-	p := &project.RetryPolicy{}
+	p := &v1alpha1.RetryPolicy{}
 	if json.Unmarshal([]byte(raw), p) != nil || p.Attempts < 1 {
 		return nil
 	}
@@ -56,7 +57,7 @@ func retriesOf(job *batchv1.Job, st *project.RunStatus) *project.RetryPolicy {
 
 // attemptOfJob is the attempt a Job is: 1 unless it says otherwise.
 func attemptOfJob(job *batchv1.Job) int32 {
-	n, err := strconv.ParseInt(job.Annotations[AnnotationAttempt], 10, 32)
+	n, err := strconv.ParseInt(job.Annotations[v1alpha1.AnnotationAttempt], 10, 32)
 	if err != nil || n < 1 {
 		return 1
 	}
@@ -66,7 +67,7 @@ func attemptOfJob(job *batchv1.Job) int32 {
 // timeoutOf is how long a Job's run may run from its pod's start; 0 for
 // no limit.
 func timeoutOf(job *batchv1.Job) time.Duration {
-	d, err := time.ParseDuration(job.Annotations[AnnotationTimeout])
+	d, err := time.ParseDuration(job.Annotations[v1alpha1.AnnotationTimeout])
 	if err != nil || d <= 0 {
 		return 0
 	}
@@ -82,9 +83,9 @@ func timeoutOf(job *batchv1.Job) time.Duration {
 // A podFailurePolicy needs restartPolicy Never; a template with another
 // keeps its Job as it is, and the outcome is read from the pods.
 func applyRunPolicies(job *batchv1.Job, run *project.CheckedRun, attempt int32) error {
-	job.Annotations[AnnotationAttempt] = strconv.Itoa(int(attempt))
+	job.Annotations[v1alpha1.AnnotationAttempt] = strconv.Itoa(int(attempt))
 	if run.Timeout > 0 {
-		job.Annotations[AnnotationTimeout] = run.Timeout.String()
+		job.Annotations[v1alpha1.AnnotationTimeout] = run.Timeout.String()
 	}
 	p := run.Retries
 	if p == nil {
@@ -94,7 +95,7 @@ func applyRunPolicies(job *batchv1.Job, run *project.CheckedRun, attempt int32) 
 	if err != nil {
 		return err
 	}
-	job.Annotations[AnnotationRetries] = string(raw)
+	job.Annotations[v1alpha1.AnnotationRetries] = string(raw)
 	if _, set := run.JobVariables["backoff_limit"]; !set {
 		zero := int32(0)
 		job.Spec.BackoffLimit = &zero
@@ -121,7 +122,7 @@ func applyRunPolicies(job *batchv1.Job, run *project.CheckedRun, attempt int32) 
 	return nil
 }
 
-// outcome is how an attempt ended: project.OutcomeCompleted, Failed,
+// outcome is how an attempt ended: v1alpha1.OutcomeCompleted, Failed,
 // Crashed or Evicted, why, and the flow's exit code when it exited.
 type outcome struct {
 	kind, reason, message string
@@ -144,16 +145,16 @@ func failedOutcome(cond *batchv1.JobCondition, pods []*corev1.Pod) outcome {
 	}
 	pod, disruption := disrupted(pods)
 	if rule == ruleDisruption || (rule < 0 && disruption != nil) {
-		o := outcome{kind: project.OutcomeEvicted, reason: "Evicted", message: cond.Message}
+		o := outcome{kind: v1alpha1.OutcomeEvicted, reason: "Evicted", message: cond.Message}
 		if disruption != nil {
 			o.message = fmt.Sprintf("pod %s: %s: %s", pod, disruption.Reason, disruption.Message)
 			if disruption.Reason == "DeletionByTaintManager" || disruption.Reason == "DeletionByPodGC" {
-				o.kind, o.reason = project.OutcomeCrashed, "NodeLost"
+				o.kind, o.reason = v1alpha1.OutcomeCrashed, "NodeLost"
 			}
 		}
 		return o
 	}
-	o := outcome{kind: project.OutcomeFailed, reason: cond.Reason, message: cond.Message, exitCode: exitCodeOf(pods)}
+	o := outcome{kind: v1alpha1.OutcomeFailed, reason: cond.Reason, message: cond.Message, exitCode: exitCodeOf(pods)}
 	if m := exitCodeRE.FindStringSubmatch(cond.Message); o.exitCode == nil && m != nil {
 		if n, err := strconv.ParseInt(m[1], 10, 32); err == nil {
 			code := int32(n)
@@ -193,11 +194,11 @@ func exitCodeOf(pods []*corev1.Pod) *int32 {
 // again, and when: never once the policy's attempts are made, for an
 // outcome its on does not list, or for an exit code it never retries;
 // else at the end plus the policy's delay for that attempt.
-func retryDecision(o outcome, p *project.RetryPolicy, attempt int32, ended time.Time) (bool, time.Time) {
+func retryDecision(o outcome, p *v1alpha1.RetryPolicy, attempt int32, ended time.Time) (bool, time.Time) {
 	switch {
 	case p == nil || attempt >= p.Attempts || !p.Retries(o.kind):
 		return false, time.Time{}
-	case o.kind == project.OutcomeFailed && o.exitCode != nil && p.NeverRetried(*o.exitCode):
+	case o.kind == v1alpha1.OutcomeFailed && o.exitCode != nil && p.NeverRetried(*o.exitCode):
 		return false, time.Time{}
 	}
 	return true, ended.Add(p.DelayAfter(attempt))
@@ -211,7 +212,7 @@ const maxAttemptMessage = 256
 // as a run without retries would take it) and, for a run with a retry
 // policy, records the attempt and turns the step into the wait for the
 // next one when the policy says so.
-func settle(st *project.RunStatus, p *project.RetryPolicy, jobName string, final step, o outcome) step {
+func settle(st *v1alpha1.RunStatus, p *v1alpha1.RetryPolicy, jobName string, final step, o outcome) step {
 	if p == nil {
 		return final
 	}
@@ -220,9 +221,9 @@ func settle(st *project.RunStatus, p *project.RetryPolicy, jobName string, final
 	if start == nil {
 		start = st.StartTime
 	}
-	final.attempt = &project.AttemptStatus{
+	final.attempt = &v1alpha1.AttemptStatus{
 		Attempt: attempt, JobName: jobName, Outcome: o.kind, Reason: final.reason,
-		Message: project.Truncate(final.message, maxAttemptMessage), ExitCode: o.exitCode,
+		Message: v1alpha1.Truncate(final.message, maxAttemptMessage), ExitCode: o.exitCode,
 		PendingTime: st.PendingTime, StartTime: start, EndTime: final.end,
 	}
 	retry, at := retryDecision(o, p, attempt, final.end.Time)
@@ -230,7 +231,7 @@ func settle(st *project.RunStatus, p *project.RetryPolicy, jobName string, final
 		return final
 	}
 	return step{
-		state: project.StateScheduled, reason: project.ReasonRetrying,
+		state: v1alpha1.StateScheduled, reason: v1alpha1.ReasonRetrying,
 		message: fmt.Sprintf("attempt %d of %d at %s, after attempt %d ended %s: %s",
 			attempt+1, p.Attempts, at.UTC().Format(time.RFC3339), attempt, o.kind, final.message),
 		retryAt: &metav1.Time{Time: at}, attempt: final.attempt,

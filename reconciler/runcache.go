@@ -10,7 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // parsedRun is a run's request decoded once per resourceVersion: with
@@ -19,7 +19,7 @@ import (
 // (status), so ten thousand waiting runs do not each keep one.
 type parsedRun struct {
 	rv     string
-	req    *project.RunRequest
+	req    *v1alpha1.RunRequest
 	reqErr error
 	// admission is the resolved admission of a new run, kept so that a
 	// run waiting for a slot is validated once, not every pass.
@@ -29,7 +29,7 @@ type parsedRun struct {
 	// status is the decoded status of a run in flight, kept for its
 	// resourceVersion: a run's sync comes back on each change of its Job
 	// and pods, mostly to find nothing to write.
-	status *project.RunStatus
+	status *v1alpha1.RunStatus
 }
 
 type runCache struct {
@@ -47,10 +47,10 @@ func (c *runCache) get(cm *corev1.ConfigMap) *parsedRun {
 		return p
 	}
 	p := &parsedRun{rv: cm.ResourceVersion}
-	if refused := cm.Annotations[AnnotationRefused]; refused != "" {
+	if refused := cm.Annotations[v1alpha1.AnnotationRefused]; refused != "" {
 		p.reqErr = errors.New(refused)
 	} else {
-		p.req, p.reqErr = project.DecodeRunRequest(cm.Data[project.KeyRun])
+		p.req, p.reqErr = v1alpha1.DecodeRunRequest(cm.Data[v1alpha1.KeyRun])
 	}
 	c.entries[cm.UID] = p
 	return p
@@ -58,7 +58,7 @@ func (c *runCache) get(cm *corev1.ConfigMap) *parsedRun {
 
 // status returns a copy of a run's decoded status, for the caller to
 // change, decoded once per resourceVersion.
-func (c *runCache) status(cm *corev1.ConfigMap) *project.RunStatus {
+func (c *runCache) status(cm *corev1.ConfigMap) *v1alpha1.RunStatus {
 	p := c.get(cm)
 	if p.status == nil {
 		p.status = status(cm)
@@ -74,7 +74,7 @@ func (c *runCache) status(cm *corev1.ConfigMap) *project.RunStatus {
 // its retry may start it. A status without attempts (every run without a
 // retry policy) is not decoded: a pass asks this of every waiting run.
 func (c *runCache) attempt(cm *corev1.ConfigMap) (int32, time.Time) {
-	if !strings.Contains(cm.Data[project.KeyStatus], "attempt:") {
+	if !strings.Contains(cm.Data[v1alpha1.KeyStatus], "attempt:") {
 		return 1, time.Time{}
 	}
 	p := c.get(cm)
@@ -93,7 +93,7 @@ func (c *runCache) attempt(cm *corev1.ConfigMap) (int32, time.Time) {
 // attemptOf is a run's attempt (see runCache.attempt), given the state
 // the reconciler verified it in: a new run, or one whose stored state is
 // not the reconciler's, is at its first.
-func (c *Controller) attemptOf(cm *corev1.ConfigMap, state project.RunState) (int32, time.Time) {
+func (c *Controller) attemptOf(cm *corev1.ConfigMap, state v1alpha1.RunState) (int32, time.Time) {
 	if state == "" {
 		return 1, time.Time{}
 	}
@@ -102,19 +102,19 @@ func (c *Controller) attemptOf(cm *corev1.ConfigMap, state project.RunState) (in
 
 // runStatus is a run's status for its sync to change: the one the
 // reconciler wrote, or an empty one where what is stored is not its own.
-func (c *Controller) runStatus(cm *corev1.ConfigMap) *project.RunStatus {
+func (c *Controller) runStatus(cm *corev1.ConfigMap) *v1alpha1.RunStatus {
 	if !c.state.trusted(cm) {
-		return &project.RunStatus{}
+		return &v1alpha1.RunStatus{}
 	}
 	return c.parsed.status(cm)
 }
 
 // status decodes a run's status; a status that does not decode is empty,
 // the reconciler's own output being the only writer.
-func status(cm *corev1.ConfigMap) *project.RunStatus {
-	st, err := project.DecodeRunStatus(cm.Data[project.KeyStatus])
+func status(cm *corev1.ConfigMap) *v1alpha1.RunStatus {
+	st, err := v1alpha1.DecodeRunStatus(cm.Data[v1alpha1.KeyStatus])
 	if err != nil {
-		return &project.RunStatus{}
+		return &v1alpha1.RunStatus{}
 	}
 	return st
 }

@@ -8,7 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // step is what a run's sync does next, as nextState decides it; syncRun
@@ -16,7 +16,7 @@ import (
 type step struct {
 	// state is the state to write, with its reason and message; "" writes
 	// nothing.
-	state           project.RunState
+	state           v1alpha1.RunState
 	reason, message string
 	// start and end, if set, are the StartTime and EndTime to write.
 	start, end *metav1.Time
@@ -37,7 +37,7 @@ type step struct {
 	requeue time.Duration
 	// attempt is the attempt that ended, for a run with a retry policy;
 	// retryAt, when the run waits for its next (state Scheduled).
-	attempt *project.AttemptStatus
+	attempt *v1alpha1.AttemptStatus
 	retryAt *metav1.Time
 }
 
@@ -46,23 +46,23 @@ type step struct {
 // pods, why a cancel is requested ("by request", "with its parent run X";
 // "" when none is) and the time, it decides the run's next state. A run
 // without a Job whose Job is being created is not asked.
-func nextState(st *project.RunStatus, job *batchv1.Job, pods []*corev1.Pod, cancel string, now time.Time) step {
+func nextState(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, cancel string, now time.Time) step {
 	state := st.State
 	end := &metav1.Time{Time: now}
 	if job == nil {
 		switch {
-		case state == project.StateCancelling:
-			return step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled; its Job " + st.JobName + " was deleted", end: end}
+		case state == v1alpha1.StateCancelling:
+			return step{state: v1alpha1.StateCancelled, reason: "Cancelled", message: "cancelled; its Job " + st.JobName + " was deleted", end: end}
 		case cancel != "" && !state.HoldsSlot():
-			return step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled " + cancel + " before it started", end: end}
+			return step{state: v1alpha1.StateCancelled, reason: "Cancelled", message: "cancelled " + cancel + " before it started", end: end}
 		case state.HoldsSlot():
-			final := step{state: project.StateCrashed, reason: "JobDeleted", message: fmt.Sprintf("Job %s disappeared while the run held it", st.JobName), end: end}
-			return settle(st, retriesOf(nil, st), st.JobName, final, outcome{kind: project.OutcomeCrashed})
+			final := step{state: v1alpha1.StateCrashed, reason: "JobDeleted", message: fmt.Sprintf("Job %s disappeared while the run held it", st.JobName), end: end}
+			return settle(st, retriesOf(nil, st), st.JobName, final, outcome{kind: v1alpha1.OutcomeCrashed})
 		}
 		return step{} // waiting: the dispatch pass owns it
 	}
 
-	if cancel != "" || state == project.StateCancelling {
+	if cancel != "" || state == v1alpha1.StateCancelling {
 		// The Job is deleted (its pods go with it), and the finalizer
 		// holds it, marked for deletion, until the final state is
 		// written.
@@ -71,19 +71,19 @@ func nextState(st *project.RunStatus, job *batchv1.Job, pods []*corev1.Pod, canc
 		}
 		switch {
 		case job.DeletionTimestamp != nil:
-			return step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled " + cancel + "; its Job " + job.Name + " was deleted", end: end}
-		case state == project.StateCancelling:
+			return step{state: v1alpha1.StateCancelled, reason: "Cancelled", message: "cancelled " + cancel + "; its Job " + job.Name + " was deleted", end: end}
+		case state == v1alpha1.StateCancelling:
 			return step{deleteJob: true} // the Job's update brings the run back
 		}
-		return step{deleteJob: true, state: project.StateCancelling, reason: "CancelRequested", message: "deleting Job " + job.Name}
+		return step{deleteJob: true, state: v1alpha1.StateCancelling, reason: "CancelRequested", message: "deleting Job " + job.Name}
 	}
 	policy := retriesOf(job, st)
 	finished := jobFinished(job)
 	if job.DeletionTimestamp != nil && finished == "" {
 		// Deleted by someone else before it finished (kubectl delete, a
 		// TTL): the finalizer kept it until this state is written.
-		final := step{state: project.StateCrashed, reason: "JobDeleted", message: "Job " + job.Name + " was deleted before it finished", end: end}
-		return settle(st, policy, job.Name, final, outcome{kind: project.OutcomeCrashed})
+		final := step{state: v1alpha1.StateCrashed, reason: "JobDeleted", message: "Job " + job.Name + " was deleted before it finished", end: end}
+		return settle(st, policy, job.Name, final, outcome{kind: v1alpha1.OutcomeCrashed})
 	}
 	var start *metav1.Time
 	if st.StartTime == nil && job.Status.StartTime != nil {
@@ -91,17 +91,17 @@ func nextState(st *project.RunStatus, job *batchv1.Job, pods []*corev1.Pod, canc
 	}
 	switch finished {
 	case batchv1.JobComplete:
-		final := step{state: project.StateCompleted, reason: "Completed", message: "Job " + job.Name + " completed", start: start, end: endTime(job, now)}
-		return settle(st, policy, job.Name, final, outcome{kind: project.OutcomeCompleted})
+		final := step{state: v1alpha1.StateCompleted, reason: "Completed", message: "Job " + job.Name + " completed", start: start, end: endTime(job, now)}
+		return settle(st, policy, job.Name, final, outcome{kind: v1alpha1.OutcomeCompleted})
 	case batchv1.JobFailed:
 		cond := jobCondition(job, batchv1.JobFailed)
-		final := step{state: project.StateFailed, reason: cond.Reason, message: cond.Message, start: start, end: endTime(job, now), logTail: true}
+		final := step{state: v1alpha1.StateFailed, reason: cond.Reason, message: cond.Message, start: start, end: endTime(job, now), logTail: true}
 		if policy == nil {
 			return final
 		}
 		o := failedOutcome(cond, pods)
-		if o.kind != project.OutcomeFailed { // the flow did not fail: its pod was taken away
-			final.state, final.reason, final.message = project.StateCrashed, o.reason, o.message
+		if o.kind != v1alpha1.OutcomeFailed { // the flow did not fail: its pod was taken away
+			final.state, final.reason, final.message = v1alpha1.StateCrashed, o.reason, o.message
 		}
 		return settle(st, policy, job.Name, final, o)
 	}
@@ -109,7 +109,7 @@ func nextState(st *project.RunStatus, job *batchv1.Job, pods []*corev1.Pod, canc
 	if running := runningPod(pods); running != nil {
 		return runningState(st, job, running, policy, now)
 	}
-	if state == project.StateRunning {
+	if state == v1alpha1.StateRunning {
 		return step{} // between pods, or the pod finished and the Job will say so
 	}
 
@@ -119,13 +119,13 @@ func nextState(st *project.RunStatus, job *batchv1.Job, pods []*corev1.Pod, canc
 	timeout := podWatchTimeout(job)
 	since := admittedAt(job)
 	if timeout > 0 && now.Sub(since) >= timeout {
-		s := step{state: project.StateCrashed, reason: reason, deleteJob: true, end: end, logTail: true}
+		s := step{state: v1alpha1.StateCrashed, reason: reason, deleteJob: true, end: end, logTail: true}
 		if reason == "" {
 			s.whyNoPods = len(pods) == 0
 			s.reason, msg = "PodNotStarted", "no pod started"
 		}
 		s.message = notStartedMessage(timeout, msg)
-		return settle(st, policy, job.Name, s, outcome{kind: project.OutcomeCrashed})
+		return settle(st, policy, job.Name, s, outcome{kind: v1alpha1.OutcomeCrashed})
 	}
 	var s step
 	if timeout > 0 {
@@ -134,8 +134,8 @@ func nextState(st *project.RunStatus, job *batchv1.Job, pods []*corev1.Pod, canc
 	if reason == "" {
 		reason, msg = "Dispatched", "Job "+job.Name+" created; waiting for its pod to start"
 	}
-	if state != project.StatePending || st.Reason != reason || st.Message != msg {
-		s.state, s.reason, s.message, s.progress, s.since = project.StatePending, reason, msg, true, since
+	if state != v1alpha1.StatePending || st.Reason != reason || st.Message != msg {
+		s.state, s.reason, s.message, s.progress, s.since = v1alpha1.StatePending, reason, msg, true, since
 	}
 	return s
 }
@@ -144,7 +144,7 @@ func nextState(st *project.RunStatus, job *batchv1.Job, pods []*corev1.Pod, canc
 // its flow's start; and, past its timeout counted from that start, Failed
 // (TimedOut) with its Job deleted. Until then it is looked at again when
 // the timeout ends.
-func runningState(st *project.RunStatus, job *batchv1.Job, pod *corev1.Pod, policy *project.RetryPolicy, now time.Time) step {
+func runningState(st *v1alpha1.RunStatus, job *batchv1.Job, pod *corev1.Pod, policy *v1alpha1.RetryPolicy, now time.Time) step {
 	started := podStartedAt(pod)
 	if started.IsZero() {
 		started = now
@@ -152,19 +152,19 @@ func runningState(st *project.RunStatus, job *batchv1.Job, pod *corev1.Pod, poli
 	var s step
 	if limit := timeoutOf(job); limit > 0 && pod.Status.Phase == corev1.PodRunning {
 		if ran := now.Sub(started); ran >= limit {
-			final := step{state: project.StateFailed, reason: ReasonTimedOut, end: &metav1.Time{Time: now}, deleteJob: true, logTail: true,
+			final := step{state: v1alpha1.StateFailed, reason: ReasonTimedOut, end: &metav1.Time{Time: now}, deleteJob: true, logTail: true,
 				message: fmt.Sprintf("ran past its timeout of %s, counted from its pod's start at %s; its Job %s was deleted", limit, started.UTC().Format(time.RFC3339), job.Name)}
 			if st.StartTime == nil {
 				final.start = &metav1.Time{Time: started}
 			}
-			return settle(st, policy, job.Name, final, outcome{kind: project.OutcomeFailed, reason: ReasonTimedOut})
+			return settle(st, policy, job.Name, final, outcome{kind: v1alpha1.OutcomeFailed, reason: ReasonTimedOut})
 		}
 		s.requeue = limit - now.Sub(started)
 	}
-	if st.State == project.StateRunning {
+	if st.State == v1alpha1.StateRunning {
 		return s
 	}
-	s.state, s.reason, s.message = project.StateRunning, "Started", "pod "+pod.Name+" is running"
+	s.state, s.reason, s.message = v1alpha1.StateRunning, "Started", "pod "+pod.Name+" is running"
 	s.start, s.progress, s.since = &metav1.Time{Time: started}, true, started
 	return s
 }
