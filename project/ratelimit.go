@@ -1,6 +1,7 @@
 package project
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -67,8 +68,9 @@ func (b *StartBucket) Next() time.Time {
 		return b.at
 	}
 	wait := (1 - b.tokens) * b.rate.Per.Seconds() / float64(b.rate.N)
-	// Rounded up to the millisecond, so a wake-up at Next finds the token.
-	return b.at.Add(time.Duration(wait*1000+1) * time.Millisecond)
+	// Rounded up to the millisecond (float noise aside), so a wake-up at
+	// Next finds the token.
+	return b.at.Add(time.Duration(math.Ceil(wait*1000-1e-6)) * time.Millisecond)
 }
 
 // Allows reports whether a start may be made now.
