@@ -53,6 +53,8 @@ func newTestServer(t *testing.T) (*Server, *fakeBackend, *httptest.Server) {
 		Runs: []Run{
 			{Name: "a-1", Deployment: "a/b", State: "Completed", Queue: "p/default", Created: now.Add(-10 * time.Minute), Start: now.Add(-9 * time.Minute), End: now.Add(-8 * time.Minute), Seconds: 60, Final: true},
 			{Name: "a-2", Deployment: "a/b", State: "Late", Tags: []string{"<b>db</b>"}, Created: now.Add(-time.Minute), Blocking: "tag <b>db</b>"},
+			{Name: "a-3", Deployment: "a/b", State: "Scheduled", Created: now.Add(-time.Minute), Retry: "Retrying (attempt 2 of 3, in 40s: Evicted)",
+				Attempts: []Attempt{{N: 1, Job: "a-3", Outcome: "Evicted", Reason: "Evicted", Message: "pod a-3-x: <b>evicted</b>"}}},
 		},
 		Deployments: []Deployment{{Name: "a/b", Pool: "p", Queue: "default", Limit: "1",
 			Schema: map[string]any{"type": "object", "properties": map[string]any{
@@ -61,7 +63,7 @@ func newTestServer(t *testing.T) (*Server, *fakeBackend, *httptest.Server) {
 				"items": map[string]any{"type": "array"},
 			}},
 			Parameters: map[string]any{"count": 2.0}}},
-		Limits: []Limit{{Kind: "tag", Name: "<b>db</b>", InUse: 1, Limit: &one, Waiting: 1}},
+		Limits: []Limit{{Kind: "tag", Name: "<b>db</b>", InUse: 1, Limit: &one, Waiting: 1, Rate: "10/m, burst 3", NextStart: "in 4s"}},
 	}}
 	ts := httptest.NewServer(nil)
 	s, err := New(fb, ts.Listener.Addr().String())
@@ -86,7 +88,7 @@ func get(t *testing.T, u string) (int, string) {
 
 func TestPagesEscape(t *testing.T) {
 	_, _, ts := newTestServer(t)
-	for _, path := range []string{"/", "/runs/a-2", "/limits", "/deployments"} {
+	for _, path := range []string{"/", "/runs/a-2", "/runs/a-3", "/limits", "/deployments"} {
 		code, body := get(t, ts.URL+path)
 		if code != 200 {
 			t.Fatalf("%s: %d\n%s", path, code, body)
@@ -161,5 +163,21 @@ func TestRunPageFamily(t *testing.T) {
 	_, body = get(t, ts.URL+"/runs/a-1")
 	if !strings.Contains(body, `id="run-children"`) || !strings.Contains(body, `<a href="/runs/a-2">a-2</a>`) {
 		t.Errorf("the parent's page does not list its child:\n%s", body)
+	}
+}
+
+// A retried run shows where its retry is and lists its attempts; a tag
+// limit its rate and next start.
+func TestRetriesAndRatesShown(t *testing.T) {
+	_, _, ts := newTestServer(t)
+	_, body := get(t, ts.URL+"/runs/a-3")
+	for _, want := range []string{`<dd id="run-retry">Retrying (attempt 2 of 3, in 40s: Evicted)</dd>`, `id="run-attempts"`, "<td>a-3</td>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("run page lacks %q:\n%s", want, body)
+		}
+	}
+	_, body = get(t, ts.URL+"/limits")
+	if !strings.Contains(body, "<td>10/m, burst 3</td><td class=\"next-start\">in 4s</td>") {
+		t.Errorf("limits page lacks the rate and next start:\n%s", body)
 	}
 }

@@ -79,6 +79,17 @@ func (b *StartBucket) Allows() bool { return b.tokens >= 1-tokenEpsilon }
 // Take records a start at the bucket's time.
 func (b *StartBucket) Take() { b.tokens-- }
 
+// NextStart is when the next run carrying a tag limit's tag may start by
+// its rate, replayed from the starts given (clients give the runs'
+// pendingTimes, Usage.Starts); zero for a limit without a rate.
+func NextStart(l *v1alpha1.TagLimit, starts []time.Time, now time.Time) time.Time {
+	r, err := v1alpha1.ParseRate(l.Rate)
+	if l.Rate == "" || err != nil {
+		return time.Time{}
+	}
+	return ReplayStarts(r, l.BurstOf(), starts, now).Next()
+}
+
 // validateRate checks a tag limit's rate and burst.
 func validateRate(e *errs, ft *field.Path, l *v1alpha1.TagLimit) {
 	owner := "tag " + v1alpha1.QuoteInput(l.Tag)
