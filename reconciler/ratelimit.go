@@ -7,6 +7,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -58,13 +59,18 @@ func (c *Controller) started(job *batchv1.Job) {
 // rateBuckets replays the start bucket of every tag with a rate at now,
 // from the Jobs the cache shows, the creates in flight (claims) and the
 // starts this process remembers, each Job counted once.
-func (c *Controller) rateBuckets(cfg *Config, claims map[string]claim, now time.Time) map[string]*project.StartBucket {
+func (c *Controller) rateBuckets(cfg *project.Installed, claims map[string]claim, now time.Time) map[string]*project.StartBucket {
 	c.starts.mu.Lock()
 	defer c.starts.mu.Unlock()
 	var longest time.Duration
 	out := make(map[string]*project.StartBucket, len(cfg.TagRates))
-	for tag, r := range cfg.TagRates {
-		horizon := project.RateHorizon(r.rate, r.burst)
+	for tag, l := range cfg.TagRates {
+		rate, err := v1alpha1.ParseRate(l.Rate) // checked when decoded
+		if err != nil {
+			continue
+		}
+		burst := l.BurstOf()
+		horizon := project.RateHorizon(rate, burst)
 		longest = max(longest, horizon)
 		since := now.Add(-horizon)
 		starts := map[string]time.Time{}
@@ -89,7 +95,7 @@ func (c *Controller) rateBuckets(cfg *Config, claims map[string]claim, now time.
 		for _, t := range starts {
 			times = append(times, t)
 		}
-		out[tag] = project.ReplayStarts(r.rate, r.burst, times, now)
+		out[tag] = project.ReplayStarts(rate, burst, times, now)
 	}
 	for name, rec := range c.starts.byJob {
 		if now.Sub(rec.at) > longest {

@@ -208,7 +208,18 @@ func DecodeDeployment(cm *corev1.ConfigMap) (*Deployment, error) {
 // DecodeLimits reads the limits.yaml of the limits ConfigMap.
 func DecodeLimits(cm *corev1.ConfigMap) ([]TagLimit, error) {
 	var limits []TagLimit
-	return limits, decodeConfig(cm, KeyLimits, &limits)
+	if err := decodeConfig(cm, KeyLimits, &limits); err != nil {
+		return nil, err
+	}
+	for _, l := range limits {
+		if _, err := ParseRate(l.Rate); l.Rate != "" && err != nil {
+			return nil, fmt.Errorf("ConfigMap %s: %s: tag %s: rate: %v", cm.Name, KeyLimits, QuoteInput(l.Tag), err)
+		}
+		if l.Burst != nil && (*l.Burst < 1 || l.Rate == "") {
+			return nil, fmt.Errorf("ConfigMap %s: %s: tag %s: burst %d needs a rate and must be at least 1", cm.Name, KeyLimits, QuoteInput(l.Tag), *l.Burst)
+		}
+	}
+	return limits, nil
 }
 
 func decodeConfig(cm *corev1.ConfigMap, key string, into any) error {
