@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -236,17 +238,7 @@ func queueList(p *v1alpha1.Pool) string {
 }
 
 func (c *comparer) tagLimits(a, b map[string]int32) {
-	var tags []string
-	for t := range a {
-		tags = append(tags, t)
-	}
-	for t := range b {
-		if _, ok := a[t]; !ok {
-			tags = append(tags, t)
-		}
-	}
-	sort.Strings(tags)
-	for _, t := range tags {
+	for _, t := range union(slices.Collect(maps.Keys(a)), slices.Collect(maps.Keys(b))) {
 		va, oka := a[t]
 		vb, okb := b[t]
 		if oka && okb && va == vb {
@@ -275,17 +267,7 @@ func (c *comparer) tagRates(a, b map[string]v1alpha1.TagLimit) {
 		}
 		return fmt.Sprintf("%s, burst %d", l.Rate, l.BurstOf())
 	}
-	var tags []string
-	for t := range a {
-		tags = append(tags, t)
-	}
-	for t := range b {
-		if _, ok := a[t]; !ok {
-			tags = append(tags, t)
-		}
-	}
-	sort.Strings(tags)
-	for _, t := range tags {
+	for _, t := range union(slices.Collect(maps.Keys(a)), slices.Collect(maps.Keys(b))) {
 		before, after := text(a, t), text(b, t)
 		if before == after {
 			continue
