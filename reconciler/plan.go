@@ -14,25 +14,23 @@ import (
 )
 
 // planInput is what a dispatch pass decides from: a snapshot of the config,
-// the runs waiting for a slot and the slots in use. plan reads nothing
-// else: no client, no cache, no clock.
+// the runs waiting for a slot, each with its verdict under that config
+// (admitWaiting), and the slots in use. plan reads nothing else, and
+// writes none of it: no client, no cache, no clock.
 type planInput struct {
 	now       time.Time
 	namespace string
 	cfg       *project.Installed
 	cfgGen    uint64 // configGeneration of the ConfigMaps cfg was built from
-	// defaults holds, per deployment, the values of a run with none of its
-	// own, worked out once per pass (see admit).
-	defaults map[string]*resolvedValues
-	waiting  []waitingRun
+	waiting   []waitingRun
 	// held counts the unfinished Jobs holding a slot of a limit.
 	held func(kind, name string) int32
 	// creating are the slots of the Job creates in flight whose Job the
 	// cache does not show yet: they count as held.
 	creating []slots
 	// rates are the start buckets of the tags with a rate, replayed from
-	// the starts made (rateBuckets); plan takes a token for each start it
-	// decides.
+	// the starts made (rateBuckets); plan takes a token, from its own copy,
+	// for each start it decides.
 	rates map[string]*project.StartBucket
 }
 
@@ -73,6 +71,44 @@ func (w *waitingRun) due(a *admission) time.Time {
 		return w.retryAt
 	}
 	return a.scheduled
+}
+
+// awaitsSlot says a run is new or Scheduled, with no cancel asked.
+func (w *waitingRun) awaitsSlot() bool {
+	return (w.state == "" || w.state == v1alpha1.StateScheduled) && !w.cancel
+}
+
+// judged says plan judges the run this pass, by the verdict admitWaiting
+// leaves in its parsedRun: it awaits a slot, has no Job and none being
+// created, its Job name is free, and no write of it is under way or
+// backed off.
+func (w *waitingRun) judged(now time.Time) bool {
+	return !w.creating && !w.hasJob && w.jobName == "" && w.awaitsSlot() && !w.inflight && !now.Before(w.refusedUntil)
+}
+
+// admitWaiting gives every run plan will judge its verdict under the
+// pass's config (admit), in its parsedRun: outside plan, so that plan only
+// reads. A verdict is kept for the config generation it was reached under,
+// so a run waiting for a slot is validated once, not every pass; a wait for
+// config is looked at again each pass. Runs with no values of their own
+// share the pass's resolution of their deployment's defaults.
+func admitWaiting(in planInput) {
+	defaults := map[string]*resolvedValues{}
+	for i := range in.waiting {
+		w := &in.waiting[i]
+		if !w.judged(in.now) {
+			continue
+		}
+		pr := w.pr
+		if pr.cfgGen == in.cfgGen && (pr.admission != nil || pr.admitErr != nil) {
+			continue
+		}
+		pr.admission, pr.admitErr, pr.admitWait = admit(in.cfg, defaults, in.namespace, w.cm, pr.req, pr.reqErr)
+		pr.cfgGen = in.cfgGen
+		if pr.admitWait != nil {
+			pr.cfgGen = 0 // look again next pass
+		}
+	}
 }
 
 // decisionKind is what a pass decides for a run.
@@ -123,10 +159,15 @@ type planned struct {
 // priority, then scheduled time, then creation, then name. A run blocked
 // on one limit does not block runs that do not need that limit. Runs
 // already being written, backed off, cancelled, not yet due or paused are
-// settled before the sort. plan caches each run's admission in its
-// parsedRun, for the config generation it was made under.
+// settled before the sort. plan is pure: it reads each run's verdict,
+// which admitWaiting made before, and changes nothing it is given.
 func plan(in planInput) planned {
 	out := planned{counts: map[v1alpha1.RunState]int{}, usage: newUsage(in.held)}
+	rates := make(map[string]*project.StartBucket, len(in.rates))
+	for tag, b := range in.rates {
+		own := *b
+		rates[tag] = &own
+	}
 	for _, s := range in.creating {
 		out.usage.add(s)
 	}
@@ -159,7 +200,7 @@ func plan(in planInput) planned {
 			}
 			continue
 		}
-		if (w.state == "" || w.state == v1alpha1.StateScheduled) && !w.cancel {
+		if w.awaitsSlot() {
 			cands = append(cands, w)
 		}
 	}
@@ -175,22 +216,16 @@ func plan(in planInput) planned {
 		}
 	}
 	for _, w := range cands {
-		if w.inflight {
-			continue
-		}
-		if in.now.Before(w.refusedUntil) {
-			wakeAt(w.refusedUntil)
+		if !w.judged(in.now) { // a write of it is under way, or backed off
+			if !w.inflight {
+				wakeAt(w.refusedUntil)
+			}
 			continue
 		}
 		pr := w.pr
-		if pr.cfgGen != in.cfgGen || (pr.admission == nil && pr.admitErr == nil) {
-			a, rej, wait := admit(in.cfg, in.defaults, in.namespace, w.cm, pr.req, pr.reqErr)
-			pr.admission, pr.admitErr, pr.cfgGen = a, rej, in.cfgGen
-			if wait != nil {
-				pr.cfgGen = 0 // look again next pass
-				out.decisions = append(out.decisions, decision{run: w, kind: decideWait, reason: "WaitingForConfig", message: wait.message})
-				continue
-			}
+		if pr.admitWait != nil {
+			out.decisions = append(out.decisions, decision{run: w, kind: decideWait, reason: "WaitingForConfig", message: pr.admitWait.message})
+			continue
 		}
 		if pr.admitErr != nil {
 			out.decisions = append(out.decisions, decision{run: w, kind: decideReject, rejection: pr.admitErr})
@@ -249,7 +284,7 @@ func plan(in planInput) planned {
 			out.decisions = append(out.decisions, decision{run: r.w, kind: decideWait, admission: a, reason: "WaitingForSlot", message: "waiting for a free slot of " + limit})
 			continue
 		}
-		if tag, next := rateBlocked(in.rates, a.slots.Tags); tag != "" {
+		if tag, next := rateBlocked(rates, a.slots.Tags); tag != "" {
 			wakeAt(next)
 			out.decisions = append(out.decisions, decision{run: r.w, kind: decideWait, admission: a, reason: "WaitingForRate",
 				message: fmt.Sprintf("waiting for the start rate of tag %s (next start at %s)", tag, next.UTC().Format(time.RFC3339))})
@@ -257,7 +292,7 @@ func plan(in planInput) planned {
 		}
 		out.usage.add(a.slots)
 		for _, t := range a.slots.Tags {
-			if b := in.rates[t]; b != nil {
+			if b := rates[t]; b != nil {
 				b.Take()
 			}
 		}
