@@ -100,8 +100,11 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if next.logTail {
 		st.LogTail = c.logTail(ctx, job)
 	}
-	if next.attempt != nil {
-		st.Attempts = append(st.Attempts, *next.attempt)
+	if a := next.attempt; a != nil {
+		if a.PendingTime == nil { // its Pending was never written: from the Job
+			a.PendingTime = st.PendingTime
+		}
+		st.Attempts = append(st.Attempts, *a)
 	}
 	if next.state.Final() {
 		return c.finish(ctx, cm, st, next.state, next.reason, next.message, now)
