@@ -555,6 +555,14 @@ func printDeployment(w describe.PrefixWriter, s *snapshot, d *project.InstalledD
 		pool = &ip.Pool
 	}
 	field(w, 0, "Run Overrides:", "%s", runOverridesText(project.RunOverrides(pool, &d.Deployment)))
+	field(w, 0, "Retries:", "%s", project.EffectiveRetries(pool, &d.Deployment))
+	timeout := "none"
+	if pool != nil {
+		if t := project.EffectiveTimeout(pool, &d.Deployment, nil); t > 0 {
+			timeout = t.String() + " from the pod's start"
+		}
+	}
+	field(w, 0, "Timeout:", "%s", timeout)
 	var recent []*project.RunInfo
 	for _, r := range s.runs {
 		if r.Deployment() == name {
