@@ -268,11 +268,7 @@ func printRun(w describe.PrefixWriter, d *runDetails) {
 	field(w, 0, "Name:", "%s", cm.Name)
 	field(w, 0, "Namespace:", "%s", cm.Namespace)
 	field(w, 0, "Deployment:", "%s", orNone(r.Deployment()))
-	if retrying := v1alpha1.RetryText(st, now); retrying != "" {
-		field(w, 0, "State:", "%s", retrying)
-	} else {
-		field(w, 0, "State:", "%s", r.DisplayState(now))
-	}
+	field(w, 0, "State:", "%s", stateText(r, now))
 	if st.Reason != "" {
 		field(w, 0, "Reason:", "%s", st.Reason)
 	}
@@ -401,6 +397,19 @@ func printRunPolicies(w describe.PrefixWriter, st *v1alpha1.RunStatus, now time.
 		}
 		w.Write(1, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Attempt, a.JobName, a.Outcome, orNone(a.Reason), exit, when(a.StartTime), when(a.EndTime), v1alpha1.Truncate(a.Message, 120))
 	}
+}
+
+// printDeploymentPolicies prints the retry policy and timeout a
+// deployment's runs get.
+func printDeploymentPolicies(w describe.PrefixWriter, pool *v1alpha1.Pool, d *v1alpha1.Deployment) {
+	field(w, 0, "Retries:", "%s", project.EffectiveRetries(pool, d))
+	timeout := "none"
+	if pool != nil {
+		if t := project.EffectiveTimeout(pool, d, nil); t > 0 {
+			timeout = t.String() + " from the pod's start"
+		}
+	}
+	field(w, 0, "Timeout:", "%s", timeout)
 }
 
 // dueText is a time to come, or past.
@@ -555,14 +564,7 @@ func printDeployment(w describe.PrefixWriter, s *snapshot, d *project.InstalledD
 		pool = &ip.Pool
 	}
 	field(w, 0, "Run Overrides:", "%s", runOverridesText(project.RunOverrides(pool, &d.Deployment)))
-	field(w, 0, "Retries:", "%s", project.EffectiveRetries(pool, &d.Deployment))
-	timeout := "none"
-	if pool != nil {
-		if t := project.EffectiveTimeout(pool, &d.Deployment, nil); t > 0 {
-			timeout = t.String() + " from the pod's start"
-		}
-	}
-	field(w, 0, "Timeout:", "%s", timeout)
+	printDeploymentPolicies(w, pool, &d.Deployment)
 	var recent []*project.RunInfo
 	for _, r := range s.runs {
 		if r.Deployment() == name {

@@ -277,10 +277,7 @@ func runView(s *snapshot, r *project.RunInfo) view {
 	if len(tags) == 0 && r.Request != nil {
 		tags = r.Request.Tags
 	}
-	state := string(r.DisplayState(s.now))
-	if retrying := v1alpha1.RetryText(r.Status, s.now); retrying != "" {
-		state = retrying
-	}
+	state := stateText(r, s.now)
 	if s.cancelRequested(r) {
 		state += " (cancel requested)"
 	}
@@ -295,6 +292,15 @@ func runView(s *snapshot, r *project.RunInfo) view {
 		},
 		obj: runObject(s, r),
 	}
+}
+
+// stateText is the state get and describe show: where a run awaiting its
+// retry is, else its state (Late for a Scheduled run past its time).
+func stateText(r *project.RunInfo, now time.Time) string {
+	if retrying := v1alpha1.RetryText(r.Status, now); retrying != "" {
+		return retrying
+	}
+	return string(r.DisplayState(now))
 }
 
 // attemptsText lists a run's ended attempts with their outcome:

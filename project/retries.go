@@ -95,10 +95,12 @@ func validateRetryOn(e *errs, fld *field.Path, owner string, on []string) {
 	}
 }
 
-// validateTimeout checks a pool's or deployment's run timeout.
-func validateTimeout(e *errs, fld *field.Path, owner string, d *metav1.Duration) {
-	if d != nil && d.Duration <= 0 {
-		e.add(fld.String(), "%s: must be a positive duration such as 30m, counted from the pod's start; got %s", owner, d.Duration)
+// validateRunPolicies checks a pool's or deployment's (at fld) retry
+// policy and run timeout.
+func validateRunPolicies(e *errs, fld *field.Path, owner string, p *v1alpha1.RetryPolicy, timeout *metav1.Duration) {
+	validateRetries(e, fld.Child("retries"), owner, p)
+	if timeout != nil && timeout.Duration <= 0 {
+		e.add(fld.Child("timeout").String(), "%s: must be a positive duration such as 30m, counted from the pod's start; got %s", owner, timeout.Duration)
 	}
 }
 

@@ -54,8 +54,7 @@ func (l *Loaded) validate(e *errs) {
 			nonNegative(e, fq.Child("concurrencyLimit"), q.ConcurrencyLimit)
 		}
 		validateRunOverrides(e, fp.Child("runOverrides").String(), l.Templates[pool.Name], pool.RunOverrides)
-		validateRetries(e, fp.Child("retries"), "pool "+v1alpha1.QuoteInput(pool.Name), pool.Retries)
-		validateTimeout(e, fp.Child("timeout"), "pool "+v1alpha1.QuoteInput(pool.Name), pool.Timeout)
+		validateRunPolicies(e, fp, "pool "+v1alpha1.QuoteInput(pool.Name), pool.Retries, pool.Timeout)
 		if t := l.Templates[pool.Name]; t != nil && len(pool.JobVariables) > 0 {
 			if err := t.ValidatePartial(pool.JobVariables); err != nil { // deployments may supply required ones
 				e.add(fp.Child("jobVariables").String(), "%v", err)
@@ -81,6 +80,8 @@ func (l *Loaded) validate(e *errs) {
 	cmNames := map[string]string{}
 	for i := range p.Deployments {
 		l.validateDeployment(e, i, deployments, cmNames)
+		d := &p.Deployments[i]
+		validateRunPolicies(e, field.NewPath("deployments").Index(i), "deployment "+v1alpha1.QuoteInput(d.FullName()), d.Retries, d.Timeout)
 	}
 	for i := range p.Deployments {
 		l.validateStarts(e, i, deployments)
@@ -169,8 +170,6 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 		tags[t] = true
 	}
 	nonNegative(e, fd.Child("concurrencyLimit"), d.ConcurrencyLimit)
-	validateRetries(e, fd.Child("retries"), "deployment "+v1alpha1.QuoteInput(d.FullName()), d.Retries)
-	validateTimeout(e, fd.Child("timeout"), "deployment "+v1alpha1.QuoteInput(d.FullName()), d.Timeout)
 	if d.CollisionStrategy != v1alpha1.CollisionEnqueue && d.CollisionStrategy != v1alpha1.CollisionCancelNew {
 		e.add(fd.Child("collisionStrategy").String(), "must be %s or %s, got %q", v1alpha1.CollisionEnqueue, v1alpha1.CollisionCancelNew, d.CollisionStrategy)
 	}

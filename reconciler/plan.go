@@ -163,11 +163,7 @@ type planned struct {
 // which admitWaiting made before, and changes nothing it is given.
 func plan(in planInput) planned {
 	out := planned{counts: map[v1alpha1.RunState]int{}, usage: newUsage(in.held)}
-	rates := make(map[string]*project.StartBucket, len(in.rates))
-	for tag, b := range in.rates {
-		own := *b
-		rates[tag] = &own
-	}
+	rates := ownBuckets(in.rates)
 	for _, s := range in.creating {
 		out.usage.add(s)
 	}
@@ -284,32 +280,50 @@ func plan(in planInput) planned {
 			out.decisions = append(out.decisions, decision{run: r.w, kind: decideWait, admission: a, reason: "WaitingForSlot", message: "waiting for a free slot of " + limit})
 			continue
 		}
-		if tag, next := rateBlocked(rates, a.slots.Tags); tag != "" {
-			wakeAt(next)
-			out.decisions = append(out.decisions, decision{run: r.w, kind: decideWait, admission: a, reason: "WaitingForRate",
-				message: fmt.Sprintf("waiting for the start rate of tag %s (next start at %s)", tag, next.UTC().Format(time.RFC3339))})
+		if wait := startRate(rates, r.w, a); wait != nil {
+			wakeAt(wait.at)
+			out.decisions = append(out.decisions, wait.decision)
 			continue
 		}
 		out.usage.add(a.slots)
-		for _, t := range a.slots.Tags {
-			if b := rates[t]; b != nil {
-				b.Take()
-			}
-		}
 		out.decisions = append(out.decisions, decision{run: r.w, kind: decideAdmit, admission: a})
 	}
 	return out
 }
 
-// rateBlocked names the first of a run's tags whose start rate allows no
-// start now, with when it next will; "" when every one allows it.
-func rateBlocked(rates map[string]*project.StartBucket, tags []string) (string, time.Time) {
-	for _, t := range tags {
+// ownBuckets copies the start buckets plan is given, to take tokens from.
+func ownBuckets(in map[string]*project.StartBucket) map[string]*project.StartBucket {
+	own := make(map[string]*project.StartBucket, len(in))
+	for tag, b := range in {
+		c := *b
+		own[tag] = &c
+	}
+	return own
+}
+
+// rateWait is a run held back by a tag's start rate until at.
+type rateWait struct {
+	decision decision
+	at       time.Time
+}
+
+// startRate takes a start from the bucket of each of a run's tags that
+// has a rate, or, when one has no token now, takes none and says until
+// when the run waits.
+func startRate(rates map[string]*project.StartBucket, w *waitingRun, a *admission) *rateWait {
+	for _, t := range a.slots.Tags {
 		if b := rates[t]; b != nil && !b.Allows() {
-			return t, b.Next()
+			next := b.Next()
+			return &rateWait{at: next, decision: decision{run: w, kind: decideWait, admission: a, reason: "WaitingForRate",
+				message: fmt.Sprintf("waiting for the start rate of tag %s (next start at %s)", t, next.UTC().Format(time.RFC3339))}}
 		}
 	}
-	return "", time.Time{}
+	for _, t := range a.slots.Tags {
+		if b := rates[t]; b != nil {
+			b.Take()
+		}
+	}
+	return nil
 }
 
 func queuePriority(a *admission) int32 {

@@ -94,16 +94,8 @@ func nextState(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, can
 		final := step{state: v1alpha1.StateCompleted, reason: "Completed", message: "Job " + job.Name + " completed", start: start, end: endTime(job, now)}
 		return settle(st, policy, job.Name, final, outcome{kind: v1alpha1.OutcomeCompleted})
 	case batchv1.JobFailed:
-		cond := jobCondition(job, batchv1.JobFailed)
-		final := step{state: v1alpha1.StateFailed, reason: cond.Reason, message: cond.Message, start: start, end: endTime(job, now), logTail: true}
-		if policy == nil {
-			return final
-		}
-		o := failedOutcome(cond, pods)
-		if o.kind != v1alpha1.OutcomeFailed { // the flow did not fail: its pod was taken away
-			final.state, final.reason, final.message = v1alpha1.StateCrashed, o.reason, o.message
-		}
-		return settle(st, policy, job.Name, final, o)
+		final := step{state: v1alpha1.StateFailed, start: start, end: endTime(job, now), logTail: true}
+		return failedStep(st, job, pods, policy, final)
 	}
 
 	if running := runningPod(pods); running != nil {
@@ -138,6 +130,22 @@ func nextState(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, can
 		s.state, s.reason, s.message, s.progress, s.since = v1alpha1.StatePending, reason, msg, true, since
 	}
 	return s
+}
+
+// failedStep ends an attempt whose Job failed: Failed with the Job's
+// reason; with a retry policy, Crashed when its pod was taken away rather
+// than the flow failing, and retried as the policy says.
+func failedStep(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, policy *v1alpha1.RetryPolicy, final step) step {
+	cond := jobCondition(job, batchv1.JobFailed)
+	final.reason, final.message = cond.Reason, cond.Message
+	if policy == nil {
+		return final
+	}
+	o := failedOutcome(cond, pods)
+	if o.kind != v1alpha1.OutcomeFailed {
+		final.state, final.reason, final.message = v1alpha1.StateCrashed, o.reason, o.message
+	}
+	return settle(st, policy, job.Name, final, o)
 }
 
 // runningState is the step of a run whose pod runs: Running once, from
