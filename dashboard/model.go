@@ -77,6 +77,18 @@ type Run struct {
 	// Blocking names the limit a waiting run waits for ("tag db"), as
 	// the reconciler decides it, or "".
 	Blocking string
+	// Retry says where a run awaiting its next attempt is ("Retrying
+	// (attempt 2 of 3, in 40s: Evicted)"), or "".
+	Retry string
+	// Attempts are its ended attempts, for a run with a retry policy.
+	Attempts []Attempt
+}
+
+// Attempt is one ended attempt of a run.
+type Attempt struct {
+	N                       int32
+	Job, Outcome, Reason    string
+	Message, Started, Ended string
 }
 
 // Deployment is a deployment with its schedules and parameter form.
@@ -113,6 +125,9 @@ type Limit struct {
 	Limit   *int32 // nil: unlimited
 	Waiting int32
 	Paused  string
+	// Rate is a tag's start rate ("10/m, burst 3") and NextStart when it
+	// lets the next run start ("now", "in 4s"); empty without one.
+	Rate, NextStart string
 }
 
 // RunPage is one run in detail.

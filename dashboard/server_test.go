@@ -53,6 +53,8 @@ func newTestServer(t *testing.T) (*Server, *fakeBackend, *httptest.Server) {
 		Runs: []Run{
 			{Name: "a-1", Deployment: "a/b", State: "Completed", Queue: "p/default", Created: now.Add(-10 * time.Minute), Start: now.Add(-9 * time.Minute), End: now.Add(-8 * time.Minute), Seconds: 60, Final: true},
 			{Name: "a-2", Deployment: "a/b", State: "Late", Tags: []string{"<b>db</b>"}, Created: now.Add(-time.Minute), Blocking: "tag <b>db</b>"},
+			{Name: "a-3", Deployment: "a/b", State: "Scheduled", Created: now.Add(-time.Minute), Retry: "Retrying (attempt 2 of 3, in 40s: Evicted)",
+				Attempts: []Attempt{{N: 1, Job: "a-3", Outcome: "Evicted", Reason: "Evicted", Message: "pod a-3-x: <b>evicted</b>"}}},
 		},
 		Deployments: []Deployment{{Name: "a/b", Pool: "p", Queue: "default", Limit: "1",
 			Schema: map[string]any{"type": "object", "properties": map[string]any{
@@ -65,7 +67,7 @@ func newTestServer(t *testing.T) (*Server, *fakeBackend, *httptest.Server) {
 				{Text: "0 9 * * * (Europe/London)", Active: true, CatchUp: "Latest", Next: []time.Time{now.Add(21 * time.Hour)}},
 				{Text: "every 1h0m0s", CatchUp: "All (max 5)", Parameters: `{"count":3,"who":"<script>alert(1)</script>"}`},
 			}}},
-		Limits: []Limit{{Kind: "tag", Name: "<b>db</b>", InUse: 1, Limit: &one, Waiting: 1}},
+		Limits: []Limit{{Kind: "tag", Name: "<b>db</b>", InUse: 1, Limit: &one, Waiting: 1, Rate: "10/m, burst 3", NextStart: "in 4s"}},
 	}}
 	ts := httptest.NewServer(nil)
 	s, err := New(fb, ts.Listener.Addr().String())
@@ -90,7 +92,7 @@ func get(t *testing.T, u string) (int, string) {
 
 func TestPagesEscape(t *testing.T) {
 	_, _, ts := newTestServer(t)
-	for _, path := range []string{"/", "/runs/a-2", "/limits", "/deployments"} {
+	for _, path := range []string{"/", "/runs/a-2", "/runs/a-3", "/limits", "/deployments"} {
 		code, body := get(t, ts.URL+path)
 		if code != 200 {
 			t.Fatalf("%s: %d\n%s", path, code, body)
@@ -180,5 +182,21 @@ func TestDeploymentSchedules(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("/deployments lacks %s", want)
 		}
+	}
+}
+
+// A retried run shows where its retry is and lists its attempts; a tag
+// limit its rate and next start.
+func TestRetriesAndRatesShown(t *testing.T) {
+	_, _, ts := newTestServer(t)
+	_, body := get(t, ts.URL+"/runs/a-3")
+	for _, want := range []string{`<dd id="run-retry">Retrying (attempt 2 of 3, in 40s: Evicted)</dd>`, `id="run-attempts"`, "<td>a-3</td>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("run page lacks %q:\n%s", want, body)
+		}
+	}
+	_, body = get(t, ts.URL+"/limits")
+	if !strings.Contains(body, "<td>10/m, burst 3</td><td class=\"next-start\">in 4s</td>") {
+		t.Errorf("limits page lacks the rate and next start:\n%s", body)
 	}
 }

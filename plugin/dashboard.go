@@ -242,7 +242,11 @@ func (b *dashboardBackend) Snapshot() *dashboard.Snapshot {
 	}
 	for _, v := range limitViews(s) {
 		l := s.installed.TagLimits[v.name]
-		out.Limits = append(out.Limits, dashboard.Limit{Kind: "tag", Name: v.name, InUse: s.usage.Tag[v.name], Limit: &l, Waiting: s.usage.WaitingTag[v.name]})
+		dl := dashboard.Limit{Kind: "tag", Name: v.name, InUse: s.usage.Tag[v.name], Limit: &l, Waiting: s.usage.WaitingTag[v.name]}
+		if rl, ok := s.installed.TagRates[v.name]; ok {
+			dl.Rate, dl.NextStart = rateCells(&rl, project.NextStart(&rl, s.usage.Starts[v.name], s.now), s.now)
+		}
+		out.Limits = append(out.Limits, dl)
 	}
 	for _, err := range s.installed.Errors {
 		out.Errors = append(out.Errors, err.Error())
@@ -281,6 +285,17 @@ func dashboardRun(s *snapshot, r *project.RunInfo) dashboard.Run {
 	}
 	if r.Waiting() {
 		dr.Blocking = blockingLimit(s, r)
+	}
+	dr.Retry = v1alpha1.RetryText(st, s.now)
+	for _, a := range st.Attempts {
+		da := dashboard.Attempt{N: a.Attempt, Job: a.JobName, Outcome: a.Outcome, Reason: a.Reason, Message: a.Message}
+		if a.StartTime != nil {
+			da.Started = a.StartTime.UTC().Format(time.RFC3339)
+		}
+		if a.EndTime != nil {
+			da.Ended = a.EndTime.UTC().Format(time.RFC3339)
+		}
+		dr.Attempts = append(dr.Attempts, da)
 	}
 	return dr
 }

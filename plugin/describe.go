@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/kubectl/pkg/describe"
@@ -267,7 +268,7 @@ func printRun(w describe.PrefixWriter, d *runDetails) {
 	field(w, 0, "Name:", "%s", cm.Name)
 	field(w, 0, "Namespace:", "%s", cm.Namespace)
 	field(w, 0, "Deployment:", "%s", orNone(r.Deployment()))
-	field(w, 0, "State:", "%s", r.DisplayState(now))
+	field(w, 0, "State:", "%s", stateText(r, now))
 	if st.Reason != "" {
 		field(w, 0, "Reason:", "%s", st.Reason)
 	}
@@ -300,6 +301,7 @@ func printRun(w describe.PrefixWriter, d *runDetails) {
 	if dur := runDuration(r, now); dur != "" {
 		field(w, 0, "Duration:", "%s", dur)
 	}
+	printRunPolicies(w, st, now)
 	if d.parent != nil {
 		field(w, 0, "Parent:", "%s (%s)", d.parent.Run, d.parentState)
 	}
@@ -355,6 +357,67 @@ func printRun(w describe.PrefixWriter, d *runDetails) {
 		block(w, 0, "Log Tail", st.LogTail)
 	}
 	printEvents(w, d.events, d.eventsErr, now)
+}
+
+// printRunPolicies prints a run's deadlines and retry policy, with its
+// attempts, as its Job carried them.
+func printRunPolicies(w describe.PrefixWriter, st *v1alpha1.RunStatus, now time.Time) {
+	deadline := func(d *metav1.Duration) string {
+		if d == nil {
+			return "none"
+		}
+		return d.Duration.String()
+	}
+	if st.Timeout != nil || st.PendingTimeout != nil {
+		field(w, 0, "Timeout:", "%s from its pod's start; %s to start (pod_watch_timeout_seconds)", deadline(st.Timeout), deadline(st.PendingTimeout))
+	}
+	if st.Retries == nil && len(st.Attempts) == 0 {
+		return
+	}
+	field(w, 0, "Retries:", "%s", st.Retries)
+	if st.RetryTime != nil && st.AwaitingRetry() {
+		field(w, 0, "Next Attempt:", "%d of %d, due %s", st.CurrentAttempt(), st.MaxAttempts, dueText(st.RetryTime.Time, now))
+	}
+	if len(st.Attempts) == 0 {
+		field(w, 0, "Attempts:", "<none> ended")
+		return
+	}
+	w.Write(0, "Attempts:\n")
+	w.Write(1, "Attempt\tJob\tOutcome\tReason\tExit\tStarted\tEnded\tMessage\n")
+	for _, a := range st.Attempts {
+		exit := "-"
+		if a.ExitCode != nil {
+			exit = fmt.Sprint(*a.ExitCode)
+		}
+		when := func(t *metav1.Time) string {
+			if t == nil {
+				return "-"
+			}
+			return age(now, *t) + " ago"
+		}
+		w.Write(1, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Attempt, a.JobName, a.Outcome, orNone(a.Reason), exit, when(a.StartTime), when(a.EndTime), v1alpha1.Truncate(a.Message, 120))
+	}
+}
+
+// printDeploymentPolicies prints the retry policy and timeout a
+// deployment's runs get.
+func printDeploymentPolicies(w describe.PrefixWriter, pool *v1alpha1.Pool, d *v1alpha1.Deployment) {
+	field(w, 0, "Retries:", "%s", project.EffectiveRetries(pool, d))
+	timeout := "none"
+	if pool != nil {
+		if t := project.EffectiveTimeout(pool, d, nil); t > 0 {
+			timeout = t.String() + " from the pod's start"
+		}
+	}
+	field(w, 0, "Timeout:", "%s", timeout)
+}
+
+// dueText is a time to come, or past.
+func dueText(t, now time.Time) string {
+	if t.After(now) {
+		return fmt.Sprintf("%s (in %s)", t.UTC().Format(time.RFC3339), duration.HumanDuration(t.Sub(now)))
+	}
+	return timeText(&metav1.Time{Time: t}, now)
 }
 
 func jobStatusText(job *batchv1.Job) string {
@@ -502,6 +565,7 @@ func printDeployment(w describe.PrefixWriter, s *snapshot, d *project.InstalledD
 		pool = &ip.Pool
 	}
 	field(w, 0, "Run Overrides:", "%s", runOverridesText(project.RunOverrides(pool, &d.Deployment)))
+	printDeploymentPolicies(w, pool, &d.Deployment)
 	var recent []*project.RunInfo
 	for _, r := range s.runs {
 		if r.Deployment() == name {

@@ -319,7 +319,7 @@ func rowKey(k *kindSpec, v view) string {
 	var parts []string
 	for i, c := range v.cells {
 		name := k.columns[i].Name
-		if name == "Age" || name == "Duration" {
+		if name == "Age" || name == "Duration" || name == "Next Start" {
 			continue
 		}
 		if name == "Last Run" {

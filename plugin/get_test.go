@@ -65,7 +65,7 @@ func TestGetJSONParsesBack(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &l); err != nil {
 		t.Fatal(err)
 	}
-	if l.Kind != "List" || len(l.Items) != 6 {
+	if l.Kind != "List" || len(l.Items) != 7 {
 		t.Fatalf("kind %s, %d items", l.Kind, len(l.Items))
 	}
 	states := map[string]string{}

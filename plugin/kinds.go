@@ -77,6 +77,7 @@ var kinds = []*kindSpec{
 			col("Tags", true, ""),
 			col("Scheduled", true, "scheduled start (UTC)"),
 			col("Parent", true, "the run that started it (kubectl flows run inside a run's pod)"),
+			col("Attempts", true, "ended attempts and their outcome, for a run with a retry policy"),
 		},
 		views: runViews,
 	},
@@ -125,6 +126,8 @@ var kinds = []*kindSpec{
 		columns: []metav1.TableColumnDefinition{
 			col("Name", false, "tag"),
 			col("Slots", false, "runs in flight carrying the tag / limit"),
+			col("Rate", false, "starts per period on average, and at once (burst)"),
+			col("Next Start", false, "when the rate lets the next run start"),
 			col("Deployments", true, "deployments carrying the tag"),
 		},
 		views: limitViews,
@@ -274,7 +277,7 @@ func runView(s *snapshot, r *project.RunInfo) view {
 	if len(tags) == 0 && r.Request != nil {
 		tags = r.Request.Tags
 	}
-	state := string(r.DisplayState(s.now))
+	state := stateText(r, s.now)
 	if s.cancelRequested(r) {
 		state += " (cancel requested)"
 	}
@@ -285,10 +288,29 @@ func runView(s *snapshot, r *project.RunInfo) view {
 			r.ConfigMap.Name, orNone(r.Deployment()), state, orNone(q),
 			age(s.now, r.ConfigMap.CreationTimestamp), runDuration(r, s.now),
 			orNone(r.Status.Reason), orNone(r.Status.JobName), orNone(strings.Join(tags, ",")), sched,
-			orNone(parentName(r)),
+			orNone(parentName(r)), orNone(attemptsText(r.Status)),
 		},
 		obj: runObject(s, r),
 	}
+}
+
+// stateText is the state get and describe show: where a run awaiting its
+// retry is, else its state (Late for a Scheduled run past its time).
+func stateText(r *project.RunInfo, now time.Time) string {
+	if retrying := v1alpha1.RetryText(r.Status, now); retrying != "" {
+		return retrying
+	}
+	return string(r.DisplayState(now))
+}
+
+// attemptsText lists a run's ended attempts with their outcome:
+// "1:Evicted 2:Completed".
+func attemptsText(st *v1alpha1.RunStatus) string {
+	parts := make([]string, len(st.Attempts))
+	for i, a := range st.Attempts {
+		parts[i] = fmt.Sprintf("%d:%s", a.Attempt, a.Outcome)
+	}
+	return strings.Join(parts, " ")
 }
 
 // parentName is the run that started r, as its request says ("" for
@@ -552,6 +574,21 @@ func queueViews(s *snapshot) []view {
 
 type limitStatusView struct {
 	SlotsInUse int32 `json:"slotsInUse"`
+	// NextStartTime is when the next run may start by the tag's rate,
+	// worked out from the runs' pendingTimes.
+	NextStartTime *metav1.Time `json:"nextStartTime,omitempty"`
+}
+
+// rateCells are a tag limit's rate and its next start, for tables.
+func rateCells(l *v1alpha1.TagLimit, next time.Time, now time.Time) (string, string) {
+	if l.Rate == "" {
+		return "<none>", "<none>"
+	}
+	rate := fmt.Sprintf("%s, burst %d", l.Rate, l.BurstOf())
+	if !next.After(now) {
+		return rate, "now"
+	}
+	return rate, "in " + duration.HumanDuration(next.Sub(now))
 }
 
 func limitViews(s *snapshot) []view {
@@ -572,10 +609,19 @@ func limitViews(s *snapshot) []view {
 			}
 		}
 		st := limitStatusView{SlotsInUse: s.usage.Tag[tag]}
+		spec := v1alpha1.TagLimit{Tag: tag, Limit: limit}
+		if l, ok := s.installed.TagRates[tag]; ok {
+			spec = l
+		}
+		next := project.NextStart(&spec, s.usage.Starts[tag], s.now)
+		if !next.IsZero() {
+			st.NextStartTime = &metav1.Time{Time: next}
+		}
+		rate, nextCell := rateCells(&spec, next, s.now)
 		out = append(out, view{
 			name:  tag,
-			cells: []any{tag, slotsCell(st.SlotsInUse, &limit), orNone(strings.Join(deps, ","))},
-			obj:   object("ConcurrencyLimit", tag, s.ns, metav1.Time{}, nil, v1alpha1.TagLimit{Tag: tag, Limit: limit}, st),
+			cells: []any{tag, slotsCell(st.SlotsInUse, &limit), rate, nextCell, orNone(strings.Join(deps, ","))},
+			obj:   object("ConcurrencyLimit", tag, s.ns, metav1.Time{}, nil, spec, st),
 		})
 	}
 	return out

@@ -20,6 +20,8 @@ type Installed struct {
 	Pools       map[string]*InstalledPool
 	Deployments map[string]*InstalledDeployment // by flow/name
 	TagLimits   map[string]int32
+	// TagRates are the limits of the tags that have a start rate.
+	TagRates map[string]v1alpha1.TagLimit
 	// Errors names config ConfigMaps that could not be read. The
 	// reconciler holds the runs they concern back rather than rejecting
 	// them, since the next render may fix them.
@@ -104,6 +106,7 @@ func assemble(trusted []*corev1.ConfigMap, decode func(*corev1.ConfigMap) (any, 
 		Pools:       map[string]*InstalledPool{},
 		Deployments: map[string]*InstalledDeployment{},
 		TagLimits:   map[string]int32{},
+		TagRates:    map[string]v1alpha1.TagLimit{},
 		Errors:      map[string]error{},
 	}
 	for _, cm := range trusted {
@@ -120,6 +123,9 @@ func assemble(trusted []*corev1.ConfigMap, decode func(*corev1.ConfigMap) (any, 
 		case []v1alpha1.TagLimit:
 			for _, l := range v {
 				in.TagLimits[l.Tag] = l.Limit
+				if l.Rate != "" {
+					in.TagRates[l.Tag] = l
+				}
 			}
 		}
 	}

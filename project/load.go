@@ -253,7 +253,34 @@ func yamlDocument(src []byte, vars map[string]string, e *errs) ([]byte, error) {
 		return nil, err
 	}
 	v = fillVars(v, nil, vars, e)
+	retryOnKey(v)
 	return json.Marshal(v)
+}
+
+// retryOnKey gives back the name of a retry policy's on. YAML 1.1, which
+// the YAML reader follows, reads an unquoted on as the boolean true (as
+// GitHub Actions users know), so `on: [Crashed]` arrives as the key
+// "true"; a retry policy has no field true, so under retries it can only
+// have been on.
+func retryOnKey(v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, c := range t {
+			if r, ok := c.(map[string]any); ok && k == "retries" {
+				if val, ok := r["true"]; ok {
+					if _, both := r["on"]; !both {
+						r["on"] = val
+						delete(r, "true")
+					}
+				}
+			}
+			retryOnKey(c)
+		}
+	case []any:
+		for _, c := range t {
+			retryOnKey(c)
+		}
+	}
 }
 
 func fillVars(v any, path *field.Path, vars map[string]string, e *errs) any {

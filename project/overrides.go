@@ -109,6 +109,9 @@ func validateRunOverrides(e *errs, fld string, t *jobtemplate.Template, names []
 		return // the template's own error is reported
 	}
 	for j, n := range names {
+		if n == v1alpha1.RunOverrideTimeout {
+			continue // a run's own timeout, not a job variable
+		}
 		if err := t.HasVariable(n); err != nil {
 			e.add(fmt.Sprintf("%s[%d]", fld, j), "%v", err)
 		}

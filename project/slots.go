@@ -98,6 +98,9 @@ type Usage struct {
 	WaitingPool, WaitingQueue, WaitingDeployment map[string]int32
 	// WaitingTag counts Scheduled runs by the tags they will count against.
 	WaitingTag map[string]int32
+	// Starts are, by tag, when the attempts of runs carrying it took their
+	// slots (their pendingTime): what a tag's start rate is replayed from.
+	Starts map[string][]time.Time
 }
 
 // CountSlots derives slot usage from runs.
@@ -105,10 +108,15 @@ func CountSlots(runs []*RunInfo, in *Installed) *Usage {
 	u := &Usage{
 		Pool: map[string]int32{}, Queue: map[string]int32{}, Deployment: map[string]int32{}, Tag: map[string]int32{},
 		WaitingPool: map[string]int32{}, WaitingQueue: map[string]int32{}, WaitingDeployment: map[string]int32{},
-		WaitingTag: map[string]int32{},
+		WaitingTag: map[string]int32{}, Starts: map[string][]time.Time{},
 	}
 	for _, r := range runs {
 		st := r.Status
+		for _, t := range attemptStarts(st) {
+			for _, tag := range st.Tags {
+				u.Starts[tag] = append(u.Starts[tag], t)
+			}
+		}
 		switch {
 		case r.State().HoldsSlot():
 			u.Pool[st.Pool]++
@@ -136,6 +144,25 @@ func CountSlots(runs []*RunInfo, in *Installed) *Usage {
 		}
 	}
 	return u
+}
+
+// attemptStarts is when each attempt of a run took its slots: its ended
+// attempts' and its current one's, each Job once.
+func attemptStarts(st *v1alpha1.RunStatus) []time.Time {
+	byJob := map[string]time.Time{}
+	for _, a := range st.Attempts {
+		if a.PendingTime != nil {
+			byJob[a.JobName] = a.PendingTime.Time
+		}
+	}
+	if st.PendingTime != nil {
+		byJob[st.JobName] = st.PendingTime.Time
+	}
+	out := make([]time.Time, 0, len(byJob))
+	for _, t := range byJob {
+		out = append(out, t)
+	}
+	return out
 }
 
 // Slot kinds: the limits a run takes one slot of while it runs, named as

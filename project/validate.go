@@ -55,6 +55,7 @@ func (l *Loaded) validate(e *errs) {
 			nonNegative(e, fq.Child("concurrencyLimit"), q.ConcurrencyLimit)
 		}
 		validateRunOverrides(e, fp.Child("runOverrides").String(), l.Templates[pool.Name], pool.RunOverrides)
+		validateRunPolicies(e, fp, "pool "+v1alpha1.QuoteInput(pool.Name), pool.Retries, pool.Timeout)
 		if t := l.Templates[pool.Name]; t != nil && len(pool.JobVariables) > 0 {
 			if err := t.ValidatePartial(pool.JobVariables); err != nil { // deployments may supply required ones
 				e.add(fp.Child("jobVariables").String(), "%v", err)
@@ -73,6 +74,7 @@ func (l *Loaded) validate(e *errs) {
 		}
 		tags[tl.Tag] = true
 		nonNegative(e, ft.Child("limit"), &tl.Limit)
+		validateRate(e, ft, &tl)
 	}
 
 	deployments := map[string]bool{}
@@ -80,6 +82,8 @@ func (l *Loaded) validate(e *errs) {
 	schemas := parameterSchemas{}
 	for i := range p.Deployments {
 		l.validateDeployment(e, i, deployments, cmNames, schemas)
+		d := &p.Deployments[i]
+		validateRunPolicies(e, field.NewPath("deployments").Index(i), "deployment "+v1alpha1.QuoteInput(d.FullName()), d.Retries, d.Timeout)
 	}
 	for i := range p.Deployments {
 		l.validateStarts(e, i, deployments)

@@ -142,6 +142,9 @@ type Controller struct {
 	writes   chan pending
 	inflight sync.Map
 
+	// starts are the Job creates this process made, for tag rates.
+	starts startLog
+
 	// firstSeen is when each run was first seen, for dispatch latency.
 	firstSeenMu sync.Mutex
 	firstSeen   map[string]time.Time
@@ -325,13 +328,15 @@ const (
 	podsByJobIndex   = "job"
 )
 
-// jobSlotIndexers index unfinished run Jobs by each slot they hold.
+// jobSlotIndexers index unfinished run Jobs by each slot they hold, and
+// every run Job by its tags (tagStartsIndex).
 func jobSlotIndexers() cache.Indexers {
 	return cache.Indexers{
 		slotPool:       slotIndex(func(s slots) []string { return []string{s.Pool} }),
 		slotQueue:      slotIndex(func(s slots) []string { return []string{s.Queue} }),
 		slotDeployment: slotIndex(func(s slots) []string { return []string{s.Deployment} }),
 		slotTag:        slotIndex(func(s slots) []string { return s.Tags }),
+		tagStartsIndex: tagStartsIndexFunc,
 	}
 }
 
@@ -372,12 +377,12 @@ func byIndex[T any](idx cache.Indexer, name, value string) []T {
 	return out
 }
 
-// jobNamed returns the cached Job of a run's derived name, whoever owns
-// it. It asks the Job cache's store, not its lister: a pass asks for every
-// waiting run, and the lister's NotFound error, built with its message
-// for each run without a Job, was a twentieth of a pass.
-func (c *Controller) jobNamed(run string) *batchv1.Job {
-	obj, ok, _ := c.jobIndex.GetByKey(c.opts.Namespace + "/" + v1alpha1.JobName(run))
+// jobNamed returns the cached Job of a name, whoever owns it. It asks the
+// Job cache's store, not its lister: a pass asks for every waiting run,
+// and the lister's NotFound error, built with its message for each run
+// without a Job, was a twentieth of a pass.
+func (c *Controller) jobNamed(name string) *batchv1.Job {
+	obj, ok, _ := c.jobIndex.GetByKey(c.opts.Namespace + "/" + name)
 	if !ok {
 		return nil
 	}
@@ -385,12 +390,13 @@ func (c *Controller) jobNamed(run string) *batchv1.Job {
 	return job
 }
 
-// jobOf returns the run's Job: the Job of its derived name, if the run
-// controls it (by UID). foreign is a Job of that name that is not the
-// run's: a run created again under an old run's name, before the old
-// Job is collected, or a name chosen to collide with another run's Job.
-func (c *Controller) jobOf(cm *corev1.ConfigMap) (job, foreign *batchv1.Job) {
-	j := c.jobNamed(cm.Name)
+// jobOf returns the Job of a run's attempt: the Job of the name derived
+// from both, if the run controls it (by UID). foreign is a Job of that
+// name that is not the run's: a run created again under an old run's
+// name, before the old Job is collected, or a name chosen to collide with
+// another run's Job.
+func (c *Controller) jobOf(cm *corev1.ConfigMap, attempt int32) (job, foreign *batchv1.Job) {
+	j := c.jobNamed(v1alpha1.AttemptJobName(cm.Name, attempt))
 	if j == nil {
 		return nil, nil
 	}
@@ -567,11 +573,14 @@ func (c *Controller) runChanged(obj any, added bool) {
 		if c.cancelRequested(cm) {
 			c.queue.Add(cm.Name)
 		}
+		if state == v1alpha1.StateScheduled && !added {
+			c.releaseJob(cm, state) // an attempt that ended: its Job may go
+		}
 	case state.Final():
 		if state == v1alpha1.StateCancelled && !added {
 			c.queueChildren(cm)
 		}
-		c.releaseJob(cm)
+		c.releaseJob(cm, state)
 		// Its parsed request served the dispatch pass, which it has left
 		// for good. No pass: slots are freed by Jobs finishing or going,
 		// and their events bring one.
@@ -654,7 +663,7 @@ func (c *Controller) jobChanged(obj any, deleted bool) {
 		return
 	}
 	if !deleted {
-		c.exp.observeJob(run)
+		c.exp.observeJob(run, job.Name)
 	}
 	if job.DeletionTimestamp != nil && hasFinalizer(job) {
 		c.queue.Add(jobKeyPrefix + job.Name)

@@ -380,22 +380,13 @@ func admitted(t *testing.T, runs ...string) *fixture {
 // job returns a run's Job as the API server holds it.
 func (f *fixture) job(run string) *batchv1.Job {
 	f.t.Helper()
-	job, err := f.client.BatchV1().Jobs(testNS).Get(f.t.Context(), v1alpha1.JobName(run), metav1.GetOptions{})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return job
+	return f.jobNamed(v1alpha1.JobName(run))
 }
 
 // updateJob changes a run's Job in the API server and the cache.
 func (f *fixture) updateJob(run string, edit func(*batchv1.Job)) {
 	f.t.Helper()
-	job := f.job(run)
-	edit(job)
-	if err := f.client.Tracker().Update(batchv1.SchemeGroupVersion.WithResource("jobs"), job, testNS); err != nil {
-		f.t.Fatal(err)
-	}
-	f.cache(job)
+	f.updateJobNamed(v1alpha1.JobName(run), edit)
 }
 
 func (f *fixture) pod(run, name string, phase corev1.PodPhase) *corev1.Pod {

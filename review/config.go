@@ -7,6 +7,7 @@ import (
 	"maps"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -169,6 +170,7 @@ func (c *comparer) config(before, after Objects) {
 	}
 	c.pools(a, b)
 	c.tagLimits(a.in.TagLimits, b.in.TagLimits)
+	c.tagRates(a.in.TagRates, b.in.TagRates)
 	c.deployments(a, b)
 }
 
@@ -203,8 +205,12 @@ func (c *comparer) pools(a, b *configSide) {
 					continue // added or removed, said above
 				}
 			}
+			if head(l.path) == "retries" {
+				continue // said whole, below
+			}
 			c.poolField(obj, &pb.Pool, l)
 		}
+		c.retries(obj, pa.Retries, pb.Retries)
 		for _, l := range diffLeaves(a.poolTemplate[name], b.poolTemplate[name]) {
 			switch {
 			case strings.HasPrefix(l.path, "variables."):
@@ -225,6 +231,8 @@ func (c *comparer) poolField(obj string, pool *v1alpha1.Pool, l leaf) {
 	case trustField(&ch, l.path):
 	case h == "jobVariables":
 		ch.Group, ch.Note = Deployments, "pool job variable; the Job previews show the result"
+	case h == "timeout":
+		ch.Group, ch.Note = Capacity, runPolicyNote(h)
 	case h == "concurrencyLimit" || h == "paused" || h == "queues":
 		ch.Group = Capacity
 		if strings.HasPrefix(l.path, "queues[") {
@@ -282,6 +290,22 @@ func (c *comparer) capacityNote(ch *Change, l leaf) {
 	}
 }
 
+// retries reviews a retry policy as a whole: its fields mean something
+// only together.
+func (c *comparer) retries(obj string, a, b *v1alpha1.RetryPolicy) {
+	if before, after := a.String(), b.String(); before != after {
+		c.add(Change{Group: Capacity, Object: obj, Field: "retries", Before: before, After: after, Note: runPolicyNote("retries")})
+	}
+}
+
+// runPolicyNote says what a change of a retry policy or a timeout does.
+func runPolicyNote(field string) string {
+	if field == "timeout" {
+		return "run timeout, counted from the pod's start: runs past it end Failed (TimedOut), their Job deleted; for attempts admitted from now on"
+	}
+	return "retry policy: each attempt is a Job of its own and takes its slots again; for attempts admitted from now on"
+}
+
 func queueList(p *v1alpha1.Pool) string {
 	var qs []string
 	for _, q := range p.Queues {
@@ -291,17 +315,7 @@ func queueList(p *v1alpha1.Pool) string {
 }
 
 func (c *comparer) tagLimits(a, b map[string]int32) {
-	var tags []string
-	for t := range a {
-		tags = append(tags, t)
-	}
-	for t := range b {
-		if _, ok := a[t]; !ok {
-			tags = append(tags, t)
-		}
-	}
-	sort.Strings(tags)
-	for _, t := range tags {
+	for _, t := range union(slices.Collect(maps.Keys(a)), slices.Collect(maps.Keys(b))) {
 		va, oka := a[t]
 		vb, okb := b[t]
 		if oka && okb && va == vb {
@@ -317,6 +331,29 @@ func (c *comparer) tagLimits(a, b map[string]int32) {
 		ch := Change{Group: Capacity, Object: "tag " + t, Field: "limit", Before: l.before, After: l.after}
 		c.capacityNote(&ch, l)
 		c.add(ch)
+	}
+}
+
+// tagRates reviews the start rates of tag limits: how often runs carrying
+// the tag may start, and how many at once.
+func (c *comparer) tagRates(a, b map[string]v1alpha1.TagLimit) {
+	text := func(m map[string]v1alpha1.TagLimit, tag string) string {
+		l, ok := m[tag]
+		if !ok {
+			return "none"
+		}
+		return fmt.Sprintf("%s, burst %d", l.Rate, l.BurstOf())
+	}
+	for _, t := range union(slices.Collect(maps.Keys(a)), slices.Collect(maps.Keys(b))) {
+		before, after := text(a, t), text(b, t)
+		if before == after {
+			continue
+		}
+		note := "starts of runs carrying the tag, on top of its limit; waiting runs start no faster than this"
+		if after == "none" {
+			note = "rate removed: runs carrying the tag start as slots allow"
+		}
+		c.add(Change{Group: Capacity, Object: "tag " + t, Field: "rate", Before: before, After: after, Note: note})
 	}
 }
 
@@ -416,6 +453,10 @@ func (c *comparer) deployment(name string, a, b *configSide, old string) {
 		case h == "parameterSchema":
 			ch.Group, ch.Note = Deployments, "parameter schema"
 			schemaChanged = true
+		case h == "retries":
+			continue // said whole, below
+		case h == "timeout":
+			ch.Group, ch.Note = Capacity, runPolicyNote(h)
 		case h == "concurrencyLimit" || h == "collisionStrategy" || h == "paused" || h == "pool" || h == "queue" || h == "tags":
 			ch.Group = Capacity
 			c.capacityNote(&ch, l)
@@ -424,6 +465,7 @@ func (c *comparer) deployment(name string, a, b *configSide, old string) {
 		}
 		c.add(ch)
 	}
+	c.retries(obj, da.Retries, db.Retries)
 	if schemaChanged {
 		c.add(Change{Group: Admission, Object: obj, Note: "parameter schema changed: waiting runs whose parameters fail it are Rejected (InvalidParameters) when admitted"})
 	}

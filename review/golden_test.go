@@ -64,7 +64,7 @@ func TestReviewProjects(t *testing.T) {
 		mustInclude []Group
 	}{
 		{"unchanged", 0, 0, nil},
-		{"capacity", 12, 0, []Group{Capacity, Admission}},
+		{"capacity", 15, 0, []Group{Capacity, Admission}},
 		{"deployments", 20, 0, []Group{Security, Deployments, Admission}},
 		{"schedules", 7, 0, []Group{Schedules, Deployments, Admission}},
 	} {

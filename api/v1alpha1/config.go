@@ -62,6 +62,11 @@ type Pool struct {
 	// env), which load writes in; an empty list allows none. It is never
 	// omitted when written, so an empty list stays empty.
 	RunOverrides []string `json:"runOverrides"`
+	// Retries is the retry policy of the pool's deployments that set none.
+	Retries *RetryPolicy `json:"retries,omitempty"`
+	// Timeout is how long the runs of the pool's deployments that set none
+	// may run, counted from the pod's start.
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // Queue is a work queue within a pool.
@@ -78,6 +83,11 @@ type Queue struct {
 type TagLimit struct {
 	Tag   string `json:"tag"`
 	Limit int32  `json:"limit"`
+	// Rate caps how often runs carrying Tag start, on average (ParseRate:
+	// "10/m"), on top of Limit; Burst is how many may start at once within
+	// it (1 when unset).
+	Rate  string `json:"rate,omitempty"`
+	Burst *int32 `json:"burst,omitempty"`
 }
 
 // Deployment is a runnable flow: `kubectl flows run FLOW/NAME`.
@@ -111,6 +121,12 @@ type Deployment struct {
 	// reconciler accepts a run naming one of its runs as parent only when
 	// the child's deployment is listed here.
 	Starts []string `json:"starts,omitempty"`
+	// Retries is the deployment's retry policy; unset is its pool's.
+	Retries *RetryPolicy `json:"retries,omitempty"`
+	// Timeout is how long its runs may run, counted from the pod's start
+	// (the pending phase has its own deadline, pod_watch_timeout_seconds);
+	// unset is its pool's.
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // MayStart reports whether d's runs may start runs of deployment full.
@@ -242,7 +258,18 @@ func DecodeDeployment(cm *corev1.ConfigMap) (*Deployment, error) {
 // DecodeLimits reads the limits.yaml of the limits ConfigMap.
 func DecodeLimits(cm *corev1.ConfigMap) ([]TagLimit, error) {
 	var limits []TagLimit
-	return limits, decodeConfig(cm, KeyLimits, &limits)
+	if err := decodeConfig(cm, KeyLimits, &limits); err != nil {
+		return nil, err
+	}
+	for _, l := range limits {
+		if _, err := ParseRate(l.Rate); l.Rate != "" && err != nil {
+			return nil, fmt.Errorf("ConfigMap %s: %s: tag %s: rate: %v", cm.Name, KeyLimits, QuoteInput(l.Tag), err)
+		}
+		if l.Burst != nil && (*l.Burst < 1 || l.Rate == "") {
+			return nil, fmt.Errorf("ConfigMap %s: %s: tag %s: burst %d needs a rate and must be at least 1", cm.Name, KeyLimits, QuoteInput(l.Tag), *l.Burst)
+		}
+	}
+	return limits, nil
 }
 
 func decodeConfig(cm *corev1.ConfigMap, key string, into any) error {
