@@ -33,13 +33,14 @@ const fieldEnvironments = "environments"
 // its identity (apiVersion, kind, name). It exists to check the fields an
 // environment names; the merge itself works on the JSON document.
 type environment struct {
-	Name              string       `json:"name"`
-	Namespace         string       `json:"namespace,omitempty"`
-	Reconciler        *Reconciler  `json:"reconciler,omitempty"`
-	RunRetention      *Retention   `json:"runRetention,omitempty"`
-	Pools             []Pool       `json:"pools,omitempty"`
-	ConcurrencyLimits []TagLimit   `json:"concurrencyLimits,omitempty"`
-	Deployments       []Deployment `json:"deployments,omitempty"`
+	Name              string         `json:"name"`
+	Namespace         string         `json:"namespace,omitempty"`
+	Reconciler        *Reconciler    `json:"reconciler,omitempty"`
+	RunRetention      *Retention     `json:"runRetention,omitempty"`
+	Pools             []Pool         `json:"pools,omitempty"`
+	ConcurrencyLimits []TagLimit     `json:"concurrencyLimits,omitempty"`
+	Deployments       []Deployment   `json:"deployments,omitempty"`
+	Notifications     []Notification `json:"notifications,omitempty"`
 }
 
 // keyedList is a list merged item by item: what its items are called and

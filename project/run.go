@@ -154,6 +154,9 @@ type RunStatus struct {
 	// LogTail is the end of the pod's log, for a Failed or Crashed run.
 	LogTail    string             `json:"logTail,omitempty"`
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// Notifications are the notifications owed for the run's events and
+	// what became of them (see NotificationRecord).
+	Notifications []NotificationRecord `json:"notifications,omitempty"`
 }
 
 // DecodeRunRequest parses a run request strictly: an unknown key is an

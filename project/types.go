@@ -49,6 +49,9 @@ type Project struct {
 	Pools             []Pool       `json:"pools"`
 	ConcurrencyLimits []TagLimit   `json:"concurrencyLimits,omitempty"`
 	Deployments       []Deployment `json:"deployments,omitempty"`
+	// Notifications go to webhooks for every deployment's runs (see
+	// Notification); a deployment may add its own.
+	Notifications []Notification `json:"notifications,omitempty"`
 }
 
 // Reconciler configures the in-cluster reconciler install.
@@ -135,6 +138,13 @@ type Deployment struct {
 	// reconciler accepts a run naming one of its runs as parent only when
 	// the child's deployment is listed here.
 	Starts []string `json:"starts,omitempty"`
+	// Notifications are this deployment's targets besides the project's.
+	// Render writes the effective list (Targets: the project's, then
+	// these), which reads back the same.
+	Notifications []Notification `json:"notifications,omitempty"`
+	// SLA bounds its runs' lateness and duration; a breach fires the SLA
+	// event to the targets that list it.
+	SLA *SLA `json:"sla,omitempty"`
 }
 
 // MayStart reports whether d's runs may start runs of deployment full.

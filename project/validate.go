@@ -2,6 +2,7 @@ package project
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -74,10 +75,15 @@ func (l *Loaded) validate(e *errs) {
 		nonNegative(e, ft.Child("limit"), &tl.Limit)
 	}
 
+	projectTargets := map[string]bool{}
+	validateNotifications(e, field.NewPath("notifications"), p.Notifications, projectTargets)
 	deployments := map[string]bool{}
 	cmNames := map[string]string{}
 	for i := range p.Deployments {
 		l.validateDeployment(e, i, deployments, cmNames)
+		fd := field.NewPath("deployments").Index(i)
+		validateNotifications(e, fd.Child("notifications"), p.Deployments[i].Notifications, maps.Clone(projectTargets))
+		validateSLA(e, fd.Child("sla"), p.Deployments[i].SLA)
 	}
 	for i := range p.Deployments {
 		l.validateStarts(e, i, deployments)

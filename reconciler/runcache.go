@@ -64,6 +64,7 @@ func (c *runCache) status(cm *corev1.ConfigMap) *project.RunStatus {
 	st := *p.status
 	st.Conditions = slices.Clone(st.Conditions)
 	st.Tags = slices.Clone(st.Tags)
+	st.Notifications = slices.Clone(st.Notifications)
 	return &st
 }
 
@@ -84,6 +85,15 @@ func status(cm *corev1.ConfigMap) *project.RunStatus {
 		return &project.RunStatus{}
 	}
 	return st
+}
+
+// deploymentOf is the deployment (flow/name) a run's request names, ""
+// when its request does not decode.
+func (c *Controller) deploymentOf(cm *corev1.ConfigMap) string {
+	if req := c.parsed.get(cm).req; req != nil {
+		return req.Deployment
+	}
+	return ""
 }
 
 func (c *runCache) forget(uid types.UID) {

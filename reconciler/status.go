@@ -57,6 +57,7 @@ func setState(st *project.RunStatus, state project.RunState, reason, msg string,
 // reconciler's: any value a submitter gave them at creation is replaced,
 // or removed.
 func (c *Controller) writeStatus(ctx context.Context, cm *corev1.ConfigMap, st *project.RunStatus) (*corev1.ConfigMap, error) {
+	c.notify.recordFinal(cm, st)
 	data, err := project.EncodeRunStatus(st)
 	if err != nil {
 		return nil, err

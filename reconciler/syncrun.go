@@ -85,6 +85,7 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if job != nil && st.JobName == "" {
 		fillFromJob(st, job)
 	}
+	started := next.start != nil && st.StartTime == nil
 	if next.start != nil {
 		st.StartTime = next.start
 	}
@@ -95,12 +96,19 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 		st.LogTail = c.logTail(ctx, job)
 	}
 	if next.state.Final() {
-		return c.finish(ctx, cm, st, next.state, next.reason, next.message, now)
+		err := c.finish(ctx, cm, st, next.state, next.reason, next.message, now)
+		if err == nil && started {
+			c.metrics.observeStarted(st, c.deploymentOf(cm))
+		}
+		return err
 	}
 	// No Event for progress: the state says it, and the Job's and pod's
 	// own events are there for whoever looks at them.
 	setState(st, next.state, next.reason, next.message, now)
 	_, err = c.writeStatus(ctx, cm, st)
+	if err == nil && started {
+		c.metrics.observeStarted(st, c.deploymentOf(cm))
+	}
 	return ignoreNotFound(err)
 }
 
@@ -159,7 +167,7 @@ func (c *Controller) finish(ctx context.Context, cm *corev1.ConfigMap, st *proje
 	default:
 		c.recorder.Event(updated, corev1.EventTypeWarning, string(state), msg)
 	}
-	c.metrics.RunsFinished.WithLabelValues(string(state)).Inc()
+	c.metrics.observeFinished(st, c.deploymentOf(cm))
 	return nil
 }
 

@@ -225,6 +225,9 @@ func deploymentConfigMap(l *project.Loaded, i int) (*corev1.ConfigMap, error) {
 	// pull request that changes what runs may set shows it in this file.
 	stored := *d
 	stored.RunOverrides = project.RunOverrides(l.Pool(d.Pool), d)
+	// And its effective notification targets, so the reconciler reads
+	// one list per deployment.
+	stored.Notifications = project.Targets(l.Project, d)
 	spec, err := project.MarshalYAML(&stored)
 	if err != nil {
 		return nil, err
