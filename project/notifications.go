@@ -27,11 +27,11 @@ type Notification struct {
 	// slack (Slack's incoming-webhook body, which Mattermost and others
 	// accept too).
 	Format string `json:"format,omitempty"`
-	// On lists the events sent: Failed, Crashed, Rejected, TimedOut, Late
+	// Events lists the events sent: Failed, Crashed, Rejected, TimedOut, Late
 	// and SLA.
-	On []string `json:"on"`
+	Events []string `json:"events"`
 	// LateAfter is how long past its scheduled time a run still waiting
-	// for its slots fires Late; required with Late in On.
+	// for its slots fires Late; required with Late in Events.
 	LateAfter *metav1.Duration `json:"lateAfter,omitempty"`
 	// DashboardURL is where `kubectl flows dashboard` (or a proxy to it)
 	// is reached; each body links the run's page under it.
@@ -62,7 +62,7 @@ const (
 	EventSLA      = "SLA"
 )
 
-// NotificationEvents are the events a target may list in On.
+// NotificationEvents are the events a target may list in Events.
 var NotificationEvents = []string{EventFailed, EventCrashed, EventRejected, EventTimedOut, EventLate, EventSLA}
 
 // Notification body formats.
@@ -158,24 +158,24 @@ func validateNotifications(e *errs, fp *field.Path, list []Notification, taken m
 }
 
 func validateEvents(e *errs, fn *field.Path, n Notification) {
-	if len(n.On) == 0 {
-		e.add(fn.Child("on").String(), "required: the events to send, of %s", strings.Join(NotificationEvents, ", "))
+	if len(n.Events) == 0 {
+		e.add(fn.Child("events").String(), "required: the events to send, of %s", strings.Join(NotificationEvents, ", "))
 	}
 	seen := map[string]bool{}
-	for j, ev := range n.On {
+	for j, ev := range n.Events {
 		switch {
 		case !slices.Contains(NotificationEvents, ev):
-			e.add(fn.Child("on").Index(j).String(), "unknown event %s (known: %s)", quoteInput(ev), strings.Join(NotificationEvents, ", "))
+			e.add(fn.Child("events").Index(j).String(), "unknown event %s (known: %s)", quoteInput(ev), strings.Join(NotificationEvents, ", "))
 		case seen[ev]:
-			e.add(fn.Child("on").Index(j).String(), "%s listed twice", ev)
+			e.add(fn.Child("events").Index(j).String(), "%s listed twice", ev)
 		}
 		seen[ev] = true
 	}
 	switch {
 	case seen[EventLate] && n.LateAfter == nil:
-		e.add(fn.Child("lateAfter").String(), "required with Late in on: how long past its scheduled time a waiting run fires Late, e.g. 10m")
+		e.add(fn.Child("lateAfter").String(), "required with Late in events: how long past its scheduled time a waiting run fires Late, e.g. 10m")
 	case !seen[EventLate] && n.LateAfter != nil:
-		e.add(fn.Child("lateAfter").String(), "set, but on does not list Late")
+		e.add(fn.Child("lateAfter").String(), "set, but events does not list Late")
 	case n.LateAfter != nil && n.LateAfter.Duration <= 0:
 		e.add(fn.Child("lateAfter").String(), "must be a positive duration such as 10m")
 	}

@@ -89,14 +89,14 @@ func firedEvents(st *project.RunStatus, targets []project.Notification, sla *pro
 	}
 	ev := finalEvent(st)
 	for _, t := range targets {
-		if ev != "" && slices.Contains(t.On, ev) {
+		if ev != "" && slices.Contains(t.Events, ev) {
 			fired = append(fired, owedEvent{t.Name, ev})
 		}
-		if slices.Contains(t.On, project.EventLate) && t.LateAfter != nil && st.ScheduledTime != nil &&
+		if slices.Contains(t.Events, project.EventLate) && t.LateAfter != nil && st.ScheduledTime != nil &&
 			past(st.ScheduledTime.Time, admitted, t.LateAfter.Duration) {
 			fired = append(fired, owedEvent{t.Name, project.EventLate})
 		}
-		if slices.Contains(t.On, project.EventSLA) {
+		if slices.Contains(t.Events, project.EventSLA) {
 			if slaLate {
 				fired = append(fired, owedEvent{t.Name, eventSLAMaxLateness})
 			}
