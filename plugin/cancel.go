@@ -11,6 +11,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -109,7 +110,7 @@ func (o *CancelOptions) Run(ctx context.Context) error {
 		}
 		for _, r := range all {
 			s := r.State()
-			if r.Deployment() == d.FullName() && (s == project.StateScheduled || s == project.StatePending) {
+			if r.Deployment() == d.FullName() && (s == v1alpha1.StateScheduled || s == v1alpha1.StatePending) {
 				runs = append(runs, r)
 			}
 		}
@@ -182,7 +183,7 @@ func requestCancel(ctx context.Context, f *Factory, r *project.RunInfo, pending 
 	if err != nil {
 		return err
 	}
-	req, err := project.NewCancelRequest(r.ConfigMap)
+	req, err := v1alpha1.NewCancelRequest(r.ConfigMap)
 	if err != nil {
 		return err
 	}

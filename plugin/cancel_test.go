@@ -10,20 +10,20 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // cancelRequestsFor returns the cancel requests in the fake cluster that
 // name run by name and UID.
 func cancelRequestsFor(t *testing.T, fc *fakeCluster, run string) int {
 	t.Helper()
-	list, err := fc.client.CoreV1().ConfigMaps("flows").List(context.Background(), metav1.ListOptions{LabelSelector: project.LabelCancelRequest + "=true"})
+	list, err := fc.client.CoreV1().ConfigMaps("flows").List(context.Background(), metav1.ListOptions{LabelSelector: v1alpha1.LabelCancelRequest + "=true"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := 0
 	for i := range list.Items {
-		req, err := project.DecodeCancelRequest(&list.Items[i])
+		req, err := v1alpha1.DecodeCancelRequest(&list.Items[i])
 		if err != nil {
 			t.Fatalf("cancel request %s: %v", list.Items[i].Name, err)
 		}
@@ -106,7 +106,7 @@ func TestCancelAllPending(t *testing.T) {
 func TestCancelRequestedShown(t *testing.T) {
 	fc := newFakeCluster(t, true)
 	ctx := context.Background()
-	stale, err := project.NewCancelRequest(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "hello-default-pending", Namespace: "flows", UID: "an-earlier-run"}})
+	stale, err := v1alpha1.NewCancelRequest(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "hello-default-pending", Namespace: "flows", UID: "an-earlier-run"}})
 	if err != nil {
 		t.Fatal(err)
 	}

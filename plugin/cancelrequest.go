@@ -6,10 +6,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
-// cancelRequests indexes cancel requests (project.NewCancelRequest) by the
+// cancelRequests indexes cancel requests (v1alpha1.NewCancelRequest) by the
 // run they name. A request counts for a run only when both its name and
 // its UID match: one left over from an earlier run of the same name is not
 // this run's. Requests that do not decode are skipped; the reconciler
@@ -25,10 +25,10 @@ func readCancelRequests(items []corev1.ConfigMap) cancelRequests {
 	out := cancelRequests{}
 	for i := range items {
 		cm := &items[i]
-		if cm.Labels[project.LabelCancelRequest] != "true" {
+		if cm.Labels[v1alpha1.LabelCancelRequest] != "true" {
 			continue
 		}
-		req, err := project.DecodeCancelRequest(cm)
+		req, err := v1alpha1.DecodeCancelRequest(cm)
 		if err != nil {
 			continue
 		}
@@ -51,7 +51,7 @@ func (c cancelRequests) forRun(run *corev1.ConfigMap) *corev1.ConfigMap {
 
 // listCancelRequests lists the namespace's cancel requests.
 func (f *Factory) listCancelRequests(ctx context.Context) (cancelRequests, error) {
-	items, err := f.listConfigMaps(ctx, project.LabelCancelRequest+"=true")
+	items, err := f.listConfigMaps(ctx, v1alpha1.LabelCancelRequest+"=true")
 	if err != nil {
 		return nil, err
 	}

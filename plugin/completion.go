@@ -4,13 +4,14 @@ import (
 	"sort"
 
 	"context"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"strings"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/spf13/cobra"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // Shell completion. Cobra's `completion bash|zsh|fish|powershell` command
@@ -183,7 +184,7 @@ func (f *Factory) namespaceNames(prefix string) []string {
 	}
 	seen := map[string]bool{}
 	var names []string
-	if cms, err := c.CoreV1().ConfigMaps("").List(ctx, metav1.ListOptions{LabelSelector: project.LabelConfig + "=" + project.ConfigPool}); err == nil {
+	if cms, err := c.CoreV1().ConfigMaps("").List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.LabelConfig + "=" + v1alpha1.ConfigPool}); err == nil {
 		for _, cm := range cms.Items {
 			if !seen[cm.Namespace] {
 				seen[cm.Namespace] = true

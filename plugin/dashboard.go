@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/dashboard"
 	"github.com/kubectl-flows/kubectl-flows/internal/podstatus"
 	"github.com/kubectl-flows/kubectl-flows/project"
@@ -107,8 +108,8 @@ func (o *DashboardOptions) Run(ctx context.Context) error {
 	}
 	ns, _ := o.f.Namespace()
 	b := &dashboardBackend{f: o.f, ns: ns,
-		cfg:  configMapInformer(c, ns, project.LabelConfig),
-		runs: configMapInformer(c, ns, project.LabelRun+"=true"),
+		cfg:  configMapInformer(c, ns, v1alpha1.LabelConfig),
+		runs: configMapInformer(c, ns, v1alpha1.LabelRun+"=true"),
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(o.Address, fmt.Sprint(o.Port)))
 	if err != nil {
@@ -213,7 +214,7 @@ func (b *dashboardBackend) Snapshot() *dashboard.Snapshot {
 		}
 		for _, sc := range d.Schedules {
 			one := d.Deployment
-			one.Schedules = []project.Schedule{sc}
+			one.Schedules = []v1alpha1.Schedule{sc}
 			ds := dashboard.Schedule{Text: scheduleString(&one), Active: sc.Active == nil || *sc.Active}
 			if ds.Active {
 				ds.Next = nextRuns(sc, s.now, 3)
@@ -252,7 +253,7 @@ func (b *dashboardBackend) Snapshot() *dashboard.Snapshot {
 }
 
 // nextRuns is a schedule's next n fire times.
-func nextRuns(sc project.Schedule, now time.Time, n int) []time.Time {
+func nextRuns(sc v1alpha1.Schedule, now time.Time, n int) []time.Time {
 	var out []time.Time
 	t := now
 	for len(out) < n {
@@ -327,12 +328,12 @@ func (b *dashboardBackend) RunPage(ctx context.Context, name string) (*dashboard
 	st := r.Status
 	p := &dashboard.RunPage{Run: dashboardRun(s, r), LogTail: st.LogTail}
 	p.History = append(p.History, dashboard.StateTime{State: "Created", Time: r.ConfigMap.CreationTimestamp.Time})
-	p.History = append(p.History, dashboard.StateTime{State: string(project.StateScheduled), Time: r.ScheduledTime()})
+	p.History = append(p.History, dashboard.StateTime{State: string(v1alpha1.StateScheduled), Time: r.ScheduledTime()})
 	if st.PendingTime != nil {
-		p.History = append(p.History, dashboard.StateTime{State: string(project.StatePending), Time: st.PendingTime.Time})
+		p.History = append(p.History, dashboard.StateTime{State: string(v1alpha1.StatePending), Time: st.PendingTime.Time})
 	}
 	if st.StartTime != nil {
-		p.History = append(p.History, dashboard.StateTime{State: string(project.StateRunning), Time: st.StartTime.Time})
+		p.History = append(p.History, dashboard.StateTime{State: string(v1alpha1.StateRunning), Time: st.StartTime.Time})
 	}
 	if st.EndTime != nil {
 		p.History = append(p.History, dashboard.StateTime{State: string(r.State()), Time: st.EndTime.Time})
@@ -351,7 +352,7 @@ func (b *dashboardBackend) RunPage(ctx context.Context, name string) (*dashboard
 	if r.RequestErr != nil {
 		p.RequestError = r.RequestErr.Error()
 	}
-	if v, ok := r.ConfigMap.Annotations[project.AnnotationCancel]; ok && !r.State().Final() {
+	if v, ok := r.ConfigMap.Annotations[v1alpha1.AnnotationCancel]; ok && !r.State().Final() {
 		p.CancelAsked = v
 	}
 	if p.CancelAsked == "" && !r.State().Final() {
@@ -401,7 +402,7 @@ func (b *dashboardBackend) Submit(ctx context.Context, deployment string, params
 	if err != nil {
 		return "", fmt.Errorf("%v: %w", err, dashboard.ErrNotFound)
 	}
-	req := &project.RunRequest{Deployment: d.FullName()}
+	req := &v1alpha1.RunRequest{Deployment: d.FullName()}
 	if len(params) > 0 {
 		req.Parameters = params
 	}
@@ -458,10 +459,10 @@ func (b *dashboardBackend) Permissions(ctx context.Context) dashboard.Permission
 // with their run's Job name), only to tell open pages to refresh.
 func podInformer(c kubernetes.Interface, ns string) cache.SharedIndexInformer {
 	pods := c.CoreV1().Pods(ns)
-	return cache.NewSharedIndexInformer(listWatch(pods.List, pods.Watch, withLabels(project.LabelRunName)), &corev1.Pod{}, 0, cache.Indexers{})
+	return cache.NewSharedIndexInformer(listWatch(pods.List, pods.Watch, withLabels(v1alpha1.LabelRunName)), &corev1.Pod{}, 0, cache.Indexers{})
 }
 
 func jobInformer(c kubernetes.Interface, ns string) cache.SharedIndexInformer {
 	jobs := c.BatchV1().Jobs(ns)
-	return cache.NewSharedIndexInformer(listWatch(jobs.List, jobs.Watch, withLabels(project.LabelRunName)), &batchv1.Job{}, 0, cache.Indexers{})
+	return cache.NewSharedIndexInformer(listWatch(jobs.List, jobs.Watch, withLabels(v1alpha1.LabelRunName)), &batchv1.Job{}, 0, cache.Indexers{})
 }

@@ -22,6 +22,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/internal/podstatus"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
@@ -175,7 +176,7 @@ type runDetails struct {
 
 // family is a run's parent and children (runs started from inside it).
 type family struct {
-	parent      *project.RunRef
+	parent      *v1alpha1.RunRef
 	parentState string // the parent's state, or why it is not shown
 	children    []*project.RunInfo
 }
@@ -230,7 +231,7 @@ func (f *Factory) readRunDetails(ctx context.Context, r *project.RunInfo) (*runD
 	cm := r.ConfigMap
 	d := &runDetails{now: f.now(), run: r, jobName: r.Status.JobName}
 	if d.jobName == "" {
-		d.jobName = project.JobName(cm.Name)
+		d.jobName = v1alpha1.JobName(cm.Name)
 	}
 	objects := []string{cm.Name}
 	job, err := c.BatchV1().Jobs(cm.Namespace).Get(ctx, d.jobName, metav1.GetOptions{})
@@ -241,7 +242,7 @@ func (f *Factory) readRunDetails(ctx context.Context, r *project.RunInfo) (*runD
 	default:
 		d.job = job
 		objects = append(objects, job.Name)
-		pods, err := c.CoreV1().Pods(cm.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.Set{project.LabelRunName: job.Name}.String()})
+		pods, err := c.CoreV1().Pods(cm.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.Set{v1alpha1.LabelRunName: job.Name}.String()})
 		if err != nil {
 			d.podsErr = f.apiError(err, "list", "pods")
 		} else {
@@ -276,8 +277,8 @@ func printRun(w describe.PrefixWriter, d *runDetails) {
 	if r.RequestErr != nil {
 		field(w, 0, "Request Error:", "%s", r.RequestErr)
 	}
-	if _, ok := cm.Annotations[project.AnnotationCancel]; ok && !r.State().Final() {
-		field(w, 0, "Cancel:", "requested %s", cm.Annotations[project.AnnotationCancel])
+	if _, ok := cm.Annotations[v1alpha1.AnnotationCancel]; ok && !r.State().Final() {
+		field(w, 0, "Cancel:", "requested %s", cm.Annotations[v1alpha1.AnnotationCancel])
 	} else if req := d.cancel; req != nil && !r.State().Final() {
 		field(w, 0, "Cancel:", "requested %s by cancel request %s", timeText(&req.CreationTimestamp, now), req.Name)
 	}
@@ -464,7 +465,7 @@ func printDeployment(w describe.PrefixWriter, s *snapshot, d *project.InstalledD
 	field(w, 0, "Paused:", "%s", s.deploymentPause(d).sentence())
 	strategy := d.CollisionStrategy
 	if strategy == "" {
-		strategy = project.CollisionEnqueue
+		strategy = v1alpha1.CollisionEnqueue
 	}
 	field(w, 0, "Concurrency Limit:", "%s (%s when full)", project.LimitString(d.ConcurrencyLimit), strategy)
 	field(w, 0, "Slots In Use:", "%d", s.usage.Deployment[name])
@@ -476,7 +477,7 @@ func printDeployment(w describe.PrefixWriter, s *snapshot, d *project.InstalledD
 		w.Write(1, "Schedule\tActive\tNext Run\n")
 		for _, sc := range d.Schedules {
 			one := d.Deployment
-			one.Schedules = []project.Schedule{sc}
+			one.Schedules = []v1alpha1.Schedule{sc}
 			active := sc.Active == nil || *sc.Active
 			next := "<none>"
 			if n := nextRun(&one, s.now); active && !n.IsZero() {
@@ -495,7 +496,7 @@ func printDeployment(w describe.PrefixWriter, s *snapshot, d *project.InstalledD
 		field(w, 0, "Parameter Schema:", "properties %s", strings.Join(names, ", "))
 	}
 	block(w, 0, "Job Variables", yamlText(d.JobVariables))
-	var pool *project.Pool
+	var pool *v1alpha1.Pool
 	if ip := s.installed.Pools[d.Pool]; ip != nil {
 		pool = &ip.Pool
 	}

@@ -11,6 +11,7 @@ import (
 
 	"k8s.io/kubectl/pkg/describe"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/internal/golden"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
@@ -45,7 +46,7 @@ func TestDescribeGolden(t *testing.T) {
 // A message from the run's status goes through kubectl's PrefixWriter,
 // which escapes terminal control characters.
 func TestPrintRunFromDetails(t *testing.T) {
-	st := &project.RunStatus{State: project.StateFailed, Message: "boom \x1b[31mred", JobName: "hello-default-x"}
+	st := &v1alpha1.RunStatus{State: v1alpha1.StateFailed, Message: "boom \x1b[31mred", JobName: "hello-default-x"}
 	d := &runDetails{
 		now:       clock,
 		run:       project.ReadRun(runCM("hello-default-x", "hello/default", -time.Minute, st, nil)),

@@ -21,7 +21,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/render"
 	"github.com/kubectl-flows/kubectl-flows/version"
 )
@@ -170,7 +170,7 @@ func (o *DiffOptions) diff(ctx context.Context) (int, error) {
 	if err != nil {
 		return changed, err
 	}
-	sel := render.LabelManagedBy + "=" + render.ManagedBy + "," + render.LabelPartOf + "=" + l.Name + "," + project.LabelConfig
+	sel := render.LabelManagedBy + "=" + render.ManagedBy + "," + render.LabelPartOf + "=" + l.Name + "," + v1alpha1.LabelConfig
 	live, err := c.CoreV1().ConfigMaps(l.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return changed, o.f.apiError(err, "list", "configmaps")

@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 	"github.com/kubectl-flows/kubectl-flows/version"
 )
@@ -251,7 +252,7 @@ func rootCause(err error) string {
 // readInstalled reads the project's config ConfigMaps and fails with a
 // clear message when nothing is installed in the namespace.
 func (f *Factory) readInstalled(ctx context.Context) (*project.Installed, error) {
-	items, err := f.listConfigMaps(ctx, project.LabelConfig)
+	items, err := f.listConfigMaps(ctx, v1alpha1.LabelConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +268,7 @@ func (f *Factory) readInstalled(ctx context.Context) (*project.Installed, error)
 func (f *Factory) notInstalled(ctx context.Context) error {
 	hint := ""
 	if c, err := f.KubeClient(); err == nil {
-		list, err := c.CoreV1().ConfigMaps("").List(ctx, metav1.ListOptions{LabelSelector: project.LabelConfig + "=" + project.ConfigPool, Limit: 100})
+		list, err := c.CoreV1().ConfigMaps("").List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.LabelConfig + "=" + v1alpha1.ConfigPool, Limit: 100})
 		if err == nil {
 			seen := map[string]bool{}
 			var nss []string
@@ -317,7 +318,7 @@ func (f *Factory) snapshot(ctx context.Context, runSelector string) (*snapshot, 
 
 // listRuns lists the run request ConfigMaps matching an extra selector.
 func (f *Factory) listRuns(ctx context.Context, selector string) ([]*project.RunInfo, error) {
-	sel := project.LabelRun + "=true"
+	sel := v1alpha1.LabelRun + "=true"
 	if selector != "" {
 		sel += "," + selector
 	}
@@ -348,7 +349,7 @@ func (f *Factory) listConfigMaps(ctx context.Context, selector string) ([]corev1
 func readRuns(items []corev1.ConfigMap) []*project.RunInfo {
 	runs := make([]*project.RunInfo, 0, len(items))
 	for i := range items {
-		if items[i].Labels[project.LabelRun] != "true" {
+		if items[i].Labels[v1alpha1.LabelRun] != "true" {
 			continue
 		}
 		runs = append(runs, project.ReadRun(&items[i]))
@@ -379,7 +380,7 @@ func (f *Factory) getRun(ctx context.Context, name string) (*project.RunInfo, er
 		return nil, err
 	}
 	cm, err := c.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) || (err == nil && cm.Labels[project.LabelRun] != "true") {
+	if apierrors.IsNotFound(err) || (err == nil && cm.Labels[v1alpha1.LabelRun] != "true") {
 		return nil, f.runNotFound(ctx, name)
 	}
 	if err != nil {
@@ -415,12 +416,12 @@ func (f *Factory) deployment(in *project.Installed, full string) (*project.Insta
 	if d := in.Deployments[full]; d != nil {
 		return d, nil
 	}
-	if _, _, ok := project.SplitDeployment(full); !ok {
+	if _, _, ok := v1alpha1.SplitDeployment(full); !ok {
 		// Accept a bare name when one flow has it, or a flow with one
 		// deployment.
 		var match []string
 		for _, n := range in.DeploymentNames() {
-			flow, name, _ := project.SplitDeployment(n)
+			flow, name, _ := v1alpha1.SplitDeployment(n)
 			if name == full || flow == full {
 				match = append(match, n)
 			}

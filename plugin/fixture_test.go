@@ -19,6 +19,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 	"github.com/kubectl-flows/kubectl-flows/render"
 )
@@ -58,19 +59,19 @@ func newFakeCluster(t *testing.T, withRuns bool) *fakeCluster {
 			t.Fatal(err)
 		}
 		cm.CreationTimestamp = metav1.NewTime(clock.Add(-24 * time.Hour))
-		if cm.Name == project.LimitsConfigMapName {
-			cm.Data[project.KeyLimits] = "- tag: hello\n  limit: 3\n- tag: adhoc\n  limit: 1\n"
+		if cm.Name == v1alpha1.LimitsConfigMapName {
+			cm.Data[v1alpha1.KeyLimits] = "- tag: hello\n  limit: 3\n- tag: adhoc\n  limit: 1\n"
 		}
-		digests[cm.Name] = project.ConfigDigest(cm.Data)
+		digests[cm.Name] = v1alpha1.ConfigDigest(cm.Data)
 		objs = append(objs, cm)
 	}
 	// The index as render would write it for this config.
-	indexData, err := project.ConfigIndexData(digests)
+	indexData, err := v1alpha1.ConfigIndexData(digests)
 	if err != nil {
 		t.Fatal(err)
 	}
 	objs = append(objs, &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: project.ConfigIndexName, Namespace: "flows", Labels: map[string]string{project.LabelConfig: project.ConfigIndex}},
+		ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.ConfigIndexName, Namespace: "flows", Labels: map[string]string{v1alpha1.LabelConfig: v1alpha1.ConfigIndex}},
 		Data:       indexData,
 	})
 	fc := &fakeCluster{}
@@ -93,66 +94,66 @@ func newFakeCluster(t *testing.T, withRuns bool) *fakeCluster {
 }
 
 // runCM builds a run ConfigMap as the reconciler leaves it.
-func runCM(name, deployment string, created time.Duration, st *project.RunStatus, req *project.RunRequest) *corev1.ConfigMap {
+func runCM(name, deployment string, created time.Duration, st *v1alpha1.RunStatus, req *v1alpha1.RunRequest) *corev1.ConfigMap {
 	if req == nil {
-		req = &project.RunRequest{Deployment: deployment}
+		req = &v1alpha1.RunRequest{Deployment: deployment}
 	}
-	data, _ := project.EncodeRunRequest(req)
-	flow, dname, _ := project.SplitDeployment(deployment)
+	data, _ := v1alpha1.EncodeRunRequest(req)
+	flow, dname, _ := v1alpha1.SplitDeployment(deployment)
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: name, Namespace: "flows", UID: types.UID("uid-" + name),
 			CreationTimestamp: metav1.NewTime(clock.Add(created)),
 			Labels: map[string]string{
-				project.LabelRun: "true", project.LabelFlow: flow,
-				project.LabelDeployment: project.DeploymentLabelValue(flow, dname),
+				v1alpha1.LabelRun: "true", v1alpha1.LabelFlow: flow,
+				v1alpha1.LabelDeployment: v1alpha1.DeploymentLabelValue(flow, dname),
 			},
 		},
-		Data: map[string]string{project.KeyRun: data},
+		Data: map[string]string{v1alpha1.KeyRun: data},
 	}
 	if st != nil {
-		s, _ := project.EncodeRunStatus(st)
-		cm.Data[project.KeyStatus] = s
-		cm.Labels[project.LabelState] = string(st.State)
+		s, _ := v1alpha1.EncodeRunStatus(st)
+		cm.Data[v1alpha1.KeyStatus] = s
+		cm.Labels[v1alpha1.LabelState] = string(st.State)
 		if st.Pool != "" {
-			cm.Labels[project.LabelPool] = st.Pool
-			cm.Labels[project.LabelQueue] = st.Queue
+			cm.Labels[v1alpha1.LabelPool] = st.Pool
+			cm.Labels[v1alpha1.LabelQueue] = st.Queue
 		}
 	}
 	return cm
 }
 
 func fixtureRuns() []runtime.Object {
-	held := func(state project.RunState, reason, msg string, start, end *metav1.Time) *project.RunStatus {
-		return &project.RunStatus{
+	held := func(state v1alpha1.RunState, reason, msg string, start, end *metav1.Time) *v1alpha1.RunStatus {
+		return &v1alpha1.RunStatus{
 			State: state, Reason: reason, Message: msg, Pool: "kubernetes", Queue: "default", Tags: []string{"hello"},
 			StartTime: start, EndTime: end,
 		}
 	}
-	done := held(project.StateCompleted, "Completed", "Job hello-default-done completed", at(-9*time.Minute), at(-8*time.Minute-30*time.Second))
+	done := held(v1alpha1.StateCompleted, "Completed", "Job hello-default-done completed", at(-9*time.Minute), at(-8*time.Minute-30*time.Second))
 	done.JobName = "hello-default-done"
 	done.Parameters = map[string]any{"name": "world"}
 	done.Conditions = []metav1.Condition{{Type: "Ready", Status: "True", Reason: "Succeeded", Message: "Job hello-default-done completed", LastTransitionTime: *at(-8*time.Minute - 30*time.Second)}}
-	failed := held(project.StateFailed, "BackoffLimitExceeded", "Job has reached the specified backoff limit", at(-7*time.Minute), at(-6*time.Minute))
+	failed := held(v1alpha1.StateFailed, "BackoffLimitExceeded", "Job has reached the specified backoff limit", at(-7*time.Minute), at(-6*time.Minute))
 	failed.JobName = "hello-default-failed"
 	failed.LogTail = "Traceback (most recent call last):\nValueError: no hello today\n"
-	running := held(project.StateRunning, "Started", "pod hello-arthur-running-abcde is running", at(-2*time.Minute), nil)
+	running := held(v1alpha1.StateRunning, "Started", "pod hello-arthur-running-abcde is running", at(-2*time.Minute), nil)
 	running.JobName = "hello-arthur-running"
-	pending := held(project.StatePending, "Unschedulable", "0/4 nodes are available", nil, nil)
+	pending := held(v1alpha1.StatePending, "Unschedulable", "0/4 nodes are available", nil, nil)
 	pending.JobName = "hello-default-pending"
 	return []runtime.Object{
 		runCM("hello-default-done", "hello/default", -10*time.Minute, done, nil),
 		runCM("hello-default-failed", "hello/default", -8*time.Minute, failed, nil),
-		runCM("hello-arthur-running", "hello/arthur", -3*time.Minute, running, &project.RunRequest{Deployment: "hello/arthur", Tags: []string{"adhoc"}}),
+		runCM("hello-arthur-running", "hello/arthur", -3*time.Minute, running, &v1alpha1.RunRequest{Deployment: "hello/arthur", Tags: []string{"adhoc"}}),
 		// Started from inside hello-arthur-running's pod: its child.
-		runCM("hello-default-pending", "hello/default", -time.Minute, pending, &project.RunRequest{Deployment: "hello/default",
-			Parent: &project.RunRef{Run: "hello-arthur-running", RunUID: "uid-hello-arthur-running"}}),
-		runCM("hello-default-late", "hello/default", -40*time.Second, &project.RunStatus{State: project.StateScheduled, Reason: "Paused", Message: "queue kubernetes/default is paused"}, nil),
-		runCM("hello-default-later", "hello/default", -5*time.Second, &project.RunStatus{State: project.StateScheduled}, &project.RunRequest{Deployment: "hello/default", ScheduledTime: at(time.Hour)}),
+		runCM("hello-default-pending", "hello/default", -time.Minute, pending, &v1alpha1.RunRequest{Deployment: "hello/default",
+			Parent: &v1alpha1.RunRef{Run: "hello-arthur-running", RunUID: "uid-hello-arthur-running"}}),
+		runCM("hello-default-late", "hello/default", -40*time.Second, &v1alpha1.RunStatus{State: v1alpha1.StateScheduled, Reason: "Paused", Message: "queue kubernetes/default is paused"}, nil),
+		runCM("hello-default-later", "hello/default", -5*time.Second, &v1alpha1.RunStatus{State: v1alpha1.StateScheduled}, &v1alpha1.RunRequest{Deployment: "hello/default", ScheduledTime: at(time.Hour)}),
 		&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "hello-arthur-running", Namespace: "flows", UID: "job-uid-1"}, Status: batchv1.JobStatus{Active: 1}},
 		&corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: "hello-arthur-running-abcde", Namespace: "flows", CreationTimestamp: *at(-2 * time.Minute),
-				Labels:          map[string]string{project.LabelRunName: "hello-arthur-running"},
+				Labels:          map[string]string{v1alpha1.LabelRunName: "hello-arthur-running"},
 				OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: "hello-arthur-running", UID: "job-uid-1", Controller: &isController}}},
 			Spec:   corev1.PodSpec{NodeName: "kwok-node-0", Containers: []corev1.Container{{Name: "flow"}}},
 			Status: corev1.PodStatus{Phase: corev1.PodRunning},

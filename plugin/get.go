@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -242,7 +243,7 @@ func (o *GetOptions) watch(ctx context.Context, s *snapshot, printed []view) err
 	for _, v := range printed {
 		last[v.name] = rowKey(o.kind, v)
 	}
-	runSel := project.LabelRun + "=true"
+	runSel := v1alpha1.LabelRun + "=true"
 	if o.kind.plural == "runs" && o.Selector != "" {
 		runSel += "," + o.Selector
 	}
@@ -263,7 +264,7 @@ func (o *GetOptions) watch(ctx context.Context, s *snapshot, printed []view) err
 		_, _ = inf.AddEventHandler(handler)
 		return inf
 	}
-	cfgInf, runInf, cancelInf := informer(project.LabelConfig), informer(runSel), informer(project.LabelCancelRequest+"=true")
+	cfgInf, runInf, cancelInf := informer(v1alpha1.LabelConfig), informer(runSel), informer(v1alpha1.LabelCancelRequest+"=true")
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)

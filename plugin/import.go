@@ -13,9 +13,9 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 	"github.com/kubectl-flows/kubectl-flows/prefectimport"
-	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 var importLong = templates.LongDesc(`
@@ -152,10 +152,10 @@ func relativeTo(dir, file string) (string, error) {
 }
 
 // limits reads --limits, then lays the flags over it.
-func (o *ImportOptions) limits() ([]project.Pool, []project.TagLimit, error) {
+func (o *ImportOptions) limits() ([]v1alpha1.Pool, []v1alpha1.TagLimit, error) {
 	var l struct {
-		Pools             []project.Pool     `json:"pools"`
-		ConcurrencyLimits []project.TagLimit `json:"concurrencyLimits"`
+		Pools             []v1alpha1.Pool     `json:"pools"`
+		ConcurrencyLimits []v1alpha1.TagLimit `json:"concurrencyLimits"`
 	}
 	if o.LimitsFile != "" {
 		b, err := os.ReadFile(o.LimitsFile)
@@ -166,13 +166,13 @@ func (o *ImportOptions) limits() ([]project.Pool, []project.TagLimit, error) {
 			return nil, nil, fmt.Errorf("--limits %s: %v (want pools: and concurrencyLimits: as in flows.yaml)", o.LimitsFile, err)
 		}
 	}
-	pool := func(name string) *project.Pool {
+	pool := func(name string) *v1alpha1.Pool {
 		for i := range l.Pools {
 			if l.Pools[i].Name == name {
 				return &l.Pools[i]
 			}
 		}
-		l.Pools = append(l.Pools, project.Pool{Name: name})
+		l.Pools = append(l.Pools, v1alpha1.Pool{Name: name})
 		return &l.Pools[len(l.Pools)-1]
 	}
 	for _, kv := range o.PoolLimits {
@@ -195,7 +195,7 @@ func (o *ImportOptions) limits() ([]project.Pool, []project.TagLimit, error) {
 		if q := p.Queue(qn); q != nil {
 			q.ConcurrencyLimit = &n
 		} else {
-			p.Queues = append(p.Queues, project.Queue{Name: qn, ConcurrencyLimit: &n})
+			p.Queues = append(p.Queues, v1alpha1.Queue{Name: qn, ConcurrencyLimit: &n})
 		}
 	}
 	for _, kv := range o.TagLimits {
@@ -210,7 +210,7 @@ func (o *ImportOptions) limits() ([]project.Pool, []project.TagLimit, error) {
 			}
 		}
 		if !found {
-			l.ConcurrencyLimits = append(l.ConcurrencyLimits, project.TagLimit{Tag: tag, Limit: n})
+			l.ConcurrencyLimits = append(l.ConcurrencyLimits, v1alpha1.TagLimit{Tag: tag, Limit: n})
 		}
 	}
 	return l.Pools, l.ConcurrencyLimits, nil

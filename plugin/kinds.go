@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -19,7 +20,7 @@ import (
 // kubectl-flows keeps everything in ConfigMaps and these put the pieces
 // together in the shape of a Kubernetes object (apiVersion, kind, metadata,
 // spec, status) so tools like jq and jsonpath work on them.
-const viewAPIVersion = project.APIVersion
+const viewAPIVersion = v1alpha1.APIVersion
 
 // snapshot is what one `get` or `describe` reads: the installed config, the
 // runs, and the slots they hold.
@@ -236,8 +237,8 @@ func (s *snapshot) runQueue(r *project.RunInfo) (pool, queue string) {
 // runStatusView is a run's status as `get -o json` shows it: the stored
 // status plus whether it is Late.
 type runStatusView struct {
-	project.RunStatus `json:",inline"`
-	Late              bool `json:"late,omitempty"`
+	v1alpha1.RunStatus `json:",inline"`
+	Late               bool `json:"late,omitempty"`
 	// CancelRequested: a cancel request names this run (by name and UID)
 	// and the reconciler has not carried it out yet.
 	CancelRequested bool `json:"cancelRequested,omitempty"`
@@ -256,7 +257,7 @@ func runObject(s *snapshot, r *project.RunInfo) *unstructured.Unstructured {
 		spec = map[string]any{"invalid": r.RequestErr.Error()}
 	}
 	return object("Run", r.ConfigMap.Name, r.ConfigMap.Namespace, r.ConfigMap.CreationTimestamp, r.ConfigMap.Labels,
-		spec, runStatusView{RunStatus: st, Late: r.DisplayState(s.now) == project.StateLate, CancelRequested: s.cancelRequested(r)})
+		spec, runStatusView{RunStatus: st, Late: r.DisplayState(s.now) == v1alpha1.StateLate, CancelRequested: s.cancelRequested(r)})
 }
 
 func runView(s *snapshot, r *project.RunInfo) view {
@@ -332,7 +333,7 @@ func (s *snapshot) lastRuns() map[string]*project.RunInfo {
 }
 
 // scheduleString shows a deployment's schedules compactly.
-func scheduleString(d *project.Deployment) string {
+func scheduleString(d *v1alpha1.Deployment) string {
 	var parts []string
 	for _, sc := range d.Schedules {
 		var p string
@@ -354,7 +355,7 @@ func scheduleString(d *project.Deployment) string {
 }
 
 // nextRun is the earliest next tick of the deployment's active schedules.
-func nextRun(d *project.Deployment, now time.Time) time.Time {
+func nextRun(d *v1alpha1.Deployment, now time.Time) time.Time {
 	var next time.Time
 	for _, sc := range d.Schedules {
 		if sc.Active != nil && !*sc.Active {
@@ -380,9 +381,9 @@ type deploymentStatusView struct {
 }
 
 type lastRunView struct {
-	Name    string           `json:"name"`
-	State   project.RunState `json:"state"`
-	Created metav1.Time      `json:"creationTimestamp"`
+	Name    string            `json:"name"`
+	State   v1alpha1.RunState `json:"state"`
+	Created metav1.Time       `json:"creationTimestamp"`
 }
 
 func deploymentViews(s *snapshot) []view {
@@ -469,7 +470,7 @@ func poolViews(s *snapshot) []view {
 
 type queueSpecView struct {
 	Pool string `json:"pool"`
-	project.Queue
+	v1alpha1.Queue
 }
 
 type queueStatusView struct {
@@ -482,7 +483,7 @@ type queueStatusView struct {
 type queueRow struct {
 	name   string // pool/queue
 	pool   *project.InstalledPool
-	queue  *project.Queue
+	queue  *v1alpha1.Queue
 	status queueStatusView
 }
 
@@ -503,7 +504,7 @@ func queueViews(s *snapshot) []view {
 	var out []view
 	for _, r := range queueRows(s) {
 		st := r.status
-		labels := map[string]string{project.LabelPool: r.pool.Name, project.LabelQueue: r.queue.Name}
+		labels := map[string]string{v1alpha1.LabelPool: r.pool.Name, v1alpha1.LabelQueue: r.queue.Name}
 		out = append(out, view{
 			name:   r.name,
 			labels: labels,
@@ -541,7 +542,7 @@ func limitViews(s *snapshot) []view {
 		out = append(out, view{
 			name:  tag,
 			cells: []any{tag, slotsCell(st.SlotsInUse, &limit), orNone(strings.Join(deps, ","))},
-			obj:   object("ConcurrencyLimit", tag, s.ns, metav1.Time{}, nil, project.TagLimit{Tag: tag, Limit: limit}, st),
+			obj:   object("ConcurrencyLimit", tag, s.ns, metav1.Time{}, nil, v1alpha1.TagLimit{Tag: tag, Limit: limit}, st),
 		})
 	}
 	return out

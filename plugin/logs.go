@@ -19,6 +19,7 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -88,9 +89,9 @@ func (o *LogsOptions) Run(ctx context.Context) error {
 	ns := r.ConfigMap.Namespace
 	job := r.Status.JobName
 	if job == "" {
-		job = project.JobName(r.ConfigMap.Name)
+		job = v1alpha1.JobName(r.ConfigMap.Name)
 	}
-	sel := labels.Set{project.LabelRunName: job}.String()
+	sel := labels.Set{v1alpha1.LabelRunName: job}.String()
 	pod, err := o.newestPod(ctx, ns, sel)
 	if err != nil {
 		return err

@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 func TestLogs(t *testing.T) {
@@ -40,7 +40,7 @@ func TestLogsFollowWaitsForThePod(t *testing.T) {
 	}()
 	time.Sleep(300 * time.Millisecond)
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "hello-default-late-xyz", Namespace: "flows", Labels: map[string]string{project.LabelRunName: "hello-default-late"}},
+		ObjectMeta: metav1.ObjectMeta{Name: "hello-default-late-xyz", Namespace: "flows", Labels: map[string]string{v1alpha1.LabelRunName: "hello-default-late"}},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "flow"}}},
 		Status:     corev1.PodStatus{Phase: corev1.PodRunning},
 	}

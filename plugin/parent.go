@@ -9,8 +9,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
-	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 // parentFromEnv finds the run this command runs inside of, from the
@@ -20,7 +20,7 @@ import (
 // that was too long for a Job, so a run of that name is looked for first,
 // then the run whose Job name it is. A name that finds no run (`run
 // --local` sets one too) starts the run without a parent, with a warning.
-func (f *Factory) parentFromEnv(ctx context.Context, warn io.Writer) (*project.RunRef, error) {
+func (f *Factory) parentFromEnv(ctx context.Context, warn io.Writer) (*v1alpha1.RunRef, error) {
 	job := os.Getenv(jobtemplate.EnvRunName)
 	if job == "" {
 		return nil, nil
@@ -31,8 +31,8 @@ func (f *Factory) parentFromEnv(ctx context.Context, warn io.Writer) (*project.R
 	}
 	cm, err := c.CoreV1().ConfigMaps(ns).Get(ctx, job, metav1.GetOptions{})
 	switch {
-	case err == nil && cm.Labels[project.LabelRun] == "true":
-		return &project.RunRef{Run: cm.Name, RunUID: cm.UID}, nil
+	case err == nil && cm.Labels[v1alpha1.LabelRun] == "true":
+		return &v1alpha1.RunRef{Run: cm.Name, RunUID: cm.UID}, nil
 	case err != nil && !apierrors.IsNotFound(err):
 		return nil, f.apiError(err, "get", "configmaps")
 	}
@@ -41,8 +41,8 @@ func (f *Factory) parentFromEnv(ctx context.Context, warn io.Writer) (*project.R
 		return nil, err
 	}
 	for _, r := range runs {
-		if project.JobName(r.ConfigMap.Name) == job {
-			return &project.RunRef{Run: r.ConfigMap.Name, RunUID: r.ConfigMap.UID}, nil
+		if v1alpha1.JobName(r.ConfigMap.Name) == job {
+			return &v1alpha1.RunRef{Run: r.ConfigMap.Name, RunUID: r.ConfigMap.UID}, nil
 		}
 	}
 	fmt.Fprintf(warn, "warning: %s=%s names no run in namespace %q; the run is started without a parent\n", jobtemplate.EnvRunName, job, ns)

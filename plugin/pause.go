@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/util/retry"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -108,7 +109,7 @@ func (o *PauseOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := o.annotate(ctx, d.ConfigMap.Name, project.AnnotationPaused, func(string) string {
+		if err := o.annotate(ctx, d.ConfigMap.Name, v1alpha1.AnnotationPaused, func(string) string {
 			if o.pause {
 				return "true"
 			}
@@ -125,7 +126,7 @@ func (o *PauseOptions) Run(ctx context.Context) error {
 		if p == nil {
 			return o.notFound("pool", o.name, in.PoolNames())
 		}
-		if err := o.annotate(ctx, p.ConfigMap.Name, project.AnnotationPaused, func(string) string {
+		if err := o.annotate(ctx, p.ConfigMap.Name, v1alpha1.AnnotationPaused, func(string) string {
 			if o.pause {
 				return "true"
 			}
@@ -156,9 +157,9 @@ func (o *PauseOptions) Run(ctx context.Context) error {
 		if p == nil || p.Queue(qName) == nil {
 			return o.notFound("queue", o.name, in.QueueNames())
 		}
-		if err := o.annotate(ctx, p.ConfigMap.Name, project.AnnotationPausedQueues, func(cur string) string {
+		if err := o.annotate(ctx, p.ConfigMap.Name, v1alpha1.AnnotationPausedQueues, func(cur string) string {
 			set := map[string]bool{}
-			for _, q := range project.SplitList(cur) {
+			for _, q := range v1alpha1.SplitList(cur) {
 				set[q] = true
 			}
 			if o.pause {

@@ -7,7 +7,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 func TestPauseResume(t *testing.T) {
@@ -26,9 +26,9 @@ func TestPauseResume(t *testing.T) {
 		key  string
 		want string
 	}{
-		{[]string{"pause", "deployment", "hello/arthur"}, "deployment hello/arthur paused\n", "flows-deployment-hello-arthur", project.AnnotationPaused, "true"},
-		{[]string{"pause", "queue", "kubernetes/default"}, "queue kubernetes/default paused\n", "flows-pool-kubernetes", project.AnnotationPausedQueues, "default"},
-		{[]string{"pause", "pool", "kubernetes"}, "pool kubernetes paused\n", "flows-pool-kubernetes", project.AnnotationPaused, "true"},
+		{[]string{"pause", "deployment", "hello/arthur"}, "deployment hello/arthur paused\n", "flows-deployment-hello-arthur", v1alpha1.AnnotationPaused, "true"},
+		{[]string{"pause", "queue", "kubernetes/default"}, "queue kubernetes/default paused\n", "flows-pool-kubernetes", v1alpha1.AnnotationPausedQueues, "default"},
+		{[]string{"pause", "pool", "kubernetes"}, "pool kubernetes paused\n", "flows-pool-kubernetes", v1alpha1.AnnotationPaused, "true"},
 	}
 	for _, s := range steps {
 		out, errOut, code := fc.kf(t, s.args...)

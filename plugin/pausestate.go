@@ -1,6 +1,9 @@
 package plugin
 
-import "github.com/kubectl-flows/kubectl-flows/project"
+import (
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
 
 // pauseState says whether and why a pool, queue or deployment is paused.
 // get prints it as a short cell and describe as a sentence; both come from
@@ -80,7 +83,7 @@ func (s *snapshot) deploymentPause(d *project.InstalledDeployment) pauseState {
 
 // queuePause is a queue's own state (the annotation of its pool's
 // ConfigMap, or the project file), else its pool's.
-func queuePause(p *project.InstalledPool, q *project.Queue) pauseState {
+func queuePause(p *project.InstalledPool, q *v1alpha1.Queue) pauseState {
 	switch {
 	case p.PausedQueues[q.Name]:
 		return pausedByKubectl

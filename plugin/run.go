@@ -21,6 +21,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -37,17 +38,17 @@ const (
 )
 
 // exitCodeFor maps a final state to its exit status.
-func exitCodeFor(s project.RunState) int {
+func exitCodeFor(s v1alpha1.RunState) int {
 	switch s {
-	case project.StateCompleted:
+	case v1alpha1.StateCompleted:
 		return ExitCompleted
-	case project.StateFailed:
+	case v1alpha1.StateFailed:
 		return ExitFailed
-	case project.StateCrashed:
+	case v1alpha1.StateCrashed:
 		return ExitCrashed
-	case project.StateCancelled:
+	case v1alpha1.StateCancelled:
 		return ExitCancelled
-	case project.StateRejected:
+	case v1alpha1.StateRejected:
 		return ExitRejected
 	}
 	return ExitOther
@@ -281,7 +282,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	req := &project.RunRequest{Deployment: d.FullName(), ScheduledTime: o.scheduledAt, Tags: o.Tags, Parent: parent}
+	req := &v1alpha1.RunRequest{Deployment: d.FullName(), ScheduledTime: o.scheduledAt, Tags: o.Tags, Parent: parent}
 	if len(o.params) > 0 {
 		req.Parameters = o.params
 	}
@@ -330,21 +331,11 @@ func (o *RunOptions) printRun(in *project.Installed, cm *corev1.ConfigMap) error
 
 const fieldManager = "kubectl-flows"
 
-// runNamePrefix is FLOW-NAME-, short enough that the generated name makes a
-// Job name that needs no hashing.
-func runNamePrefix(flow, name string) string {
-	p := flow + "-" + name
-	if len(p) > 50 {
-		p = strings.TrimRight(p[:50], "-.")
-	}
-	return p + "-"
-}
-
 // submitRun creates a run request for deployment d, the one way runs are
 // made by hand: `kubectl flows run` and the dashboard's Run buttons. With
 // validate it first checks parameters and job variables as the reconciler
 // will (an error is ExitRejected). name may be empty for a generated one.
-func submitRun(ctx context.Context, f *Factory, in *project.Installed, d *project.InstalledDeployment, req *project.RunRequest, name string, validate bool) (*corev1.ConfigMap, error) {
+func submitRun(ctx context.Context, f *Factory, in *project.Installed, d *project.InstalledDeployment, req *v1alpha1.RunRequest, name string, validate bool) (*corev1.ConfigMap, error) {
 	c, ns, err := f.clientIn()
 	if err != nil {
 		return nil, err
@@ -359,25 +350,9 @@ func submitRun(ctx context.Context, f *Factory, in *project.Installed, d *projec
 			return nil, &ExitError{Code: ExitRejected, Err: fmt.Errorf("not submitted: %w", err)}
 		}
 	}
-	data, err := project.EncodeRunRequest(req)
+	cm, err := v1alpha1.NewRunRequest(ns, name, req)
 	if err != nil {
 		return nil, err
-	}
-	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace: ns,
-			Labels: map[string]string{
-				project.LabelRun:        "true",
-				project.LabelFlow:       d.Flow,
-				project.LabelDeployment: project.DeploymentLabelValue(d.Flow, d.Name),
-			},
-		},
-		Data: map[string]string{project.KeyRun: data},
-	}
-	if name != "" {
-		cm.Name = name
-	} else {
-		cm.GenerateName = runNamePrefix(d.Flow, d.Name)
 	}
 	created, err := c.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{FieldManager: fieldManager})
 	if apierrors.IsAlreadyExists(err) {
@@ -461,7 +436,7 @@ func waitForRun(ctx context.Context, f *Factory, cm *corev1.ConfigMap, timeout t
 	})
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, watchtools.ErrWatchClosed) && ctx.Err() != nil || wait4Timeout(err) {
-			state := project.StateScheduled
+			state := v1alpha1.StateScheduled
 			if last != nil {
 				state = last.State()
 			}

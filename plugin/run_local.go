@@ -14,6 +14,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/entrypoint"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
@@ -47,7 +48,7 @@ func (o *RunOptions) runLocal(ctx context.Context) error {
 	}
 	name := o.Name
 	if name == "" {
-		name = runNamePrefix(d.Flow, d.Name) + "local-" + strings.ToLower(rand.Text()[:5])
+		name = v1alpha1.RunNamePrefix(d.Flow, d.Name) + "local-" + strings.ToLower(rand.Text()[:5])
 	}
 	res, _, err := l.ResolveRun(d, name, o.params, o.jobVars)
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 func TestRunCreatesRequest(t *testing.T) {
@@ -31,10 +31,10 @@ func TestRunCreatesRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cm.Labels[project.LabelRun] != "true" || cm.Labels[project.LabelDeployment] != "hello.default" {
+	if cm.Labels[v1alpha1.LabelRun] != "true" || cm.Labels[v1alpha1.LabelDeployment] != "hello.default" {
 		t.Errorf("labels %v", cm.Labels)
 	}
-	req, err := project.DecodeRunRequest(cm.Data[project.KeyRun])
+	req, err := v1alpha1.DecodeRunRequest(cm.Data[v1alpha1.KeyRun])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestRunValidation(t *testing.T) {
 
 // finishRuns plays the reconciler: each new run goes Pending, Running and
 // then to the state its name asks for.
-func (fc *fakeCluster) finishRuns(t *testing.T, ctx context.Context, final map[string]project.RunState) {
+func (fc *fakeCluster) finishRuns(t *testing.T, ctx context.Context, final map[string]v1alpha1.RunState) {
 	w, err := fc.client.CoreV1().ConfigMaps("flows").Watch(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -96,18 +96,18 @@ func (fc *fakeCluster) finishRuns(t *testing.T, ctx context.Context, final map[s
 		defer w.Stop()
 		for ev := range w.ResultChan() {
 			cm, ok := ev.Object.(*corev1.ConfigMap)
-			if !ok || ev.Type != watch.Added || cm.Labels[project.LabelRun] != "true" {
+			if !ok || ev.Type != watch.Added || cm.Labels[v1alpha1.LabelRun] != "true" {
 				continue
 			}
-			var end project.RunState
+			var end v1alpha1.RunState
 			for prefix, s := range final {
 				if strings.Contains(cm.Name, prefix) {
 					end = s
 				}
 			}
-			for _, st := range []*project.RunStatus{
-				{State: project.StatePending, Reason: "Dispatched", Message: "Job created", Pool: "kubernetes", Queue: "default"},
-				{State: project.StateRunning, Reason: "Started", Message: "pod is running", StartTime: at(0)},
+			for _, st := range []*v1alpha1.RunStatus{
+				{State: v1alpha1.StatePending, Reason: "Dispatched", Message: "Job created", Pool: "kubernetes", Queue: "default"},
+				{State: v1alpha1.StateRunning, Reason: "Started", Message: "pod is running", StartTime: at(0)},
 				{State: end, Reason: string(end) + "Reason", Message: "it ended", StartTime: at(0), EndTime: at(3 * time.Second), LogTail: "last words\n"},
 			} {
 				time.Sleep(20 * time.Millisecond)
@@ -115,9 +115,9 @@ func (fc *fakeCluster) finishRuns(t *testing.T, ctx context.Context, final map[s
 				if err != nil {
 					return
 				}
-				data, _ := project.EncodeRunStatus(st)
-				cur.Data[project.KeyStatus] = data
-				cur.Labels[project.LabelState] = string(st.State)
+				data, _ := v1alpha1.EncodeRunStatus(st)
+				cur.Data[v1alpha1.KeyStatus] = data
+				cur.Labels[v1alpha1.LabelState] = string(st.State)
 				if _, err := fc.client.CoreV1().ConfigMaps("flows").Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
 					return
 				}
@@ -130,9 +130,9 @@ func TestRunWaitExitCodes(t *testing.T) {
 	fc := newFakeCluster(t, false)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	fc.finishRuns(t, ctx, map[string]project.RunState{
-		"ok": project.StateCompleted, "fail": project.StateFailed, "crash": project.StateCrashed,
-		"cancel": project.StateCancelled, "reject": project.StateRejected,
+	fc.finishRuns(t, ctx, map[string]v1alpha1.RunState{
+		"ok": v1alpha1.StateCompleted, "fail": v1alpha1.StateFailed, "crash": v1alpha1.StateCrashed,
+		"cancel": v1alpha1.StateCancelled, "reject": v1alpha1.StateRejected,
 	})
 	time.Sleep(100 * time.Millisecond)
 	for _, tc := range []struct {
@@ -194,7 +194,7 @@ func TestRunRecordsParent(t *testing.T) {
 		env, want string
 	}{
 		{"hello-arthur-running", "hello-arthur-running"},
-		{project.JobName(long), long}, // a run whose name was too long for its Job's
+		{v1alpha1.JobName(long), long}, // a run whose name was too long for its Job's
 		{"no-such-run", ""},
 	} {
 		t.Setenv("FLOWS_RUN_NAME", tc.env)
@@ -203,7 +203,7 @@ func TestRunRecordsParent(t *testing.T) {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
 		var obj struct {
-			Spec project.RunRequest `json:"spec"`
+			Spec v1alpha1.RunRequest `json:"spec"`
 		}
 		if err := json.Unmarshal([]byte(out), &obj); err != nil {
 			t.Fatalf("%v:\n%s", err, out)

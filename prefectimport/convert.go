@@ -20,6 +20,7 @@ import (
 	yamlv3 "go.yaml.in/yaml/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
@@ -40,8 +41,8 @@ type Options struct {
 	// Pools and TagLimits carry the limits a Prefect server keeps: a pool's
 	// concurrency limit and paused state, its queues' priority, limit and
 	// paused state, by pool name; and the tag concurrency limits.
-	Pools     []project.Pool
-	TagLimits []project.TagLimit
+	Pools     []v1alpha1.Pool
+	TagLimits []v1alpha1.TagLimit
 	// Env looks up {{ $VAR }} (os.LookupEnv when nil); ReadFile reads an
 	// entrypoint's file, relative to prefect.yaml, to find @flow(name=...)
 	// (os.ReadFile from the current directory when nil).
@@ -59,7 +60,7 @@ type converter struct {
 	o        Options
 	warnings []warning
 	reported map[*yamlv3.Node]bool
-	pools    []*project.Pool
+	pools    []*v1alpha1.Pool
 }
 
 type warning struct {
@@ -108,7 +109,7 @@ func Convert(o Options) (*Result, error) {
 		return nil, fmt.Errorf("%s: want a mapping with deployments:, as prefect.yaml has", o.File)
 	}
 	c := &converter{o: o, reported: map[*yamlv3.Node]bool{}}
-	p := &project.Project{APIVersion: project.APIVersion, Kind: project.Kind, Namespace: o.Namespace}
+	p := &project.Project{APIVersion: v1alpha1.APIVersion, Kind: project.Kind, Namespace: o.Namespace}
 	name, _ := get(root, "name").str()
 	if o.Name != "" {
 		name = o.Name
@@ -168,7 +169,7 @@ var deploymentKeys = map[string]bool{
 	"work_pool": true, "triggers": true, "sla": true,
 }
 
-func (c *converter) deployment(dn node, global map[string]node) *project.Deployment {
+func (c *converter) deployment(dn node, global map[string]node) *v1alpha1.Deployment {
 	if !dn.isMap() {
 		c.warn(dn, "a deployment must be a mapping; skipped")
 		return nil
@@ -189,7 +190,7 @@ func (c *converter) deployment(dn node, global map[string]node) *project.Deploym
 		c.warn(dn, "deployment without a name; skipped")
 		return nil
 	}
-	d := &project.Deployment{}
+	d := &v1alpha1.Deployment{}
 	d.Name = c.dnsLabel(get(dn, "name"), "deployment name", rawName)
 	ep, _ := get(dn, "entrypoint").str()
 	if ep == "" {
@@ -291,7 +292,7 @@ func (c *converter) flowName(at node, ep string) string {
 	return name
 }
 
-func (c *converter) concurrency(d *project.Deployment, v node) {
+func (c *converter) concurrency(d *v1alpha1.Deployment, v node) {
 	if n, ok := v.scalar().(int); ok {
 		d.ConcurrencyLimit = int32p(n)
 		return
@@ -308,7 +309,7 @@ func (c *converter) concurrency(d *project.Deployment, v node) {
 	switch s, _ := get(v, "collision_strategy").str(); strings.ToUpper(s) {
 	case "", "ENQUEUE":
 	case "CANCEL_NEW":
-		d.CollisionStrategy = project.CollisionCancelNew
+		d.CollisionStrategy = v1alpha1.CollisionCancelNew
 	default:
 		c.warn(get(v, "collision_strategy"), "collision_strategy %q: want ENQUEUE or CANCEL_NEW; Enqueue used", s)
 	}
@@ -325,12 +326,12 @@ func int32p(n int) *int32 {
 	return &v
 }
 
-func (c *converter) schedule(d *project.Deployment, v node, ctx *stepContext) {
+func (c *converter) schedule(d *v1alpha1.Deployment, v node, ctx *stepContext) {
 	if !v.isMap() {
 		c.warn(v, "a schedule must be a mapping; dropped")
 		return
 	}
-	s := project.Schedule{}
+	s := v1alpha1.Schedule{}
 	tz, _ := get(v, "timezone").str()
 	s.Timezone = tz
 	if a, ok := get(v, "active").scalar().(bool); ok && !a {
@@ -402,7 +403,7 @@ func interval(v node) (time.Duration, error) {
 	return 0, fmt.Errorf("%q is not seconds, ISO 8601 (PT1H) or HH:MM:SS", v.n.Value)
 }
 
-func (c *converter) workPool(d *project.Deployment, v node, ctx *stepContext) {
+func (c *converter) workPool(d *v1alpha1.Deployment, v node, ctx *stepContext) {
 	name, _ := get(v, "name").str()
 	if name == "" {
 		return
@@ -412,7 +413,7 @@ func (c *converter) workPool(d *project.Deployment, v node, ctx *stepContext) {
 	if q, _ := get(v, "work_queue_name").str(); q != "" {
 		d.Queue = c.dnsLabel(get(v, "work_queue_name"), "work queue name", q)
 		if pool.Queue(d.Queue) == nil {
-			pool.Queues = append(pool.Queues, project.Queue{Name: d.Queue})
+			pool.Queues = append(pool.Queues, v1alpha1.Queue{Name: d.Queue})
 		}
 	}
 	vars := get(v, "job_variables")
@@ -456,13 +457,13 @@ func known(names []string) string {
 	return " (it declares: " + strings.Join(s, ", ") + ")"
 }
 
-func (c *converter) pool(name string) *project.Pool {
+func (c *converter) pool(name string) *v1alpha1.Pool {
 	for _, p := range c.pools {
 		if p.Name == name {
 			return p
 		}
 	}
-	p := &project.Pool{Name: name}
+	p := &v1alpha1.Pool{Name: name}
 	if c.o.BaseJobTemplate != "" {
 		p.BaseJobTemplate = []byte(fmt.Sprintf("%q", c.o.BaseJobTemplate))
 	}
@@ -479,7 +480,7 @@ func (c *converter) applyLimits() {
 		for _, gq := range given.Queues {
 			q := p.Queue(gq.Name)
 			if q == nil {
-				p.Queues = append(p.Queues, project.Queue{Name: gq.Name})
+				p.Queues = append(p.Queues, v1alpha1.Queue{Name: gq.Name})
 				q = &p.Queues[len(p.Queues)-1]
 			}
 			q.Priority, q.ConcurrencyLimit, q.Paused = gq.Priority, gq.ConcurrencyLimit, gq.Paused
@@ -490,7 +491,7 @@ func (c *converter) applyLimits() {
 	}
 }
 
-func (c *converter) parameterSchema(d *project.Deployment, dn node) {
+func (c *converter) parameterSchema(d *v1alpha1.Deployment, dn node) {
 	sv, ok := dn.get("parameter_openapi_schema")
 	if !ok || sv.isNull() {
 		return

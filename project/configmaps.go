@@ -3,11 +3,10 @@ package project
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 )
 
@@ -25,7 +24,7 @@ type Installed struct {
 
 // InstalledPool is a pool's config and where its pause comes from.
 type InstalledPool struct {
-	Pool
+	v1alpha1.Pool
 	ConfigMap *corev1.ConfigMap
 	// Template is the pool's base job template, parsed.
 	Template *jobtemplate.Template
@@ -37,7 +36,7 @@ type InstalledPool struct {
 
 // InstalledDeployment is a deployment's config.
 type InstalledDeployment struct {
-	Deployment
+	v1alpha1.Deployment
 	ConfigMap *corev1.ConfigMap
 	// Params is the deployment's parameterSchema, compiled; nil without one.
 	Params             *ParameterSchema
@@ -59,9 +58,9 @@ func (p *InstalledPool) QueuePaused(queue string) bool {
 // DeploymentPaused reports whether the deployment is paused.
 func (d *InstalledDeployment) DeploymentPaused() bool { return d.Paused || d.PausedByAnnotation }
 
-// ReadInstalled reads the config ConfigMaps (those labelled LabelConfig)
+// ReadInstalled reads the config ConfigMaps (those labelled v1alpha1.LabelConfig)
 // of a namespace by the reconciler's rule: only those the config index
-// lists, unchanged (TrustedConfig), read as strictly. A ConfigMap that does
+// lists, unchanged (v1alpha1.TrustedConfig), read as strictly. A ConfigMap that does
 // not parse is reported in Errors, not fatal.
 func ReadInstalled(cms []corev1.ConfigMap) *Installed {
 	if len(cms) == 0 {
@@ -71,7 +70,7 @@ func ReadInstalled(cms []corev1.ConfigMap) *Installed {
 	for i := range cms {
 		all[i] = &cms[i]
 	}
-	trusted, errs := TrustedConfig(all, "")
+	trusted, errs := v1alpha1.TrustedConfig(all, "")
 	in := ReadConfig(trusted)
 	for name, err := range errs {
 		in.Errors[name] = err
@@ -99,7 +98,7 @@ func ReadConfig(trusted []*corev1.ConfigMap) *Installed {
 			in.Pools[v.Name] = v
 		case *InstalledDeployment:
 			in.Deployments[v.FullName()] = v
-		case []TagLimit:
+		case []v1alpha1.TagLimit:
 			for _, l := range v {
 				in.TagLimits[l.Tag] = l.Limit
 			}
@@ -145,60 +144,46 @@ func (in *Installed) QueueNames() []string {
 	return names
 }
 
-// SplitList splits a comma-separated annotation value, dropping blanks.
-func SplitList(s string) []string {
-	var out []string
-	for _, v := range strings.Split(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
 // DecodeConfigMap reads one config ConfigMap render wrote, by its
 // LabelConfig: an *InstalledPool (its template parsed), an
-// *InstalledDeployment (its parameterSchema compiled) or the []TagLimit of
+// *InstalledDeployment (its parameterSchema compiled) or the []v1alpha1.TagLimit of
 // the limits ConfigMap; nil for a ConfigMap that is none of these. It is
 // strict (an unknown field is an error), and it is the one reader of this
 // format: the CLI, review and the reconciler all decode through it, so a
 // ConfigMap one of them accepts, all do.
 func DecodeConfigMap(cm *corev1.ConfigMap) (any, error) {
-	switch cm.Labels[LabelConfig] {
-	case ConfigPool:
-		p := &InstalledPool{ConfigMap: cm, PausedQueues: map[string]bool{}}
-		if err := yaml.UnmarshalStrict([]byte(cm.Data[KeyPool]), &p.Pool); err != nil {
-			return nil, fmt.Errorf("ConfigMap %s: %s: %v", cm.Name, KeyPool, err)
+	switch cm.Labels[v1alpha1.LabelConfig] {
+	case v1alpha1.ConfigPool:
+		pool, err := v1alpha1.DecodePool(cm)
+		if err != nil {
+			return nil, err
 		}
-		t, err := jobtemplate.Parse([]byte(cm.Data[KeyJobTemplate]), "ConfigMap "+cm.Name+": "+KeyJobTemplate)
+		p := &InstalledPool{Pool: *pool, ConfigMap: cm, PausedQueues: map[string]bool{}}
+		t, err := jobtemplate.Parse([]byte(cm.Data[v1alpha1.KeyJobTemplate]), "ConfigMap "+cm.Name+": "+v1alpha1.KeyJobTemplate)
 		if err != nil {
 			return nil, err
 		}
 		p.Template = t
-		p.PausedByAnnotation = cm.Annotations[AnnotationPaused] == "true"
-		for _, q := range SplitList(cm.Annotations[AnnotationPausedQueues]) {
+		p.PausedByAnnotation = cm.Annotations[v1alpha1.AnnotationPaused] == "true"
+		for _, q := range v1alpha1.SplitList(cm.Annotations[v1alpha1.AnnotationPausedQueues]) {
 			p.PausedQueues[q] = true
 		}
 		return p, nil
-	case ConfigDeployment:
-		d := &InstalledDeployment{ConfigMap: cm}
-		if err := yaml.UnmarshalStrict([]byte(cm.Data[KeyDeployment]), &d.Deployment); err != nil {
-			return nil, fmt.Errorf("ConfigMap %s: %s: %v", cm.Name, KeyDeployment, err)
+	case v1alpha1.ConfigDeployment:
+		dep, err := v1alpha1.DecodeDeployment(cm)
+		if err != nil {
+			return nil, err
 		}
+		d := &InstalledDeployment{Deployment: *dep, ConfigMap: cm}
 		if d.ParameterSchema != nil {
-			var err error
 			if d.Params, err = CompileParameterSchema(d.ParameterSchema); err != nil {
 				return nil, fmt.Errorf("ConfigMap %s: %v", cm.Name, err)
 			}
 		}
-		d.PausedByAnnotation = cm.Annotations[AnnotationPaused] == "true"
+		d.PausedByAnnotation = cm.Annotations[v1alpha1.AnnotationPaused] == "true"
 		return d, nil
-	case ConfigLimits:
-		var limits []TagLimit
-		if err := yaml.UnmarshalStrict([]byte(cm.Data[KeyLimits]), &limits); err != nil {
-			return nil, fmt.Errorf("ConfigMap %s: %s: %v", cm.Name, KeyLimits, err)
-		}
-		return limits, nil
+	case v1alpha1.ConfigLimits:
+		return v1alpha1.DecodeLimits(cm)
 	}
 	return nil, nil
 }

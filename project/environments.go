@@ -10,6 +10,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	kjson "sigs.k8s.io/json"
+
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // Environments let one project file describe the same project in several
@@ -17,7 +19,7 @@ import (
 // reconciler settings. Each environment is rendered on its own, so each
 // gets its own config index and --config-digest: the reconciler takes
 // config only as rendered, so per-environment values cannot be patched in
-// afterwards by a kustomize overlay (see ConfigIndexName).
+// afterwards by a kustomize overlay (see v1alpha1.ConfigIndexName).
 //
 // An environment is a partial project merged over the project, the way a
 // strategic merge patch merges: objects key by key, the lists of named
@@ -33,14 +35,14 @@ const fieldEnvironments = "environments"
 // its identity (apiVersion, kind, name). It exists to check the fields an
 // environment names; the merge itself works on the JSON document.
 type environment struct {
-	Name              string         `json:"name"`
-	Namespace         string         `json:"namespace,omitempty"`
-	Reconciler        *Reconciler    `json:"reconciler,omitempty"`
-	RunRetention      *Retention     `json:"runRetention,omitempty"`
-	Pools             []Pool         `json:"pools,omitempty"`
-	ConcurrencyLimits []TagLimit     `json:"concurrencyLimits,omitempty"`
-	Deployments       []Deployment   `json:"deployments,omitempty"`
-	Notifications     []Notification `json:"notifications,omitempty"`
+	Name              string                `json:"name"`
+	Namespace         string                `json:"namespace,omitempty"`
+	Reconciler        *Reconciler           `json:"reconciler,omitempty"`
+	RunRetention      *v1alpha1.Retention   `json:"runRetention,omitempty"`
+	Pools             []v1alpha1.Pool       `json:"pools,omitempty"`
+	ConcurrencyLimits []v1alpha1.TagLimit   `json:"concurrencyLimits,omitempty"`
+	Deployments       []v1alpha1.Deployment `json:"deployments,omitempty"`
+	Notifications     []v1alpha1.Notification `json:"notifications,omitempty"`
 }
 
 // keyedList is a list merged item by item: what its items are called and

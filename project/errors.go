@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	yamlv3 "go.yaml.in/yaml/v3"
 )
@@ -135,25 +134,3 @@ func splitPath(path string) []string {
 	}
 	return segs
 }
-
-// MaxEcho is how many bytes of untrusted input an error message quotes: a
-// run request may carry a megabyte where a name belongs, and its message is
-// written back to the API server, shown by every `get` and logged.
-const MaxEcho = 100
-
-// Truncate returns s when it is at most n bytes, else its first n bytes (cut
-// on a UTF-8 boundary) followed by "…" and the full length, so a message
-// quoting untrusted input stays short yet says how long the input was.
-func Truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "… (" + strconv.Itoa(len(s)) + " bytes)"
-}
-
-// quoteInput is %q of untrusted input, cut to MaxEcho bytes.
-func quoteInput(s string) string { return strconv.Quote(Truncate(s, MaxEcho)) }

@@ -16,6 +16,7 @@ import (
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 )
 
@@ -192,12 +193,12 @@ func (p *Project) setDefaults() {
 	}
 	for i := range p.Pools {
 		pool := &p.Pools[i]
-		if pool.Queue(DefaultQueue) == nil {
-			pool.Queues = append(pool.Queues, Queue{Name: DefaultQueue})
+		if pool.Queue(v1alpha1.DefaultQueue) == nil {
+			pool.Queues = append(pool.Queues, v1alpha1.Queue{Name: v1alpha1.DefaultQueue})
 		}
 		for j := range pool.Queues {
 			if pool.Queues[j].Priority == 0 {
-				pool.Queues[j].Priority = DefaultQueuePriority
+				pool.Queues[j].Priority = v1alpha1.DefaultQueuePriority
 			}
 		}
 		if pool.RunRetention == nil {
@@ -207,10 +208,10 @@ func (p *Project) setDefaults() {
 	for i := range p.Deployments {
 		d := &p.Deployments[i]
 		if d.Queue == "" {
-			d.Queue = DefaultQueue
+			d.Queue = v1alpha1.DefaultQueue
 		}
 		if d.CollisionStrategy == "" {
-			d.CollisionStrategy = CollisionEnqueue
+			d.CollisionStrategy = v1alpha1.CollisionEnqueue
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -49,11 +50,11 @@ func TestLoadValidDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	pool := l.Pool("k8s")
-	if pool.Queue(project.DefaultQueue) == nil {
+	if pool.Queue(v1alpha1.DefaultQueue) == nil {
 		t.Errorf("pool has no default queue: %+v", pool.Queues)
 	}
 	d := l.Deployments[0]
-	if d.Queue != "default" || d.CollisionStrategy != project.CollisionEnqueue {
+	if d.Queue != "default" || d.CollisionStrategy != v1alpha1.CollisionEnqueue {
 		t.Errorf("deployment defaults not filled: queue=%q collision=%q", d.Queue, d.CollisionStrategy)
 	}
 	if d.Image != "example.com/hello:abc1234" {
@@ -260,17 +261,17 @@ func TestJsonnetExtVars(t *testing.T) {
 
 func TestJobName(t *testing.T) {
 	short := "hello-default-abc"
-	if got := project.JobName(short); got != short {
-		t.Errorf("JobName(%q) = %q", short, got)
+	if got := v1alpha1.JobName(short); got != short {
+		t.Errorf("v1alpha1.JobName(%q) = %q", short, got)
 	}
 	long := strings.Repeat("a", 60) + "-x-1"
 	long2 := strings.Repeat("a", 60) + "-x-2"
-	a, b := project.JobName(long), project.JobName(long2)
+	a, b := v1alpha1.JobName(long), v1alpha1.JobName(long2)
 	if len(a) > 63 || len(b) > 63 || a == b {
 		t.Errorf("long names: %q (%d) %q (%d)", a, len(a), b, len(b))
 	}
-	if project.JobName(long) != a {
-		t.Error("JobName is not deterministic")
+	if v1alpha1.JobName(long) != a {
+		t.Error("v1alpha1.JobName is not deterministic")
 	}
 }
 

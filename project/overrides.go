@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 )
 
@@ -25,7 +26,7 @@ func DefaultRunOverrides() []string { return slices.Clone(defaultRunOverrides) }
 // request may set for deployment d of pool: the pool's runOverrides (the
 // default set when the pool names none, i.e. the field is absent; an empty
 // list allows none) and d's additions. A nil d adds none.
-func RunOverrides(pool *Pool, d *Deployment) []string {
+func RunOverrides(pool *v1alpha1.Pool, d *v1alpha1.Deployment) []string {
 	var names []string
 	if pool == nil || pool.RunOverrides == nil {
 		names = DefaultRunOverrides()
@@ -45,8 +46,8 @@ const maxLockedShown = 5
 // CheckRunJobVariables returns nil when a run may set every job variable
 // in runVars (a dotted key such as env.LOG_LEVEL sets its first segment),
 // else an error naming the locked ones (sorted, at most maxLockedShown,
-// each cut to MaxEcho bytes) and the allowed ones.
-func CheckRunJobVariables(pool *Pool, d *Deployment, runVars map[string]any) error {
+// each cut to v1alpha1.MaxEcho bytes) and the allowed ones.
+func CheckRunJobVariables(pool *v1alpha1.Pool, d *v1alpha1.Deployment, runVars map[string]any) error {
 	if len(runVars) == 0 {
 		return nil
 	}
@@ -68,7 +69,7 @@ func CheckRunJobVariables(pool *Pool, d *Deployment, runVars map[string]any) err
 			quoted = append(quoted, fmt.Sprintf("and %d more", len(locked)-maxLockedShown))
 			break
 		}
-		quoted = append(quoted, quoteInput(n))
+		quoted = append(quoted, v1alpha1.QuoteInput(n))
 	}
 	what := "job variable"
 	if len(locked) > 1 {

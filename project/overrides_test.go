@@ -5,24 +5,25 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 func TestRunOverrides(t *testing.T) {
 	cases := []struct {
 		name string
-		pool *project.Pool
-		d    *project.Deployment
+		pool *v1alpha1.Pool
+		d    *v1alpha1.Deployment
 		want []string
 	}{
-		{name: "default", pool: &project.Pool{}, want: []string{"cpu_limit", "cpu_request", "env", "memory_limit", "memory_request"}},
+		{name: "default", pool: &v1alpha1.Pool{}, want: []string{"cpu_limit", "cpu_request", "env", "memory_limit", "memory_request"}},
 		{name: "nil pool and deployment", want: []string{"cpu_limit", "cpu_request", "env", "memory_limit", "memory_request"}},
-		{name: "pool's own list", pool: &project.Pool{RunOverrides: []string{"image", "env"}}, want: []string{"env", "image"}},
-		{name: "empty list allows none", pool: &project.Pool{RunOverrides: []string{}}, want: []string{}},
-		{name: "deployment adds, sorted and distinct", pool: &project.Pool{RunOverrides: []string{"env"}},
-			d: &project.Deployment{RunOverrides: []string{"labels", "env"}}, want: []string{"env", "labels"}},
-		{name: "a rendered (effective) list reads back the same", pool: &project.Pool{},
-			d:    &project.Deployment{RunOverrides: []string{"cpu_limit", "cpu_request", "env", "image", "memory_limit", "memory_request"}},
+		{name: "pool's own list", pool: &v1alpha1.Pool{RunOverrides: []string{"image", "env"}}, want: []string{"env", "image"}},
+		{name: "empty list allows none", pool: &v1alpha1.Pool{RunOverrides: []string{}}, want: []string{}},
+		{name: "deployment adds, sorted and distinct", pool: &v1alpha1.Pool{RunOverrides: []string{"env"}},
+			d: &v1alpha1.Deployment{RunOverrides: []string{"labels", "env"}}, want: []string{"env", "labels"}},
+		{name: "a rendered (effective) list reads back the same", pool: &v1alpha1.Pool{},
+			d:    &v1alpha1.Deployment{RunOverrides: []string{"cpu_limit", "cpu_request", "env", "image", "memory_limit", "memory_request"}},
 			want: []string{"cpu_limit", "cpu_request", "env", "image", "memory_limit", "memory_request"}},
 	}
 	for _, tc := range cases {
@@ -35,15 +36,15 @@ func TestRunOverrides(t *testing.T) {
 }
 
 func TestCheckRunJobVariables(t *testing.T) {
-	pool := &project.Pool{}
+	pool := &v1alpha1.Pool{}
 	many := map[string]any{}
 	for _, n := range []string{"image", "labels", "annotations", "command", "node_selector", "tolerations", "service_account_name", strings.Repeat("x", 5000)} {
 		many[n] = 1
 	}
 	cases := []struct {
 		name string
-		pool *project.Pool
-		d    *project.Deployment
+		pool *v1alpha1.Pool
+		d    *v1alpha1.Deployment
 		vars map[string]any
 		want string // exact message; "" is allowed
 	}{
@@ -56,8 +57,8 @@ func TestCheckRunJobVariables(t *testing.T) {
 			want: `job variables "finished_job_ttl", "service_account_name" may not be set by a run (allowed: cpu_limit, cpu_request, env, memory_limit, memory_request; an operator can allow more with runOverrides on the pool or deployment)`},
 		{name: "dotted locked key", vars: map[string]any{"labels.app": "payments"},
 			want: `job variable "labels" may not be set by a run (allowed: cpu_limit, cpu_request, env, memory_limit, memory_request; an operator can allow more with runOverrides on the pool or deployment)`},
-		{name: "allowed by the deployment", d: &project.Deployment{RunOverrides: []string{"image"}}, vars: map[string]any{"image": "x"}},
-		{name: "locked pool", pool: &project.Pool{RunOverrides: []string{}}, vars: map[string]any{"env": map[string]any{}},
+		{name: "allowed by the deployment", d: &v1alpha1.Deployment{RunOverrides: []string{"image"}}, vars: map[string]any{"image": "x"}},
+		{name: "locked pool", pool: &v1alpha1.Pool{RunOverrides: []string{}}, vars: map[string]any{"env": map[string]any{}},
 			want: `job variable "env" may not be set by a run (allowed: none; an operator can allow more with runOverrides on the pool or deployment)`},
 		{name: "many, bounded", vars: many,
 			want: `job variables "annotations", "command", "image", "labels", "node_selector", and 3 more may not be set by a run (allowed: cpu_limit, cpu_request, env, memory_limit, memory_request; an operator can allow more with runOverrides on the pool or deployment)`},

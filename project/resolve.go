@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 )
 
@@ -23,7 +24,7 @@ func MergeParameters(defaults, run map[string]any) map[string]any {
 
 // Deployment returns the deployment named flow/name, or an error naming the
 // closest ones.
-func (l *Loaded) Deployment(full string) (*Deployment, error) {
+func (l *Loaded) Deployment(full string) (*v1alpha1.Deployment, error) {
 	known := make([]string, len(l.Deployments))
 	for i := range l.Deployments {
 		if l.Deployments[i].FullName() == full {
@@ -41,7 +42,7 @@ func (l *Loaded) Deployment(full string) (*Deployment, error) {
 // ResolveRun resolves a run of deployment d from the project file by the
 // one rule (CheckRun, then Resolve). Render's Job preview and `run --local`
 // use it.
-func (l *Loaded) ResolveRun(d *Deployment, runName string, params, jobVars map[string]any) (*jobtemplate.Resolved, map[string]any, error) {
+func (l *Loaded) ResolveRun(d *v1alpha1.Deployment, runName string, params, jobVars map[string]any) (*jobtemplate.Resolved, map[string]any, error) {
 	pool := l.Pool(d.Pool)
 	if pool == nil {
 		return nil, nil, fmt.Errorf("deployment %s: pool %q not found", d.FullName(), d.Pool)
@@ -70,11 +71,11 @@ func (l *Loaded) ResolveRun(d *Deployment, runName string, params, jobVars map[s
 type RunInputs struct {
 	// Project gives the namespace the Job is made in.
 	Project    *Project
-	Pool       *Pool
+	Pool       *v1alpha1.Pool
 	Template   *jobtemplate.Template
-	Deployment *Deployment
+	Deployment *v1alpha1.Deployment
 	// Schema is the deployment's compiled parameterSchema; nil compiles
-	// it from the Deployment (callers that resolve many runs keep one).
+	// it from the v1alpha1.Deployment (callers that resolve many runs keep one).
 	Schema       *ParameterSchema
 	Parameters   map[string]any
 	JobVariables map[string]any
@@ -145,4 +146,23 @@ func checkRunValues(in RunInputs) (*CheckedRun, error) {
 // template.
 func (r *CheckedRun) Resolve(runName string) (*jobtemplate.Resolved, error) {
 	return r.in.Template.Resolve(r.JobVariables, NewRun(r.in.Project, r.in.Deployment, runName, r.Parameters))
+}
+
+// NewRun describes a run of deployment d for the job template.
+func NewRun(p *Project, d *v1alpha1.Deployment, runName string, params map[string]any) jobtemplate.Run {
+	return jobtemplate.Run{
+		Name:       v1alpha1.JobName(runName),
+		Namespace:  p.Namespace,
+		Flow:       d.Flow,
+		Deployment: d.FullName(),
+		Entrypoint: d.Entrypoint,
+		Parameters: params,
+		Labels: map[string]string{
+			v1alpha1.LabelRunName:    v1alpha1.JobName(runName),
+			v1alpha1.LabelFlow:       d.Flow,
+			v1alpha1.LabelDeployment: v1alpha1.DeploymentLabelValue(d.Flow, d.Name),
+			v1alpha1.LabelPool:       d.Pool,
+			v1alpha1.LabelQueue:      d.Queue,
+		},
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -48,8 +49,8 @@ func TestCheckRun(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if res.Job.Name != project.JobName("r1") {
-					t.Errorf("Job name %q, want %q", res.Job.Name, project.JobName("r1"))
+				if res.Job.Name != v1alpha1.JobName("r1") {
+					t.Errorf("Job name %q, want %q", res.Job.Name, v1alpha1.JobName("r1"))
 				}
 				return
 			}

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // cronParser accepts the five-field cron Prefect uses, plus @hourly-style
@@ -39,7 +41,7 @@ var intervalAnchor = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Ticks returns a schedule's latest tick at or before now (zero if none
 // since from) and its first tick after now.
-func Ticks(s Schedule, from, now time.Time) (prev, next time.Time, err error) {
+func Ticks(s v1alpha1.Schedule, from, now time.Time) (prev, next time.Time, err error) {
 	if s.Interval != nil {
 		loc, err := loadLocation(s.Timezone)
 		if err != nil {

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // LateAfter is how long past its scheduled time a waiting run is shown
@@ -14,24 +16,24 @@ const LateAfter = 15 * time.Second
 // reconciler's status, and the state to show.
 type RunInfo struct {
 	ConfigMap *corev1.ConfigMap
-	Request   *RunRequest
+	Request   *v1alpha1.RunRequest
 	// RequestErr is why run.yaml does not parse (the run will be Rejected).
 	RequestErr error
-	Status     *RunStatus
+	Status     *v1alpha1.RunStatus
 }
 
 // ReadRun parses a run ConfigMap; it never fails, as a bad run is still a
 // run to show.
 func ReadRun(cm *corev1.ConfigMap) *RunInfo {
 	r := &RunInfo{ConfigMap: cm}
-	r.Request, r.RequestErr = DecodeRunRequest(cm.Data[KeyRun])
-	st, err := DecodeRunStatus(cm.Data[KeyStatus])
+	r.Request, r.RequestErr = v1alpha1.DecodeRunRequest(cm.Data[v1alpha1.KeyRun])
+	st, err := v1alpha1.DecodeRunStatus(cm.Data[v1alpha1.KeyStatus])
 	if err != nil || st == nil {
-		st = &RunStatus{}
+		st = &v1alpha1.RunStatus{}
 	}
 	if st.State == "" {
 		// The label may be written before a client reads status.yaml.
-		st.State = RunState(cm.Labels[LabelState])
+		st.State = v1alpha1.RunState(cm.Labels[v1alpha1.LabelState])
 	}
 	r.Status = st
 	return r
@@ -42,7 +44,7 @@ func (r *RunInfo) Deployment() string {
 	if r.Request != nil {
 		return r.Request.Deployment
 	}
-	if v := r.ConfigMap.Labels[LabelDeployment]; v != "" {
+	if v := r.ConfigMap.Labels[v1alpha1.LabelDeployment]; v != "" {
 		for i := 0; i < len(v); i++ {
 			if v[i] == '.' {
 				return v[:i] + "/" + v[i+1:]
@@ -54,9 +56,9 @@ func (r *RunInfo) Deployment() string {
 
 // State is the stored state; a run the reconciler has not seen yet is
 // Scheduled.
-func (r *RunInfo) State() RunState {
+func (r *RunInfo) State() v1alpha1.RunState {
 	if r.Status.State == "" {
-		return StateScheduled
+		return v1alpha1.StateScheduled
 	}
 	return r.Status.State
 }
@@ -74,16 +76,16 @@ func (r *RunInfo) ScheduledTime() time.Time {
 
 // DisplayState is the state to show: Late for a Scheduled run more than
 // LateAfter past its scheduled time.
-func (r *RunInfo) DisplayState(now time.Time) RunState {
+func (r *RunInfo) DisplayState(now time.Time) v1alpha1.RunState {
 	s := r.State()
-	if s == StateScheduled && now.Sub(r.ScheduledTime()) > LateAfter {
-		return StateLate
+	if s == v1alpha1.StateScheduled && now.Sub(r.ScheduledTime()) > LateAfter {
+		return v1alpha1.StateLate
 	}
 	return s
 }
 
 // Waiting reports whether the run waits for its slots (Scheduled).
-func (r *RunInfo) Waiting() bool { return r.State() == StateScheduled }
+func (r *RunInfo) Waiting() bool { return r.State() == v1alpha1.StateScheduled }
 
 // Usage counts slots in use, derived from the runs' states as the
 // reconciler derives them (it also frees the slot of a run whose Job has
@@ -153,7 +155,7 @@ const (
 // (pool; pool/queue; flow/name; tag); it is called only for limits that
 // are set. deploymentFull says the deployment's own limit is the one (for
 // collisionStrategy CancelNew).
-func BlockingLimit(pool *Pool, d *Deployment, tags []string, tagLimits map[string]int32, inUse func(kind, name string) int32) (limit string, deploymentFull bool) {
+func BlockingLimit(pool *v1alpha1.Pool, d *v1alpha1.Deployment, tags []string, tagLimits map[string]int32, inUse func(kind, name string) int32) (limit string, deploymentFull bool) {
 	dep, queue := d.FullName(), pool.Name+"/"+d.Queue
 	if d.ConcurrencyLimit != nil && inUse(SlotDeployment, dep) >= *d.ConcurrencyLimit {
 		return "deployment " + dep, true
@@ -174,7 +176,7 @@ func BlockingLimit(pool *Pool, d *Deployment, tags []string, tagLimits map[strin
 
 // RunTags is the deployment's tags plus a run's own, without repeats, in a
 // stable order: the tags whose limits the run counts against.
-func RunTags(d *Deployment, extra []string) []string {
+func RunTags(d *v1alpha1.Deployment, extra []string) []string {
 	seen := map[string]bool{}
 	var tags []string
 	for _, list := range [][]string{d.Tags, extra} {

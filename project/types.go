@@ -1,38 +1,25 @@
-// Package project is the shared model of kubectl-flows: the project file
-// (work pools, queues, tag limits, deployments), how it is loaded from YAML
-// or Jsonnet, and how it is validated. The renderer writes it out as
-// ConfigMaps and the reconciler reads those back, so both sides use these
-// types and nothing else.
+// Package project is the project file of kubectl-flows (flows.yaml: work
+// pools, queues, tag limits, deployments), how it is loaded from YAML or
+// Jsonnet and validated, how a run of one of its deployments resolves, and
+// the installed config as read back from the cluster. The documents it is
+// made of, and every name on the wire, are api/v1alpha1's.
 package project
 
 import (
-	"encoding/json"
-
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 const (
-	// APIVersion and Kind identify a project file.
-	APIVersion = "kubectl-flows.dev/v1alpha1"
-	Kind       = "Project"
+	// Kind identifies a project file (apiVersion v1alpha1.APIVersion).
+	Kind = "Project"
 
-	// DefaultQueue is the queue every pool has unless it declares one.
-	DefaultQueue = "default"
-	// DefaultQueuePriority matches Prefect's default work queue priority.
-	DefaultQueuePriority = 1
 	// DefaultReplicas gives the reconciler a standby for leader failover.
 	DefaultReplicas = 2
 	// DefaultReconcilerImage is the published reconciler image; render
 	// tags it with the plugin's own version.
 	DefaultReconcilerImage = "ghcr.io/kubectl-flows/flows-reconciler"
-)
-
-// Collision strategies for a deployment at its concurrency limit, named as
-// Prefect names them.
-const (
-	CollisionEnqueue   = "Enqueue"
-	CollisionCancelNew = "CancelNew"
 )
 
 // Project is the whole project file.
@@ -45,13 +32,13 @@ type Project struct {
 	Namespace  string     `json:"namespace"`
 	Reconciler Reconciler `json:"reconciler,omitempty"`
 	// RunRetention is the default for every pool that sets none.
-	RunRetention      *Retention   `json:"runRetention,omitempty"`
-	Pools             []Pool       `json:"pools"`
-	ConcurrencyLimits []TagLimit   `json:"concurrencyLimits,omitempty"`
-	Deployments       []Deployment `json:"deployments,omitempty"`
+	RunRetention      *v1alpha1.Retention   `json:"runRetention,omitempty"`
+	Pools             []v1alpha1.Pool       `json:"pools"`
+	ConcurrencyLimits []v1alpha1.TagLimit   `json:"concurrencyLimits,omitempty"`
+	Deployments       []v1alpha1.Deployment `json:"deployments,omitempty"`
 	// Notifications go to webhooks for every deployment's runs (see
-	// Notification); a deployment may add its own.
-	Notifications []Notification `json:"notifications,omitempty"`
+	// v1alpha1.Notification); a deployment may add its own.
+	Notifications []v1alpha1.Notification `json:"notifications,omitempty"`
 }
 
 // Reconciler configures the in-cluster reconciler install.
@@ -61,131 +48,11 @@ type Reconciler struct {
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
 }
 
-// Retention bounds how many finished runs are kept per deployment, and for
-// how long.
-type Retention struct {
-	Count *int32           `json:"count,omitempty"`
-	Age   *metav1.Duration `json:"age,omitempty"`
-}
-
-// Pool is a work pool: a base job template, a concurrency limit shared by
-// all of its queues, and the queues themselves.
-type Pool struct {
-	Name string `json:"name"`
-	// ConcurrencyLimit caps the pool's runs in flight; unset is unlimited.
-	ConcurrencyLimit *int32 `json:"concurrencyLimit,omitempty"`
-	Paused           bool   `json:"paused,omitempty"`
-	// BaseJobTemplate is either a path (relative to the project file) to a
-	// Prefect base job template in JSON or YAML, or the template inline.
-	// Unset means the shipped default template.
-	BaseJobTemplate json.RawMessage `json:"baseJobTemplate,omitempty"`
-	// JobVariables are the pool's values for the template's variables;
-	// deployments and runs override them.
-	JobVariables map[string]any `json:"jobVariables,omitempty"`
-	Queues       []Queue        `json:"queues,omitempty"`
-	RunRetention *Retention     `json:"runRetention,omitempty"`
-	// RunOverrides names the job variables a run request may set for the
-	// pool's deployments. Absent, it is the default set (resources and
-	// env), which load writes in; an empty list allows none. It is never
-	// omitted when written, so an empty list stays empty.
-	RunOverrides []string `json:"runOverrides"`
-}
-
-// Queue is a work queue within a pool.
-type Queue struct {
-	Name string `json:"name"`
-	// Priority orders dispatch: a lower number is served first.
-	Priority         int32  `json:"priority,omitempty"`
-	ConcurrencyLimit *int32 `json:"concurrencyLimit,omitempty"`
-	Paused           bool   `json:"paused,omitempty"`
-}
-
-// TagLimit is a global concurrency limit: Limit slots shared by every run
-// that carries Tag, across deployments and pools.
-type TagLimit struct {
-	Tag   string `json:"tag"`
-	Limit int32  `json:"limit"`
-}
-
-// Deployment is a runnable flow: `kubectl flows run FLOW/NAME`.
-type Deployment struct {
-	Flow        string `json:"flow"`
-	Name        string `json:"name"`
-	Description string `json:"description,omitempty"`
-	// Entrypoint is the flow's code location, e.g. flows/hello.py:hello.
-	Entrypoint string `json:"entrypoint"`
-	// Image is shorthand for the job variable "image".
-	Image      string         `json:"image,omitempty"`
-	Pool       string         `json:"pool"`
-	Queue      string         `json:"queue,omitempty"`
-	Tags       []string       `json:"tags,omitempty"`
-	Parameters map[string]any `json:"parameters,omitempty"`
-	// ParameterSchema is a JSON Schema for the flow's parameters.
-	ParameterSchema   map[string]any `json:"parameterSchema,omitempty"`
-	JobVariables      map[string]any `json:"jobVariables,omitempty"`
-	Schedules         []Schedule     `json:"schedules,omitempty"`
-	ConcurrencyLimit  *int32         `json:"concurrencyLimit,omitempty"`
-	CollisionStrategy string         `json:"collisionStrategy,omitempty"`
-	Paused            bool           `json:"paused,omitempty"`
-	// RunOverrides names job variables a run request may set for this
-	// deployment besides its pool's. Render writes the effective list
-	// (RunOverrides of pool and deployment), which reads back the same.
-	RunOverrides []string `json:"runOverrides,omitempty"`
-	// Starts names the deployments (flow/name) this deployment's runs may
-	// start as their children (`kubectl flows run other/deploy` from inside
-	// the pod). Render gives its Jobs a ServiceAccount of their own,
-	// StarterServiceAccountName, allowed to create and follow runs, and the
-	// reconciler accepts a run naming one of its runs as parent only when
-	// the child's deployment is listed here.
-	Starts []string `json:"starts,omitempty"`
-	// Notifications are this deployment's targets besides the project's.
-	// Render writes the effective list (Targets: the project's, then
-	// these), which reads back the same.
-	Notifications []Notification `json:"notifications,omitempty"`
-	// SLA bounds its runs' lateness and duration; a breach fires the SLA
-	// event to the targets that list it.
-	SLA *SLA `json:"sla,omitempty"`
-}
-
-// MayStart reports whether d's runs may start runs of deployment full.
-func (d *Deployment) MayStart(full string) bool {
-	for _, s := range d.Starts {
-		if s == full {
-			return true
-		}
-	}
-	return false
-}
-
-// FullName is the deployment's name as users type it: flow/name.
-func (d *Deployment) FullName() string { return d.Flow + "/" + d.Name }
-
-// Schedule fires runs of a deployment, by cron (in Timezone) or every
-// Interval.
-type Schedule struct {
-	Cron     string           `json:"cron,omitempty"`
-	Timezone string           `json:"timezone,omitempty"`
-	Interval *metav1.Duration `json:"interval,omitempty"`
-	// Parameters override the deployment's for runs this schedule fires.
-	Parameters map[string]any `json:"parameters,omitempty"`
-	Active     *bool          `json:"active,omitempty"`
-}
-
 // Pool returns the named pool, or nil.
-func (p *Project) Pool(name string) *Pool {
+func (p *Project) Pool(name string) *v1alpha1.Pool {
 	for i := range p.Pools {
 		if p.Pools[i].Name == name {
 			return &p.Pools[i]
-		}
-	}
-	return nil
-}
-
-// Queue returns the named queue of the pool, or nil.
-func (p *Pool) Queue(name string) *Queue {
-	for i := range p.Queues {
-		if p.Queues[i].Name == name {
-			return &p.Queues[i]
 		}
 	}
 	return nil

@@ -6,16 +6,16 @@ import (
 	"sort"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 )
 
 func (l *Loaded) validate(e *errs) {
 	p := l.Project
-	if p.APIVersion != APIVersion {
-		e.add("apiVersion", "must be %q, got %q", APIVersion, p.APIVersion)
+	if p.APIVersion != v1alpha1.APIVersion {
+		e.add("apiVersion", "must be %q, got %q", v1alpha1.APIVersion, p.APIVersion)
 	}
 	if p.Kind != Kind {
 		e.add("kind", "must be %q, got %q", Kind, p.Kind)
@@ -65,7 +65,7 @@ func (l *Loaded) validate(e *errs) {
 	tags := map[string]bool{}
 	for i, tl := range p.ConcurrencyLimits {
 		ft := field.NewPath("concurrencyLimits").Index(i)
-		if msg := TagProblem(tl.Tag); msg != "" {
+		if msg := v1alpha1.TagProblem(tl.Tag); msg != "" {
 			e.add(ft.Child("tag").String(), "%s", msg)
 		}
 		if tags[tl.Tag] {
@@ -110,9 +110,9 @@ func (l *Loaded) validateStarts(e *errs, i int, known map[string]bool) {
 		fs := fd.Child("starts").Index(j).String()
 		switch {
 		case seen[s]:
-			e.add(fs, "%s listed twice", quoteInput(s))
+			e.add(fs, "%s listed twice", v1alpha1.QuoteInput(s))
 		case !known[s]:
-			msg := fmt.Sprintf("no deployment %s in this project", quoteInput(s))
+			msg := fmt.Sprintf("no deployment %s in this project", v1alpha1.QuoteInput(s))
 			if close := Closest(s, names, 3); len(close) > 0 {
 				msg += "; did you mean " + strings.Join(close, ", ") + "?"
 			}
@@ -122,7 +122,7 @@ func (l *Loaded) validateStarts(e *errs, i int, known map[string]bool) {
 	}
 	if _, ok := d.JobVariables[starterVariable]; ok {
 		e.add(fd.Child("jobVariables").Child(starterVariable).String(),
-			"a deployment with starts runs as its own ServiceAccount %s; remove %s", StarterServiceAccountName(d.Flow, d.Name), starterVariable)
+			"a deployment with starts runs as its own ServiceAccount %s; remove %s", v1alpha1.StarterServiceAccountName(d.Flow, d.Name), starterVariable)
 	}
 	if pool := l.Pool(d.Pool); pool != nil {
 		if t := l.Templates[pool.Name]; t != nil && t.HasVariable(starterVariable) != nil {
@@ -144,7 +144,7 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 		e.add(fd.Child("name").String(), "duplicate deployment %q", d.FullName())
 	}
 	seen[d.FullName()] = true
-	cm := DeploymentConfigMapName(d.Flow, d.Name)
+	cm := v1alpha1.DeploymentConfigMapName(d.Flow, d.Name)
 	if other, ok := cmNames[cm]; ok && other != d.FullName() {
 		e.add(fd.Child("name").String(), "deployments %q and %q both render to ConfigMap %q; rename one", other, d.FullName(), cm)
 	}
@@ -163,7 +163,7 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 	}
 	tags := map[string]bool{}
 	for j, t := range d.Tags {
-		if msg := TagProblem(t); msg != "" {
+		if msg := v1alpha1.TagProblem(t); msg != "" {
 			e.add(fd.Child("tags").Index(j).String(), "%s", msg)
 		}
 		if tags[t] {
@@ -172,8 +172,8 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 		tags[t] = true
 	}
 	nonNegative(e, fd.Child("concurrencyLimit"), d.ConcurrencyLimit)
-	if d.CollisionStrategy != CollisionEnqueue && d.CollisionStrategy != CollisionCancelNew {
-		e.add(fd.Child("collisionStrategy").String(), "must be %s or %s, got %q", CollisionEnqueue, CollisionCancelNew, d.CollisionStrategy)
+	if d.CollisionStrategy != v1alpha1.CollisionEnqueue && d.CollisionStrategy != v1alpha1.CollisionCancelNew {
+		e.add(fd.Child("collisionStrategy").String(), "must be %s or %s, got %q", v1alpha1.CollisionEnqueue, v1alpha1.CollisionCancelNew, d.CollisionStrategy)
 	}
 	if d.Image != "" {
 		if _, ok := d.JobVariables["image"]; ok {
@@ -220,16 +220,16 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 // before a run's own.
 //
 // A deployment that starts runs (Starts) runs as its own ServiceAccount,
-// StarterServiceAccountName, over the pool's; validation keeps the
+// v1alpha1.StarterServiceAccountName, over the pool's; validation keeps the
 // deployment from setting another.
-func DeploymentJobVariables(pool *Pool, d *Deployment) map[string]any {
+func DeploymentJobVariables(pool *v1alpha1.Pool, d *v1alpha1.Deployment) map[string]any {
 	own := d.JobVariables
 	short := map[string]any{}
 	if d.Image != "" {
 		short["image"] = d.Image
 	}
 	if len(d.Starts) > 0 {
-		short[starterVariable] = StarterServiceAccountName(d.Flow, d.Name)
+		short[starterVariable] = v1alpha1.StarterServiceAccountName(d.Flow, d.Name)
 	}
 	if len(short) > 0 {
 		own = jobtemplate.Merge(short, d.JobVariables)
@@ -246,7 +246,7 @@ func (p *Project) poolNames() []string {
 	return names
 }
 
-func queueNames(p *Pool) []string {
+func queueNames(p *v1alpha1.Pool) []string {
 	names := make([]string, len(p.Queues))
 	for i, q := range p.Queues {
 		names[i] = q.Name
@@ -260,37 +260,9 @@ func dnsLabel(e *errs, fld, v string) {
 		e.add(fld, "required")
 		return
 	}
-	if msg := dnsLabelProblem(v); msg != "" {
-		e.add(fld, "%s is not a valid Kubernetes name: %s", quoteInput(v), msg)
+	if msg := v1alpha1.DNSLabelProblem(v); msg != "" {
+		e.add(fld, "%s is not a valid Kubernetes name: %s", v1alpha1.QuoteInput(v), msg)
 	}
-}
-
-// dnsLabelProblem says why v is not a DNS-1123 label (lowercase letters,
-// digits and '-', at most 63), or "" when it is one. Pools, queues, flows
-// and deployment names are such labels: they are written as label values
-// and into object names. The message never quotes v.
-func dnsLabelProblem(v string) string {
-	if len(v) > validation.DNS1123LabelMaxLength {
-		return fmt.Sprintf("must be no more than %d characters, got %d", validation.DNS1123LabelMaxLength, len(v))
-	}
-	return strings.Join(validation.IsDNS1123Label(v), "; ")
-}
-
-// TagProblem says why tag cannot be a tag, or "" when it can. A tag is a
-// label value (letters, digits, '-', '_' and '.', at most 63, starting and
-// ending alphanumeric): tags are joined with commas into a Job annotation
-// and split back, so a comma inside one would count a run against a limit
-// it does not carry, or none. The message never quotes tag.
-func TagProblem(tag string) string {
-	switch {
-	case strings.TrimSpace(tag) == "":
-		return "must not be empty"
-	case strings.Contains(tag, ","):
-		return "must not contain a comma (tags are joined with commas)"
-	case len(tag) > validation.LabelValueMaxLength:
-		return fmt.Sprintf("must be no more than %d characters, got %d", validation.LabelValueMaxLength, len(tag))
-	}
-	return strings.Join(validation.IsValidLabelValue(tag), "; ")
 }
 
 func nonNegative(e *errs, fld *field.Path, v *int32) {
@@ -299,7 +271,7 @@ func nonNegative(e *errs, fld *field.Path, v *int32) {
 	}
 }
 
-func retention(e *errs, fld *field.Path, r *Retention) {
+func retention(e *errs, fld *field.Path, r *v1alpha1.Retention) {
 	if r == nil {
 		return
 	}

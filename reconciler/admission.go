@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -22,10 +23,6 @@ const (
 	ReasonInvalidJobVariables = "InvalidJobVariables"
 	ReasonJobNameTaken        = "JobNameTaken"
 )
-
-// AnnotationPodWatchTimeout on a run's Job carries the pool's
-// pod_watch_timeout_seconds, so crash detection needs no template lookup.
-const AnnotationPodWatchTimeout = "kubectl-flows.dev/pod-watch-timeout"
 
 // rejection is why a run cannot run at all.
 type rejection struct {
@@ -48,17 +45,17 @@ type admission struct {
 // admit validates a run request against the config and resolves its Job.
 // A nil admission with a nil rejection means the run must wait. Not safe
 // for concurrent use with the same cfg.
-func admit(cfg *Config, ns string, cm *corev1.ConfigMap, req *project.RunRequest, reqErr error) (*admission, *rejection, *waitReason) {
+func admit(cfg *Config, ns string, cm *corev1.ConfigMap, req *v1alpha1.RunRequest, reqErr error) (*admission, *rejection, *waitReason) {
 	if reqErr != nil {
 		return nil, &rejection{ReasonInvalidRequest, reqErr.Error()}, nil
 	}
 	d := cfg.Deployments[req.Deployment]
 	if d == nil {
-		if err := cfg.Errors[project.ConfigIndexName]; err != nil {
+		if err := cfg.Errors[v1alpha1.ConfigIndexName]; err != nil {
 			return nil, nil, &waitReason{err.Error()}
 		}
-		flow, name, _ := project.SplitDeployment(req.Deployment)
-		cmName := project.DeploymentConfigMapName(flow, name)
+		flow, name, _ := v1alpha1.SplitDeployment(req.Deployment)
+		cmName := v1alpha1.DeploymentConfigMapName(flow, name)
 		if err := cfg.Errors[cmName]; err != nil {
 			return nil, nil, &waitReason{fmt.Sprintf("deployment config %s cannot be read: %v", cmName, err)}
 		}
@@ -66,14 +63,14 @@ func admit(cfg *Config, ns string, cm *corev1.ConfigMap, req *project.RunRequest
 	}
 	pool := cfg.Pools[d.Pool]
 	if pool == nil {
-		if err := cfg.Errors[project.PoolConfigMapName(d.Pool)]; err != nil {
+		if err := cfg.Errors[v1alpha1.PoolConfigMapName(d.Pool)]; err != nil {
 			return nil, nil, &waitReason{fmt.Sprintf("pool config cannot be read: %v", err)}
 		}
 		return nil, nil, &waitReason{fmt.Sprintf("pool %q of deployment %s is not installed yet", d.Pool, req.Deployment)}
 	}
 	for i, t := range req.Tags {
 		if strings.TrimSpace(t) == "" {
-			return nil, &rejection{ReasonInvalidRequest, fmt.Sprintf("%s: tags[%d] is empty", project.KeyRun, i)}, nil
+			return nil, &rejection{ReasonInvalidRequest, fmt.Sprintf("%s: tags[%d] is empty", v1alpha1.KeyRun, i)}, nil
 		}
 	}
 	tags := project.RunTags(&d.Deployment, req.Tags)
@@ -138,7 +135,7 @@ func resolveValues(ns string, cm *corev1.ConfigMap, d *Deployment, pool *Pool, p
 // resolveJob builds the run's Job from its pool's template: a name derived
 // from the run, so a retry never makes a second Job; a controller owner
 // reference to the run's UID, by which the Job is known as the run's (and
-// deleting the run deletes it); and FinalizerRun, so it outlives any
+// deleting the run deletes it); and v1alpha1.FinalizerRunProtection, so it outlives any
 // deletion until the run's final state is written.
 func resolveJob(ns string, cm *corev1.ConfigMap, run *project.CheckedRun) (*batchv1.Job, error) {
 	res, err := run.Resolve(cm.Name)
@@ -151,12 +148,12 @@ func resolveJob(ns string, cm *corev1.ConfigMap, run *project.CheckedRun) (*batc
 	job.OwnerReferences = []metav1.OwnerReference{{
 		APIVersion: "v1", Kind: "ConfigMap", Name: cm.Name, UID: cm.UID, Controller: &controller,
 	}}
-	job.Finalizers = append(job.Finalizers, FinalizerRun)
+	job.Finalizers = append(job.Finalizers, v1alpha1.FinalizerRunProtection)
 	if job.Annotations == nil {
 		job.Annotations = map[string]string{}
 	}
 	if t := res.PodWatchTimeout(); t > 0 {
-		job.Annotations[AnnotationPodWatchTimeout] = t.String()
+		job.Annotations[v1alpha1.AnnotationPodWatchTimeout] = t.String()
 	}
 	return job, nil
 }

@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // cancelsByRunIndex indexes cancel requests by the run they name, as
@@ -23,7 +23,7 @@ func cancelIndexers() cache.Indexers {
 		if !ok {
 			return nil, nil
 		}
-		req, err := project.DecodeCancelRequest(cm)
+		req, err := v1alpha1.DecodeCancelRequest(cm)
 		if err != nil {
 			return nil, nil
 		}
@@ -52,7 +52,7 @@ func (c *Controller) cancelCause(cm *corev1.ConfigMap) string {
 // by the cancel annotation (what whoever may edit the run can set, and
 // what the run's creator may set at creation).
 func (c *Controller) ownCancelRequested(cm *corev1.ConfigMap) bool {
-	if _, ok := cm.Annotations[project.AnnotationCancel]; ok {
+	if _, ok := cm.Annotations[v1alpha1.AnnotationCancel]; ok {
 		return true
 	}
 	return indexCount(c.cancels, cancelsByRunIndex, cm.Name+"/"+string(cm.UID)) > 0
@@ -63,7 +63,7 @@ func (c *Controller) cancelRequestAdded(obj any) {
 	if !ok {
 		return
 	}
-	if req, err := project.DecodeCancelRequest(cm); err == nil {
+	if req, err := v1alpha1.DecodeCancelRequest(cm); err == nil {
 		c.queue.Add(req.Run)
 		c.requestPass()
 	}
@@ -84,7 +84,7 @@ func (c *Controller) pruneCancelRequests(ctx context.Context) {
 	now := c.opts.Now()
 	for _, r := range reqs {
 		done := false
-		req, err := project.DecodeCancelRequest(r)
+		req, err := v1alpha1.DecodeCancelRequest(r)
 		switch {
 		case err != nil:
 			done = true

@@ -7,7 +7,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // catchUpTimeout bounds how long a new leader waits for its cache.
@@ -25,11 +25,11 @@ func (c *Controller) catchUp(ctx context.Context) error {
 		return nil
 	case <-time.After(c.opts.StartupGrace):
 	}
-	runs, err := c.client.CoreV1().ConfigMaps(c.opts.Namespace).List(ctx, metav1.ListOptions{LabelSelector: project.LabelRun + "=true"})
+	runs, err := c.client.CoreV1().ConfigMaps(c.opts.Namespace).List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.LabelRun + "=true"})
 	if err != nil {
 		return err
 	}
-	jobs, err := c.client.BatchV1().Jobs(c.opts.Namespace).List(ctx, metav1.ListOptions{LabelSelector: project.LabelRunName})
+	jobs, err := c.client.BatchV1().Jobs(c.opts.Namespace).List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.LabelRunName})
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
@@ -27,14 +28,14 @@ type Config struct {
 
 // Pool is a pool's config with its parsed template and pause state.
 type Pool struct {
-	project.Pool
+	v1alpha1.Pool
 	Template     *jobtemplate.Template
 	PausedQueues map[string]bool
 }
 
 // Deployment is a deployment's config, its parameter schema compiled once.
 type Deployment struct {
-	project.Deployment
+	v1alpha1.Deployment
 	Params *project.ParameterSchema
 }
 
@@ -50,7 +51,7 @@ func (p *Pool) queuePaused(queue string) bool {
 // configCache parses each config ConfigMap once per resourceVersion.
 type configCache struct {
 	// root is the digest of the config index the reconciler was started
-	// with (project.TrustedConfig).
+	// with (v1alpha1.TrustedConfig).
 	root    string
 	mu      sync.Mutex
 	entries map[types.UID]configEntry
@@ -104,7 +105,7 @@ func parseConfigMap(cm *corev1.ConfigMap) (any, error) {
 		d := &Deployment{Deployment: v.Deployment, Params: v.Params}
 		d.Paused = v.DeploymentPaused()
 		return d, nil
-	case []project.TagLimit:
+	case []v1alpha1.TagLimit:
 		m := make(map[string]int32, len(v))
 		for _, l := range v {
 			m[l.Tag] = l.Limit
@@ -125,7 +126,7 @@ func (c *configCache) build(cms []*corev1.ConfigMap) *Config {
 		resolvedDefaults: map[string]*resolvedValues{},
 	}
 	live := make(map[types.UID]bool, len(cms))
-	trusted, errs := project.TrustedConfig(cms, c.root)
+	trusted, errs := v1alpha1.TrustedConfig(cms, c.root)
 	for name, err := range errs {
 		cfg.Errors[name] = err
 	}

@@ -38,7 +38,7 @@ import (
 	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/client-go/util/workqueue"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // dispatchKey is the workqueue key of the global dispatch pass; it cannot
@@ -83,7 +83,7 @@ type Options struct {
 	// RetentionInterval is how often finished runs are pruned.
 	RetentionInterval time.Duration
 	// ConfigDigest is the digest of the config index that render wrote
-	// beside the config (project.TrustedConfig); config not listed in it
+	// beside the config (v1alpha1.TrustedConfig); config not listed in it
 	// is ignored. Empty trusts no config: runs wait.
 	ConfigDigest string
 	// State holds the signing key and the schedules' last ticks
@@ -178,14 +178,14 @@ const (
 // the reconciler's namespace, the label that selects the cache's objects
 // and the transform that keeps only what the reconciler reads of them.
 func FactoryOptions(ns string, c Cache) []informers.SharedInformerOption {
-	selector, transform := project.LabelConfig, cache.TransformFunc(stripManagedFields)
+	selector, transform := v1alpha1.LabelConfig, cache.TransformFunc(stripManagedFields)
 	switch c {
 	case RunCache:
-		selector, transform = project.LabelRun+"=true", trimRun
+		selector, transform = v1alpha1.LabelRun+"=true", trimRun
 	case CancelCache:
-		selector, transform = project.LabelCancelRequest+"=true", trimCancelRequest
+		selector, transform = v1alpha1.LabelCancelRequest+"=true", trimCancelRequest
 	case WorkCache:
-		selector = project.LabelRunName
+		selector = v1alpha1.LabelRunName
 	}
 	return []informers.SharedInformerOption{
 		informers.WithNamespace(ns),
@@ -379,7 +379,7 @@ func byIndex[T any](idx cache.Indexer, name, value string) []T {
 // waiting run, and the lister's NotFound error, built with its message
 // for each run without a Job, was a twentieth of a pass.
 func (c *Controller) jobNamed(run string) *batchv1.Job {
-	obj, ok, _ := c.jobIndex.GetByKey(c.opts.Namespace + "/" + project.JobName(run))
+	obj, ok, _ := c.jobIndex.GetByKey(c.opts.Namespace + "/" + v1alpha1.JobName(run))
 	if !ok {
 		return nil
 	}
@@ -416,12 +416,6 @@ func stripManagedFields(obj any) (any, error) {
 	return obj, nil
 }
 
-// AnnotationRefused is set, in the reconciler's cache only, on a run
-// whose ConfigMap it can never carry through (project.CheckRunObject); the
-// data it would not keep is dropped. Status writes are patches, so the
-// object in the API server keeps all it had.
-const AnnotationRefused = "kubectl-flows.dev/refused"
-
 // trimRun keeps in the cache only what the reconciler reads of a run:
 // whoever may create a ConfigMap may make one of a megabyte, and two
 // hundred of those would otherwise fill the reconciler's memory.
@@ -431,23 +425,23 @@ func trimRun(obj any) (any, error) {
 		return stripManagedFields(obj)
 	}
 	cm.ManagedFields = nil
-	if err := project.CheckRunObject(cm); err != nil {
+	if err := v1alpha1.CheckRunObject(cm); err != nil {
 		if cm.Annotations == nil {
 			cm.Annotations = map[string]string{}
 		}
-		cm.Annotations[AnnotationRefused] = err.Error()
+		cm.Annotations[v1alpha1.AnnotationRefused] = err.Error()
 		for k := range cm.Data {
-			if k != project.KeyStatus {
+			if k != v1alpha1.KeyStatus {
 				delete(cm.Data, k)
 			}
 		}
 		cm.BinaryData = nil
 		if cm.Immutable != nil && *cm.Immutable {
-			delete(cm.Data, project.KeyStatus) // see writeStatus
+			delete(cm.Data, v1alpha1.KeyStatus) // see writeStatus
 		}
 	}
-	if len(cm.Data[project.KeyStatus]) > maxStatusBytes {
-		delete(cm.Data, project.KeyStatus) // never the reconciler's: forged
+	if len(cm.Data[v1alpha1.KeyStatus]) > maxStatusBytes {
+		delete(cm.Data, v1alpha1.KeyStatus) // never the reconciler's: forged
 	}
 	return cm, nil
 }
@@ -464,7 +458,7 @@ func trimCancelRequest(obj any) (any, error) {
 	}
 	cm.ManagedFields, cm.BinaryData = nil, nil
 	for k, v := range cm.Data {
-		if k != project.KeyCancel || len(v) > 4096 {
+		if k != v1alpha1.KeyCancel || len(v) > 4096 {
 			delete(cm.Data, k)
 		}
 	}
@@ -573,13 +567,13 @@ func (c *Controller) runChanged(obj any, added bool) {
 	c.exp.observe(cm.Name, state)
 	c.exp.observeVersion(cm.Name, cm.ResourceVersion)
 	switch {
-	case state == "" || state == project.StateScheduled:
+	case state == "" || state == v1alpha1.StateScheduled:
 		c.requestPass()
 		if c.cancelRequested(cm) {
 			c.queue.Add(cm.Name)
 		}
 	case state.Final():
-		if state == project.StateCancelled && !added {
+		if state == v1alpha1.StateCancelled && !added {
 			c.queueChildren(cm)
 		}
 		c.releaseJob(cm)
@@ -588,7 +582,7 @@ func (c *Controller) runChanged(obj any, added bool) {
 		// and their events bring one.
 		c.parsed.forget(cm.UID)
 	default:
-		if state == project.StateCancelling && !added {
+		if state == v1alpha1.StateCancelling && !added {
 			c.queueChildren(cm)
 		}
 		c.queue.Add(cm.Name)

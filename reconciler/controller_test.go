@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,8 +23,9 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/internal/yamlcodec"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
-	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 // These tests drive the controller the way sample-controller's tests do:
@@ -95,11 +97,11 @@ func (f *fixture) cache(objs ...runtime.Object) {
 		switch o := o.(type) {
 		case *corev1.ConfigMap:
 			switch {
-			case o.Labels[project.LabelRun] == "true":
+			case o.Labels[v1alpha1.LabelRun] == "true":
 				trimmed, _ := trimRun(o)
 				err = f.inf.Runs.Informer().GetIndexer().Update(trimmed)
 				f.c.runChanged(trimmed, false)
-			case o.Labels[project.LabelCancelRequest] == "true":
+			case o.Labels[v1alpha1.LabelCancelRequest] == "true":
 				trimmed, _ := trimCancelRequest(o)
 				err = f.inf.CancelRequests.Informer().GetIndexer().Update(trimmed)
 			default:
@@ -136,7 +138,7 @@ func (f *fixture) catchUp(run string) {
 		f.t.Fatal(err)
 	}
 	f.cache(cm)
-	if job, err := f.client.BatchV1().Jobs(testNS).Get(f.t.Context(), project.JobName(run), metav1.GetOptions{}); err == nil {
+	if job, err := f.client.BatchV1().Jobs(testNS).Get(f.t.Context(), v1alpha1.JobName(run), metav1.GetOptions{}); err == nil {
 		f.cache(job)
 	}
 	f.client.ClearActions()
@@ -186,7 +188,7 @@ func (f *fixture) actions() []string {
 			}
 			_ = json.Unmarshal(a.GetPatch(), &p)
 			s := fmt.Sprintf("patch %s %s", res, a.GetName())
-			if st, ok := p.Metadata.Labels[project.LabelState]; ok {
+			if st, ok := p.Metadata.Labels[v1alpha1.LabelState]; ok {
 				s += fmt.Sprintf(" %v", st)
 			}
 			out = append(out, s)
@@ -209,13 +211,13 @@ func (f *fixture) expect(what string, got []string, want ...string) {
 }
 
 // status reads a run's status from the API server.
-func (f *fixture) status(run string) *project.RunStatus {
+func (f *fixture) status(run string) *v1alpha1.RunStatus {
 	f.t.Helper()
 	cm, err := f.client.CoreV1().ConfigMaps(testNS).Get(f.t.Context(), run, metav1.GetOptions{})
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	st, err := project.DecodeRunStatus(cm.Data[project.KeyStatus])
+	st, err := v1alpha1.DecodeRunStatus(cm.Data[v1alpha1.KeyStatus])
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -233,38 +235,38 @@ func (f *fixture) event() string {
 
 // configMaps are the config ConfigMaps render would write for pools,
 // deployments and tag limits, with their index.
-func configMaps(t *testing.T, pools []project.Pool, deps []project.Deployment, tags []project.TagLimit) []runtime.Object {
+func configMaps(t *testing.T, pools []v1alpha1.Pool, deps []v1alpha1.Deployment, tags []v1alpha1.TagLimit) []runtime.Object {
 	t.Helper()
 	var cms []*corev1.ConfigMap
 	cm := func(name, kind string, data map[string]string) {
 		cms = append(cms, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS, UID: types.UID("uid-" + name), ResourceVersion: "1",
-			Labels: map[string]string{project.LabelConfig: kind}}, Data: data})
+			Labels: map[string]string{v1alpha1.LabelConfig: kind}}, Data: data})
 	}
 	yaml := func(v any) string {
-		b, err := project.MarshalYAML(v)
+		b, err := yamlcodec.Marshal(v)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return string(b)
 	}
 	for _, p := range pools {
-		cm(project.PoolConfigMapName(p.Name), project.ConfigPool, map[string]string{project.KeyPool: yaml(p), project.KeyJobTemplate: string(jobtemplate.DefaultJSON())})
+		cm(v1alpha1.PoolConfigMapName(p.Name), v1alpha1.ConfigPool, map[string]string{v1alpha1.KeyPool: yaml(p), v1alpha1.KeyJobTemplate: string(jobtemplate.DefaultJSON())})
 	}
 	for _, d := range deps {
-		cm(project.DeploymentConfigMapName(d.Flow, d.Name), project.ConfigDeployment, map[string]string{project.KeyDeployment: yaml(d)})
+		cm(v1alpha1.DeploymentConfigMapName(d.Flow, d.Name), v1alpha1.ConfigDeployment, map[string]string{v1alpha1.KeyDeployment: yaml(d)})
 	}
 	if tags != nil {
-		cm("flows-limits", project.ConfigLimits, map[string]string{project.KeyLimits: yaml(tags)})
+		cm("flows-limits", v1alpha1.ConfigLimits, map[string]string{v1alpha1.KeyLimits: yaml(tags)})
 	}
 	digests := map[string]string{}
 	for _, c := range cms {
-		digests[c.Name] = project.ConfigDigest(c.Data)
+		digests[c.Name] = v1alpha1.ConfigDigest(c.Data)
 	}
-	data, err := project.ConfigIndexData(digests)
+	data, err := v1alpha1.ConfigIndexData(digests)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cm(project.ConfigIndexName, project.ConfigIndex, data)
+	cm(v1alpha1.ConfigIndexName, v1alpha1.ConfigIndex, data)
 	out := make([]runtime.Object, len(cms))
 	for i, c := range cms {
 		out[i] = c
@@ -272,39 +274,39 @@ func configMaps(t *testing.T, pools []project.Pool, deps []project.Deployment, t
 	return out
 }
 
-func deployment(flow, name, pool string, edit func(*project.Deployment)) project.Deployment {
-	d := project.Deployment{Flow: flow, Name: name, Pool: pool, Queue: "default", Image: "img:1", Entrypoint: "flows/x.py:x"}
+func deployment(flow, name, pool string, edit func(*v1alpha1.Deployment)) v1alpha1.Deployment {
+	d := v1alpha1.Deployment{Flow: flow, Name: name, Pool: pool, Queue: "default", Image: "img:1", Entrypoint: "flows/x.py:x"}
 	if edit != nil {
 		edit(&d)
 	}
 	return d
 }
 
-func pool(name string, limit *int32) project.Pool {
-	return project.Pool{Name: name, ConcurrencyLimit: limit, Queues: []project.Queue{{Name: "default", Priority: 1}}}
+func pool(name string, limit *int32) v1alpha1.Pool {
+	return v1alpha1.Pool{Name: name, ConcurrencyLimit: limit, Queues: []v1alpha1.Queue{{Name: "default", Priority: 1}}}
 }
 
 // newRun is a run request created age ago.
-func newRun(t *testing.T, name string, age time.Duration, req project.RunRequest) *corev1.ConfigMap {
+func newRun(t *testing.T, name string, age time.Duration, req v1alpha1.RunRequest) *corev1.ConfigMap {
 	t.Helper()
-	data, err := project.EncodeRunRequest(&req)
+	data, err := v1alpha1.EncodeRunRequest(&req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
 		Name: name, Namespace: testNS, UID: types.UID("uid-" + name), ResourceVersion: "1",
 		CreationTimestamp: metav1.NewTime(testNow.Add(-age)),
-		Labels:            map[string]string{project.LabelRun: "true"},
-	}, Data: map[string]string{project.KeyRun: data}}
+		Labels:            map[string]string{v1alpha1.LabelRun: "true"},
+	}, Data: map[string]string{v1alpha1.KeyRun: data}}
 }
 
 func TestDispatchPassAdmitsInOrderAndWritesWhatItDecides(t *testing.T) {
 	f := newFixture(t)
-	f.add(configMaps(t, []project.Pool{pool("p", ptrTo[int32](1))}, []project.Deployment{deployment("f", "a", "p", nil)}, nil)...)
+	f.add(configMaps(t, []v1alpha1.Pool{pool("p", ptrTo[int32](1))}, []v1alpha1.Deployment{deployment("f", "a", "p", nil)}, nil)...)
 	f.add(
-		newRun(t, "second", time.Second, project.RunRequest{Deployment: "f/a"}),
-		newRun(t, "first", 2*time.Second, project.RunRequest{Deployment: "f/a"}),
-		newRun(t, "typo", 3*time.Second, project.RunRequest{Deployment: "f/aa"}),
+		newRun(t, "second", time.Second, v1alpha1.RunRequest{Deployment: "f/a"}),
+		newRun(t, "first", 2*time.Second, v1alpha1.RunRequest{Deployment: "f/a"}),
+		newRun(t, "typo", 3*time.Second, v1alpha1.RunRequest{Deployment: "f/aa"}),
 	)
 	f.expect("first pass", f.pass(),
 		"patch configmaps typo Rejected",
@@ -362,9 +364,9 @@ func admitted(t *testing.T, runs ...string) *fixture {
 	f := newFixture(t)
 	p := pool("p", nil)
 	p.JobVariables = map[string]any{"pod_watch_timeout_seconds": 30}
-	f.add(configMaps(t, []project.Pool{p}, []project.Deployment{deployment("f", "a", "p", nil)}, nil)...)
+	f.add(configMaps(t, []v1alpha1.Pool{p}, []v1alpha1.Deployment{deployment("f", "a", "p", nil)}, nil)...)
 	for _, r := range runs {
-		f.add(newRun(t, r, time.Second, project.RunRequest{Deployment: "f/a"}))
+		f.add(newRun(t, r, time.Second, v1alpha1.RunRequest{Deployment: "f/a"}))
 	}
 	f.pass()
 	for _, r := range runs {
@@ -378,7 +380,7 @@ func admitted(t *testing.T, runs ...string) *fixture {
 // job returns a run's Job as the API server holds it.
 func (f *fixture) job(run string) *batchv1.Job {
 	f.t.Helper()
-	job, err := f.client.BatchV1().Jobs(testNS).Get(f.t.Context(), project.JobName(run), metav1.GetOptions{})
+	job, err := f.client.BatchV1().Jobs(testNS).Get(f.t.Context(), v1alpha1.JobName(run), metav1.GetOptions{})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -400,7 +402,7 @@ func (f *fixture) pod(run, name string, phase corev1.PodPhase) *corev1.Pod {
 	job := f.job(run)
 	controller := true
 	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS, UID: types.UID("uid-" + name),
-		Labels:          map[string]string{project.LabelRunName: job.Name},
+		Labels:          map[string]string{v1alpha1.LabelRunName: job.Name},
 		OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID, Controller: &controller}},
 	}, Status: corev1.PodStatus{Phase: phase, StartTime: &metav1.Time{Time: testNow}}}
 }
@@ -456,10 +458,27 @@ func TestRunSyncsFollowTheJob(t *testing.T) {
 			t.Errorf("finalizers %v", job.Finalizers)
 		}
 	})
+	t.Run("a Job an older reconciler made: once the run ended its legacy finalizer goes, others stay", func(t *testing.T) {
+		f := admitted(t, "r")
+		f.updateJob("r", func(j *batchv1.Job) {
+			j.Finalizers = []string{"example.com/keep", v1alpha1.LegacyFinalizerRun}
+			j.DeletionTimestamp = &metav1.Time{Time: testNow}
+		})
+		f.expect("sync", f.sync("r"), "patch configmaps r Crashed")
+		f.catchUp("r")
+		f.client.ClearActions()
+		if err := f.c.syncJob(t.Context(), "r"); err != nil {
+			t.Fatal(err)
+		}
+		f.expect("legacy finalizer after the run ended", f.actions(), "patch jobs r")
+		if job := f.job("r"); !slices.Equal(job.Finalizers, []string{"example.com/keep"}) {
+			t.Errorf("finalizers %v, want only example.com/keep", job.Finalizers)
+		}
+	})
 	t.Run("cancel request: Job deleted, Cancelling, then Cancelled; the request is pruned", func(t *testing.T) {
 		f := admitted(t, "r")
 		run, _ := f.client.CoreV1().ConfigMaps(testNS).Get(t.Context(), "r", metav1.GetOptions{})
-		req, err := project.NewCancelRequest(run)
+		req, err := v1alpha1.NewCancelRequest(run)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -487,14 +506,14 @@ func TestRunSyncsFollowTheJob(t *testing.T) {
 
 func TestDispatchCancelNewAndTakenJobNames(t *testing.T) {
 	f := newFixture(t)
-	cancelNew := deployment("f", "once", "p", func(d *project.Deployment) {
-		d.ConcurrencyLimit, d.CollisionStrategy = ptrTo[int32](1), project.CollisionCancelNew
+	cancelNew := deployment("f", "once", "p", func(d *v1alpha1.Deployment) {
+		d.ConcurrencyLimit, d.CollisionStrategy = ptrTo[int32](1), v1alpha1.CollisionCancelNew
 	})
-	f.add(configMaps(t, []project.Pool{pool("p", nil)}, []project.Deployment{deployment("f", "a", "p", nil), cancelNew}, []project.TagLimit{{Tag: "db", Limit: 5}})...)
+	f.add(configMaps(t, []v1alpha1.Pool{pool("p", nil)}, []v1alpha1.Deployment{deployment("f", "a", "p", nil), cancelNew}, []v1alpha1.TagLimit{{Tag: "db", Limit: 5}})...)
 	f.add(
-		newRun(t, "once-1", 2*time.Second, project.RunRequest{Deployment: "f/once"}),
-		newRun(t, "once-2", time.Second, project.RunRequest{Deployment: "f/once"}),
-		newRun(t, "owner", 3*time.Second, project.RunRequest{Deployment: "f/a"}),
+		newRun(t, "once-1", 2*time.Second, v1alpha1.RunRequest{Deployment: "f/once"}),
+		newRun(t, "once-2", time.Second, v1alpha1.RunRequest{Deployment: "f/once"}),
+		newRun(t, "owner", 3*time.Second, v1alpha1.RunRequest{Deployment: "f/a"}),
 	)
 	f.expect("pass", f.pass(), "create jobs owner", "create jobs once-1", "patch configmaps once-2 Cancelled")
 	if st := f.status("once-2"); st.Reason != "DeploymentConcurrencyLimit" {
@@ -503,7 +522,7 @@ func TestDispatchCancelNewAndTakenJobNames(t *testing.T) {
 	f.catchUp("owner")
 	// A run whose derived Job name is a live run's Job: rejected, and
 	// the Job left alone.
-	taken := newRun(t, "thief", 0, project.RunRequest{Deployment: "f/a"})
+	taken := newRun(t, "thief", 0, v1alpha1.RunRequest{Deployment: "f/a"})
 	f.add(taken)
 	job := f.job("owner").DeepCopy()
 	job.Name = "thief"
@@ -517,21 +536,21 @@ func TestDispatchCancelNewAndTakenJobNames(t *testing.T) {
 func TestPruneKeepsRetention(t *testing.T) {
 	f := newFixture(t)
 	p := pool("p", nil)
-	p.RunRetention = &project.Retention{Count: ptrTo[int32](1)}
-	f.add(configMaps(t, []project.Pool{p}, []project.Deployment{deployment("f", "a", "p", nil)}, nil)...)
+	p.RunRetention = &v1alpha1.Retention{Count: ptrTo[int32](1)}
+	f.add(configMaps(t, []v1alpha1.Pool{p}, []v1alpha1.Deployment{deployment("f", "a", "p", nil)}, nil)...)
 	ended := func(name string, age time.Duration, forged bool) *corev1.ConfigMap {
-		cm := newRun(t, name, time.Hour, project.RunRequest{Deployment: "f/a"})
-		st := &project.RunStatus{Pool: "p", EndTime: &metav1.Time{Time: testNow.Add(-age)}}
-		setState(st, project.StateCompleted, "Completed", "done", testNow)
-		data, err := project.EncodeRunStatus(st)
+		cm := newRun(t, name, time.Hour, v1alpha1.RunRequest{Deployment: "f/a"})
+		st := &v1alpha1.RunStatus{Pool: "p", EndTime: &metav1.Time{Time: testNow.Add(-age)}}
+		setState(st, v1alpha1.StateCompleted, "Completed", "done", testNow)
+		data, err := v1alpha1.EncodeRunStatus(st)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cm.Data[project.KeyStatus] = data
-		cm.Labels[project.LabelState] = string(st.State)
-		cm.Labels[project.LabelDeployment] = project.DeploymentLabelValue("f", "a")
+		cm.Data[v1alpha1.KeyStatus] = data
+		cm.Labels[v1alpha1.LabelState] = string(st.State)
+		cm.Labels[v1alpha1.LabelDeployment] = v1alpha1.DeploymentLabelValue("f", "a")
 		if !forged {
-			cm.Annotations = map[string]string{AnnotationSignature: f.c.state.sign(cm.UID, st.State, data)}
+			cm.Annotations = map[string]string{v1alpha1.AnnotationSignature: f.c.state.sign(cm.UID, st.State, data)}
 		}
 		return cm
 	}
@@ -548,10 +567,10 @@ func TestSchedulesFireOncePerTickIntoState(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.c.state = state
-	every := deployment("f", "cron", "p", func(d *project.Deployment) {
-		d.Schedules = []project.Schedule{{Interval: &metav1.Duration{Duration: time.Minute}}}
+	every := deployment("f", "cron", "p", func(d *v1alpha1.Deployment) {
+		d.Schedules = []v1alpha1.Schedule{{Interval: &metav1.Duration{Duration: time.Minute}}}
 	})
-	f.add(configMaps(t, []project.Pool{pool("p", nil)}, []project.Deployment{every}, nil)...)
+	f.add(configMaps(t, []v1alpha1.Pool{pool("p", nil)}, []v1alpha1.Deployment{every}, nil)...)
 	armed := map[string]time.Time{}
 	f.now = testNow.Add(30 * time.Second)
 	f.client.ClearActions()
@@ -560,7 +579,7 @@ func TestSchedulesFireOncePerTickIntoState(t *testing.T) {
 	f.now = testNow.Add(100 * time.Second)
 	next := f.c.fireSchedules(t.Context(), armed)
 	got := f.actions()
-	f.expect("a tick due", got, "update secrets "+StateSecretName, "create configmaps "+ScheduledRunName(&every, 0, next.Add(-time.Minute)))
+	f.expect("a tick due", got, "update secrets "+v1alpha1.StateSecretName, "create configmaps "+ScheduledRunName(&every, 0, next.Add(-time.Minute)))
 	f.client.ClearActions()
 	f.c.fireSchedules(t.Context(), armed)
 	f.expect("the same tick again", f.actions())
@@ -592,10 +611,10 @@ func TestLostCreateAnswers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
-			f.add(configMaps(t, []project.Pool{pool("p", ptrTo[int32](1))}, []project.Deployment{deployment("f", "a", "p", nil)}, nil)...)
+			f.add(configMaps(t, []v1alpha1.Pool{pool("p", ptrTo[int32](1))}, []v1alpha1.Deployment{deployment("f", "a", "p", nil)}, nil)...)
 			f.add(
-				newRun(t, "first", 2*time.Second, project.RunRequest{Deployment: "f/a"}),
-				newRun(t, "second", time.Second, project.RunRequest{Deployment: "f/a"}),
+				newRun(t, "first", 2*time.Second, v1alpha1.RunRequest{Deployment: "f/a"}),
+				newRun(t, "second", time.Second, v1alpha1.RunRequest{Deployment: "f/a"}),
 			)
 			failed := false
 			f.client.PrependReactor("create", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {

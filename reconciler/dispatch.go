@@ -18,7 +18,7 @@ import (
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/wait"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // createOutcomeUnknown says whether a failed create may still have made
@@ -93,7 +93,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	// the cache. Every claim is checked before any Job count is read: a
 	// Job landing in between is then counted twice (safe), never missed.
 	for run, cl := range claims {
-		if cl.state != project.StatePending {
+		if cl.state != v1alpha1.StatePending {
 			continue
 		}
 		if cm, err := c.runs.Get(run); err == nil {
@@ -103,7 +103,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 		}
 	}
 	waiting := byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, "")
-	waiting = append(waiting, byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, string(project.StateScheduled))...)
+	waiting = append(waiting, byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, string(v1alpha1.StateScheduled))...)
 	in.waiting = make([]waitingRun, len(waiting))
 	for i, cm := range waiting {
 		in.waiting[i] = c.waitingRun(in.cfg, cm, claims, now)
@@ -119,7 +119,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 		var do action
 		switch d.kind {
 		case decideAdmit:
-			c.exp.claim(cm.Name, project.StatePending, d.admission.slots, now)
+			c.exp.claim(cm.Name, v1alpha1.StatePending, d.admission.slots, now)
 			do = c.admitAction(cm, d.admission)
 		case decideReject:
 			do = c.rejectAction(cm, d.rejection, now)
@@ -143,7 +143,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	// Runs that are past waiting are only counted, for the metrics.
 	counts := p.counts
 	for _, v := range c.runIndex.ListIndexFuncValues(runsByStateIndex) {
-		if st := project.RunState(v); st != "" && st != project.StateScheduled {
+		if st := v1alpha1.RunState(v); st != "" && st != v1alpha1.StateScheduled {
 			counts[st] += indexCount(c.runIndex, runsByStateIndex, v)
 		}
 	}
@@ -163,7 +163,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 func (c *Controller) waitingRun(cfg *Config, cm *corev1.ConfigMap, claims map[string]claim, now time.Time) waitingRun {
 	w := waitingRun{cm: cm, state: c.state.stateOf(cm)}
 	if cl, ok := claims[cm.Name]; ok {
-		if cl.state == project.StatePending {
+		if cl.state == v1alpha1.StatePending {
 			w.creating = true
 			return w
 		}
@@ -244,7 +244,7 @@ func (c *Controller) write(ctx context.Context, p pending) {
 	// A pass skipped the run while its write was under way; unless the
 	// write gave it a Job (its claim or the Job now counts it, and
 	// nothing else changed), it may be dispatchable now.
-	if cl, ok := c.exp.pending(p.run, c.opts.Now()); !(ok && cl.state == project.StatePending) && c.jobNamed(p.run) == nil {
+	if cl, ok := c.exp.pending(p.run, c.opts.Now()); !(ok && cl.state == v1alpha1.StatePending) && c.jobNamed(p.run) == nil {
 		c.requestPass()
 	}
 }
@@ -295,7 +295,7 @@ func (c *Controller) admitAction(cm *corev1.ConfigMap, a *admission) action {
 			c.exp.drop(cm.Name)
 			now := c.opts.Now()
 			return c.rejectAction(cm, &rejection{ReasonInvalidJobVariables,
-				"the API server refused the run's Job: " + project.Truncate(err.Error(), 1024)}, now)(ctx)
+				"the API server refused the run's Job: " + v1alpha1.Truncate(err.Error(), 1024)}, now)(ctx)
 		case err == nil:
 			c.metrics.JobsCreated.Inc()
 		case apierrors.IsAlreadyExists(err):
@@ -328,7 +328,7 @@ func (c *Controller) admitAction(cm *corev1.ConfigMap, a *admission) action {
 // statusAction is a status write a pass decides for a waiting run: it
 // claims the state at once, so the next pass sees it before the cache
 // does, and on success records the Event, if any.
-func (c *Controller) statusAction(cm *corev1.ConfigMap, st *project.RunStatus, now time.Time, eventType, reason string) action {
+func (c *Controller) statusAction(cm *corev1.ConfigMap, st *v1alpha1.RunStatus, now time.Time, eventType, reason string) action {
 	c.exp.claim(cm.Name, st.State, slots{}, now)
 	c.notify.carryOver(cm, st)
 	return func(ctx context.Context) error {
@@ -345,32 +345,32 @@ func (c *Controller) statusAction(cm *corev1.ConfigMap, st *project.RunStatus, n
 }
 
 // admittedStatus starts the status of a valid run.
-func admittedStatus(a *admission) *project.RunStatus {
-	return &project.RunStatus{
+func admittedStatus(a *admission) *v1alpha1.RunStatus {
+	return &v1alpha1.RunStatus{
 		ScheduledTime: &metav1.Time{Time: a.scheduled},
 		Pool:          a.pool.Name, Queue: a.deployment.Queue, Tags: a.slots.Tags,
 	}
 }
 
 func (c *Controller) scheduleAction(cm *corev1.ConfigMap, a *admission, reason, msg string, now time.Time) action {
-	st := &project.RunStatus{}
+	st := &v1alpha1.RunStatus{}
 	if a != nil {
 		st = admittedStatus(a)
 	}
-	setState(st, project.StateScheduled, reason, msg, now)
+	setState(st, v1alpha1.StateScheduled, reason, msg, now)
 	return c.statusAction(cm, st, now, "", "")
 }
 
 func (c *Controller) rejectAction(cm *corev1.ConfigMap, rej *rejection, now time.Time) action {
-	st := &project.RunStatus{EndTime: &metav1.Time{Time: now}}
-	setState(st, project.StateRejected, rej.reason, rej.message, now)
+	st := &v1alpha1.RunStatus{EndTime: &metav1.Time{Time: now}}
+	setState(st, v1alpha1.StateRejected, rej.reason, rej.message, now)
 	return c.statusAction(cm, st, now, corev1.EventTypeWarning, "Rejected")
 }
 
 func (c *Controller) cancelNewAction(cm *corev1.ConfigMap, a *admission, now time.Time) action {
 	st := admittedStatus(a)
 	st.EndTime = &metav1.Time{Time: now}
-	setState(st, project.StateCancelled, "DeploymentConcurrencyLimit",
+	setState(st, v1alpha1.StateCancelled, "DeploymentConcurrencyLimit",
 		fmt.Sprintf("deployment %s at its concurrency limit (collisionStrategy CancelNew)", a.deployment.FullName()), now)
 	return c.statusAction(cm, st, now, corev1.EventTypeNormal, "Cancelled")
 }

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // expectations cover the window between a write and the informer showing
@@ -25,7 +25,7 @@ type expectations struct {
 // claim is a write for a run that the cache may not show yet: a status
 // write (the state written), or a Job create (state Pending).
 type claim struct {
-	state project.RunState
+	state v1alpha1.RunState
 	slots slots
 	at    time.Time
 }
@@ -38,7 +38,7 @@ func newExpectations() *expectations {
 	return &expectations{claims: map[string]claim{}, behind: map[string]string{}}
 }
 
-func (e *expectations) claim(run string, state project.RunState, s slots, now time.Time) {
+func (e *expectations) claim(run string, state v1alpha1.RunState, s slots, now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.claims[run] = claim{state: state, slots: s, at: now}
@@ -54,14 +54,14 @@ func (e *expectations) drop(run string) {
 // observe is called with the state the cache shows; once it shows the
 // claimed state or any later one, a status write's claim has done its work.
 // A Job create's claim waits for the Job (observeJob).
-func (e *expectations) observe(run string, cached project.RunState) {
+func (e *expectations) observe(run string, cached v1alpha1.RunState) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	c, ok := e.claims[run]
-	if !ok || c.state == project.StatePending {
+	if !ok || c.state == v1alpha1.StatePending {
 		return
 	}
-	if cached == c.state || (cached != "" && cached != project.StateScheduled) {
+	if cached == c.state || (cached != "" && cached != v1alpha1.StateScheduled) {
 		delete(e.claims, run)
 	}
 }
@@ -134,7 +134,7 @@ func (e *expectations) observeVersion(run, rv string) {
 func (e *expectations) observeJob(run string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if c, ok := e.claims[run]; ok && c.state == project.StatePending {
+	if c, ok := e.claims[run]; ok && c.state == v1alpha1.StatePending {
 		delete(e.claims, run)
 	}
 }

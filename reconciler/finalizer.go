@@ -23,9 +23,10 @@ func (c *Controller) releaseJob(cm *corev1.ConfigMap) {
 	}
 }
 
-// syncJob removes FinalizerRun from a Job marked for deletion once its run
-// has ended (its final state, signed, in the cache) or is gone. Until then
-// the run's sync ends the run (Crashed, Cancelled or its Job's outcome).
+// syncJob removes the run's finalizer (v1alpha1.FinalizerRunProtection)
+// from a Job marked for deletion once its run has ended (its final state,
+// signed, in the cache) or is gone. Until then the run's sync ends the run
+// (Crashed, Cancelled or its Job's outcome).
 func (c *Controller) syncJob(ctx context.Context, name string) error {
 	job, err := c.jobs.Get(name)
 	if apierrors.IsNotFound(err) {
@@ -46,12 +47,13 @@ func (c *Controller) syncJob(ctx context.Context, name string) error {
 	return c.removeFinalizer(ctx, name, job.UID, job.ResourceVersion, job.Finalizers)
 }
 
-// removeFinalizer drops FinalizerRun from a Job's finalizers with a patch
-// that fails if the Job changed meanwhile (its resourceVersion and UID).
+// removeFinalizer drops the run's finalizer, under its name or the one an
+// older reconciler gave (v1alpha1.LegacyFinalizerRun), with a patch that
+// fails if the Job changed meanwhile (its resourceVersion and UID).
 func (c *Controller) removeFinalizer(ctx context.Context, name string, uid types.UID, rv string, finalizers []string) error {
 	keep := make([]string, 0, len(finalizers))
 	for _, f := range finalizers {
-		if f != FinalizerRun {
+		if !isRunFinalizer(f) {
 			keep = append(keep, f)
 		}
 	}

@@ -8,30 +8,14 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
-// Annotations with which a Job records its run's admission: the Job is the
-// run's durable slot, and the run's first status is written from it.
-const (
-	// AnnotationDeployment is the run's deployment, flow/name.
-	AnnotationDeployment = "kubectl-flows.dev/deployment"
-	// AnnotationTags lists the run's tags, comma-separated.
-	AnnotationTags = "kubectl-flows.dev/tags"
-	// AnnotationAdmission holds the rest, as JSON.
-	AnnotationAdmission = "kubectl-flows.dev/admission"
-)
-
-// admissionRecord is what AnnotationAdmission holds.
-type admissionRecord struct {
-	ScheduledTime metav1.Time    `json:"scheduledTime"`
-	AdmittedAt    metav1.Time    `json:"admittedAt"`
-	Parameters    map[string]any `json:"parameters,omitempty"`
-	JobVariables  map[string]any `json:"jobVariables,omitempty"`
-}
-
+// annotateAdmission records a run's admission on its Job: the Job is the
+// run's durable slot, and the run's first status is written from it. The
+// deployment is not recorded again: the Job's LabelDeployment names it.
 func annotateAdmission(job *batchv1.Job, a *admission, now time.Time) error {
-	rec, err := json.Marshal(admissionRecord{
+	rec, err := json.Marshal(v1alpha1.AdmissionRecord{
 		ScheduledTime: metav1.NewTime(a.scheduled),
 		AdmittedAt:    metav1.NewTime(now),
 		Parameters:    a.run.Parameters,
@@ -43,9 +27,8 @@ func annotateAdmission(job *batchv1.Job, a *admission, now time.Time) error {
 	if job.Annotations == nil {
 		job.Annotations = map[string]string{}
 	}
-	job.Annotations[AnnotationDeployment] = a.slots.Deployment
-	job.Annotations[AnnotationTags] = strings.Join(a.slots.Tags, ",")
-	job.Annotations[AnnotationAdmission] = string(rec)
+	job.Annotations[v1alpha1.AnnotationTags] = strings.Join(a.slots.Tags, ",")
+	job.Annotations[v1alpha1.AnnotationAdmission] = string(rec)
 	return nil
 }
 
@@ -59,40 +42,38 @@ func runOfJob(job *batchv1.Job) string {
 	return ""
 }
 
-// FinalizerRun holds a run's Job until the run's final state is written:
-// the Job is the only durable record that the run was admitted, and a run
-// whose Job vanished before its first state write would look new and be
-// admitted again. Deleted by anyone (a TTL of 0, kubectl delete, the
-// garbage collector after the run went), the Job stays, marked for
-// deletion, until the reconciler has ended the run and lets it go.
-const FinalizerRun = "kubectl-flows.dev/run"
-
+// hasFinalizer reports whether a Job is held for its run, by the finalizer
+// or by the one an older reconciler gave it.
 func hasFinalizer(job *batchv1.Job) bool {
 	for _, f := range job.Finalizers {
-		if f == FinalizerRun {
+		if isRunFinalizer(f) {
 			return true
 		}
 	}
 	return false
 }
 
+func isRunFinalizer(f string) bool {
+	return f == v1alpha1.FinalizerRunProtection || f == v1alpha1.LegacyFinalizerRun
+}
+
 // slotsOfJob is the slots a Job holds until it finishes.
 func slotsOfJob(job *batchv1.Job) slots {
 	var tags []string
-	if t := job.Annotations[AnnotationTags]; t != "" {
+	if t := job.Annotations[v1alpha1.AnnotationTags]; t != "" {
 		tags = strings.Split(t, ",")
 	}
-	return slotsOf(job.Labels[project.LabelPool], job.Labels[project.LabelQueue], job.Annotations[AnnotationDeployment], tags)
+	return slotsOf(job.Labels[v1alpha1.LabelPool], job.Labels[v1alpha1.LabelQueue], v1alpha1.DeploymentOfLabelValue(job.Labels[v1alpha1.LabelDeployment]), tags)
 }
 
 // fillFromJob completes a run's status from its Job's admission record, for
 // the first status written after the Job was created.
-func fillFromJob(st *project.RunStatus, job *batchv1.Job) {
+func fillFromJob(st *v1alpha1.RunStatus, job *batchv1.Job) {
 	s := slotsOfJob(job)
 	st.JobName = job.Name
-	st.Pool, st.Queue, st.Tags = s.Pool, job.Labels[project.LabelQueue], s.Tags
-	var rec admissionRecord
-	if json.Unmarshal([]byte(job.Annotations[AnnotationAdmission]), &rec) == nil {
+	st.Pool, st.Queue, st.Tags = s.Pool, job.Labels[v1alpha1.LabelQueue], s.Tags
+	var rec v1alpha1.AdmissionRecord
+	if json.Unmarshal([]byte(job.Annotations[v1alpha1.AnnotationAdmission]), &rec) == nil {
 		st.ScheduledTime, st.PendingTime = &rec.ScheduledTime, &rec.AdmittedAt
 		st.Parameters, st.JobVariables = rec.Parameters, rec.JobVariables
 	} else {
@@ -102,8 +83,8 @@ func fillFromJob(st *project.RunStatus, job *batchv1.Job) {
 
 // admittedAt is when a Job was created for its run.
 func admittedAt(job *batchv1.Job) time.Time {
-	var rec admissionRecord
-	if json.Unmarshal([]byte(job.Annotations[AnnotationAdmission]), &rec) == nil && !rec.AdmittedAt.IsZero() {
+	var rec v1alpha1.AdmissionRecord
+	if json.Unmarshal([]byte(job.Annotations[v1alpha1.AnnotationAdmission]), &rec) == nil && !rec.AdmittedAt.IsZero() {
 		return rec.AdmittedAt.Time
 	}
 	return job.CreationTimestamp.Time

@@ -5,7 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // Metrics are the reconciler's Prometheus metrics.
@@ -106,7 +106,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // observePass publishes what a dispatch pass derived.
-func (m *Metrics) observePass(cfg *Config, u *usage, counts map[project.RunState]int) {
+func (m *Metrics) observePass(cfg *Config, u *usage, counts map[v1alpha1.RunState]int) {
 	m.Runs.Reset()
 	for s, n := range counts {
 		if s == "" {
@@ -148,7 +148,7 @@ func (m *Metrics) observePass(cfg *Config, u *usage, counts map[project.RunState
 var runTimeBuckets = []float64{1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400}
 
 // observeStarted records a run's wait, once its start is written.
-func (m *Metrics) observeStarted(st *project.RunStatus, deployment string) {
+func (m *Metrics) observeStarted(st *v1alpha1.RunStatus, deployment string) {
 	if st.StartTime == nil || st.ScheduledTime == nil {
 		return
 	}
@@ -157,7 +157,7 @@ func (m *Metrics) observeStarted(st *project.RunStatus, deployment string) {
 }
 
 // observeFinished records a run's end, once its final state is written.
-func (m *Metrics) observeFinished(st *project.RunStatus, deployment string) {
+func (m *Metrics) observeFinished(st *v1alpha1.RunStatus, deployment string) {
 	m.RunsFinished.WithLabelValues(deployment, string(st.State)).Inc()
 	if st.StartTime != nil && st.EndTime != nil {
 		m.RunDuration.WithLabelValues(deployment, string(st.State)).Observe(max(st.EndTime.Sub(st.StartTime.Time), 0).Seconds())

@@ -18,7 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // The notifier sends the notifications of runs' events (firedEvents) to
@@ -133,7 +133,7 @@ func (n *notifier) enabled() (*Config, bool) {
 
 // recordFinal adds to a final status about to be written the records of
 // the notifications it owes (recordOwed), so they are written with it.
-func (n *notifier) recordFinal(cm *corev1.ConfigMap, st *project.RunStatus) {
+func (n *notifier) recordFinal(cm *corev1.ConfigMap, st *v1alpha1.RunStatus) {
 	if !st.State.Final() {
 		return
 	}
@@ -148,7 +148,7 @@ func (n *notifier) recordFinal(cm *corev1.ConfigMap, st *project.RunStatus) {
 
 // carryOver keeps the notification records of a run's stored status in a
 // status a dispatch pass writes afresh (Scheduled, Rejected, Cancelled).
-func (n *notifier) carryOver(cm *corev1.ConfigMap, st *project.RunStatus) {
+func (n *notifier) carryOver(cm *corev1.ConfigMap, st *v1alpha1.RunStatus) {
 	if _, ok := n.enabled(); !ok || len(st.Notifications) > 0 || n.c.state.stateOf(cm) == "" {
 		return
 	}
@@ -256,11 +256,11 @@ func (n *notifier) processLook(ctx context.Context) bool {
 // or Running write is put off is not taken for late. Only runs holding
 // slots keep a decoded status in the run cache (waiting and ended runs are
 // too many).
-func (c *Controller) statusForNotify(cm *corev1.ConfigMap) *project.RunStatus {
+func (c *Controller) statusForNotify(cm *corev1.ConfigMap) *v1alpha1.RunStatus {
 	state := c.state.stateOf(cm)
 	if !state.HoldsSlot() {
 		st := status(cm)
-		if state != project.StateScheduled {
+		if state != v1alpha1.StateScheduled {
 			return st
 		}
 		return c.admissionSeen(cm, st)
@@ -269,7 +269,7 @@ func (c *Controller) statusForNotify(cm *corev1.ConfigMap) *project.RunStatus {
 }
 
 // admissionSeen fills in a status being judged from the run's Job.
-func (c *Controller) admissionSeen(cm *corev1.ConfigMap, st *project.RunStatus) *project.RunStatus {
+func (c *Controller) admissionSeen(cm *corev1.ConfigMap, st *v1alpha1.RunStatus) *v1alpha1.RunStatus {
 	job, _ := c.jobOf(cm)
 	if job == nil {
 		return st
@@ -368,7 +368,7 @@ func (n *notifier) deliver(ctx context.Context, cfg *Config, cm *corev1.ConfigMa
 	if dc == nil {
 		return outcome{}, fmt.Errorf("deployment %q is no longer configured", dep)
 	}
-	var target *project.Notification
+	var target *v1alpha1.Notification
 	for i := range dc.Notifications {
 		if dc.Notifications[i].Name == d.target {
 			target = &dc.Notifications[i]
@@ -382,7 +382,7 @@ func (n *notifier) deliver(ctx context.Context, cfg *Config, cm *corev1.ConfigMa
 		return outcome{}, err
 	}
 	st := n.c.statusForNotify(cm)
-	body, err := newNotification(cm.Namespace, cm.Name, cm.UID, dep, st, target, d.event, dc.SLA).body(target.Format)
+	body, err := notificationBody(newNotification(cm.Namespace, cm.Name, cm.UID, dep, st, target, d.event, dc.SLA), target.Format)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -393,9 +393,9 @@ func (n *notifier) deliver(ctx context.Context, cfg *Config, cm *corev1.ConfigMa
 		return outcome{}, fmt.Errorf("target %s: the url in Secret %s: %v", target.Name, target.Secret, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(HeaderIdempotencyKey, idempotencyKey(cm.UID, d.event))
-	req.Header.Set(HeaderEvent, d.event)
-	req.Header.Set(HeaderSignature, signBody(key, body))
+	req.Header.Set(v1alpha1.HeaderIdempotencyKey, v1alpha1.NotificationKey(cm.UID, d.event))
+	req.Header.Set(v1alpha1.HeaderEvent, d.event)
+	req.Header.Set(v1alpha1.HeaderSignature, v1alpha1.SignNotification(key, body))
 	resp, err := n.client.Do(req)
 	if err != nil {
 		return outcome{}, err
@@ -415,9 +415,9 @@ func (c *Controller) notificationSecret(ctx context.Context, name string) (strin
 	if err != nil {
 		return "", nil, fmt.Errorf("reading notification Secret %s: %w", name, err)
 	}
-	url, key := string(s.Data[project.NotificationSecretURLKey]), s.Data[project.NotificationSecretSigningKey]
+	url, key := string(s.Data[v1alpha1.NotificationSecretURLKey]), s.Data[v1alpha1.NotificationSecretSigningKey]
 	if url == "" || len(key) == 0 {
-		return "", nil, fmt.Errorf("notification Secret %s needs the keys %s and %s", name, project.NotificationSecretURLKey, project.NotificationSecretSigningKey)
+		return "", nil, fmt.Errorf("notification Secret %s needs the keys %s and %s", name, v1alpha1.NotificationSecretURLKey, v1alpha1.NotificationSecretSigningKey)
 	}
 	return url, key, nil
 }

@@ -2,24 +2,23 @@ package reconciler
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 func TestNotificationBody(t *testing.T) {
 	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
-	st := &project.RunStatus{
-		State: project.StateFailed, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit",
+	st := &v1alpha1.RunStatus{
+		State: v1alpha1.StateFailed, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit",
 		ScheduledTime: &metav1.Time{Time: now.Add(-time.Minute)}, StartTime: &metav1.Time{Time: now.Add(-50 * time.Second)},
 		EndTime: &metav1.Time{Time: now}, LogTail: "Traceback: <boom> & more",
 	}
-	target := &project.Notification{Name: "ops", DashboardURL: "https://flows.example.com/"}
-	n := newNotification("flows", "etl-daily-x7k2p", "5d1e", "etl/daily", st, target, project.EventFailed, nil)
+	target := &v1alpha1.Notification{Name: "ops", DashboardURL: "https://flows.example.com/"}
+	n := newNotification("flows", "etl-daily-x7k2p", "5d1e", "etl/daily", st, target, v1alpha1.EventFailed, nil)
 
 	for _, tc := range []struct {
 		format string
@@ -40,7 +39,7 @@ func TestNotificationBody(t *testing.T) {
 			"```Traceback: &lt;boom&gt; &amp; more```\n<https://flows.example.com/runs/etl-daily-x7k2p|Open etl-daily-x7k2p in the dashboard>"},
 	}} {
 		t.Run(tc.format, func(t *testing.T) {
-			body, err := n.body(tc.format)
+			body, err := notificationBody(n, tc.format)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -62,49 +61,20 @@ func TestNotificationBody(t *testing.T) {
 
 func TestEventSummary(t *testing.T) {
 	dur := func(d time.Duration) *metav1.Duration { return &metav1.Duration{Duration: d} }
-	target := &project.Notification{LateAfter: dur(10 * time.Minute)}
-	sla := &project.SLA{MaxDuration: dur(time.Hour), MaxLateness: dur(20 * time.Second)}
-	st := &project.RunStatus{State: project.StatePending, Reason: "Unschedulable", Message: "0/4 nodes are available"}
+	target := &v1alpha1.Notification{LateAfter: dur(10 * time.Minute)}
+	sla := &v1alpha1.SLA{MaxDuration: dur(time.Hour), MaxLateness: dur(20 * time.Second)}
+	st := &v1alpha1.RunStatus{State: v1alpha1.StatePending, Reason: "Unschedulable", Message: "0/4 nodes are available"}
 	for event, want := range map[string]string{
-		project.EventLate:       "Late: still waiting 10m0s past its scheduled time",
-		eventSLAMaxLateness:     "SLA breached: not started within maxLateness 20s of its scheduled time",
-		eventSLAMaxDuration:     "SLA breached: running longer than maxDuration 1h0m0s",
-		project.EventCrashed:    "Crashed (Unschedulable): 0/4 nodes are available",
-		project.EventTimedOut:   "TimedOut (Unschedulable): 0/4 nodes are available",
-		project.EventRejected:   "Rejected (Unschedulable): 0/4 nodes are available",
-		project.EventSLA + "/x": "SLA/x (Unschedulable): 0/4 nodes are available",
+		v1alpha1.EventLate:       "Late: still waiting 10m0s past its scheduled time",
+		eventSLAMaxLateness:      "SLA breached: not started within maxLateness 20s of its scheduled time",
+		eventSLAMaxDuration:      "SLA breached: running longer than maxDuration 1h0m0s",
+		v1alpha1.EventCrashed:    "Crashed (Unschedulable): 0/4 nodes are available",
+		v1alpha1.EventTimedOut:   "TimedOut (Unschedulable): 0/4 nodes are available",
+		v1alpha1.EventRejected:   "Rejected (Unschedulable): 0/4 nodes are available",
+		v1alpha1.EventSLA + "/x": "SLA/x (Unschedulable): 0/4 nodes are available",
 	} {
 		if got := eventSummary(st, target, event, sla); got != want {
 			t.Errorf("%s: %q, want %q", event, got, want)
 		}
-	}
-}
-
-func TestSignature(t *testing.T) {
-	key, body := []byte("s3cret"), []byte(`{"key":"5d1e/Failed"}`)
-	sig := signBody(key, body)
-	// The value a receiver computes with any HMAC-SHA256:
-	// printf '%s' '{"key":"5d1e/Failed"}' | openssl dgst -sha256 -hmac s3cret
-	if want := "sha256=e9dfb317ffe0ba0f925c9f3723d090ec76ef1def54c0f727aa03159f8d6ab00a"; sig != want {
-		t.Fatalf("signature %q, want %q", sig, want)
-	}
-	for _, tc := range []struct {
-		name      string
-		key, body []byte
-		header    string
-		ok        bool
-	}{
-		{"as signed", key, body, sig, true},
-		{"another body", key, []byte(`{"key":"5d1e/Crashed"}`), sig, false},
-		{"another key", []byte("other"), body, sig, false},
-		{"no prefix", key, body, strings.TrimPrefix(sig, "sha256="), false},
-		{"empty", key, body, "", false},
-	} {
-		if got := VerifySignature(tc.key, tc.body, tc.header); got != tc.ok {
-			t.Errorf("%s: %v, want %v", tc.name, got, tc.ok)
-		}
-	}
-	if idempotencyKey("5d1e", "SLA/maxDuration") != "5d1e/SLA/maxDuration" {
-		t.Error(idempotencyKey("5d1e", "SLA/maxDuration"))
 	}
 }

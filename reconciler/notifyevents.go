@@ -6,14 +6,14 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // The events an SLA breach fires: one per bound, so a run both late and
 // long notifies twice, each under its own idempotency key.
 const (
-	eventSLAMaxDuration = project.EventSLA + "/maxDuration"
-	eventSLAMaxLateness = project.EventSLA + "/maxLateness"
+	eventSLAMaxDuration = v1alpha1.EventSLA + "/maxDuration"
+	eventSLAMaxLateness = v1alpha1.EventSLA + "/maxLateness"
 )
 
 // timedOutReasons are the reasons of a run that ended because it ran out
@@ -29,15 +29,15 @@ type owedEvent struct {
 
 // finalEvent is the event a run's final state fires, "" for none: a run
 // that ran out of time fires TimedOut rather than its state.
-func finalEvent(st *project.RunStatus) string {
+func finalEvent(st *v1alpha1.RunStatus) string {
 	switch st.State {
-	case project.StateFailed, project.StateCrashed:
+	case v1alpha1.StateFailed, v1alpha1.StateCrashed:
 		if slices.Contains(timedOutReasons, st.Reason) {
-			return project.EventTimedOut
+			return v1alpha1.EventTimedOut
 		}
 		return string(st.State)
-	case project.StateRejected:
-		return project.EventRejected
+	case v1alpha1.StateRejected:
+		return v1alpha1.EventRejected
 	}
 	return ""
 }
@@ -54,7 +54,7 @@ func finalEvent(st *project.RunStatus) string {
 //     its scheduled time (until it started, or now while it has not:
 //     a run held Pending breaches it too);
 //   - SLA/maxDuration fires once it has run maxDuration since it started.
-func firedEvents(st *project.RunStatus, targets []project.Notification, sla *project.SLA, now time.Time) (fired []owedEvent, next time.Time) {
+func firedEvents(st *v1alpha1.RunStatus, targets []v1alpha1.Notification, sla *v1alpha1.SLA, now time.Time) (fired []owedEvent, next time.Time) {
 	final := st.State.Final()
 	end := now
 	if final {
@@ -92,11 +92,11 @@ func firedEvents(st *project.RunStatus, targets []project.Notification, sla *pro
 		if ev != "" && slices.Contains(t.Events, ev) {
 			fired = append(fired, owedEvent{t.Name, ev})
 		}
-		if slices.Contains(t.Events, project.EventLate) && t.LateAfter != nil && st.ScheduledTime != nil &&
+		if slices.Contains(t.Events, v1alpha1.EventLate) && t.LateAfter != nil && st.ScheduledTime != nil &&
 			past(st.ScheduledTime.Time, admitted, t.LateAfter.Duration) {
-			fired = append(fired, owedEvent{t.Name, project.EventLate})
+			fired = append(fired, owedEvent{t.Name, v1alpha1.EventLate})
 		}
-		if slices.Contains(t.Events, project.EventSLA) {
+		if slices.Contains(t.Events, v1alpha1.EventSLA) {
 			if slaLate {
 				fired = append(fired, owedEvent{t.Name, eventSLAMaxLateness})
 			}
@@ -122,7 +122,7 @@ func timeOr(t *metav1.Time, or time.Time) time.Time {
 // notify every failure kept by retention. A run in flight owes the events
 // fired by now that no record marks done. Records of targets no longer
 // configured are skipped. next is when to look again.
-func owedNotifications(st *project.RunStatus, targets []project.Notification, sla *project.SLA, now time.Time) (owed []owedEvent, next time.Time) {
+func owedNotifications(st *v1alpha1.RunStatus, targets []v1alpha1.Notification, sla *v1alpha1.SLA, now time.Time) (owed []owedEvent, next time.Time) {
 	if st.State.Final() {
 		for _, r := range st.Notifications {
 			if !r.Done() && hasTarget(targets, r.Target) {
@@ -144,21 +144,21 @@ func owedNotifications(st *project.RunStatus, targets []project.Notification, sl
 // each notification fired and not yet recorded: written with the state, it
 // is what a new leader reads after a failover to send what the old one did
 // not.
-func recordOwed(st *project.RunStatus, targets []project.Notification, sla *project.SLA, now time.Time) {
+func recordOwed(st *v1alpha1.RunStatus, targets []v1alpha1.Notification, sla *v1alpha1.SLA, now time.Time) {
 	fired, _ := firedEvents(st, targets, sla, now)
 	for _, f := range fired {
 		if findRecord(st, f) == nil {
-			st.Notifications = append(st.Notifications, project.NotificationRecord{Target: f.target, Event: f.event})
+			st.Notifications = append(st.Notifications, v1alpha1.NotificationRecord{Target: f.target, Event: f.event})
 		}
 	}
 }
 
 // markNotification records what became of a notification: delivered at
 // t, or, with a non-empty error, given up at t.
-func markNotification(st *project.RunStatus, o owedEvent, t time.Time, errMsg string) {
+func markNotification(st *v1alpha1.RunStatus, o owedEvent, t time.Time, errMsg string) {
 	r := findRecord(st, o)
 	if r == nil {
-		st.Notifications = append(st.Notifications, project.NotificationRecord{Target: o.target, Event: o.event})
+		st.Notifications = append(st.Notifications, v1alpha1.NotificationRecord{Target: o.target, Event: o.event})
 		r = &st.Notifications[len(st.Notifications)-1]
 	}
 	at := metav1.NewTime(t.Truncate(time.Second))
@@ -166,10 +166,10 @@ func markNotification(st *project.RunStatus, o owedEvent, t time.Time, errMsg st
 		r.Delivered, r.GaveUp, r.Error = &at, nil, ""
 		return
 	}
-	r.GaveUp, r.Error = &at, project.Truncate(errMsg, 512)
+	r.GaveUp, r.Error = &at, v1alpha1.Truncate(errMsg, 512)
 }
 
-func findRecord(st *project.RunStatus, o owedEvent) *project.NotificationRecord {
+func findRecord(st *v1alpha1.RunStatus, o owedEvent) *v1alpha1.NotificationRecord {
 	for i := range st.Notifications {
 		if r := &st.Notifications[i]; r.Target == o.target && r.Event == o.event {
 			return r
@@ -178,6 +178,6 @@ func findRecord(st *project.RunStatus, o owedEvent) *project.NotificationRecord 
 	return nil
 }
 
-func hasTarget(targets []project.Notification, name string) bool {
-	return slices.ContainsFunc(targets, func(t project.Notification) bool { return t.Name == name })
+func hasTarget(targets []v1alpha1.Notification, name string) bool {
+	return slices.ContainsFunc(targets, func(t v1alpha1.Notification) bool { return t.Name == name })
 }

@@ -7,103 +7,103 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 func TestFiredEvents(t *testing.T) {
 	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 	at := func(d time.Duration) *metav1.Time { return &metav1.Time{Time: now.Add(d)} }
 	dur := func(d time.Duration) *metav1.Duration { return &metav1.Duration{Duration: d} }
-	failures := project.Notification{Name: "ops", Events: []string{"Failed", "Crashed", "Rejected", "TimedOut"}}
-	late := project.Notification{Name: "late", Events: []string{"Late"}, LateAfter: dur(10 * time.Minute)}
-	slas := project.Notification{Name: "sla", Events: []string{"SLA"}}
-	all := []project.Notification{failures, late, slas}
-	sla := &project.SLA{MaxDuration: dur(time.Hour), MaxLateness: dur(5 * time.Minute)}
+	failures := v1alpha1.Notification{Name: "ops", Events: []string{"Failed", "Crashed", "Rejected", "TimedOut"}}
+	late := v1alpha1.Notification{Name: "late", Events: []string{"Late"}, LateAfter: dur(10 * time.Minute)}
+	slas := v1alpha1.Notification{Name: "sla", Events: []string{"SLA"}}
+	all := []v1alpha1.Notification{failures, late, slas}
+	sla := &v1alpha1.SLA{MaxDuration: dur(time.Hour), MaxLateness: dur(5 * time.Minute)}
 	ev := func(target, event string) owedEvent { return owedEvent{target, event} }
 
 	for _, tc := range []struct {
 		name    string
-		st      project.RunStatus
-		targets []project.Notification
-		sla     *project.SLA
+		st      v1alpha1.RunStatus
+		targets []v1alpha1.Notification
+		sla     *v1alpha1.SLA
 		fired   []owedEvent
 		next    time.Time
 	}{{
 		name:  "failed: the targets listing Failed",
-		st:    project.RunStatus{State: project.StateFailed, Reason: "BackoffLimitExceeded", ScheduledTime: at(-time.Minute), PendingTime: at(-time.Minute), StartTime: at(-50 * time.Second), EndTime: at(0)},
+		st:    v1alpha1.RunStatus{State: v1alpha1.StateFailed, Reason: "BackoffLimitExceeded", ScheduledTime: at(-time.Minute), PendingTime: at(-time.Minute), StartTime: at(-50 * time.Second), EndTime: at(0)},
 		fired: []owedEvent{ev("ops", "Failed")},
 	}, {
 		name:    "failed, but no target lists Failed",
-		st:      project.RunStatus{State: project.StateFailed, EndTime: at(0)},
-		targets: []project.Notification{late, slas},
-		sla:     &project.SLA{},
+		st:      v1alpha1.RunStatus{State: v1alpha1.StateFailed, EndTime: at(0)},
+		targets: []v1alpha1.Notification{late, slas},
+		sla:     &v1alpha1.SLA{},
 	}, {
 		name:  "crashed",
-		st:    project.RunStatus{State: project.StateCrashed, Reason: "Unschedulable", EndTime: at(0)},
+		st:    v1alpha1.RunStatus{State: v1alpha1.StateCrashed, Reason: "Unschedulable", EndTime: at(0)},
 		fired: []owedEvent{ev("ops", "Crashed")},
 	}, {
 		name:  "rejected",
-		st:    project.RunStatus{State: project.StateRejected, Reason: "InvalidParameters", EndTime: at(0)},
+		st:    v1alpha1.RunStatus{State: v1alpha1.StateRejected, Reason: "InvalidParameters", EndTime: at(0)},
 		fired: []owedEvent{ev("ops", "Rejected")},
 	}, {
 		name:  "active deadline: TimedOut, not Failed",
-		st:    project.RunStatus{State: project.StateFailed, Reason: "DeadlineExceeded", EndTime: at(0)},
+		st:    v1alpha1.RunStatus{State: v1alpha1.StateFailed, Reason: "DeadlineExceeded", EndTime: at(0)},
 		fired: []owedEvent{ev("ops", "TimedOut")},
 	}, {
 		name:  "the run timeout's reason: TimedOut",
-		st:    project.RunStatus{State: project.StateCrashed, Reason: "TimedOut", EndTime: at(0)},
+		st:    v1alpha1.RunStatus{State: v1alpha1.StateCrashed, Reason: "TimedOut", EndTime: at(0)},
 		fired: []owedEvent{ev("ops", "TimedOut")},
 	}, {
 		name: "completed and cancelled fire nothing of their own",
-		st:   project.RunStatus{State: project.StateCompleted, ScheduledTime: at(-time.Minute), StartTime: at(-time.Minute), EndTime: at(0)},
+		st:   v1alpha1.RunStatus{State: v1alpha1.StateCompleted, ScheduledTime: at(-time.Minute), StartTime: at(-time.Minute), EndTime: at(0)},
 	}, {
 		name: "waiting, not yet late: the next look is at the earliest threshold (maxLateness)",
-		st:   project.RunStatus{State: project.StateScheduled, ScheduledTime: at(-time.Minute)},
+		st:   v1alpha1.RunStatus{State: v1alpha1.StateScheduled, ScheduledTime: at(-time.Minute)},
 		next: now.Add(4 * time.Minute),
 	}, {
 		name:  "waiting past maxLateness, not yet lateAfter",
-		st:    project.RunStatus{State: project.StateScheduled, ScheduledTime: at(-6 * time.Minute)},
+		st:    v1alpha1.RunStatus{State: v1alpha1.StateScheduled, ScheduledTime: at(-6 * time.Minute)},
 		fired: []owedEvent{ev("sla", "SLA/maxLateness")},
 		next:  now.Add(4 * time.Minute),
 	}, {
 		name:  "waiting past both",
-		st:    project.RunStatus{State: project.StateScheduled, ScheduledTime: at(-11 * time.Minute)},
+		st:    v1alpha1.RunStatus{State: v1alpha1.StateScheduled, ScheduledTime: at(-11 * time.Minute)},
 		fired: []owedEvent{ev("late", "Late"), ev("sla", "SLA/maxLateness")},
 	}, {
 		name:  "held Pending past maxLateness: its pod has not started",
-		st:    project.RunStatus{State: project.StatePending, ScheduledTime: at(-6 * time.Minute), PendingTime: at(-6 * time.Minute)},
+		st:    v1alpha1.RunStatus{State: v1alpha1.StatePending, ScheduledTime: at(-6 * time.Minute), PendingTime: at(-6 * time.Minute)},
 		fired: []owedEvent{ev("sla", "SLA/maxLateness")},
 	}, {
 		name:    "admitted in time: never Late, however long its pod waits (that is maxLateness)",
-		st:      project.RunStatus{State: project.StatePending, ScheduledTime: at(-time.Hour), PendingTime: at(-time.Hour + time.Minute)},
-		targets: []project.Notification{late},
+		st:      v1alpha1.RunStatus{State: v1alpha1.StatePending, ScheduledTime: at(-time.Hour), PendingTime: at(-time.Hour + time.Minute)},
+		targets: []v1alpha1.Notification{late},
 	}, {
 		name: "started in time, running: next look at maxDuration",
-		st:   project.RunStatus{State: project.StateRunning, ScheduledTime: at(-10 * time.Minute), PendingTime: at(-10 * time.Minute), StartTime: at(-9 * time.Minute)},
+		st:   v1alpha1.RunStatus{State: v1alpha1.StateRunning, ScheduledTime: at(-10 * time.Minute), PendingTime: at(-10 * time.Minute), StartTime: at(-9 * time.Minute)},
 		next: now.Add(51 * time.Minute),
 	}, {
 		name:  "running past maxDuration",
-		st:    project.RunStatus{State: project.StateRunning, ScheduledTime: at(-2 * time.Hour), PendingTime: at(-2 * time.Hour), StartTime: at(-2 * time.Hour)},
+		st:    v1alpha1.RunStatus{State: v1alpha1.StateRunning, ScheduledTime: at(-2 * time.Hour), PendingTime: at(-2 * time.Hour), StartTime: at(-2 * time.Hour)},
 		fired: []owedEvent{ev("sla", "SLA/maxDuration")},
 	}, {
 		name:  "ended: judged as of its end (late and long), and no next look",
-		st:    project.RunStatus{State: project.StateFailed, Reason: "BackoffLimitExceeded", ScheduledTime: at(-3 * time.Hour), PendingTime: at(-2 * time.Hour), StartTime: at(-2 * time.Hour), EndTime: at(-30 * time.Minute)},
+		st:    v1alpha1.RunStatus{State: v1alpha1.StateFailed, Reason: "BackoffLimitExceeded", ScheduledTime: at(-3 * time.Hour), PendingTime: at(-2 * time.Hour), StartTime: at(-2 * time.Hour), EndTime: at(-30 * time.Minute)},
 		fired: []owedEvent{ev("ops", "Failed"), ev("late", "Late"), ev("sla", "SLA/maxLateness"), ev("sla", "SLA/maxDuration")},
 	}, {
 		name: "ended in time, looked at much later: nothing",
-		st:   project.RunStatus{State: project.StateCompleted, ScheduledTime: at(-3 * time.Hour), PendingTime: at(-3 * time.Hour), StartTime: at(-3 * time.Hour), EndTime: at(-150 * time.Minute)},
+		st:   v1alpha1.RunStatus{State: v1alpha1.StateCompleted, ScheduledTime: at(-3 * time.Hour), PendingTime: at(-3 * time.Hour), StartTime: at(-3 * time.Hour), EndTime: at(-150 * time.Minute)},
 	}, {
 		name:  "cancelled while waiting, after lateAfter: Late",
-		st:    project.RunStatus{State: project.StateCancelled, ScheduledTime: at(-20 * time.Minute), EndTime: at(0)},
+		st:    v1alpha1.RunStatus{State: v1alpha1.StateCancelled, ScheduledTime: at(-20 * time.Minute), EndTime: at(0)},
 		fired: []owedEvent{ev("late", "Late"), ev("sla", "SLA/maxLateness")},
 	}, {
 		name: "no SLA: no SLA events",
-		st:   project.RunStatus{State: project.StateRunning, ScheduledTime: at(-3 * time.Hour), StartTime: at(-3 * time.Hour)},
-		sla:  &project.SLA{},
+		st:   v1alpha1.RunStatus{State: v1alpha1.StateRunning, ScheduledTime: at(-3 * time.Hour), StartTime: at(-3 * time.Hour)},
+		sla:  &v1alpha1.SLA{},
 	}, {
 		name:    "a target listing Late with no lateAfter (validation refuses it) fires nothing",
-		st:      project.RunStatus{State: project.StateScheduled, ScheduledTime: at(-3 * time.Hour)},
-		targets: []project.Notification{{Name: "x", Events: []string{"Late"}}},
+		st:      v1alpha1.RunStatus{State: v1alpha1.StateScheduled, ScheduledTime: at(-3 * time.Hour)},
+		targets: []v1alpha1.Notification{{Name: "x", Events: []string{"Late"}}},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			targets, s := tc.targets, tc.sla
@@ -128,13 +128,13 @@ func TestFiredEvents(t *testing.T) {
 func TestOwedNotifications(t *testing.T) {
 	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 	at := metav1.NewTime(now.Add(-time.Minute))
-	targets := []project.Notification{
+	targets := []v1alpha1.Notification{
 		{Name: "a", Events: []string{"Failed", "SLA"}},
 		{Name: "b", Events: []string{"Failed"}},
 	}
-	sla := &project.SLA{MaxDuration: &metav1.Duration{Duration: time.Minute}}
-	running := project.RunStatus{State: project.StateRunning, StartTime: &metav1.Time{Time: now.Add(-2 * time.Minute)}}
-	failed := project.RunStatus{State: project.StateFailed, Reason: "BackoffLimitExceeded", EndTime: &metav1.Time{Time: now}}
+	sla := &v1alpha1.SLA{MaxDuration: &metav1.Duration{Duration: time.Minute}}
+	running := v1alpha1.RunStatus{State: v1alpha1.StateRunning, StartTime: &metav1.Time{Time: now.Add(-2 * time.Minute)}}
+	failed := v1alpha1.RunStatus{State: v1alpha1.StateFailed, Reason: "BackoffLimitExceeded", EndTime: &metav1.Time{Time: now}}
 
 	// A run in flight owes what fired, less what is done.
 	st := running
@@ -153,7 +153,7 @@ func TestOwedNotifications(t *testing.T) {
 		t.Errorf("failed, nothing recorded: owed %v", owed)
 	}
 	recordOwed(&st, targets, sla, now)
-	want := []project.NotificationRecord{{Target: "a", Event: "Failed"}, {Target: "b", Event: "Failed"}}
+	want := []v1alpha1.NotificationRecord{{Target: "a", Event: "Failed"}, {Target: "b", Event: "Failed"}}
 	if !reflect.DeepEqual(st.Notifications, want) {
 		t.Fatalf("recorded %+v, want %+v", st.Notifications, want)
 	}
@@ -173,7 +173,7 @@ func TestOwedNotifications(t *testing.T) {
 	// A record of a target since removed is not owed; one whose final
 	// write recorded it, and a target still there, is.
 	st = failed
-	st.Notifications = []project.NotificationRecord{{Target: "gone", Event: "Failed"}, {Target: "b", Event: "Failed"}, {Target: "a", Event: "Failed", Delivered: &at}}
+	st.Notifications = []v1alpha1.NotificationRecord{{Target: "gone", Event: "Failed"}, {Target: "b", Event: "Failed"}, {Target: "a", Event: "Failed", Delivered: &at}}
 	if owed, _ := owedNotifications(&st, targets, sla, now); !reflect.DeepEqual(owed, []owedEvent{{"b", "Failed"}}) {
 		t.Errorf("failed, one owed: %v", owed)
 	}

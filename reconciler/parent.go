@@ -5,7 +5,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // ReasonInvalidParent rejects a run whose parent (RunRequest.Parent) the
@@ -19,7 +19,7 @@ const maxParentDepth = 16
 
 // parentSeen reads from the caches what plan needs to know of a run named
 // as a parent (see parentVerdict).
-func (c *Controller) parentSeen(cfg *Config, ref *project.RunRef) parentSeen {
+func (c *Controller) parentSeen(cfg *Config, ref *v1alpha1.RunRef) parentSeen {
 	var p parentSeen
 	if cm, err := c.runs.Get(ref.Run); err == nil {
 		p.run, p.state = cm, c.state.stateOf(cm)
@@ -35,10 +35,10 @@ func (c *Controller) parentSeen(cfg *Config, ref *project.RunRef) parentSeen {
 
 // parentSeen is what the reconciler knows of a run named as a parent.
 type parentSeen struct {
-	run        *corev1.ConfigMap   // nil: no run of that name
-	state      project.RunState    // its verified state
-	deployment string              // its deployment, "" when its request does not decode
-	starts     *project.Deployment // that deployment's config, nil when not installed
+	run        *corev1.ConfigMap    // nil: no run of that name
+	state      v1alpha1.RunState    // its verified state
+	deployment string               // its deployment, "" when its request does not decode
+	starts     *v1alpha1.Deployment // that deployment's config, nil when not installed
 }
 
 // parentVerdict accepts a run's parent only if the run of that name and
@@ -48,13 +48,13 @@ type parentSeen struct {
 // (it is cancelled with its parent, and shown as its child), so a false
 // parent can harm no one else's run; the check keeps the tree the CLI and
 // dashboard show to children a parent's deployment may really start.
-func parentVerdict(req *project.RunRequest, p parentSeen) *rejection {
+func parentVerdict(req *v1alpha1.RunRequest, p parentSeen) *rejection {
 	ref := req.Parent
 	switch {
 	case ref == nil:
 		return nil
 	case p.run == nil || !ref.Is(p.run):
-		return &rejection{ReasonInvalidParent, fmt.Sprintf("parent run %s (uid %s) does not exist in this namespace", ref.Run, project.Truncate(string(ref.RunUID), 64))}
+		return &rejection{ReasonInvalidParent, fmt.Sprintf("parent run %s (uid %s) does not exist in this namespace", ref.Run, v1alpha1.Truncate(string(ref.RunUID), 64))}
 	case p.state.Final():
 		return &rejection{ReasonInvalidParent, fmt.Sprintf("parent run %s has already ended (%s)", ref.Run, p.state)}
 	case p.deployment == "":
@@ -82,7 +82,7 @@ func (c *Controller) cancelledParent(cm *corev1.ConfigMap, depth int) string {
 		return ""
 	}
 	switch state := c.state.stateOf(parent); {
-	case state == project.StateCancelling || state == project.StateCancelled:
+	case state == v1alpha1.StateCancelling || state == v1alpha1.StateCancelled:
 		return parent.Name
 	case state.Final():
 		return ""
@@ -100,7 +100,7 @@ func (c *Controller) cancelledParent(cm *corev1.ConfigMap, depth int) string {
 // starts syncs every unfinished run anyway, which finds a cancelled
 // parent then.
 func (c *Controller) queueChildren(parent *corev1.ConfigMap) {
-	for _, state := range []project.RunState{"", project.StateScheduled, project.StatePending, project.StateRunning, project.StateCancelling} {
+	for _, state := range []v1alpha1.RunState{"", v1alpha1.StateScheduled, v1alpha1.StatePending, v1alpha1.StateRunning, v1alpha1.StateCancelling} {
 		for _, cm := range byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, string(state)) {
 			if pr := c.parsed.get(cm); pr.req != nil && pr.req.Parent.Is(parent) {
 				c.queue.Add(cm.Name)

@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -35,7 +36,7 @@ type waitingRun struct {
 	pr *parsedRun // nil for a run that has its Job
 	// state is the run's stored state, or the state a status write in
 	// flight claims for it.
-	state project.RunState
+	state v1alpha1.RunState
 	// creating says its Job's create is in flight (a Pending claim).
 	creating bool
 	// hasJob says the cache shows the run's own Job.
@@ -86,7 +87,7 @@ func (d decision) writes() bool {
 type planned struct {
 	decisions []decision
 	// counts are the waiting runs by state, Late apart.
-	counts map[project.RunState]int
+	counts map[v1alpha1.RunState]int
 	// usage is the slots in use after the admissions.
 	usage *usage
 	// wake is when a run not yet due, or backed off, is next due; zero if
@@ -106,7 +107,7 @@ type planned struct {
 // settled before the sort. plan caches each run's admission in its
 // parsedRun, for the config generation it was made under.
 func plan(in planInput) planned {
-	out := planned{counts: map[project.RunState]int{}, usage: newUsage(in.held)}
+	out := planned{counts: map[v1alpha1.RunState]int{}, usage: newUsage(in.held)}
 	for _, s := range in.creating {
 		out.usage.add(s)
 	}
@@ -114,12 +115,12 @@ func plan(in planInput) planned {
 	for i := range in.waiting {
 		w := &in.waiting[i]
 		if w.creating { // its Job is being created
-			out.counts[project.StatePending]++
+			out.counts[v1alpha1.StatePending]++
 			continue
 		}
 		if w.hasJob {
-			if w.state == "" || w.state == project.StateScheduled {
-				out.counts[project.StatePending]++
+			if w.state == "" || w.state == v1alpha1.StateScheduled {
+				out.counts[v1alpha1.StatePending]++
 			} else {
 				out.counts[w.state]++
 			}
@@ -139,7 +140,7 @@ func plan(in planInput) planned {
 			}
 			continue
 		}
-		if (w.state == "" || w.state == project.StateScheduled) && !w.cancel {
+		if (w.state == "" || w.state == v1alpha1.StateScheduled) && !w.cancel {
 			cands = append(cands, w)
 		}
 	}
@@ -192,7 +193,7 @@ func plan(in planInput) planned {
 		if in.now.Sub(a.scheduled) > project.LateAfter {
 			// Late is shown, never stored: counted here for the metric.
 			out.counts[w.state]--
-			out.counts[project.StateLate]++
+			out.counts[v1alpha1.StateLate]++
 		}
 		if what := paused(a); what != "" {
 			out.decisions = append(out.decisions, decision{run: w, kind: decideWait, admission: a, reason: "Paused", message: what + " is paused"})
@@ -217,7 +218,7 @@ func plan(in planInput) planned {
 	for _, r := range queue {
 		a := r.w.pr.admission
 		limit, deploymentFull := out.usage.blocked(in.cfg, a.pool, a.deployment, a.slots)
-		if deploymentFull && a.deployment.CollisionStrategy == project.CollisionCancelNew {
+		if deploymentFull && a.deployment.CollisionStrategy == v1alpha1.CollisionCancelNew {
 			out.decisions = append(out.decisions, decision{run: r.w, kind: decideCancelNew, admission: a})
 			continue
 		}
@@ -236,7 +237,7 @@ func queuePriority(a *admission) int32 {
 	if q := a.pool.Queue(a.deployment.Queue); q != nil {
 		return q.Priority
 	}
-	return project.DefaultQueuePriority
+	return v1alpha1.DefaultQueuePriority
 }
 
 // paused names what holds a run back by being paused, or "".

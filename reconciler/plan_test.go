@@ -10,8 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
-	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 var planNow = time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
@@ -20,16 +20,16 @@ var planNow = time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 // (priority 1), lo (priority 10) and slow; pool other; deployments f/a and
 // f/b in p/lo, f/c in p/hi, f/d in p/slow, f/o in other.
 func planConfig(change func(*Config)) *Config {
-	pool := func(name string, queues ...project.Queue) *Pool {
-		return &Pool{Pool: project.Pool{Name: name, Queues: queues}, Template: jobtemplate.Default(), PausedQueues: map[string]bool{}}
+	pool := func(name string, queues ...v1alpha1.Queue) *Pool {
+		return &Pool{Pool: v1alpha1.Pool{Name: name, Queues: queues}, Template: jobtemplate.Default(), PausedQueues: map[string]bool{}}
 	}
 	dep := func(flow, name, pool, queue string) *Deployment {
-		return &Deployment{Deployment: project.Deployment{Flow: flow, Name: name, Pool: pool, Queue: queue, Image: "img:1", Entrypoint: "flows/x.py:x"}}
+		return &Deployment{Deployment: v1alpha1.Deployment{Flow: flow, Name: name, Pool: pool, Queue: queue, Image: "img:1", Entrypoint: "flows/x.py:x"}}
 	}
 	cfg := &Config{
 		Pools: map[string]*Pool{
-			"p":     pool("p", project.Queue{Name: "hi", Priority: 1}, project.Queue{Name: "lo", Priority: 10}, project.Queue{Name: "slow", Priority: 10}),
-			"other": pool("other", project.Queue{Name: "default", Priority: 1}),
+			"p":     pool("p", v1alpha1.Queue{Name: "hi", Priority: 1}, v1alpha1.Queue{Name: "lo", Priority: 10}, v1alpha1.Queue{Name: "slow", Priority: 10}),
+			"other": pool("other", v1alpha1.Queue{Name: "default", Priority: 1}),
 		},
 		Deployments: map[string]*Deployment{
 			"f/a": dep("f", "a", "p", "lo"), "f/b": dep("f", "b", "p", "lo"),
@@ -53,7 +53,7 @@ type planRun struct {
 	created          time.Duration
 	due              *time.Duration
 	tags             []string
-	state            project.RunState
+	state            v1alpha1.RunState
 	raw              string // the run request as stored, instead of one built from the fields above
 	edit             func(*waitingRun)
 }
@@ -62,19 +62,19 @@ func (r planRun) waiting(t *testing.T, cache *runCache) waitingRun {
 	t.Helper()
 	data := r.raw
 	if data == "" {
-		req := &project.RunRequest{Deployment: r.deployment, Tags: r.tags}
+		req := &v1alpha1.RunRequest{Deployment: r.deployment, Tags: r.tags}
 		if r.due != nil {
 			req.ScheduledTime = &metav1.Time{Time: planNow.Add(*r.due)}
 		}
 		var err error
-		if data, err = project.EncodeRunRequest(req); err != nil {
+		if data, err = v1alpha1.EncodeRunRequest(req); err != nil {
 			t.Fatal(err)
 		}
 	}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
 		Name: r.name, Namespace: "flows", UID: types.UID("uid-" + r.name), ResourceVersion: "1",
 		CreationTimestamp: metav1.NewTime(planNow.Add(r.created)),
-	}, Data: map[string]string{project.KeyRun: data}}
+	}, Data: map[string]string{v1alpha1.KeyRun: data}}
 	w := waitingRun{cm: cm, pr: cache.get(cm), state: r.state}
 	if r.edit != nil {
 		r.edit(&w)
@@ -113,7 +113,7 @@ func TestPlan(t *testing.T) {
 		want     []string
 		wake     time.Time
 		slotWait bool
-		counts   map[project.RunState]int
+		counts   map[v1alpha1.RunState]int
 		retry    bool
 	}{{
 		name: "no limits: all admitted, in queue priority, then scheduled time, then creation, then name",
@@ -202,7 +202,7 @@ func TestPlan(t *testing.T) {
 		name: "CancelNew: a run of a full deployment is cancelled, not queued; with room it is admitted",
 		config: func(c *Config) {
 			c.Deployments["f/a"].ConcurrencyLimit = limit(1)
-			c.Deployments["f/a"].CollisionStrategy = project.CollisionCancelNew
+			c.Deployments["f/a"].CollisionStrategy = v1alpha1.CollisionCancelNew
 		},
 		runs: []planRun{
 			{name: "a1", deployment: "f/a", created: -2 * time.Second},
@@ -214,7 +214,7 @@ func TestPlan(t *testing.T) {
 		config: func(c *Config) {
 			c.Pools["p"].ConcurrencyLimit = limit(0)
 			c.Deployments["f/a"].ConcurrencyLimit = limit(1)
-			c.Deployments["f/a"].CollisionStrategy = project.CollisionCancelNew
+			c.Deployments["f/a"].CollisionStrategy = v1alpha1.CollisionCancelNew
 		},
 		runs:     []planRun{{name: "a1", deployment: "f/a"}},
 		want:     []string{"wait a1 WaitingForSlot: waiting for a free slot of pool p"},
@@ -233,7 +233,7 @@ func TestPlan(t *testing.T) {
 			{name: "slow", deployment: "f/d"},
 			{name: "b", deployment: "f/b"},
 			{name: "a", deployment: "f/a"},
-			{name: "b-again", deployment: "f/b", state: project.StateScheduled},
+			{name: "b-again", deployment: "f/b", state: v1alpha1.StateScheduled},
 		},
 		want: []string{
 			"wait o Paused: pool other is paused",
@@ -247,8 +247,8 @@ func TestPlan(t *testing.T) {
 		name: "not yet due: waits, and the pass wakes at the earliest due time; Late is counted",
 		runs: []planRun{
 			{name: "soon", deployment: "f/a", due: in(time.Minute)},
-			{name: "sooner", deployment: "f/a", due: in(30 * time.Second), state: project.StateScheduled},
-			{name: "late", deployment: "f/a", due: ago(time.Minute), state: project.StateScheduled},
+			{name: "sooner", deployment: "f/a", due: in(30 * time.Second), state: v1alpha1.StateScheduled},
+			{name: "late", deployment: "f/a", due: ago(time.Minute), state: v1alpha1.StateScheduled},
 			{name: "now", deployment: "f/a", due: ago(time.Second)},
 		},
 		want: []string{
@@ -258,11 +258,11 @@ func TestPlan(t *testing.T) {
 			"admit now",
 		},
 		wake:   planNow.Add(30 * time.Second),
-		counts: map[project.RunState]int{"": 2, project.StateScheduled: 1, project.StateLate: 1},
+		counts: map[v1alpha1.RunState]int{"": 2, v1alpha1.StateScheduled: 1, v1alpha1.StateLate: 1},
 	}, {
 		name: "rejections: bad request, unknown deployment; config that cannot be read makes runs wait",
 		config: func(c *Config) {
-			c.Errors[project.DeploymentConfigMapName("f", "broken")] = fmt.Errorf("bad yaml")
+			c.Errors[v1alpha1.DeploymentConfigMapName("f", "broken")] = fmt.Errorf("bad yaml")
 		},
 		runs: []planRun{
 			{name: "garbage", raw: "deployment: [", created: -3 * time.Second},
@@ -284,12 +284,12 @@ func TestPlan(t *testing.T) {
 			{name: "inflight", deployment: "f/a", edit: func(w *waitingRun) { w.inflight = true }},
 			{name: "cancel", deployment: "f/a", edit: func(w *waitingRun) { w.cancel = true }},
 			{name: "refused", deployment: "f/a", edit: func(w *waitingRun) { w.refusedUntil = planNow.Add(5 * time.Second) }},
-			{name: "claimed-rejected", deployment: "f/a", edit: func(w *waitingRun) { w.state = project.StateRejected }},
+			{name: "claimed-rejected", deployment: "f/a", edit: func(w *waitingRun) { w.state = v1alpha1.StateRejected }},
 			{name: "go", deployment: "f/a"},
 		},
 		want:   []string{"admit go"},
 		wake:   planNow.Add(5 * time.Second),
-		counts: map[project.RunState]int{project.StatePending: 2, "": 4, project.StateRejected: 1},
+		counts: map[v1alpha1.RunState]int{v1alpha1.StatePending: 2, "": 4, v1alpha1.StateRejected: 1},
 	}, {
 		name: "a Job name held by a live run's Job is rejected; by a dead run's, retried",
 		runs: []planRun{

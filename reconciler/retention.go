@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // Retention when neither the pool nor the project sets one.
@@ -45,7 +45,7 @@ func (c *Controller) prune(ctx context.Context) {
 			continue
 		}
 		st := status(cm)
-		key := cm.Labels[project.LabelDeployment]
+		key := cm.Labels[v1alpha1.LabelDeployment]
 		end := cm.CreationTimestamp.Time
 		if st.EndTime != nil {
 			end = st.EndTime.Time

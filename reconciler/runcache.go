@@ -8,7 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // parsedRun is a run's request decoded once per resourceVersion: with
@@ -17,7 +17,7 @@ import (
 // (status), so ten thousand waiting runs do not each keep one.
 type parsedRun struct {
 	rv     string
-	req    *project.RunRequest
+	req    *v1alpha1.RunRequest
 	reqErr error
 	// admission is the resolved admission of a new run, kept so that a
 	// run waiting for a slot is validated once, not every pass.
@@ -27,7 +27,7 @@ type parsedRun struct {
 	// status is the decoded status of a run in flight, kept for its
 	// resourceVersion: a run's sync comes back on each change of its Job
 	// and pods, mostly to find nothing to write.
-	status *project.RunStatus
+	status *v1alpha1.RunStatus
 }
 
 type runCache struct {
@@ -45,10 +45,10 @@ func (c *runCache) get(cm *corev1.ConfigMap) *parsedRun {
 		return p
 	}
 	p := &parsedRun{rv: cm.ResourceVersion}
-	if refused := cm.Annotations[AnnotationRefused]; refused != "" {
+	if refused := cm.Annotations[v1alpha1.AnnotationRefused]; refused != "" {
 		p.reqErr = errors.New(refused)
 	} else {
-		p.req, p.reqErr = project.DecodeRunRequest(cm.Data[project.KeyRun])
+		p.req, p.reqErr = v1alpha1.DecodeRunRequest(cm.Data[v1alpha1.KeyRun])
 	}
 	c.entries[cm.UID] = p
 	return p
@@ -56,7 +56,7 @@ func (c *runCache) get(cm *corev1.ConfigMap) *parsedRun {
 
 // status returns a copy of a run's decoded status, for the caller to
 // change, decoded once per resourceVersion.
-func (c *runCache) status(cm *corev1.ConfigMap) *project.RunStatus {
+func (c *runCache) status(cm *corev1.ConfigMap) *v1alpha1.RunStatus {
 	p := c.get(cm)
 	if p.status == nil {
 		p.status = status(cm)
@@ -70,19 +70,19 @@ func (c *runCache) status(cm *corev1.ConfigMap) *project.RunStatus {
 
 // runStatus is a run's status for its sync to change: the one the
 // reconciler wrote, or an empty one where what is stored is not its own.
-func (c *Controller) runStatus(cm *corev1.ConfigMap) *project.RunStatus {
+func (c *Controller) runStatus(cm *corev1.ConfigMap) *v1alpha1.RunStatus {
 	if !c.state.trusted(cm) {
-		return &project.RunStatus{}
+		return &v1alpha1.RunStatus{}
 	}
 	return c.parsed.status(cm)
 }
 
 // status decodes a run's status; a status that does not decode is empty,
 // the reconciler's own output being the only writer.
-func status(cm *corev1.ConfigMap) *project.RunStatus {
-	st, err := project.DecodeRunStatus(cm.Data[project.KeyStatus])
+func status(cm *corev1.ConfigMap) *v1alpha1.RunStatus {
+	st, err := v1alpha1.DecodeRunStatus(cm.Data[v1alpha1.KeyStatus])
 	if err != nil {
-		return &project.RunStatus{}
+		return &v1alpha1.RunStatus{}
 	}
 	return st
 }

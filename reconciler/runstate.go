@@ -8,7 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // step is what a run's sync does next, as nextState decides it; syncRun
@@ -16,7 +16,7 @@ import (
 type step struct {
 	// state is the state to write, with its reason and message; "" writes
 	// nothing.
-	state           project.RunState
+	state           v1alpha1.RunState
 	reason, message string
 	// start and end, if set, are the StartTime and EndTime to write.
 	start, end *metav1.Time
@@ -42,22 +42,22 @@ type step struct {
 // pods, why a cancel is requested ("by request", "with its parent run X";
 // "" when none is) and the time, it decides the run's next state. A run
 // without a Job whose Job is being created is not asked.
-func nextState(st *project.RunStatus, job *batchv1.Job, pods []*corev1.Pod, cancel string, now time.Time) step {
+func nextState(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, cancel string, now time.Time) step {
 	state := st.State
 	end := &metav1.Time{Time: now}
 	if job == nil {
 		switch {
-		case state == project.StateCancelling:
-			return step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled; its Job " + st.JobName + " was deleted", end: end}
+		case state == v1alpha1.StateCancelling:
+			return step{state: v1alpha1.StateCancelled, reason: "Cancelled", message: "cancelled; its Job " + st.JobName + " was deleted", end: end}
 		case cancel != "" && !state.HoldsSlot():
-			return step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled " + cancel + " before it started", end: end}
+			return step{state: v1alpha1.StateCancelled, reason: "Cancelled", message: "cancelled " + cancel + " before it started", end: end}
 		case state.HoldsSlot():
-			return step{state: project.StateCrashed, reason: "JobDeleted", message: fmt.Sprintf("Job %s disappeared while the run held it", st.JobName), end: end}
+			return step{state: v1alpha1.StateCrashed, reason: "JobDeleted", message: fmt.Sprintf("Job %s disappeared while the run held it", st.JobName), end: end}
 		}
 		return step{} // waiting: the dispatch pass owns it
 	}
 
-	if cancel != "" || state == project.StateCancelling {
+	if cancel != "" || state == v1alpha1.StateCancelling {
 		// The Job is deleted (its pods go with it), and the finalizer
 		// holds it, marked for deletion, until the final state is
 		// written.
@@ -66,17 +66,17 @@ func nextState(st *project.RunStatus, job *batchv1.Job, pods []*corev1.Pod, canc
 		}
 		switch {
 		case job.DeletionTimestamp != nil:
-			return step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled " + cancel + "; its Job " + job.Name + " was deleted", end: end}
-		case state == project.StateCancelling:
+			return step{state: v1alpha1.StateCancelled, reason: "Cancelled", message: "cancelled " + cancel + "; its Job " + job.Name + " was deleted", end: end}
+		case state == v1alpha1.StateCancelling:
 			return step{deleteJob: true} // the Job's update brings the run back
 		}
-		return step{deleteJob: true, state: project.StateCancelling, reason: "CancelRequested", message: "deleting Job " + job.Name}
+		return step{deleteJob: true, state: v1alpha1.StateCancelling, reason: "CancelRequested", message: "deleting Job " + job.Name}
 	}
 	finished := jobFinished(job)
 	if job.DeletionTimestamp != nil && finished == "" {
 		// Deleted by someone else before it finished (kubectl delete, a
 		// TTL): the finalizer kept it until this state is written.
-		return step{state: project.StateCrashed, reason: "JobDeleted", message: "Job " + job.Name + " was deleted before it finished", end: end}
+		return step{state: v1alpha1.StateCrashed, reason: "JobDeleted", message: "Job " + job.Name + " was deleted before it finished", end: end}
 	}
 	var start *metav1.Time
 	if st.StartTime == nil && job.Status.StartTime != nil {
@@ -84,23 +84,23 @@ func nextState(st *project.RunStatus, job *batchv1.Job, pods []*corev1.Pod, canc
 	}
 	switch finished {
 	case batchv1.JobComplete:
-		return step{state: project.StateCompleted, reason: "Completed", message: "Job " + job.Name + " completed", start: start, end: endTime(job, now)}
+		return step{state: v1alpha1.StateCompleted, reason: "Completed", message: "Job " + job.Name + " completed", start: start, end: endTime(job, now)}
 	case batchv1.JobFailed:
 		cond := jobCondition(job, batchv1.JobFailed)
-		return step{state: project.StateFailed, reason: cond.Reason, message: cond.Message, start: start, end: endTime(job, now), logTail: true}
+		return step{state: v1alpha1.StateFailed, reason: cond.Reason, message: cond.Message, start: start, end: endTime(job, now), logTail: true}
 	}
 
 	if running := runningPod(pods); running != nil {
-		if state == project.StateRunning {
+		if state == v1alpha1.StateRunning {
 			return step{}
 		}
 		started := now
 		if s := running.Status.StartTime; s != nil {
 			started = s.Time
 		}
-		return step{state: project.StateRunning, reason: "Started", message: "pod " + running.Name + " is running", start: &metav1.Time{Time: started}, progress: true, since: started}
+		return step{state: v1alpha1.StateRunning, reason: "Started", message: "pod " + running.Name + " is running", start: &metav1.Time{Time: started}, progress: true, since: started}
 	}
-	if state == project.StateRunning {
+	if state == v1alpha1.StateRunning {
 		return step{} // between pods, or the pod finished and the Job will say so
 	}
 
@@ -110,7 +110,7 @@ func nextState(st *project.RunStatus, job *batchv1.Job, pods []*corev1.Pod, canc
 	timeout := podWatchTimeout(job)
 	since := admittedAt(job)
 	if timeout > 0 && now.Sub(since) >= timeout {
-		s := step{state: project.StateCrashed, reason: reason, deleteJob: true, end: end, logTail: true}
+		s := step{state: v1alpha1.StateCrashed, reason: reason, deleteJob: true, end: end, logTail: true}
 		if reason == "" {
 			s.whyNoPods = len(pods) == 0
 			s.reason, msg = "PodNotStarted", "no pod started"
@@ -125,8 +125,8 @@ func nextState(st *project.RunStatus, job *batchv1.Job, pods []*corev1.Pod, canc
 	if reason == "" {
 		reason, msg = "Dispatched", "Job "+job.Name+" created; waiting for its pod to start"
 	}
-	if state != project.StatePending || st.Reason != reason || st.Message != msg {
-		s.state, s.reason, s.message, s.progress, s.since = project.StatePending, reason, msg, true, since
+	if state != v1alpha1.StatePending || st.Reason != reason || st.Message != msg {
+		s.state, s.reason, s.message, s.progress, s.since = v1alpha1.StatePending, reason, msg, true, since
 	}
 	return s
 }

@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 func TestNextState(t *testing.T) {
@@ -19,14 +19,14 @@ func TestNextState(t *testing.T) {
 	job := func(edit func(*batchv1.Job)) *batchv1.Job {
 		j := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "flows-r", UID: "job-uid",
 			CreationTimestamp: *at(-time.Minute),
-			Annotations:       map[string]string{AnnotationAdmission: `{"scheduledTime":"2026-12-02T11:58:00Z","admittedAt":"2026-12-02T11:59:00Z"}`}}}
+			Annotations:       map[string]string{v1alpha1.AnnotationAdmission: `{"scheduledTime":"2026-12-02T11:58:00Z","admittedAt":"2026-12-02T11:59:00Z"}`}}}
 		if edit != nil {
 			edit(j)
 		}
 		return j
 	}
 	timeout := func(d string) func(*batchv1.Job) {
-		return func(j *batchv1.Job) { j.Annotations[AnnotationPodWatchTimeout] = d }
+		return func(j *batchv1.Job) { j.Annotations[v1alpha1.AnnotationPodWatchTimeout] = d }
 	}
 	finished := func(typ batchv1.JobConditionType, reason, msg string) func(*batchv1.Job) {
 		return func(j *batchv1.Job) {
@@ -49,8 +49,8 @@ func TestNextState(t *testing.T) {
 		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "flow", State: corev1.ContainerState{
 			Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: "no such image"}}}}
 	})
-	status := func(state project.RunState, edit func(*project.RunStatus)) *project.RunStatus {
-		st := &project.RunStatus{State: state, JobName: "flows-r"}
+	status := func(state v1alpha1.RunState, edit func(*v1alpha1.RunStatus)) *v1alpha1.RunStatus {
+		st := &v1alpha1.RunStatus{State: state, JobName: "flows-r"}
 		if edit != nil {
 			edit(st)
 		}
@@ -60,60 +60,60 @@ func TestNextState(t *testing.T) {
 
 	cases := []struct {
 		name   string
-		st     *project.RunStatus
+		st     *v1alpha1.RunStatus
 		job    *batchv1.Job
 		pods   []*corev1.Pod
 		cancel string
 		want   step
 	}{
-		{name: "waiting run without a Job: the dispatch pass's", st: status(project.StateScheduled, nil), want: step{}},
-		{name: "waiting run cancelled before it started", st: status(project.StateScheduled, nil), cancel: "by request",
-			want: step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled by request before it started", end: end}},
-		{name: "waiting run cancelled with its parent", st: status(project.StateScheduled, nil), cancel: "with its parent run p",
-			want: step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled with its parent run p before it started", end: end}},
-		{name: "Job gone while cancelling", st: status(project.StateCancelling, nil),
-			want: step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled; its Job flows-r was deleted", end: end}},
-		{name: "Job gone while the run held it", st: status(project.StateRunning, nil),
-			want: step{state: project.StateCrashed, reason: "JobDeleted", message: "Job flows-r disappeared while the run held it", end: end}},
-		{name: "cancel requested: the Job is deleted and Cancelling written", st: status(project.StateRunning, nil), job: job(nil), cancel: "by request",
-			want: step{state: project.StateCancelling, reason: "CancelRequested", message: "deleting Job flows-r", deleteJob: true}},
-		{name: "Cancelling, its Job not yet marked: deleted again, nothing written", st: status(project.StateCancelling, nil), job: job(nil),
+		{name: "waiting run without a Job: the dispatch pass's", st: status(v1alpha1.StateScheduled, nil), want: step{}},
+		{name: "waiting run cancelled before it started", st: status(v1alpha1.StateScheduled, nil), cancel: "by request",
+			want: step{state: v1alpha1.StateCancelled, reason: "Cancelled", message: "cancelled by request before it started", end: end}},
+		{name: "waiting run cancelled with its parent", st: status(v1alpha1.StateScheduled, nil), cancel: "with its parent run p",
+			want: step{state: v1alpha1.StateCancelled, reason: "Cancelled", message: "cancelled with its parent run p before it started", end: end}},
+		{name: "Job gone while cancelling", st: status(v1alpha1.StateCancelling, nil),
+			want: step{state: v1alpha1.StateCancelled, reason: "Cancelled", message: "cancelled; its Job flows-r was deleted", end: end}},
+		{name: "Job gone while the run held it", st: status(v1alpha1.StateRunning, nil),
+			want: step{state: v1alpha1.StateCrashed, reason: "JobDeleted", message: "Job flows-r disappeared while the run held it", end: end}},
+		{name: "cancel requested: the Job is deleted and Cancelling written", st: status(v1alpha1.StateRunning, nil), job: job(nil), cancel: "by request",
+			want: step{state: v1alpha1.StateCancelling, reason: "CancelRequested", message: "deleting Job flows-r", deleteJob: true}},
+		{name: "Cancelling, its Job not yet marked: deleted again, nothing written", st: status(v1alpha1.StateCancelling, nil), job: job(nil),
 			want: step{deleteJob: true}},
-		{name: "Cancelling, its Job marked for deletion: Cancelled", st: status(project.StateCancelling, nil), job: job(deleting),
-			want: step{state: project.StateCancelled, reason: "Cancelled", message: "cancelled by request; its Job flows-r was deleted", end: end}},
-		{name: "Job deleted by someone else before it finished", st: status(project.StateRunning, nil), job: job(deleting),
-			want: step{state: project.StateCrashed, reason: "JobDeleted", message: "Job flows-r was deleted before it finished", end: end}},
-		{name: "Job complete, seen before Running was written: its start is taken from the Job", st: status(project.StatePending, nil), job: job(finished(batchv1.JobComplete, "", "")),
-			want: step{state: project.StateCompleted, reason: "Completed", message: "Job flows-r completed", start: at(-50 * time.Second), end: at(-2 * time.Second)}},
-		{name: "Job complete after Running: the start stays", st: status(project.StateRunning, func(s *project.RunStatus) { s.StartTime = at(-40 * time.Second) }),
+		{name: "Cancelling, its Job marked for deletion: Cancelled", st: status(v1alpha1.StateCancelling, nil), job: job(deleting),
+			want: step{state: v1alpha1.StateCancelled, reason: "Cancelled", message: "cancelled by request; its Job flows-r was deleted", end: end}},
+		{name: "Job deleted by someone else before it finished", st: status(v1alpha1.StateRunning, nil), job: job(deleting),
+			want: step{state: v1alpha1.StateCrashed, reason: "JobDeleted", message: "Job flows-r was deleted before it finished", end: end}},
+		{name: "Job complete, seen before Running was written: its start is taken from the Job", st: status(v1alpha1.StatePending, nil), job: job(finished(batchv1.JobComplete, "", "")),
+			want: step{state: v1alpha1.StateCompleted, reason: "Completed", message: "Job flows-r completed", start: at(-50 * time.Second), end: at(-2 * time.Second)}},
+		{name: "Job complete after Running: the start stays", st: status(v1alpha1.StateRunning, func(s *v1alpha1.RunStatus) { s.StartTime = at(-40 * time.Second) }),
 			job:  job(finished(batchv1.JobComplete, "", "")),
-			want: step{state: project.StateCompleted, reason: "Completed", message: "Job flows-r completed", end: at(-2 * time.Second)}},
-		{name: "Job failed: its condition's reason, and the log's tail", st: status(project.StateRunning, func(s *project.RunStatus) { s.StartTime = at(-40 * time.Second) }),
+			want: step{state: v1alpha1.StateCompleted, reason: "Completed", message: "Job flows-r completed", end: at(-2 * time.Second)}},
+		{name: "Job failed: its condition's reason, and the log's tail", st: status(v1alpha1.StateRunning, func(s *v1alpha1.RunStatus) { s.StartTime = at(-40 * time.Second) }),
 			job:  job(finished(batchv1.JobFailed, "BackoffLimitExceeded", "Job has reached the specified backoff limit")),
-			want: step{state: project.StateFailed, reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit", end: at(-time.Second), logTail: true}},
-		{name: "a cancel comes before the Job's end", st: status(project.StateRunning, nil), job: job(finished(batchv1.JobComplete, "", "")), cancel: "by request",
-			want: step{state: project.StateCancelling, reason: "CancelRequested", message: "deleting Job flows-r", deleteJob: true}},
-		{name: "pod running: Running, from the pod's start, within the progress budget", st: status(project.StatePending, nil), job: job(nil),
+			want: step{state: v1alpha1.StateFailed, reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit", end: at(-time.Second), logTail: true}},
+		{name: "a cancel comes before the Job's end", st: status(v1alpha1.StateRunning, nil), job: job(finished(batchv1.JobComplete, "", "")), cancel: "by request",
+			want: step{state: v1alpha1.StateCancelling, reason: "CancelRequested", message: "deleting Job flows-r", deleteJob: true}},
+		{name: "pod running: Running, from the pod's start, within the progress budget", st: status(v1alpha1.StatePending, nil), job: job(nil),
 			pods: []*corev1.Pod{pod("r-1", corev1.PodRunning, func(p *corev1.Pod) { p.Status.StartTime = at(-3 * time.Second) })},
-			want: step{state: project.StateRunning, reason: "Started", message: "pod r-1 is running", start: at(-3 * time.Second), progress: true, since: now.Add(-3 * time.Second)}},
-		{name: "pod succeeded before Running was written: Running, from now", st: status(project.StatePending, nil), job: job(nil),
+			want: step{state: v1alpha1.StateRunning, reason: "Started", message: "pod r-1 is running", start: at(-3 * time.Second), progress: true, since: now.Add(-3 * time.Second)}},
+		{name: "pod succeeded before Running was written: Running, from now", st: status(v1alpha1.StatePending, nil), job: job(nil),
 			pods: []*corev1.Pod{pod("r-1", corev1.PodSucceeded, nil)},
-			want: step{state: project.StateRunning, reason: "Started", message: "pod r-1 is running", start: at(0), progress: true, since: now}},
-		{name: "already Running: nothing", st: status(project.StateRunning, nil), job: job(nil), pods: []*corev1.Pod{pod("r-1", corev1.PodRunning, nil)}, want: step{}},
-		{name: "Running, between pods: nothing", st: status(project.StateRunning, nil), job: job(nil), want: step{}},
-		{name: "new Job, no pod yet: Pending, Dispatched", st: status(project.StateScheduled, nil), job: job(nil),
-			want: step{state: project.StatePending, reason: "Dispatched", message: "Job flows-r created; waiting for its pod to start", progress: true, since: admitted}},
-		{name: "Pending and said so: nothing", st: status(project.StatePending, func(s *project.RunStatus) {
+			want: step{state: v1alpha1.StateRunning, reason: "Started", message: "pod r-1 is running", start: at(0), progress: true, since: now}},
+		{name: "already Running: nothing", st: status(v1alpha1.StateRunning, nil), job: job(nil), pods: []*corev1.Pod{pod("r-1", corev1.PodRunning, nil)}, want: step{}},
+		{name: "Running, between pods: nothing", st: status(v1alpha1.StateRunning, nil), job: job(nil), want: step{}},
+		{name: "new Job, no pod yet: Pending, Dispatched", st: status(v1alpha1.StateScheduled, nil), job: job(nil),
+			want: step{state: v1alpha1.StatePending, reason: "Dispatched", message: "Job flows-r created; waiting for its pod to start", progress: true, since: admitted}},
+		{name: "Pending and said so: nothing", st: status(v1alpha1.StatePending, func(s *v1alpha1.RunStatus) {
 			s.Reason, s.Message = "Dispatched", "Job flows-r created; waiting for its pod to start"
 		}), job: job(nil), want: step{}},
-		{name: "pod stuck: Pending with its reason, looked at again when the timeout ends", st: status(project.StatePending, nil), job: job(timeout("5m0s")), pods: []*corev1.Pod{pulling},
-			want: step{state: project.StatePending, reason: "ImagePullBackOff", message: "no such image", progress: true, since: admitted, requeue: 4 * time.Minute}},
-		{name: "pod stuck past pod_watch_timeout_seconds: Crashed with its reason, Job deleted", st: status(project.StatePending, nil), job: job(timeout("30s")), pods: []*corev1.Pod{pulling},
-			want: step{state: project.StateCrashed, reason: "ImagePullBackOff", message: "the pod did not start within pod_watch_timeout_seconds (30s): no such image", deleteJob: true, end: end, logTail: true}},
-		{name: "no pod at all past the timeout: Crashed, and the Job's events are asked why", st: status(project.StatePending, nil), job: job(timeout("30s")),
-			want: step{state: project.StateCrashed, reason: "PodNotStarted", message: "the pod did not start within pod_watch_timeout_seconds (30s): no pod started", deleteJob: true, end: end, logTail: true, whyNoPods: true}},
-		{name: "a pod not stuck past the timeout: Crashed, PodNotStarted", st: status(project.StatePending, nil), job: job(timeout("30s")), pods: []*corev1.Pod{pod("r-1", corev1.PodPending, nil)},
-			want: step{state: project.StateCrashed, reason: "PodNotStarted", message: "the pod did not start within pod_watch_timeout_seconds (30s): no pod started", deleteJob: true, end: end, logTail: true}},
+		{name: "pod stuck: Pending with its reason, looked at again when the timeout ends", st: status(v1alpha1.StatePending, nil), job: job(timeout("5m0s")), pods: []*corev1.Pod{pulling},
+			want: step{state: v1alpha1.StatePending, reason: "ImagePullBackOff", message: "no such image", progress: true, since: admitted, requeue: 4 * time.Minute}},
+		{name: "pod stuck past pod_watch_timeout_seconds: Crashed with its reason, Job deleted", st: status(v1alpha1.StatePending, nil), job: job(timeout("30s")), pods: []*corev1.Pod{pulling},
+			want: step{state: v1alpha1.StateCrashed, reason: "ImagePullBackOff", message: "the pod did not start within pod_watch_timeout_seconds (30s): no such image", deleteJob: true, end: end, logTail: true}},
+		{name: "no pod at all past the timeout: Crashed, and the Job's events are asked why", st: status(v1alpha1.StatePending, nil), job: job(timeout("30s")),
+			want: step{state: v1alpha1.StateCrashed, reason: "PodNotStarted", message: "the pod did not start within pod_watch_timeout_seconds (30s): no pod started", deleteJob: true, end: end, logTail: true, whyNoPods: true}},
+		{name: "a pod not stuck past the timeout: Crashed, PodNotStarted", st: status(v1alpha1.StatePending, nil), job: job(timeout("30s")), pods: []*corev1.Pod{pod("r-1", corev1.PodPending, nil)},
+			want: step{state: v1alpha1.StateCrashed, reason: "PodNotStarted", message: "the pod did not start within pod_watch_timeout_seconds (30s): no pod started", deleteJob: true, end: end, logTail: true}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,12 +8,12 @@ import (
 	"sort"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -116,30 +116,19 @@ func (c *Controller) fireSchedules(ctx context.Context, armed map[string]time.Ti
 	return earliest
 }
 
-func (c *Controller) createScheduledRun(ctx context.Context, d *project.Deployment, i int, id string, tick time.Time) error {
+func (c *Controller) createScheduledRun(ctx context.Context, d *v1alpha1.Deployment, i int, id string, tick time.Time) error {
 	s := d.Schedules[i]
-	req := &project.RunRequest{Deployment: d.FullName(), ScheduledTime: &metav1.Time{Time: tick}}
+	req := &v1alpha1.RunRequest{Deployment: d.FullName(), ScheduledTime: &metav1.Time{Time: tick}}
 	if len(s.Parameters) > 0 {
 		req.Parameters = s.Parameters
 	}
-	data, err := project.EncodeRunRequest(req)
+	cm, err := v1alpha1.NewRunRequest(c.opts.Namespace, ScheduledRunName(d, i, tick), req)
 	if err != nil {
 		return err
 	}
-	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      ScheduledRunName(d, i, tick),
-			Namespace: c.opts.Namespace,
-			Labels: map[string]string{
-				project.LabelRun:        "true",
-				project.LabelSchedule:   id,
-				project.LabelFlow:       d.Flow,
-				project.LabelDeployment: project.DeploymentLabelValue(d.Flow, d.Name),
-			},
-		},
-		Data: map[string]string{project.KeyRun: data},
-	}
-	cm.Annotations = map[string]string{AnnotationScheduled: c.state.sign(types.UID(cm.Name), "", data)}
+	cm.Labels[v1alpha1.LabelSchedule] = id
+	data := cm.Data[v1alpha1.KeyRun]
+	cm.Annotations = map[string]string{v1alpha1.AnnotationScheduled: c.state.sign(types.UID(cm.Name), "", data)}
 	cms := c.client.CoreV1().ConfigMaps(c.opts.Namespace)
 	_, err = cms.Create(ctx, cm, metav1.CreateOptions{FieldManager: "flows-reconciler"})
 	if apierrors.IsAlreadyExists(err) {
@@ -147,7 +136,7 @@ func (c *Controller) createScheduledRun(ctx context.Context, d *project.Deployme
 		// first under the tick's predictable name: then the tick gets a
 		// run of its own under another name.
 		existing, gerr := cms.Get(ctx, cm.Name, metav1.GetOptions{})
-		if gerr != nil || existing.Annotations[AnnotationScheduled] == cm.Annotations[AnnotationScheduled] {
+		if gerr != nil || existing.Annotations[v1alpha1.AnnotationScheduled] == cm.Annotations[v1alpha1.AnnotationScheduled] {
 			return gerr
 		}
 		cm.GenerateName, cm.Name = cm.Name+"-", ""
@@ -163,7 +152,7 @@ func (c *Controller) createScheduledRun(ctx context.Context, d *project.Deployme
 // ScheduleID identifies a schedule by its deployment, position and
 // definition, so editing a schedule starts it afresh instead of
 // backfilling under the new definition.
-func ScheduleID(d *project.Deployment, i int) string {
+func ScheduleID(d *v1alpha1.Deployment, i int) string {
 	s := d.Schedules[i]
 	iv := ""
 	if s.Interval != nil {
@@ -174,6 +163,6 @@ func ScheduleID(d *project.Deployment, i int) string {
 }
 
 // ScheduledRunName is the run a schedule makes for a tick.
-func ScheduledRunName(d *project.Deployment, i int, tick time.Time) string {
+func ScheduledRunName(d *v1alpha1.Deployment, i int, tick time.Time) string {
 	return fmt.Sprintf("%s-%s-s%d-%s", d.Flow, d.Name, i, tick.UTC().Format("20060102-150405"))
 }

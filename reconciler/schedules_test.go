@@ -4,11 +4,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 func TestScheduledRunNameIsStable(t *testing.T) {
-	d := &project.Deployment{Flow: "hello", Name: "arthur", Schedules: []project.Schedule{{Cron: "0 9 * * *"}}}
+	d := &v1alpha1.Deployment{Flow: "hello", Name: "arthur", Schedules: []v1alpha1.Schedule{{Cron: "0 9 * * *"}}}
 	tick := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	if got := ScheduledRunName(d, 0, tick); got != "hello-arthur-s0-20261123-090000" {
 		t.Errorf("ScheduledRunName = %q", got)
@@ -33,9 +33,9 @@ func TestOlderRV(t *testing.T) {
 
 func TestUsageBlocked(t *testing.T) {
 	two, one := int32(2), int32(1)
-	pool := &Pool{Pool: project.Pool{Name: "p", ConcurrencyLimit: &two, Queues: []project.Queue{{Name: "q", ConcurrencyLimit: &two}}}}
-	d := &Deployment{Deployment: project.Deployment{Flow: "f", Name: "d", Queue: "q", ConcurrencyLimit: &one}}
-	other := &Deployment{Deployment: project.Deployment{Flow: "f", Name: "e", Queue: "q"}}
+	pool := &Pool{Pool: v1alpha1.Pool{Name: "p", ConcurrencyLimit: &two, Queues: []v1alpha1.Queue{{Name: "q", ConcurrencyLimit: &two}}}}
+	d := &Deployment{Deployment: v1alpha1.Deployment{Flow: "f", Name: "d", Queue: "q", ConcurrencyLimit: &one}}
+	other := &Deployment{Deployment: v1alpha1.Deployment{Flow: "f", Name: "e", Queue: "q"}}
 	cfg := &Config{TagLimits: map[string]int32{"db": 1}}
 	u := newUsage(nil)
 	s := slotsOf("p", "q", "f/d", []string{"db"})

@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // The Job cache's slot indexes count what a dispatch pass would count by
@@ -19,10 +19,11 @@ import (
 func TestSlotIndexesCountUnfinishedRunJobs(t *testing.T) {
 	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, jobSlotIndexers())
 	job := func(name, queue, deployment, tags string, finished, owned bool) *batchv1.Job {
+		flow, dname, _ := v1alpha1.SplitDeployment(deployment)
 		j := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{
 			Name: name, Namespace: "ns",
-			Labels:      map[string]string{project.LabelPool: "p", project.LabelQueue: queue},
-			Annotations: map[string]string{AnnotationDeployment: deployment, AnnotationTags: tags},
+			Labels:      map[string]string{v1alpha1.LabelPool: "p", v1alpha1.LabelQueue: queue, v1alpha1.LabelDeployment: v1alpha1.DeploymentLabelValue(flow, dname)},
+			Annotations: map[string]string{v1alpha1.AnnotationTags: tags},
 		}}
 		if owned {
 			controller := true

@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // maxMessageBytes bounds a status message: messages may echo input.
@@ -23,8 +23,8 @@ const maxMessageBytes = 2048
 // with Flux's condition types so tools that read Flux objects read runs:
 // Ready (True when Completed, False when it ended otherwise, Unknown while
 // in flight), Reconciling while in flight, Stalled when it can never run.
-func setState(st *project.RunStatus, state project.RunState, reason, msg string, now time.Time) {
-	msg = project.Truncate(msg, maxMessageBytes)
+func setState(st *v1alpha1.RunStatus, state v1alpha1.RunState, reason, msg string, now time.Time) {
+	msg = v1alpha1.Truncate(msg, maxMessageBytes)
 	st.State, st.Reason, st.Message = state, reason, msg
 	t := metav1.NewTime(now.Truncate(time.Second))
 	set := func(typ string, status metav1.ConditionStatus, reason string) {
@@ -33,10 +33,10 @@ func setState(st *project.RunStatus, state project.RunState, reason, msg string,
 		})
 	}
 	switch {
-	case state == project.StateCompleted:
+	case state == v1alpha1.StateCompleted:
 		set(meta.ReadyCondition, metav1.ConditionTrue, meta.SucceededReason)
 		apimeta.RemoveStatusCondition(&st.Conditions, meta.ReconcilingCondition)
-	case state == project.StateRejected:
+	case state == v1alpha1.StateRejected:
 		set(meta.ReadyCondition, metav1.ConditionFalse, reason)
 		set(meta.StalledCondition, metav1.ConditionTrue, reason)
 		apimeta.RemoveStatusCondition(&st.Conditions, meta.ReconcilingCondition)
@@ -56,28 +56,28 @@ func setState(st *project.RunStatus, state project.RunState, reason, msg string,
 // dropped (trimRun) is left as it is. The selector labels are the
 // reconciler's: any value a submitter gave them at creation is replaced,
 // or removed.
-func (c *Controller) writeStatus(ctx context.Context, cm *corev1.ConfigMap, st *project.RunStatus) (*corev1.ConfigMap, error) {
+func (c *Controller) writeStatus(ctx context.Context, cm *corev1.ConfigMap, st *v1alpha1.RunStatus) (*corev1.ConfigMap, error) {
 	c.notify.recordFinal(cm, st)
-	data, err := project.EncodeRunStatus(st)
+	data, err := v1alpha1.EncodeRunStatus(st)
 	if err != nil {
 		return nil, err
 	}
 	labels := map[string]any{
-		project.LabelState:      string(st.State),
-		project.LabelDeployment: nil,
-		project.LabelFlow:       nil,
-		project.LabelPool:       nil,
-		project.LabelQueue:      nil,
+		v1alpha1.LabelState:      string(st.State),
+		v1alpha1.LabelDeployment: nil,
+		v1alpha1.LabelFlow:       nil,
+		v1alpha1.LabelPool:       nil,
+		v1alpha1.LabelQueue:      nil,
 	}
 	if req := c.parsed.get(cm).req; req != nil {
-		flow, name, _ := project.SplitDeployment(req.Deployment)
-		if v := project.DeploymentLabelValue(flow, name); len(validation.IsValidLabelValue(v)) == 0 {
-			labels[project.LabelDeployment] = v
+		flow, name, _ := v1alpha1.SplitDeployment(req.Deployment)
+		if v := v1alpha1.DeploymentLabelValue(flow, name); len(validation.IsValidLabelValue(v)) == 0 {
+			labels[v1alpha1.LabelDeployment] = v
 		}
-		labels[project.LabelFlow] = flow
+		labels[v1alpha1.LabelFlow] = flow
 	}
 	if st.Pool != "" {
-		labels[project.LabelPool], labels[project.LabelQueue] = st.Pool, st.Queue
+		labels[v1alpha1.LabelPool], labels[v1alpha1.LabelQueue] = st.Pool, st.Queue
 	}
 	patch := map[string]any{"metadata": map[string]any{"resourceVersion": cm.ResourceVersion, "labels": labels}}
 	signed := data
@@ -87,9 +87,9 @@ func (c *Controller) writeStatus(ctx context.Context, cm *corev1.ConfigMap, st *
 		// run's Event.
 		signed = ""
 	} else {
-		patch["data"] = map[string]string{project.KeyStatus: data}
+		patch["data"] = map[string]string{v1alpha1.KeyStatus: data}
 	}
-	patch["metadata"].(map[string]any)["annotations"] = map[string]string{AnnotationSignature: c.state.sign(cm.UID, st.State, signed)}
+	patch["metadata"].(map[string]any)["annotations"] = map[string]string{v1alpha1.AnnotationSignature: c.state.sign(cm.UID, st.State, signed)}
 	body, err := json.Marshal(patch)
 	if err != nil {
 		return nil, err
@@ -103,7 +103,7 @@ func (c *Controller) writeStatus(ctx context.Context, cm *corev1.ConfigMap, st *
 		c.refusals.forget(cm.UID)
 	} else if refused(err) {
 		c.refusals.add(cm.UID, c.opts.Now())
-		c.log.Error("the API server refuses this run's status; backing off", "run", cm.Name, "err", project.Truncate(err.Error(), 512))
+		c.log.Error("the API server refuses this run's status; backing off", "run", cm.Name, "err", v1alpha1.Truncate(err.Error(), 512))
 	}
 	return updated, err
 }

@@ -10,8 +10,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/internal/podstatus"
-	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 // logTailLines bounds the log kept in a Failed or Crashed run's status.
@@ -45,14 +45,14 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	st := c.runStatus(cm)
 	state := st.State
 	claim, claimed := c.exp.pending(name, now)
-	if claimed && claim.state != project.StatePending && claim.state != state {
+	if claimed && claim.state != v1alpha1.StatePending && claim.state != state {
 		return nil // our own status write is not in the cache yet; its event brings us back
 	}
 	if state.Final() {
 		return nil
 	}
 	job, _ := c.jobOf(cm) // a Job that is not the run's is never acted on
-	if job == nil && claimed && claim.state == project.StatePending {
+	if job == nil && claimed && claim.state == v1alpha1.StatePending {
 		return nil // its Job is being created; its event brings us back
 	}
 	var pods []*corev1.Pod
@@ -154,15 +154,15 @@ func (c *Controller) deleteJob(ctx context.Context, job *batchv1.Job) error {
 // finish writes a final state and, unless it is Completed, its Event: a
 // run that ended otherwise is worth a user's notice; one that completed is
 // told by its state, and by its Job's own Completed event.
-func (c *Controller) finish(ctx context.Context, cm *corev1.ConfigMap, st *project.RunStatus, state project.RunState, reason, msg string, now time.Time) error {
+func (c *Controller) finish(ctx context.Context, cm *corev1.ConfigMap, st *v1alpha1.RunStatus, state v1alpha1.RunState, reason, msg string, now time.Time) error {
 	setState(st, state, reason, msg, now)
 	updated, err := c.writeStatus(ctx, cm, st)
 	if err != nil {
 		return ignoreNotFound(err)
 	}
 	switch state {
-	case project.StateCompleted:
-	case project.StateCancelled:
+	case v1alpha1.StateCompleted:
+	case v1alpha1.StateCancelled:
 		c.recorder.Event(updated, corev1.EventTypeNormal, string(state), msg)
 	default:
 		c.recorder.Event(updated, corev1.EventTypeWarning, string(state), msg)
@@ -203,7 +203,7 @@ func (c *Controller) podsRefused(ctx context.Context, job *batchv1.Job) (string,
 		return "", ""
 	}
 	last := evs.Items[len(evs.Items)-1]
-	return "FailedCreate", project.Truncate(last.Message, 1024)
+	return "FailedCreate", v1alpha1.Truncate(last.Message, 1024)
 }
 
 func runningPod(pods []*corev1.Pod) *corev1.Pod {
@@ -227,7 +227,7 @@ func waitingReason(pods []*corev1.Pod) (string, string) {
 }
 
 func podWatchTimeout(job *batchv1.Job) time.Duration {
-	d, err := time.ParseDuration(job.Annotations[AnnotationPodWatchTimeout])
+	d, err := time.ParseDuration(job.Annotations[v1alpha1.AnnotationPodWatchTimeout])
 	if err != nil {
 		return 0
 	}

@@ -17,7 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // Whoever may submit runs may create ConfigMaps, and so may write any
@@ -30,26 +30,12 @@ import (
 // run: it is admitted (or rejected) like any other, and its first status
 // write replaces what the submitter wrote.
 
-// StateSecretName is the Secret where the reconciler keeps what must
-// outlive it and that no submitter may write: the signing key and each
-// schedule's last fired tick. Submitters may not create or read Secrets.
-const StateSecretName = "flows-reconciler-state"
-
-// AnnotationSignature on a run carries the reconciler's signature of its
-// state label and status.
-const AnnotationSignature = "kubectl-flows.dev/signature"
-
-// AnnotationScheduled on a run a schedule made signs its name and
-// request, so a run someone else created first under a tick's predictable
-// name is not taken for the tick's.
-const AnnotationScheduled = "kubectl-flows.dev/scheduled-by"
-
 const (
 	keySigningKey = "signing-key"
 	keySchedules  = "schedules.json"
 )
 
-// State is the reconciler's durable state, kept in StateSecretName.
+// State is the reconciler's durable state, kept in v1alpha1.StateSecretName.
 type State struct {
 	client kubernetes.Interface
 	ns     string
@@ -66,14 +52,14 @@ type State struct {
 func LoadState(ctx context.Context, client kubernetes.Interface, ns string) (*State, error) {
 	secrets := client.CoreV1().Secrets(ns)
 	for range 3 {
-		s, err := secrets.Get(ctx, StateSecretName, metav1.GetOptions{})
+		s, err := secrets.Get(ctx, v1alpha1.StateSecretName, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			key := make([]byte, 32)
 			if _, err := rand.Read(key); err != nil {
 				return nil, err
 			}
 			s = &corev1.Secret{
-				ObjectMeta: metav1.ObjectMeta{Name: StateSecretName, Namespace: ns},
+				ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.StateSecretName, Namespace: ns},
 				Data:       map[string][]byte{keySigningKey: key},
 			}
 			s, err = secrets.Create(ctx, s, metav1.CreateOptions{FieldManager: "flows-reconciler"})
@@ -82,22 +68,22 @@ func LoadState(ctx context.Context, client kubernetes.Interface, ns string) (*St
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading the reconciler's state Secret %s/%s: %w", ns, StateSecretName, err)
+			return nil, fmt.Errorf("reading the reconciler's state Secret %s/%s: %w", ns, v1alpha1.StateSecretName, err)
 		}
 		return newState(client, ns, s)
 	}
-	return nil, fmt.Errorf("state Secret %s/%s: created and deleted concurrently", ns, StateSecretName)
+	return nil, fmt.Errorf("state Secret %s/%s: created and deleted concurrently", ns, v1alpha1.StateSecretName)
 }
 
 func newState(client kubernetes.Interface, ns string, s *corev1.Secret) (*State, error) {
 	key := s.Data[keySigningKey]
 	if len(key) < 16 {
-		return nil, fmt.Errorf("state Secret %s/%s: %s is missing or shorter than 16 bytes; delete the Secret and the reconciler makes a new one (runs in flight are then taken as new)", ns, StateSecretName, keySigningKey)
+		return nil, fmt.Errorf("state Secret %s/%s: %s is missing or shorter than 16 bytes; delete the Secret and the reconciler makes a new one (runs in flight are then taken as new)", ns, v1alpha1.StateSecretName, keySigningKey)
 	}
 	st := &State{client: client, ns: ns, key: key, secret: s, schedules: map[string]time.Time{}}
 	if raw := s.Data[keySchedules]; len(raw) > 0 {
 		if err := json.Unmarshal(raw, &st.schedules); err != nil {
-			return nil, fmt.Errorf("state Secret %s/%s: %s: %v", ns, StateSecretName, keySchedules, err)
+			return nil, fmt.Errorf("state Secret %s/%s: %s: %v", ns, v1alpha1.StateSecretName, keySchedules, err)
 		}
 	}
 	return st, nil
@@ -109,7 +95,7 @@ func NewStateForTest(key []byte) *State {
 }
 
 // sign is the signature of a run's state and status.
-func (s *State) sign(uid types.UID, state project.RunState, status string) string {
+func (s *State) sign(uid types.UID, state v1alpha1.RunState, status string) string {
 	m := hmac.New(sha256.New, s.key)
 	sum := sha256.Sum256([]byte(status))
 	fmt.Fprintf(m, "%s\x00%s\x00", uid, state)
@@ -120,22 +106,22 @@ func (s *State) sign(uid types.UID, state project.RunState, status string) strin
 // trusted reports whether a run's stored state and status are the
 // reconciler's: signed by it, or not there at all (a new run).
 func (s *State) trusted(cm *corev1.ConfigMap) bool {
-	label, status := cm.Labels[project.LabelState], cm.Data[project.KeyStatus]
-	sig := cm.Annotations[AnnotationSignature]
+	label, status := cm.Labels[v1alpha1.LabelState], cm.Data[v1alpha1.KeyStatus]
+	sig := cm.Annotations[v1alpha1.AnnotationSignature]
 	if sig == "" {
 		return label == "" && status == ""
 	}
-	want := s.sign(cm.UID, project.RunState(label), status)
+	want := s.sign(cm.UID, v1alpha1.RunState(label), status)
 	return hmac.Equal([]byte(sig), []byte(want))
 }
 
 // stateOf is a run's state as the reconciler wrote it: "" for a new run
 // and for one whose stored state is not the reconciler's.
-func (s *State) stateOf(cm *corev1.ConfigMap) project.RunState {
+func (s *State) stateOf(cm *corev1.ConfigMap) v1alpha1.RunState {
 	if !s.trusted(cm) {
 		return ""
 	}
-	return project.RunState(cm.Labels[project.LabelState])
+	return v1alpha1.RunState(cm.Labels[v1alpha1.LabelState])
 }
 
 // lastFired is the last tick fired of a schedule, zero if none.
@@ -175,7 +161,7 @@ func (s *State) fired(ctx context.Context, id string, tick time.Time, live map[s
 		sec.Data[keySchedules] = raw
 		updated, err := secrets.Update(ctx, sec, metav1.UpdateOptions{FieldManager: "flows-reconciler"})
 		if apierrors.IsConflict(err) {
-			fresh, gerr := secrets.Get(ctx, StateSecretName, metav1.GetOptions{})
+			fresh, gerr := secrets.Get(ctx, v1alpha1.StateSecretName, metav1.GetOptions{})
 			if gerr != nil {
 				return gerr
 			}
@@ -188,7 +174,7 @@ func (s *State) fired(ctx context.Context, id string, tick time.Time, live map[s
 		s.secret, s.schedules = updated, next
 		return nil
 	}
-	return fmt.Errorf("state Secret %s: conflicting writers", StateSecretName)
+	return fmt.Errorf("state Secret %s: conflicting writers", v1alpha1.StateSecretName)
 }
 
 // controlledBy reports whether obj's controller is the object with uid:

@@ -8,7 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 func TestStoredStateTrustedOnlyWhenSigned(t *testing.T) {
@@ -18,29 +18,29 @@ func TestStoredStateTrustedOnlyWhenSigned(t *testing.T) {
 	run := func(label, st, sig string) *corev1.ConfigMap {
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "r", UID: "uid-1", Labels: map[string]string{}, Annotations: map[string]string{}}, Data: map[string]string{}}
 		if label != "" {
-			cm.Labels[project.LabelState] = label
+			cm.Labels[v1alpha1.LabelState] = label
 		}
 		if st != "" {
-			cm.Data[project.KeyStatus] = st
+			cm.Data[v1alpha1.KeyStatus] = st
 		}
 		if sig != "" {
-			cm.Annotations[AnnotationSignature] = sig
+			cm.Annotations[v1alpha1.AnnotationSignature] = sig
 		}
 		return cm
 	}
 	for _, tc := range []struct {
 		name string
 		cm   *corev1.ConfigMap
-		want project.RunState
+		want v1alpha1.RunState
 	}{
 		{"new run", run("", "", ""), ""},
-		{"signed", run("Completed", status, s.sign("uid-1", project.StateCompleted, status)), project.StateCompleted},
+		{"signed", run("Completed", status, s.sign("uid-1", v1alpha1.StateCompleted, status)), v1alpha1.StateCompleted},
 		{"forged label, no signature", run("Completed", status, ""), ""},
 		{"label only, no status", run("Completed", "", ""), ""},
-		{"signature of another key", run("Completed", status, other.sign("uid-1", project.StateCompleted, status)), ""},
-		{"signature of another run", run("Completed", status, s.sign("uid-2", project.StateCompleted, status)), ""},
-		{"label changed after signing", run("Completed", status, s.sign("uid-1", project.StateRunning, status)), ""},
-		{"status changed after signing", run("Completed", "state: Completed\nendTime: 2099-01-01T00:00:00Z\n", s.sign("uid-1", project.StateCompleted, status)), ""},
+		{"signature of another key", run("Completed", status, other.sign("uid-1", v1alpha1.StateCompleted, status)), ""},
+		{"signature of another run", run("Completed", status, s.sign("uid-2", v1alpha1.StateCompleted, status)), ""},
+		{"label changed after signing", run("Completed", status, s.sign("uid-1", v1alpha1.StateRunning, status)), ""},
+		{"status changed after signing", run("Completed", "state: Completed\nendTime: 2099-01-01T00:00:00Z\n", s.sign("uid-1", v1alpha1.StateCompleted, status)), ""},
 	} {
 		if got := s.stateOf(tc.cm); got != tc.want {
 			t.Errorf("%s: stateOf = %q, want %q", tc.name, got, tc.want)
@@ -101,18 +101,18 @@ func TestTrimRunDropsWhatItRefuses(t *testing.T) {
 		refused string
 		keys    int
 	}{
-		{"plain run", &corev1.ConfigMap{Data: map[string]string{project.KeyRun: "deployment: a/b\n"}}, "", 1},
-		{"huge run.yaml", &corev1.ConfigMap{Data: map[string]string{project.KeyRun: strings.Repeat("x", 900<<10)}}, "at most", 0},
-		{"extra key", &corev1.ConfigMap{Data: map[string]string{project.KeyRun: "deployment: a/b\n", "blob": strings.Repeat("x", 900<<10)}}, "unexpected data key", 0},
-		{"immutable", &corev1.ConfigMap{Immutable: &yes, Data: map[string]string{project.KeyRun: "deployment: a/b\n", project.KeyStatus: "state: Completed\n"}}, "immutable", 0},
-		{"huge forged status", &corev1.ConfigMap{Data: map[string]string{project.KeyRun: "deployment: a/b\n", project.KeyStatus: strings.Repeat("x", 300<<10)}}, "", 1},
+		{"plain run", &corev1.ConfigMap{Data: map[string]string{v1alpha1.KeyRun: "deployment: a/b\n"}}, "", 1},
+		{"huge run.yaml", &corev1.ConfigMap{Data: map[string]string{v1alpha1.KeyRun: strings.Repeat("x", 900<<10)}}, "at most", 0},
+		{"extra key", &corev1.ConfigMap{Data: map[string]string{v1alpha1.KeyRun: "deployment: a/b\n", "blob": strings.Repeat("x", 900<<10)}}, "unexpected data key", 0},
+		{"immutable", &corev1.ConfigMap{Immutable: &yes, Data: map[string]string{v1alpha1.KeyRun: "deployment: a/b\n", v1alpha1.KeyStatus: "state: Completed\n"}}, "immutable", 0},
+		{"huge forged status", &corev1.ConfigMap{Data: map[string]string{v1alpha1.KeyRun: "deployment: a/b\n", v1alpha1.KeyStatus: strings.Repeat("x", 300<<10)}}, "", 1},
 	} {
 		obj, err := trimRun(tc.cm)
 		if err != nil {
 			t.Fatal(err)
 		}
 		cm := obj.(*corev1.ConfigMap)
-		if got := cm.Annotations[AnnotationRefused]; (tc.refused == "") != (got == "") || !strings.Contains(got, tc.refused) {
+		if got := cm.Annotations[v1alpha1.AnnotationRefused]; (tc.refused == "") != (got == "") || !strings.Contains(got, tc.refused) {
 			t.Errorf("%s: refused %q, want %q", tc.name, got, tc.refused)
 		}
 		if len(cm.Data) != tc.keys {

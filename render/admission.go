@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/manifests"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
@@ -61,7 +62,7 @@ func admissionPolicy(p *project.Project) (*admissionv1.ValidatingAdmissionPolicy
 	// A ConfigMap was already a run before this request only on UPDATE of
 	// one labelled as a run: a label added to an existing ConfigMap makes
 	// it a new run request, checked like a creation.
-	wasRun := fmt.Sprintf(`request.operation == 'UPDATE' && has(oldObject.metadata.labels) && '%[1]s' in oldObject.metadata.labels && oldObject.metadata.labels['%[1]s'] == 'true'`, project.LabelRun)
+	wasRun := fmt.Sprintf(`request.operation == 'UPDATE' && has(oldObject.metadata.labels) && '%[1]s' in oldObject.metadata.labels && oldObject.metadata.labels['%[1]s'] == 'true'`, v1alpha1.LabelRun)
 	// present is a map entry as one string that tells "absent" from any
 	// value (even empty), so "set or changed" is one comparison.
 	present := func(obj, field, key string) string {
@@ -76,7 +77,7 @@ func admissionPolicy(p *project.Project) (*admissionv1.ValidatingAdmissionPolicy
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
 			FailurePolicy: &fail,
 			MatchConstraints: &admissionv1.MatchResources{
-				ObjectSelector: &metav1.LabelSelector{MatchLabels: map[string]string{project.LabelRun: "true"}},
+				ObjectSelector: &metav1.LabelSelector{MatchLabels: map[string]string{v1alpha1.LabelRun: "true"}},
 				ResourceRules: []admissionv1.NamedRuleWithOperations{{
 					RuleWithOperations: admissionv1.RuleWithOperations{
 						Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
@@ -88,20 +89,20 @@ func admissionPolicy(p *project.Project) (*admissionv1.ValidatingAdmissionPolicy
 			Variables: []admissionv1.Variable{
 				{Name: "reconciler", Expression: fmt.Sprintf("request.userInfo.username == '%s'", user)},
 				{Name: "newRun", Expression: "!(" + wasRun + ")"},
-				{Name: "status", Expression: present("object", "data", project.KeyStatus)},
-				{Name: "oldStatus", Expression: "variables.newRun ? 'unset' : (" + present("oldObject", "data", project.KeyStatus) + ")"},
-				{Name: "state", Expression: present("object.metadata", "labels", project.LabelState)},
-				{Name: "oldState", Expression: "variables.newRun ? 'unset' : (" + present("oldObject.metadata", "labels", project.LabelState) + ")"},
+				{Name: "status", Expression: present("object", "data", v1alpha1.KeyStatus)},
+				{Name: "oldStatus", Expression: "variables.newRun ? 'unset' : (" + present("oldObject", "data", v1alpha1.KeyStatus) + ")"},
+				{Name: "state", Expression: present("object.metadata", "labels", v1alpha1.LabelState)},
+				{Name: "oldState", Expression: "variables.newRun ? 'unset' : (" + present("oldObject.metadata", "labels", v1alpha1.LabelState) + ")"},
 			},
 			Validations: []admissionv1.Validation{
 				{
-					Expression: fmt.Sprintf("!variables.newRun || (has(object.data) && '%[1]s' in object.data && size(object.data['%[1]s']) > 0)", project.KeyRun),
-					Message:    fmt.Sprintf("run request: data key %s is required (the deployment to run and its parameters); create runs with kubectl flows run", project.KeyRun),
+					Expression: fmt.Sprintf("!variables.newRun || (has(object.data) && '%[1]s' in object.data && size(object.data['%[1]s']) > 0)", v1alpha1.KeyRun),
+					Message:    fmt.Sprintf("run request: data key %s is required (the deployment to run and its parameters); create runs with kubectl flows run", v1alpha1.KeyRun),
 					Reason:     ptr.To(metav1.StatusReasonInvalid),
 				},
 				{
 					Expression: "!variables.newRun || !has(object.binaryData)",
-					Message:    "run request: binaryData is not allowed; a run request holds data key " + project.KeyRun + " only",
+					Message:    "run request: binaryData is not allowed; a run request holds data key " + v1alpha1.KeyRun + " only",
 					Reason:     ptr.To(metav1.StatusReasonInvalid),
 				},
 				{
@@ -116,12 +117,12 @@ func admissionPolicy(p *project.Project) (*admissionv1.ValidatingAdmissionPolicy
 				},
 				{
 					Expression: "variables.reconciler || variables.status == variables.oldStatus",
-					Message:    msgReconcilerOnly("data key " + project.KeyStatus),
+					Message:    msgReconcilerOnly("data key " + v1alpha1.KeyStatus),
 					Reason:     ptr.To(metav1.StatusReasonForbidden),
 				},
 				{
 					Expression: "variables.reconciler || variables.state == variables.oldState",
-					Message:    msgReconcilerOnly("label " + project.LabelState),
+					Message:    msgReconcilerOnly("label " + v1alpha1.LabelState),
 					Reason:     ptr.To(metav1.StatusReasonForbidden),
 				},
 			},

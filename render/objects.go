@@ -6,7 +6,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/internal/yamlcodec"
 )
 
 // marshalDocs writes objects as one YAML stream behind the header. Typed
@@ -35,7 +35,7 @@ func marshalObject(obj any) ([]byte, error) {
 		return nil, err
 	}
 	prune(u)
-	return project.MarshalYAML(u)
+	return yamlcodec.Marshal(u)
 }
 
 // prune drops what the API server fills in, recursively: creationTimestamp

@@ -15,6 +15,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/internal/yamlcodec"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
@@ -76,14 +78,14 @@ func Render(l *project.Loaded, opts Options) (*Output, error) {
 		}
 	}
 	// Every config ConfigMap's data digest goes into the index, and the
-	// index's into the reconciler's arguments (see project.TrustedConfig).
+	// index's into the reconciler's arguments (see v1alpha1.TrustedConfig).
 	digests := map[string]string{}
 	for i := range l.Pools {
 		cm, err := poolConfigMap(l, &l.Pools[i])
 		if err != nil {
 			return nil, err
 		}
-		digests[cm.Name] = project.ConfigDigest(cm.Data)
+		digests[cm.Name] = v1alpha1.ConfigDigest(cm.Data)
 		if err := add(path.Join("pools", cm.Name+".yaml"), cm); err != nil {
 			return nil, err
 		}
@@ -92,8 +94,8 @@ func Render(l *project.Loaded, opts Options) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	digests[limits.Name] = project.ConfigDigest(limits.Data)
-	if err := add(project.LimitsConfigMapName+".yaml", limits); err != nil {
+	digests[limits.Name] = v1alpha1.ConfigDigest(limits.Data)
+	if err := add(v1alpha1.LimitsConfigMapName+".yaml", limits); err != nil {
 		return nil, err
 	}
 	deployments, deploymentDigests, err := renderDeployments(l)
@@ -106,15 +108,15 @@ func Render(l *project.Loaded, opts Options) (*Output, error) {
 	for name, d := range deploymentDigests {
 		digests[name] = d
 	}
-	indexData, err := project.ConfigIndexData(digests)
+	indexData, err := v1alpha1.ConfigIndexData(digests)
 	if err != nil {
 		return nil, err
 	}
-	index := configMap(l.Project, project.ConfigIndexName, map[string]string{project.LabelConfig: project.ConfigIndex}, indexData)
-	if err := add(project.ConfigIndexName+".yaml", index); err != nil {
+	index := configMap(l.Project, v1alpha1.ConfigIndexName, map[string]string{v1alpha1.LabelConfig: v1alpha1.ConfigIndex}, indexData)
+	if err := add(v1alpha1.ConfigIndexName+".yaml", index); err != nil {
 		return nil, err
 	}
-	out.ConfigDigest = project.ConfigDigest(indexData)
+	out.ConfigDigest = v1alpha1.ConfigDigest(indexData)
 
 	install, err := reconcilerInstall(l.Project, opts.Version, out.ConfigDigest)
 	if err != nil {
@@ -185,10 +187,8 @@ func configMap(p *project.Project, name string, labels map[string]string, data m
 	}
 }
 
-func poolConfigMap(l *project.Loaded, pool *project.Pool) (*corev1.ConfigMap, error) {
-	stored := *pool
-	stored.BaseJobTemplate = nil // stored beside it, parsed
-	spec, err := project.MarshalYAML(stored)
+func poolConfigMap(l *project.Loaded, pool *v1alpha1.Pool) (*corev1.ConfigMap, error) {
+	spec, err := v1alpha1.EncodePool(pool)
 	if err != nil {
 		return nil, err
 	}
@@ -196,27 +196,22 @@ func poolConfigMap(l *project.Loaded, pool *project.Pool) (*corev1.ConfigMap, er
 	if err != nil {
 		return nil, fmt.Errorf("pool %q: %w", pool.Name, err)
 	}
-	return configMap(l.Project, project.PoolConfigMapName(pool.Name), map[string]string{
-		project.LabelConfig: project.ConfigPool,
-		project.LabelPool:   pool.Name,
+	return configMap(l.Project, v1alpha1.PoolConfigMapName(pool.Name), map[string]string{
+		v1alpha1.LabelConfig: v1alpha1.ConfigPool,
+		v1alpha1.LabelPool:   pool.Name,
 	}, map[string]string{
-		project.KeyPool:        string(spec),
-		project.KeyJobTemplate: tmpl,
+		v1alpha1.KeyPool:        spec,
+		v1alpha1.KeyJobTemplate: tmpl,
 	}), nil
 }
 
 func limitsConfigMap(p *project.Project) (*corev1.ConfigMap, error) {
-	limits := append([]project.TagLimit(nil), p.ConcurrencyLimits...)
-	sort.Slice(limits, func(i, j int) bool { return limits[i].Tag < limits[j].Tag })
-	if limits == nil {
-		limits = []project.TagLimit{}
-	}
-	b, err := project.MarshalYAML(limits)
+	limits, err := v1alpha1.EncodeLimits(p.ConcurrencyLimits)
 	if err != nil {
 		return nil, err
 	}
-	return configMap(p, project.LimitsConfigMapName, map[string]string{project.LabelConfig: project.ConfigLimits},
-		map[string]string{project.KeyLimits: string(b)}), nil
+	return configMap(p, v1alpha1.LimitsConfigMapName, map[string]string{v1alpha1.LabelConfig: v1alpha1.ConfigLimits},
+		map[string]string{v1alpha1.KeyLimits: limits}), nil
 }
 
 func deploymentConfigMap(l *project.Loaded, i int) (*corev1.ConfigMap, error) {
@@ -228,7 +223,7 @@ func deploymentConfigMap(l *project.Loaded, i int) (*corev1.ConfigMap, error) {
 	// And its effective notification targets, so the reconciler reads
 	// one list per deployment.
 	stored.Notifications = project.Targets(l.Project, d)
-	spec, err := project.MarshalYAML(&stored)
+	spec, err := v1alpha1.EncodeDeployment(&stored)
 	if err != nil {
 		return nil, err
 	}
@@ -241,15 +236,15 @@ func deploymentConfigMap(l *project.Loaded, i int) (*corev1.ConfigMap, error) {
 		return nil, err
 	}
 	preview = append([]byte(previewHeader(stored.RunOverrides)), preview...)
-	return configMap(l.Project, project.DeploymentConfigMapName(d.Flow, d.Name), map[string]string{
-		project.LabelConfig:     project.ConfigDeployment,
-		project.LabelFlow:       d.Flow,
-		project.LabelDeployment: project.DeploymentLabelValue(d.Flow, d.Name),
-		project.LabelPool:       d.Pool,
-		project.LabelQueue:      d.Queue,
+	return configMap(l.Project, v1alpha1.DeploymentConfigMapName(d.Flow, d.Name), map[string]string{
+		v1alpha1.LabelConfig:     v1alpha1.ConfigDeployment,
+		v1alpha1.LabelFlow:       d.Flow,
+		v1alpha1.LabelDeployment: v1alpha1.DeploymentLabelValue(d.Flow, d.Name),
+		v1alpha1.LabelPool:       d.Pool,
+		v1alpha1.LabelQueue:      d.Queue,
 	}, map[string]string{
-		project.KeyDeployment: string(spec),
-		project.KeyJobPreview: string(preview),
+		v1alpha1.KeyDeployment: spec,
+		v1alpha1.KeyJobPreview: string(preview),
 	}), nil
 }
 
@@ -287,7 +282,7 @@ func renderDeployments(l *project.Loaded) (files map[string][]byte, digests map[
 					continue
 				}
 				results[i].path = path.Join("deployments", cm.Name+".yaml")
-				results[i].name, results[i].digest = cm.Name, project.ConfigDigest(cm.Data)
+				results[i].name, results[i].digest = cm.Name, v1alpha1.ConfigDigest(cm.Data)
 				results[i].b, results[i].err = marshalDocs(cm)
 			}
 		}()
@@ -312,8 +307,8 @@ func renderDeployments(l *project.Loaded) (files map[string][]byte, digests map[
 // Preview resolves the Job a run of the deployment with its default
 // parameters and no run job variables would get, so a reviewer reads the
 // real pod spec in the pull request.
-func Preview(l *project.Loaded, d *project.Deployment) (any, error) {
-	res, _, err := l.ResolveRun(d, project.PreviewRunName(d.Flow, d.Name), nil, nil)
+func Preview(l *project.Loaded, d *v1alpha1.Deployment) (any, error) {
+	res, _, err := l.ResolveRun(d, v1alpha1.PreviewRunName(d.Flow, d.Name), nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -340,7 +335,7 @@ func kustomization(paths []string) ([]byte, error) {
 			res = append(res, p)
 		}
 	}
-	b, err := project.MarshalYAML(map[string]any{
+	b, err := yamlcodec.Marshal(map[string]any{
 		"apiVersion": "kustomize.config.k8s.io/v1beta1",
 		"kind":       "Kustomization",
 		"resources":  res,

@@ -29,7 +29,7 @@ func readRuns() []rbacv1.PolicyRule {
 // operators (who change config through git and need no Role from us):
 //
 //   - flows-submitter may create ConfigMaps (a run request, or a cancel
-//     request: see project.NewCancelRequest) and read runs. It may never
+//     request: see v1alpha1.NewCancelRequest) and read runs. It may never
 //     update, patch or delete a ConfigMap, so it cannot edit a run's
 //     status, another run, or any config; that is why cancelling is a new
 //     object rather than an edit of the run.

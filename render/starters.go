@@ -9,11 +9,12 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 // StartersFile holds the ServiceAccount, Role and RoleBinding of each
-// deployment that starts runs (project.Deployment.Starts).
+// deployment that starts runs (v1alpha1.Deployment.Starts).
 const StartersFile = "starters.yaml"
 
 // starterRules are what `kubectl flows run other/deploy --wait` needs from
@@ -30,11 +31,11 @@ func starterRules() []rbacv1.PolicyRule {
 
 // starterObjects are, for each deployment with starts, in the order of
 // their names: a ServiceAccount its Jobs run as
-// (project.StarterServiceAccountName, given through the
+// (v1alpha1.StarterServiceAccountName, given through the
 // service_account_name job variable) and a Role with starterRules bound to
 // it. Nil when no deployment starts runs.
 func starterObjects(p *project.Project) []any {
-	var ds []*project.Deployment
+	var ds []*v1alpha1.Deployment
 	for i := range p.Deployments {
 		if len(p.Deployments[i].Starts) > 0 {
 			ds = append(ds, &p.Deployments[i])
@@ -43,10 +44,10 @@ func starterObjects(p *project.Project) []any {
 	sort.Slice(ds, func(i, j int) bool { return ds[i].FullName() < ds[j].FullName() })
 	var objs []any
 	for _, d := range ds {
-		name := project.StarterServiceAccountName(d.Flow, d.Name)
+		name := v1alpha1.StarterServiceAccountName(d.Flow, d.Name)
 		labels := map[string]string{
 			"app.kubernetes.io/component": "starter",
-			project.LabelDeployment:       project.DeploymentLabelValue(d.Flow, d.Name),
+			v1alpha1.LabelDeployment:      v1alpha1.DeploymentLabelValue(d.Flow, d.Name),
 		}
 		objs = append(objs,
 			&corev1.ServiceAccount{
@@ -72,11 +73,11 @@ func starterObjects(p *project.Project) []any {
 // runs as its ServiceAccount: a template that writes serviceAccountName
 // itself instead of from {{ service_account_name }} would leave the pod
 // without the rights its runs rely on.
-func checkStarterJob(d *project.Deployment, job *batchv1.Job) error {
+func checkStarterJob(d *v1alpha1.Deployment, job *batchv1.Job) error {
 	if len(d.Starts) == 0 {
 		return nil
 	}
-	want := project.StarterServiceAccountName(d.Flow, d.Name)
+	want := v1alpha1.StarterServiceAccountName(d.Flow, d.Name)
 	if got := job.Spec.Template.Spec.ServiceAccountName; got != want {
 		return fmt.Errorf("it starts runs, so its pods must run as ServiceAccount %s, but the pool's template makes serviceAccountName %q: write \"serviceAccountName\": \"{{ service_account_name }}\" in its pod spec", want, got)
 	}

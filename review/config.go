@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -55,12 +56,12 @@ func readConfig(objs Objects) (*configSide, error) {
 		return nil, errors.New(strings.Join(msgs, "; "))
 	}
 	for name, p := range s.in.Pools {
-		s.poolSpec[name] = parse(p.ConfigMap.Data[project.KeyPool])
-		s.poolTemplate[name] = parse(p.ConfigMap.Data[project.KeyJobTemplate])
+		s.poolSpec[name] = parse(p.ConfigMap.Data[v1alpha1.KeyPool])
+		s.poolTemplate[name] = parse(p.ConfigMap.Data[v1alpha1.KeyJobTemplate])
 	}
 	for name, d := range s.in.Deployments {
-		s.depSpec[name] = parse(d.ConfigMap.Data[project.KeyDeployment])
-		s.depPreview[name] = parse(d.ConfigMap.Data[project.KeyJobPreview])
+		s.depSpec[name] = parse(d.ConfigMap.Data[v1alpha1.KeyDeployment])
+		s.depPreview[name] = parse(d.ConfigMap.Data[v1alpha1.KeyJobPreview])
 	}
 	return s, nil
 }
@@ -140,7 +141,7 @@ func (c *comparer) pools(a, b *configSide) {
 	}
 }
 
-func (c *comparer) poolField(obj string, pool *project.Pool, l leaf) {
+func (c *comparer) poolField(obj string, pool *v1alpha1.Pool, l leaf) {
 	ch := Change{Object: obj, Field: l.path, Before: l.before, After: l.after}
 	switch h := head(l.path); {
 	case trustField(&ch, l.path):
@@ -203,7 +204,7 @@ func (c *comparer) capacityNote(ch *Change, l leaf) {
 	}
 }
 
-func queueList(p *project.Pool) string {
+func queueList(p *v1alpha1.Pool) string {
 	var qs []string
 	for _, q := range p.Queues {
 		qs = append(qs, fmt.Sprintf("%s (priority %d, limit %s)", q.Name, q.Priority, project.LimitString(q.ConcurrencyLimit)))
@@ -401,7 +402,7 @@ func (c *comparer) flushPreviews() {
 // checkDefaults: a default that the schema rejects fails every run that
 // relies on it; render refuses such a project, a hand-edited or overlaid
 // render may still carry one.
-func (c *comparer) checkDefaults(name string, d *project.Deployment) {
+func (c *comparer) checkDefaults(name string, d *v1alpha1.Deployment) {
 	if d.ParameterSchema == nil {
 		return
 	}
@@ -428,7 +429,7 @@ func previewImage(preview any) string {
 
 // schedules lists schedules added, changed and removed, by position, each
 // with its next three fire times in its own time zone.
-func (c *comparer) schedules(name string, before, after []project.Schedule) {
+func (c *comparer) schedules(name string, before, after []v1alpha1.Schedule) {
 	obj := "deployment " + name
 	for i := 0; i < len(before) || i < len(after); i++ {
 		fld := fmt.Sprintf("schedules[%d]", i)
@@ -447,7 +448,7 @@ func (c *comparer) schedules(name string, before, after []project.Schedule) {
 	}
 }
 
-func describeSchedule(s project.Schedule) string {
+func describeSchedule(s v1alpha1.Schedule) string {
 	var b strings.Builder
 	if s.Interval != nil {
 		fmt.Fprintf(&b, "every %s", s.Interval.Duration)
@@ -471,7 +472,7 @@ func describeSchedule(s project.Schedule) string {
 
 // nextFires gives a schedule's next three fire times after Now, computed
 // by the reconciler's own schedule code, in the schedule's time zone.
-func (c *comparer) nextFires(s project.Schedule) []string {
+func (c *comparer) nextFires(s v1alpha1.Schedule) []string {
 	if s.Active != nil && !*s.Active {
 		return []string{"inactive: fires nothing"}
 	}

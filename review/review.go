@@ -16,7 +16,8 @@ import (
 	"github.com/aymanbagabas/go-udiff"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/internal/yamlcodec"
 )
 
 // Group is what kind of risk a change carries; groups are listed in the
@@ -167,7 +168,7 @@ func yamlOf(u *unstructured.Unstructured) string {
 	if u == nil {
 		return ""
 	}
-	b, err := project.MarshalYAML(u.Object)
+	b, err := yamlcodec.Marshal(u.Object)
 	if err != nil {
 		return err.Error()
 	}
@@ -177,7 +178,7 @@ func yamlOf(u *unstructured.Unstructured) string {
 // isConfig reports a ConfigMap that carries project config (a pool, a
 // deployment, the tag limits); those are read for their meaning.
 func isConfig(u *unstructured.Unstructured) bool {
-	return u != nil && u.GetKind() == "ConfigMap" && u.GetAPIVersion() == "v1" && u.GetLabels()[project.LabelConfig] != ""
+	return u != nil && u.GetKind() == "ConfigMap" && u.GetAPIVersion() == "v1" && u.GetLabels()[v1alpha1.LabelConfig] != ""
 }
 
 // securityPath matches the fields of a pod spec, or the job variables

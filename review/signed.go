@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // unsigned lists what the reconciler would refuse in a set of objects
@@ -38,16 +38,16 @@ func unsigned(objs Objects) ([]string, map[string]string) {
 	}
 	problems := map[string]string{}
 	for ns, cms := range byNS {
-		_, errs := project.TrustedConfig(cms, digests[ns])
+		_, errs := v1alpha1.TrustedConfig(cms, digests[ns])
 		for name := range errs {
 			key := "ConfigMap " + ns + "/" + name
 			switch {
-			case name == project.ConfigIndexName && digests[ns] != "" && objs[key] != nil:
+			case name == v1alpha1.ConfigIndexName && digests[ns] != "" && objs[key] != nil:
 				problems[key] = fmt.Sprintf("the config index is not the one the reconciler Deployment's --config-digest names (%s): something over the render changed the index or the Deployment's arguments, and the reconciler would take no config at all", digests[ns])
-			case name == project.ConfigIndexName:
+			case name == v1alpha1.ConfigIndexName:
 				problems[key] = "no config index with the config: apply config only as `kubectl flows render` writes it, index included"
 			default:
-				problems[key] = "its data is not what render signed in " + project.ConfigIndexName + ", so the reconciler would hold it back (\"changed since it was rendered\") and every run that needs it: something applied over the render, such as a kustomize overlay's patch, changed it. Give each environment its own render (an environments: section in the project file) instead of patching config data; an overlay may change the reconciler Deployment, namespaces and labels"
+				problems[key] = "its data is not what render signed in " + v1alpha1.ConfigIndexName + ", so the reconciler would hold it back (\"changed since it was rendered\") and every run that needs it: something applied over the render, such as a kustomize overlay's patch, changed it. Give each environment its own render (an environments: section in the project file) instead of patching config data; an overlay may change the reconciler Deployment, namespaces and labels"
 			}
 		}
 	}

@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/render"
 	"github.com/kubectl-flows/kubectl-flows/test/fixture"
 )
@@ -73,11 +73,11 @@ func (b *bench) largeRuns(ctx context.Context) error {
 		cm := fixture.RunRequest(fmt.Sprintf("large-%03d", i), "deployment: bench/burst\n")
 		switch i % 3 {
 		case 0:
-			cm.Data[project.KeyRun] = "deployment: bench/burst\nparameters: {blob: " + bulk + "}\n"
+			cm.Data[v1alpha1.KeyRun] = "deployment: bench/burst\nparameters: {blob: " + bulk + "}\n"
 		case 1:
 			cm.Data["notes"] = bulk
 		case 2:
-			cm.Data[project.KeyStatus] = "state: Completed\nmessage: " + bulk + "\n"
+			cm.Data[v1alpha1.KeyStatus] = "state: Completed\nmessage: " + bulk + "\n"
 		}
 		_, err := b.client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{})
 		return err
@@ -92,7 +92,7 @@ func (b *bench) largeRuns(ctx context.Context) error {
 			rejected++
 		}
 	}
-	if err := b.waitLabelled(ctx, ns, map[project.RunState]int{project.StateRejected: rejected, project.StateCompleted: n - rejected}, 5*time.Minute); err != nil {
+	if err := b.waitLabelled(ctx, ns, map[v1alpha1.RunState]int{v1alpha1.StateRejected: rejected, v1alpha1.StateCompleted: n - rejected}, 5*time.Minute); err != nil {
 		return fmt.Errorf("%w (reconciler log %s)", err, rec.Log)
 	}
 	settled := time.Since(t0)
@@ -139,7 +139,7 @@ func renderedMemoryLimit(out *render.Output) (int64, error) {
 // waitLabelled polls the runs' state labels, reading metadata only (the
 // runs themselves are most of a megabyte each), until want holds for each
 // state.
-func (b *bench) waitLabelled(ctx context.Context, ns string, want map[project.RunState]int, timeout time.Duration) error {
+func (b *bench) waitLabelled(ctx context.Context, ns string, want map[v1alpha1.RunState]int, timeout time.Duration) error {
 	md, err := metadata.NewForConfig(b.cp.Config)
 	if err != nil {
 		return err
@@ -149,7 +149,7 @@ func (b *bench) waitLabelled(ctx context.Context, ns string, want map[project.Ru
 	for {
 		var missing []string
 		for state, n := range want {
-			list, err := cms.List(ctx, metav1.ListOptions{LabelSelector: project.LabelState + "=" + string(state)})
+			list, err := cms.List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.LabelState + "=" + string(state)})
 			if err != nil {
 				return err
 			}

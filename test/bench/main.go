@@ -32,7 +32,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/test/fixture"
 	"github.com/kubectl-flows/kubectl-flows/test/harness"
 )
@@ -385,7 +385,7 @@ func (b *bench) burstJob() (*batchv1.Job, error) {
 		return nil, err
 	}
 	job := &batchv1.Job{}
-	return job, yaml.Unmarshal([]byte(preview.Data[project.KeyJobPreview]), job)
+	return job, yaml.Unmarshal([]byte(preview.Data[v1alpha1.KeyJobPreview]), job)
 }
 
 // flowsBurst installs the bench project in a fresh namespace, starts a
@@ -438,7 +438,7 @@ func (b *bench) flowsBurst(ctx context.Context, n int) (burst, error) {
 	if err != nil {
 		return burst{}, err
 	}
-	if err := runs.waitState(ctx, n, project.StateCompleted, 5*time.Minute); err != nil {
+	if err := runs.waitState(ctx, n, v1alpha1.StateCompleted, 5*time.Minute); err != nil {
 		log, _ := os.ReadFile(rec.Log)
 		if len(log) > 4000 {
 			log = log[len(log)-4000:]
@@ -461,7 +461,7 @@ func (b *bench) flowsBurst(ctx context.Context, n int) (burst, error) {
 		}
 		return burst{}, fmt.Errorf("%w; the reconciler's log ends:\n%s", err, log)
 	}
-	r := burst{took: runs.lastAt(project.StateCompleted).Sub(t0), cpu: cpuSince(cpu0)}
+	r := burst{took: runs.lastAt(v1alpha1.StateCompleted).Sub(t0), cpu: cpuSince(cpu0)}
 	after, err := b.apiWrites(ctx)
 	if err != nil {
 		return burst{}, err
@@ -473,7 +473,7 @@ func (b *bench) flowsBurst(ctx context.Context, n int) (burst, error) {
 	// The API server's own creation stamps, whole seconds each, averaged
 	// over the burst: run created to its Job created, with no watch in
 	// between. The watches' own delay under load is not in it.
-	cms, err := b.client.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: project.LabelRun + "=true"})
+	cms, err := b.client.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.LabelRun + "=true"})
 	if err != nil {
 		return burst{}, err
 	}
@@ -486,7 +486,7 @@ func (b *bench) flowsBurst(ctx context.Context, n int) (burst, error) {
 		created[j.Name] = j.CreationTimestamp.Time
 	}
 	for _, cm := range cms.Items {
-		if at, ok := created[project.JobName(cm.Name)]; ok {
+		if at, ok := created[v1alpha1.JobName(cm.Name)]; ok {
 			r.stampLat += at.Sub(cm.CreationTimestamp.Time)
 			r.stamped++
 		}
@@ -621,8 +621,8 @@ func (b *bench) boundLatency(ctx context.Context) error {
 	}
 	jobs.stop()
 	tl := jobs.timeline(t0, func(j *batchv1.Job) []string {
-		keys := []string{"pool", "queue " + j.Labels[project.LabelQueue]}
-		if d := j.Labels[project.LabelDeployment]; d == "b.low" || d == "c.high-db" {
+		keys := []string{"pool", "queue " + j.Labels[v1alpha1.LabelQueue]}
+		if d := j.Labels[v1alpha1.LabelDeployment]; d == "b.low" || d == "c.high-db" {
 			keys = append(keys, "tag db")
 		}
 		return keys
@@ -662,7 +662,7 @@ func (b *bench) scale(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pool := project.PoolConfigMapName("bench")
+	pool := v1alpha1.PoolConfigMapName("bench")
 	if err := b.setPaused(ctx, ns, pool, true); err != nil {
 		return err
 	}
@@ -744,7 +744,7 @@ func (b *bench) setPaused(ctx context.Context, ns, name string, paused bool) err
 	if !paused {
 		val = "null"
 	}
-	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%s}}}`, project.AnnotationPaused, val)
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%s}}}`, v1alpha1.AnnotationPaused, val)
 	_, err := b.client.CoreV1().ConfigMaps(ns).Patch(ctx, name, "application/merge-patch+json", []byte(patch), metav1.PatchOptions{})
 	return err
 }
@@ -1008,12 +1008,12 @@ type runWatcher struct {
 	w       watch.Interface
 	mu      sync.Mutex
 	added   map[string]time.Time
-	states  map[project.RunState]map[string]time.Time
+	states  map[v1alpha1.RunState]map[string]time.Time
 	changed chan struct{}
 }
 
 func (b *bench) watchRuns(ctx context.Context, ns string) (*runWatcher, error) {
-	opts := metav1.ListOptions{LabelSelector: project.LabelRun + "=true"}
+	opts := metav1.ListOptions{LabelSelector: v1alpha1.LabelRun + "=true"}
 	list, err := b.client.CoreV1().ConfigMaps(ns).List(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -1025,7 +1025,7 @@ func (b *bench) watchRuns(ctx context.Context, ns string) (*runWatcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	rw := &runWatcher{w: w, added: map[string]time.Time{}, states: map[project.RunState]map[string]time.Time{}, changed: make(chan struct{}, 1)}
+	rw := &runWatcher{w: w, added: map[string]time.Time{}, states: map[v1alpha1.RunState]map[string]time.Time{}, changed: make(chan struct{}, 1)}
 	go func() {
 		for ev := range w.ResultChan() {
 			cm, ok := ev.Object.(*corev1.ConfigMap)
@@ -1038,7 +1038,7 @@ func (b *bench) watchRuns(ctx context.Context, ns string) (*runWatcher, error) {
 			if _, seen := rw.added[cm.Name]; !seen {
 				rw.added[cm.Name] = now
 			}
-			if s := project.RunState(cm.Labels[project.LabelState]); s != "" {
+			if s := v1alpha1.RunState(cm.Labels[v1alpha1.LabelState]); s != "" {
 				if rw.states[s] == nil {
 					rw.states[s] = map[string]time.Time{}
 				}
@@ -1065,14 +1065,14 @@ func (rw *runWatcher) dispatchLatencies(jobs *jobWatcher) []time.Duration {
 	defer rw.mu.Unlock()
 	var lat []time.Duration
 	for name, at := range rw.added {
-		if j, ok := jobs.addedAt(project.JobName(name)); ok {
+		if j, ok := jobs.addedAt(v1alpha1.JobName(name)); ok {
 			lat = append(lat, j.Sub(at))
 		}
 	}
 	return lat
 }
 
-func (rw *runWatcher) waitState(ctx context.Context, n int, s project.RunState, timeout time.Duration) error {
+func (rw *runWatcher) waitState(ctx context.Context, n int, s v1alpha1.RunState, timeout time.Duration) error {
 	deadline := time.After(timeout)
 	for {
 		rw.mu.Lock()
@@ -1092,7 +1092,7 @@ func (rw *runWatcher) waitState(ctx context.Context, n int, s project.RunState, 
 	}
 }
 
-func (rw *runWatcher) lastAt(s project.RunState) time.Time {
+func (rw *runWatcher) lastAt(s v1alpha1.RunState) time.Time {
 	rw.mu.Lock()
 	defer rw.mu.Unlock()
 	var last time.Time

@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/render"
 	"github.com/kubectl-flows/kubectl-flows/test/fixture"
 	"github.com/kubectl-flows/kubectl-flows/test/harness"
@@ -94,27 +94,27 @@ func TestAdmissionPolicy(t *testing.T) {
 			t.Errorf("%s creating %s: refused with %v, want %q", who, cm.Name, err, refusal)
 		}
 	}
-	status, _ := project.EncodeRunStatus(&project.RunStatus{State: project.StateCompleted, Reason: "Completed"})
+	status, _ := v1alpha1.EncodeRunStatus(&v1alpha1.RunStatus{State: v1alpha1.StateCompleted, Reason: "Completed"})
 
 	// Creation by a submitter.
 	create(submitter, "submitter", run("ok-1", nil), "")
 	create(submitter, "submitter", run("no-run-yaml", func(cm *corev1.ConfigMap) { cm.Data = map[string]string{"other": "x"} }), "data key run.yaml is required")
-	create(submitter, "submitter", run("empty-run-yaml", func(cm *corev1.ConfigMap) { cm.Data[project.KeyRun] = "" }), "data key run.yaml is required")
+	create(submitter, "submitter", run("empty-run-yaml", func(cm *corev1.ConfigMap) { cm.Data[v1alpha1.KeyRun] = "" }), "data key run.yaml is required")
 	create(submitter, "submitter", run("big", func(cm *corev1.ConfigMap) {
-		cm.Data[project.KeyRun] = "deployment: e2e/ok\nparameters: {name: " + strings.Repeat("x", render.MaxRunRequestBytes) + "}\n"
+		cm.Data[v1alpha1.KeyRun] = "deployment: e2e/ok\nparameters: {name: " + strings.Repeat("x", render.MaxRunRequestBytes) + "}\n"
 	}), "larger than 65536 bytes")
 	create(submitter, "submitter", run("binary", func(cm *corev1.ConfigMap) { cm.BinaryData = map[string][]byte{"x": {1}} }), "binaryData is not allowed")
 	create(submitter, "submitter", run(strings.Repeat("n", 64), nil), "metadata.name is longer than 63 characters")
 	create(submitter, "submitter", run(strings.Repeat("n", 63), nil), "")
-	create(submitter, "submitter", run("forged-status", func(cm *corev1.ConfigMap) { cm.Data[project.KeyStatus] = status }), "data key status.yaml of a run is written by the kubectl-flows reconciler only")
-	create(submitter, "submitter", run("forged-state", func(cm *corev1.ConfigMap) { cm.Labels[project.LabelState] = "Completed" }), "label kubectl-flows.dev/state of a run is written by the kubectl-flows reconciler only")
+	create(submitter, "submitter", run("forged-status", func(cm *corev1.ConfigMap) { cm.Data[v1alpha1.KeyStatus] = status }), "data key status.yaml of a run is written by the kubectl-flows reconciler only")
+	create(submitter, "submitter", run("forged-state", func(cm *corev1.ConfigMap) { cm.Labels[v1alpha1.LabelState] = "Completed" }), "label kubectl-flows.dev/state of a run is written by the kubectl-flows reconciler only")
 	// The reconciler creates schedule runs with their first status.
 	create(reconcilerClient, "reconciler", run("tick-1", func(cm *corev1.ConfigMap) {
-		cm.Data[project.KeyStatus] = status
-		cm.Labels[project.LabelState] = "Completed"
+		cm.Data[v1alpha1.KeyStatus] = status
+		cm.Labels[v1alpha1.LabelState] = "Completed"
 	}), "")
 	// Other ConfigMaps are not the policy's business.
-	create(cp.Client, "admin", &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "plain"}, Data: map[string]string{project.KeyStatus: "anything"}}, "")
+	create(cp.Client, "admin", &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "plain"}, Data: map[string]string{v1alpha1.KeyStatus: "anything"}}, "")
 
 	// Updates. A submitter has no update right at all (RBAC); the policy
 	// guards against anyone else who has, here a cluster admin.

@@ -13,8 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
-	flowsreconciler "github.com/kubectl-flows/kubectl-flows/reconciler"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // attackProject is the project the attacks of issue 12 are tried on: a
@@ -58,32 +57,32 @@ func TestSubmitterAttacks(t *testing.T) {
 	}
 	run := func(name, runYAML string) *corev1.ConfigMap {
 		return &corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{project.LabelRun: "true"}},
-			Data:       map[string]string{project.KeyRun: runYAML},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{v1alpha1.LabelRun: "true"}},
+			Data:       map[string]string{v1alpha1.KeyRun: runYAML},
 		}
 	}
 
 	t.Run("submitter cannot update a ConfigMap", func(t *testing.T) {
 		cm := create(t, run("upd", "deployment: hello/default\n"))
-		cm.Data[project.KeyStatus] = "state: Completed\n"
+		cm.Data[v1alpha1.KeyStatus] = "state: Completed\n"
 		if _, err := sub.CoreV1().ConfigMaps(e.ns).Update(ctx, cm, metav1.UpdateOptions{}); !apierrors.IsForbidden(err) {
 			t.Fatalf("update as the submitter: %v, want Forbidden", err)
 		}
-		waitState(t, ctx, e.ns, "upd", project.StateCompleted, 60*time.Second)
+		waitState(t, ctx, e.ns, "upd", v1alpha1.StateCompleted, 60*time.Second)
 	})
 
 	t.Run("1 forged config is ignored", func(t *testing.T) {
 		evil := strings.Replace(testTemplate, `"restartPolicy": "Never",`, `"restartPolicy": "Never", "hostPID": true,`, 1)
 		create(t, &corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Name: "evil-pool", Labels: map[string]string{project.LabelConfig: project.ConfigPool}},
-			Data:       map[string]string{project.KeyPool: "name: p\nrunOverrides: [image, service_account_name]\n", project.KeyJobTemplate: evil},
+			ObjectMeta: metav1.ObjectMeta{Name: "evil-pool", Labels: map[string]string{v1alpha1.LabelConfig: v1alpha1.ConfigPool}},
+			Data:       map[string]string{v1alpha1.KeyPool: "name: p\nrunOverrides: [image, service_account_name]\n", v1alpha1.KeyJobTemplate: evil},
 		})
 		create(t, &corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Name: "evil-limits", Labels: map[string]string{project.LabelConfig: project.ConfigLimits}},
-			Data:       map[string]string{project.KeyLimits: "- {tag: database, limit: 100000}\n"},
+			ObjectMeta: metav1.ObjectMeta{Name: "evil-limits", Labels: map[string]string{v1alpha1.LabelConfig: v1alpha1.ConfigLimits}},
+			Data:       map[string]string{v1alpha1.KeyLimits: "- {tag: database, limit: 100000}\n"},
 		})
 		create(t, run("after-forgery", "deployment: hello/default\n"))
-		waitState(t, ctx, e.ns, "after-forgery", project.StateCompleted, 60*time.Second)
+		waitState(t, ctx, e.ns, "after-forgery", v1alpha1.StateCompleted, 60*time.Second)
 		job, err := cp.Client.BatchV1().Jobs(e.ns).Get(ctx, "after-forgery", metav1.GetOptions{})
 		must(t, err)
 		if job.Spec.Template.Spec.HostPID {
@@ -112,7 +111,7 @@ func TestSubmitterAttacks(t *testing.T) {
 
 	t.Run("2 locked job variables are rejected", func(t *testing.T) {
 		create(t, run("sa", "deployment: hello/default\njobVariables: {image: evil.example/x, node_selector: {a: b}}\n"))
-		st := waitState(t, ctx, e.ns, "sa", project.StateRejected, 30*time.Second)
+		st := waitState(t, ctx, e.ns, "sa", v1alpha1.StateRejected, 30*time.Second)
 		for _, want := range []string{`"image"`, "allowed: env, pod_annotations"} {
 			if !strings.Contains(st.Message, want) {
 				t.Errorf("rejection %q does not say %s", st.Message, want)
@@ -123,13 +122,13 @@ func TestSubmitterAttacks(t *testing.T) {
 	t.Run("3 a run named like another run's Job does not touch it", func(t *testing.T) {
 		victim := "victim-" + strings.Repeat("v", 70)
 		create(t, run(victim, "deployment: hello/default\njobVariables: {pod_annotations: {pod-complete.stage.kwok.x-k8s.io/delay: 20s}}\n"))
-		waitState(t, ctx, e.ns, victim, project.StateRunning, 30*time.Second)
-		jobName := project.JobName(victim)
+		waitState(t, ctx, e.ns, victim, v1alpha1.StateRunning, 30*time.Second)
+		jobName := v1alpha1.JobName(victim)
 		attacker := run(jobName, "deployment: hello/default\n")
-		attacker.Annotations = map[string]string{project.AnnotationCancel: "now"}
+		attacker.Annotations = map[string]string{v1alpha1.AnnotationCancel: "now"}
 		create(t, attacker)
 		st := waitFinal(t, ctx, e.ns, jobName, 30*time.Second)
-		if st.State != project.StateCancelled && st.State != project.StateRejected {
+		if st.State != v1alpha1.StateCancelled && st.State != v1alpha1.StateRejected {
 			t.Errorf("the colliding run ended %s, want Cancelled or Rejected", st.State)
 		}
 		job, err := cp.Client.BatchV1().Jobs(e.ns).Get(ctx, jobName, metav1.GetOptions{})
@@ -144,11 +143,11 @@ func TestSubmitterAttacks(t *testing.T) {
 
 	t.Run("4 a forged status is not taken", func(t *testing.T) {
 		cm := run("forged-done", "deployment: hello/default\n")
-		cm.Labels[project.LabelState] = string(project.StateCompleted)
-		cm.Data[project.KeyStatus] = "state: Completed\nendTime: \"2099-01-01T00:00:00Z\"\n"
+		cm.Labels[v1alpha1.LabelState] = string(v1alpha1.StateCompleted)
+		cm.Data[v1alpha1.KeyStatus] = "state: Completed\nendTime: \"2099-01-01T00:00:00Z\"\n"
 		create(t, cm)
 		waitJob(t, ctx, e.ns, "forged-done", 30*time.Second)
-		got := waitState(t, ctx, e.ns, "forged-done", project.StateCompleted, 60*time.Second)
+		got := waitState(t, ctx, e.ns, "forged-done", v1alpha1.StateCompleted, 60*time.Second)
 		if got.JobName != "forged-done" {
 			t.Errorf("status after the real run: %+v", got)
 		}
@@ -159,7 +158,7 @@ func TestSubmitterAttacks(t *testing.T) {
 		job := waitJob(t, ctx, e.ns, "vanish", 30*time.Second)
 		must(t, cp.Client.BatchV1().Jobs(e.ns).Delete(ctx, "vanish", metav1.DeleteOptions{}))
 		st := waitFinal(t, ctx, e.ns, "vanish", 30*time.Second)
-		if st.State != project.StateCrashed {
+		if st.State != v1alpha1.StateCrashed {
 			t.Errorf("run whose Job was deleted ended %s (%s), want Crashed", st.State, st.Message)
 		}
 		time.Sleep(2 * time.Second)
@@ -178,12 +177,12 @@ func TestSubmitterAttacks(t *testing.T) {
 		imm.Immutable = &yes
 		create(t, imm)
 		for _, name := range []string{"spaced", "long-name", "big-params"} {
-			st := waitState(t, ctx, e.ns, name, project.StateRejected, 30*time.Second)
+			st := waitState(t, ctx, e.ns, name, v1alpha1.StateRejected, 30*time.Second)
 			if len(st.Message) > 2100 {
 				t.Errorf("%s: rejection message of %d bytes", name, len(st.Message))
 			}
 		}
-		waitLabel(t, ctx, e.ns, "immutable", project.StateRejected, 30*time.Second)
+		waitLabel(t, ctx, e.ns, "immutable", v1alpha1.StateRejected, 30*time.Second)
 		// Rejected once: no write follows.
 		before := map[string]string{}
 		for _, name := range []string{"spaced", "long-name", "big-params", "immutable"} {
@@ -212,21 +211,21 @@ func TestSubmitterAttacks(t *testing.T) {
 			create(t, run(name, "deployment: hello/default\n"))
 		}
 		for _, name := range []string{"huge-name", "long-unknown"} {
-			st := waitState(t, ctx, e.ns, name, project.StateRejected, 30*time.Second)
+			st := waitState(t, ctx, e.ns, name, v1alpha1.StateRejected, 30*time.Second)
 			if len(st.Message) > 2100 {
 				t.Errorf("%s: rejection message of %d bytes", name, len(st.Message))
 			}
 			t.Logf("%s Rejected %v after its create: %.120s", name, time.Since(start).Round(time.Millisecond), st.Message)
 		}
 		for _, name := range names {
-			waitState(t, ctx, e.ns, name, project.StateCompleted, 60*time.Second)
+			waitState(t, ctx, e.ns, name, v1alpha1.StateCompleted, 60*time.Second)
 		}
 		t.Logf("the 10 runs created after them all Completed %v after the first create", time.Since(start).Round(time.Millisecond))
 	})
 
 	t.Run("9 a comma in a tag is rejected", func(t *testing.T) {
 		create(t, run("comma", "deployment: hello/default\ntags: [\"x,database\"]\n"))
-		st := waitState(t, ctx, e.ns, "comma", project.StateRejected, 30*time.Second)
+		st := waitState(t, ctx, e.ns, "comma", v1alpha1.StateRejected, 30*time.Second)
 		if !strings.Contains(st.Message, "comma") {
 			t.Errorf("rejection %q does not name the comma", st.Message)
 		}
@@ -234,11 +233,11 @@ func TestSubmitterAttacks(t *testing.T) {
 
 	t.Run("cancel by a cancel request", func(t *testing.T) {
 		cm := create(t, run("to-cancel", "deployment: hello/default\njobVariables: {pod_annotations: {pod-complete.stage.kwok.x-k8s.io/delay: 60s}}\n"))
-		waitState(t, ctx, e.ns, "to-cancel", project.StateRunning, 30*time.Second)
-		req, err := project.NewCancelRequest(cm)
+		waitState(t, ctx, e.ns, "to-cancel", v1alpha1.StateRunning, 30*time.Second)
+		req, err := v1alpha1.NewCancelRequest(cm)
 		must(t, err)
 		create(t, req)
-		waitState(t, ctx, e.ns, "to-cancel", project.StateCancelled, 30*time.Second)
+		waitState(t, ctx, e.ns, "to-cancel", v1alpha1.StateCancelled, 30*time.Second)
 		err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 			_, err := cp.Client.BatchV1().Jobs(e.ns).Get(ctx, "to-cancel", metav1.GetOptions{})
 			return apierrors.IsNotFound(err), nil
@@ -250,21 +249,21 @@ func TestSubmitterAttacks(t *testing.T) {
 }
 
 // runStatus reads a run's status as stored.
-func runStatus(t *testing.T, ctx context.Context, ns, name string) *project.RunStatus {
+func runStatus(t *testing.T, ctx context.Context, ns, name string) *v1alpha1.RunStatus {
 	t.Helper()
 	cm, err := cp.Client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
 	must(t, err)
-	if cm.Annotations[flowsreconciler.AnnotationSignature] == "" {
-		return &project.RunStatus{} // not written by the reconciler yet
+	if cm.Annotations[v1alpha1.AnnotationSignature] == "" {
+		return &v1alpha1.RunStatus{} // not written by the reconciler yet
 	}
-	st, err := project.DecodeRunStatus(cm.Data[project.KeyStatus])
+	st, err := v1alpha1.DecodeRunStatus(cm.Data[v1alpha1.KeyStatus])
 	must(t, err)
 	return st
 }
 
-func waitState(t *testing.T, ctx context.Context, ns, name string, want project.RunState, timeout time.Duration) *project.RunStatus {
+func waitState(t *testing.T, ctx context.Context, ns, name string, want v1alpha1.RunState, timeout time.Duration) *v1alpha1.RunStatus {
 	t.Helper()
-	var st *project.RunStatus
+	var st *v1alpha1.RunStatus
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		st = runStatus(t, ctx, ns, name)
 		return st.State == want || (st.State.Final() && st.State != want), nil
@@ -275,9 +274,9 @@ func waitState(t *testing.T, ctx context.Context, ns, name string, want project.
 	return st
 }
 
-func waitFinal(t *testing.T, ctx context.Context, ns, name string, timeout time.Duration) *project.RunStatus {
+func waitFinal(t *testing.T, ctx context.Context, ns, name string, timeout time.Duration) *v1alpha1.RunStatus {
 	t.Helper()
-	var st *project.RunStatus
+	var st *v1alpha1.RunStatus
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		st = runStatus(t, ctx, ns, name)
 		return st.State.Final(), nil
@@ -288,11 +287,11 @@ func waitFinal(t *testing.T, ctx context.Context, ns, name string, timeout time.
 	return st
 }
 
-func waitLabel(t *testing.T, ctx context.Context, ns, name string, want project.RunState, timeout time.Duration) {
+func waitLabel(t *testing.T, ctx context.Context, ns, name string, want v1alpha1.RunState, timeout time.Duration) {
 	t.Helper()
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		cm, err := cp.Client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
-		return err == nil && cm.Labels[project.LabelState] == string(want) && cm.Annotations[flowsreconciler.AnnotationSignature] != "", nil
+		return err == nil && cm.Labels[v1alpha1.LabelState] == string(want) && cm.Annotations[v1alpha1.AnnotationSignature] != "", nil
 	})
 	if err != nil {
 		t.Fatalf("run %s: never labelled %s", name, want)

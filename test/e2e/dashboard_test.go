@@ -19,7 +19,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // dashboardProject has a deployment whose runs take a few seconds (to see
@@ -103,7 +103,7 @@ func TestDashboard(t *testing.T) {
 	t.Run("limits page names the binding tag limit", func(t *testing.T) {
 		b.t = t
 		e.createRun(ctx, "slow-a", "deployment: web/slow\n")
-		e.waitFor(ctx, 60*time.Second, "slow-a to hold the db slot", func(m map[string]*project.RunStatus) bool {
+		e.waitFor(ctx, 60*time.Second, "slow-a to hold the db slot", func(m map[string]*v1alpha1.RunStatus) bool {
 			return m["slow-a"] != nil && m["slow-a"].State.HoldsSlot()
 		})
 		e.createRun(ctx, "slow-b", "deployment: web/slow\n")
@@ -169,7 +169,7 @@ func TestDashboard(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the run the form made: %v", err)
 		}
-		req, err := project.DecodeRunRequest(cm.Data[project.KeyRun])
+		req, err := v1alpha1.DecodeRunRequest(cm.Data[v1alpha1.KeyRun])
 		if err != nil || req.Parameters["count"] != float64(3) && req.Parameters["count"] != int64(3) {
 			t.Errorf("run %s request: %+v %v, want count 3", name, req, err)
 		}

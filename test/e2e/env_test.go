@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 	"github.com/kubectl-flows/kubectl-flows/render"
 	"github.com/kubectl-flows/kubectl-flows/test/fixture"
@@ -172,20 +173,20 @@ func (e *env) createRuns(ctx context.Context, names []string, runYAML func(i int
 }
 
 // statuses returns every run's status by name.
-func (e *env) statuses(ctx context.Context) map[string]*project.RunStatus {
+func (e *env) statuses(ctx context.Context) map[string]*v1alpha1.RunStatus {
 	e.t.Helper()
-	list, err := cp.Client.CoreV1().ConfigMaps(e.ns).List(ctx, metav1.ListOptions{LabelSelector: project.LabelRun + "=true"})
+	list, err := cp.Client.CoreV1().ConfigMaps(e.ns).List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.LabelRun + "=true"})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	out := map[string]*project.RunStatus{}
+	out := map[string]*v1alpha1.RunStatus{}
 	for _, cm := range list.Items {
-		st, err := project.DecodeRunStatus(cm.Data[project.KeyStatus])
+		st, err := v1alpha1.DecodeRunStatus(cm.Data[v1alpha1.KeyStatus])
 		if err != nil {
 			e.t.Fatalf("run %s: %v", cm.Name, err)
 		}
-		if cm.Labels[project.LabelState] != string(st.State) {
-			e.t.Errorf("run %s: state label %q but status %q", cm.Name, cm.Labels[project.LabelState], st.State)
+		if cm.Labels[v1alpha1.LabelState] != string(st.State) {
+			e.t.Errorf("run %s: state label %q but status %q", cm.Name, cm.Labels[v1alpha1.LabelState], st.State)
 		}
 		out[cm.Name] = st
 	}
@@ -194,9 +195,9 @@ func (e *env) statuses(ctx context.Context) map[string]*project.RunStatus {
 
 // waitFor polls the runs until cond holds, failing with a summary of the
 // states on timeout.
-func (e *env) waitFor(ctx context.Context, timeout time.Duration, what string, cond func(map[string]*project.RunStatus) bool) map[string]*project.RunStatus {
+func (e *env) waitFor(ctx context.Context, timeout time.Duration, what string, cond func(map[string]*v1alpha1.RunStatus) bool) map[string]*v1alpha1.RunStatus {
 	e.t.Helper()
-	var last map[string]*project.RunStatus
+	var last map[string]*v1alpha1.RunStatus
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		last = e.statuses(ctx)
 		return cond(last), nil
@@ -208,8 +209,8 @@ func (e *env) waitFor(ctx context.Context, timeout time.Duration, what string, c
 }
 
 // allFinal is a waitFor condition: n runs, all in a final state.
-func allFinal(n int) func(map[string]*project.RunStatus) bool {
-	return func(m map[string]*project.RunStatus) bool {
+func allFinal(n int) func(map[string]*v1alpha1.RunStatus) bool {
+	return func(m map[string]*v1alpha1.RunStatus) bool {
 		if len(m) < n {
 			return false
 		}
@@ -222,7 +223,7 @@ func allFinal(n int) func(map[string]*project.RunStatus) bool {
 	}
 }
 
-func summarize(m map[string]*project.RunStatus) string {
+func summarize(m map[string]*v1alpha1.RunStatus) string {
 	counts := map[string]int{}
 	for _, st := range m {
 		s := string(st.State)

@@ -10,6 +10,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 	"github.com/kubectl-flows/kubectl-flows/render"
 	"github.com/kubectl-flows/kubectl-flows/test/harness"
@@ -82,7 +83,7 @@ patches:
 	// A run whose config is held back waits with the reason as its
 	// message: stop at the first, to say so rather than time out.
 	heldBack := ""
-	final := e.waitFor(ctx, 2*time.Minute, "the staging runs to finish", func(m map[string]*project.RunStatus) bool {
+	final := e.waitFor(ctx, 2*time.Minute, "the staging runs to finish", func(m map[string]*v1alpha1.RunStatus) bool {
 		done := true
 		for _, name := range runs {
 			if m[name] != nil && strings.Contains(m[name].Message, "since it was rendered") {
@@ -97,7 +98,7 @@ patches:
 		t.Fatalf("the reconciler held staging's config back: %s", heldBack)
 	}
 	for _, name := range runs {
-		if final[name].State != project.StateCompleted {
+		if final[name].State != v1alpha1.StateCompleted {
 			t.Errorf("run %s ended %s: %s", name, final[name].State, final[name].Message)
 		}
 	}

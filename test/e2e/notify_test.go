@@ -22,8 +22,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/examples/monitoring/promcheck"
-	"github.com/kubectl-flows/kubectl-flows/project"
 	"github.com/kubectl-flows/kubectl-flows/test/harness"
 )
 
@@ -218,7 +218,7 @@ func runUID(t *testing.T, ctx context.Context, ns, name string) string {
 // delivered.
 func waitRecorded(t *testing.T, ctx context.Context, ns, run, event string) {
 	t.Helper()
-	var st *project.RunStatus
+	var st *v1alpha1.RunStatus
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		st = runStatus(t, ctx, ns, run)
 		for _, r := range st.Notifications {
@@ -254,7 +254,7 @@ func TestNotifyFailedRun(t *testing.T) {
 
 	e.createRun(ctx, "ok", "deployment: ok/default\n")
 	e.createRun(ctx, "fails", "deployment: fail/default\n")
-	st := waitState(t, ctx, e.ns, "fails", project.StateFailed, time.Minute)
+	st := waitState(t, ctx, e.ns, "fails", v1alpha1.StateFailed, time.Minute)
 	uid := runUID(t, ctx, e.ns, "fails")
 	got := hook.waitAccepted(uid+"/", 30*time.Second)
 	late := got.at.Sub(st.EndTime.Time)
@@ -283,8 +283,8 @@ func TestNotifyFailedRun(t *testing.T) {
 			must(t, err)
 		}
 		run := func(name, runYAML string) *corev1.ConfigMap {
-			return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{project.LabelRun: "true"}},
-				Data: map[string]string{project.KeyRun: runYAML}}
+			return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{v1alpha1.LabelRun: "true"}},
+				Data: map[string]string{v1alpha1.KeyRun: runYAML}}
 		}
 		evilURL := "http://" + evil.addr + "/steal"
 		create(run("names-webhook", fmt.Sprintf("deployment: fail/default\nnotifications: [{name: hook, secret: flows-webhook, events: [Failed], url: %q}]\n", evilURL)))
@@ -292,16 +292,16 @@ func TestNotifyFailedRun(t *testing.T) {
 		// A status forged as Failed with its notification marked
 		// delivered (and a signature the reconciler never made).
 		forged := run("forged-delivered", "deployment: fail/default\n")
-		forged.Labels[project.LabelState] = "Failed"
-		forged.Annotations = map[string]string{"kubectl-flows.dev/signature": "forged"}
-		forged.Data[project.KeyStatus] = "state: Failed\nnotifications:\n- {target: hook, event: Failed, delivered: \"2026-01-01T00:00:00Z\"}\n"
+		forged.Labels[v1alpha1.LabelState] = "Failed"
+		forged.Annotations = map[string]string{v1alpha1.AnnotationSignature: "forged"}
+		forged.Data[v1alpha1.KeyStatus] = "state: Failed\nnotifications:\n- {target: hook, event: Failed, delivered: \"2026-01-01T00:00:00Z\"}\n"
 		create(forged)
 
-		if st := waitFinal(t, ctx, e.ns, "names-webhook", time.Minute); st.State != project.StateRejected || !strings.Contains(st.Message, "notifications") {
+		if st := waitFinal(t, ctx, e.ns, "names-webhook", time.Minute); st.State != v1alpha1.StateRejected || !strings.Contains(st.Message, "notifications") {
 			t.Errorf("names-webhook: %s %s", st.State, st.Message)
 		}
-		waitState(t, ctx, e.ns, "env-webhook", project.StateFailed, time.Minute)
-		waitState(t, ctx, e.ns, "forged-delivered", project.StateFailed, time.Minute)
+		waitState(t, ctx, e.ns, "env-webhook", v1alpha1.StateFailed, time.Minute)
+		waitState(t, ctx, e.ns, "forged-delivered", v1alpha1.StateFailed, time.Minute)
 		for _, name := range []string{"env-webhook", "forged-delivered"} {
 			hook.waitAccepted(runUID(t, ctx, e.ns, name)+"/Failed", 30*time.Second)
 			waitRecorded(t, ctx, e.ns, name, "Failed")
@@ -387,7 +387,7 @@ func TestNotifyAfterLeaderKilled(t *testing.T) {
 	b := e.startReconciler("", append(le, "--id=b")...)
 
 	e.createRun(ctx, "fails", "deployment: fail/default\n")
-	waitState(t, ctx, e.ns, "fails", project.StateFailed, time.Minute)
+	waitState(t, ctx, e.ns, "fails", v1alpha1.StateFailed, time.Minute)
 	uid := runUID(t, ctx, e.ns, "fails")
 	must(t, harness.WaitFor(ctx, 30*time.Second, func(context.Context) (bool, error) {
 		return len(hook.requests(uid+"/")) > 0, nil
@@ -427,7 +427,7 @@ func TestNotifyReceiverDown(t *testing.T) {
 	hook.down()
 	r := e.startReconciler("", "--notification-retry-for=2m")
 	e.createRun(ctx, "fails", "deployment: fail/default\n")
-	st := waitState(t, ctx, e.ns, "fails", project.StateFailed, time.Minute)
+	st := waitState(t, ctx, e.ns, "fails", v1alpha1.StateFailed, time.Minute)
 	uid := runUID(t, ctx, e.ns, "fails")
 	time.Sleep(time.Until(st.EndTime.Add(10 * time.Second)))
 	hook.up()
@@ -453,7 +453,7 @@ func TestNotifySLAHeldPending(t *testing.T) {
 	e.webhookSecret(ctx, hook)
 	e.startReconciler("")
 	e.createRun(ctx, "held", "deployment: held/default\n")
-	waitState(t, ctx, e.ns, "held", project.StatePending, time.Minute)
+	waitState(t, ctx, e.ns, "held", v1alpha1.StatePending, time.Minute)
 	uid := runUID(t, ctx, e.ns, "held")
 	got := hook.waitAccepted(uid+"/", 40*time.Second)
 	st := runStatus(t, ctx, e.ns, "held")
@@ -470,7 +470,7 @@ func TestNotifySLAHeldPending(t *testing.T) {
 	if acc, keys := hook.accepted(uid + "/"); len(acc) != 1 || len(keys) != 1 {
 		t.Errorf("deliveries %d, distinct keys %v: want exactly one", len(acc), keys)
 	}
-	if st := runStatus(t, ctx, e.ns, "held"); st.State != project.StatePending {
+	if st := runStatus(t, ctx, e.ns, "held"); st.State != v1alpha1.StatePending {
 		t.Errorf("held: %s", st.State)
 	}
 }

@@ -13,8 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/plugin"
-	"github.com/kubectl-flows/kubectl-flows/project"
 	"github.com/kubectl-flows/kubectl-flows/render"
 )
 
@@ -61,9 +61,9 @@ func TestRunsStartRuns(t *testing.T) {
 	e.startReconciler("")
 	admin := newCLI(t, e.dir)
 
-	sa := project.StarterServiceAccountName("pipeline", "nightly")
+	sa := v1alpha1.StarterServiceAccountName("pipeline", "nightly")
 	e.createRun(ctx, "nightly-1", "deployment: pipeline/nightly\njobVariables: {pod_annotations: {pod-complete.stage.kwok.x-k8s.io/delay: 1h}}\n")
-	waitState(t, ctx, e.ns, "nightly-1", project.StateRunning, 60*time.Second)
+	waitState(t, ctx, e.ns, "nightly-1", v1alpha1.StateRunning, 60*time.Second)
 	job := waitJob(t, ctx, e.ns, "nightly-1", 10*time.Second)
 	if got := job.Spec.Template.Spec.ServiceAccountName; got != sa {
 		t.Fatalf("the parent's pods run as ServiceAccount %q, want %q", got, sa)
@@ -84,20 +84,20 @@ func TestRunsStartRuns(t *testing.T) {
 
 	var child struct {
 		Metadata metav1.ObjectMeta `json:"metadata"`
-		Spec     project.RunRequest
-		Status   project.RunStatus
+		Spec     v1alpha1.RunRequest
+		Status   v1alpha1.RunStatus
 	}
 	r := pod.expect(0, []string{"run", "etl/extract", "--name", "extract-1", "--wait", "-o", "json", "--timeout", "90s"})
 	if err := json.Unmarshal([]byte(r.stdout), &child); err != nil {
 		t.Fatalf("run --wait -o json printed no run object: %v\n%s", err, r.stdout)
 	}
-	if child.Status.State != project.StateCompleted || child.Spec.Parent == nil || !child.Spec.Parent.Is(parent) {
+	if child.Status.State != v1alpha1.StateCompleted || child.Spec.Parent == nil || !child.Spec.Parent.Is(parent) {
 		t.Errorf("child as printed: state %s, parent %+v; want Completed, nightly-1 (%s)", child.Status.State, child.Spec.Parent, parent.UID)
 	}
 
 	pod.expect(0, []string{"run", "etl/extract", "--name", "extract-slow", "-j", `pod_annotations={"pod-complete.stage.kwok.x-k8s.io/delay":"1h"}`})
 	pod.expect(0, []string{"run", "etl/extract", "--name", "extract-later", "--in", "1h"})
-	waitState(t, ctx, e.ns, "extract-slow", project.StateRunning, 60*time.Second)
+	waitState(t, ctx, e.ns, "extract-slow", v1alpha1.StateRunning, 60*time.Second)
 
 	t.Run("the reconciler refuses parents it cannot accept", func(t *testing.T) {
 		// etl/load is not in pipeline/nightly's starts.
@@ -105,12 +105,12 @@ func TestRunsStartRuns(t *testing.T) {
 		// A parent named with another UID (a run deleted and made again
 		// under the same name is another run).
 		forged := &corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Name: "forged-child", Labels: map[string]string{project.LabelRun: "true"}},
-			Data:       map[string]string{project.KeyRun: "deployment: etl/extract\nparent: {run: nightly-1, runUID: not-its-uid}\n"},
+			ObjectMeta: metav1.ObjectMeta{Name: "forged-child", Labels: map[string]string{v1alpha1.LabelRun: "true"}},
+			Data:       map[string]string{v1alpha1.KeyRun: "deployment: etl/extract\nparent: {run: nightly-1, runUID: not-its-uid}\n"},
 		}
 		_, err := podClient.CoreV1().ConfigMaps(e.ns).Create(ctx, forged, metav1.CreateOptions{})
 		must(t, err)
-		st := waitState(t, ctx, e.ns, "forged-child", project.StateRejected, 30*time.Second)
+		st := waitState(t, ctx, e.ns, "forged-child", v1alpha1.StateRejected, 30*time.Second)
 		if st.Reason != "InvalidParent" || !strings.Contains(st.Message, "does not exist") {
 			t.Errorf("forged parent: %s %s", st.Reason, st.Message)
 		}
@@ -130,7 +130,7 @@ func TestRunsStartRuns(t *testing.T) {
 	t.Run("the ServiceAccount may only create and read ConfigMaps", func(t *testing.T) {
 		cm, err := podClient.CoreV1().ConfigMaps(e.ns).Get(ctx, "extract-slow", metav1.GetOptions{})
 		must(t, err)
-		cm.Data[project.KeyStatus] = "state: Completed\n"
+		cm.Data[v1alpha1.KeyStatus] = "state: Completed\n"
 		if _, err := podClient.CoreV1().ConfigMaps(e.ns).Update(ctx, cm, metav1.UpdateOptions{}); !apierrors.IsForbidden(err) {
 			t.Errorf("update a run as the starter: %v, want Forbidden", err)
 		}
@@ -153,14 +153,14 @@ func TestRunsStartRuns(t *testing.T) {
 
 	t.Run("cancelling the parent cancels its unfinished children", func(t *testing.T) {
 		admin.expect(0, []string{"cancel", "nightly-1"}, "cancel requested")
-		waitState(t, ctx, e.ns, "nightly-1", project.StateCancelled, 60*time.Second)
+		waitState(t, ctx, e.ns, "nightly-1", v1alpha1.StateCancelled, 60*time.Second)
 		for _, name := range []string{"extract-slow", "extract-later"} {
-			st := waitState(t, ctx, e.ns, name, project.StateCancelled, 60*time.Second)
+			st := waitState(t, ctx, e.ns, name, v1alpha1.StateCancelled, 60*time.Second)
 			if !strings.Contains(st.Message, "with its parent run nightly-1") {
 				t.Errorf("%s: %q does not say it was cancelled with its parent", name, st.Message)
 			}
 		}
-		if st := runStatus(t, ctx, e.ns, "extract-1"); st.State != project.StateCompleted {
+		if st := runStatus(t, ctx, e.ns, "extract-1"); st.State != v1alpha1.StateCompleted {
 			t.Errorf("the finished child is now %s", st.State)
 		}
 		// A child started after its parent was cancelled is cancelled too.

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 	"github.com/kubectl-flows/kubectl-flows/render"
 	"github.com/kubectl-flows/kubectl-flows/test/harness"
@@ -87,7 +88,7 @@ func TestPodSecurityRestricted(t *testing.T) {
 				cm := &corev1.ConfigMap{}
 				must(t, yaml.Unmarshal(out.Files[p], cm))
 				job := &batchv1.Job{}
-				must(t, yaml.UnmarshalStrict([]byte(cm.Data[project.KeyJobPreview]), job))
+				must(t, yaml.UnmarshalStrict([]byte(cm.Data[v1alpha1.KeyJobPreview]), job))
 				if err := admitPod(ctx, ns, "preview", job.Spec.Template); err != nil {
 					t.Errorf("%s: the preview Job's pod is refused in a restricted namespace: %v", p, err)
 				}
@@ -117,7 +118,7 @@ func TestPodSecurityRestricted(t *testing.T) {
 		cm := &corev1.ConfigMap{}
 		must(t, yaml.Unmarshal(out.Files["deployments/flows-deployment-hello-default.yaml"], cm))
 		job := &batchv1.Job{}
-		must(t, yaml.UnmarshalStrict([]byte(cm.Data[project.KeyJobPreview]), job))
+		must(t, yaml.UnmarshalStrict([]byte(cm.Data[v1alpha1.KeyJobPreview]), job))
 		job.Namespace = ns
 
 		bare := job.Spec.Template.DeepCopy()
@@ -162,7 +163,7 @@ deployments:
 	labelPodSecurity(t, e.ns, rendered.Labels)
 	e.startReconciler("")
 	e.createRun(ctx, "refused", "deployment: hello/default\n")
-	st := waitState(t, ctx, e.ns, "refused", project.StateCrashed, 90*time.Second)
+	st := waitState(t, ctx, e.ns, "refused", v1alpha1.StateCrashed, 90*time.Second)
 	if st.Reason != "FailedCreate" || !strings.Contains(st.Message, "violates PodSecurity") || !strings.Contains(st.Message, "restricted") {
 		t.Errorf("Crashed with %s: %q, want FailedCreate and the API server's PodSecurity refusal", st.Reason, st.Message)
 	}

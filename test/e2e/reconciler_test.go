@@ -15,7 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/test/harness"
 )
 
@@ -99,8 +99,8 @@ var burstLimits = map[string]int{
 // the reconciler puts on the Job and the deployments' tags.
 func (e *env) limitKeys(job *batchv1.Job) []string {
 	l := job.Labels
-	flowName := strings.Replace(l[project.LabelDeployment], ".", "/", 1)
-	keys := []string{"pool/" + l[project.LabelPool], "queue/" + l[project.LabelPool] + "/" + l[project.LabelQueue], "deployment/" + flowName}
+	flowName := strings.Replace(l[v1alpha1.LabelDeployment], ".", "/", 1)
+	keys := []string{"pool/" + l[v1alpha1.LabelPool], "queue/" + l[v1alpha1.LabelPool] + "/" + l[v1alpha1.LabelQueue], "deployment/" + flowName}
 	for _, d := range e.loaded.Deployments {
 		if d.FullName() == flowName {
 			for _, t := range d.Tags {
@@ -141,7 +141,7 @@ func TestBurstRespectsEveryLimit(t *testing.T) {
 	final := e.waitFor(ctx, 4*time.Minute, "every run to finish", allFinal(n))
 	elapsed := time.Since(start)
 	for name, st := range final {
-		if st.State != project.StateCompleted {
+		if st.State != v1alpha1.StateCompleted {
 			t.Errorf("run %s ended %s (%s: %s)", name, st.State, st.Reason, st.Message)
 		}
 	}
@@ -195,7 +195,7 @@ func TestKillDuringBurst(t *testing.T) {
 	}
 	final := e.waitFor(ctx, 4*time.Minute, "every run to finish after the kills", allFinal(n))
 	for name, st := range final {
-		if st.State != project.StateCompleted {
+		if st.State != v1alpha1.StateCompleted {
 			t.Errorf("run %s ended %s (%s: %s)", name, st.State, st.Reason, st.Message)
 		}
 	}
@@ -230,7 +230,7 @@ func TestAPIServerRestartDuringBurst(t *testing.T) {
 
 	final := e.waitFor(ctx, 5*time.Minute, "every run to finish after the restart", allFinal(n))
 	for name, st := range final {
-		if st.State != project.StateCompleted {
+		if st.State != v1alpha1.StateCompleted {
 			t.Errorf("run %s ended %s (%s: %s)", name, st.State, st.Reason, st.Message)
 		}
 	}
@@ -338,14 +338,14 @@ deployments:
 		reason string
 		msg    string
 	}{
-		"bad-yaml":       {map[string]string{project.KeyRun: "deployment: [hello/default\n"}, "InvalidRunRequest", "not valid YAML"},
+		"bad-yaml":       {map[string]string{v1alpha1.KeyRun: "deployment: [hello/default\n"}, "InvalidRunRequest", "not valid YAML"},
 		"no-run-yaml":    {map[string]string{"other": "x"}, "InvalidRunRequest", "unexpected data key \"other\""},
-		"unknown-key":    {map[string]string{project.KeyRun: "deployment: hello/default\nparamaters: {}\n"}, "InvalidRunRequest", `unknown field "paramaters"`},
-		"unknown-deploy": {map[string]string{project.KeyRun: "deployment: hello/defualt\n"}, "DeploymentNotFound", "did you mean hello/default"},
-		"bad-params":     {map[string]string{project.KeyRun: "deployment: hello/default\nparameters: {count: many}\n"}, "InvalidParameters", "/count"},
-		"bad-jobvars":    {map[string]string{project.KeyRun: "deployment: hello/default\njobVariables: {pod_watch_timeout_seconds: soon}\n"}, "InvalidJobVariables", "pod_watch_timeout_seconds"},
-		"unknown-jobvar": {map[string]string{project.KeyRun: "deployment: hello/default\njobVariables: {cpu: \"1\"}\n"}, "InvalidJobVariables", `"cpu"`},
-		"not-flow-name":  {map[string]string{project.KeyRun: "deployment: hello\n"}, "InvalidRunRequest", "flow/name"},
+		"unknown-key":    {map[string]string{v1alpha1.KeyRun: "deployment: hello/default\nparamaters: {}\n"}, "InvalidRunRequest", `unknown field "paramaters"`},
+		"unknown-deploy": {map[string]string{v1alpha1.KeyRun: "deployment: hello/defualt\n"}, "DeploymentNotFound", "did you mean hello/default"},
+		"bad-params":     {map[string]string{v1alpha1.KeyRun: "deployment: hello/default\nparameters: {count: many}\n"}, "InvalidParameters", "/count"},
+		"bad-jobvars":    {map[string]string{v1alpha1.KeyRun: "deployment: hello/default\njobVariables: {pod_watch_timeout_seconds: soon}\n"}, "InvalidJobVariables", "pod_watch_timeout_seconds"},
+		"unknown-jobvar": {map[string]string{v1alpha1.KeyRun: "deployment: hello/default\njobVariables: {cpu: \"1\"}\n"}, "InvalidJobVariables", `"cpu"`},
+		"not-flow-name":  {map[string]string{v1alpha1.KeyRun: "deployment: hello\n"}, "InvalidRunRequest", "flow/name"},
 	}
 	for name, b := range bad {
 		e.createRaw(ctx, name, b.data)
@@ -356,12 +356,12 @@ deployments:
 	final := e.waitFor(ctx, time.Minute, "all runs to finish", allFinal(len(bad)+5))
 	for name, b := range bad {
 		st := final[name]
-		if st.State != project.StateRejected || st.Reason != b.reason || !strings.Contains(st.Message, b.msg) {
+		if st.State != v1alpha1.StateRejected || st.Reason != b.reason || !strings.Contains(st.Message, b.msg) {
 			t.Errorf("run %s: got %s %s %q, want Rejected %s containing %q", name, st.State, st.Reason, st.Message, b.reason, b.msg)
 		}
 	}
 	for i := 0; i < 5; i++ {
-		if st := final[fmt.Sprintf("good-%d", i)]; st.State != project.StateCompleted {
+		if st := final[fmt.Sprintf("good-%d", i)]; st.State != v1alpha1.StateCompleted {
 			t.Errorf("good-%d: %s %s", i, st.State, st.Message)
 		}
 	}
@@ -417,19 +417,19 @@ func TestFailuresCrashesAndCancel(t *testing.T) {
 	// While the stuck run waits, its status says why.
 	// Up to a minute: on a saturated API server a progress state is
 	// written once it has lasted 30 s (--status-write-max-latency).
-	e.waitFor(ctx, time.Minute, "stuck to show its waiting reason and slow to run", func(m map[string]*project.RunStatus) bool {
-		return m["stuck"].State == project.StatePending && m["stuck"].Reason == "Unschedulable" && m["slow"].State == project.StateRunning
+	e.waitFor(ctx, time.Minute, "stuck to show its waiting reason and slow to run", func(m map[string]*v1alpha1.RunStatus) bool {
+		return m["stuck"].State == v1alpha1.StatePending && m["stuck"].Reason == "Unschedulable" && m["slow"].State == v1alpha1.StateRunning
 	})
 	cancelRun(t, ctx, e.ns, "slow")
 
 	final := e.waitFor(ctx, time.Minute, "all three to finish", allFinal(3))
-	if st := final["fails"]; st.State != project.StateFailed || st.Reason != "BackoffLimitExceeded" {
+	if st := final["fails"]; st.State != v1alpha1.StateFailed || st.Reason != "BackoffLimitExceeded" {
 		t.Errorf("fails: %s %s %s", st.State, st.Reason, st.Message)
 	}
-	if st := final["stuck"]; st.State != project.StateCrashed || st.Reason != "Unschedulable" || !strings.Contains(st.Message, "pod_watch_timeout_seconds") {
+	if st := final["stuck"]; st.State != v1alpha1.StateCrashed || st.Reason != "Unschedulable" || !strings.Contains(st.Message, "pod_watch_timeout_seconds") {
 		t.Errorf("stuck: %s %s %s", st.State, st.Reason, st.Message)
 	}
-	if st := final["slow"]; st.State != project.StateCancelled {
+	if st := final["slow"]; st.State != v1alpha1.StateCancelled {
 		t.Errorf("slow: %s %s %s", st.State, st.Reason, st.Message)
 	}
 	// The Jobs of the crashed and the cancelled run are gone.
@@ -460,7 +460,7 @@ func TestFailuresCrashesAndCancel(t *testing.T) {
 
 func cancelRun(t *testing.T, ctx context.Context, ns, name string) {
 	t.Helper()
-	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:"e2e"}}}`, project.AnnotationCancel)
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:"e2e"}}}`, v1alpha1.AnnotationCancel)
 	_, err := cp.Client.CoreV1().ConfigMaps(ns).Patch(ctx, name, "application/merge-patch+json", []byte(patch), metav1.PatchOptions{})
 	must(t, err)
 }
@@ -483,12 +483,12 @@ deployments:
 `, map[string]string{"template.json": testTemplate})
 	e.startReconciler("")
 	e.createRun(ctx, "first", "deployment: one/at-a-time\n")
-	e.waitFor(ctx, 20*time.Second, "first to take its slot", func(m map[string]*project.RunStatus) bool {
+	e.waitFor(ctx, 20*time.Second, "first to take its slot", func(m map[string]*v1alpha1.RunStatus) bool {
 		return m["first"].State.HoldsSlot()
 	})
 	e.createRun(ctx, "second", "deployment: one/at-a-time\n")
 	final := e.waitFor(ctx, 30*time.Second, "both to finish", allFinal(2))
-	if final["first"].State != project.StateCompleted || final["second"].State != project.StateCancelled ||
+	if final["first"].State != v1alpha1.StateCompleted || final["second"].State != v1alpha1.StateCancelled ||
 		!strings.Contains(final["second"].Message, "concurrency limit") {
 		t.Errorf("first %s, second %s (%s)", final["first"].State, final["second"].State, final["second"].Message)
 	}
@@ -520,12 +520,12 @@ deployments:
 	time.Sleep(5 * time.Second)
 	r.stop(t)
 
-	list, err := cp.Client.CoreV1().ConfigMaps(e.ns).List(ctx, metav1.ListOptions{LabelSelector: project.LabelSchedule})
+	list, err := cp.Client.CoreV1().ConfigMaps(e.ns).List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.LabelSchedule})
 	must(t, err)
 	var ticks []time.Time
 	seen := map[time.Time]bool{}
 	for _, cm := range list.Items {
-		req, err := project.DecodeRunRequest(cm.Data[project.KeyRun])
+		req, err := v1alpha1.DecodeRunRequest(cm.Data[v1alpha1.KeyRun])
 		must(t, err)
 		tick := req.ScheduledTime.Time
 		if seen[tick] {
@@ -566,7 +566,7 @@ func TestRenderedRBACIsEnough(t *testing.T) {
 	e.createRun(ctx, "stuck", "deployment: stuck/default\n")
 	e.createRun(ctx, "slow", "deployment: slow/default\n")
 	e.createRun(ctx, "bad", "deployment: nope/nope\n")
-	e.waitFor(ctx, time.Minute, "slow to run", func(m map[string]*project.RunStatus) bool { return m["slow"].State == project.StateRunning }) // see TestFailuresCrashesAndCancel
+	e.waitFor(ctx, time.Minute, "slow to run", func(m map[string]*v1alpha1.RunStatus) bool { return m["slow"].State == v1alpha1.StateRunning }) // see TestFailuresCrashesAndCancel
 	cancelRun(t, ctx, e.ns, "slow")
 	e.waitFor(ctx, time.Minute, "all to finish", allFinal(4))
 	if log := r.LogText(); strings.Contains(log, "forbidden") || strings.Contains(log, "Forbidden") {
@@ -606,7 +606,7 @@ deployments:
 	metrics, health := freeAddr(t), freeAddr(t)
 	e.startReconciler("", "--retention-interval=1s", "--metrics-bind-address="+metrics, "--health-probe-bind-address="+health)
 	e.createRuns(ctx, burstNames("r", 8), func(int) string { return "deployment: keep/three\n" })
-	e.waitFor(ctx, time.Minute, "three finished runs kept, the rest pruned", func(m map[string]*project.RunStatus) bool {
+	e.waitFor(ctx, time.Minute, "three finished runs kept, the rest pruned", func(m map[string]*v1alpha1.RunStatus) bool {
 		return len(m) == 3 && allFinal(3)(m)
 	})
 

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 	"github.com/kubectl-flows/kubectl-flows/render"
 	"github.com/kubectl-flows/kubectl-flows/test/harness"
@@ -67,7 +68,7 @@ func TestPreviewJobCompletes(t *testing.T) {
 	cm := &corev1.ConfigMap{}
 	must(t, yaml.Unmarshal(out.Files["deployments/flows-deployment-hello-default.yaml"], cm))
 	job := &batchv1.Job{}
-	must(t, yaml.UnmarshalStrict([]byte(cm.Data[project.KeyJobPreview]), job))
+	must(t, yaml.UnmarshalStrict([]byte(cm.Data[v1alpha1.KeyJobPreview]), job))
 	if _, err := cp.Client.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
 	flowsreconciler "github.com/kubectl-flows/kubectl-flows/reconciler"
 )
@@ -60,7 +61,7 @@ type scheduledWatch struct {
 
 func (e *env) watchScheduled(ctx context.Context) *scheduledWatch {
 	e.t.Helper()
-	w, err := cp.Client.CoreV1().ConfigMaps(e.ns).Watch(ctx, metav1.ListOptions{LabelSelector: project.LabelSchedule})
+	w, err := cp.Client.CoreV1().ConfigMaps(e.ns).Watch(ctx, metav1.ListOptions{LabelSelector: v1alpha1.LabelSchedule})
 	must(e.t, err)
 	e.t.Cleanup(w.Stop)
 	sw := &scheduledWatch{deleted: map[string]bool{}}
@@ -73,11 +74,11 @@ func (e *env) watchScheduled(ctx context.Context) *scheduledWatch {
 			sw.mu.Lock()
 			switch ev.Type {
 			case watch.Added:
-				r := scheduledRun{name: cm.Name, schedule: cm.Labels[project.LabelSchedule]}
+				r := scheduledRun{name: cm.Name, schedule: cm.Labels[v1alpha1.LabelSchedule]}
 				if len(cm.ManagedFields) > 0 {
 					r.manager = cm.ManagedFields[0].Manager
 				}
-				if req, err := project.DecodeRunRequest(cm.Data[project.KeyRun]); err == nil && req.ScheduledTime != nil {
+				if req, err := v1alpha1.DecodeRunRequest(cm.Data[v1alpha1.KeyRun]); err == nil && req.ScheduledTime != nil {
 					r.tick = req.ScheduledTime.Time
 				}
 				sw.added = append(sw.added, r)
@@ -133,7 +134,7 @@ func TestScheduleAttacks(t *testing.T) {
 	onceTick := time.Now().UTC().Add(25 * time.Second).Truncate(time.Minute).Add(time.Minute)
 	e := newEnv(t, fmt.Sprintf(scheduleAttackProject, onceTick.Minute(), onceTick.Hour()), map[string]string{"template.json": testTemplate})
 	_, sub := e.bindUser(ctx, "flows-submitter", "mallory")
-	var once, every *project.Deployment
+	var once, every *v1alpha1.Deployment
 	for i := range e.loaded.Deployments {
 		switch d := &e.loaded.Deployments[i]; d.Name {
 		case "once":
@@ -148,14 +149,14 @@ func TestScheduleAttacks(t *testing.T) {
 
 	// submit creates a run as the submitter, labelled as a schedule's and
 	// for the given tick, as an attacker would make it look.
-	submit := func(t *testing.T, name string, d *project.Deployment, id string, tick time.Time, extra string) {
+	submit := func(t *testing.T, name string, d *v1alpha1.Deployment, id string, tick time.Time, extra string) {
 		t.Helper()
 		cm := &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
-				project.LabelRun: "true", project.LabelSchedule: id,
-				project.LabelFlow: d.Flow, project.LabelDeployment: project.DeploymentLabelValue(d.Flow, d.Name),
+				v1alpha1.LabelRun: "true", v1alpha1.LabelSchedule: id,
+				v1alpha1.LabelFlow: d.Flow, v1alpha1.LabelDeployment: v1alpha1.DeploymentLabelValue(d.Flow, d.Name),
 			}},
-			Data: map[string]string{project.KeyRun: fmt.Sprintf("deployment: %s\nscheduledTime: %q\n%s", d.FullName(), tick.UTC().Format(time.RFC3339), extra)},
+			Data: map[string]string{v1alpha1.KeyRun: fmt.Sprintf("deployment: %s\nscheduledTime: %q\n%s", d.FullName(), tick.UTC().Format(time.RFC3339), extra)},
 		}
 		if _, err := sub.CoreV1().ConfigMaps(e.ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 			t.Fatalf("creating %s as the submitter: %v", name, err)

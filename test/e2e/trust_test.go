@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/render"
 )
 
@@ -60,11 +60,11 @@ func (e *env) bindUser(ctx context.Context, role, sa string) (string, kubernetes
 // cancelRequestsFor lists the cancel requests naming run by name and UID.
 func (e *env) cancelRequestsFor(ctx context.Context, run *corev1.ConfigMap) []string {
 	e.t.Helper()
-	list, err := cp.Client.CoreV1().ConfigMaps(e.ns).List(ctx, metav1.ListOptions{LabelSelector: project.LabelCancelRequest + "=true"})
+	list, err := cp.Client.CoreV1().ConfigMaps(e.ns).List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.LabelCancelRequest + "=true"})
 	must(e.t, err)
 	var names []string
 	for i := range list.Items {
-		req, err := project.DecodeCancelRequest(&list.Items[i])
+		req, err := v1alpha1.DecodeCancelRequest(&list.Items[i])
 		must(e.t, err)
 		if req.Run == run.Name && req.RunUID == run.UID {
 			names = append(names, list.Items[i].Name)
@@ -127,13 +127,13 @@ func TestSubmitterCLI(t *testing.T) {
 		}
 	}
 	must(t, json.Unmarshal([]byte(r.stdout), &view))
-	if !view.Status.CancelRequested && view.Status.State != string(project.StateCancelling) && view.Status.State != string(project.StateCancelled) {
+	if !view.Status.CancelRequested && view.Status.State != string(v1alpha1.StateCancelling) && view.Status.State != string(v1alpha1.StateCancelled) {
 		t.Errorf("get run slow-1 shows neither the cancel request nor its effect: %s", r.stdout)
 	}
 
 	t.Run("run ends Cancelled", func(t *testing.T) {
-		e.waitFor(ctx, 60*time.Second, "slow-1 Cancelled", func(m map[string]*project.RunStatus) bool {
-			return m["slow-1"] != nil && m["slow-1"].State == project.StateCancelled
+		e.waitFor(ctx, 60*time.Second, "slow-1 Cancelled", func(m map[string]*v1alpha1.RunStatus) bool {
+			return m["slow-1"] != nil && m["slow-1"].State == v1alpha1.StateCancelled
 		})
 	})
 

@@ -1,4 +1,4 @@
-package project
+package v1alpha1
 
 import (
 	"fmt"
@@ -19,11 +19,7 @@ import (
 // and UID. The UID pins it to that run: a run deleted and created again
 // under the same name is not cancelled by an old request. The reconciler
 // carries it out and deletes it once the run has ended.
-const (
-	LabelCancelRequest = "kubectl-flows.dev/cancel-request"
-	KeyCancel          = "cancel.yaml"
-)
-
+//
 // CancelRequest names the run to cancel.
 type CancelRequest struct {
 	Run    string    `json:"run"`

@@ -1,4 +1,4 @@
-package project
+package v1alpha1
 
 import (
 	"crypto/sha256"
@@ -9,6 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-flows/kubectl-flows/internal/yamlcodec"
 )
 
 // Config comes only from operators. Anyone who may submit runs may create
@@ -25,11 +27,6 @@ import (
 // works without a render. A config change changes the Deployment's
 // arguments and so rolls the reconciler, as kustomize's configMapGenerator
 // does.
-const (
-	ConfigIndexName = "flows-config-index"
-	ConfigIndex     = "index"
-	KeyConfigIndex  = "index.yaml"
-)
 
 // ConfigDigest is the digest of a ConfigMap's data: sha256 over its keys
 // in order, each key and value ended by a NUL.
@@ -52,7 +49,7 @@ func ConfigDigest(data map[string]string) string {
 // ConfigIndexData is the data of the index ConfigMap listing the digests
 // of the config ConfigMaps, by name.
 func ConfigIndexData(digests map[string]string) (map[string]string, error) {
-	b, err := MarshalYAML(digests)
+	b, err := yamlcodec.Marshal(digests)
 	if err != nil {
 		return nil, err
 	}

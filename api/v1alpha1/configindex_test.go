@@ -1,4 +1,4 @@
-package project
+package v1alpha1
 
 import (
 	"strings"

@@ -1,4 +1,4 @@
-package project
+package yamlcodec
 
 import (
 	"testing"
@@ -8,12 +8,18 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// MarshalYAML must write what sigs.k8s.io/yaml writes, byte for byte:
+// Marshal must write what sigs.k8s.io/yaml writes, byte for byte:
 // rendered files and run statuses written before it existed must not
 // change.
-func TestMarshalYAMLMatchesSigsYAML(t *testing.T) {
+func TestMarshalMatchesSigsYAML(t *testing.T) {
 	now := metav1.NewTime(time.Date(2026, 11, 23, 3, 4, 5, 0, time.UTC))
-	st := &RunStatus{State: StateRunning, Reason: "Started", Message: "pod x: is running\nsecond line", JobName: "flows-run-x", StartTime: &now}
+	type status struct {
+		State     string       `json:"state"`
+		Message   string       `json:"message,omitempty"`
+		StartTime *metav1.Time `json:"startTime,omitempty"`
+		EndTime   *metav1.Time `json:"endTime,omitempty"`
+	}
+	st := &status{State: "Running", Message: "pod x: is running\nsecond line", StartTime: &now}
 	cases := map[string]any{
 		"status": st,
 		"numbers": map[string]any{
@@ -28,12 +34,12 @@ func TestMarshalYAMLMatchesSigsYAML(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := MarshalYAML(v)
+		got, err := Marshal(v)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if string(got) != string(want) {
-			t.Errorf("%s: MarshalYAML wrote\n%s\nsigs.k8s.io/yaml wrote\n%s", name, got, want)
+			t.Errorf("%s: Marshal wrote\n%s\nsigs.k8s.io/yaml wrote\n%s", name, got, want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package project_test
+package v1alpha1_test
 
 import (
 	"strings"
@@ -8,7 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // maxMessage bounds every error a run request can produce: a message is
@@ -18,7 +18,7 @@ const maxMessage = 600
 
 // TestDecodeRunRequest: each rule of DecodeRunRequest, on the input a
 // hostile submitter would write, with a message that says what is wrong
-// and quotes at most project.MaxEcho bytes of the input.
+// and quotes at most v1alpha1.MaxEcho bytes of the input.
 func TestDecodeRunRequest(t *testing.T) {
 	long := strings.Repeat("a", 1<<20)
 	cases := []struct {
@@ -56,7 +56,7 @@ func TestDecodeRunRequest(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
-			r, err := project.DecodeRunRequest(tc.data)
+			r, err := v1alpha1.DecodeRunRequest(tc.data)
 			if d := time.Since(start); d > time.Second {
 				t.Errorf("decoding took %s", d)
 			}
@@ -70,7 +70,7 @@ func TestDecodeRunRequest(t *testing.T) {
 				return
 			}
 			if err == nil {
-				t.Fatalf("no error for %s", project.Truncate(tc.data, 200))
+				t.Fatalf("no error for %s", v1alpha1.Truncate(tc.data, 200))
 			}
 			msg := err.Error()
 			for _, w := range tc.want {
@@ -79,7 +79,7 @@ func TestDecodeRunRequest(t *testing.T) {
 				}
 			}
 			if len(msg) > maxMessage {
-				t.Errorf("message is %d bytes, want at most %d: %s", len(msg), maxMessage, project.Truncate(msg, 300))
+				t.Errorf("message is %d bytes, want at most %d: %s", len(msg), maxMessage, v1alpha1.Truncate(msg, 300))
 			}
 		})
 	}
@@ -90,14 +90,14 @@ func TestDecodeRunRequest(t *testing.T) {
 func TestRunRequestCheck(t *testing.T) {
 	cases := []struct {
 		name string
-		req  project.RunRequest
+		req  v1alpha1.RunRequest
 		want string
 	}{
-		{name: "valid", req: project.RunRequest{Deployment: "hello/default", Tags: []string{"adhoc"}}},
-		{name: "comma in tag", req: project.RunRequest{Deployment: "hello/default", Tags: []string{"x,database"}}, want: "must not contain a comma"},
-		{name: "bad deployment", req: project.RunRequest{Deployment: "hello world/default"}, want: "the flow is not a valid name"},
-		{name: "big parameters", req: project.RunRequest{Deployment: "hello/default", Parameters: map[string]any{"x": strings.Repeat("p", 33<<10)}}, want: "at most 32768"},
-		{name: "big run.yaml", req: project.RunRequest{Deployment: "hello/default", Parameters: map[string]any{"x": strings.Repeat("p", 30<<10)}, JobVariables: map[string]any{"env": map[string]any{"A": strings.Repeat("v", 30<<10), "B": strings.Repeat("w", 30<<10)}}}, want: ""},
+		{name: "valid", req: v1alpha1.RunRequest{Deployment: "hello/default", Tags: []string{"adhoc"}}},
+		{name: "comma in tag", req: v1alpha1.RunRequest{Deployment: "hello/default", Tags: []string{"x,database"}}, want: "must not contain a comma"},
+		{name: "bad deployment", req: v1alpha1.RunRequest{Deployment: "hello world/default"}, want: "the flow is not a valid name"},
+		{name: "big parameters", req: v1alpha1.RunRequest{Deployment: "hello/default", Parameters: map[string]any{"x": strings.Repeat("p", 33<<10)}}, want: "at most 32768"},
+		{name: "big run.yaml", req: v1alpha1.RunRequest{Deployment: "hello/default", Parameters: map[string]any{"x": strings.Repeat("p", 30<<10)}, JobVariables: map[string]any{"env": map[string]any{"A": strings.Repeat("v", 30<<10), "B": strings.Repeat("w", 30<<10)}}}, want: ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,7 +125,7 @@ func TestCheckRunObject(t *testing.T) {
 	ok := func(mod func(*corev1.ConfigMap)) *corev1.ConfigMap {
 		cm := &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Name: "hello-default-x7k2p"},
-			Data:       map[string]string{project.KeyRun: "deployment: hello/default\n", project.KeyStatus: "state: Pending\n"},
+			Data:       map[string]string{v1alpha1.KeyRun: "deployment: hello/default\n", v1alpha1.KeyStatus: "state: Pending\n"},
 		}
 		if mod != nil {
 			mod(cm)
@@ -145,11 +145,11 @@ func TestCheckRunObject(t *testing.T) {
 		{name: "long name", cm: ok(func(cm *corev1.ConfigMap) { cm.Name = strings.Repeat("r", 253) }), want: []string{"253 characters", "at most 160"}},
 		{name: "extra key", cm: ok(func(cm *corev1.ConfigMap) { cm.Data["blob"] = "x" }), want: []string{`unexpected data key "blob" (1 in all)`, "only run.yaml"}},
 		{name: "binary data", cm: ok(func(cm *corev1.ConfigMap) { cm.BinaryData = map[string][]byte{strings.Repeat("b", 250): nil} }), want: []string{"unexpected data key", "bytes)"}},
-		{name: "run.yaml too big", cm: ok(func(cm *corev1.ConfigMap) { cm.Data[project.KeyRun] = strings.Repeat("x", 900<<10) }), want: []string{"921600 bytes", "at most 65536"}},
+		{name: "run.yaml too big", cm: ok(func(cm *corev1.ConfigMap) { cm.Data[v1alpha1.KeyRun] = strings.Repeat("x", 900<<10) }), want: []string{"921600 bytes", "at most 65536"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := project.CheckRunObject(tc.cm)
+			err := v1alpha1.CheckRunObject(tc.cm)
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
@@ -183,7 +183,7 @@ func TestTruncate(t *testing.T) {
 		{"héllo", 2, "h… (6 bytes)"}, // never cuts a rune in two
 		{"", 0, ""},
 	} {
-		if got := project.Truncate(tc.in, tc.n); got != tc.want {
+		if got := v1alpha1.Truncate(tc.in, tc.n); got != tc.want {
 			t.Errorf("Truncate(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package project
+package v1alpha1
 
 import (
 	"encoding/json"
@@ -15,27 +15,14 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-flows/kubectl-flows/internal/yamlcodec"
 )
 
 // A run request is a ConfigMap labelled LabelRun=true whose data key
 // KeyRun holds a RunRequest. The reconciler owns KeyStatus, the state
 // label and the pool/queue/deployment labels. Anyone may create one:
 // `kubectl flows run`, the reconciler's schedules, or a plain kubectl apply.
-const (
-	KeyRun    = "run.yaml"
-	KeyStatus = "status.yaml"
-
-	// AnnotationCancel asks for a run's cancellation (any value).
-	AnnotationCancel = "kubectl-flows.dev/cancel-requested"
-	// AnnotationPaused pauses a pool, queue or deployment until the next
-	// render overrides it (`kubectl flows pause`).
-	AnnotationPaused = "kubectl-flows.dev/paused"
-	// AnnotationPausedQueues, on a pool's ConfigMap, lists paused queues
-	// (comma-separated).
-	AnnotationPausedQueues = "kubectl-flows.dev/paused-queues"
-	// LabelSchedule marks runs a schedule created, by schedule identity.
-	LabelSchedule = "kubectl-flows.dev/schedule"
-)
 
 // Bounds on a run request. Anyone who may create a ConfigMap may create a
 // run, so its size is bounded where it is decoded: the reconciler caches
@@ -215,16 +202,16 @@ func (r *RunRequest) check() error {
 	seen := make(map[string]bool, len(r.Tags))
 	for i, t := range r.Tags {
 		if msg := TagProblem(t); msg != "" {
-			return fmt.Errorf("tags[%d] %s: %s", i, quoteInput(t), msg)
+			return fmt.Errorf("tags[%d] %s: %s", i, QuoteInput(t), msg)
 		}
 		if seen[t] {
-			return fmt.Errorf("tags[%d] %s: given more than once", i, quoteInput(t))
+			return fmt.Errorf("tags[%d] %s: given more than once", i, QuoteInput(t))
 		}
 		seen[t] = true
 	}
 	if p := r.Parent; p != nil {
 		if errs := validation.IsDNS1123Subdomain(p.Run); len(errs) > 0 || len(p.Run) > MaxRunNameLength {
-			return fmt.Errorf("parent.run %s is not a run's name", quoteInput(p.Run))
+			return fmt.Errorf("parent.run %s is not a run's name", QuoteInput(p.Run))
 		}
 		if p.RunUID == "" || len(p.RunUID) > 128 {
 			return errors.New("parent.runUID is required: the metadata.uid of the parent run")
@@ -253,28 +240,12 @@ func (r *RunRequest) Check() error {
 	return nil
 }
 
-// CheckDeploymentName checks a run's deployment: flow/name, each a DNS
-// label as render requires of deployments (the pair is written as the
-// label value flow.name). The message quotes at most MaxEcho bytes of it.
-func CheckDeploymentName(full string) error {
-	flow, name, ok := SplitDeployment(full)
-	if !ok {
-		return fmt.Errorf("deployment %s must be flow/name, e.g. hello/default", quoteInput(full))
-	}
-	for _, part := range []struct{ what, v string }{{"flow", flow}, {"name", name}} {
-		if msg := dnsLabelProblem(part.v); msg != "" {
-			return fmt.Errorf("deployment %s: the %s is not a valid name (%s); deployments are flow/name with both lowercase DNS labels", quoteInput(full), part.what, msg)
-		}
-	}
-	return nil
-}
-
 // checkValues bounds a map of the request by its JSON size and the length
 // of its keys (keys are quoted in schema errors).
 func checkValues(what string, m map[string]any, max int, why string) error {
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if len(k) > maxValueKey {
-			return fmt.Errorf("%s: key %s is %d bytes; keys may be at most %d", what, quoteInput(k), len(k), maxValueKey)
+			return fmt.Errorf("%s: key %s is %d bytes; keys may be at most %d", what, QuoteInput(k), len(k), maxValueKey)
 		}
 	}
 	if len(m) == 0 {
@@ -311,14 +282,8 @@ func DecodeRunStatus(data string) (*RunStatus, error) {
 
 // EncodeRunStatus writes a status as YAML.
 func EncodeRunStatus(s *RunStatus) (string, error) {
-	b, err := MarshalYAML(s)
+	b, err := yamlcodec.Marshal(s)
 	return string(b), err
-}
-
-// SplitDeployment splits flow/name.
-func SplitDeployment(full string) (flow, name string, ok bool) {
-	flow, name, ok = strings.Cut(full, "/")
-	return flow, name, ok && flow != "" && name != "" && !strings.Contains(name, "/")
 }
 
 // CheckRunObject refuses a run ConfigMap the reconciler could never carry
@@ -347,10 +312,52 @@ func CheckRunObject(cm *corev1.ConfigMap) error {
 	}
 	if len(extra) > 0 {
 		sort.Strings(extra)
-		return fmt.Errorf("unexpected data key %s (%d in all); a run ConfigMap holds only %s (and the reconciler's %s)", quoteInput(extra[0]), len(extra), KeyRun, KeyStatus)
+		return fmt.Errorf("unexpected data key %s (%d in all); a run ConfigMap holds only %s (and the reconciler's %s)", QuoteInput(extra[0]), len(extra), KeyRun, KeyStatus)
 	}
 	if n := len(cm.Data[KeyRun]); n > MaxRunDataBytes {
 		return fmt.Errorf("%s is %d bytes; a run request may hold at most %d (64 KiB)", KeyRun, n, MaxRunDataBytes)
 	}
 	return nil
+}
+
+// NewRunRequest builds the ConfigMap that asks for the run req in
+// namespace ns: the one constructor of a run request, used by `kubectl
+// flows run`, the dashboard, runs started from a run's pod, and the
+// schedules. An empty name has the API server generate one from the
+// deployment (flow-name-xxxxx). It does not Check req: callers that take
+// the request from a person check it first, to refuse it before it is
+// created.
+func NewRunRequest(ns, name string, req *RunRequest) (*corev1.ConfigMap, error) {
+	flow, dname, ok := SplitDeployment(req.Deployment)
+	if !ok {
+		return nil, CheckDeploymentName(req.Deployment)
+	}
+	data, err := EncodeRunRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      name,
+			Namespace: ns,
+			Labels: map[string]string{
+				LabelRun:        "true",
+				LabelFlow:       flow,
+				LabelDeployment: DeploymentLabelValue(flow, dname),
+			},
+		},
+		Data: map[string]string{KeyRun: data},
+	}
+	if name == "" {
+		cm.GenerateName = RunNamePrefix(flow, dname)
+	}
+	return cm, nil
+}
+
+// AdmissionRecord is what AnnotationAdmission on a run's Job holds.
+type AdmissionRecord struct {
+	ScheduledTime metav1.Time    `json:"scheduledTime"`
+	AdmittedAt    metav1.Time    `json:"admittedAt"`
+	Parameters    map[string]any `json:"parameters,omitempty"`
+	JobVariables  map[string]any `json:"jobVariables,omitempty"`
 }
