@@ -100,3 +100,69 @@ func TestNotificationConfig(t *testing.T) {
 		t.Errorf("the reconciler's Secret rules:\n%+v\nwant\n%+v", secretRules, want)
 	}
 }
+
+// TestMonitoringFiles: --monitoring writes the dashboard, the alerts and
+// the PodMonitor with a kustomization of their own, which kustomize
+// builds into the project namespace; the top-level kustomization leaves
+// them out.
+func TestMonitoringFiles(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "flows.yaml"), []byte(notifyingProject), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := project.Load(filepath.Join(dir, "flows.yaml"), project.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := render.Render(l, render.Options{Version: "v0.1.0", Monitoring: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(out.Files["kustomization.yaml"], []byte("monitoring/")) {
+		t.Errorf("the top-level kustomization lists the monitoring files:\n%s", out.Files["kustomization.yaml"])
+	}
+	deploy := filepath.Join(dir, "deploy")
+	if err := out.Write(deploy); err != nil {
+		t.Fatal(err)
+	}
+	built, err := render.Kustomize(filepath.Join(deploy, render.MonitoringDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]string{}
+	for _, doc := range bytes.Split(built, []byte("\n---\n")) {
+		var obj struct {
+			Kind     string `json:"kind"`
+			Metadata struct {
+				Name      string            `json:"name"`
+				Namespace string            `json:"namespace"`
+				Labels    map[string]string `json:"labels"`
+			} `json:"metadata"`
+		}
+		if err := yaml.Unmarshal(doc, &obj); err != nil {
+			t.Fatal(err)
+		}
+		kinds[obj.Kind] = obj.Metadata.Name
+		if obj.Metadata.Namespace != "flows" {
+			t.Errorf("%s %s in namespace %q", obj.Kind, obj.Metadata.Name, obj.Metadata.Namespace)
+		}
+		if obj.Kind == "ConfigMap" && obj.Metadata.Labels[render.GrafanaDashboardLabel] != "1" {
+			t.Errorf("the dashboard ConfigMap is not labelled for Grafana's sidecar: %v", obj.Metadata.Labels)
+		}
+	}
+	want := map[string]string{"ConfigMap": "flows-grafana-dashboard", "PodMonitor": "flows-reconciler", "PrometheusRule": "flows-reconciler"}
+	if !reflect.DeepEqual(kinds, want) {
+		t.Errorf("built %v, want %v", kinds, want)
+	}
+	// Rendered again without the flag, the files go.
+	out, err = render.Render(l, render.Options{Version: "v0.1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Write(deploy); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(deploy, render.MonitoringDir, "kustomization.yaml")); !os.IsNotExist(err) {
+		t.Errorf("monitoring files left behind: %v", err)
+	}
+}

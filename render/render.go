@@ -6,6 +6,7 @@ package render
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"runtime"
 	"sort"
@@ -33,6 +34,8 @@ type Options struct {
 	Flux FluxOptions
 	// AdmissionPolicy adds AdmissionPolicyFile, outside the kustomization.
 	AdmissionPolicy bool
+	// Monitoring adds MonitoringDir, outside the kustomization.
+	Monitoring bool
 }
 
 // Output is the rendered tree: slash-separated paths relative to the output
@@ -139,6 +142,13 @@ func Render(l *project.Loaded, opts Options) (*Output, error) {
 			return nil, err
 		}
 		out.Files[AdmissionPolicyFile] = b
+	}
+	if opts.Monitoring {
+		files, err := monitoringFiles(l.Project)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(out.Files, files)
 	}
 	k, err := kustomization(out.Paths())
 	if err != nil {
@@ -331,7 +341,7 @@ func jsonIndent(t *jobtemplate.Template) (string, error) {
 func kustomization(paths []string) ([]byte, error) {
 	var res []string
 	for _, p := range paths {
-		if strings.HasSuffix(p, ".yaml") && p != "kustomization.yaml" && p != AdmissionPolicyFile {
+		if strings.HasSuffix(p, ".yaml") && p != "kustomization.yaml" && p != AdmissionPolicyFile && !strings.HasPrefix(p, MonitoringDir+"/") {
 			res = append(res, p)
 		}
 	}
