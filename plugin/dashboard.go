@@ -226,7 +226,7 @@ func (b *dashboardBackend) Snapshot() *dashboard.Snapshot {
 	for _, v := range poolViews(s) {
 		p := s.installed.Pools[v.name]
 		out.Limits = append(out.Limits, dashboard.Limit{Kind: "pool", Name: v.name, InUse: s.usage.Pool[v.name], Limit: p.ConcurrencyLimit,
-			Waiting: s.usage.WaitingPool[v.name], Paused: ownPause(p.Paused, p.PausedByAnnotation).String()})
+			Waiting: s.usage.WaitingPool[v.name], Paused: poolPause(p).String()})
 	}
 	for _, v := range queueViews(s) {
 		poolName, qName, _ := strings.Cut(v.name, "/")

@@ -535,7 +535,7 @@ func printPool(w describe.PrefixWriter, s *snapshot, pool *project.InstalledPool
 	field(w, 0, "Name:", "%s", pool.Name)
 	field(w, 0, "Namespace:", "%s", s.ns)
 	field(w, 0, "ConfigMap:", "%s", pool.ConfigMap.Name)
-	field(w, 0, "Paused:", "%s", ownPause(pool.Paused, pool.PausedByAnnotation).sentence())
+	field(w, 0, "Paused:", "%s", poolPause(pool).sentence())
 	field(w, 0, "Concurrency Limit:", "%s", project.LimitString(pool.ConcurrencyLimit))
 	field(w, 0, "Slots In Use:", "%d", s.usage.Pool[pool.Name])
 	field(w, 0, "Waiting Runs:", "%d", s.usage.WaitingPool[pool.Name])

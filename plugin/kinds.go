@@ -444,7 +444,7 @@ func poolViews(s *snapshot) []view {
 	for _, name := range s.installed.PoolNames() {
 		p := s.installed.Pools[name]
 		st := poolStatusView{
-			Paused:     ownPause(p.Paused, p.PausedByAnnotation),
+			Paused:     poolPause(p),
 			SlotsInUse: s.usage.Pool[name],
 			Waiting:    s.usage.WaitingPool[name],
 		}

@@ -18,17 +18,20 @@ const (
 	pausedViaQueue             // a deployment not paused itself, but its queue is
 )
 
-// ownPause is the state of something paused by the project file, by
-// `kubectl flows pause`, or neither; the annotation wins, since it is the
-// one resume lifts.
-func ownPause(byProject, byKubectl bool) pauseState {
+// pauseOf shows a pause (project.PauseOf, the one precedence) from the
+// point of view of what is shown: its own pause, or its pool's or queue's.
+func pauseOf(p project.Pause, own project.PauseLevel) pauseState {
 	switch {
-	case byKubectl:
+	case !p.Paused():
+		return notPaused
+	case p.Level == own && p.ByKubectl:
 		return pausedByKubectl
-	case byProject:
+	case p.Level == own:
 		return pausedByProject
+	case p.Level == project.PausePool:
+		return pausedViaPool
 	}
-	return notPaused
+	return pausedViaQueue
 }
 
 // String is the get column and the status field of get -o json|yaml.
@@ -64,33 +67,18 @@ func (p pauseState) sentence() string {
 	return "no"
 }
 
-// deploymentPause is a deployment's own state, else that of its pool or
-// queue.
+// deploymentPause is what holds a deployment's runs back: its pool, its
+// queue or itself.
 func (s *snapshot) deploymentPause(d *project.InstalledDeployment) pauseState {
-	if own := ownPause(d.Paused, d.PausedByAnnotation); own != notPaused {
-		return own
-	}
-	if p := s.installed.Pools[d.Pool]; p != nil {
-		if p.PoolPaused() {
-			return pausedViaPool
-		}
-		if p.QueuePaused(d.Queue) {
-			return pausedViaQueue
-		}
-	}
-	return notPaused
+	return pauseOf(project.PauseOf(s.installed.Pools[d.Pool], d.Queue, d), project.PauseDeployment)
 }
 
-// queuePause is a queue's own state (the annotation of its pool's
-// ConfigMap, or the project file), else its pool's.
+// queuePause is what holds a queue back: its pool or itself.
 func queuePause(p *project.InstalledPool, q *v1alpha1.Queue) pauseState {
-	switch {
-	case p.PausedQueues[q.Name]:
-		return pausedByKubectl
-	case q.Paused:
-		return pausedByProject
-	case p.PoolPaused():
-		return pausedViaPool
-	}
-	return notPaused
+	return pauseOf(project.PauseOf(p, q.Name, nil), project.PauseQueue)
+}
+
+// poolPause is whether and how a pool is paused.
+func poolPause(p *project.InstalledPool) pauseState {
+	return pauseOf(project.PauseOf(p, "", nil), project.PausePool)
 }

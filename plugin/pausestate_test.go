@@ -3,20 +3,29 @@ package plugin
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 func TestPauseState(t *testing.T) {
+	// The precedence is project.PauseOf's; this is how each outcome reads
+	// from what is shown.
 	for _, tc := range []struct {
-		byProject, byKubectl bool
-		want                 pauseState
+		pause project.Pause
+		own   project.PauseLevel
+		want  pauseState
 	}{
-		{false, false, notPaused},
-		{true, false, pausedByProject},
-		{false, true, pausedByKubectl},
-		{true, true, pausedByKubectl}, // resume lifts the annotation: say so
+		{project.Pause{}, project.PauseDeployment, notPaused},
+		{project.Pause{Level: project.PauseDeployment}, project.PauseDeployment, pausedByProject},
+		{project.Pause{Level: project.PauseDeployment, ByKubectl: true}, project.PauseDeployment, pausedByKubectl},
+		{project.Pause{Level: project.PausePool, ByKubectl: true}, project.PauseDeployment, pausedViaPool},
+		{project.Pause{Level: project.PauseQueue}, project.PauseDeployment, pausedViaQueue},
+		{project.Pause{Level: project.PausePool}, project.PauseQueue, pausedViaPool},
+		{project.Pause{Level: project.PauseQueue, ByKubectl: true}, project.PauseQueue, pausedByKubectl},
+		{project.Pause{Level: project.PausePool}, project.PausePool, pausedByProject},
 	} {
-		if got := ownPause(tc.byProject, tc.byKubectl); got != tc.want {
-			t.Errorf("ownPause(%v, %v) = %v, want %v", tc.byProject, tc.byKubectl, got, tc.want)
+		if got := pauseOf(tc.pause, tc.own); got != tc.want {
+			t.Errorf("pauseOf(%+v, %s) = %v, want %v", tc.pause, tc.own, got, tc.want)
 		}
 	}
 	// get's cell, describe's sentence and the JSON status come from one value.
