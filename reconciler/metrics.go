@@ -169,7 +169,7 @@ func (m *Metrics) observeFinished(st *v1alpha1.RunStatus, deployment string) {
 // how late the longest-waiting one is. Runs not yet due are not waiting.
 // Keyed without building a string per run: with ten thousand waiting, a
 // pass would allocate one for each.
-func (m *Metrics) observeQueues(cfg *Config, decisions []decision, now time.Time) {
+func (m *Metrics) observeQueues(cfg *project.Installed, decisions []decision, now time.Time) {
 	type queue struct{ pool, name string }
 	waiting, oldest := map[queue]int{}, map[queue]time.Duration{}
 	for _, d := range decisions {

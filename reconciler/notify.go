@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 // The notifier sends the notifications of runs' events (firedEvents) to
@@ -74,7 +75,7 @@ type outcome struct {
 // deployment has a target (when none has, it costs nothing).
 type notifyConfig struct {
 	gen     uint64
-	cfg     *Config
+	cfg     *project.Installed
 	enabled bool
 }
 
@@ -104,7 +105,7 @@ func newNotifier(c *Controller, client *http.Client, retryFor time.Duration) *no
 
 // configSeen takes the config a dispatch pass built. When it changes and
 // some deployment has targets, every run is looked at again.
-func (n *notifier) configSeen(cfg *Config, gen uint64) {
+func (n *notifier) configSeen(cfg *project.Installed, gen uint64) {
 	if old := n.cfg.Load(); old != nil && old.gen == gen {
 		return
 	}
@@ -123,7 +124,7 @@ func (n *notifier) configSeen(cfg *Config, gen uint64) {
 
 // enabled reports whether this replica leads and some deployment has a
 // target.
-func (n *notifier) enabled() (*Config, bool) {
+func (n *notifier) enabled() (*project.Installed, bool) {
 	nc := n.cfg.Load()
 	if !n.active.Load() || nc == nil || !nc.enabled {
 		return nil, false
@@ -208,7 +209,7 @@ func (n *notifier) run(ctx context.Context) {
 }
 
 // targetsOf are a run's deployment, its notification targets and SLA.
-func (n *notifier) targetsOf(cfg *Config, cm *corev1.ConfigMap) (string, *Deployment) {
+func (n *notifier) targetsOf(cfg *project.Installed, cm *corev1.ConfigMap) (string, *project.InstalledDeployment) {
 	dep := n.c.deploymentOf(cm)
 	return dep, cfg.Deployments[dep]
 }
@@ -363,7 +364,7 @@ func (n *notifier) forget(d delivery) {
 }
 
 // deliver POSTs one notification to its target.
-func (n *notifier) deliver(ctx context.Context, cfg *Config, cm *corev1.ConfigMap, d delivery) (outcome, error) {
+func (n *notifier) deliver(ctx context.Context, cfg *project.Installed, cm *corev1.ConfigMap, d delivery) (outcome, error) {
 	dep, dc := n.targetsOf(cfg, cm)
 	if dc == nil {
 		return outcome{}, fmt.Errorf("deployment %q is no longer configured", dep)
