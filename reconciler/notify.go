@@ -180,12 +180,7 @@ func (n *notifier) lookAll() {
 
 // run serves the queues until ctx ends; only the leader calls it.
 func (n *notifier) run(ctx context.Context) {
-	// The queues, and their goroutines, exist while this replica leads.
-	n.looks = workqueue.NewTypedDelayingQueueWithConfig(workqueue.TypedDelayingQueueConfig[string]{Name: "flows-notify-looks"})
-	n.sends = workqueue.NewTypedRateLimitingQueueWithConfig(
-		workqueue.NewTypedItemExponentialFailureRateLimiter[delivery](notifyBackoffBase, notifyBackoffMax),
-		workqueue.TypedRateLimitingQueueConfig[delivery]{Name: "flows-notify-sends"})
-	n.active.Store(true)
+	n.start()
 	defer n.active.Store(false)
 	n.lookAll()
 	var wg sync.WaitGroup
@@ -206,6 +201,16 @@ func (n *notifier) run(ctx context.Context) {
 	n.looks.ShutDown()
 	n.sends.ShutDown()
 	wg.Wait()
+}
+
+// start makes the queues, and their goroutines, which exist while this
+// replica leads, and starts taking runs.
+func (n *notifier) start() {
+	n.looks = workqueue.NewTypedDelayingQueueWithConfig(workqueue.TypedDelayingQueueConfig[string]{Name: "flows-notify-looks"})
+	n.sends = workqueue.NewTypedRateLimitingQueueWithConfig(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[delivery](notifyBackoffBase, notifyBackoffMax),
+		workqueue.TypedRateLimitingQueueConfig[delivery]{Name: "flows-notify-sends"})
+	n.active.Store(true)
 }
 
 // targetsOf are a run's deployment, its notification targets and SLA.

@@ -35,10 +35,9 @@ deployments:
   - {flow: b, name: two, entrypoint: b.py:b, image: x:1, pool: p}
 `
 
-// TestNotificationConfig: each deployment's config carries its effective
-// targets (the project's, then its own) with its SLA, and the reconciler's
-// Role may get those Secrets by name and no other Secret.
-func TestNotificationConfig(t *testing.T) {
+// loadNotifying loads notifyingProject from a directory of its own.
+func loadNotifying(t *testing.T) (string, *project.Loaded) {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "flows.yaml"), []byte(notifyingProject), 0o644); err != nil {
 		t.Fatal(err)
@@ -47,6 +46,14 @@ func TestNotificationConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir, l
+}
+
+// TestNotificationConfig: each deployment's config carries its effective
+// targets (the project's, then its own) with its SLA, and the reconciler's
+// Role may get those Secrets by name and no other Secret.
+func TestNotificationConfig(t *testing.T) {
+	_, l := loadNotifying(t)
 	out, err := render.Render(l, render.Options{Version: "v0.1.0"})
 	if err != nil {
 		t.Fatal(err)
@@ -106,14 +113,7 @@ func TestNotificationConfig(t *testing.T) {
 // builds into the project namespace; the top-level kustomization leaves
 // them out.
 func TestMonitoringFiles(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "flows.yaml"), []byte(notifyingProject), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	l, err := project.Load(filepath.Join(dir, "flows.yaml"), project.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, l := loadNotifying(t)
 	out, err := render.Render(l, render.Options{Version: "v0.1.0", Monitoring: true})
 	if err != nil {
 		t.Fatal(err)
