@@ -259,19 +259,14 @@ func (n *notifier) processLook(ctx context.Context) bool {
 // run's). A run in flight may have moved on further than its status says
 // (progress writes are batched and budgeted): what its Job and pods show
 // of when it took its slots and started fills in, so a run whose Pending
-// or Running write is put off is not taken for late. Only runs holding
-// slots keep a decoded status in the run cache (waiting and ended runs are
-// too many).
+// or Running write is put off is not taken for late. It decodes the
+// status afresh: the run cache's decoded status belongs to the run's sync.
 func (c *Controller) statusForNotify(cm *corev1.ConfigMap) *v1alpha1.RunStatus {
-	state := c.state.stateOf(cm)
-	if !state.HoldsSlot() {
-		st := status(cm)
-		if state != v1alpha1.StateScheduled {
-			return st
-		}
-		return c.admissionSeen(cm, st)
+	st := status(cm)
+	if c.state.stateOf(cm).Final() {
+		return st
 	}
-	return c.admissionSeen(cm, c.runStatus(cm))
+	return c.admissionSeen(cm, st)
 }
 
 // admissionSeen fills in a status being judged from the run's Job.
@@ -442,10 +437,7 @@ func (n *notifier) record(ctx context.Context, cm *corev1.ConfigMap, d delivery)
 	if len(outs) == 0 {
 		return nil
 	}
-	st := status(cm)
-	if n.c.state.stateOf(cm).HoldsSlot() {
-		st = n.c.runStatus(cm)
-	}
+	st := status(cm) // afresh, as statusForNotify
 	for k, o := range outs {
 		markNotification(st, k.owedEvent, o.at, o.errMsg)
 	}
