@@ -322,7 +322,7 @@ func (n *notifier) send(ctx context.Context, d delivery) (retry bool, err error)
 		return false, nil
 	}
 	n.mu.Lock()
-	out, known := n.done[d]
+	_, known := n.done[d]
 	first, tried := n.firstTry[d]
 	if !tried {
 		first = n.c.opts.Now()
@@ -330,7 +330,7 @@ func (n *notifier) send(ctx context.Context, d delivery) (retry bool, err error)
 	}
 	n.mu.Unlock()
 	if !known {
-		out, err = n.deliver(ctx, cfg, cm, d)
+		out, err := n.deliver(ctx, cfg, cm, d)
 		if err != nil {
 			n.c.metrics.Notifications.WithLabelValues(d.target, "failed").Inc()
 			if n.c.opts.Now().Sub(first) < n.retryFor {
