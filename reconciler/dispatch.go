@@ -85,8 +85,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	in := planInput{now: now, namespace: c.opts.Namespace, cfg: c.cfgCache.build(cms), cfgGen: configGeneration(cms), held: c.held,
-		defaults: map[string]*resolvedValues{}}
+	in := planInput{now: now, namespace: c.opts.Namespace, cfg: c.cfgCache.build(cms), cfgGen: configGeneration(cms), held: c.held}
 	claims := c.exp.snapshot(now) // before the lists: see snapshot
 
 	// A run's Job is its slot: every unfinished Job counts, whatever its
@@ -104,12 +103,8 @@ func (c *Controller) dispatch(ctx context.Context) error {
 			}
 		}
 	}
-	waiting := byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, "")
-	waiting = append(waiting, byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, string(v1alpha1.StateScheduled))...)
-	in.waiting = make([]waitingRun, len(waiting))
-	for i, cm := range waiting {
-		in.waiting[i] = c.waitingRun(in.cfg, cm, claims, now)
-	}
+	in.waiting = c.waitingRuns(in.cfg, claims, now)
+	admitWaiting(in)
 	p := plan(in)
 
 	var actions []pending
@@ -158,6 +153,18 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	c.metrics.DispatchPass.Observe(c.passDecided(start).Seconds())
 	c.execute(ctx, actions)
 	return nil
+}
+
+// waitingRuns gathers every run whose stored state is new or Scheduled,
+// from the cache, never a first page.
+func (c *Controller) waitingRuns(cfg *project.Installed, claims map[string]claim, now time.Time) []waitingRun {
+	cms := byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, "")
+	cms = append(cms, byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, string(v1alpha1.StateScheduled))...)
+	out := make([]waitingRun, len(cms))
+	for i, cm := range cms {
+		out[i] = c.waitingRun(cfg, cm, claims, now)
+	}
+	return out
 }
 
 // waitingRun gathers what plan needs to know of a waiting run. Runs
