@@ -95,7 +95,7 @@ type Options struct {
 	Metrics *Metrics
 	// NotificationRetryFor bounds how long one notification is retried
 	// (with back-off, from a second doubling to 30 s) before the
-	// reconciler gives up on it and records so; zero means an hour.
+	// reconciler gives up on it and records so.
 	NotificationRetryFor time.Duration
 	// NotificationClient sends notifications; nil means one with a 10 s
 	// timeout.
@@ -208,6 +208,7 @@ func DefaultOptions() Options {
 		StatusWriteMaxLatency: 50 * time.Millisecond,
 		StartupGrace:          time.Second,
 		RetentionInterval:     30 * time.Second,
+		NotificationRetryFor:  time.Hour,
 	}
 }
 
@@ -229,6 +230,7 @@ func (o Options) withDefaults() Options {
 	o.StatusWriteMaxLatency = cmp.Or(o.StatusWriteMaxLatency, d.StatusWriteMaxLatency)
 	o.StartupGrace = cmp.Or(o.StartupGrace, d.StartupGrace)
 	o.RetentionInterval = cmp.Or(o.RetentionInterval, d.RetentionInterval)
+	o.NotificationRetryFor = cmp.Or(o.NotificationRetryFor, d.NotificationRetryFor)
 	return o
 }
 

@@ -93,9 +93,6 @@ func newNotifier(c *Controller, client *http.Client, retryFor time.Duration) *no
 	if client == nil {
 		client = &http.Client{Timeout: notifyTimeout}
 	}
-	if retryFor <= 0 {
-		retryFor = time.Hour
-	}
 	return &notifier{
 		c: c, client: client, retryFor: retryFor,
 		firstTry: map[delivery]time.Time{},

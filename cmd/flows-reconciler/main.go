@@ -91,7 +91,7 @@ func main() {
 	fs.IntVar(&o.statusBurst, "status-write-burst", d.StatusWriteBurst, "burst of the Pending and Running write budget")
 	fs.DurationVar(&o.statusMaxLatency, "status-write-max-latency", d.StatusWriteMaxLatency, "while the reconciler's writes take longer than this on average (the API server is saturated), write Pending and Running only for runs that stay in them 30 s; negative never holds them")
 	fs.StringVar(&o.configDigest, "config-digest", "", "digest of the rendered config index (render writes it into the reconciler Deployment): config ConfigMaps not listed in that index, or changed since, are ignored (required)")
-	fs.DurationVar(&o.notifyRetryFor, "notification-retry-for", time.Hour, "how long one notification is retried (back-off from 1 s doubling to 30 s) before the reconciler gives up on it and records so in the run's status")
+	fs.DurationVar(&o.notifyRetryFor, "notification-retry-for", d.NotificationRetryFor, "how long one notification is retried (back-off from 1 s doubling to 30 s) before the reconciler gives up on it and records so in the run's status")
 	fs.BoolVar(&o.pprof, "enable-pprof", false, "serve net/http/pprof under /debug/pprof/ on the metrics address")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	_ = fs.Parse(os.Args[1:])
