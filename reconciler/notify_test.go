@@ -49,24 +49,14 @@ func notifying(t *testing.T, w *webhook, runs ...string) *fixture {
 	f.c.notify.client = w.Client()
 	f.c.notify.start()
 	t.Cleanup(func() { f.c.notify.looks.ShutDown(); f.c.notify.sends.ShutDown() })
-	p := pool("p", nil)
-	p.JobVariables = map[string]any{"pod_watch_timeout_seconds": 30}
-	d := deployment("f", "a", "p", func(d *v1alpha1.Deployment) {
-		d.Notifications = []v1alpha1.Notification{{Name: "hook", Secret: "hook-secret", Events: []string{"Failed"}}}
-	})
-	f.add(configMaps(t, []v1alpha1.Pool{p}, []v1alpha1.Deployment{d}, nil)...)
 	if err := f.client.Tracker().Add(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "hook-secret", Namespace: testNS},
 		Data: map[string][]byte{"url": []byte(w.URL + "/hook"), "signing-key": []byte("k")}}); err != nil {
 		t.Fatal(err)
 	}
+	f.admit(deployment("f", "a", "p", func(d *v1alpha1.Deployment) {
+		d.Notifications = []v1alpha1.Notification{{Name: "hook", Secret: "hook-secret", Events: []string{"Failed"}}}
+	}), runs...)
 	for _, r := range runs {
-		f.add(newRun(t, r, time.Second, v1alpha1.RunRequest{Deployment: "f/a"}))
-	}
-	f.pass()
-	for _, r := range runs {
-		f.catchUp(r)
-		f.expect(r+"'s first sync", f.sync(r), "patch configmaps "+r+" Pending")
-		f.catchUp(r)
 		f.add(f.pod(r, r+"-1", corev1.PodFailed))
 		f.updateJob(r, func(j *batchv1.Job) {
 			j.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", LastTransitionTime: metav1.Time{Time: testNow}}}
