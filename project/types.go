@@ -36,6 +36,9 @@ type Project struct {
 	Pools             []v1alpha1.Pool       `json:"pools"`
 	ConcurrencyLimits []v1alpha1.TagLimit   `json:"concurrencyLimits,omitempty"`
 	Deployments       []v1alpha1.Deployment `json:"deployments,omitempty"`
+	// Notifications go to webhooks for every deployment's runs (see
+	// v1alpha1.Notification); a deployment may add its own.
+	Notifications []v1alpha1.Notification `json:"notifications,omitempty"`
 }
 
 // Reconciler configures the in-cluster reconciler install.

@@ -3,6 +3,7 @@ package project
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -77,13 +78,18 @@ func (l *Loaded) validate(e *errs) {
 		validateRate(e, ft, &tl)
 	}
 
+	projectTargets := map[string]bool{}
+	validateNotifications(e, field.NewPath("notifications"), p.Notifications, projectTargets)
 	deployments := map[string]bool{}
 	cmNames := map[string]string{}
 	schemas := parameterSchemas{}
 	for i := range p.Deployments {
 		l.validateDeployment(e, i, deployments, cmNames, schemas)
 		d := &p.Deployments[i]
-		validateRunPolicies(e, field.NewPath("deployments").Index(i), "deployment "+v1alpha1.QuoteInput(d.FullName()), d.Retries, d.Timeout)
+		fd := field.NewPath("deployments").Index(i)
+		validateRunPolicies(e, fd, "deployment "+v1alpha1.QuoteInput(d.FullName()), d.Retries, d.Timeout)
+		validateNotifications(e, fd.Child("notifications"), d.Notifications, maps.Clone(projectTargets))
+		validateSLA(e, fd.Child("sla"), d.SLA)
 	}
 	for i := range p.Deployments {
 		l.validateStarts(e, i, deployments)

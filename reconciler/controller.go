@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -92,6 +93,13 @@ type Options struct {
 	State   *State
 	Logger  *slog.Logger
 	Metrics *Metrics
+	// NotificationRetryFor bounds how long one notification is retried
+	// (with back-off, from a second doubling to 30 s) before the
+	// reconciler gives up on it and records so.
+	NotificationRetryFor time.Duration
+	// NotificationClient sends notifications; nil means one with a 10 s
+	// timeout.
+	NotificationClient *http.Client
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
@@ -136,6 +144,7 @@ type Controller struct {
 	parsed   runCache
 	recorder record.EventRecorder
 	metrics  *Metrics
+	notify   *notifier
 
 	// writes carries dispatch passes' decisions to the writer pool;
 	// inflight holds the runs whose decided write is not done yet.
@@ -202,6 +211,7 @@ func DefaultOptions() Options {
 		StatusWriteMaxLatency: 50 * time.Millisecond,
 		StartupGrace:          time.Second,
 		RetentionInterval:     30 * time.Second,
+		NotificationRetryFor:  time.Hour,
 	}
 }
 
@@ -223,6 +233,7 @@ func (o Options) withDefaults() Options {
 	o.StatusWriteMaxLatency = cmp.Or(o.StatusWriteMaxLatency, d.StatusWriteMaxLatency)
 	o.StartupGrace = cmp.Or(o.StartupGrace, d.StartupGrace)
 	o.RetentionInterval = cmp.Or(o.RetentionInterval, d.RetentionInterval)
+	o.NotificationRetryFor = cmp.Or(o.NotificationRetryFor, d.NotificationRetryFor)
 	return o
 }
 
@@ -264,6 +275,7 @@ func New(client kubernetes.Interface, inf Informers, opts Options) *Controller {
 	if opts.StatusWriteQPS > 0 {
 		c.progress = flowcontrol.NewTokenBucketRateLimiter(opts.StatusWriteQPS, opts.StatusWriteBurst)
 	}
+	c.notify = newNotifier(c, opts.NotificationClient, opts.NotificationRetryFor)
 
 	cfgInf, runInf, cancelInf, jobInf, podInf := inf.Configs, inf.Runs, inf.CancelRequests, inf.Jobs, inf.Pods
 	ns := opts.Namespace
@@ -305,6 +317,10 @@ func New(client kubernetes.Interface, inf Informers, opts Options) *Controller {
 		AddFunc:    func(obj any) { c.runChanged(obj, true) },
 		UpdateFunc: func(_, obj any) { c.runChanged(obj, false) },
 		DeleteFunc: c.runDeleted,
+	})
+	_, _ = runInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.notify.runChanged,
+		UpdateFunc: func(_, obj any) { c.notify.runChanged(obj) },
 	})
 	_, _ = jobInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { c.jobChanged(obj, false) },
@@ -489,6 +505,8 @@ func (c *Controller) Run(ctx context.Context) error {
 		return err
 	}
 	c.log.Info("reconciling", "namespace", c.opts.Namespace, "workers", c.opts.Workers)
+	c.metrics.Leader.Set(1)
+	defer c.metrics.Leader.Set(0)
 	// A new leader looks at everything once: runs left mid-flight by the
 	// last one are picked up here.
 	c.queue.Add(dispatchKey)
@@ -509,8 +527,9 @@ func (c *Controller) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); c.writer(ctx) }()
 	}
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); c.runSchedules(ctx) }()
+	go func() { defer wg.Done(); c.notify.run(ctx) }()
 	go func() {
 		defer wg.Done()
 		wait.UntilWithContext(ctx, func(ctx context.Context) {

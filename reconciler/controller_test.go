@@ -362,11 +362,19 @@ func ptrTo[T any](v T) *T { return &v }
 func admitted(t *testing.T, runs ...string) *fixture {
 	t.Helper()
 	f := newFixture(t)
+	f.admit(deployment("f", "a", "p", nil), runs...)
+	return f
+}
+
+// admit installs pool p and deployment d (f/a, in p), and runs of d that
+// have their Jobs, their Pending status written and in the cache.
+func (f *fixture) admit(d v1alpha1.Deployment, runs ...string) {
+	f.t.Helper()
 	p := pool("p", nil)
 	p.JobVariables = map[string]any{"pod_watch_timeout_seconds": 30}
-	f.add(configMaps(t, []v1alpha1.Pool{p}, []v1alpha1.Deployment{deployment("f", "a", "p", nil)}, nil)...)
+	f.add(configMaps(f.t, []v1alpha1.Pool{p}, []v1alpha1.Deployment{d}, nil)...)
 	for _, r := range runs {
-		f.add(newRun(t, r, time.Second, v1alpha1.RunRequest{Deployment: "f/a"}))
+		f.add(newRun(f.t, r, time.Second, v1alpha1.RunRequest{Deployment: "f/a"}))
 	}
 	f.pass()
 	for _, r := range runs {
@@ -374,7 +382,6 @@ func admitted(t *testing.T, runs ...string) *fixture {
 		f.expect(r+"'s first sync", f.sync(r), "patch configmaps "+r+" Pending")
 		f.catchUp(r)
 	}
-	return f
 }
 
 // job returns a run's Job as the API server holds it.

@@ -146,6 +146,8 @@ func (c *Controller) dispatch(ctx context.Context) error {
 		}
 	}
 	c.metrics.observePass(in.cfg, p.usage, counts)
+	c.metrics.observeQueues(in.cfg, p.decisions, now)
+	c.notify.configSeen(in.cfg, in.cfgGen)
 	if !p.wake.IsZero() {
 		c.queue.AddAfter(dispatchKey, p.wake.Sub(c.opts.Now()))
 	}
@@ -352,6 +354,7 @@ func (c *Controller) admitAction(cm *corev1.ConfigMap, a *admission, attempt int
 // does, and on success records the Event, if any.
 func (c *Controller) statusAction(cm *corev1.ConfigMap, st *v1alpha1.RunStatus, now time.Time, eventType, reason string) action {
 	c.exp.claim(cm.Name, st.State, slots{}, now)
+	c.notify.carryOver(cm, st)
 	return func(ctx context.Context) error {
 		updated, err := c.writeStatus(ctx, cm, st)
 		if err != nil {

@@ -69,6 +69,7 @@ func (c *runCache) status(cm *corev1.ConfigMap) *v1alpha1.RunStatus {
 	st.Conditions = slices.Clone(st.Conditions)
 	st.Tags = slices.Clone(st.Tags)
 	st.Attempts = slices.Clone(st.Attempts)
+	st.Notifications = slices.Clone(st.Notifications)
 	return &st
 }
 
@@ -119,6 +120,15 @@ func status(cm *corev1.ConfigMap) *v1alpha1.RunStatus {
 		return &v1alpha1.RunStatus{}
 	}
 	return st
+}
+
+// deploymentOf is the deployment (flow/name) a run's request names, ""
+// when its request does not decode.
+func (c *Controller) deploymentOf(cm *corev1.ConfigMap) string {
+	if req := c.parsed.get(cm).req; req != nil {
+		return req.Deployment
+	}
+	return ""
 }
 
 func (c *runCache) forget(uid types.UID) {

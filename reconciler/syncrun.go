@@ -77,14 +77,21 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if next.state == "" {
 		return nil
 	}
-	c.applyStep(ctx, st, job, next)
+	started := c.applyStep(ctx, st, job, next)
 	if next.state.Final() {
-		return c.finish(ctx, cm, st, next.state, next.reason, next.message, now)
+		err := c.finish(ctx, cm, st, next.state, next.reason, next.message, now)
+		if err == nil && started {
+			c.metrics.observeStarted(st, c.deploymentOf(cm))
+		}
+		return err
 	}
 	// No Event for progress: the state says it, and the Job's and pod's
 	// own events are there for whoever looks at them.
 	setState(st, next.state, next.reason, next.message, now)
 	_, err = c.writeStatus(ctx, cm, st)
+	if err == nil && started {
+		c.metrics.observeStarted(st, c.deploymentOf(cm))
+	}
 	return ignoreNotFound(err)
 }
 
@@ -106,14 +113,16 @@ func (c *Controller) whyNoPods(ctx context.Context, job *batchv1.Job, next *step
 
 // applyStep writes into a run's status what a step of nextState brings
 // with its state: the admission from the Job, the start and end, the log's
-// tail, the ended attempt, and the wait for the next.
-func (c *Controller) applyStep(ctx context.Context, st *v1alpha1.RunStatus, job *batchv1.Job, next step) {
+// tail, the ended attempt, and the wait for the next. It reports whether
+// the step starts the run, for the wait-time metric.
+func (c *Controller) applyStep(ctx context.Context, st *v1alpha1.RunStatus, job *batchv1.Job, next step) (started bool) {
 	// The first status since its Job was created takes the Job's record
 	// of the admission, decoded only for a write: under a write budget a
 	// run comes back many times before one is made.
 	if job != nil && st.JobName != job.Name {
 		fillFromJob(st, job)
 	}
+	started = next.start != nil && st.StartTime == nil
 	if next.start != nil {
 		st.StartTime = next.start
 	}
@@ -135,6 +144,7 @@ func (c *Controller) applyStep(ctx context.Context, st *v1alpha1.RunStatus, job 
 		st.Attempt, st.RetryTime = st.CurrentAttempt()+1, next.retryAt
 		st.StartTime, st.EndTime = nil, nil
 	}
+	return started
 }
 
 // progressBudget decides whether a Pending or Running write, for a state
@@ -192,7 +202,7 @@ func (c *Controller) finish(ctx context.Context, cm *corev1.ConfigMap, st *v1alp
 	default:
 		c.recorder.Event(updated, corev1.EventTypeWarning, string(state), msg)
 	}
-	c.metrics.RunsFinished.WithLabelValues(string(state)).Inc()
+	c.metrics.observeFinished(st, c.deploymentOf(cm))
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
@@ -73,6 +74,9 @@ func reconcilerInstall(p *project.Project, version, configDigest string) ([]byte
 		Target: &kustypes.Selector{ResId: resid.NewResIdKindOnly("Deployment", manifests.Name)},
 		Patch:  `[{"op": "add", "path": "/spec/template/spec/containers/0/args/-", "value": "--config-digest=` + configDigest + `"}]`,
 	})
+	if p := secretsPatch(project.NotificationSecrets(p)); p != nil {
+		k.Patches = append(k.Patches, *p)
+	}
 	kb, err := yaml.Marshal(k)
 	if err != nil {
 		return nil, err
@@ -88,6 +92,23 @@ func reconcilerInstall(p *project.Project, version, configDigest string) ([]byte
 		return nil, fmt.Errorf("building the reconciler install: %w", err)
 	}
 	return m.AsYaml()
+}
+
+// secretsPatch lets the reconciler get the notification targets'
+// Secrets, by name only: it reads a webhook's URL and signing key when it
+// sends, and may read no other Secret.
+func secretsPatch(names []string) *kustypes.Patch {
+	if len(names) == 0 {
+		return nil
+	}
+	rule, _ := json.Marshal(map[string]any{
+		"apiGroups": []string{""}, "resources": []string{"secrets"},
+		"resourceNames": names, "verbs": []string{"get"},
+	})
+	return &kustypes.Patch{
+		Target: &kustypes.Selector{ResId: resid.NewResIdKindOnly("Role", manifests.Name)},
+		Patch:  `[{"op": "add", "path": "/rules/-", "value": ` + string(rule) + `}]`,
+	}
 }
 
 // imageTag maps the plugin version to the reconciler image tag it was

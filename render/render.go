@@ -6,6 +6,7 @@ package render
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"sort"
 	"strings"
@@ -38,6 +39,8 @@ type Options struct {
 	// ConfigMaps as YAML would be wasted. Such an Output cannot be written
 	// or diffed.
 	ObjectsOnly bool
+	// Monitoring adds MonitoringDir, outside the kustomization.
+	Monitoring bool
 }
 
 // Output is the rendered tree: slash-separated paths relative to the output
@@ -163,6 +166,13 @@ func Render(l *project.Loaded, opts Options) (*Output, error) {
 		}
 		out.Files[AdmissionPolicyFile] = b
 	}
+	if opts.Monitoring {
+		files, err := monitoringFiles(l.Project)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(out.Files, files)
+	}
 	k, err := kustomization(out.Paths())
 	if err != nil {
 		return nil, err
@@ -243,6 +253,9 @@ func deploymentConfigMap(l *project.Loaded, i int) (*corev1.ConfigMap, error) {
 	// pull request that changes what runs may set shows it in this file.
 	stored := *d
 	stored.RunOverrides = project.RunOverrides(l.Pool(d.Pool), d)
+	// And its effective notification targets, so the reconciler reads
+	// one list per deployment.
+	stored.Notifications = project.Targets(l.Project, d)
 	spec, err := v1alpha1.EncodeDeployment(&stored)
 	if err != nil {
 		return nil, err
@@ -339,7 +352,7 @@ func jsonIndent(t *jobtemplate.Template) (string, error) {
 func kustomization(paths []string) ([]byte, error) {
 	var res []string
 	for _, p := range paths {
-		if strings.HasSuffix(p, ".yaml") && p != "kustomization.yaml" && p != AdmissionPolicyFile {
+		if strings.HasSuffix(p, ".yaml") && p != "kustomization.yaml" && p != AdmissionPolicyFile && !strings.HasPrefix(p, MonitoringDir+"/") {
 			res = append(res, p)
 		}
 	}

@@ -127,6 +127,13 @@ type Deployment struct {
 	// (the pending phase has its own deadline, pod_watch_timeout_seconds);
 	// unset is its pool's.
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
+	// Notifications are this deployment's targets besides the project's.
+	// Render writes the effective list (the project's, then these), so
+	// the reconciler reads one list per deployment.
+	Notifications []Notification `json:"notifications,omitempty"`
+	// SLA bounds its runs' lateness and duration; a breach fires the SLA
+	// event to the targets that list it.
+	SLA *SLA `json:"sla,omitempty"`
 }
 
 // MayStart reports whether d's runs may start runs of deployment full.

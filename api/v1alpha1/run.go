@@ -160,6 +160,9 @@ type RunStatus struct {
 	MaxAttempts int32           `json:"maxAttempts,omitempty"`
 	RetryTime   *metav1.Time    `json:"retryTime,omitempty"`
 	Attempts    []AttemptStatus `json:"attempts,omitempty"`
+	// Notifications are the notifications owed for the run's events and
+	// what became of them (see NotificationRecord).
+	Notifications []NotificationRecord `json:"notifications,omitempty"`
 }
 
 // DecodeRunRequest parses a run request strictly: an unknown key is an
