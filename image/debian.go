@@ -8,12 +8,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // Package is one Debian package at the version apt would install.
@@ -40,25 +45,25 @@ func DebianClosure(ctx context.Context, seeds, skip []string) ([]Package, error)
 	for _, s := range skip {
 		skipped[s] = true
 	}
+	out, err := run(ctx, "", "apt-cache", append([]string{"depends", "--recurse", "--no-recommends", "--no-suggests",
+		"--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances"}, seeds...)...)
+	if err != nil {
+		return nil, err
+	}
+	deps := dependencies(out)
 	seen := map[string]bool{}
-	next := append([]string(nil), seeds...)
-	for len(next) > 0 {
-		var todo []string
-		for _, n := range next {
-			if !seen[n] && !skipped[n] {
-				seen[n] = true
-				todo = append(todo, n)
-			}
+	var visit func(n string)
+	visit = func(n string) {
+		if seen[n] || skipped[n] {
+			return
 		}
-		if len(todo) == 0 {
-			break
+		seen[n] = true
+		for _, d := range deps[n] {
+			visit(d)
 		}
-		out, err := run(ctx, "", "apt-cache", append([]string{"depends", "--no-recommends", "--no-suggests",
-			"--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances"}, todo...)...)
-		if err != nil {
-			return nil, err
-		}
-		next = dependencies(out)
+	}
+	for _, n := range seeds {
+		visit(n)
 	}
 	names := make([]string, 0, len(seen))
 	for n := range seen {
@@ -68,22 +73,25 @@ func DebianClosure(ctx context.Context, seeds, skip []string) ([]Package, error)
 	return candidates(ctx, names)
 }
 
-// dependencies reads `apt-cache depends` output: of each group of
-// alternatives, the first, or the first provider of a virtual package.
-func dependencies(out []byte) []string {
+// dependencies reads `apt-cache depends` output into each package's
+// dependencies: of each group of alternatives, the first, or the first
+// provider of a virtual package.
+func dependencies(out []byte) map[string][]string {
 	type alt struct {
 		name      string
 		providers []string
 	}
-	var groups [][]*alt
+	groups := map[string][][]*alt{}
+	var pkg string
 	open := false // the last dependency line ended with "|": its group goes on
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		line := sc.Text()
+		gs := groups[pkg]
 		switch {
 		case strings.HasPrefix(line, "    "): // a provider of the virtual package above
-			if g := len(groups); g > 0 {
-				a := groups[g-1][len(groups[g-1])-1]
+			if len(gs) > 0 {
+				a := gs[len(gs)-1][len(gs[len(gs)-1])-1]
 				a.providers = append(a.providers, strings.TrimSpace(line))
 			}
 		case strings.HasPrefix(line, "  ") || strings.HasPrefix(line, " |"):
@@ -94,25 +102,27 @@ func dependencies(out []byte) []string {
 			}
 			dep, _, _ = strings.Cut(dep, ":") // "python3:any"
 			if open {
-				groups[len(groups)-1] = append(groups[len(groups)-1], &alt{name: dep})
+				gs[len(gs)-1] = append(gs[len(gs)-1], &alt{name: dep})
 			} else {
-				groups = append(groups, []*alt{{name: dep}})
+				groups[pkg] = append(gs, []*alt{{name: dep}})
 			}
 			open = strings.HasPrefix(line, " |")
 		default: // the next package
-			open = false
+			pkg, open = strings.TrimSpace(line), false
 		}
 	}
-	var deps []string
-	for _, g := range groups {
-		for _, a := range g {
-			if !strings.HasPrefix(a.name, "<") {
-				deps = append(deps, a.name)
-				break
-			}
-			if len(a.providers) > 0 {
-				deps = append(deps, a.providers[0])
-				break
+	deps := map[string][]string{}
+	for p, gs := range groups {
+		for _, g := range gs {
+			for _, a := range g {
+				if !strings.HasPrefix(a.name, "<") {
+					deps[p] = append(deps[p], a.name)
+					break
+				}
+				if len(a.providers) > 0 {
+					deps[p] = append(deps[p], a.providers[0])
+					break
+				}
 			}
 		}
 	}
@@ -274,4 +284,46 @@ func run(ctx context.Context, dir, name string, args ...string) ([]byte, error) 
 		return nil, fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, stderr.Bytes())
 	}
 	return out, nil
+}
+
+// DebianLayer is the layer of a root filesystem DebianRoot made, kept
+// beside it (layer.tar.gz) once made. It is dated by the newest file the
+// packages hold, not by the commit: its contents come from Debian alone,
+// so its digest stays the same from commit to commit and a node or a
+// registry that has it keeps it.
+func DebianLayer(root string) (v1.Layer, error) {
+	cached := filepath.Join(filepath.Dir(root), "layer.tar.gz")
+	if blob, err := os.ReadFile(cached); err == nil {
+		return blobLayer(blob)
+	}
+	files, err := DirFiles(root, "")
+	if err != nil {
+		return nil, err
+	}
+	var newest time.Time
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		info, err := d.Info()
+		if err == nil && info.ModTime().After(newest) {
+			newest = info.ModTime()
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	blob, err := layerBlob(files, newest)
+	if err != nil {
+		return nil, err
+	}
+	tmp := cached + ".tmp" + strconv.Itoa(os.Getpid())
+	if err := os.WriteFile(tmp, blob, 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, cached); err != nil {
+		return nil, err
+	}
+	return blobLayer(blob)
 }

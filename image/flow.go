@@ -51,6 +51,8 @@ type FlowOptions struct {
 // the project's namespace enforces (runAsNonRoot) admits it with no
 // run_as_user job variable. Its default command runs flows/hello.py as
 // the Dockerfile's does; Jobs run the entrypoint runner instead.
+// Created dates the config and the top layer; the Python layer keeps its
+// own date (see DebianLayer).
 func PythonFlow(ctx context.Context, o FlowOptions) (v1.Image, error) {
 	arch, err := DebianArch(ctx)
 	if err != nil {
@@ -60,11 +62,7 @@ func PythonFlow(ctx context.Context, o FlowOptions) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	sys, err := DirFiles(root, "")
-	if err != nil {
-		return nil, err
-	}
-	base, err := Layer(sys, o.Created)
+	base, err := DebianLayer(root)
 	if err != nil {
 		return nil, err
 	}

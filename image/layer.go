@@ -51,23 +51,31 @@ func Symlink(name, target string) File {
 // path, owner 0:0 with no user or group names, and mtime as every entry's
 // modification time, so the same files give the same digest.
 func Layer(files []File, mtime time.Time) (v1.Layer, error) {
-	var raw bytes.Buffer
-	if err := WriteTar(&raw, files, mtime); err != nil {
-		return nil, err
-	}
-	var gz bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	blob, err := layerBlob(files, mtime)
 	if err != nil {
 		return nil, err
 	}
-	// The gzip header carries no name and no time (zero ModTime).
-	if _, err := zw.Write(raw.Bytes()); err != nil {
+	return blobLayer(blob)
+}
+
+// layerBlob is the compressed tar of a layer. The gzip header carries no
+// name and no time.
+func layerBlob(files []File, mtime time.Time) ([]byte, error) {
+	var gz bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
+	if err != nil {
+		return nil, err
+	}
+	if err := WriteTar(zw, files, mtime); err != nil {
 		return nil, err
 	}
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
-	blob := gz.Bytes()
+	return gz.Bytes(), nil
+}
+
+func blobLayer(blob []byte) (v1.Layer, error) {
 	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(blob)), nil
 	}, tarball.WithMediaType(types.OCILayer))
