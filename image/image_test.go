@@ -201,10 +201,11 @@ func TestArchiveIsOCILayoutAndDockerSave(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := digest(t, img)
-	if len(idx.Manifests) != 1 || idx.Manifests[0].Digest != d ||
+	if len(idx.Manifests) != 2 || idx.Manifests[0].Digest != d || idx.Manifests[1].Digest != d ||
 		idx.Manifests[0].Annotations["io.containerd.image.name"] != "docker.io/library/busybox:latest" ||
-		idx.Manifests[0].Annotations["org.opencontainers.image.ref.name"] != "latest" {
-		t.Errorf("index.json %s: want the manifest %s named docker.io/library/busybox:latest", files["index.json"], d)
+		idx.Manifests[0].Annotations["org.opencontainers.image.ref.name"] != "latest" ||
+		idx.Manifests[1].Annotations["io.containerd.image.name"] != "docker.io/library/busybox@"+d.String() {
+		t.Errorf("index.json %s: want the manifest %s named docker.io/library/busybox:latest and pinned by its digest", files["index.json"], d)
 	}
 	if _, ok := files["blobs/sha256/"+d.Hex]; !ok {
 		t.Errorf("no manifest blob %s", d)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -50,6 +51,12 @@ func FullName(t name.Tag) string {
 	return reg + "/" + t.RepositoryStr() + ":" + t.TagStr()
 }
 
+// pinnedName is FullName's repository pinned by digest d.
+func pinnedName(t name.Tag, d v1.Hash) string {
+	full := FullName(t)
+	return full[:strings.LastIndex(full, ":")] + "@" + d.String()
+}
+
 // layoutFiles are the files of an OCI image layout holding a (an image or
 // an index) tagged ref: oci-layout, index.json and blobs/sha256/.
 func layoutFiles(a Artifact, ref name.Tag) ([]File, error) {
@@ -61,8 +68,13 @@ func layoutFiles(a Artifact, ref name.Tag) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	desc.Annotations = map[string]string{annotationContainerdName: FullName(ref), annotationRefName: ref.TagStr()}
-	index, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{desc}})
+	// Under its tag, and pinned by digest: containerd's CRI finds an image
+	// by a NAME@sha256 reference only if an image has that name (it gives
+	// one to the images it pulls), and no registry is there to pull from.
+	byTag, byDigest := desc, desc
+	byTag.Annotations = map[string]string{annotationContainerdName: FullName(ref), annotationRefName: ref.TagStr()}
+	byDigest.Annotations = map[string]string{annotationContainerdName: pinnedName(ref, desc.Digest)}
+	index, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{byTag, byDigest}})
 	if err != nil {
 		return nil, err
 	}
@@ -110,16 +122,10 @@ func addBlobs(files *[]File, a Artifact) error {
 			}
 			add(d, data)
 		}
-		cfg, err := img.RawConfigFile()
-		if err != nil {
+		if err := addRaw(add, img.RawConfigFile, img.ConfigName); err != nil {
 			return err
 		}
-		cn, err := img.ConfigName()
-		if err != nil {
-			return err
-		}
-		add(cn, cfg)
-		return addManifest(img, add)
+		return addRaw(add, img.RawManifest, img.Digest)
 	}
 	switch x := a.(type) {
 	case v1.Image:
@@ -138,25 +144,23 @@ func addBlobs(files *[]File, a Artifact) error {
 				return err
 			}
 		}
-		return addManifest(x, add)
+		return addRaw(add, x.RawManifest, x.Digest)
 	default:
 		return fmt.Errorf("%T is neither an image nor an index", a)
 	}
 }
 
-func addManifest(a interface {
-	RawManifest() ([]byte, error)
-	Digest() (v1.Hash, error)
-}, add func(v1.Hash, []byte)) error {
-	raw, err := a.RawManifest()
+// addRaw adds one blob (a manifest, a config) under its digest.
+func addRaw(add func(v1.Hash, []byte), raw func() ([]byte, error), digest func() (v1.Hash, error)) error {
+	b, err := raw()
 	if err != nil {
 		return err
 	}
-	d, err := a.Digest()
+	d, err := digest()
 	if err != nil {
 		return err
 	}
-	add(d, raw)
+	add(d, b)
 	return nil
 }
 
