@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
@@ -25,6 +26,11 @@ func (l *Loaded) validate(e *errs) {
 	dnsLabel(e, "namespace", p.Namespace)
 	if r := p.Reconciler.Replicas; r != nil && *r < 0 {
 		e.add("reconciler.replicas", "must not be negative")
+	}
+	if img := p.Reconciler.Image; img != "" {
+		if _, err := name.ParseReference(img); err != nil {
+			e.add("reconciler.image", "%v: want NAME:TAG, or NAME@sha256:DIGEST to pin the image by digest", err)
+		}
 	}
 	retention(e, field.NewPath("runRetention"), p.RunRetention)
 

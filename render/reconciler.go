@@ -42,7 +42,7 @@ func reconcilerInstall(p *project.Project, version, configDigest string) ([]byte
 
 	image := p.Reconciler.Image
 	if image == "" {
-		image = project.DefaultReconcilerImage + ":" + imageTag(version)
+		image = project.ReconcilerImage(version)
 	}
 	newName, newTag, digest := splitImage(image)
 	k := kustypes.Kustomization{
@@ -109,15 +109,6 @@ func secretsPatch(names []string) *kustypes.Patch {
 		Target: &kustypes.Selector{ResId: resid.NewResIdKindOnly("Role", manifests.Name)},
 		Patch:  `[{"op": "add", "path": "/rules/-", "value": ` + string(rule) + `}]`,
 	}
-}
-
-// imageTag maps the plugin version to the reconciler image tag it was
-// released with; a development build points at the moving "latest".
-func imageTag(version string) string {
-	if version == "" || version == "dev" || strings.Contains(version, "dirty") {
-		return "latest"
-	}
-	return version
 }
 
 // splitImage splits name[:tag][@digest], minding registry ports.
