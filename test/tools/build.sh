@@ -24,7 +24,7 @@ flock 9
 # `go build` says v0.0.0-master; those are rebuilt (a relink, quick).
 versioned() {
 	case $1 in
-	kube-apiserver | kube-controller-manager | kube-scheduler)
+	kube-apiserver | kube-controller-manager | kube-scheduler | kubelet)
 		"$cache/$1" --version 2>/dev/null | grep -qx "Kubernetes $K8S_VERSION" ;;
 	kubectl)
 		"$cache/kubectl" version --client 2>/dev/null | grep -qx "Client Version: $K8S_VERSION" ;;
@@ -72,6 +72,10 @@ fi
 # kubectl of the same version: envtest wants one beside etcd and kube-apiserver,
 # and the end-to-end tests drive plugin discovery and `apply -k` through it.
 build kubectl bash -c "cd '$here/kube' && go build -ldflags \"$kube_ldflags\" -o '$cache/kubectl.tmp' k8s.io/kubernetes/cmd/kubectl && mv '$cache/kubectl.tmp' '$cache/kubectl'"
+# The kubelet of the harness's real node (Options.RealNode, flows-cluster up
+# --real-node): it runs real containers through a containerd the harness
+# starts beside it (Debian's containerd, runc and containernetworking-plugins).
+build kubelet bash -c "cd '$here/kube' && go build -ldflags \"$kube_ldflags\" -o '$cache/kubelet.tmp' k8s.io/kubernetes/cmd/kubelet && mv '$cache/kubelet.tmp' '$cache/kubelet'"
 # krew, built from its module like the rest, for the end-to-end test that
 # installs the plugin with the real `kubectl krew install` and checks the
 # krew-index manifest with krew's own validate-krew-manifest (test/e2e/

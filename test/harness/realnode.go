@@ -1,0 +1,152 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// The real node
+//
+// With Options.RealNode the control plane gets one node that runs real
+// containers: a kubelet of the same version as the control plane and a
+// containerd of its own (Debian's containerd, runc and
+// containernetworking-plugins; root only). Each control plane's real node
+// has its own containerd (socket, root and state in the run directory), ports,
+// cgroup root, bridge, pod subnet and node IP, so two test binaries can run
+// one each at once. No registry is involved: the pause and busybox images are
+// built in Go (package image) and imported into its containerd, as are
+// Options.Images; pods name them with imagePullPolicy Never or IfNotPresent.
+//
+// Beside kwok nodes (Options.Nodes > 0) the real node carries the taint
+// TaintRealNode, so pods meant for kwok never land on it; OnRealNode puts a
+// pod there. Alone (Options.Nodes 0, the default with RealNode) it carries
+// no taint and every pod runs for real.
+//
+// Stop (and, after a killed run, the next Start's Sweep) removes all of it:
+// kubelet, containerd, shims and every process in the node's cgroups, the
+// mounts under the run directory (deepest first), the bridge and the pods'
+// veths, the cgroups, and the CNI plugins' cached results.
+
+const (
+	// RealNodeName is the real node's name.
+	RealNodeName = "real-node"
+	// LabelRealNode is "true" on the real node; OnRealNode selects it.
+	LabelRealNode = "harness.kubectl-flows.dev/real-node"
+	// TaintRealNode is the key of the NoSchedule taint the real node
+	// carries when kwok nodes run beside it.
+	TaintRealNode = LabelRealNode
+)
+
+// Images every real node has, built in Go from this checkout (package
+// image) and imported before Start returns. Use them with
+// imagePullPolicy Never or IfNotPresent: nothing is ever pulled.
+const (
+	// PauseImage is the pods' sandbox image (containerd's sandbox_image).
+	PauseImage = "registry.kubectl-flows.test/pause:harness"
+	// BusyboxImage holds Debian's static busybox as /bin/sh and its
+	// applets (echo, sleep, cat, ...) on PATH.
+	BusyboxImage = "registry.kubectl-flows.test/busybox:harness"
+)
+
+// RealNode describes a control plane's real node.
+type RealNode struct {
+	// Name is the Node's name (RealNodeName).
+	Name string
+	// IP is its InternalIP: a TEST-NET-3 address on the bridge the harness
+	// made for it. The API server reaches the kubelet there (logs, exec).
+	IP string
+	// PodSubnet is the /24 its pods take their IPs from.
+	PodSubnet string
+	// ContainerdAddress is its containerd's socket (CRI namespace k8s.io):
+	// ctr -n k8s.io --address ContainerdAddress ...
+	ContainerdAddress string
+	// ReadyAfter is how long it took from starting containerd to the Node
+	// being Ready.
+	ReadyAfter time.Duration
+
+	state    nodeState
+	slotLock *os.File
+	started  time.Time
+}
+
+// nodeState is what Stop and Sweep need to remove a real node; it is
+// written into the run directory before any of it is made.
+type nodeState struct {
+	Slot       int    `json:"slot"`
+	Bridge     string `json:"bridge"`
+	CgroupRoot string `json:"cgroupRoot"`
+	Network    string `json:"network"`
+}
+
+// OnRealNode makes a pod run on the real node: a node selector for it and a
+// toleration of its taint.
+func OnRealNode(spec *corev1.PodSpec) {
+	if spec.NodeSelector == nil {
+		spec.NodeSelector = map[string]string{}
+	}
+	spec.NodeSelector[LabelRealNode] = "true"
+	for _, t := range spec.Tolerations {
+		if t.Key == TaintRealNode {
+			return
+		}
+	}
+	spec.Tolerations = append(spec.Tolerations, corev1.Toleration{
+		Key: TaintRealNode, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule,
+	})
+}
+
+// realNodeHowTo says how to get a real node, for skip and error messages.
+const realNodeHowTo = "a real node needs Linux, root, and Debian's containerd, runc and containernetworking-plugins " +
+	"(as root: apt-get update && apt-get install -y containerd runc containernetworking-plugins)"
+
+// cniBinDir is where Debian's containernetworking-plugins puts the plugins.
+const cniBinDir = "/usr/lib/cni"
+
+// RealNodeAvailable says why a real node cannot start on this machine, or
+// returns nil. It does not build the kubelet (Start does, with the rest).
+func RealNodeAvailable() error {
+	var missing []string
+	if os.Geteuid() != 0 {
+		missing = append(missing, "root (running as uid "+fmt.Sprint(os.Geteuid())+")")
+	}
+	for _, prog := range []string{"containerd", "containerd-shim-runc-v2", "runc", "ctr", "ip"} {
+		if _, err := exec.LookPath(prog); err != nil {
+			missing = append(missing, prog)
+		}
+	}
+	for _, plugin := range []string{"bridge", "host-local", "loopback"} {
+		if _, err := os.Stat(cniBinDir + "/" + plugin); err != nil {
+			missing = append(missing, cniBinDir+"/"+plugin)
+		}
+	}
+	if err := realNodePlatform(); err != nil {
+		missing = append(missing, err.Error())
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing %s; %s", strings.Join(missing, ", "), realNodeHowTo)
+	}
+	return nil
+}
+
+// ImportImages imports image tarballs (docker save or OCI archive, what
+// `ctr images import` takes) into the real node's containerd, under the
+// names they carry. Start imports Options.Images this way.
+func (cp *ControlPlane) ImportImages(ctx context.Context, tarballs ...string) error {
+	if cp.RealNode == nil {
+		return fmt.Errorf("importing images %v: the control plane has no real node (Options.RealNode)", tarballs)
+	}
+	for _, t := range tarballs {
+		out, err := exec.CommandContext(ctx, "ctr", "-n", "k8s.io", "--address", cp.RealNode.ContainerdAddress,
+			"images", "import", t).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("importing image %s into the real node: %v: %s", t, err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,290 @@
+//go:build linux
+
+package harness
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Names a real node's state may hold. Teardown kills every process in the
+// cgroup root and deletes the bridge it reads there, so it checks them
+// first: a damaged state file must not aim it at the machine's own.
+var (
+	validCgroupRoot = regexp.MustCompile(`^/kubectl-flows-run-[0-9]+$`)
+	validBridge     = regexp.MustCompile(`^flows-br[0-9]+$`)
+	validNetwork    = regexp.MustCompile(`^kubectl-flows-run-[0-9]+$`)
+)
+
+func (st nodeState) validate() error {
+	if !validCgroupRoot.MatchString(st.CgroupRoot) || !validBridge.MatchString(st.Bridge) || !validNetwork.MatchString(st.Network) {
+		return fmt.Errorf("real node state %+v names something the harness did not make; not touching it", st)
+	}
+	return nil
+}
+
+// cleanRunDirNode removes what the real node of run directory runDir left,
+// if it had one: Stop's last step, and Sweep's for a killed run.
+func cleanRunDirNode(runDir string) error {
+	data, err := os.ReadFile(stateFile(runDir))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var st nodeState
+	if err := json.Unmarshal(data, &st); err != nil {
+		return fmt.Errorf("%s: %w", stateFile(runDir), err)
+	}
+	if err := st.validate(); err != nil {
+		return err
+	}
+	// Containers first, while their shims still live to reap them; then
+	// the shims (and kubelet and containerd, when a killed run left them).
+	errs := []error{killCgroup(st.CgroupRoot), killRunDir(runDir)}
+	errs = append(errs,
+		unmountUnder(runDir),
+		deleteBridge(st.Bridge),
+		removeCgroup(st.CgroupRoot),
+		removeCNIResults(st.Network),
+		removeLogLinks(runDir),
+	)
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("removing the real node of %s: %w", runDir, err)
+	}
+	return nil
+}
+
+// mount is one line of /proc/self/mountinfo, the fields used here.
+type mount struct{ point, fstype string }
+
+func mounts() []mount {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []mount
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		// id parent major:minor root point options [optional...] - fstype source superoptions
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		fields, postFields := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(fields) < 5 || len(postFields) < 1 {
+			continue
+		}
+		out = append(out, mount{point: unescapeMount(fields[4]), fstype: postFields[0]})
+	}
+	return out
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space...).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// cgroupMounts lists the mount points of the cgroup hierarchies.
+func cgroupMounts() []string {
+	var out []string
+	for _, m := range mounts() {
+		if (m.fstype == "cgroup" || m.fstype == "cgroup2") && !slices.Contains(out, m.point) {
+			out = append(out, m.point)
+		}
+	}
+	return out
+}
+
+// mountsUnder lists the mount points at or under dir, deepest first.
+func mountsUnder(dir string) []string {
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	var out []string
+	for _, m := range mounts() {
+		if m.point == dir || strings.HasPrefix(m.point, dir+"/") {
+			out = append(out, m.point)
+		}
+	}
+	// Deepest first; among equals, the later mount (on top) first.
+	slices.Reverse(out)
+	slices.SortStableFunc(out, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
+	return out
+}
+
+// unmountUnder unmounts everything mounted at or under dir: the kubelet's
+// volumes and its root directory's own bind mount, containerd's rootfs and
+// shm mounts, and the pods' network namespaces.
+func unmountUnder(dir string) error {
+	for range 10 {
+		points := mountsUnder(dir)
+		if len(points) == 0 {
+			return nil
+		}
+		for _, p := range points {
+			if err := syscall.Unmount(p, 0); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOENT) {
+				// Busy: detach it, it goes once its last user does.
+				_ = syscall.Unmount(p, syscall.MNT_DETACH)
+			}
+		}
+	}
+	if left := mountsUnder(dir); len(left) > 0 {
+		return fmt.Errorf("still mounted: %v", left)
+	}
+	return nil
+}
+
+// cgroupDirs lists root's cgroup directories in every hierarchy, deepest
+// first.
+func cgroupDirs(root string) []string {
+	var dirs []string
+	for _, m := range cgroupMounts() {
+		_ = filepath.WalkDir(filepath.Join(m, root), func(path string, d fs.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				dirs = append(dirs, path)
+			}
+			return nil
+		})
+	}
+	slices.SortStableFunc(dirs, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
+	return dirs
+}
+
+// cgroupPids lists the processes in root's cgroups, in any hierarchy.
+func cgroupPids(root string) []int {
+	seen := map[int]bool{}
+	var pids []int
+	for _, d := range cgroupDirs(root) {
+		data, _ := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+		for _, f := range strings.Fields(string(data)) {
+			if pid, err := strconv.Atoi(f); err == nil && !seen[pid] {
+				seen[pid] = true
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
+}
+
+// killCgroup SIGKILLs every process in root's cgroups until none is left.
+func killCgroup(root string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var live []int
+		for _, pid := range cgroupPids(root) {
+			if _, alive := processStartTime(pid); alive {
+				live = append(live, pid)
+			}
+		}
+		if len(live) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("processes %v in cgroup %s survive SIGKILL", live, root)
+		}
+		for _, pid := range live {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// removeCgroup removes root's cgroups, deepest first. A cgroup whose last
+// process just died may refuse for a moment.
+func removeCgroup(root string) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var errs []error
+		for _, d := range cgroupDirs(root) {
+			if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+		if len(errs) == 0 || time.Now().After(deadline) {
+			return errors.Join(errs...)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// deleteBridge deletes the pods' veths still on the bridge (deleting one
+// end of a veth deletes both), then the bridge.
+func deleteBridge(name string) error {
+	if _, err := net.InterfaceByName(name); err != nil {
+		return nil
+	}
+	var errs []error
+	ports, _ := os.ReadDir(filepath.Join("/sys/class/net", name, "brif"))
+	for _, p := range ports {
+		if err := ip("link", "del", p.Name()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := ip("link", "del", name); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// cniResultsDir is where containerd's CNI library caches each attachment's
+// result, outside containerd's state directory.
+const cniResultsDir = "/var/lib/cni/results"
+
+func removeCNIResults(network string) error {
+	files, _ := filepath.Glob(filepath.Join(cniResultsDir, network+"-*"))
+	var errs []error
+	for _, f := range files {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// containerLogLinks is where the kubelet links each container's log, a
+// fixed path outside its root directory.
+const containerLogLinks = "/var/log/containers"
+
+// removeLogLinks removes the kubelet's links into runDir.
+func removeLogLinks(runDir string) error {
+	entries, _ := os.ReadDir(containerLogLinks)
+	var errs []error
+	for _, e := range entries {
+		path := filepath.Join(containerLogLinks, e.Name())
+		target, err := os.Readlink(path)
+		if err != nil || !strings.HasPrefix(target, runDir+string(filepath.Separator)) {
+			continue
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
