@@ -7,6 +7,7 @@ package project
 
 import (
 	"encoding/json"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,9 +25,21 @@ const (
 	// DefaultReplicas gives the reconciler a standby for leader failover.
 	DefaultReplicas = 2
 	// DefaultReconcilerImage is the published reconciler image; render
-	// tags it with the plugin's own version.
+	// tags it with the plugin's own version (ReconcilerImage).
 	DefaultReconcilerImage = "ghcr.io/kubectl-flows/flows-reconciler"
 )
+
+// ReconcilerImage is the reconciler image render installs when the project
+// names none: tagged with the plugin's version, the one it was released
+// with; a development build (no version, "dev", or a dirty tree) points at
+// the moving "latest". `make image` tags its build the same way.
+func ReconcilerImage(version string) string {
+	tag := version
+	if version == "" || version == "dev" || strings.Contains(version, "dirty") {
+		tag = "latest"
+	}
+	return DefaultReconcilerImage + ":" + tag
+}
 
 // Collision strategies for a deployment at its concurrency limit, named as
 // Prefect names them.

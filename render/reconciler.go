@@ -41,7 +41,7 @@ func reconcilerInstall(p *project.Project, version, configDigest string) ([]byte
 
 	image := p.Reconciler.Image
 	if image == "" {
-		image = project.DefaultReconcilerImage + ":" + imageTag(version)
+		image = project.ReconcilerImage(version)
 	}
 	newName, newTag, digest := splitImage(image)
 	k := kustypes.Kustomization{
@@ -88,15 +88,6 @@ func reconcilerInstall(p *project.Project, version, configDigest string) ([]byte
 		return nil, fmt.Errorf("building the reconciler install: %w", err)
 	}
 	return m.AsYaml()
-}
-
-// imageTag maps the plugin version to the reconciler image tag it was
-// released with; a development build points at the moving "latest".
-func imageTag(version string) string {
-	if version == "" || version == "dev" || strings.Contains(version, "dirty") {
-		return "latest"
-	}
-	return version
 }
 
 // splitImage splits name[:tag][@digest], minding registry ports.
