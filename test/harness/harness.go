@@ -30,7 +30,7 @@ import (
 // Options configure a control plane. The zero value is a good default.
 type Options struct {
 	// Nodes is how many fake (kwok) nodes to create; default 4, or none
-	// when RealNode is set (give a number for both).
+	// when RealNode is set (give a number for both). Negative means none.
 	Nodes int
 	// RealNode adds one node that runs real containers: a kubelet and a
 	// containerd of its own (see realnode.go). It needs Linux, root and
@@ -639,7 +639,7 @@ func (cp *ControlPlane) realNodeSummary() string {
 	if cp.RealNode == nil {
 		return ""
 	}
-	return fmt.Sprintf(" and real node %s (%s, Ready %v after its containerd started)",
+	return fmt.Sprintf(" and real node %s (%s, Ready %v after its kubelet started)",
 		cp.RealNode.Name, cp.RealNode.IP, cp.RealNode.ReadyAfter.Round(10*time.Millisecond))
 }
 
@@ -683,10 +683,11 @@ func (cp *ControlPlane) stop(failedStart bool) error {
 				errs = append(errs, fmt.Errorf("stopping etcd and kube-apiserver: %w", err))
 			}
 		}
-		if err := killRunDir(cp.Dir); err != nil {
+		// The real node's containers before the shims that reap them.
+		if err := cleanRunDirNode(cp.Dir); err != nil {
 			errs = append(errs, err)
 		}
-		if err := cleanRunDirNode(cp.Dir); err != nil {
+		if err := killRunDir(cp.Dir); err != nil {
 			errs = append(errs, err)
 		}
 		if cp.RealNode != nil && cp.RealNode.slotLock != nil {

@@ -199,11 +199,12 @@ func Sweep() ([]string, error) {
 		if ownerAlive(dir) {
 			continue
 		}
-		if err := killRunDir(dir); err != nil {
+		// The real node's containers before the shims that reap them.
+		if err := cleanRunDirNode(dir); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if err := cleanRunDirNode(dir); err != nil {
+		if err := killRunDir(dir); err != nil {
 			errs = append(errs, err)
 			continue
 		}

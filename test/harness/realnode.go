@@ -43,31 +43,21 @@ const (
 	TaintRealNode = LabelRealNode
 )
 
-// Images every real node has, built in Go from this checkout (package
-// image) and imported before Start returns. Use them with
-// imagePullPolicy Never or IfNotPresent: nothing is ever pulled.
-const (
-	// PauseImage is the pods' sandbox image (containerd's sandbox_image).
-	PauseImage = "registry.kubectl-flows.test/pause:harness"
-	// BusyboxImage holds Debian's static busybox as /bin/sh and its
-	// applets (echo, sleep, cat, ...) on PATH.
-	BusyboxImage = "registry.kubectl-flows.test/busybox:harness"
-)
-
 // RealNode describes a control plane's real node.
 type RealNode struct {
 	// Name is the Node's name (RealNodeName).
 	Name string
-	// IP is its InternalIP: a TEST-NET-3 address on the bridge the harness
-	// made for it. The API server reaches the kubelet there (logs, exec).
+	// IP is its InternalIP: the pods' gateway on the bridge the harness made
+	// for it (the first address of PodSubnet). The API server reaches the
+	// kubelet there (logs, exec).
 	IP string
 	// PodSubnet is the /24 its pods take their IPs from.
 	PodSubnet string
 	// ContainerdAddress is its containerd's socket (CRI namespace k8s.io):
 	// ctr -n k8s.io --address ContainerdAddress ...
 	ContainerdAddress string
-	// ReadyAfter is how long it took from starting containerd to the Node
-	// being Ready.
+	// ReadyAfter is how long the Node took to be Ready after its kubelet
+	// started.
 	ReadyAfter time.Duration
 
 	state    nodeState

@@ -4,6 +4,8 @@ package harness
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,8 +61,7 @@ func cleanRunDirNode(runDir string) error {
 		unmountUnder(runDir),
 		deleteBridge(st.Bridge),
 		removeCgroup(st.CgroupRoot),
-		removeCNIResults(st.Network),
-		removeLogLinks(runDir),
+		removeFiles(filesOutside(runDir)),
 	)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("removing the real node of %s: %w", runDir, err)
@@ -235,54 +236,71 @@ func removeCgroup(root string) error {
 }
 
 // deleteBridge deletes the pods' veths still on the bridge (deleting one
-// end of a veth deletes both), then the bridge.
+// end of a veth deletes both), then the bridge. A veth whose network
+// namespace just went (unmountUnder) may vanish by itself meanwhile.
 func deleteBridge(name string) error {
-	if _, err := net.InterfaceByName(name); err != nil {
-		return nil
-	}
-	var errs []error
 	ports, _ := os.ReadDir(filepath.Join("/sys/class/net", name, "brif"))
-	for _, p := range ports {
-		if err := ip("link", "del", p.Name()); err != nil {
-			errs = append(errs, err)
+	var errs []error
+	for _, p := range append(ports, nil) {
+		link := name
+		if p != nil {
+			link = p.Name()
 		}
-	}
-	if err := ip("link", "del", name); err != nil {
-		errs = append(errs, err)
+		if err := ip("link", "del", link); err != nil {
+			if _, exists := net.InterfaceByName(link); exists == nil {
+				errs = append(errs, err)
+			}
+		}
 	}
 	return errors.Join(errs...)
 }
 
-// cniResultsDir is where containerd's CNI library caches each attachment's
-// result, outside containerd's state directory.
-const cniResultsDir = "/var/lib/cni/results"
+// Fixed paths outside the run directory where containerd, its CNI library
+// and the kubelet put files whatever they are configured with.
+const (
+	shimSocketDir     = "/run/containerd/s"
+	cniResultsDir     = "/var/lib/cni/results"
+	containerLogLinks = "/var/log/containers"
+)
 
-func removeCNIResults(network string) error {
-	files, _ := filepath.Glob(filepath.Join(cniResultsDir, network+"-*"))
+// filesOutside lists the files the real node of runDir made outside it
+// that are still there: its shims' sockets (named by a hash of containerd's
+// socket, namespace and task id), the CNI results of its sandboxes, and the
+// kubelet's links to its containers' logs. Removed with the pod's sandbox
+// normally, they stay when the shims and containerd are killed.
+func filesOutside(runDir string) []string {
+	state := filepath.Join(runDir, "node", "containerd", "state")
+	var files []string
+	tasks, _ := os.ReadDir(filepath.Join(state, "io.containerd.runtime.v2.task", "k8s.io"))
+	for _, t := range tasks {
+		sum := sha256.Sum256([]byte(filepath.Join(runDir, "node", "containerd.sock", "k8s.io", t.Name())))
+		files = append(files, filepath.Join(shimSocketDir, hex.EncodeToString(sum[:])))
+	}
+	sandboxes, _ := os.ReadDir(filepath.Join(state, "io.containerd.grpc.v1.cri", "sandboxes"))
+	for _, sb := range sandboxes {
+		found, _ := filepath.Glob(filepath.Join(cniResultsDir, "*-"+sb.Name()+"-*"))
+		files = append(files, found...)
+	}
+	links, _ := os.ReadDir(containerLogLinks)
+	for _, l := range links {
+		path := filepath.Join(containerLogLinks, l.Name())
+		if target, err := os.Readlink(path); err == nil && strings.HasPrefix(target, runDir+string(filepath.Separator)) {
+			files = append(files, path)
+		}
+	}
+	var existing []string
+	for _, f := range files {
+		if _, err := os.Lstat(f); err == nil {
+			existing = append(existing, f)
+		}
+	}
+	return existing
+}
+
+func removeFiles(files []string) error {
 	var errs []error
 	for _, f := range files {
 		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// containerLogLinks is where the kubelet links each container's log, a
-// fixed path outside its root directory.
-const containerLogLinks = "/var/log/containers"
-
-// removeLogLinks removes the kubelet's links into runDir.
-func removeLogLinks(runDir string) error {
-	entries, _ := os.ReadDir(containerLogLinks)
-	var errs []error
-	for _, e := range entries {
-		path := filepath.Join(containerLogLinks, e.Name())
-		target, err := os.Readlink(path)
-		if err != nil || !strings.HasPrefix(target, runDir+string(filepath.Separator)) {
-			continue
-		}
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}

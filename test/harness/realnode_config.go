@@ -97,9 +97,9 @@ func editTOML(in []byte, set map[string]map[string]string) ([]byte, error) {
 
 // writeCNIConfig writes the pod network: a bridge on the harness's bridge
 // (the node is its gateway; no masquerading: pods reach nothing beyond this
-// host) with addresses from the node's own /24, and loopback.
+// host) with addresses from the node's own /24, the node IP its gateway,
+// and loopback.
 func writeCNIConfig(dir string, rn *RealNode) error {
-	gw := strings.TrimSuffix(rn.PodSubnet, "0/24") + "1"
 	conf := map[string]any{
 		"cniVersion": "1.0.0",
 		"name":       rn.state.Network,
@@ -112,7 +112,7 @@ func writeCNIConfig(dir string, rn *RealNode) error {
 				"hairpinMode": true,
 				"ipam": map[string]any{
 					"type":    "host-local",
-					"ranges":  [][]map[string]string{{{"subnet": rn.PodSubnet, "gateway": gw}}},
+					"ranges":  [][]map[string]string{{{"subnet": rn.PodSubnet, "gateway": rn.IP}}},
 					"routes":  []map[string]string{{"dst": "0.0.0.0/0"}},
 					"dataDir": filepath.Join(dir, "cni", "ipam"),
 				},

@@ -87,7 +87,7 @@ func (cp *ControlPlane) prepareRealNode() error {
 	}
 	cp.RealNode = &RealNode{
 		Name:              RealNodeName,
-		IP:                fmt.Sprintf("203.0.113.%d", slot),
+		IP:                fmt.Sprintf("10.245.%d.1", slot),
 		PodSubnet:         fmt.Sprintf("10.245.%d.0/24", slot),
 		ContainerdAddress: sock,
 		state:             st,
@@ -100,7 +100,7 @@ func (cp *ControlPlane) prepareRealNode() error {
 	if err := os.WriteFile(stateFile(cp.Dir), data, 0o644); err != nil {
 		return err
 	}
-	if err := createBridge(st.Bridge, cp.RealNode.IP); err != nil {
+	if err := createBridge(st.Bridge, cp.RealNode.IP+"/24"); err != nil {
 		return err
 	}
 	return createCgroupRoot(st.CgroupRoot)
@@ -110,7 +110,6 @@ func (cp *ControlPlane) prepareRealNode() error {
 // kubelet, which registers the Node; waitReady waits for it.
 func (cp *ControlPlane) startRealNode(ctx context.Context) error {
 	rn := cp.RealNode
-	rn.started = time.Now()
 	cfg, err := containerdConfig(cp.nodeDir(), rn.ContainerdAddress)
 	if err != nil {
 		return err
@@ -129,13 +128,18 @@ func (cp *ControlPlane) startRealNode(ctx context.Context) error {
 	if err := waitSocket(ctx, p, rn.ContainerdAddress); err != nil {
 		return err
 	}
-	images, err := nodeImages(ctx, cp.opts.Logf)
+	t0 := time.Now()
+	images, err := nodeImages(ctx, cp.nodeDir())
 	if err != nil {
 		return fmt.Errorf("real node: building its images: %w", err)
 	}
+	tBuilt := time.Now()
 	if err := cp.ImportImages(ctx, append(images, cp.opts.Images...)...); err != nil {
 		return err
 	}
+	cp.opts.Logf("harness: real node images built in %v, %d imported in %v",
+		tBuilt.Sub(t0).Round(10*time.Millisecond), len(images)+len(cp.opts.Images), time.Since(tBuilt).Round(10*time.Millisecond))
+	rn.started = time.Now()
 	return cp.startKubelet()
 }
 
@@ -200,14 +204,16 @@ func ip(args ...string) error {
 	return nil
 }
 
-// createBridge makes the bridge the CNI bridge plugin attaches the pods to
-// and puts the node IP on it: an address of this host that is not loopback,
-// so the API server can reach the kubelet and pods can reach the node.
-func createBridge(name, nodeIP string) error {
+// createBridge makes the bridge the CNI bridge plugin attaches the pods to,
+// with the node IP on it: the pods' gateway, which the plugin would add
+// itself (it refuses a bridge with any other IPv4 address). It is an address
+// of this host that is not loopback, so the API server can reach the kubelet
+// there, and pods the node.
+func createBridge(name, gateway string) error {
 	if err := ip("link", "add", "name", name, "type", "bridge"); err != nil {
 		return err
 	}
-	if err := ip("addr", "add", nodeIP+"/32", "dev", name); err != nil {
+	if err := ip("addr", "add", gateway, "dev", name); err != nil {
 		return err
 	}
 	return ip("link", "set", name, "up")

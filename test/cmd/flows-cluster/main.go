@@ -1,7 +1,8 @@
 // Command flows-cluster runs the end-to-end tests' control plane (see
 // test/harness) for a person to use with kubectl:
 //
-//	flows-cluster up [--nodes N] [--detach]   start it; prints export KUBECONFIG=...
+//	flows-cluster up [--nodes N] [--real-node] [--detach]
+//	                                          start it; prints export KUBECONFIG=...
 //	flows-cluster down                        stop it
 //	flows-cluster status                      say whether it runs
 //
@@ -9,6 +10,11 @@
 // given, in which case it starts itself in the background, waits for the
 // control plane to be ready and returns. State lives in --dir (default
 // $XDG_CACHE_HOME/kubectl-flows/cluster): kubeconfig, pid, cluster.log.
+//
+// --real-node adds a node that runs real containers (a kubelet and its own
+// containerd; root, and Debian's containerd, runc and
+// containernetworking-plugins): alone unless --nodes is given too, in which
+// case the kwok nodes run beside it and it is tainted (see test/harness).
 package main
 
 import (
@@ -29,7 +35,7 @@ import (
 	"github.com/kubectl-flows/kubectl-flows/test/harness"
 )
 
-const usage = `usage: flows-cluster up [--nodes N] [--detach] [--dir DIR]
+const usage = `usage: flows-cluster up [--nodes N] [--real-node] [--detach] [--dir DIR]
        flows-cluster down [--dir DIR]
        flows-cluster status [--dir DIR]
 `
@@ -44,18 +50,23 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "up":
-		nodes := fs.Int("nodes", 4, "number of fake (kwok) nodes")
+		nodes := fs.Int("nodes", 4, "number of fake (kwok) nodes (default 4, or 0 with --real-node)")
+		realNode := fs.Bool("real-node", false, "add a node that runs real containers (root; Debian's containerd, runc, containernetworking-plugins)")
 		detach := fs.Bool("detach", false, "run in the background; stop with `flows-cluster down`")
 		daemon := fs.Bool("daemon", false, "internal: the background process of --detach")
 		_ = fs.Parse(os.Args[2:])
+		c := clusterSpec{nodes: *nodes, realNode: *realNode}
+		if *realNode && !flagGiven(fs, "nodes") {
+			c.nodes = -1 // none: the real node alone
+		}
 		s := state{dir: *dir}
 		switch {
 		case *daemon:
-			err = s.runDaemon(*nodes)
+			err = s.runDaemon(c)
 		case *detach:
-			err = s.upDetached(*nodes)
+			err = s.upDetached(c)
 		default:
-			err = s.upForeground(*nodes)
+			err = s.upForeground(c)
 		}
 	case "down":
 		_ = fs.Parse(os.Args[2:])
@@ -74,6 +85,27 @@ func main() {
 		fmt.Fprintf(os.Stderr, "flows-cluster: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// clusterSpec is what `up` starts.
+type clusterSpec struct {
+	nodes    int // kwok nodes; negative for none
+	realNode bool
+}
+
+// args are the flags that ask for c, for the background process.
+func (c clusterSpec) args() []string {
+	args := []string{"--nodes", strconv.Itoa(c.nodes)}
+	if c.realNode {
+		args = append(args, "--real-node")
+	}
+	return args
+}
+
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 func defaultDir() string {
@@ -117,7 +149,7 @@ func (s state) printEnv(w io.Writer) {
 }
 
 // start brings the control plane up and publishes kubeconfig, pid and ready.
-func (s state) start(ctx context.Context, nodes int) (*harness.ControlPlane, error) {
+func (s state) start(ctx context.Context, c clusterSpec) (*harness.ControlPlane, error) {
 	if pid := s.running(); pid != 0 && pid != os.Getpid() {
 		return nil, fmt.Errorf("already running (pid %d); use it with:\n  export KUBECONFIG=%s\nor stop it with `flows-cluster down`", pid, s.kubeconfig())
 	}
@@ -129,8 +161,9 @@ func (s state) start(ctx context.Context, nodes int) (*harness.ControlPlane, err
 		return nil, err
 	}
 	cp, err := harness.Start(ctx, harness.Options{
-		Nodes: nodes,
-		Logf:  func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) },
+		Nodes:    c.nodes,
+		RealNode: c.realNode,
+		Logf:     func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) },
 	})
 	if err != nil {
 		_ = os.Remove(s.pidFile())
@@ -148,8 +181,12 @@ func (s state) start(ctx context.Context, nodes int) (*harness.ControlPlane, err
 		_ = os.Remove(s.pidFile())
 		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "flows-cluster: up in %v: %s, %d kwok nodes; logs in %s\n",
-		cp.StartupTime.Round(100*time.Millisecond), cp.APIServerURL(), len(cp.Nodes), cp.LogDir())
+	real := ""
+	if rn := cp.RealNode; rn != nil {
+		real = fmt.Sprintf(", real node %s (%s; images %s and %s)", rn.Name, rn.IP, harness.PauseImage, harness.BusyboxImage)
+	}
+	fmt.Fprintf(os.Stderr, "flows-cluster: up in %v: %s, %d kwok nodes%s; logs in %s\n",
+		cp.StartupTime.Round(100*time.Millisecond), cp.APIServerURL(), len(cp.Nodes), real, cp.LogDir())
 	return cp, nil
 }
 
@@ -168,10 +205,10 @@ func (s state) cleanFiles() {
 	}
 }
 
-func (s state) upForeground(nodes int) error {
+func (s state) upForeground(c clusterSpec) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	cp, err := s.start(ctx, nodes)
+	cp, err := s.start(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -180,18 +217,18 @@ func (s state) upForeground(nodes int) error {
 	return s.serve(ctx, cp)
 }
 
-func (s state) runDaemon(nodes int) error {
+func (s state) runDaemon(c clusterSpec) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	signal.Ignore(syscall.SIGHUP)
-	cp, err := s.start(ctx, nodes)
+	cp, err := s.start(ctx, c)
 	if err != nil {
 		return err
 	}
 	return s.serve(ctx, cp)
 }
 
-func (s state) upDetached(nodes int) error {
+func (s state) upDetached(c clusterSpec) error {
 	if pid := s.running(); pid != 0 {
 		fmt.Fprintf(os.Stderr, "flows-cluster: already running (pid %d)\n", pid)
 		s.printEnv(os.Stdout)
@@ -216,7 +253,7 @@ func (s state) upDetached(nodes int) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(self, "up", "--daemon", "--nodes", strconv.Itoa(nodes), "--dir", s.dir)
+	cmd := exec.Command(self, append(append([]string{"up", "--daemon"}, c.args()...), "--dir", s.dir)...)
 	cmd.Env = append(os.Environ(), harness.EnvTestBin+"="+bin)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
