@@ -300,11 +300,20 @@ func (cp *ControlPlane) startAPIServer() error {
 	etcd := &envtest.Etcd{Path: etcdPath, DataDir: filepath.Join(cp.Dir, "etcd"), Out: etcdLog, Err: etcdLog}
 	etcd.Configure().Set("log-level", "warn")
 	api := &envtest.APIServer{Path: apiPath, CertDir: filepath.Join(cp.Dir, "apiserver"), Out: apiLog, Err: apiLog}
+	// Each real node's pods find the API server at their own cluster's
+	// kubernetes Service IP (RealNode.APIServiceIP).
+	serviceRange, serviceIP := "10.96.0.0/16", net.IPv4(10, 96, 0, 1)
+	if rn := cp.RealNode; rn != nil {
+		serviceRange, serviceIP = fmt.Sprintf("10.96.%d.0/24", rn.state.Slot), net.ParseIP(rn.APIServiceIP)
+	}
+	if api.SecureServing.CA, err = writeAPIServerCerts(api.CertDir, serviceIP); err != nil {
+		return fmt.Errorf("kube-apiserver's certificates: %w", err)
+	}
 	args := api.Configure()
 	// envtest turns the ServiceAccount admission plugin off because it runs
 	// no controller manager; here one runs, so keep the real default set.
 	args.Disable("disable-admission-plugins")
-	args.Set("service-cluster-ip-range", "10.96.0.0/16")
+	args.Set("service-cluster-ip-range", serviceRange)
 	if cp.opts.RealNode {
 		// The kubelet is reached on its node IP: the node's name resolves
 		// nowhere. And it acts as a node: the Node authorizer and
@@ -671,6 +680,9 @@ func (cp *ControlPlane) stop(failedStart bool) error {
 		var errs []error
 		var wg sync.WaitGroup
 		procs := cp.snapshotProcs()
+		if cp.RealNode != nil && cp.RealNode.forwarder != nil {
+			cp.RealNode.forwarder.Close()
+		}
 		perr := make([]error, len(procs))
 		for i, p := range procs {
 			wg.Add(1)

@@ -3,6 +3,9 @@ package harness
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -56,6 +59,12 @@ type RealNode struct {
 	// ContainerdAddress is its containerd's socket (CRI namespace k8s.io):
 	// ctr -n k8s.io --address ContainerdAddress ...
 	ContainerdAddress string
+	// APIServiceIP is the kubernetes Service's IP, where its pods find the
+	// API server (KUBERNETES_SERVICE_HOST, port 443) as in any cluster: an
+	// address of this host, on a bridge of its own, whose port 443 the
+	// harness forwards to the API server. Each control plane with a real
+	// node has its own service range, so its own address.
+	APIServiceIP string
 	// ReadyAfter is how long the Node took to be Ready after its kubelet
 	// started.
 	ReadyAfter time.Duration
@@ -63,15 +72,18 @@ type RealNode struct {
 	state    nodeState
 	slotLock *os.File
 	started  time.Time
+	// forwarder listens on APIServiceIP:443; closed by Stop.
+	forwarder net.Listener
 }
 
 // nodeState is what Stop and Sweep need to remove a real node; it is
 // written into the run directory before any of it is made.
 type nodeState struct {
-	Slot       int    `json:"slot"`
-	Bridge     string `json:"bridge"`
-	CgroupRoot string `json:"cgroupRoot"`
-	Network    string `json:"network"`
+	Slot          int    `json:"slot"`
+	Bridge        string `json:"bridge"`
+	ServiceBridge string `json:"serviceBridge"`
+	CgroupRoot    string `json:"cgroupRoot"`
+	Network       string `json:"network"`
 }
 
 // OnRealNode makes a pod run on the real node: a node selector for it and a
@@ -89,6 +101,44 @@ func OnRealNode(spec *corev1.PodSpec) {
 	spec.Tolerations = append(spec.Tolerations, corev1.Toleration{
 		Key: TaintRealNode, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule,
 	})
+}
+
+// forwardAPIService forwards connections to the kubernetes Service's IP,
+// port 443, to the API server, as kube-proxy would (there is none). It runs
+// in this process: it stops with it.
+func (cp *ControlPlane) forwardAPIService() error {
+	u, err := url.Parse(cp.Config.Host)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(cp.RealNode.APIServiceIP, "443"))
+	if err != nil {
+		return fmt.Errorf("real node: forwarding the kubernetes Service: %w", err)
+	}
+	cp.RealNode.forwarder = l
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return // closed by Stop
+			}
+			go forwardConn(c, u.Host)
+		}
+	}()
+	return nil
+}
+
+func forwardConn(c net.Conn, backend string) {
+	defer c.Close()
+	b, err := net.DialTimeout("tcp", backend, 5*time.Second)
+	if err != nil {
+		return
+	}
+	defer b.Close()
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(b, c); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(c, b); done <- struct{}{} }()
+	<-done // either side closing ends both
 }
 
 // realNodeHowTo says how to get a real node, for skip and error messages.

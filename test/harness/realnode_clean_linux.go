@@ -26,12 +26,13 @@ import (
 // first: a damaged state file must not aim it at the machine's own.
 var (
 	validCgroupRoot = regexp.MustCompile(`^/kubectl-flows-run-[0-9]+$`)
-	validBridge     = regexp.MustCompile(`^flows-br[0-9]+$`)
+	validBridge     = regexp.MustCompile(`^flows-(br|svc)[0-9]+$`)
 	validNetwork    = regexp.MustCompile(`^kubectl-flows-run-[0-9]+$`)
 )
 
 func (st nodeState) validate() error {
-	if !validCgroupRoot.MatchString(st.CgroupRoot) || !validBridge.MatchString(st.Bridge) || !validNetwork.MatchString(st.Network) {
+	if !validCgroupRoot.MatchString(st.CgroupRoot) || !validBridge.MatchString(st.Bridge) ||
+		!validBridge.MatchString(st.ServiceBridge) || !validNetwork.MatchString(st.Network) {
 		return fmt.Errorf("real node state %+v names something the harness did not make; not touching it", st)
 	}
 	return nil
@@ -60,6 +61,7 @@ func cleanRunDirNode(runDir string) error {
 	errs = append(errs,
 		unmountUnder(runDir),
 		deleteBridge(st.Bridge),
+		deleteBridge(st.ServiceBridge),
 		removeCgroup(st.CgroupRoot),
 		removeFiles(filesOutside(runDir)),
 	)

@@ -34,7 +34,9 @@ func slotDir() string { return filepath.Join(runRoot(), "real-node-slots") }
 
 func bridgeName(slot int) string { return "flows-br" + strconv.Itoa(slot) }
 
-// allocateSlot takes the lowest free slot whose bridge does not exist (one
+func serviceBridgeName(slot int) string { return "flows-svc" + strconv.Itoa(slot) }
+
+// allocateSlot takes the lowest free slot whose bridges do not exist (one
 // that does is a leftover Sweep could not remove).
 func allocateSlot() (int, *os.File, error) {
 	if err := os.MkdirAll(slotDir(), 0o755); err != nil {
@@ -49,7 +51,9 @@ func allocateSlot() (int, *os.File, error) {
 			f.Close()
 			continue
 		}
-		if _, err := net.InterfaceByName(bridgeName(slot)); err == nil {
+		_, err1 := net.InterfaceByName(bridgeName(slot))
+		_, err2 := net.InterfaceByName(serviceBridgeName(slot))
+		if err1 == nil || err2 == nil {
 			f.Close()
 			continue
 		}
@@ -80,16 +84,18 @@ func (cp *ControlPlane) prepareRealNode() error {
 		return fmt.Errorf("real node: %w", err)
 	}
 	st := nodeState{
-		Slot:       slot,
-		Bridge:     bridgeName(slot),
-		CgroupRoot: "/kubectl-flows-" + filepath.Base(cp.Dir),
-		Network:    "kubectl-flows-" + filepath.Base(cp.Dir),
+		Slot:          slot,
+		Bridge:        bridgeName(slot),
+		ServiceBridge: serviceBridgeName(slot),
+		CgroupRoot:    "/kubectl-flows-" + filepath.Base(cp.Dir),
+		Network:       "kubectl-flows-" + filepath.Base(cp.Dir),
 	}
 	cp.RealNode = &RealNode{
 		Name:              RealNodeName,
 		IP:                fmt.Sprintf("10.245.%d.1", slot),
 		PodSubnet:         fmt.Sprintf("10.245.%d.0/24", slot),
 		ContainerdAddress: sock,
+		APIServiceIP:      fmt.Sprintf("10.96.%d.1", slot),
 		state:             st,
 		slotLock:          lock,
 	}
@@ -101,6 +107,11 @@ func (cp *ControlPlane) prepareRealNode() error {
 		return err
 	}
 	if err := createBridge(st.Bridge, cp.RealNode.IP+"/24"); err != nil {
+		return err
+	}
+	// The CNI bridge plugin refuses a bridge with a second IPv4 address:
+	// the Service IP gets a bridge of its own, with no ports.
+	if err := createBridge(st.ServiceBridge, cp.RealNode.APIServiceIP+"/32"); err != nil {
 		return err
 	}
 	return createCgroupRoot(st.CgroupRoot)
@@ -119,6 +130,9 @@ func (cp *ControlPlane) startRealNode(ctx context.Context) error {
 		return err
 	}
 	if err := writeCNIConfig(cp.nodeDir(), rn); err != nil {
+		return err
+	}
+	if err := cp.forwardAPIService(); err != nil {
 		return err
 	}
 	p, err := cp.startProc("containerd", "containerd", []string{"--config", cfgPath}, nil)
@@ -204,16 +218,16 @@ func ip(args ...string) error {
 	return nil
 }
 
-// createBridge makes the bridge the CNI bridge plugin attaches the pods to,
-// with the node IP on it: the pods' gateway, which the plugin would add
-// itself (it refuses a bridge with any other IPv4 address). It is an address
-// of this host that is not loopback, so the API server can reach the kubelet
-// there, and pods the node.
-func createBridge(name, gateway string) error {
+// createBridge makes a bridge with an address of this host on it. For the
+// bridge the CNI bridge plugin attaches the pods to, that is the node IP:
+// the pods' gateway, which the plugin would add itself (it refuses a bridge
+// with any other IPv4 address), and an address that is not loopback, so the
+// API server can reach the kubelet there.
+func createBridge(name, addr string) error {
 	if err := ip("link", "add", "name", name, "type", "bridge"); err != nil {
 		return err
 	}
-	if err := ip("addr", "add", gateway, "dev", name); err != nil {
+	if err := ip("addr", "add", addr, "dev", name); err != nil {
 		return err
 	}
 	return ip("link", "set", name, "up")

@@ -14,6 +14,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-flows/kubectl-flows/image"
 )
 
 // nodeFootprint is what a real node has made on the machine, found from
@@ -99,6 +101,33 @@ func (f nodeFootprint) mustHaveRun(t *testing.T) {
 	}
 	t.Logf("real node footprint: %d processes %v, %d container processes, %d mounts, links %v, %d cgroups, files outside %v",
 		len(f.components), f.components, len(f.containers), len(f.mounts), f.links, len(f.cgroups), f.outside)
+}
+
+// kubectlImageRef is an image of the control plane's kubectl alone (a
+// static binary) as entrypoint.
+const kubectlImageRef = "localhost/kubectl-flows/harness-kubectl:test"
+
+// kubectlImage builds kubectlImageRef and returns its archive.
+func kubectlImage(t *testing.T, ctx context.Context, cp *ControlPlane) string {
+	t.Helper()
+	bin, err := os.ReadFile(cp.KubectlPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := time.Unix(0, 0)
+	layer, err := image.Layer([]image.File{image.Regular("kubectl", 0o755, bin)}, created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := image.Build(image.Config{Entrypoint: []string{"/kubectl"}, Arch: runtime.GOARCH, Created: created}, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "kubectl.tar")
+	if err := image.WriteArchive(path, img, kubectlImageRef, created); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // sleeperPod is a pod on the real node that runs until it is killed.
@@ -204,6 +233,36 @@ func TestRealNodeRunsAJob(t *testing.T) {
 	}
 	t.Logf("Job ran, failed with exit code 3 and its log was read back %v after it was created", time.Since(tJob).Round(10*time.Millisecond))
 
+	// An in-cluster client: kubectl in a pod, with no kubeconfig, reaches
+	// the API server at the kubernetes Service, verifies it with the
+	// ServiceAccount's ca.crt and authenticates with its token.
+	tIn := time.Now()
+	if err := cp.ImportImages(ctx, kubectlImage(t, ctx, cp)); err != nil {
+		t.Fatal(err)
+	}
+	who := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "whoami"},
+		Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			Containers: []corev1.Container{{
+				Name: "main", Image: kubectlImageRef, ImagePullPolicy: corev1.PullNever,
+				Args: []string{"auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"},
+			}},
+		},
+	}
+	if _, err := cp.Client.CoreV1().Pods(ns).Create(ctx, who, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err = WaitFor(ctx, 60*time.Second, func(ctx context.Context) (bool, error) {
+		p, err := cp.Client.CoreV1().Pods(ns).Get(ctx, "whoami", metav1.GetOptions{})
+		return err == nil && (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed), err
+	})
+	logs, _ = cp.Client.CoreV1().Pods(ns).GetLogs("whoami", &corev1.PodLogOptions{}).DoRaw(ctx)
+	if want := "system:serviceaccount:" + ns + ":default"; err != nil || string(logs) != want {
+		t.Errorf("kubectl auth whoami in a pod: %q (%v), want %q", logs, err, want)
+	}
+	t.Logf("in-cluster kubectl authenticated as %q, %v after its image was built", logs, time.Since(tIn).Round(10*time.Millisecond))
+
 	// A pod still running when the cluster stops: its processes, sandbox,
 	// mounts and veth must go too.
 	if _, err := cp.Client.CoreV1().Pods(ns).Create(ctx, sleeperPod(ns), metav1.CreateOptions{}); err != nil {
@@ -226,5 +285,78 @@ func TestRealNodeRunsAJob(t *testing.T) {
 	}
 	if _, err := os.Stat(cp.Dir); !cp.opts.KeepDir && !os.IsNotExist(err) {
 		t.Errorf("run directory %s still there", cp.Dir)
+	}
+}
+
+// TestRealNodeBesideKwok runs the real node beside kwok nodes: kwok keeps
+// playing its own nodes and leaves the real one alone, the real node's
+// taint keeps kwok-minded pods off it, and OnRealNode puts a pod there.
+func TestRealNodeBesideKwok(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the real node is Linux-only")
+	}
+	RequireRealNode(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cp, err := Start(ctx, Options{RealNode: true, Nodes: 2, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cp.Stop()
+	node, err := cp.Client.CoreV1().Nodes().Get(ctx, cp.RealNode.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(node.Spec.Taints) != 1 || node.Spec.Taints[0].Key != TaintRealNode || node.Labels[LabelRealNode] != "true" {
+		t.Errorf("real node taints %v, labels %v; want the taint %s and label %s=true", node.Spec.Taints, node.Labels, TaintRealNode, LabelRealNode)
+	}
+	ns, err := cp.CreateNamespace(ctx, "beside")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := func(name, image string, command []string, real bool) *batchv1.Job {
+		three := int32(3)
+		j := &batchv1.Job{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: batchv1.JobSpec{Completions: &three, Parallelism: &three, BackoffLimit: new(int32(0)),
+				Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+					RestartPolicy: corev1.RestartPolicyNever,
+					Containers:    []corev1.Container{{Name: "main", Image: image, ImagePullPolicy: corev1.PullNever, Command: command}},
+				}}},
+		}
+		if real {
+			OnRealNode(&j.Spec.Template.Spec)
+		}
+		return j
+	}
+	// An image that exists nowhere: only kwok can "run" it.
+	for _, j := range []*batchv1.Job{
+		job("fake", "registry.example/flows/hello:1", []string{"python", "-m", "flow"}, false),
+		job("real", BusyboxImage, []string{"echo", "ran for real"}, true),
+	} {
+		if _, err := cp.Client.BatchV1().Jobs(ns).Create(ctx, j, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, wantReal := range map[string]bool{"fake": false, "real": true} {
+		if _, err := cp.WaitForJob(ctx, ns, name, batchv1.JobComplete, 90*time.Second); err != nil {
+			t.Fatalf("Job %s: %v", name, err)
+		}
+		pods, err := cp.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=" + name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pods.Items {
+			if onReal := p.Spec.NodeName == cp.RealNode.Name; onReal != wantReal {
+				t.Errorf("Job %s's pod %s ran on %s", name, p.Name, p.Spec.NodeName)
+			}
+			if !wantReal {
+				continue
+			}
+			logs, err := cp.Client.CoreV1().Pods(ns).GetLogs(p.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+			if err != nil || string(logs) != "ran for real\n" {
+				t.Errorf("pod %s's log: %q, %v", p.Name, logs, err)
+			}
+		}
 	}
 }
