@@ -181,8 +181,15 @@ func (cp *ControlPlane) ImportImages(ctx context.Context, tarballs ...string) er
 	if cp.RealNode == nil {
 		return fmt.Errorf("importing images %v: the control plane has no real node (Options.RealNode)", tarballs)
 	}
+	return ImportImages(ctx, cp.RealNode.ContainerdAddress, tarballs...)
+}
+
+// ImportImages imports image tarballs into the containerd at address (a
+// real node's RealNode.ContainerdAddress), in the namespace the kubelet
+// uses; for a process that did not start the node (flows-cluster import).
+func ImportImages(ctx context.Context, address string, tarballs ...string) error {
 	for _, t := range tarballs {
-		out, err := exec.CommandContext(ctx, "ctr", "-n", "k8s.io", "--address", cp.RealNode.ContainerdAddress,
+		out, err := exec.CommandContext(ctx, "ctr", "-n", "k8s.io", "--address", address,
 			"images", "import", t).CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("importing image %s into the real node: %v: %s", t, err, strings.TrimSpace(string(out)))

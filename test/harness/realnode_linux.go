@@ -151,7 +151,7 @@ func (cp *ControlPlane) startRealNode(ctx context.Context) error {
 	if err := cp.ImportImages(ctx, append(images, cp.opts.Images...)...); err != nil {
 		return err
 	}
-	cp.opts.Logf("harness: real node images built in %v, %d imported in %v",
+	cp.opts.Logf("harness: real node images ready in %v, %d imported in %v",
 		tBuilt.Sub(t0).Round(10*time.Millisecond), len(images)+len(cp.opts.Images), time.Since(tBuilt).Round(10*time.Millisecond))
 	rn.started = time.Now()
 	return cp.startKubelet()

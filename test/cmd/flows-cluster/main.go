@@ -1,8 +1,9 @@
 // Command flows-cluster runs the end-to-end tests' control plane (see
 // test/harness) for a person to use with kubectl:
 //
-//	flows-cluster up [--nodes N] [--real-node] [--detach]
+//	flows-cluster up [--nodes N] [--real-node [--image FILE]...] [--detach]
 //	                                          start it; prints export KUBECONFIG=...
+//	flows-cluster import FILE...              import image archives into the real node
 //	flows-cluster down                        stop it
 //	flows-cluster status                      say whether it runs
 //
@@ -15,6 +16,10 @@
 // containerd; root, and Debian's containerd, runc and
 // containernetworking-plugins): alone unless --nodes is given too, in which
 // case the kwok nodes run beside it and it is tainted (see test/harness).
+// Its containerd has the harness's pause and busybox images; --image (at
+// start) and `import` (later) add image archives (`ctr images import`
+// format) under the names they carry. Pods use them with imagePullPolicy
+// Never or IfNotPresent: nothing is ever pulled.
 package main
 
 import (
@@ -35,7 +40,8 @@ import (
 	"github.com/kubectl-flows/kubectl-flows/test/harness"
 )
 
-const usage = `usage: flows-cluster up [--nodes N] [--real-node] [--detach] [--dir DIR]
+const usage = `usage: flows-cluster up [--nodes N] [--real-node [--image FILE]...] [--detach] [--dir DIR]
+       flows-cluster import [--dir DIR] FILE...
        flows-cluster down [--dir DIR]
        flows-cluster status [--dir DIR]
 `
@@ -52,10 +58,16 @@ func main() {
 	case "up":
 		nodes := fs.Int("nodes", 4, "number of fake (kwok) nodes (default 4, or 0 with --real-node)")
 		realNode := fs.Bool("real-node", false, "add a node that runs real containers (root; Debian's containerd, runc, containernetworking-plugins)")
+		var images imageFiles
+		fs.Var(&images, "image", "with --real-node: an image archive to import into its containerd (repeatable)")
 		detach := fs.Bool("detach", false, "run in the background; stop with `flows-cluster down`")
 		daemon := fs.Bool("daemon", false, "internal: the background process of --detach")
 		_ = fs.Parse(os.Args[2:])
-		c := clusterSpec{nodes: *nodes, realNode: *realNode}
+		c := clusterSpec{nodes: *nodes, realNode: *realNode, images: images}
+		if len(images) > 0 && !*realNode {
+			err = fmt.Errorf("--image needs --real-node: kwok's nodes run no images")
+			break
+		}
 		if *realNode && !flagGiven(fs, "nodes") {
 			c.nodes = -1 // none: the real node alone
 		}
@@ -68,6 +80,9 @@ func main() {
 		default:
 			err = s.upForeground(c)
 		}
+	case "import":
+		_ = fs.Parse(os.Args[2:])
+		err = state{dir: *dir}.importImages(fs.Args())
 	case "down":
 		_ = fs.Parse(os.Args[2:])
 		err = state{dir: *dir}.down()
@@ -91,6 +106,7 @@ func main() {
 type clusterSpec struct {
 	nodes    int // kwok nodes; negative for none
 	realNode bool
+	images   imageFiles
 }
 
 // args are the flags that ask for c, for the background process.
@@ -99,7 +115,28 @@ func (c clusterSpec) args() []string {
 	if c.realNode {
 		args = append(args, "--real-node")
 	}
+	for _, img := range c.images {
+		args = append(args, "--image", img)
+	}
 	return args
+}
+
+// imageFiles collects --image flags as absolute paths (the background
+// process runs elsewhere).
+type imageFiles []string
+
+func (f *imageFiles) String() string { return strings.Join(*f, ",") }
+
+func (f *imageFiles) Set(v string) error {
+	abs, err := filepath.Abs(v)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return err
+	}
+	*f = append(*f, abs)
+	return nil
 }
 
 func flagGiven(fs *flag.FlagSet, name string) bool {
@@ -122,6 +159,9 @@ func (s state) kubeconfig() string { return filepath.Join(s.dir, "kubeconfig") }
 func (s state) pidFile() string    { return filepath.Join(s.dir, "pid") }
 func (s state) logFile() string    { return filepath.Join(s.dir, "cluster.log") }
 func (s state) readyFile() string  { return filepath.Join(s.dir, "ready") }
+
+// containerdFile holds the real node's containerd socket, for `import`.
+func (s state) containerdFile() string { return filepath.Join(s.dir, "containerd") }
 
 // running returns the pid of a live flows-cluster that owns this state
 // directory, or 0.
@@ -163,6 +203,7 @@ func (s state) start(ctx context.Context, c clusterSpec) (*harness.ControlPlane,
 	cp, err := harness.Start(ctx, harness.Options{
 		Nodes:    c.nodes,
 		RealNode: c.realNode,
+		Images:   c.images,
 		Logf:     func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) },
 	})
 	if err != nil {
@@ -172,6 +213,9 @@ func (s state) start(ctx context.Context, c clusterSpec) (*harness.ControlPlane,
 	data, err := os.ReadFile(cp.Kubeconfig)
 	if err == nil {
 		err = os.WriteFile(s.kubeconfig(), data, 0o600)
+	}
+	if err == nil && cp.RealNode != nil {
+		err = os.WriteFile(s.containerdFile(), []byte(cp.RealNode.ContainerdAddress+"\n"), 0o644)
 	}
 	if err == nil {
 		err = os.WriteFile(s.readyFile(), []byte(cp.Dir+"\n"), 0o644)
@@ -200,7 +244,7 @@ func (s state) serve(ctx context.Context, cp *harness.ControlPlane) error {
 }
 
 func (s state) cleanFiles() {
-	for _, f := range []string{s.readyFile(), s.pidFile(), s.kubeconfig()} {
+	for _, f := range []string{s.readyFile(), s.pidFile(), s.kubeconfig(), s.containerdFile()} {
 		_ = os.Remove(f)
 	}
 }
@@ -308,6 +352,25 @@ func (s state) down() error {
 		fmt.Fprintf(os.Stderr, "flows-cluster: cleaned up %d abandoned control plane(s)\n", len(swept))
 	}
 	return err
+}
+
+// importImages imports image archives into the running cluster's real node.
+func (s state) importImages(files []string) error {
+	if len(files) == 0 {
+		return fmt.Errorf("import: name the image archives to import")
+	}
+	if s.running() == 0 {
+		return fmt.Errorf("not running (start it with `flows-cluster up --real-node`)")
+	}
+	data, err := os.ReadFile(s.containerdFile())
+	if err != nil {
+		return fmt.Errorf("the cluster in %s has no real node (start it with --real-node)", s.dir)
+	}
+	if err := harness.ImportImages(context.Background(), strings.TrimSpace(string(data)), files...); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "flows-cluster: imported %d image archive(s)\n", len(files))
+	return nil
 }
 
 func (s state) status() error {
