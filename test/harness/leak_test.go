@@ -1,3 +1,5 @@
+//go:build linux
+
 package harness
 
 import (
@@ -10,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -57,9 +58,6 @@ func TestLeakHelper(t *testing.T) {
 // containerd die with the owner; the pod's containers and shims, its
 // mounts, veth and cgroups, and the bridge stay until Sweep removes them.
 func TestKilledOwnerLeavesNothing(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("needs /proc and the parent-death signal")
-	}
 	for _, tc := range []struct {
 		name      string
 		deathSig  bool

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -86,6 +87,12 @@ type nodeState struct {
 	Network       string `json:"network"`
 }
 
+// nodeDir holds the real node's files: configs, containerd's root and
+// state, the kubelet's directories, state.json.
+func (cp *ControlPlane) nodeDir() string { return filepath.Join(cp.Dir, "node") }
+
+func stateFile(runDir string) string { return filepath.Join(runDir, "node", "state.json") }
+
 // OnRealNode makes a pod run on the real node: a node selector for it and a
 // toleration of its taint.
 func OnRealNode(spec *corev1.PodSpec) {
@@ -151,25 +158,25 @@ const cniBinDir = "/usr/lib/cni"
 // RealNodeAvailable says why a real node cannot start on this machine, or
 // returns nil. It does not build the kubelet (Start does, with the rest).
 func RealNodeAvailable() error {
-	var missing []string
+	var lacks []string
 	if os.Geteuid() != 0 {
-		missing = append(missing, "root (running as uid "+fmt.Sprint(os.Geteuid())+")")
+		lacks = append(lacks, fmt.Sprintf("not root (uid %d)", os.Geteuid()))
 	}
 	for _, prog := range []string{"containerd", "containerd-shim-runc-v2", "runc", "ctr", "ip"} {
 		if _, err := exec.LookPath(prog); err != nil {
-			missing = append(missing, prog)
+			lacks = append(lacks, "no "+prog+" on PATH")
 		}
 	}
 	for _, plugin := range []string{"bridge", "host-local", "loopback"} {
 		if _, err := os.Stat(cniBinDir + "/" + plugin); err != nil {
-			missing = append(missing, cniBinDir+"/"+plugin)
+			lacks = append(lacks, "no "+cniBinDir+"/"+plugin)
 		}
 	}
 	if err := realNodePlatform(); err != nil {
-		missing = append(missing, err.Error())
+		lacks = append(lacks, err.Error())
 	}
-	if len(missing) > 0 {
-		return fmt.Errorf("missing %s; %s", strings.Join(missing, ", "), realNodeHowTo)
+	if len(lacks) > 0 {
+		return fmt.Errorf("%s; %s", strings.Join(lacks, ", "), realNodeHowTo)
 	}
 	return nil
 }

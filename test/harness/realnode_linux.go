@@ -20,7 +20,7 @@ import (
 // realNodePlatform says what this Linux host lacks for a real node.
 func realNodePlatform() error {
 	if len(cgroupMounts()) == 0 {
-		return errors.New("a cgroup filesystem under /sys/fs/cgroup")
+		return errors.New("no cgroup filesystem mounted")
 	}
 	return nil
 }
@@ -61,10 +61,6 @@ func allocateSlot() (int, *os.File, error) {
 	}
 	return 0, nil, fmt.Errorf("all %d real-node slots are taken (see %s)", maxSlots, slotDir())
 }
-
-func (cp *ControlPlane) nodeDir() string { return filepath.Join(cp.Dir, "node") }
-
-func stateFile(runDir string) string { return filepath.Join(runDir, "node", "state.json") }
 
 // prepareRealNode makes what the API server needs before it starts (the
 // node IP it is told to reach the kubelet on) and records what is made, so

@@ -7,7 +7,7 @@ import (
 	"errors"
 )
 
-var errLinuxOnly = errors.New("Linux (the real node's kubelet, containerd and network are Linux-only)")
+var errLinuxOnly = errors.New("not Linux (the real node's kubelet, containerd and network are Linux-only)")
 
 func realNodePlatform() error { return errLinuxOnly }
 

@@ -1,3 +1,5 @@
+//go:build linux
+
 package harness
 
 import (
@@ -162,9 +164,6 @@ func (cp *ControlPlane) waitRunning(ctx context.Context, ns, name string) error 
 // code from the pod's status; then the cluster stops and nothing of the
 // node is left on the machine.
 func TestRealNodeRunsAJob(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("the real node is Linux-only")
-	}
 	RequireRealNode(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -292,9 +291,6 @@ func TestRealNodeRunsAJob(t *testing.T) {
 // playing its own nodes and leaves the real one alone, the real node's
 // taint keeps kwok-minded pods off it, and OnRealNode puts a pod there.
 func TestRealNodeBesideKwok(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("the real node is Linux-only")
-	}
 	RequireRealNode(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
