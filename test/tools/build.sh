@@ -22,17 +22,20 @@ flock 9
 # versioned NAME: whether $cache/NAME reports the version it was built for.
 # Kubernetes binaries carry their version only through -ldflags, so a plain
 # `go build` says v0.0.0-master; those are rebuilt (a relink, quick).
+# grep reads all of the output (no -q): quitting at the first match would
+# break the pipe of a binary still printing, and pipefail would then call a
+# good binary stale.
 versioned() {
 	case $1 in
 	kube-apiserver | kube-controller-manager | kube-scheduler | kubelet)
-		"$cache/$1" --version 2>/dev/null | grep -qx "Kubernetes $K8S_VERSION" ;;
+		"$cache/$1" --version 2>/dev/null | grep -x "Kubernetes $K8S_VERSION" >/dev/null ;;
 	kubectl)
-		"$cache/kubectl" version --client 2>/dev/null | grep -qx "Client Version: $K8S_VERSION" ;;
+		"$cache/kubectl" version --client 2>/dev/null | grep -x "Client Version: $K8S_VERSION" >/dev/null ;;
 	kubectl-krew) # krew makes its directories under KREW_ROOT even for `version`
 		[ -x "$cache/validate-krew-manifest" ] || return 1
 		local root ok=0
 		root=$(mktemp -d)
-		KREW_ROOT=$root "$cache/kubectl-krew" version 2>/dev/null | grep -qE "^GitTag +$KREW_VERSION\$" || ok=1
+		KREW_ROOT=$root "$cache/kubectl-krew" version 2>/dev/null | grep -E "^GitTag +$KREW_VERSION\$" >/dev/null || ok=1
 		rm -rf "$root"
 		return $ok ;;
 	*) true ;;
