@@ -14,7 +14,8 @@ build:
 
 # Builds (once, cached outside the repo) the real control-plane binaries the
 # end-to-end tests run: etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler and kwok, all from the Go module proxy.
+# kube-scheduler, kwok and the real node's kubelet, all from the Go module
+# proxy.
 testbin:
 	@bash test/tools/build.sh >/dev/null
 

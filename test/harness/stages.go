@@ -263,10 +263,11 @@ func kwokConfig(binDir string, opts Options) ([]byte, error) {
 		"kind":       "KwokConfiguration",
 		"metadata":   map[string]any{"name": "harness"},
 		"options": map[string]any{
-			"manageAllNodes":           true,
-			"cidr":                     "10.244.0.0/16",
-			"nodeIP":                   "10.200.0.1",
-			"nodeLeaseDurationSeconds": 40,
+			"manageAllNodes":               false,
+			"manageNodesWithLabelSelector": kwokNodeSelector,
+			"cidr":                         "10.244.0.0/16",
+			"nodeIP":                       "10.200.0.1",
+			"nodeLeaseDurationSeconds":     40,
 			// kwok applies its defaults only when there is no
 			// KwokConfiguration at all, so give every option.
 			"podPlayStageParallelism":         8,
