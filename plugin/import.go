@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -70,7 +71,7 @@ func NewCmdImport(f *Factory, streams genericiooptions.IOStreams) *cobra.Command
 		Long:    importLong,
 		Example: importExample,
 		Args:    cobra.NoArgs,
-		RunE:    func(cmd *cobra.Command, args []string) error { return o.Run() },
+		RunE:    runE(o),
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&o.File, "file", "f", o.File, "the prefect.yaml to import")
@@ -85,8 +86,14 @@ func NewCmdImport(f *Factory, streams genericiooptions.IOStreams) *cobra.Command
 	return cmd
 }
 
+// Complete has nothing to fill in: the flags have their defaults.
+func (o *ImportOptions) Complete(args []string) error { return nil }
+
+// Validate has nothing to check before the files are read.
+func (o *ImportOptions) Validate() error { return nil }
+
 // Run converts and writes the project.
-func (o *ImportOptions) Run() error {
+func (o *ImportOptions) Run(context.Context) error {
 	src, err := os.ReadFile(o.File)
 	if err != nil {
 		return fmt.Errorf("reading prefect.yaml: %w", err)

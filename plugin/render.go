@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path"
@@ -63,15 +64,7 @@ With --check nothing is written: it exits 1 and prints a unified diff when
 DIR is stale, 0 when it matches, and 2 on error.`,
 		Example: renderExample,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(); err != nil {
-				return o.fail(err)
-			}
-			if err := o.Validate(); err != nil {
-				return o.fail(err)
-			}
-			return o.Run()
-		},
+		RunE:    runE(o),
 	}
 	o.addFlags(cmd.Flags())
 	cmd.Flags().StringVarP(&o.OutDir, "output-dir", "o", "", "directory to write the manifests into (default deploy, or clusters for a project with environments, one directory each)")
@@ -89,19 +82,19 @@ DIR is stale, 0 when it matches, and 2 on error.`,
 // check could not run, leaving 1 for "stale".
 func (o *RenderOptions) fail(err error) error {
 	if o.Check {
-		return &ExitError{Code: 2, Err: err}
+		return exitWith(2, err)
 	}
 	return err
 }
 
 // Complete fills defaults.
-func (o *RenderOptions) Complete() error {
-	return o.projectFlags.complete()
+func (o *RenderOptions) Complete(args []string) error {
+	return o.fail(o.projectFlags.complete())
 }
 
 // Validate checks the flags.
 func (o *RenderOptions) Validate() error {
-	return o.projectFlags.validate()
+	return o.fail(o.projectFlags.validate())
 }
 
 // DefaultOutDir is where render writes: deploy, or for a project with
@@ -125,7 +118,7 @@ func (o *RenderOptions) outDir(l *project.Loaded) string {
 }
 
 // Run renders each environment (or the project), then writes or checks.
-func (o *RenderOptions) Run() error {
+func (o *RenderOptions) Run(context.Context) error {
 	all, err := o.loadAll()
 	if err != nil {
 		return o.fail(err)

@@ -31,7 +31,7 @@ type configSide struct {
 
 func readConfig(objs Objects) (*configSide, error) {
 	var cms []corev1.ConfigMap
-	for _, k := range objs.keys() {
+	for _, k := range objs.Keys() {
 		u := objs[k]
 		if !isConfig(u) {
 			continue

@@ -108,7 +108,8 @@ func (o Objects) add(file string, data []byte) error {
 	}
 }
 
-func (o Objects) keys() []string {
+// Keys are the objects' keys, sorted.
+func (o Objects) Keys() []string {
 	keys := make([]string, 0, len(o))
 	for k := range o {
 		keys = append(keys, k)

@@ -1,0 +1,246 @@
+package client
+
+import (
+	"strings"
+	"time"
+
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
+
+// DeploymentView is a deployment as get, describe and the dashboard show
+// it.
+type DeploymentView struct {
+	Name        string // flow/name
+	Pool, Queue string
+	Tags        []string
+	Paused      PauseState
+	// Limit is the deployment's concurrency limit, nil for none.
+	Limit          *int32
+	InUse, Waiting int32
+	LastRun        *RunView // the newest run, nil for none
+	Schedules      []ScheduleView
+	// NextRun is the earliest next fire time of its active schedules, zero
+	// for none.
+	NextRun time.Time
+	// RunOverrides are the job variables a run may set.
+	RunOverrides []string
+	Config       *project.InstalledDeployment
+}
+
+// ScheduleView is one schedule of a deployment.
+type ScheduleView struct {
+	Text   string // "every 1h0m0s", "0 9 * * * (Europe/London) [inactive]"
+	Active bool
+	Next   []time.Time // the next three fire times of an active schedule
+}
+
+// ViewDeployments are the views of every installed deployment, by name.
+func (s *Snapshot) ViewDeployments() []DeploymentView {
+	last := map[string]*RunInfo{}
+	for _, r := range s.Runs { // oldest first
+		last[r.Deployment()] = r
+	}
+	var out []DeploymentView
+	for _, name := range s.Installed.DeploymentNames() {
+		d := s.Installed.Deployments[name]
+		v := DeploymentView{
+			Name: name, Pool: d.Pool, Queue: d.Queue, Tags: d.Tags, Paused: DeploymentPause(s.Installed, d),
+			Limit: d.ConcurrencyLimit, InUse: s.Usage.Deployment[name], Waiting: s.Usage.WaitingDeployment[name], Config: d,
+		}
+		if r := last[name]; r != nil {
+			rv := s.ViewRun(r)
+			v.LastRun = &rv
+		}
+		for _, sc := range d.Schedules {
+			sv := viewSchedule(sc, s.Now)
+			if len(sv.Next) > 0 && (v.NextRun.IsZero() || sv.Next[0].Before(v.NextRun)) {
+				v.NextRun = sv.Next[0]
+			}
+			v.Schedules = append(v.Schedules, sv)
+		}
+		var pool *v1alpha1.Pool
+		if p := s.Installed.Pools[d.Pool]; p != nil {
+			pool = &p.Pool
+		}
+		v.RunOverrides = project.RunOverrides(pool, &d.Deployment)
+		out = append(out, v)
+	}
+	return out
+}
+
+// ViewDeployment is the view of one installed deployment (flow/name).
+func (s *Snapshot) ViewDeployment(name string) (DeploymentView, bool) {
+	return find(s.ViewDeployments(), func(v DeploymentView) bool { return v.Name == name })
+}
+
+// ViewPool is the view of one installed pool.
+func (s *Snapshot) ViewPool(name string) (PoolView, bool) {
+	return find(s.ViewPools(), func(v PoolView) bool { return v.Name == name })
+}
+
+func find[T any](views []T, is func(T) bool) (T, bool) {
+	for _, v := range views {
+		if is(v) {
+			return v, true
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+// viewSchedule is a schedule's text and next fire times.
+func viewSchedule(sc v1alpha1.Schedule, now time.Time) ScheduleView {
+	v := ScheduleView{Text: sc.Cron, Active: sc.Active == nil || *sc.Active}
+	if sc.Interval != nil {
+		v.Text = "every " + sc.Interval.Duration.String()
+	}
+	if sc.Timezone != "" {
+		v.Text += " (" + sc.Timezone + ")"
+	}
+	if !v.Active {
+		v.Text += " [inactive]"
+		return v
+	}
+	for t := now; len(v.Next) < 3; {
+		_, next, err := project.Ticks(sc, t, t)
+		if err != nil || next.IsZero() {
+			break
+		}
+		v.Next = append(v.Next, next)
+		t = next
+	}
+	return v
+}
+
+// PoolView is a work pool as get, describe and the dashboard show it.
+type PoolView struct {
+	Name           string
+	Paused         PauseState
+	Limit          *int32
+	InUse, Waiting int32
+	Queues         []QueueView
+	PausedQueues   []string
+	Deployments    []string
+	RunOverrides   []string
+	Config         *project.InstalledPool
+}
+
+// QueueView is a work queue.
+type QueueView struct {
+	Name           string // pool/queue
+	Pool, Queue    string
+	Priority       int32
+	Paused         PauseState
+	Limit          *int32
+	InUse, Waiting int32
+	Config         *v1alpha1.Queue
+	PoolConfig     *project.InstalledPool
+}
+
+// ViewPools are the views of every installed pool, by name.
+func (s *Snapshot) ViewPools() []PoolView {
+	var out []PoolView
+	for _, name := range s.Installed.PoolNames() {
+		p := s.Installed.Pools[name]
+		v := PoolView{
+			Name: name, Paused: OwnPause(p.Paused, p.PausedByAnnotation), Limit: p.ConcurrencyLimit,
+			InUse: s.Usage.Pool[name], Waiting: s.Usage.WaitingPool[name],
+			Deployments: s.deploymentsIn(name), RunOverrides: project.RunOverrides(&p.Pool, nil), Config: p,
+		}
+		for _, q := range s.ViewQueues() {
+			if q.Pool == name {
+				v.Queues = append(v.Queues, q)
+				if p.QueuePaused(q.Queue) {
+					v.PausedQueues = append(v.PausedQueues, q.Queue)
+				}
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// ViewQueues are the views of every queue, by pool/queue.
+func (s *Snapshot) ViewQueues() []QueueView {
+	var out []QueueView
+	for _, name := range s.Installed.QueueNames() {
+		poolName, qName, _ := strings.Cut(name, "/")
+		p := s.Installed.Pools[poolName]
+		q := p.Queue(qName)
+		out = append(out, QueueView{
+			Name: name, Pool: poolName, Queue: qName, Priority: q.Priority, Paused: QueuePause(p, q), Limit: q.ConcurrencyLimit,
+			InUse: s.Usage.Queue[name], Waiting: s.Usage.WaitingQueue[name], Config: q, PoolConfig: p,
+		})
+	}
+	return out
+}
+
+// deploymentsIn names the deployments of a pool.
+func (s *Snapshot) deploymentsIn(pool string) []string {
+	var names []string
+	for _, n := range s.Installed.DeploymentNames() {
+		if s.Installed.Deployments[n].Pool == pool {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// TagLimitView is a tag's concurrency limit.
+type TagLimitView struct {
+	Tag            string
+	Limit          int32
+	InUse, Waiting int32
+	// Deployments are those carrying the tag.
+	Deployments []string
+}
+
+// ViewTagLimits are the views of every tag limit, by tag.
+func (s *Snapshot) ViewTagLimits() []TagLimitView {
+	var out []TagLimitView
+	for _, tag := range TagNames(s.Installed) {
+		v := TagLimitView{Tag: tag, Limit: s.Installed.TagLimits[tag], InUse: s.Usage.Tag[tag], Waiting: s.Usage.WaitingTag[tag]}
+		for _, n := range s.Installed.DeploymentNames() {
+			for _, t := range s.Installed.Deployments[n].Tags {
+				if t == tag {
+					v.Deployments = append(v.Deployments, n)
+				}
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// LimitView is one concurrency limit of any kind, as the dashboard's
+// limits page lists them: a pool, queue, deployment (with a limit) or tag.
+type LimitView struct {
+	Kind           string // pool, queue, deployment, tag
+	Name           string
+	Limit          *int32 // nil: unlimited
+	InUse, Waiting int32
+	Paused         PauseState // never paused for a tag
+}
+
+// ViewLimits are every pool, queue, deployment with a limit, and tag
+// limit, in that order.
+func (s *Snapshot) ViewLimits() []LimitView {
+	var out []LimitView
+	for _, p := range s.ViewPools() {
+		out = append(out, LimitView{Kind: project.SlotPool, Name: p.Name, Limit: p.Limit, InUse: p.InUse, Waiting: p.Waiting, Paused: p.Paused})
+	}
+	for _, q := range s.ViewQueues() {
+		out = append(out, LimitView{Kind: project.SlotQueue, Name: q.Name, Limit: q.Limit, InUse: q.InUse, Waiting: q.Waiting, Paused: q.Paused})
+	}
+	for _, d := range s.ViewDeployments() {
+		if d.Limit != nil {
+			out = append(out, LimitView{Kind: project.SlotDeployment, Name: d.Name, Limit: d.Limit, InUse: d.InUse, Waiting: d.Waiting, Paused: d.Paused})
+		}
+	}
+	for _, t := range s.ViewTagLimits() {
+		limit := t.Limit
+		out = append(out, LimitView{Kind: project.SlotTag, Name: t.Tag, Limit: &limit, InUse: t.InUse, Waiting: t.Waiting})
+	}
+	return out
+}

@@ -1,0 +1,221 @@
+package client
+
+import (
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/duration"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
+
+// RunView is one run as every client shows it: a row of `get runs` and
+// its object (-o json|yaml), `describe run`, and the dashboard's rows and
+// run page all print this one value, built by ViewRun, so they cannot
+// disagree on its state, tags, queue or cancel status.
+type RunView struct {
+	Name, Namespace string
+	Labels          map[string]string
+	// Deployment is flow/name, "" when the request names none.
+	Deployment string
+	// State is the state shown: the stored one, Late for a Scheduled run
+	// more than project.LateAfter past its time.
+	State v1alpha1.RunState
+	Final bool
+	// Cancel says how a run that has not ended was asked to stop; nil
+	// when it was not.
+	Cancel *CancelAsked
+	// Pool and Queue (pool/queue) are those the run holds, or will use.
+	Pool, Queue string
+	// Tags are those the run counts against: fixed at admission, else its
+	// deployment's and its request's.
+	Tags            []string
+	Reason, Message string
+	JobName         string // the status's; "" before the Job is made
+	Parent          string // the run that started it, "" for none
+	Created         time.Time
+	Scheduled       time.Time
+	// Pending, Started and Ended are zero until the run gets there.
+	Pending, Started, Ended time.Time
+	// Age and Duration (running time: start to end, or to now) are
+	// human-readable; Seconds is the running time for charts.
+	Age, Duration string
+	Seconds       float64
+	// WaitingOn names the limit a waiting run waits for ("tag db"), as
+	// the reconciler decides it, or "".
+	WaitingOn string
+	// Info is the run as read: its request and stored status.
+	Info *RunInfo
+}
+
+// ViewRun builds a run's view from the snapshot.
+func (s *Snapshot) ViewRun(r *RunInfo) RunView {
+	st := r.Status
+	v := RunView{
+		Name: r.ConfigMap.Name, Namespace: r.ConfigMap.Namespace, Labels: r.ConfigMap.Labels,
+		Deployment: r.Deployment(), State: r.DisplayState(s.Now), Final: r.State().Final(),
+		Cancel: cancelAsked(r, s.Cancels), Tags: r.Tags(s.Installed),
+		Reason: st.Reason, Message: st.Message, JobName: st.JobName, Parent: parentName(r),
+		Created: r.ConfigMap.CreationTimestamp.Time, Scheduled: r.ScheduledTime(),
+		Age: Age(s.Now, r.ConfigMap.CreationTimestamp.Time), Info: r,
+	}
+	pool, queue := r.PoolQueue(s.Installed)
+	if pool != "" {
+		v.Pool, v.Queue = pool, pool+"/"+queue
+	}
+	if st.PendingTime != nil {
+		v.Pending = st.PendingTime.Time
+	}
+	if st.StartTime != nil {
+		v.Started = st.StartTime.Time
+	}
+	if ran, ok := r.Ran(s.Now); ok {
+		v.Seconds, v.Duration = ran.Seconds(), duration.HumanDuration(ran)
+	}
+	if st.EndTime != nil {
+		v.Ended = st.EndTime.Time
+	}
+	if r.Waiting() {
+		v.WaitingOn = s.blockingLimit(r)
+	}
+	return v
+}
+
+// Ran is how long the run ran: start to end, or to now; false before it
+// started.
+func (r *RunInfo) Ran(now time.Time) (time.Duration, bool) {
+	st := r.Status
+	if st.StartTime == nil {
+		return 0, false
+	}
+	end := now
+	if st.EndTime != nil {
+		end = st.EndTime.Time
+	}
+	return max(end.Sub(st.StartTime.Time), 0), true
+}
+
+// Values are the run's parameters and job variables as the reconciler
+// resolved them, else as requested; from says which ("resolved",
+// "requested").
+func (r *RunInfo) Values() (params, jobVars map[string]any, from string) {
+	st := r.Status
+	if st.Parameters == nil && st.JobVariables == nil && r.Request != nil {
+		return r.Request.Parameters, r.Request.JobVariables, "requested"
+	}
+	return st.Parameters, st.JobVariables, "resolved"
+}
+
+// YAMLText is a value as YAML for people, "" for nothing or an empty map.
+func YAMLText(v any) string {
+	if m, ok := v.(map[string]any); v == nil || ok && len(m) == 0 {
+		return ""
+	}
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// ViewRuns are the views of every run, oldest first.
+func (s *Snapshot) ViewRuns() []RunView {
+	out := make([]RunView, len(s.Runs))
+	for i, r := range s.Runs {
+		out[i] = s.ViewRun(r)
+	}
+	return out
+}
+
+// StateText is the state with the cancel status: "Running (cancel
+// requested)".
+func (v *RunView) StateText() string {
+	if v.Cancel != nil {
+		return string(v.State) + " (cancel requested)"
+	}
+	return string(v.State)
+}
+
+// CancelText says how the run was asked to stop, or "".
+func (v *RunView) CancelText(now time.Time) string {
+	switch c := v.Cancel; {
+	case c == nil:
+		return ""
+	case c.Annotation != nil:
+		return fmt.Sprintf("requested by annotation %s=%s", v1alpha1.AnnotationCancel, *c.Annotation)
+	default:
+		return fmt.Sprintf("requested %s by cancel request %s", TimeText(c.Request.CreationTimestamp.Time, now), c.Request.Name)
+	}
+}
+
+// blockingLimit is the limit a waiting run waits for, decided as the
+// reconciler decides it, from the slots in use now.
+func (s *Snapshot) blockingLimit(r *RunInfo) string {
+	d := s.Installed.Deployments[r.Deployment()]
+	if d == nil {
+		return ""
+	}
+	p := s.Installed.Pools[d.Pool]
+	if p == nil {
+		return ""
+	}
+	limit, _ := project.BlockingLimit(&p.Pool, &d.Deployment, r.Tags(s.Installed), s.Installed.TagLimits, s.Usage.InUse)
+	return limit
+}
+
+// parentName is the run that started r, as its request says ("" for
+// none); the reconciler rejects a run whose parent it cannot accept.
+func parentName(r *RunInfo) string {
+	if r.Request == nil || r.Request.Parent == nil {
+		return ""
+	}
+	return r.Request.Parent.Run
+}
+
+// Family is a run's parent and children (runs started from inside it).
+type Family struct {
+	Parent *v1alpha1.RunRef
+	// ParentState is the parent's state, or "not found".
+	ParentState string
+	Children    []RunView // oldest first
+}
+
+// Family finds r's parent and children among the snapshot's runs. A
+// parent is matched by name and UID, as the reconciler matches it.
+func (s *Snapshot) Family(r *RunInfo) Family {
+	var fam Family
+	for _, c := range s.Runs { // oldest first
+		if c.Request != nil && c.Request.Parent.Is(r.ConfigMap) {
+			fam.Children = append(fam.Children, s.ViewRun(c))
+		}
+	}
+	if r.Request == nil || r.Request.Parent == nil {
+		return fam
+	}
+	fam.Parent, fam.ParentState = r.Request.Parent, "not found"
+	for _, p := range s.Runs {
+		if r.Request.Parent.Is(p.ConfigMap) {
+			fam.ParentState = string(p.DisplayState(s.Now))
+		}
+	}
+	return fam
+}
+
+// Age is how long ago t was, as kubectl shows ages; "<unknown>" for a
+// zero t.
+func Age(now, t time.Time) string {
+	if t.IsZero() {
+		return "<unknown>"
+	}
+	return duration.HumanDuration(now.Sub(t))
+}
+
+// TimeText is t in UTC with its age, "<none>" for a zero t.
+func TimeText(t, now time.Time) string {
+	if t.IsZero() {
+		return "<none>"
+	}
+	return fmt.Sprintf("%s (%s ago)", t.UTC().Format(time.RFC3339), Age(now, t))
+}

@@ -1,0 +1,113 @@
+package plugin
+
+import (
+	"sort"
+	"strings"
+
+	"k8s.io/kubectl/pkg/describe"
+
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/client"
+	"github.com/kubectl-flows/kubectl-flows/project"
+)
+
+// printDeployment prints a deployment's description from its view.
+func printDeployment(w describe.PrefixWriter, s *client.Snapshot, v *client.DeploymentView) {
+	d := v.Config
+	field(w, 0, "Name:", "%s", v.Name)
+	field(w, 0, "Namespace:", "%s", s.Namespace)
+	field(w, 0, "ConfigMap:", "%s", d.ConfigMap.Name)
+	if d.Description != "" {
+		field(w, 0, "Description:", "%s", d.Description)
+	}
+	field(w, 0, "Entrypoint:", "%s", d.Entrypoint)
+	if d.Image != "" {
+		field(w, 0, "Image:", "%s", d.Image)
+	}
+	field(w, 0, "Pool:", "%s", v.Pool)
+	field(w, 0, "Queue:", "%s", v.Queue)
+	field(w, 0, "Tags:", "%s", orNone(strings.Join(v.Tags, ", ")))
+	field(w, 0, "Paused:", "%s", v.Paused.Sentence())
+	strategy := d.CollisionStrategy
+	if strategy == "" {
+		strategy = v1alpha1.CollisionEnqueue
+	}
+	field(w, 0, "Concurrency Limit:", "%s (%s when full)", project.LimitString(v.Limit), strategy)
+	field(w, 0, "Slots In Use:", "%d", v.InUse)
+	field(w, 0, "Waiting Runs:", "%d", v.Waiting)
+	printSchedules(w, v.Schedules)
+	block(w, 0, "Parameters", client.YAMLText(d.Parameters))
+	if props, ok := d.ParameterSchema["properties"].(map[string]any); ok && len(props) > 0 {
+		var names []string
+		for n := range props {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		field(w, 0, "Parameter Schema:", "properties %s", strings.Join(names, ", "))
+	}
+	block(w, 0, "Job Variables", client.YAMLText(d.JobVariables))
+	field(w, 0, "Run Overrides:", "%s", runOverridesText(v.RunOverrides))
+	printRecentRuns(w, s, v.Name)
+}
+
+func printSchedules(w describe.PrefixWriter, scs []client.ScheduleView) {
+	if len(scs) == 0 {
+		field(w, 0, "Schedules:", "<none>")
+		return
+	}
+	w.Write(0, "Schedules:\n")
+	w.Write(1, "Schedule\tActive\tNext Run\n")
+	for _, sc := range scs {
+		next := "<none>"
+		if len(sc.Next) > 0 {
+			next = timeCell(sc.Next[0])
+		}
+		w.Write(1, "%s\t%v\t%s\n", sc.Text, sc.Active, next)
+	}
+}
+
+// printRecentRuns prints a deployment's ten newest runs, newest first.
+func printRecentRuns(w describe.PrefixWriter, s *client.Snapshot, deployment string) {
+	var recent []*client.RunInfo
+	for _, r := range s.Runs {
+		if r.Deployment() == deployment {
+			recent = append(recent, r)
+		}
+	}
+	if len(recent) == 0 {
+		field(w, 0, "Recent Runs:", "<none>")
+		return
+	}
+	if len(recent) > 10 {
+		recent = recent[len(recent)-10:]
+	}
+	w.Write(0, "Recent Runs:\n")
+	w.Write(1, "Name\tState\tReason\tAge\tDuration\n")
+	for i := len(recent) - 1; i >= 0; i-- {
+		v := s.ViewRun(recent[i])
+		w.Write(1, "%s\t%s\t%s\t%s\t%s\n", v.Name, v.StateText(), orNone(v.Reason), v.Age, orNone(v.Duration))
+	}
+}
+
+// printPool prints a pool's description from its view.
+func printPool(w describe.PrefixWriter, s *client.Snapshot, v *client.PoolView) {
+	pool := v.Config
+	field(w, 0, "Name:", "%s", v.Name)
+	field(w, 0, "Namespace:", "%s", s.Namespace)
+	field(w, 0, "ConfigMap:", "%s", pool.ConfigMap.Name)
+	field(w, 0, "Paused:", "%s", v.Paused.Sentence())
+	field(w, 0, "Concurrency Limit:", "%s", project.LimitString(v.Limit))
+	field(w, 0, "Slots In Use:", "%d", v.InUse)
+	field(w, 0, "Waiting Runs:", "%d", v.Waiting)
+	if pool.Template != nil {
+		field(w, 0, "Template Variables:", "%s", strings.Join(pool.Template.VariableNames(), ", "))
+	}
+	block(w, 0, "Job Variables", client.YAMLText(pool.JobVariables))
+	field(w, 0, "Run Overrides:", "%s", runOverridesText(v.RunOverrides))
+	w.Write(0, "Queues:\n")
+	w.Write(1, "Name\tPriority\tPaused\tSlots\tWaiting\n")
+	for _, q := range v.Queues {
+		w.Write(1, "%s\t%d\t%s\t%s\t%d\n", q.Queue, q.Priority, q.Paused, slotsCell(q.InUse, q.Limit), q.Waiting)
+	}
+	field(w, 0, "Deployments:", "%s", orNone(strings.Join(v.Deployments, ", ")))
+}

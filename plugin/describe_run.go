@@ -1,0 +1,136 @@
+package plugin
+
+import (
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/kubectl/pkg/describe"
+
+	"github.com/kubectl-flows/kubectl-flows/client"
+	"github.com/kubectl-flows/kubectl-flows/internal/podstatus"
+)
+
+// printRun prints a run's description.
+func printRun(w describe.PrefixWriter, d *client.RunDetails, now time.Time) {
+	printRunState(w, &d.View, d.Family, now)
+	printRunValues(w, d.View.Info)
+	if len(d.Children) > 0 {
+		w.Write(0, "Children:\n")
+		w.Write(1, "Name\tDeployment\tState\tAge\n")
+		for _, c := range d.Children {
+			w.Write(1, "%s\t%s\t%s\t%s\n", c.Name, orNone(c.Deployment), c.StateText(), c.Age)
+		}
+	}
+	printRunJob(w, d.Objects, d.View.JobName, now)
+	if tail := d.View.Info.Status.LogTail; tail != "" {
+		block(w, 0, "Log Tail", tail)
+	}
+	printEvents(w, d.Objects.Events, d.Objects.EventsErr, now)
+}
+
+// printRunState prints who the run is and where it stands.
+func printRunState(w describe.PrefixWriter, v *client.RunView, fam client.Family, now time.Time) {
+	field(w, 0, "Name:", "%s", v.Name)
+	field(w, 0, "Namespace:", "%s", v.Namespace)
+	field(w, 0, "Deployment:", "%s", orNone(v.Deployment))
+	field(w, 0, "State:", "%s", v.StateText())
+	if v.Reason != "" {
+		field(w, 0, "Reason:", "%s", v.Reason)
+	}
+	if v.Message != "" {
+		field(w, 0, "Message:", "%s", v.Message)
+	}
+	if err := v.Info.RequestErr; err != nil {
+		field(w, 0, "Request Error:", "%s", err)
+	}
+	if c := v.CancelText(now); c != "" {
+		field(w, 0, "Cancel:", "%s", c)
+	}
+	if v.WaitingOn != "" {
+		field(w, 0, "Waiting On:", "%s", v.WaitingOn)
+	}
+	if v.Pool != "" {
+		field(w, 0, "Pool:", "%s", v.Pool)
+		field(w, 0, "Queue:", "%s", strings.TrimPrefix(v.Queue, v.Pool+"/"))
+	}
+	field(w, 0, "Tags:", "%s", orNone(strings.Join(v.Tags, ", ")))
+	field(w, 0, "Created:", "%s", client.TimeText(v.Created, now))
+	field(w, 0, "Scheduled:", "%s", client.TimeText(v.Scheduled, now))
+	field(w, 0, "Pending:", "%s", client.TimeText(v.Pending, now))
+	field(w, 0, "Started:", "%s", client.TimeText(v.Started, now))
+	field(w, 0, "Ended:", "%s", client.TimeText(v.Ended, now))
+	if v.Duration != "" {
+		field(w, 0, "Duration:", "%s", v.Duration)
+	}
+	if fam.Parent != nil {
+		field(w, 0, "Parent:", "%s (%s)", fam.Parent.Run, fam.ParentState)
+	}
+}
+
+// printRunValues prints the run's parameters and job variables, resolved
+// by the reconciler or else as requested, and its conditions.
+func printRunValues(w describe.PrefixWriter, r *client.RunInfo) {
+	st := r.Status
+	params, jobVars, from := r.Values()
+	block(w, 0, "Parameters ("+from+")", client.YAMLText(params))
+	block(w, 0, "Job Variables ("+from+")", client.YAMLText(jobVars))
+	if len(st.Conditions) == 0 {
+		field(w, 0, "Conditions:", "<none>")
+		return
+	}
+	w.Write(0, "Conditions:\n")
+	w.Write(1, "Type\tStatus\tReason\tMessage\n")
+	for _, cd := range st.Conditions {
+		w.Write(1, "%s\t%s\t%s\t%s\n", cd.Type, cd.Status, cd.Reason, cd.Message)
+	}
+}
+
+// printRunJob prints the run's Job and its pods, or why they are not
+// shown. statusJob is the Job the run's status names.
+func printRunJob(w describe.PrefixWriter, o *client.RunObjects, statusJob string, now time.Time) {
+	switch {
+	case o.JobErr != nil:
+		field(w, 0, "Job:", "%s (cannot read it: %v)", o.JobName, o.JobErr)
+		return
+	case o.Job == nil && statusJob != "":
+		field(w, 0, "Job:", "%s (gone)", o.JobName)
+		return
+	case o.Job == nil:
+		field(w, 0, "Job:", "<none>")
+		return
+	}
+	field(w, 0, "Job:", "%s", o.Job.Name)
+	field(w, 1, "Status:", "%s", client.JobStatus(o.Job))
+	switch {
+	case o.PodsErr != nil:
+		field(w, 1, "Pods:", "cannot list them: %v", o.PodsErr)
+	case len(o.Pods) == 0:
+		field(w, 1, "Pods:", "<none>")
+	default:
+		w.Write(1, "Pods:\n")
+		w.Write(2, "Name\tPhase\tNode\tWaiting/Terminated\tAge\n")
+		for i := range o.Pods {
+			pod := &o.Pods[i]
+			w.Write(2, "%s\t%s\t%s\t%s\t%s\n", pod.Name, pod.Status.Phase, orNone(pod.Spec.NodeName), podstatus.Summary(pod), client.Age(now, pod.CreationTimestamp.Time))
+		}
+	}
+}
+
+// printEvents prints Events as kubectl describe does.
+func printEvents(w describe.PrefixWriter, evs []corev1.Event, err error, now time.Time) {
+	if err != nil {
+		field(w, 0, "Events:", "cannot list them: %v", err)
+		return
+	}
+	if len(evs) == 0 {
+		field(w, 0, "Events:", "<none>")
+		return
+	}
+	w.Write(0, "Events:\n")
+	w.Write(1, "Type\tReason\tAge\tFrom\tObject\tMessage\n")
+	for _, e := range evs {
+		w.Write(1, "%s\t%s\t%s\t%s\t%s/%s\t%s\n", e.Type, e.Reason, client.Age(now, client.EventTime(e)), orNone(client.EventSource(e)),
+			strings.ToLower(e.InvolvedObject.Kind), e.InvolvedObject.Name, strings.TrimSpace(e.Message))
+	}
+}
