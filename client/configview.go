@@ -144,7 +144,7 @@ func (s *Snapshot) ViewPools() []PoolView {
 	for _, name := range s.Installed.PoolNames() {
 		p := s.Installed.Pools[name]
 		v := PoolView{
-			Name: name, Paused: OwnPause(p.Paused, p.PausedByAnnotation), Limit: p.ConcurrencyLimit,
+			Name: name, Paused: PoolPause(p), Limit: p.ConcurrencyLimit,
 			InUse: s.Usage.Pool[name], Waiting: s.Usage.WaitingPool[name],
 			Deployments: s.deploymentsIn(name), RunOverrides: project.RunOverrides(&p.Pool, nil), Config: p,
 		}

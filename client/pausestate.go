@@ -19,17 +19,20 @@ const (
 	PausedViaQueue             // a deployment not paused itself, but its queue is
 )
 
-// OwnPause is the state of something paused by the project file, by
-// `kubectl flows pause`, or neither; the annotation wins, since it is the
-// one resume lifts.
-func OwnPause(byProject, byKubectl bool) PauseState {
+// PauseOf shows a pause (project.PauseOf, the one precedence) from the
+// point of view of what is shown: its own pause, or its pool's or queue's.
+func PauseOf(p project.Pause, own project.PauseLevel) PauseState {
 	switch {
-	case byKubectl:
+	case !p.Paused():
+		return NotPaused
+	case p.Level == own && p.ByKubectl:
 		return PausedByKubectl
-	case byProject:
+	case p.Level == own:
 		return PausedByProject
+	case p.Level == project.PausePool:
+		return PausedViaPool
 	}
-	return NotPaused
+	return PausedViaQueue
 }
 
 // String is the get column and the status field of get -o json|yaml.
@@ -65,33 +68,18 @@ func (p PauseState) Sentence() string {
 	return "no"
 }
 
-// DeploymentPause is a deployment's own state, else that of its pool or
-// queue.
+// DeploymentPause is what holds a deployment's runs back: its pool, its
+// queue or itself.
 func DeploymentPause(in *project.Installed, d *project.InstalledDeployment) PauseState {
-	if own := OwnPause(d.Paused, d.PausedByAnnotation); own != NotPaused {
-		return own
-	}
-	if p := in.Pools[d.Pool]; p != nil {
-		if p.PoolPaused() {
-			return PausedViaPool
-		}
-		if p.QueuePaused(d.Queue) {
-			return PausedViaQueue
-		}
-	}
-	return NotPaused
+	return PauseOf(project.PauseOf(in.Pools[d.Pool], d.Queue, d), project.PauseDeployment)
 }
 
-// QueuePause is a queue's own state (the annotation of its pool's
-// ConfigMap, or the project file), else its pool's.
+// QueuePause is what holds a queue back: its pool or itself.
 func QueuePause(p *project.InstalledPool, q *v1alpha1.Queue) PauseState {
-	switch {
-	case p.PausedQueues[q.Name]:
-		return PausedByKubectl
-	case q.Paused:
-		return PausedByProject
-	case p.PoolPaused():
-		return PausedViaPool
-	}
-	return NotPaused
+	return PauseOf(project.PauseOf(p, q.Name, nil), project.PauseQueue)
+}
+
+// PoolPause is whether and how a pool is paused.
+func PoolPause(p *project.InstalledPool) PauseState {
+	return PauseOf(project.PauseOf(p, "", nil), project.PausePool)
 }

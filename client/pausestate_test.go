@@ -3,20 +3,29 @@ package client
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 func TestPauseState(t *testing.T) {
+	// The precedence is project.PauseOf's; this is how each outcome reads
+	// from what is shown.
 	for _, tc := range []struct {
-		byProject, byKubectl bool
-		want                 PauseState
+		pause project.Pause
+		own   project.PauseLevel
+		want  PauseState
 	}{
-		{false, false, NotPaused},
-		{true, false, PausedByProject},
-		{false, true, PausedByKubectl},
-		{true, true, PausedByKubectl}, // resume lifts the annotation: say so
+		{project.Pause{}, project.PauseDeployment, NotPaused},
+		{project.Pause{Level: project.PauseDeployment}, project.PauseDeployment, PausedByProject},
+		{project.Pause{Level: project.PauseDeployment, ByKubectl: true}, project.PauseDeployment, PausedByKubectl},
+		{project.Pause{Level: project.PausePool, ByKubectl: true}, project.PauseDeployment, PausedViaPool},
+		{project.Pause{Level: project.PauseQueue}, project.PauseDeployment, PausedViaQueue},
+		{project.Pause{Level: project.PausePool}, project.PauseQueue, PausedViaPool},
+		{project.Pause{Level: project.PauseQueue, ByKubectl: true}, project.PauseQueue, PausedByKubectl},
+		{project.Pause{Level: project.PausePool}, project.PausePool, PausedByProject},
 	} {
-		if got := OwnPause(tc.byProject, tc.byKubectl); got != tc.want {
-			t.Errorf("OwnPause(%v, %v) = %v, want %v", tc.byProject, tc.byKubectl, got, tc.want)
+		if got := PauseOf(tc.pause, tc.own); got != tc.want {
+			t.Errorf("PauseOf(%+v, %s) = %v, want %v", tc.pause, tc.own, got, tc.want)
 		}
 	}
 	// get's cell, describe's sentence and the JSON status come from one value.

@@ -3,7 +3,6 @@ package jobtemplate
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 )
 
 // marshalCompact encodes v as compact JSON. encoding/json sorts map keys, so
@@ -37,62 +36,6 @@ func deepCopy(v any) any {
 		return out
 	default:
 		return v
-	}
-}
-
-// normalize turns a value built by Go code (map[string]string, []string,
-// ints, ...) into the JSON data model the schema validator and the
-// templating work on: map[string]any, []any, string, bool, nil and numbers.
-// It always returns fresh maps and lists, so callers' values are never
-// aliased or modified.
-func normalize(v any) (any, error) {
-	switch v := v.(type) {
-	case nil, bool, string, float64, float32, int, int8, int16, int32, int64,
-		uint, uint8, uint16, uint32, uint64, json.Number:
-		return v, nil
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			n, err := normalize(e)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = n
-		}
-		return out, nil
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			n, err := normalize(e)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = n
-		}
-		return out, nil
-	case map[string]string:
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			out[k] = e
-		}
-		return out, nil
-	case []string:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = e
-		}
-		return out, nil
-	default:
-		// Anything else (structs, typed maps and slices): go through JSON.
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("value of type %T is not JSON: %w", v, err)
-		}
-		var out any
-		if err := json.Unmarshal(b, &out); err != nil {
-			return nil, err
-		}
-		return out, nil
 	}
 }
 

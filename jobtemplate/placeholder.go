@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/kubectl-flows/kubectl-flows/internal/jsonvalue"
 )
 
 // placeholderRE is Prefect's PLACEHOLDER_CAPTURE_REGEX
@@ -121,7 +123,7 @@ func compileNode(v any, at string, uses *[]placeholderUse) node {
 		keys := sortedKeys(v)
 		n := mapNode{keys: keys, vals: make([]node, len(keys))}
 		for i, k := range keys {
-			n.vals[i] = compileNode(v[k], joinPath(at, k), uses)
+			n.vals[i] = compileNode(v[k], jsonvalue.JoinPath(at, k), uses)
 		}
 		return n
 	case []any:
@@ -233,25 +235,6 @@ func formatFloat(f float64) string {
 		return strconv.FormatInt(int64(f), 10)
 	}
 	return strconv.FormatFloat(f, 'g', -1, 64)
-}
-
-// joinPath appends a map key to a JSON path, quoting keys that are not plain
-// identifiers (annotation keys such as "example.com/team").
-func joinPath(at, key string) string {
-	plain := key != ""
-	for _, r := range key {
-		if !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			plain = false
-			break
-		}
-	}
-	if !plain {
-		return at + "[" + strconv.Quote(key) + "]"
-	}
-	if at == "" {
-		return key
-	}
-	return at + "." + key
 }
 
 func sortedKeys[V any](m map[string]V) []string {

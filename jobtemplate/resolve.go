@@ -12,6 +12,7 @@ import (
 	kjson "sigs.k8s.io/json"
 
 	"github.com/kubectl-flows/kubectl-flows/entrypoint"
+	"github.com/kubectl-flows/kubectl-flows/internal/jsonvalue"
 )
 
 // Run describes the run a Job is rendered for.
@@ -180,7 +181,7 @@ func parametersJSON(p map[string]any) (string, error) {
 	if p == nil {
 		return "{}", nil
 	}
-	n, err := normalize(p)
+	n, err := jsonvalue.Normalize(p)
 	if err != nil {
 		return "", fmt.Errorf("run parameters: %w", err)
 	}

@@ -13,6 +13,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-flows/kubectl-flows/internal/editdistance"
+	"github.com/kubectl-flows/kubectl-flows/internal/jsonvalue"
+	"github.com/kubectl-flows/kubectl-flows/internal/schema"
 )
 
 // Template is a parsed base job template: Prefect's
@@ -69,7 +71,7 @@ func Parse(data []byte, source string) (*Template, error) {
 // ParseValue is Parse for a template that is already decoded, e.g. a node of
 // a YAML file the caller has unmarshalled (map[string]any and friends).
 func ParseValue(v any, source string) (*Template, error) {
-	n, err := normalize(v)
+	n, err := jsonvalue.Normalize(v)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", source, err)
 	}
@@ -278,46 +280,31 @@ func show(v any) string {
 // schemaError reports a variables schema the compiler rejects. Metaschema
 // violations get one line per problem, with the path inside variables.
 func schemaError(source string, err error) error {
-	var se *jsonschema.SchemaValidationError
-	var ve *jsonschema.ValidationError
-	if !errors.As(err, &se) || !errors.As(se.Err, &ve) {
+	if errors.Is(err, schema.ErrExternalRef) {
+		return fmt.Errorf("%s: %w", source, err)
+	}
+	problems, ok := schema.Problems(err)
+	if !ok {
 		return fmt.Errorf("%s: variables is not a valid JSON Schema: %w", source, err)
 	}
 	var errs []error
-	for _, is := range issuesOf(ve) {
+	for _, p := range problems {
 		at := "variables"
-		if is.path != "" {
-			at += "." + is.path
+		if p.Path != "" {
+			at += "." + p.Path
 		}
-		errs = append(errs, fmt.Errorf("%s: %s is not a valid JSON Schema: %s", source, at, is.msg))
+		errs = append(errs, fmt.Errorf("%s: %s is not a valid JSON Schema: %s", source, at, p.Msg))
 	}
 	return errors.Join(errs...)
 }
 
-// schemaURL is the in-memory location the variables schema is compiled at.
-const schemaURL = "urn:kubectl-flows:jobtemplate:variables"
-
-// noLoader refuses to load anything: a template's schema must be
-// self-contained (Prefect validates with a non-fetching registry too), and
-// this package does no I/O.
-type noLoader struct{}
-
-func (noLoader) Load(url string) (any, error) {
-	return nil, fmt.Errorf("refusing to load %q: $ref must point inside the variables schema", url)
-}
-
-// compileSchema compiles the variables schema with JSON Schema draft 2020-12
-// (the draft Prefect validates job variables with) unless it names another
-// draft in $schema. Formats are asserted, as Prefect's validator does.
+// compileSchema compiles the variables schema by the one compiler
+// (internal/schema): draft 2020-12, the draft Prefect validates job
+// variables with, unless it names another in $schema; formats asserted, as
+// Prefect's validator does; nothing loaded (Prefect validates with a
+// non-fetching registry too), so a template's schema is self-contained.
 func compileSchema(doc map[string]any) (*jsonschema.Schema, error) {
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	c.AssertFormat()
-	c.UseLoader(noLoader{})
-	if err := c.AddResource(schemaURL, doc); err != nil {
-		return nil, err
-	}
-	return c.Compile(schemaURL)
+	return schema.Compile("variables", doc)
 }
 
 // withoutRequired copies a schema with every "required" keyword removed, for

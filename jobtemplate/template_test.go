@@ -47,7 +47,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			"remote $ref",
 			tmplJSON(`[]`, `{"image": {"$ref": "https://example.com/image.json"}}`),
-			`src: variables is not a valid JSON Schema: failing loading "https://example.com/image.json": refusing to load "https://example.com/image.json": $ref must point inside the variables schema`,
+			`src: variables refers to "https://example.com/image.json" outside itself: a $ref must point inside the schema (#/...): no file or URL is read`,
 		},
 		{
 			"default violates the schema",

@@ -3,14 +3,12 @@ package jobtemplate
 import (
 	"errors"
 	"fmt"
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/santhosh-tekuri/jsonschema/v6/kind"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
+
+	"github.com/kubectl-flows/kubectl-flows/internal/jsonvalue"
+	"github.com/kubectl-flows/kubectl-flows/internal/schema"
 )
 
 // Merge layers job-variable maps, lowest precedence first (pool, then
@@ -97,7 +95,7 @@ func expandLevel(level map[string]any) map[string]any {
 }
 
 func normalizeOrKeep(v any) any {
-	if n, err := normalize(v); err == nil {
+	if n, err := jsonvalue.Normalize(v); err == nil {
 		return n
 	}
 	return v // validation reports it
@@ -199,132 +197,25 @@ func (t *Template) values(values map[string]any, run Run, schema *jsonschema.Sch
 	return merged, nil
 }
 
-var printer = message.NewPrinter(language.English)
-
 // validateWith validates vars and turns the library's error tree into one
 // line per problem, each naming the variable: `job variable "cpu_request":
 // expected string, got number`.
-func (t *Template) validateWith(schema *jsonschema.Schema, vars map[string]any, what string) error {
-	err := schema.Validate(vars)
+func (t *Template) validateWith(sch *jsonschema.Schema, vars map[string]any, what string) error {
+	err := sch.Validate(vars)
 	if err == nil {
 		return nil
 	}
-	var ve *jsonschema.ValidationError
-	if !errors.As(err, &ve) {
+	problems, ok := schema.Problems(err)
+	if !ok {
 		return fmt.Errorf("validating job variables: %w", err)
 	}
-	issues := issuesOf(ve)
-	errs := make([]error, 0, len(issues))
-	for _, is := range issues {
-		if is.path == "" {
-			errs = append(errs, fmt.Errorf("job variables: %s", is.msg))
+	errs := make([]error, 0, len(problems))
+	for _, p := range problems {
+		if p.Path == "" {
+			errs = append(errs, fmt.Errorf("job variables: %s", p.Msg))
 			continue
 		}
-		errs = append(errs, fmt.Errorf("%s %q: %s", what, is.path, is.msg))
+		errs = append(errs, fmt.Errorf("%s %q: %s", what, p.Path, p.Msg))
 	}
 	return errors.Join(errs...)
-}
-
-type issue struct{ path, msg string }
-
-// issuesOf flattens a validation error into sorted, distinct issues.
-func issuesOf(ve *jsonschema.ValidationError) []issue {
-	var issues []issue
-	collectIssues(ve, &issues)
-	slices.SortFunc(issues, func(a, b issue) int {
-		if c := strings.Compare(a.path, b.path); c != 0 {
-			return c
-		}
-		return strings.Compare(a.msg, b.msg)
-	})
-	return slices.Compact(issues)
-}
-
-func collectIssues(e *jsonschema.ValidationError, out *[]issue) {
-	loc := e.InstanceLocation
-	switch k := e.ErrorKind.(type) {
-	case *kind.Required:
-		for _, m := range k.Missing {
-			*out = append(*out, issue{varPath(append(slices.Clip(loc), m)), "required, but no value is set and the schema has no default"})
-		}
-		return
-	case *kind.Type:
-		*out = append(*out, issue{varPath(loc), typeMsg(k.Want, k.Got)})
-		return
-	case *kind.Enum:
-		want := make([]string, len(k.Want))
-		for i, w := range k.Want {
-			want[i] = show(w)
-		}
-		*out = append(*out, issue{varPath(loc), fmt.Sprintf("must be one of %s, got %s", strings.Join(want, ", "), show(k.Got))})
-		return
-	case *kind.Minimum:
-		*out = append(*out, issue{varPath(loc), fmt.Sprintf("must be at least %s, got %s", k.Want.RatString(), k.Got.RatString())})
-		return
-	case *kind.Maximum:
-		*out = append(*out, issue{varPath(loc), fmt.Sprintf("must be at most %s, got %s", k.Want.RatString(), k.Got.RatString())})
-		return
-	case *kind.ExclusiveMinimum:
-		*out = append(*out, issue{varPath(loc), fmt.Sprintf("must be greater than %s, got %s", k.Want.RatString(), k.Got.RatString())})
-		return
-	case *kind.ExclusiveMaximum:
-		*out = append(*out, issue{varPath(loc), fmt.Sprintf("must be less than %s, got %s", k.Want.RatString(), k.Got.RatString())})
-		return
-	case *kind.AnyOf, *kind.OneOf:
-		// anyOf [{"type": "string"}, {"type": "null"}] (what Pydantic emits
-		// for Optional[str]) fails with one type error per branch: merge them.
-		var want []string
-		got := ""
-		for _, c := range e.Causes {
-			tk, ok := c.ErrorKind.(*kind.Type)
-			if !ok || len(c.Causes) > 0 || !slices.Equal(c.InstanceLocation, loc) {
-				want = nil
-				break
-			}
-			want = append(want, tk.Want...)
-			got = tk.Got
-		}
-		if want != nil {
-			*out = append(*out, issue{varPath(loc), typeMsg(want, got)})
-			return
-		}
-	}
-	if len(e.Causes) == 0 {
-		*out = append(*out, issue{varPath(loc), e.ErrorKind.LocalizedString(printer)})
-		return
-	}
-	for _, c := range e.Causes {
-		collectIssues(c, out)
-	}
-}
-
-// typeMsg reads "expected string, got number". null is left out of the
-// expected types when there are others: a null value means "unset" here.
-func typeMsg(want []string, got string) string {
-	var w []string
-	for _, t := range want {
-		if t != "null" || len(want) == 1 {
-			if !slices.Contains(w, t) {
-				w = append(w, t)
-			}
-		}
-	}
-	return fmt.Sprintf("expected %s, got %s", strings.Join(w, " or "), got)
-}
-
-// varPath spells an instance location as the variable it is in, with
-// nested keys and list indexes: env.FOO, tolerations[0].effect.
-func varPath(loc []string) string {
-	if len(loc) == 0 {
-		return ""
-	}
-	p := loc[0]
-	for _, seg := range loc[1:] {
-		if _, err := strconv.Atoi(seg); err == nil {
-			p += "[" + seg + "]"
-			continue
-		}
-		p = joinPath(p, seg)
-	}
-	return p
 }

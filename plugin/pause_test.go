@@ -19,16 +19,23 @@ func TestPauseResume(t *testing.T) {
 		}
 		return c.Annotations[key]
 	}
+	// After each pause, get shows it, and the outermost pause is the one
+	// shown (project.PauseOf): a paused deployment in a paused pool is
+	// held by the pool.
 	steps := []struct {
-		args []string
-		out  string
-		cm   string
-		key  string
-		want string
+		args      []string
+		out       string
+		cm        string
+		key       string
+		want      string
+		get, show string
 	}{
-		{[]string{"pause", "deployment", "hello/arthur"}, "deployment hello/arthur paused\n", "flows-deployment-hello-arthur", v1alpha1.AnnotationPaused, "true"},
-		{[]string{"pause", "queue", "kubernetes/default"}, "queue kubernetes/default paused\n", "flows-pool-kubernetes", v1alpha1.AnnotationPausedQueues, "default"},
-		{[]string{"pause", "pool", "kubernetes"}, "pool kubernetes paused\n", "flows-pool-kubernetes", v1alpha1.AnnotationPaused, "true"},
+		{[]string{"pause", "deployment", "hello/arthur"}, "deployment hello/arthur paused\n", "flows-deployment-hello-arthur", v1alpha1.AnnotationPaused, "true",
+			"deployments", "hello/arthur    kubernetes   default   0 9 * * * (Europe/London)   paused (kubectl)"},
+		{[]string{"pause", "queue", "kubernetes/default"}, "queue kubernetes/default paused\n", "flows-pool-kubernetes", v1alpha1.AnnotationPausedQueues, "default",
+			"queues", "kubernetes/default   1          paused (kubectl)"},
+		{[]string{"pause", "pool", "kubernetes"}, "pool kubernetes paused\n", "flows-pool-kubernetes", v1alpha1.AnnotationPaused, "true",
+			"deployments", "hello/arthur    kubernetes   default   0 9 * * * (Europe/London)   via pool"},
 	}
 	for _, s := range steps {
 		out, errOut, code := fc.kf(t, s.args...)
@@ -38,14 +45,9 @@ func TestPauseResume(t *testing.T) {
 		if got := ann(s.cm, s.key); got != s.want {
 			t.Errorf("%v: annotation %s=%q, want %q", s.args, s.key, got, s.want)
 		}
-	}
-	out, _, _ := fc.kf(t, "get", "deployments")
-	if !strings.Contains(out, "paused (kubectl)") {
-		t.Errorf("get deployments does not show the pause:\n%s", out)
-	}
-	out, _, _ = fc.kf(t, "get", "queues")
-	if !strings.Contains(out, "paused (kubectl)") {
-		t.Errorf("get queues does not show the pause:\n%s", out)
+		if out, _, _ := fc.kf(t, "get", s.get); !strings.Contains(out, s.show) {
+			t.Errorf("after %v, get %s does not show %q:\n%s", s.args, s.get, s.show, out)
+		}
 	}
 	for _, s := range steps {
 		args := append([]string{"resume"}, s.args[1:]...)

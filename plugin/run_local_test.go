@@ -118,7 +118,7 @@ func TestRunLocalFailures(t *testing.T) {
 		{[]string{"boom/default"}, ExitFailed, []string{"working", "Traceback (most recent call last):", `flows/boom.py", line 3, in boom`, "RuntimeError: the flow broke", "Failed after", "exit status 1"}},
 		{[]string{"gone/file"}, ExitFailed, []string{"kubectl-flows: entrypoint flows/nope.py:hello: file flows/nope.py not found in " + dir}},
 		{[]string{"gone/function"}, ExitFailed, []string{"kubectl-flows: entrypoint flows/hello.py:nope: flows/hello.py has no function 'nope' (it defines: hello)"}},
-		{[]string{"hello/default", "-p", "name=3"}, ExitRejected, []string{"not run: parameters of hello/default: parameters do not match parameterSchema: /name"}},
+		{[]string{"hello/default", "-p", "name=3"}, ExitRejected, []string{"not run: parameters of hello/default: parameters do not match parameterSchema: parameter \"name\": expected string, got number"}},
 		{[]string{"hello/default", "-j", "cpu_request=1"}, ExitRejected, []string{`not run: job of hello/default: job variable "cpu_request"`}},
 		{[]string{"hello/defualt"}, 1, []string{`no deployment "hello/defualt"; did you mean hello/default`}},
 		{[]string{"own/image"}, 1, []string{"own/image runs its image's own command"}},

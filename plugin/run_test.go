@@ -54,7 +54,7 @@ func TestRunValidation(t *testing.T) {
 	}{
 		{[]string{"run", "hello/defualt"}, 1, "did you mean hello/default"},
 		{[]string{"run", "hello"}, 1, `"hello" is ambiguous`},
-		{[]string{"run", "hello/default", "-p", "name=3"}, ExitRejected, "not submitted: parameters do not match parameterSchema: /name"},
+		{[]string{"run", "hello/default", "-p", "name=3"}, ExitRejected, "not submitted: parameters do not match parameterSchema: parameter \"name\": expected string, got number"},
 		{[]string{"run", "hello/default", "-j", "memory_request=5"}, ExitRejected, `not submitted: job variable "memory_request"`},
 		{[]string{"run", "hello/default", "-j", "image=evil", "-j", "labels={\"app\":\"payments\"}"}, ExitRejected,
 			`not submitted: job variables "image", "labels" may not be set by a run (allowed: cpu_limit, cpu_request, env, memory_limit, memory_request; an operator can allow more with runOverrides on the pool or deployment)`},

@@ -12,13 +12,17 @@ import (
 
 // Installed is the project as it is installed in a namespace, read back
 // from the config ConfigMaps render wrote, with the pause annotations of
-// `kubectl flows pause` applied. Clients (the CLI, review) use it; the
-// reconciler caches the same DecodeConfigMap results per resourceVersion.
+// `kubectl flows pause` beside the config they override (PauseOf weighs
+// them). It is the one read model of the installed config: the CLI, review
+// and the reconciler all read it, the reconciler from a cache of
+// DecodeConfigMap per resourceVersion. It is read only once assembled.
 type Installed struct {
 	Pools       map[string]*InstalledPool
 	Deployments map[string]*InstalledDeployment // by flow/name
 	TagLimits   map[string]int32
-	// Errors names config ConfigMaps that could not be read.
+	// Errors names config ConfigMaps that could not be read. The
+	// reconciler holds the runs they concern back rather than rejecting
+	// them, since the next render may fix them.
 	Errors map[string]error
 }
 
@@ -43,9 +47,6 @@ type InstalledDeployment struct {
 	PausedByAnnotation bool
 }
 
-// PoolPaused reports whether the pool is paused, by config or annotation.
-func (p *InstalledPool) PoolPaused() bool { return p.Paused || p.PausedByAnnotation }
-
 // QueuePaused reports whether the queue itself is paused (not counting the
 // pool), by config or annotation.
 func (p *InstalledPool) QueuePaused(queue string) bool {
@@ -55,13 +56,11 @@ func (p *InstalledPool) QueuePaused(queue string) bool {
 	return p.PausedQueues[queue]
 }
 
-// DeploymentPaused reports whether the deployment is paused.
-func (d *InstalledDeployment) DeploymentPaused() bool { return d.Paused || d.PausedByAnnotation }
-
-// ReadInstalled reads the config ConfigMaps (those labelled v1alpha1.LabelConfig)
-// of a namespace by the reconciler's rule: only those the config index
-// lists, unchanged (v1alpha1.TrustedConfig), read as strictly. A ConfigMap that does
-// not parse is reported in Errors, not fatal.
+// ReadInstalled reads the config ConfigMaps (those labelled LabelConfig)
+// of a namespace as a client does: by AssembleConfig's rule, under the
+// config index as found (a client cannot read the reconciler's
+// --config-digest), decoding each by DecodeConfigMap. No ConfigMaps at all
+// is an empty install, not an error.
 func ReadInstalled(cms []corev1.ConfigMap) *Installed {
 	if len(cms) == 0 {
 		return ReadConfig(nil)
@@ -70,8 +69,17 @@ func ReadInstalled(cms []corev1.ConfigMap) *Installed {
 	for i := range cms {
 		all[i] = &cms[i]
 	}
-	trusted, errs := v1alpha1.TrustedConfig(all, "")
-	in := ReadConfig(trusted)
+	return AssembleConfig(all, "", DecodeConfigMap)
+}
+
+// AssembleConfig builds the installed config from the config ConfigMaps
+// of a namespace by the reconciler's rule: only those the config index
+// whose digest is root lists, unchanged (v1alpha1.TrustedConfig; root ""
+// takes the index found), each read by decode (DecodeConfigMap, or a cache
+// of it). What cannot be trusted or read is reported in Errors, not fatal.
+func AssembleConfig(cms []*corev1.ConfigMap, root string, decode func(*corev1.ConfigMap) (any, error)) *Installed {
+	trusted, errs := v1alpha1.TrustedConfig(cms, root)
+	in := assemble(trusted, decode)
 	for name, err := range errs {
 		in.Errors[name] = err
 	}
@@ -81,6 +89,10 @@ func ReadInstalled(cms []corev1.ConfigMap) *Installed {
 // ReadConfig reads config ConfigMaps as they are, trusting them all: for
 // a rendered tree under review, whose files are what the change says.
 func ReadConfig(trusted []*corev1.ConfigMap) *Installed {
+	return assemble(trusted, DecodeConfigMap)
+}
+
+func assemble(trusted []*corev1.ConfigMap, decode func(*corev1.ConfigMap) (any, error)) *Installed {
 	in := &Installed{
 		Pools:       map[string]*InstalledPool{},
 		Deployments: map[string]*InstalledDeployment{},
@@ -88,7 +100,7 @@ func ReadConfig(trusted []*corev1.ConfigMap) *Installed {
 		Errors:      map[string]error{},
 	}
 	for _, cm := range trusted {
-		v, err := DecodeConfigMap(cm)
+		v, err := decode(cm)
 		if err != nil {
 			in.Errors[cm.Name] = err
 			continue

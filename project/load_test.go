@@ -187,7 +187,14 @@ func TestBadInput(t *testing.T) {
 			edit: func(s string) string {
 				return s + "    parameterSchema:\n      type: object\n      properties:\n        name: {type: integer}\n"
 			},
-			want: []string{"deployments[0].parameters", "/name"},
+			want: []string{"deployments[0].parameters", `parameter "name": expected integer, got string`},
+		},
+		{
+			name: "parameterSchema not a schema",
+			edit: func(s string) string {
+				return s + "    parameterSchema:\n      type: object\n      properties:\n        name: {type: strin}\n"
+			},
+			want: []string{"deployments[0].parameterSchema", "parameterSchema is not a valid JSON Schema", "properties.name.type"},
 		},
 		{
 			name: "template placeholder with no variable",
@@ -331,4 +338,35 @@ func withInlineTemplate(src, container, properties string) string {
         type: object
         properties:
           `+properties+"\n", 1)
+}
+
+// A parameterSchema comes from a project file that render may be given in
+// CI: a $ref to a file or URL is refused, naming the deployment's field,
+// and nothing is read. The file referred to holds a schema the parameters
+// match, so reading it would make Load succeed.
+func TestParameterSchemaRefOutsideIsRefused(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "schema.json")
+	if err := os.WriteFile(target, []byte(`{"type": "object"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"file://" + target, "file:///etc/passwd", "https://example.com/schema.json", filepath.Base(target)} {
+		t.Run(ref, func(t *testing.T) {
+			src := valid + "    parameterSchema: {$ref: \"" + ref + "\"}\n"
+			file := write(t, "flows.yaml", src)
+			if ref == filepath.Base(target) { // relative to the project file
+				if err := os.WriteFile(filepath.Join(filepath.Dir(file), ref), []byte(`{"type": "object"}`), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := project.Load(file, vars)
+			if err == nil {
+				t.Fatalf("a parameterSchema referring to %s was accepted", ref)
+			}
+			for _, w := range []string{"deployments[0].parameterSchema", "parameterSchema refers to", ref, "outside itself", "no file or URL is read"} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not contain %q:\n%v", w, err)
+				}
+			}
+		})
+	}
 }

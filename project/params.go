@@ -1,13 +1,13 @@
 package project
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
+
+	"github.com/kubectl-flows/kubectl-flows/internal/schema"
 )
 
 // ValidateParameters checks a flow's parameters against the deployment's
@@ -25,11 +25,18 @@ func ValidateParameters(schema, params map[string]any) error {
 // without compiling it again for each.
 type ParameterSchema struct{ schema *jsonschema.Schema }
 
-// CompileParameterSchema compiles a deployment's parameterSchema.
-func CompileParameterSchema(schema map[string]any) (*ParameterSchema, error) {
-	sch, err := compileSchema("parameterSchema", schema)
+// CompileParameterSchema compiles a deployment's parameterSchema by the one
+// compiler (internal/schema: draft 2020-12, formats asserted, nothing
+// loaded). A $ref outside the schema is refused: the schema comes from a
+// project file, and is compiled by render on a CI machine and by the
+// reconciler in its pod, neither of which may read files or URLs for it.
+func CompileParameterSchema(doc map[string]any) (*ParameterSchema, error) {
+	sch, err := schema.Compile("parameterSchema", doc)
+	if errors.Is(err, schema.ErrExternalRef) {
+		return nil, err
+	}
 	if err != nil {
-		return nil, fmt.Errorf("parameterSchema is not a valid JSON Schema: %v", err)
+		return nil, fmt.Errorf("parameterSchema is not a valid JSON Schema: %s", problemsText(err, "parameterSchema"))
 	}
 	return &ParameterSchema{schema: sch}, nil
 }
@@ -39,62 +46,29 @@ func (s *ParameterSchema) Validate(params map[string]any) error {
 	if s == nil {
 		return nil
 	}
-	inst, err := jsonValue(params)
-	if err != nil {
-		return err
+	if params == nil {
+		params = map[string]any{}
 	}
-	if inst == nil {
-		inst = map[string]any{}
-	}
-	if err := s.schema.Validate(inst); err != nil {
-		return fmt.Errorf("parameters do not match parameterSchema: %s", validationMessage(err))
+	if err := schema.Validate(s.schema, params); err != nil {
+		return fmt.Errorf("parameters do not match parameterSchema: %s", problemsText(err, "parameter"))
 	}
 	return nil
 }
 
-func compileSchema(name string, schema map[string]any) (*jsonschema.Schema, error) {
-	doc, err := jsonValue(schema)
-	if err != nil {
-		return nil, err
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource(name+".json", doc); err != nil {
-		return nil, err
-	}
-	return c.Compile(name + ".json")
-}
-
-// jsonValue round-trips v through JSON the way the schema library expects
-// (numbers as json.Number), whatever decoder produced v.
-func jsonValue(v any) (any, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	return jsonschema.UnmarshalJSON(strings.NewReader(string(b)))
-}
-
-// validationMessage flattens the library's error tree into one line per
-// failing value, e.g. `/count: got string, want integer`.
-func validationMessage(err error) string {
-	ve, ok := err.(*jsonschema.ValidationError)
+// problemsText is schema.Problems in one line, each problem naming what
+// it is in: `parameter "count": expected integer, got string`.
+func problemsText(err error, what string) string {
+	problems, ok := schema.Problems(err)
 	if !ok {
 		return err.Error()
 	}
-	var msgs []string
-	var walk func(*jsonschema.ValidationError)
-	walk = func(v *jsonschema.ValidationError) {
-		if len(v.Causes) == 0 {
-			loc := "/" + strings.Join(v.InstanceLocation, "/")
-			msgs = append(msgs, fmt.Sprintf("%s: %s", loc, v.ErrorKind.LocalizedString(englishPrinter)))
-			return
+	msgs := make([]string, len(problems))
+	for i, p := range problems {
+		if p.Path == "" {
+			msgs[i] = p.Msg
+			continue
 		}
-		for _, c := range v.Causes {
-			walk(c)
-		}
+		msgs[i] = fmt.Sprintf("%s %q: %s", what, p.Path, p.Msg)
 	}
-	walk(ve)
 	return strings.Join(msgs, "; ")
 }
-
-var englishPrinter = message.NewPrinter(language.English)

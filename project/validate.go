@@ -175,7 +175,9 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 		}
 	}
 	if d.ParameterSchema != nil {
-		if err := ValidateParameters(d.ParameterSchema, d.Parameters); err != nil {
+		if sch, err := CompileParameterSchema(d.ParameterSchema); err != nil {
+			e.add(fd.Child("parameterSchema").String(), "%v", err)
+		} else if err := sch.Validate(d.Parameters); err != nil {
 			e.add(fd.Child("parameters").String(), "%v", err)
 		}
 	}

@@ -35,8 +35,8 @@ type waitReason struct{ message string }
 
 // admission is a validated run, ready to take its slots.
 type admission struct {
-	deployment *Deployment
-	pool       *Pool
+	deployment *project.InstalledDeployment
+	pool       *project.InstalledPool
 	slots      slots
 	scheduled  time.Time
 	run        *project.CheckedRun
@@ -44,8 +44,8 @@ type admission struct {
 
 // admit validates a run request against the config and resolves its Job.
 // A nil admission with a nil rejection means the run must wait. Not safe
-// for concurrent use with the same cfg.
-func admit(cfg *Config, ns string, cm *corev1.ConfigMap, req *v1alpha1.RunRequest, reqErr error) (*admission, *rejection, *waitReason) {
+// for concurrent use with the same defaults.
+func admit(cfg *project.Installed, defaults map[string]*resolvedValues, ns string, cm *corev1.ConfigMap, req *v1alpha1.RunRequest, reqErr error) (*admission, *rejection, *waitReason) {
 	if reqErr != nil {
 		return nil, &rejection{ReasonInvalidRequest, reqErr.Error()}, nil
 	}
@@ -85,9 +85,9 @@ func admit(cfg *Config, ns string, cm *corev1.ConfigMap, req *v1alpha1.RunReques
 	var base *resolvedValues
 	if len(req.Parameters) == 0 && len(req.JobVariables) == 0 {
 		var ok bool
-		if base, ok = cfg.resolvedDefaults[d.FullName()]; !ok {
+		if base, ok = defaults[d.FullName()]; !ok {
 			base = resolveValues(ns, cm, d, pool, nil, nil)
-			cfg.resolvedDefaults[d.FullName()] = base
+			defaults[d.FullName()] = base
 		}
 	} else {
 		base = resolveValues(ns, cm, d, pool, req.Parameters, req.JobVariables)
@@ -112,7 +112,7 @@ type resolvedValues struct {
 
 // resolveValues checks a run's own parameters and job variables by
 // project.CheckRun, the rule the CLI applies before it submits.
-func resolveValues(ns string, cm *corev1.ConfigMap, d *Deployment, pool *Pool, params, runJobVars map[string]any) *resolvedValues {
+func resolveValues(ns string, cm *corev1.ConfigMap, d *project.InstalledDeployment, pool *project.InstalledPool, params, runJobVars map[string]any) *resolvedValues {
 	run, err := project.CheckRun(project.RunInputs{
 		Project: &project.Project{Namespace: ns}, Pool: &pool.Pool, Template: pool.Template,
 		Deployment: &d.Deployment, Schema: d.Params, Parameters: params, JobVariables: runJobVars,
@@ -159,7 +159,7 @@ func resolveJob(ns string, cm *corev1.ConfigMap, run *project.CheckedRun) (*batc
 }
 
 // suggest names the deployments closest to a mistyped one.
-func suggest(name string, cfg *Config) string {
+func suggest(name string, cfg *project.Installed) string {
 	known := make([]string, 0, len(cfg.Deployments))
 	for full := range cfg.Deployments {
 		known = append(known, full)

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 // createOutcomeUnknown says whether a failed create may still have made
@@ -84,7 +85,8 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	in := planInput{now: now, namespace: c.opts.Namespace, cfg: c.cfgCache.build(cms), cfgGen: configGeneration(cms), held: c.held}
+	in := planInput{now: now, namespace: c.opts.Namespace, cfg: c.cfgCache.build(cms), cfgGen: configGeneration(cms), held: c.held,
+		defaults: map[string]*resolvedValues{}}
 	claims := c.exp.snapshot(now) // before the lists: see snapshot
 
 	// A run's Job is its slot: every unfinished Job counts, whatever its
@@ -158,7 +160,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 
 // waitingRun gathers what plan needs to know of a waiting run. Runs
 // whose Job is being created, most of a burst, cost it only the claim.
-func (c *Controller) waitingRun(cfg *Config, cm *corev1.ConfigMap, claims map[string]claim, now time.Time) waitingRun {
+func (c *Controller) waitingRun(cfg *project.Installed, cm *corev1.ConfigMap, claims map[string]claim, now time.Time) waitingRun {
 	w := waitingRun{cm: cm, state: c.state.stateOf(cm)}
 	if cl, ok := claims[cm.Name]; ok {
 		if cl.state == v1alpha1.StatePending {

@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 // Metrics are the reconciler's Prometheus metrics.
@@ -72,7 +73,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // observePass publishes what a dispatch pass derived.
-func (m *Metrics) observePass(cfg *Config, u *usage, counts map[v1alpha1.RunState]int) {
+func (m *Metrics) observePass(cfg *project.Installed, u *usage, counts map[v1alpha1.RunState]int) {
 	m.Runs.Reset()
 	for s, n := range counts {
 		if s == "" {

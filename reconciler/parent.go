@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 // ReasonInvalidParent rejects a run whose parent (RunRequest.Parent) the
@@ -19,7 +20,7 @@ const maxParentDepth = 16
 
 // parentSeen reads from the caches what plan needs to know of a run named
 // as a parent (see parentVerdict).
-func (c *Controller) parentSeen(cfg *Config, ref *v1alpha1.RunRef) parentSeen {
+func (c *Controller) parentSeen(cfg *project.Installed, ref *v1alpha1.RunRef) parentSeen {
 	var p parentSeen
 	if cm, err := c.runs.Get(ref.Run); err == nil {
 		p.run, p.state = cm, c.state.stateOf(cm)

@@ -19,9 +19,12 @@ import (
 type planInput struct {
 	now       time.Time
 	namespace string
-	cfg       *Config
+	cfg       *project.Installed
 	cfgGen    uint64 // configGeneration of the ConfigMaps cfg was built from
-	waiting   []waitingRun
+	// defaults holds, per deployment, the values of a run with none of its
+	// own, worked out once per pass (see admit).
+	defaults map[string]*resolvedValues
+	waiting  []waitingRun
 	// held counts the unfinished Jobs holding a slot of a limit.
 	held func(kind, name string) int32
 	// creating are the slots of the Job creates in flight whose Job the
@@ -165,7 +168,7 @@ func plan(in planInput) planned {
 		}
 		pr := w.pr
 		if pr.cfgGen != in.cfgGen || (pr.admission == nil && pr.admitErr == nil) {
-			a, rej, wait := admit(in.cfg, in.namespace, w.cm, pr.req, pr.reqErr)
+			a, rej, wait := admit(in.cfg, in.defaults, in.namespace, w.cm, pr.req, pr.reqErr)
 			pr.admission, pr.admitErr, pr.cfgGen = a, rej, in.cfgGen
 			if wait != nil {
 				pr.cfgGen = 0 // look again next pass
@@ -240,14 +243,15 @@ func queuePriority(a *admission) int32 {
 	return v1alpha1.DefaultQueuePriority
 }
 
-// paused names what holds a run back by being paused, or "".
+// paused names what holds a run back by being paused (project.PauseOf),
+// or "".
 func paused(a *admission) string {
-	switch {
-	case a.pool.Paused:
+	switch project.PauseOf(a.pool, a.deployment.Queue, a.deployment).Level {
+	case project.PausePool:
 		return "pool " + a.pool.Name
-	case a.pool.queuePaused(a.deployment.Queue):
+	case project.PauseQueue:
 		return "queue " + a.pool.Name + "/" + a.deployment.Queue
-	case a.deployment.Paused:
+	case project.PauseDeployment:
 		return "deployment " + a.deployment.FullName()
 	}
 	return ""

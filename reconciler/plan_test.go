@@ -12,6 +12,7 @@ import (
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
+	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 var planNow = time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
@@ -19,26 +20,25 @@ var planNow = time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 // planConfig is the config of the planner's tests: pool p with queues hi
 // (priority 1), lo (priority 10) and slow; pool other; deployments f/a and
 // f/b in p/lo, f/c in p/hi, f/d in p/slow, f/o in other.
-func planConfig(change func(*Config)) *Config {
-	pool := func(name string, queues ...v1alpha1.Queue) *Pool {
-		return &Pool{Pool: v1alpha1.Pool{Name: name, Queues: queues}, Template: jobtemplate.Default(), PausedQueues: map[string]bool{}}
+func planConfig(change func(*project.Installed)) *project.Installed {
+	pool := func(name string, queues ...v1alpha1.Queue) *project.InstalledPool {
+		return &project.InstalledPool{Pool: v1alpha1.Pool{Name: name, Queues: queues}, Template: jobtemplate.Default(), PausedQueues: map[string]bool{}}
 	}
-	dep := func(flow, name, pool, queue string) *Deployment {
-		return &Deployment{Deployment: v1alpha1.Deployment{Flow: flow, Name: name, Pool: pool, Queue: queue, Image: "img:1", Entrypoint: "flows/x.py:x"}}
+	dep := func(flow, name, pool, queue string) *project.InstalledDeployment {
+		return &project.InstalledDeployment{Deployment: v1alpha1.Deployment{Flow: flow, Name: name, Pool: pool, Queue: queue, Image: "img:1", Entrypoint: "flows/x.py:x"}}
 	}
-	cfg := &Config{
-		Pools: map[string]*Pool{
+	cfg := &project.Installed{
+		Pools: map[string]*project.InstalledPool{
 			"p":     pool("p", v1alpha1.Queue{Name: "hi", Priority: 1}, v1alpha1.Queue{Name: "lo", Priority: 10}, v1alpha1.Queue{Name: "slow", Priority: 10}),
 			"other": pool("other", v1alpha1.Queue{Name: "default", Priority: 1}),
 		},
-		Deployments: map[string]*Deployment{
+		Deployments: map[string]*project.InstalledDeployment{
 			"f/a": dep("f", "a", "p", "lo"), "f/b": dep("f", "b", "p", "lo"),
 			"f/c": dep("f", "c", "p", "hi"), "f/d": dep("f", "d", "p", "slow"),
 			"f/o": dep("f", "o", "other", "default"),
 		},
-		TagLimits:        map[string]int32{},
-		Errors:           map[string]error{},
-		resolvedDefaults: map[string]*resolvedValues{},
+		TagLimits: map[string]int32{},
+		Errors:    map[string]error{},
 	}
 	if change != nil {
 		change(cfg)
@@ -106,7 +106,7 @@ func TestPlan(t *testing.T) {
 	type held map[[2]string]int32
 	cases := []struct {
 		name     string
-		config   func(*Config)
+		config   func(*project.Installed)
 		held     held
 		creating []slots
 		runs     []planRun
@@ -127,7 +127,7 @@ func TestPlan(t *testing.T) {
 		want: []string{"admit hi", "admit early-lo", "admit b-same", "admit old", "admit late-lo"},
 	}, {
 		name:   "pool limit: the first in order takes the last slot",
-		config: func(c *Config) { c.Pools["p"].ConcurrencyLimit = limit(2) },
+		config: func(c *project.Installed) { c.Pools["p"].ConcurrencyLimit = limit(2) },
 		held:   held{{slotPool, "p"}: 1},
 		runs: []planRun{
 			{name: "second", deployment: "f/a", created: -time.Second},
@@ -137,7 +137,7 @@ func TestPlan(t *testing.T) {
 		slotWait: true,
 	}, {
 		name:   "queue limit binds alone; the pool's other queue is served",
-		config: func(c *Config) { c.Pools["p"].Queues[1].ConcurrencyLimit = limit(1) },
+		config: func(c *project.Installed) { c.Pools["p"].Queues[1].ConcurrencyLimit = limit(1) },
 		runs: []planRun{
 			{name: "lo1", deployment: "f/a", created: -3 * time.Second},
 			{name: "lo2", deployment: "f/b", created: -2 * time.Second},
@@ -147,7 +147,7 @@ func TestPlan(t *testing.T) {
 		slotWait: true,
 	}, {
 		name: "tag limit binds alone, across deployments and pools",
-		config: func(c *Config) {
+		config: func(c *project.Installed) {
 			c.TagLimits["db"] = 1
 		},
 		runs: []planRun{
@@ -159,7 +159,7 @@ func TestPlan(t *testing.T) {
 		slotWait: true,
 	}, {
 		name:   "deployment limit binds alone; the deployment's runs wait, others go",
-		config: func(c *Config) { c.Deployments["f/a"].ConcurrencyLimit = limit(1) },
+		config: func(c *project.Installed) { c.Deployments["f/a"].ConcurrencyLimit = limit(1) },
 		held:   held{{slotDeployment, "f/a"}: 1},
 		runs: []planRun{
 			{name: "a1", deployment: "f/a", created: -2 * time.Second},
@@ -169,7 +169,7 @@ func TestPlan(t *testing.T) {
 		slotWait: true,
 	}, {
 		name: "all four limits together: each run waits on the first that binds it; the rest go",
-		config: func(c *Config) {
+		config: func(c *project.Installed) {
 			c.Pools["other"].ConcurrencyLimit = limit(1)
 			c.Pools["p"].Queues[0].ConcurrencyLimit = limit(1)
 			c.Deployments["f/a"].ConcurrencyLimit = limit(1)
@@ -200,7 +200,7 @@ func TestPlan(t *testing.T) {
 		slotWait: true,
 	}, {
 		name: "CancelNew: a run of a full deployment is cancelled, not queued; with room it is admitted",
-		config: func(c *Config) {
+		config: func(c *project.Installed) {
 			c.Deployments["f/a"].ConcurrencyLimit = limit(1)
 			c.Deployments["f/a"].CollisionStrategy = v1alpha1.CollisionCancelNew
 		},
@@ -211,7 +211,7 @@ func TestPlan(t *testing.T) {
 		want: []string{"admit a1", "cancel a2"},
 	}, {
 		name: "CancelNew does not cancel a run blocked by its pool rather than its deployment",
-		config: func(c *Config) {
+		config: func(c *project.Installed) {
 			c.Pools["p"].ConcurrencyLimit = limit(0)
 			c.Deployments["f/a"].ConcurrencyLimit = limit(1)
 			c.Deployments["f/a"].CollisionStrategy = v1alpha1.CollisionCancelNew
@@ -221,7 +221,7 @@ func TestPlan(t *testing.T) {
 		slotWait: true,
 	}, {
 		name: "paused pool, queue (by config and by kubectl) and deployment hold their runs; others go",
-		config: func(c *Config) {
+		config: func(c *project.Installed) {
 			c.Pools["other"].Paused = true
 			c.Pools["p"].Queues[0].Paused = true
 			c.Pools["p"].PausedQueues["slow"] = true
@@ -244,6 +244,27 @@ func TestPlan(t *testing.T) {
 			"admit a",
 		},
 	}, {
+		name: "paused by kubectl (the annotations) as by config; of several pauses the outermost is named",
+		config: func(c *project.Installed) {
+			c.Pools["other"].PausedByAnnotation = true
+			c.Deployments["f/o"].Paused = true
+			c.Pools["p"].PausedQueues["hi"] = true
+			c.Deployments["f/c"].PausedByAnnotation = true
+			c.Deployments["f/b"].PausedByAnnotation = true
+		},
+		runs: []planRun{
+			{name: "o", deployment: "f/o"},
+			{name: "c", deployment: "f/c"},
+			{name: "b", deployment: "f/b"},
+			{name: "a", deployment: "f/a"},
+		},
+		want: []string{
+			"wait o Paused: pool other is paused",
+			"wait c Paused: queue p/hi is paused",
+			"wait b Paused: deployment f/b is paused",
+			"admit a",
+		},
+	}, {
 		name: "not yet due: waits, and the pass wakes at the earliest due time; Late is counted",
 		runs: []planRun{
 			{name: "soon", deployment: "f/a", due: in(time.Minute)},
@@ -261,7 +282,7 @@ func TestPlan(t *testing.T) {
 		counts: map[v1alpha1.RunState]int{"": 2, v1alpha1.StateScheduled: 1, v1alpha1.StateLate: 1},
 	}, {
 		name: "rejections: bad request, unknown deployment; config that cannot be read makes runs wait",
-		config: func(c *Config) {
+		config: func(c *project.Installed) {
 			c.Errors[v1alpha1.DeploymentConfigMapName("f", "broken")] = fmt.Errorf("bad yaml")
 		},
 		runs: []planRun{
@@ -303,7 +324,7 @@ func TestPlan(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var cache runCache
-			in := planInput{now: planNow, namespace: "flows", cfg: planConfig(tc.config), cfgGen: 1, creating: tc.creating,
+			in := planInput{now: planNow, namespace: "flows", cfg: planConfig(tc.config), cfgGen: 1, creating: tc.creating, defaults: map[string]*resolvedValues{},
 				held: func(kind, name string) int32 { return tc.held[[2]string{kind, name}] }}
 			for _, r := range tc.runs {
 				in.waiting = append(in.waiting, r.waiting(t, &cache))
@@ -345,7 +366,7 @@ func TestPlan(t *testing.T) {
 func TestPlanCachesAdmissionPerConfig(t *testing.T) {
 	var cache runCache
 	w := planRun{name: "r", deployment: "f/a"}.waiting(t, &cache)
-	in := planInput{now: planNow, namespace: "flows", cfg: planConfig(nil), cfgGen: 7, waiting: []waitingRun{w}}
+	in := planInput{now: planNow, namespace: "flows", cfg: planConfig(nil), cfgGen: 7, waiting: []waitingRun{w}, defaults: map[string]*resolvedValues{}}
 	plan(in)
 	first := w.pr.admission
 	if first == nil || w.pr.cfgGen != 7 {
@@ -355,12 +376,12 @@ func TestPlanCachesAdmissionPerConfig(t *testing.T) {
 	if w.pr.admission != first {
 		t.Error("the same config generation admitted the run again")
 	}
-	in.cfg = planConfig(func(c *Config) { delete(c.Deployments, "f/a") })
+	in.cfg = planConfig(func(c *project.Installed) { delete(c.Deployments, "f/a") })
 	in.cfgGen = 8
 	if got := describeDecision(plan(in).decisions[0]); got != "reject r DeploymentNotFound" {
 		t.Errorf("after the deployment went: %s", got)
 	}
-	in.cfg = planConfig(func(c *Config) { delete(c.Pools, "p") })
+	in.cfg = planConfig(func(c *project.Installed) { delete(c.Pools, "p") })
 	in.cfgGen = 9
 	if got := describeDecision(plan(in).decisions[0]); got != `wait r WaitingForConfig: pool "p" of deployment f/a is not installed yet` {
 		t.Errorf("without its pool: %s", got)

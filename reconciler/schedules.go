@@ -70,7 +70,7 @@ func (c *Controller) fireSchedules(ctx context.Context, armed map[string]time.Ti
 	}
 	for _, n := range names {
 		d := cfg.Deployments[n]
-		if d.Paused {
+		if project.PauseOf(nil, "", d).Paused() {
 			continue
 		}
 		for i, s := range d.Schedules {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 func TestScheduledRunNameIsStable(t *testing.T) {
@@ -33,10 +34,10 @@ func TestOlderRV(t *testing.T) {
 
 func TestUsageBlocked(t *testing.T) {
 	two, one := int32(2), int32(1)
-	pool := &Pool{Pool: v1alpha1.Pool{Name: "p", ConcurrencyLimit: &two, Queues: []v1alpha1.Queue{{Name: "q", ConcurrencyLimit: &two}}}}
-	d := &Deployment{Deployment: v1alpha1.Deployment{Flow: "f", Name: "d", Queue: "q", ConcurrencyLimit: &one}}
-	other := &Deployment{Deployment: v1alpha1.Deployment{Flow: "f", Name: "e", Queue: "q"}}
-	cfg := &Config{TagLimits: map[string]int32{"db": 1}}
+	pool := &project.InstalledPool{Pool: v1alpha1.Pool{Name: "p", ConcurrencyLimit: &two, Queues: []v1alpha1.Queue{{Name: "q", ConcurrencyLimit: &two}}}}
+	d := &project.InstalledDeployment{Deployment: v1alpha1.Deployment{Flow: "f", Name: "d", Queue: "q", ConcurrencyLimit: &one}}
+	other := &project.InstalledDeployment{Deployment: v1alpha1.Deployment{Flow: "f", Name: "e", Queue: "q"}}
+	cfg := &project.Installed{TagLimits: map[string]int32{"db": 1}}
 	u := newUsage(nil)
 	s := slotsOf("p", "q", "f/d", []string{"db"})
 	if limit, _ := u.blocked(cfg, pool, d, s); limit != "" {

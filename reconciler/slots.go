@@ -78,6 +78,6 @@ func (u *usage) add(s slots) {
 
 // blocked names the first limit that has no free slot for s, or "".
 // The deployment limit is reported apart, for CancelNew.
-func (u *usage) blocked(cfg *Config, pool *Pool, d *Deployment, s slots) (limit string, deploymentFull bool) {
+func (u *usage) blocked(cfg *project.Installed, pool *project.InstalledPool, d *project.InstalledDeployment, s slots) (limit string, deploymentFull bool) {
 	return project.BlockingLimit(&pool.Pool, &d.Deployment, s.Tags, cfg.TagLimits, u.get)
 }

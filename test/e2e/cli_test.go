@@ -250,7 +250,7 @@ func TestCLI(t *testing.T) {
 		}
 		// Rejected: caught before submitting, or (with --validate=false) by
 		// the reconciler; 5 either way.
-		k.expect(5, []string{"run", "e2e/ok", "-p", "name=3", "--wait"}, "not submitted", "/name")
+		k.expect(5, []string{"run", "e2e/ok", "-p", "name=3", "--wait"}, "not submitted", `parameter "name": expected string`)
 		k.expect(5, []string{"run", "e2e/ok", "-p", "name=3", "--validate=false", "--wait", "--timeout", "60s"}, "Rejected: InvalidParameters")
 		// Timeout: 6, and the run goes on.
 		k.expect(6, []string{"run", "e2e/slow", "--name", "slow-timeout", "--wait", "--timeout", "2s"}, "timed out after 2s")
