@@ -65,7 +65,7 @@ func TestGetJSONParsesBack(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &l); err != nil {
 		t.Fatal(err)
 	}
-	if l.Kind != "List" || len(l.Items) != 6 {
+	if l.Kind != "List" || len(l.Items) != 8 {
 		t.Fatalf("kind %s, %d items", l.Kind, len(l.Items))
 	}
 	states := map[string]string{}
@@ -130,7 +130,8 @@ func TestGetWatch(t *testing.T) {
 	cancel()
 	out := <-done
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 3 || !strings.Contains(lines[1], "Running") || !strings.Contains(lines[2], "Completed") || !strings.HasPrefix(lines[0], "NAME") {
+	// The header, the two runs of hello/arthur, then the one that changed.
+	if len(lines) != 4 || !strings.Contains(lines[1], "Running") || !strings.Contains(lines[3], "hello-arthur-running") || !strings.Contains(lines[3], "Completed") || !strings.HasPrefix(lines[0], "NAME") {
 		t.Errorf("watch printed:\n%s", out)
 	}
 	_ = corev1.ConfigMap{}

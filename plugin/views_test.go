@@ -1,0 +1,205 @@
+package plugin
+
+import (
+	"context"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-flows/kubectl-flows/client"
+	"github.com/kubectl-flows/kubectl-flows/dashboard"
+	"github.com/kubectl-flows/kubectl-flows/internal/golden"
+)
+
+// shown is what a format says of a run: the state shown (Late for a
+// Scheduled run past its time), the tags it counts against and whether a
+// cancel was asked for.
+type shown struct {
+	State  string
+	Tags   string
+	Cancel bool
+}
+
+// TestOneRunViewFourFormats prints every run of one fixture snapshot as
+// get's table, describe, get -o yaml and the dashboard's pages, each
+// checked against its golden file, and checks that the four say the same
+// state, tags (the deployment's and the request's) and cancel status of
+// each run: they all print client.RunView.
+func TestOneRunViewFourFormats(t *testing.T) {
+	fc := newFakeCluster(t, true)
+	kf := func(args ...string) string {
+		out, errOut, code := fc.kf(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+		return out
+	}
+	table, objects := kf("get", "runs", "-o", "wide"), kf("get", "runs", "-o", "yaml")
+	names := strings.Fields(kf("get", "runs", "-o", "name"))
+	var describes strings.Builder
+	byFormat := map[string]map[string]shown{"table": fromTable(t, table), "yaml": fromObjects(t, objects), "describe": {}, "dashboard": {}}
+	for i, n := range names {
+		names[i] = strings.TrimPrefix(n, "run.kubectl-flows.dev/")
+		d := kf("describe", "run", names[i])
+		describes.WriteString(d + "---\n")
+		byFormat["describe"][names[i]] = fromDescribe(d)
+	}
+	html := dashboardPages(t, fc, names, byFormat["dashboard"])
+
+	dir := filepath.Join("testdata", "views")
+	golden.Check(t, filepath.Join(dir, "runs-table.txt"), []byte(table))
+	golden.Check(t, filepath.Join(dir, "runs-describe.txt"), []byte(describes.String()))
+	golden.Check(t, filepath.Join(dir, "runs.yaml"), []byte(objects))
+	golden.Check(t, filepath.Join(dir, "runs-dashboard.html"), []byte(html))
+
+	if len(names) != 8 {
+		t.Fatalf("%d runs in the fixture", len(names))
+	}
+	for _, n := range names {
+		want := byFormat["table"][n]
+		for format, runs := range byFormat {
+			if got := runs[n]; got != want {
+				t.Errorf("run %s: %s shows %+v, get's table %+v", n, format, got, want)
+			}
+		}
+	}
+	// The fixture has what the formats used to disagree on.
+	for n, want := range map[string]shown{
+		"hello-arthur-waiting":   {"Scheduled", "hello,adhoc", false},
+		"hello-default-stopping": {"Running", "hello", true}, // the cancel annotation
+		"hello-default-later":    {"Scheduled", "hello", true}, // a cancel request
+		"hello-default-late":     {"Late", "hello", false},
+	} {
+		if got := byFormat["table"][n]; got != want {
+			t.Errorf("run %s shows %+v, want %+v", n, got, want)
+		}
+	}
+}
+
+// fromTable reads get -o wide by its columns.
+func fromTable(t *testing.T, table string) map[string]shown {
+	lines := strings.Split(strings.TrimRight(table, "\n"), "\n")
+	col := func(line, name string) string {
+		start := strings.Index(lines[0], name)
+		end := len(line)
+		if next := regexp.MustCompile(`\s[A-Z]`).FindStringIndex(lines[0][start:]); next != nil && start+next[1]-1 < len(line) {
+			end = start + next[1] - 1
+		}
+		return strings.TrimSpace(line[start:end])
+	}
+	out := map[string]shown{}
+	for _, l := range lines[1:] {
+		state, cancel := strings.CutSuffix(col(l, "STATE"), " (cancel requested)")
+		out[col(l, "NAME")] = shown{state, col(l, "TAGS"), cancel}
+	}
+	return out
+}
+
+// fromObjects reads get -o yaml.
+func fromObjects(t *testing.T, objects string) map[string]shown {
+	var list struct {
+		Items []struct {
+			Metadata struct{ Name string }
+			Status   struct {
+				State           string
+				Late            bool
+				Tags            []string
+				CancelRequested bool `json:"cancelRequested"`
+			}
+		}
+	}
+	if err := yaml.Unmarshal([]byte(objects), &list); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]shown{}
+	for _, it := range list.Items {
+		st := it.Status
+		if st.Late {
+			st.State = "Late"
+		}
+		out[it.Metadata.Name] = shown{st.State, strings.Join(st.Tags, ","), st.CancelRequested}
+	}
+	return out
+}
+
+// fromDescribe reads describe run.
+func fromDescribe(d string) shown {
+	field := func(label string) string {
+		m := regexp.MustCompile(`(?m)^` + label + `:\s+(.*)$`).FindStringSubmatch(d)
+		if m == nil {
+			return ""
+		}
+		return strings.TrimSpace(m[1])
+	}
+	state, cancel := strings.CutSuffix(field("State"), " (cancel requested)")
+	return shown{state, strings.ReplaceAll(field("Tags"), ", ", ","), cancel && field("Cancel") != ""}
+}
+
+// dashboardPages serves the dashboard over the fake cluster and returns
+// the runs table and each run's heading and facts, reading what they show
+// of each run into seen. A run's row and its page must agree.
+func dashboardPages(t *testing.T, fc *fakeCluster, names []string, seen map[string]shown) string {
+	c := client.New(fc.client, client.Options{Namespace: "flows", Now: func() time.Time { return clock }})
+	b := dashboard.NewClusterBackend(c)
+	ts := httptest.NewServer(nil)
+	t.Cleanup(ts.Close)
+	srv, err := dashboard.New(b, ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Config.Handler = srv.Handler()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	if !b.Start(ctx, &wg, func() {}) {
+		t.Fatal("the dashboard's caches did not fill")
+	}
+	get := func(path string) string {
+		resp, err := http.Get(ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d\n%s", path, resp.StatusCode, body)
+		}
+		return strings.ReplaceAll(string(body), srv.Token(), "TOKEN")
+	}
+	var out strings.Builder
+	runs := regexp.MustCompile(`(?s)<table class="runs" id="runs">.*?</table>`).FindString(get("/"))
+	out.WriteString(runs + "\n")
+	row := regexp.MustCompile(`(?s)<tr data-run="([^"]+)".*?<span class="state [^"]*">([^<]*)</span>( <span class="cancel-requested">)?.*?</td>\s*<td>[^<]*</td>\s*<td>([^<]*)</td>`)
+	for _, m := range row.FindAllStringSubmatch(runs, -1) {
+		seen[m[1]] = shown{m[2], strings.ReplaceAll(m[4], ", ", ","), m[3] != ""}
+	}
+	page := regexp.MustCompile(`(?s)<h1>Run .*?</h1>.*?<dl class="facts">.*?</dl>`)
+	for _, n := range names {
+		p := page.FindString(get("/runs/" + n))
+		out.WriteString(p + "\n")
+		state := regexp.MustCompile(`id="run-state">([^<]*)</span>`).FindStringSubmatch(p)
+		tags := regexp.MustCompile(`<dt>Tags</dt><dd>([^<]*)</dd>`).FindStringSubmatch(p)
+		if state == nil || tags == nil {
+			t.Fatalf("run page of %s lacks its state or tags:\n%s", n, p)
+		}
+		onPage := shown{state[1], strings.ReplaceAll(tags[1], ", ", ","), strings.Contains(p, `id="run-cancel"`)}
+		if onPage != seen[n] {
+			t.Errorf("run %s: its dashboard row shows %+v, its page %+v", n, seen[n], onPage)
+		}
+	}
+	if len(seen) != len(names) || !slices.Equal(slices.Sorted(maps.Keys(seen)), slices.Sorted(slices.Values(names))) {
+		t.Errorf("the dashboard lists %v, get %v", slices.Sorted(maps.Keys(seen)), names)
+	}
+	return out.String()
+}
+
