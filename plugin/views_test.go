@@ -76,7 +76,7 @@ func TestOneRunViewFourFormats(t *testing.T) {
 	// The fixture has what the formats used to disagree on.
 	for n, want := range map[string]shown{
 		"hello-arthur-waiting":   {"Scheduled", "hello,adhoc", false},
-		"hello-default-stopping": {"Running", "hello", true}, // the cancel annotation
+		"hello-default-stopping": {"Running", "hello", true},   // the cancel annotation
 		"hello-default-later":    {"Scheduled", "hello", true}, // a cancel request
 		"hello-default-late":     {"Late", "hello", false},
 	} {
@@ -202,4 +202,3 @@ func dashboardPages(t *testing.T, fc *fakeCluster, names []string, seen map[stri
 	}
 	return out.String()
 }
-
