@@ -10,6 +10,7 @@
 package reconciler
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -66,15 +67,16 @@ type Options struct {
 	// writes: progress reports, which under a burst would cost the API
 	// server as much again as the Jobs themselves. Past the budget a run's
 	// progress write waits 5 batch periods and is often overtaken by the
-	// next state; final states and slots never wait. Zero means 10 and
-	// 20; a negative QPS means no budget.
+	// next state; final states and slots never wait. Zero means
+	// DefaultOptions'; a negative QPS means no budget.
 	StatusWriteQPS   float32
 	StatusWriteBurst int
 	// StatusWriteMaxLatency holds back progress writes while the
 	// reconciler's own writes take longer than this on average: the API
 	// server is saturated, and a report would only delay the dispatches
 	// and final states queued behind it. A held progress state is written
-	// once it has lasted 30 s. Zero means 50 ms; negative, never held.
+	// once it has lasted 30 s. Zero means DefaultOptions'; negative,
+	// never held.
 	StatusWriteMaxLatency time.Duration
 	// StartupGrace is how long a new leader waits before its first pass,
 	// so that a write a dead predecessor had on the wire lands first.
@@ -185,37 +187,47 @@ func FactoryOptions(ns string, c Cache) []informers.SharedInformerOption {
 	}
 }
 
+// DefaultOptions are the values New gives the fields of Options left zero,
+// and the defaults of flows-reconciler's flags: one place for both.
+func DefaultOptions() Options {
+	return Options{
+		Workers:               8,
+		WriteConcurrency:      64,
+		StatusBatchPeriod:     time.Second,
+		StatusWriteQPS:        10,
+		StatusWriteBurst:      20,
+		StatusWriteMaxLatency: 50 * time.Millisecond,
+		StartupGrace:          time.Second,
+		RetentionInterval:     30 * time.Second,
+	}
+}
+
+// withDefaults fills the tunables left zero from DefaultOptions (the
+// counts also when negative), and turns a negative batch period into none.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.Workers <= 0 {
+		o.Workers = d.Workers
+	}
+	if o.WriteConcurrency <= 0 {
+		o.WriteConcurrency = d.WriteConcurrency
+	}
+	if o.StatusWriteBurst <= 0 {
+		o.StatusWriteBurst = d.StatusWriteBurst
+	}
+	o.StatusBatchPeriod = max(cmp.Or(o.StatusBatchPeriod, d.StatusBatchPeriod), 0)
+	o.StatusWriteQPS = cmp.Or(o.StatusWriteQPS, d.StatusWriteQPS)
+	o.StatusWriteMaxLatency = cmp.Or(o.StatusWriteMaxLatency, d.StatusWriteMaxLatency)
+	o.StartupGrace = cmp.Or(o.StartupGrace, d.StartupGrace)
+	o.RetentionInterval = cmp.Or(o.RetentionInterval, d.RetentionInterval)
+	return o
+}
+
 // New builds a Controller on the informers given, which it registers its
 // indexes and handlers with: start their factories after New, wait for
 // HasSynced, then Run.
 func New(client kubernetes.Interface, inf Informers, opts Options) *Controller {
-	if opts.Workers <= 0 {
-		opts.Workers = 8
-	}
-	if opts.WriteConcurrency <= 0 {
-		opts.WriteConcurrency = 64
-	}
-	if opts.StatusBatchPeriod == 0 {
-		opts.StatusBatchPeriod = time.Second
-	}
-	if opts.StatusBatchPeriod < 0 {
-		opts.StatusBatchPeriod = 0
-	}
-	if opts.StatusWriteQPS == 0 {
-		opts.StatusWriteQPS = 10
-	}
-	if opts.StatusWriteBurst <= 0 {
-		opts.StatusWriteBurst = 20
-	}
-	if opts.StatusWriteMaxLatency == 0 {
-		opts.StatusWriteMaxLatency = 50 * time.Millisecond
-	}
-	if opts.StartupGrace == 0 {
-		opts.StartupGrace = time.Second
-	}
-	if opts.RetentionInterval == 0 {
-		opts.RetentionInterval = 30 * time.Second
-	}
+	opts = opts.withDefaults()
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}

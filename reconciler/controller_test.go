@@ -669,3 +669,14 @@ func TestCreateOutcomeUnknown(t *testing.T) {
 		}
 	}
 }
+
+func TestOptionsWithDefaults(t *testing.T) {
+	d := DefaultOptions()
+	if got := (Options{}).withDefaults(); !reflect.DeepEqual(got, d) {
+		t.Errorf("zero options: %+v, want DefaultOptions %+v", got, d)
+	}
+	got := (Options{Workers: -1, StatusBatchPeriod: -1, StatusWriteQPS: -1, StatusWriteMaxLatency: -1, RetentionInterval: time.Minute}).withDefaults()
+	if got.Workers != d.Workers || got.StatusBatchPeriod != 0 || got.StatusWriteQPS != -1 || got.StatusWriteMaxLatency != -1 || got.RetentionInterval != time.Minute {
+		t.Errorf("negative and set options: %+v", got)
+	}
+}

@@ -85,8 +85,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	in := planInput{now: now, namespace: c.opts.Namespace, cfg: c.cfgCache.build(cms), cfgGen: configGeneration(cms), held: c.held,
-		defaults: map[string]*resolvedValues{}}
+	in := planInput{now: now, namespace: c.opts.Namespace, cfg: c.cfgCache.build(cms), cfgGen: configGeneration(cms), held: c.held}
 	claims := c.exp.snapshot(now) // before the lists: see snapshot
 
 	// A run's Job is its slot: every unfinished Job counts, whatever its
@@ -110,6 +109,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	for i, cm := range waiting {
 		in.waiting[i] = c.waitingRun(in.cfg, cm, claims, now)
 	}
+	admitWaiting(in)
 	p := plan(in)
 
 	var actions []pending

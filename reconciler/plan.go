@@ -14,17 +14,15 @@ import (
 )
 
 // planInput is what a dispatch pass decides from: a snapshot of the config,
-// the runs waiting for a slot and the slots in use. plan reads nothing
-// else: no client, no cache, no clock.
+// the runs waiting for a slot, each with its verdict under that config
+// (admitWaiting), and the slots in use. plan reads nothing else, and
+// writes none of it: no client, no cache, no clock.
 type planInput struct {
 	now       time.Time
 	namespace string
 	cfg       *project.Installed
 	cfgGen    uint64 // configGeneration of the ConfigMaps cfg was built from
-	// defaults holds, per deployment, the values of a run with none of its
-	// own, worked out once per pass (see admit).
-	defaults map[string]*resolvedValues
-	waiting  []waitingRun
+	waiting   []waitingRun
 	// held counts the unfinished Jobs holding a slot of a limit.
 	held func(kind, name string) int32
 	// creating are the slots of the Job creates in flight whose Job the
@@ -57,6 +55,44 @@ type waitingRun struct {
 	// parent is what the caches show of the run its request names as its
 	// parent (zero when it names none).
 	parent parentSeen
+}
+
+// awaitsSlot says a run is new or Scheduled, with no cancel asked.
+func (w *waitingRun) awaitsSlot() bool {
+	return (w.state == "" || w.state == v1alpha1.StateScheduled) && !w.cancel
+}
+
+// judged says plan judges the run this pass, by the verdict admitWaiting
+// leaves in its parsedRun: it awaits a slot, has no Job and none being
+// created, its Job name is free, and no write of it is under way or
+// backed off.
+func (w *waitingRun) judged(now time.Time) bool {
+	return !w.creating && !w.hasJob && w.jobName == "" && w.awaitsSlot() && !w.inflight && !now.Before(w.refusedUntil)
+}
+
+// admitWaiting gives every run plan will judge its verdict under the
+// pass's config (admit), in its parsedRun: outside plan, so that plan only
+// reads. A verdict is kept for the config generation it was reached under,
+// so a run waiting for a slot is validated once, not every pass; a wait for
+// config is looked at again each pass. Runs with no values of their own
+// share the pass's resolution of their deployment's defaults.
+func admitWaiting(in planInput) {
+	defaults := map[string]*resolvedValues{}
+	for i := range in.waiting {
+		w := &in.waiting[i]
+		if !w.judged(in.now) {
+			continue
+		}
+		pr := w.pr
+		if pr.cfgGen == in.cfgGen && (pr.admission != nil || pr.admitErr != nil) {
+			continue
+		}
+		pr.admission, pr.admitErr, pr.admitWait = admit(in.cfg, defaults, in.namespace, w.cm, pr.req, pr.reqErr)
+		pr.cfgGen = in.cfgGen
+		if pr.admitWait != nil {
+			pr.cfgGen = 0 // look again next pass
+		}
+	}
 }
 
 // decisionKind is what a pass decides for a run.
@@ -107,8 +143,8 @@ type planned struct {
 // priority, then scheduled time, then creation, then name. A run blocked
 // on one limit does not block runs that do not need that limit. Runs
 // already being written, backed off, cancelled, not yet due or paused are
-// settled before the sort. plan caches each run's admission in its
-// parsedRun, for the config generation it was made under.
+// settled before the sort. plan is pure: it reads each run's verdict,
+// which admitWaiting made before, and changes nothing it is given.
 func plan(in planInput) planned {
 	out := planned{counts: map[v1alpha1.RunState]int{}, usage: newUsage(in.held)}
 	for _, s := range in.creating {
@@ -143,7 +179,7 @@ func plan(in planInput) planned {
 			}
 			continue
 		}
-		if (w.state == "" || w.state == v1alpha1.StateScheduled) && !w.cancel {
+		if w.awaitsSlot() {
 			cands = append(cands, w)
 		}
 	}
@@ -159,22 +195,16 @@ func plan(in planInput) planned {
 		}
 	}
 	for _, w := range cands {
-		if w.inflight {
-			continue
-		}
-		if in.now.Before(w.refusedUntil) {
-			wakeAt(w.refusedUntil)
+		if !w.judged(in.now) { // a write of it is under way, or backed off
+			if !w.inflight {
+				wakeAt(w.refusedUntil)
+			}
 			continue
 		}
 		pr := w.pr
-		if pr.cfgGen != in.cfgGen || (pr.admission == nil && pr.admitErr == nil) {
-			a, rej, wait := admit(in.cfg, in.defaults, in.namespace, w.cm, pr.req, pr.reqErr)
-			pr.admission, pr.admitErr, pr.cfgGen = a, rej, in.cfgGen
-			if wait != nil {
-				pr.cfgGen = 0 // look again next pass
-				out.decisions = append(out.decisions, decision{run: w, kind: decideWait, reason: "WaitingForConfig", message: wait.message})
-				continue
-			}
+		if pr.admitWait != nil {
+			out.decisions = append(out.decisions, decision{run: w, kind: decideWait, reason: "WaitingForConfig", message: pr.admitWait.message})
+			continue
 		}
 		if pr.admitErr != nil {
 			out.decisions = append(out.decisions, decision{run: w, kind: decideReject, rejection: pr.admitErr})

@@ -324,11 +324,12 @@ func TestPlan(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var cache runCache
-			in := planInput{now: planNow, namespace: "flows", cfg: planConfig(tc.config), cfgGen: 1, creating: tc.creating, defaults: map[string]*resolvedValues{},
+			in := planInput{now: planNow, namespace: "flows", cfg: planConfig(tc.config), cfgGen: 1, creating: tc.creating,
 				held: func(kind, name string) int32 { return tc.held[[2]string{kind, name}] }}
 			for _, r := range tc.runs {
 				in.waiting = append(in.waiting, r.waiting(t, &cache))
 			}
+			admitWaiting(in)
 			out := plan(in)
 			var got []string
 			for _, d := range out.decisions {
@@ -360,33 +361,70 @@ func TestPlan(t *testing.T) {
 	}
 }
 
-// An admission is cached per config generation: a pass under the same
-// config reuses it, a new config redoes it, and a wait for config is looked
-// at again on every pass.
-func TestPlanCachesAdmissionPerConfig(t *testing.T) {
+// A verdict is reached outside plan and cached per config generation: a
+// pass under the same config reuses it, a new config redoes it, and a wait
+// for config is looked at again on every pass.
+func TestAdmitWaitingCachesPerConfig(t *testing.T) {
 	var cache runCache
 	w := planRun{name: "r", deployment: "f/a"}.waiting(t, &cache)
-	in := planInput{now: planNow, namespace: "flows", cfg: planConfig(nil), cfgGen: 7, waiting: []waitingRun{w}, defaults: map[string]*resolvedValues{}}
-	plan(in)
+	in := planInput{now: planNow, namespace: "flows", cfg: planConfig(nil), cfgGen: 7, waiting: []waitingRun{w}}
+	admitWaiting(in)
 	first := w.pr.admission
 	if first == nil || w.pr.cfgGen != 7 {
 		t.Fatalf("admission %v at generation %d, want one at 7", first, w.pr.cfgGen)
 	}
-	plan(in)
+	admitWaiting(in)
 	if w.pr.admission != first {
 		t.Error("the same config generation admitted the run again")
 	}
+	decide := func() string { admitWaiting(in); return describeDecision(plan(in).decisions[0]) }
 	in.cfg = planConfig(func(c *project.Installed) { delete(c.Deployments, "f/a") })
 	in.cfgGen = 8
-	if got := describeDecision(plan(in).decisions[0]); got != "reject r DeploymentNotFound" {
+	if got := decide(); got != "reject r DeploymentNotFound" {
 		t.Errorf("after the deployment went: %s", got)
 	}
 	in.cfg = planConfig(func(c *project.Installed) { delete(c.Pools, "p") })
 	in.cfgGen = 9
-	if got := describeDecision(plan(in).decisions[0]); got != `wait r WaitingForConfig: pool "p" of deployment f/a is not installed yet` {
+	if got := decide(); got != `wait r WaitingForConfig: pool "p" of deployment f/a is not installed yet` {
 		t.Errorf("without its pool: %s", got)
 	}
 	if w.pr.cfgGen != 0 {
 		t.Errorf("a wait for config is cached (generation %d)", w.pr.cfgGen)
+	}
+	// A run plan will not judge (a write of it under way) gets no verdict.
+	busy := planRun{name: "busy", deployment: "f/a", edit: func(w *waitingRun) { w.inflight = true }}.waiting(t, &cache)
+	admitWaiting(planInput{now: planNow, namespace: "flows", cfg: planConfig(nil), cfgGen: 10, waiting: []waitingRun{busy}})
+	if busy.pr.admission != nil || busy.pr.admitErr != nil || busy.pr.admitWait != nil {
+		t.Error("a run in flight was judged")
+	}
+}
+
+// plan changes nothing it is given: deciding the same input twice gives
+// the same decisions and leaves every run's cached verdict as it was.
+func TestPlanIsPure(t *testing.T) {
+	var cache runCache
+	in := planInput{now: planNow, namespace: "flows", cfg: planConfig(func(c *project.Installed) { one := int32(1); c.Pools["p"].ConcurrencyLimit = &one }), cfgGen: 3}
+	for _, r := range []planRun{{name: "a", deployment: "f/a"}, {name: "b", deployment: "f/b", created: time.Second}, {name: "x", deployment: "f/x"}} {
+		in.waiting = append(in.waiting, r.waiting(t, &cache))
+	}
+	admitWaiting(in)
+	before := make([]parsedRun, len(in.waiting))
+	for i, w := range in.waiting {
+		before[i] = *w.pr
+	}
+	first, second := plan(in), plan(in)
+	for i, w := range in.waiting {
+		if !reflect.DeepEqual(*w.pr, before[i]) {
+			t.Errorf("plan changed the verdict of %s", w.cm.Name)
+		}
+	}
+	describe := func(p planned) (out []string) {
+		for _, d := range p.decisions {
+			out = append(out, describeDecision(d))
+		}
+		return out
+	}
+	if a, b := describe(first), describe(second); !reflect.DeepEqual(a, b) || len(a) != 3 {
+		t.Errorf("decisions differ or are missing:\n%q\n%q", a, b)
 	}
 }

@@ -19,10 +19,12 @@ type parsedRun struct {
 	rv     string
 	req    *v1alpha1.RunRequest
 	reqErr error
-	// admission is the resolved admission of a new run, kept so that a
-	// run waiting for a slot is validated once, not every pass.
+	// admission, admitErr and admitWait are a new run's verdict under the
+	// config of generation cfgGen (admitWaiting), kept so that a run
+	// waiting for a slot is validated once, not every pass.
 	admission *admission
 	admitErr  *rejection
+	admitWait *waitReason
 	cfgGen    uint64
 	// status is the decoded status of a run in flight, kept for its
 	// resourceVersion: a run's sync comes back on each change of its Job
