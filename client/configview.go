@@ -1,6 +1,8 @@
 package client
 
 import (
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -77,6 +79,16 @@ func (s *Snapshot) ViewDeployment(name string) (DeploymentView, bool) {
 // ViewPool is the view of one installed pool.
 func (s *Snapshot) ViewPool(name string) (PoolView, bool) {
 	return find(s.ViewPools(), func(v PoolView) bool { return v.Name == name })
+}
+
+// ViewQueue is the view of one queue (pool/queue).
+func (s *Snapshot) ViewQueue(name string) (QueueView, bool) {
+	return find(s.ViewQueues(), func(v QueueView) bool { return v.Name == name })
+}
+
+// ViewTagLimit is the view of one tag's limit.
+func (s *Snapshot) ViewTagLimit(tag string) (TagLimitView, bool) {
+	return find(s.ViewTagLimits(), func(v TagLimitView) bool { return v.Tag == tag })
 }
 
 func find[T any](views []T, is func(T) bool) (T, bool) {
@@ -213,15 +225,21 @@ func (s *Snapshot) ViewTagLimits() []TagLimitView {
 	return out
 }
 
-// LimitView is one concurrency limit of any kind, as the dashboard's
-// limits page lists them: a pool, queue, deployment (with a limit) or tag.
+// LimitView is one concurrency limit of any kind, as `get limits` and the
+// dashboard's limits page list them: a pool, queue, deployment (with a
+// limit) or tag.
 type LimitView struct {
 	Kind           string // pool, queue, deployment, tag
 	Name           string
 	Limit          *int32 // nil: unlimited
 	InUse, Waiting int32
 	Paused         PauseState // never paused for a tag
+	// Holders are the runs holding its slots, oldest first.
+	Holders []Holder
 }
+
+// ID is "KIND NAME", as a waiting run names the limit it waits on.
+func (l *LimitView) ID() string { return l.Kind + " " + l.Name }
 
 // ViewLimits are every pool, queue, deployment with a limit, and tag
 // limit, in that order.
@@ -242,5 +260,67 @@ func (s *Snapshot) ViewLimits() []LimitView {
 		limit := t.Limit
 		out = append(out, LimitView{Kind: project.SlotTag, Name: t.Tag, Limit: &limit, InUse: t.InUse, Waiting: t.Waiting})
 	}
+	for i := range out {
+		out[i].Holders = s.Holders(out[i].Kind, out[i].Name)
+	}
+	return out
+}
+
+// Holder is a run holding a slot of a limit.
+type Holder struct {
+	Run string
+	// Since is when it took its slots (Pending), else when it started.
+	Since time.Time
+	// Age is how long it has held them.
+	Age string
+}
+
+// Holders are the runs holding a slot of a limit (kind as
+// project.BlockingLimit names them: pool, queue, deployment, tag; name
+// as project.Usage keys them), oldest first: the slots counted in use.
+func (s *Snapshot) Holders(kind, name string) []Holder {
+	var out []Holder
+	for _, r := range s.Runs {
+		st := r.Status
+		if !r.State().HoldsSlot() {
+			continue
+		}
+		holds := false
+		switch kind {
+		case project.SlotPool:
+			holds = st.Pool == name
+		case project.SlotQueue:
+			holds = st.Pool+"/"+st.Queue == name
+		case project.SlotDeployment:
+			holds = r.Deployment() == name
+		case project.SlotTag:
+			holds = slices.Contains(st.Tags, name)
+		}
+		if !holds {
+			continue
+		}
+		h := Holder{Run: r.ConfigMap.Name, Since: r.ConfigMap.CreationTimestamp.Time}
+		if st.PendingTime != nil {
+			h.Since = st.PendingTime.Time
+		} else if st.StartTime != nil {
+			h.Since = st.StartTime.Time
+		}
+		h.Age = Age(s.Now, h.Since)
+		out = append(out, h)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Since.Before(out[j].Since) })
+	return out
+}
+
+// InLine are the runs waiting for a free slot of a limit ("tag db"), in
+// the order they will get one.
+func (s *Snapshot) InLine(limit string) []RunView {
+	var out []RunView
+	for _, r := range s.Runs {
+		if w, ok := s.Waits[r.ConfigMap.Name]; ok && w.Position > 0 && w.On == limit {
+			out = append(out, s.ViewRun(r))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Position < out[j].Position })
 	return out
 }

@@ -8,7 +8,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/reconciler"
 )
 
 // RunView is one run as every client shows it: a row of `get runs` and
@@ -43,9 +43,15 @@ type RunView struct {
 	// human-readable; Seconds is the running time for charts.
 	Age, Duration string
 	Seconds       float64
-	// WaitingOn names the limit a waiting run waits for ("tag db"), as
-	// the reconciler decides it, or "".
+	// Wait is what the reconciler's dispatch pass would decide for a
+	// waiting run now (Snapshot.Waits); nil for a run that does not wait
+	// (or whose cancel was asked for).
+	Wait *reconciler.Waiting
+	// WaitingOn says in a few words what a waiting run waits on ("tag
+	// db", "paused queue p/q", "not yet due (in 5m)"), and Position its
+	// place among the runs waiting for the same limit, from 1.
 	WaitingOn string
+	Position  int
 	// Info is the run as read: its request and stored status.
 	Info *RunInfo
 }
@@ -77,10 +83,61 @@ func (s *Snapshot) ViewRun(r *RunInfo) RunView {
 	if st.EndTime != nil {
 		v.Ended = st.EndTime.Time
 	}
-	if r.Waiting() {
-		v.WaitingOn = s.blockingLimit(r)
+	if w, ok := s.Waits[v.Name]; ok {
+		v.Wait, v.Position = &w, w.Position
+		v.WaitingOn = waitingOn(w, s.Now)
 	}
 	return v
+}
+
+// waitingOn says in a few words what a waiting run waits on.
+func waitingOn(w reconciler.Waiting, now time.Time) string {
+	switch w.Reason {
+	case "WaitingForSlot":
+		return w.On
+	case "Paused":
+		return "paused " + w.On
+	case "Scheduled":
+		return "not yet due (in " + duration.HumanDuration(w.Due.Sub(now)) + ")"
+	case "WaitingForConfig":
+		return "config held back"
+	case reconciler.WaitStarts:
+		return "nothing: starts next"
+	case reconciler.WaitRejected:
+		return "nothing: will be rejected"
+	case reconciler.WaitCancelNew:
+		return w.On + " full (CancelNew)"
+	}
+	return w.Reason
+}
+
+// WaitText says what a waiting run waits on, and where it stands in line:
+// "waiting on tag db, 3rd in line"; "" for a run that does not wait.
+func (v *RunView) WaitText() string {
+	switch {
+	case v.Wait == nil:
+		return ""
+	case v.Position > 0:
+		return fmt.Sprintf("waiting on %s, %s in line", v.WaitingOn, Ordinal(v.Position))
+	case v.Wait.Reason == "WaitingForConfig" || v.Wait.Reason == reconciler.WaitRejected:
+		return "waiting on " + v.WaitingOn + ": " + v.Wait.Message
+	}
+	return "waiting on " + v.WaitingOn
+}
+
+// Ordinal is 1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, ... 21st.
+func Ordinal(n int) string {
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return fmt.Sprint(n) + suffix
 }
 
 // Ran is how long the run ran: start to end, or to now; false before it
@@ -148,21 +205,6 @@ func (v *RunView) CancelText(now time.Time) string {
 	default:
 		return fmt.Sprintf("requested %s by cancel request %s", TimeText(c.Request.CreationTimestamp.Time, now), c.Request.Name)
 	}
-}
-
-// blockingLimit is the limit a waiting run waits for, decided as the
-// reconciler decides it, from the slots in use now.
-func (s *Snapshot) blockingLimit(r *RunInfo) string {
-	d := s.Installed.Deployments[r.Deployment()]
-	if d == nil {
-		return ""
-	}
-	p := s.Installed.Pools[d.Pool]
-	if p == nil {
-		return ""
-	}
-	limit, _ := project.BlockingLimit(&p.Pool, &d.Deployment, r.Tags(s.Installed), s.Installed.TagLimits, s.Usage.InUse)
-	return limit
 }
 
 // parentName is the run that started r, as its request says ("" for

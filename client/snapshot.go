@@ -9,6 +9,7 @@ import (
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/reconciler"
 )
 
 // Snapshot is the project at one moment, as every client view is drawn
@@ -23,6 +24,10 @@ type Snapshot struct {
 	Runs      []*RunInfo // oldest first
 	Usage     *Usage
 	Cancels   CancelRequests
+	// Waits say, for each waiting run by name, what the reconciler's
+	// dispatch pass would decide for it now (reconciler.Explain): what it
+	// waits on and its place in line.
+	Waits map[string]reconciler.Waiting
 
 	byName map[string]*RunInfo
 }
@@ -40,6 +45,14 @@ func Assemble(ns string, now time.Time, in *project.Installed, runs []*RunInfo, 
 		s.byName[r.ConfigMap.Name] = r
 	}
 	s.Usage = CountSlots(runs, in)
+	cms := make([]*corev1.ConfigMap, len(runs))
+	for i, r := range runs {
+		cms[i] = r.ConfigMap
+	}
+	s.Waits = reconciler.Explain(reconciler.ExplainInput{
+		Now: now, Namespace: ns, Config: in, Runs: cms, Held: s.Usage.InUse,
+		CancelAsked: func(cm *corev1.ConfigMap) bool { return cancelAsked(s.byName[cm.Name], cancels) != nil },
+	})
 	return s
 }
 

@@ -600,5 +600,9 @@ var funcs = template.FuncMap{
 		return string(b)
 	},
 	"runURL": func(name string) string { return "/runs/" + url.PathEscape(name) },
-	"sinces": func() []string { return []string{"15m", "1h", "6h", "24h"} },
+	// limitAnchor is the id of a limit's row on the limits page, from
+	// "KIND NAME" as a waiting run names the limit it waits on.
+	"limitAnchor": func(id string) string { return "limit-" + strings.ReplaceAll(id, " ", "-") },
+	"ordinal":     client.Ordinal,
+	"sinces":      func() []string { return []string{"15m", "1h", "6h", "24h"} },
 }

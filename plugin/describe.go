@@ -15,23 +15,28 @@ import (
 )
 
 var describeLong = templates.LongDesc(`
-	Show a run, deployment or pool in detail.
+	Show a run, deployment, pool, queue or tag limit in detail.
 
-	A run shows its state with reason and message, conditions, the
-	parameters and job variables it resolved to, its Job and the states of
-	its pods (why a pod waits: Unschedulable, ImagePullBackOff, ...), the end
-	of the log saved for a Failed or Crashed run, and recent Events of the
-	run, its Job and pods. A deployment shows its config, pause state,
-	slots, schedules with their next times and its recent runs; a pool its
-	limits, queues and deployments.`)
+	A run shows its state with reason and message, what it waits on and
+	its place in line (as the reconciler's dispatch pass decides it),
+	conditions, the parameters and job variables it resolved to, its Job
+	and the states of its pods (why a pod waits: Unschedulable,
+	ImagePullBackOff, ...), the end of the log saved for a Failed or Crashed
+	run, and recent Events of the run, its Job and pods. A deployment shows
+	its config, pause state, slots, schedules with their next times and its
+	recent runs. A pool, queue or tag shows its limit, the runs holding its
+	slots and for how long, and the runs waiting for one in the order they
+	will get it; a pool also its queues and deployments.`)
 
 var describeExample = templates.Examples(`
 	kubectl flows describe run hello-default-x7k2p
 	kubectl flows describe deployment hello/default
-	kubectl flows describe pool kubernetes`)
+	kubectl flows describe pool kubernetes
+	kubectl flows describe queue kubernetes/default
+	kubectl flows describe tag database`)
 
 // describeKinds are the kinds describe knows, by their get kind.
-var describeKinds = []*kindSpec{runKind, deploymentKind, poolKind}
+var describeKinds = []*kindSpec{runKind, deploymentKind, poolKind, queueKind, limitKind}
 
 // DescribeOptions is `kubectl flows describe`.
 type DescribeOptions struct {
@@ -47,10 +52,10 @@ func NewCmdDescribe(f *Factory, streams genericiooptions.IOStreams) *cobra.Comma
 	return &cobra.Command{
 		Use:                   "describe " + kindChoice(describeKinds) + " NAME",
 		DisableFlagsInUseLine: true,
-		Short:                 "Show details of a run, deployment or pool",
+		Short:                 "Show details of a run, deployment, pool, queue or tag limit",
 		Long:                  describeLong,
 		Example:               describeExample,
-		ValidArgsFunction:     completeKindName(f, "run", "deployment", "pool"),
+		ValidArgsFunction:     completeKindName(f, "run", "deployment", "pool", "queue", "tag"),
 		RunE:                  runE(o),
 	}
 }
@@ -96,6 +101,19 @@ func (o *DescribeOptions) Run(ctx context.Context) error {
 		}
 		v, _ := s.ViewPool(p.Name)
 		printPool(w, s, &v)
+	case queueKind:
+		p, q, err := o.client.Queue(s.Installed, o.name)
+		if err != nil {
+			return err
+		}
+		v, _ := s.ViewQueue(p.Name + "/" + q)
+		printQueue(w, s, &v)
+	case limitKind:
+		if _, err := o.client.TagLimit(s.Installed, o.name); err != nil {
+			return err
+		}
+		v, _ := s.ViewTagLimit(o.name)
+		printTagLimit(w, s, &v)
 	}
 	return tw.Flush()
 }

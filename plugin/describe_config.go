@@ -110,4 +110,53 @@ func printPool(w describe.PrefixWriter, s *client.Snapshot, v *client.PoolView) 
 		w.Write(1, "%s\t%d\t%s\t%s\t%d\n", q.Queue, q.Priority, q.Paused, slotsCell(q.InUse, q.Limit), q.Waiting)
 	}
 	field(w, 0, "Deployments:", "%s", orNone(strings.Join(v.Deployments, ", ")))
+	printSlots(w, s, project.SlotPool, v.Name)
+}
+
+// printQueue prints a queue's description from its view.
+func printQueue(w describe.PrefixWriter, s *client.Snapshot, v *client.QueueView) {
+	field(w, 0, "Name:", "%s", v.Name)
+	field(w, 0, "Namespace:", "%s", s.Namespace)
+	field(w, 0, "Pool:", "%s", v.Pool)
+	field(w, 0, "Priority:", "%d (lower is served first)", v.Priority)
+	field(w, 0, "Paused:", "%s", v.Paused.Sentence())
+	field(w, 0, "Concurrency Limit:", "%s", project.LimitString(v.Limit))
+	field(w, 0, "Slots In Use:", "%d", v.InUse)
+	field(w, 0, "Waiting Runs:", "%d", v.Waiting)
+	printSlots(w, s, project.SlotQueue, v.Name)
+}
+
+// printTagLimit prints a tag limit's description from its view.
+func printTagLimit(w describe.PrefixWriter, s *client.Snapshot, v *client.TagLimitView) {
+	field(w, 0, "Name:", "%s", v.Tag)
+	field(w, 0, "Namespace:", "%s", s.Namespace)
+	field(w, 0, "Concurrency Limit:", "%d", v.Limit)
+	field(w, 0, "Slots In Use:", "%d", v.InUse)
+	field(w, 0, "Waiting Runs:", "%d", v.Waiting)
+	field(w, 0, "Deployments:", "%s", orNone(strings.Join(v.Deployments, ", ")))
+	printSlots(w, s, project.SlotTag, v.Tag)
+}
+
+// printSlots prints who holds a limit's slots, for how long, and who is
+// in line for one.
+func printSlots(w describe.PrefixWriter, s *client.Snapshot, kind, name string) {
+	if hs := s.Holders(kind, name); len(hs) == 0 {
+		field(w, 0, "Holders:", "<none>")
+	} else {
+		w.Write(0, "Holders:\n")
+		w.Write(1, "Run\tSince\tHeld For\n")
+		for _, h := range hs {
+			w.Write(1, "%s\t%s\t%s\n", h.Run, timeCell(h.Since), h.Age)
+		}
+	}
+	inLine := s.InLine(kind + " " + name)
+	if len(inLine) == 0 {
+		field(w, 0, "In Line:", "<none>")
+		return
+	}
+	w.Write(0, "In Line:\n")
+	w.Write(1, "Position\tRun\tDeployment\tState\tAge\n")
+	for _, r := range inLine {
+		w.Write(1, "%d\t%s\t%s\t%s\t%s\n", r.Position, r.Name, r.Deployment, r.State, r.Age)
+	}
 }

@@ -47,8 +47,8 @@ func printRunState(w describe.PrefixWriter, v *client.RunView, fam client.Family
 	if c := v.CancelText(now); c != "" {
 		field(w, 0, "Cancel:", "%s", c)
 	}
-	if v.WaitingOn != "" {
-		field(w, 0, "Waiting On:", "%s", v.WaitingOn)
+	if wait := v.WaitText(); wait != "" {
+		field(w, 0, "Waiting On:", "%s", strings.TrimPrefix(wait, "waiting on "))
 	}
 	if v.Pool != "" {
 		field(w, 0, "Pool:", "%s", v.Pool)

@@ -27,6 +27,8 @@ func TestDescribeGolden(t *testing.T) {
 		{"describe-run-child.txt", []string{"describe", "run", "hello-default-pending"}},
 		{"describe-deployment.txt", []string{"describe", "deployment", "hello/arthur"}},
 		{"describe-pool.txt", []string{"describe", "pool", "kubernetes"}},
+		{"describe-queue.txt", []string{"describe", "queue", "kubernetes/default"}},
+		{"describe-tag.txt", []string{"describe", "tag", "hello"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			out, errOut, code := fc.kf(t, tc.args...)

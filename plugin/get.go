@@ -25,11 +25,16 @@ var getLong = templates.LongDesc(`
 
 	Runs show their deployment, state (Late when Scheduled and more than 15s
 	past their time; "(cancel requested)" until the reconciler carries a
-	cancel out), queue, age and running time. Pools, queues and limits show
-	slots in use against their limit, counted live from the runs;
-	deployments show their schedule, pause state, last run and next
-	scheduled time. With -w the command keeps printing rows as they change,
-	like kubectl get -w.
+	cancel out), queue, age, running time, and for a waiting run what it
+	waits on (WAITING ON: a limit with no free slot, a pause, its scheduled
+	time), as the reconciler's own dispatch rule decides it; -o wide adds
+	its POSITION in line for that limit, the order in which runs start.
+	Pools and queues show slots in use against their limit, counted live
+	from the runs; limits lists every pool, queue, deployment and tag limit
+	with the runs waiting and how long the oldest holder has held its slot
+	(-o wide names the holders); deployments show their schedule, pause
+	state, last run and next scheduled time. With -w the command keeps
+	printing rows as they change, like kubectl get -w.
 
 	-o json|yaml|name|jsonpath print objects shaped like Kubernetes objects
 	(apiVersion kubectl-flows.dev/v1alpha1, kinds Run, Deployment, Pool,
@@ -45,6 +50,9 @@ var getExample = templates.Examples(`
 
 	# Slots in use per queue, updated live
 	kubectl flows get queues -w
+
+	# Every limit, who holds its slots and for how long
+	kubectl flows get limits -o wide
 
 	# The state of one run, for a script
 	kubectl flows get run hello-default-x7k2p -o jsonpath='{.status.state}'`)
@@ -269,7 +277,7 @@ func rowKey(k *kindSpec, r row) string {
 	var parts []string
 	for i, c := range r.cells {
 		name := k.columns[i].Name
-		if name == "Age" || name == "Duration" {
+		if name == "Age" || name == "Duration" || name == "Waiting On" && strings.HasPrefix(fmt.Sprint(c), "not yet due") {
 			continue
 		}
 		s := fmt.Sprint(c)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/client"
+	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 var kinds = []*kindSpec{runKind, deploymentKind, poolKind, queueKind, limitKind}
@@ -160,27 +161,56 @@ type queueStatusView struct {
 }
 
 var limitKind = &kindSpec{
-	kind: "ConcurrencyLimit", plural: "limits", aliases: []string{"limit", "limits", "concurrencylimit", "concurrencylimits", "tag", "tags"},
+	kind: "ConcurrencyLimit", plural: "limits", aliases: []string{"tag", "tags", "limit", "limits", "concurrencylimit", "concurrencylimits"},
 	columns: []metav1.TableColumnDefinition{
-		col("Name", false, "tag"),
-		col("Slots", false, "runs in flight carrying the tag / limit"),
-		col("Deployments", true, "deployments carrying the tag"),
+		col("Kind", false, "pool, queue, deployment (with a limit) or tag"),
+		col("Name", false, ""),
+		col("Slots", false, "runs in flight holding a slot / limit"),
+		col("Waiting", false, "runs waiting for a slot"),
+		col("Oldest Holder", false, "how long the run holding a slot longest has held it"),
+		col("Holders", true, "the runs holding its slots, oldest first"),
 	},
 	rows: func(s *client.Snapshot) []row {
 		var out []row
-		for _, t := range s.ViewTagLimits() {
-			limit := t.Limit
+		for _, l := range s.ViewLimits() {
+			st := limitStatusView{SlotsInUse: l.InUse, Waiting: l.Waiting}
+			oldest, names := "<none>", make([]string, len(l.Holders))
+			for i, h := range l.Holders {
+				names[i] = h.Run
+				st.Holders = append(st.Holders, holderView{Run: h.Run, Since: metav1.NewTime(h.Since)})
+			}
+			if len(l.Holders) > 0 {
+				oldest = l.Holders[0].Age
+			}
+			if l.Kind != project.SlotTag {
+				st.Paused = l.Paused.String()
+			}
 			out = append(out, row{
-				name:  t.Tag,
-				cells: []any{t.Tag, slotsCell(t.InUse, &limit), orNone(strings.Join(t.Deployments, ","))},
-				obj: object("ConcurrencyLimit", t.Tag, s.Namespace, time.Time{}, nil, v1alpha1.TagLimit{Tag: t.Tag, Limit: t.Limit},
-					limitStatusView{SlotsInUse: t.InUse}),
+				name:   l.Name,
+				labels: map[string]string{"kind": l.Kind},
+				cells:  []any{l.Kind, l.Name, slotsCell(l.InUse, l.Limit), fmt.Sprint(l.Waiting), oldest, orNone(strings.Join(names, ","))},
+				obj:    object("ConcurrencyLimit", l.Name, s.Namespace, time.Time{}, nil, limitSpecView{Kind: l.Kind, Name: l.Name, Limit: l.Limit}, st),
 			})
 		}
 		return out
 	},
 }
 
+type limitSpecView struct {
+	Kind  string `json:"kind"`
+	Name  string `json:"name"`
+	Limit *int32 `json:"limit,omitempty"`
+}
+
 type limitStatusView struct {
-	SlotsInUse int32 `json:"slotsInUse"`
+	SlotsInUse int32        `json:"slotsInUse"`
+	Waiting    int32        `json:"waiting"`
+	Paused     string       `json:"paused,omitempty"`
+	Holders    []holderView `json:"holders,omitempty"`
+}
+
+// holderView is a run holding a slot, since it took it.
+type holderView struct {
+	Run   string      `json:"run"`
+	Since metav1.Time `json:"since"`
 }

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"fmt"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,6 +20,8 @@ var runKind = &kindSpec{
 		col("Queue", false, "pool/queue"),
 		col("Age", false, ""),
 		col("Duration", false, "running time"),
+		col("Waiting On", false, "what a waiting run waits on, as the reconciler's dispatch pass decides it: a limit with no free slot, a pause, its scheduled time"),
+		col("Position", true, "a run waiting for a slot: its place in line for that limit, in the order runs start in"),
 		col("Reason", true, ""),
 		col("Job", true, ""),
 		col("Tags", true, "the tags it counts against: the deployment's and its own"),
@@ -40,7 +43,7 @@ func runRow(v *client.RunView) row {
 		name:   v.Name,
 		labels: v.Labels,
 		cells: []any{
-			v.Name, orNone(v.Deployment), v.StateText(), orNone(v.Queue), v.Age, v.Duration,
+			v.Name, orNone(v.Deployment), v.StateText(), orNone(v.Queue), v.Age, v.Duration, v.WaitingOn, positionCell(v.Position),
 			orNone(v.Reason), orNone(v.JobName), orNone(strings.Join(v.Tags, ",")), timeCell(v.Scheduled), orNone(v.Parent),
 		},
 		obj: runObject(v),
@@ -57,6 +60,18 @@ type runStatusView struct {
 	// it by name and UID, or the cancel annotation) and the reconciler has
 	// not carried it out yet.
 	CancelRequested bool `json:"cancelRequested,omitempty"`
+	// WaitingOn and Position: what a waiting run waits on, and its place
+	// among the runs waiting for the same limit (get's columns). Worked
+	// out by the client from the runs it sees, never stored.
+	WaitingOn string `json:"waitingOn,omitempty"`
+	Position  int    `json:"position,omitempty"`
+}
+
+func positionCell(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprint(n)
 }
 
 func runObject(v *client.RunView) *unstructured.Unstructured {
@@ -69,5 +84,5 @@ func runObject(v *client.RunView) *unstructured.Unstructured {
 		spec = map[string]any{"invalid": r.RequestErr.Error()}
 	}
 	return object("Run", v.Name, v.Namespace, v.Created, v.Labels, spec,
-		runStatusView{RunStatus: st, Late: v.State == v1alpha1.StateLate, CancelRequested: v.Cancel != nil})
+		runStatusView{RunStatus: st, Late: v.State == v1alpha1.StateLate, CancelRequested: v.Cancel != nil, WaitingOn: v.WaitingOn, Position: v.Position})
 }

@@ -149,6 +149,85 @@ func fromDescribe(d string) shown {
 // the runs table and each run's heading and facts, reading what they show
 // of each run into seen. A run's row and its page must agree.
 func dashboardPages(t *testing.T, fc *fakeCluster, names []string, seen map[string]shown) string {
+	get := serveDashboard(t, fc)
+	var out strings.Builder
+	runs := regexp.MustCompile(`(?s)<table class="runs" id="runs">.*?</table>`).FindString(get("/"))
+	out.WriteString(runs + "\n")
+	row := regexp.MustCompile(`(?s)<tr data-run="([^"]+)".*?<span class="state [^"]*">([^<]*)</span>( <span class="cancel-requested">)?.*?</td>\s*<td>[^<]*</td>\s*<td>([^<]*)</td>`)
+	for _, m := range row.FindAllStringSubmatch(runs, -1) {
+		seen[m[1]] = shown{m[2], strings.ReplaceAll(m[4], ", ", ","), m[3] != ""}
+	}
+	page := regexp.MustCompile(`(?s)<h1>Run .*?</h1>.*?<dl class="facts">.*?</dl>`)
+	for _, n := range names {
+		p := page.FindString(get("/runs/" + n))
+		out.WriteString(p + "\n")
+		state := regexp.MustCompile(`id="run-state">([^<]*)</span>`).FindStringSubmatch(p)
+		tags := regexp.MustCompile(`<dt>Tags</dt><dd>([^<]*)</dd>`).FindStringSubmatch(p)
+		if state == nil || tags == nil {
+			t.Fatalf("run page of %s lacks its state or tags:\n%s", n, p)
+		}
+		onPage := shown{state[1], strings.ReplaceAll(tags[1], ", ", ","), strings.Contains(p, `id="run-cancel"`)}
+		if onPage != seen[n] {
+			t.Errorf("run %s: its dashboard row shows %+v, its page %+v", n, seen[n], onPage)
+		}
+	}
+	if len(seen) != len(names) || !slices.Equal(slices.Sorted(maps.Keys(seen)), slices.Sorted(slices.Values(names))) {
+		t.Errorf("the dashboard lists %v, get %v", slices.Sorted(maps.Keys(seen)), names)
+	}
+	return out.String()
+}
+
+// TestLimitsFourFormats: who holds each limit's slots and who waits in
+// line for one, as get limits -o wide, describe and the dashboard's limits
+// page list them, over the fixture snapshot.
+func TestLimitsFourFormats(t *testing.T) {
+	fc := newFakeCluster(t, true)
+	table, _, _ := fc.kf(t, "get", "limits", "-o", "wide")
+	objects, _, _ := fc.kf(t, "get", "limits", "-o", "yaml")
+	var describes strings.Builder
+	for _, args := range [][]string{{"pool", "kubernetes"}, {"queue", "kubernetes/default"}, {"tag", "hello"}, {"tag", "adhoc"}} {
+		out, errOut, code := fc.kf(t, append([]string{"describe"}, args...)...)
+		if code != 0 {
+			t.Fatalf("describe %v: %d %s", args, code, errOut)
+		}
+		describes.WriteString(out + "---\n")
+	}
+	page := regexp.MustCompile(`(?s)<table class="limits" id="limits">.*`).FindString(serveDashboard(t, fc)("/limits"))
+	dir := filepath.Join("testdata", "views")
+	golden.Check(t, filepath.Join(dir, "limits-table.txt"), []byte(table))
+	golden.Check(t, filepath.Join(dir, "limits.yaml"), []byte(objects))
+	golden.Check(t, filepath.Join(dir, "limits-describe.txt"), []byte(describes.String()))
+	golden.Check(t, filepath.Join(dir, "limits-dashboard.html"), []byte(page))
+
+	lines := strings.Split(strings.TrimSpace(table), "\n")
+	holders := regexp.MustCompile(`(?s)<tr data-limit="([^"]+)".*?<td class="holders">(.*?)</td>`)
+	onPage := map[string]string{}
+	for _, m := range holders.FindAllStringSubmatch(page, -1) {
+		runs := regexp.MustCompile(`<a href="/runs/[^"]+">([^<]+)</a>`).FindAllStringSubmatch(m[2], -1)
+		var names []string
+		for _, r := range runs {
+			names = append(names, r[1])
+		}
+		onPage[m[1]] = strings.Join(names, ",")
+	}
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		id, held := f[0]+" "+f[1], f[len(f)-1]
+		if held == "<none>" {
+			held = ""
+		}
+		if onPage[id] != held {
+			t.Errorf("%s: get limits says held by %q, the dashboard %q", id, held, onPage[id])
+		}
+	}
+	if len(onPage) != len(lines)-1 {
+		t.Errorf("the dashboard lists %d limits, get %d", len(onPage), len(lines)-1)
+	}
+}
+
+// serveDashboard serves the dashboard over the fake cluster and returns a
+// GET of its pages, the form token blanked.
+func serveDashboard(t *testing.T, fc *fakeCluster) func(path string) string {
 	c := client.New(fc.client, client.Options{Namespace: "flows", Now: func() time.Time { return clock }})
 	b := dashboard.NewClusterBackend(c)
 	ts := httptest.NewServer(nil)
@@ -176,29 +255,5 @@ func dashboardPages(t *testing.T, fc *fakeCluster, names []string, seen map[stri
 		}
 		return strings.ReplaceAll(string(body), srv.Token(), "TOKEN")
 	}
-	var out strings.Builder
-	runs := regexp.MustCompile(`(?s)<table class="runs" id="runs">.*?</table>`).FindString(get("/"))
-	out.WriteString(runs + "\n")
-	row := regexp.MustCompile(`(?s)<tr data-run="([^"]+)".*?<span class="state [^"]*">([^<]*)</span>( <span class="cancel-requested">)?.*?</td>\s*<td>[^<]*</td>\s*<td>([^<]*)</td>`)
-	for _, m := range row.FindAllStringSubmatch(runs, -1) {
-		seen[m[1]] = shown{m[2], strings.ReplaceAll(m[4], ", ", ","), m[3] != ""}
-	}
-	page := regexp.MustCompile(`(?s)<h1>Run .*?</h1>.*?<dl class="facts">.*?</dl>`)
-	for _, n := range names {
-		p := page.FindString(get("/runs/" + n))
-		out.WriteString(p + "\n")
-		state := regexp.MustCompile(`id="run-state">([^<]*)</span>`).FindStringSubmatch(p)
-		tags := regexp.MustCompile(`<dt>Tags</dt><dd>([^<]*)</dd>`).FindStringSubmatch(p)
-		if state == nil || tags == nil {
-			t.Fatalf("run page of %s lacks its state or tags:\n%s", n, p)
-		}
-		onPage := shown{state[1], strings.ReplaceAll(tags[1], ", ", ","), strings.Contains(p, `id="run-cancel"`)}
-		if onPage != seen[n] {
-			t.Errorf("run %s: its dashboard row shows %+v, its page %+v", n, seen[n], onPage)
-		}
-	}
-	if len(seen) != len(names) || !slices.Equal(slices.Sorted(maps.Keys(seen)), slices.Sorted(slices.Values(names))) {
-		t.Errorf("the dashboard lists %v, get %v", slices.Sorted(maps.Keys(seen)), names)
-	}
-	return out.String()
+	return get
 }

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/duration"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/client"
 )
 
@@ -23,7 +25,7 @@ func waitForRun(ctx context.Context, c *client.Client, r *client.RunInfo, timeou
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	lines := stateLines{out: out, now: c.Now}
+	lines := &stateLines{out: out, now: c.Now}
 	seen := func(r *client.RunInfo) {
 		if verbose {
 			lines.print(r)
@@ -31,6 +33,9 @@ func waitForRun(ctx context.Context, c *client.Client, r *client.RunInfo, timeou
 	}
 	seen(r)
 	name := r.ConfigMap.Name
+	if verbose {
+		defer followWait(ctx, c, name, lines)()
+	}
 	last, err := c.FollowRun(ctx, name, seen)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
@@ -45,11 +50,44 @@ func waitForRun(ctx context.Context, c *client.Client, r *client.RunInfo, timeou
 	return last, runEnded(last, c.Now(), verbose, out, errOut)
 }
 
-// stateLines prints a run's state, reason and message when they change.
+// followWait prints, while the run waits, what it waits on and its place
+// in line as they change: the run's own object does not change as the
+// runs before it start, so the namespace is watched. The function it
+// returns stops it.
+func followWait(ctx context.Context, c *client.Client, name string, lines *stateLines) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	changed := make(chan struct{}, 1)
+	w := c.Watch()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if !w.Start(ctx, &wg, func() { notify(changed) }) {
+			return
+		}
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-changed:
+			}
+			s := w.Snapshot()
+			if r := s.Run(name); r != nil && r.Waiting() {
+				v := s.ViewRun(r)
+				lines.printWait(r.State(), v.WaitText())
+			}
+		}
+	}()
+	return func() { cancel(); wg.Wait() }
+}
+
+// stateLines prints a run's state, reason and message, and what it waits
+// on, when they change.
 type stateLines struct {
-	out  io.Writer
-	now  func() time.Time
-	last string
+	out            io.Writer
+	now            func() time.Time
+	mu             sync.Mutex
+	last, lastWait string
 }
 
 func (l *stateLines) print(r *client.RunInfo) {
@@ -58,10 +96,25 @@ func (l *stateLines) print(r *client.RunInfo) {
 	if st.Message != "" {
 		line += ": " + st.Message
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if line != l.last {
 		l.last = line
-		fmt.Fprintf(l.out, "%s  %s\n", l.now().UTC().Format(time.RFC3339), strings.TrimRight(line, " "))
+		l.write(line)
 	}
+}
+
+func (l *stateLines) printWait(state v1alpha1.RunState, wait string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if wait != "" && wait != l.lastWait {
+		l.lastWait = wait
+		l.write(fmt.Sprintf("%-10s %s", state, wait))
+	}
+}
+
+func (l *stateLines) write(line string) {
+	fmt.Fprintf(l.out, "%s  %s\n", l.now().UTC().Format(time.RFC3339), strings.TrimRight(line, " "))
 }
 
 // runEnded says how a run ended: nil for Completed (with a summary line

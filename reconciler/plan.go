@@ -111,8 +111,9 @@ type decision struct {
 	kind      decisionKind
 	admission *admission // admit, cancel-new, and waits after admission
 	rejection *rejection // reject
-	// reason and message say why a run waits.
-	reason, message string
+	// reason and message say why a run waits; on names what it waits on:
+	// the limit with no free slot, or what is paused.
+	reason, message, on string
 }
 
 // writes reports whether a decision calls for a write. A run that waits
@@ -229,7 +230,7 @@ func plan(in planInput) planned {
 			out.counts[v1alpha1.StateLate]++
 		}
 		if what := paused(a); what != "" {
-			out.decisions = append(out.decisions, decision{run: w, kind: decideWait, admission: a, reason: "Paused", message: what + " is paused"})
+			out.decisions = append(out.decisions, decision{run: w, kind: decideWait, admission: a, reason: "Paused", message: what + " is paused", on: what})
 			continue
 		}
 		queue = append(queue, ready{w, queuePriority(a)})
@@ -257,7 +258,7 @@ func plan(in planInput) planned {
 		}
 		if limit != "" {
 			out.waitsForSlot = true
-			out.decisions = append(out.decisions, decision{run: r.w, kind: decideWait, admission: a, reason: "WaitingForSlot", message: "waiting for a free slot of " + limit})
+			out.decisions = append(out.decisions, decision{run: r.w, kind: decideWait, admission: a, reason: "WaitingForSlot", message: "waiting for a free slot of " + limit, on: limit})
 			continue
 		}
 		out.usage.add(a.slots)
