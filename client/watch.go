@@ -165,6 +165,39 @@ func (c *Client) FollowRun(ctx context.Context, name string, seen func(*RunInfo)
 	return last, c.Explain(err, "watch", "configmaps")
 }
 
+// FollowWaiting calls seen with the view of a waiting run each time the
+// namespace changes, until ctx ends: its place in line changes as the runs
+// before it start, while its own object does not, so the whole namespace
+// is watched.
+func (c *Client) FollowWaiting(ctx context.Context, name string, seen func(*RunView)) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	changed := make(chan struct{}, 1)
+	w := c.Watch()
+	if !w.Start(ctx, &wg, func() {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}) {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+		s := w.Snapshot()
+		if r := s.Run(name); r != nil && r.Waiting() {
+			v := s.ViewRun(r)
+			seen(&v)
+		}
+	}
+}
+
 // RunDeletedError is a run deleted while it was followed.
 type RunDeletedError struct{ Run string }
 

@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -129,7 +128,7 @@ func (o *RenderOptions) Run(context.Context) error {
 		flux := o.Flux
 		if flux.Source != "" {
 			if flux.Path == "" {
-				flux.Path = repoRelative(dir)
+				flux.Path = render.RepoPath(dir)
 			} else {
 				flux.Path = path.Join(flux.Path, l.Environment)
 			}
@@ -186,33 +185,4 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-// repoRelative gives dir relative to the root of the git repository that
-// holds it, for Flux's Kustomization path; outside git, dir as given.
-func repoRelative(dir string) string {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return dir
-	}
-	root := gitTopLevel(filepath.Dir(abs))
-	if root == "" {
-		return dir
-	}
-	rel, err := filepath.Rel(root, abs)
-	if err != nil || strings.HasPrefix(rel, "..") {
-		return dir
-	}
-	return filepath.ToSlash(rel)
-}
-
-func gitTopLevel(dir string) string {
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
-			return d
-		}
-		if filepath.Dir(d) == d {
-			return ""
-		}
-	}
 }

@@ -51,34 +51,15 @@ func waitForRun(ctx context.Context, c *client.Client, r *client.RunInfo, timeou
 }
 
 // followWait prints, while the run waits, what it waits on and its place
-// in line as they change: the run's own object does not change as the
-// runs before it start, so the namespace is watched. The function it
-// returns stops it.
+// in line as they change. The function it returns stops it.
 func followWait(ctx context.Context, c *client.Client, name string, lines *stateLines) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	changed := make(chan struct{}, 1)
-	w := c.Watch()
-	wg.Add(1)
+	done := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		if !w.Start(ctx, &wg, func() { notify(changed) }) {
-			return
-		}
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-changed:
-			}
-			s := w.Snapshot()
-			if r := s.Run(name); r != nil && r.Waiting() {
-				v := s.ViewRun(r)
-				lines.printWait(r.State(), v.WaitText())
-			}
-		}
+		defer close(done)
+		c.FollowWaiting(ctx, name, func(v *client.RunView) { lines.printWait(v.Info.State(), v.WaitText()) })
 	}()
-	return func() { cancel(); wg.Wait() }
+	return func() { cancel(); <-done }
 }
 
 // stateLines prints a run's state, reason and message, and what it waits
