@@ -23,7 +23,7 @@ type Run struct {
 	Deployment string            // "hello/default"
 	Entrypoint string            // "flows/hello.py:hello"
 	Parameters map[string]any    // flow parameters, passed as FLOWS_PARAMETERS
-	Labels     map[string]string // extra labels for the Job and its pod template (kubectl-flows.dev/run etc.)
+	Labels     map[string]string // extra labels for the Job and its pod template (v1alpha1.LabelRunName etc.)
 }
 
 // Names of the environment variables every flow container gets.

@@ -103,12 +103,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 			}
 		}
 	}
-	waiting := byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, "")
-	waiting = append(waiting, byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, string(v1alpha1.StateScheduled))...)
-	in.waiting = make([]waitingRun, len(waiting))
-	for i, cm := range waiting {
-		in.waiting[i] = c.waitingRun(in.cfg, cm, claims, now)
-	}
+	in.waiting = c.waitingRuns(in.cfg, claims, now)
 	admitWaiting(in)
 	p := plan(in)
 
@@ -156,6 +151,18 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	c.metrics.DispatchPass.Observe(c.passDecided(start).Seconds())
 	c.execute(ctx, actions)
 	return nil
+}
+
+// waitingRuns gathers every run whose stored state is new or Scheduled,
+// from the cache, never a first page.
+func (c *Controller) waitingRuns(cfg *project.Installed, claims map[string]claim, now time.Time) []waitingRun {
+	cms := byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, "")
+	cms = append(cms, byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, string(v1alpha1.StateScheduled))...)
+	out := make([]waitingRun, len(cms))
+	for i, cm := range cms {
+		out[i] = c.waitingRun(cfg, cm, claims, now)
+	}
+	return out
 }
 
 // waitingRun gathers what plan needs to know of a waiting run. Runs

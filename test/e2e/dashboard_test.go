@@ -165,7 +165,7 @@ func TestDashboard(t *testing.T) {
 			const r = await fetch("/run", {method: "POST", body: new URLSearchParams(f)});
 			return {Status: r.status, Body: await r.text()};
 		})()`)
-		if resp.Status != http.StatusUnprocessableEntity || !strings.Contains(resp.Body, "not submitted") || !strings.Contains(resp.Body, `parameter &#34;count&#34;`) {
+		if resp.Status != http.StatusUnprocessableEntity || !strings.Contains(resp.Body, "not submitted") || !strings.Contains(resp.Body, "count") || !strings.Contains(resp.Body, "must be at most 10, got 50") {
 			t.Errorf("server-side check of count=50: %d, body lacks the parameter:\n%.600s", resp.Status, resp.Body)
 		}
 		b.setValue(`section[data-deployment="web/quick"] input[name="p.count"]`, "3")

@@ -342,7 +342,7 @@ deployments:
 		"no-run-yaml":    {map[string]string{"other": "x"}, "InvalidRunRequest", "unexpected data key \"other\""},
 		"unknown-key":    {map[string]string{v1alpha1.KeyRun: "deployment: hello/default\nparamaters: {}\n"}, "InvalidRunRequest", `unknown field "paramaters"`},
 		"unknown-deploy": {map[string]string{v1alpha1.KeyRun: "deployment: hello/defualt\n"}, "DeploymentNotFound", "did you mean hello/default"},
-		"bad-params":     {map[string]string{v1alpha1.KeyRun: "deployment: hello/default\nparameters: {count: many}\n"}, "InvalidParameters", "/count"},
+		"bad-params":     {map[string]string{v1alpha1.KeyRun: "deployment: hello/default\nparameters: {count: many}\n"}, "InvalidParameters", `parameter "count": expected integer, got string`},
 		"bad-jobvars":    {map[string]string{v1alpha1.KeyRun: "deployment: hello/default\njobVariables: {pod_watch_timeout_seconds: soon}\n"}, "InvalidJobVariables", "pod_watch_timeout_seconds"},
 		"unknown-jobvar": {map[string]string{v1alpha1.KeyRun: "deployment: hello/default\njobVariables: {cpu: \"1\"}\n"}, "InvalidJobVariables", `"cpu"`},
 		"not-flow-name":  {map[string]string{v1alpha1.KeyRun: "deployment: hello\n"}, "InvalidRunRequest", "flow/name"},
