@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/kubectl-flows/kubectl-flows/version.Version=$(VERSION)
 BIN := bin
 
-.PHONY: all build test unit e2e lint bench demo testbin cluster-up cluster-down clean dist image
+.PHONY: all build test unit e2e lint bench demo testbin cluster-up cluster-down clean dist image image-push images
 
 all: build
 
@@ -14,7 +14,8 @@ build:
 
 # Builds (once, cached outside the repo) the real control-plane binaries the
 # end-to-end tests run: etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler and kwok, all from the Go module proxy.
+# kube-scheduler, kwok and the real node's kubelet, all from the Go module
+# proxy.
 testbin:
 	@bash test/tools/build.sh >/dev/null
 
@@ -32,7 +33,7 @@ lint:
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/)
 
-# End-to-end tests: start a real control plane on loopback (see README).
+# End-to-end tests: start a real control plane on loopback (see CONTRIBUTING.md).
 e2e: testbin build
 	KUBECTL_FLOWS_TESTBIN=$$(bash test/tools/build.sh 2>/dev/null | tail -1) \
 	  KUBECTL_FLOWS_BIN=$(CURDIR)/$(BIN) \
@@ -40,13 +41,13 @@ e2e: testbin build
 
 test: lint unit e2e
 
-# Benchmarks, each figure beside a baseline from the same run: the render
-# and template micro-benchmarks, then test/bench on a local control plane
-# (throughput, dispatch latency, API writes, memory, render), which writes
-# bench/results/latest.md and inflight.png. BENCH_LARGE=1 adds N=5,000;
-# BENCH_PPROF=1 saves reconciler CPU and heap profiles beside them.
+# Benchmarks, each figure beside a baseline from the same run: the render,
+# review and template micro-benchmarks, then test/bench on a local control
+# plane (throughput, dispatch latency, API writes, memory, render, review),
+# which writes bench/results/latest.md and inflight.png. BENCH_LARGE=1 adds
+# N=5,000; BENCH_PPROF=1 saves reconciler CPU and heap profiles beside them.
 bench: testbin build
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./render/ ./jobtemplate/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./render/ ./review/ ./jobtemplate/
 	KUBECTL_FLOWS_TESTBIN=$$(bash test/tools/build.sh 2>/dev/null | tail -1) \
 	  KUBECTL_FLOWS_BIN=$(CURDIR)/$(BIN) \
 	  $(GO) run ./test/bench -out bench/results
@@ -63,19 +64,46 @@ demo:
 	@bash hack/demo.sh
 
 # Release archives for linux/darwin/windows x amd64/arm64 (tar.gz; zip on
-# Windows) with LICENSE and sha256 sums, reproducible, and the krew-index
-# manifest with their real sha256: make dist VERSION=v0.1.0
+# Windows) with LICENSE and sha256 sums, reproducible, the krew-index
+# manifest with their real sha256: make dist VERSION=v0.1.0. Then the
+# reconciler image this version's manifests name, linux/amd64 and arm64 as
+# one index: dist/flows-reconciler/ (OCI layout), its reference pinned by
+# digest in dist/reconciler-image.txt (printed; `make image-push
+# VERSION=... PLATFORMS=linux/amd64,linux/arm64` pushes the same digest).
 dist:
 	@[[ "$(VERSION)" =~ ^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$$ ]] || \
 	  { echo "make dist needs VERSION=vX.Y.Z (got '$(VERSION)')"; exit 2; }
 	rm -rf dist
 	$(GO) run ./hack/dist --version $(VERSION) --out dist
 	$(GO) run ./krew/cmd/krew-manifest --version $(VERSION) --dist dist
+	$(GO) run ./hack/image --version $(VERSION) --platforms linux/amd64,linux/arm64 --out dist \
+	  --digest-file dist/reconciler-image.txt reconciler
 
-# The reconciler image render points at by default.
+# The reconciler image, built in Go with no container engine (hack/image,
+# docs/image.md): a static binary, user 65532, no shell, OCI media types,
+# dated by SOURCE_DATE_EPOCH or the commit, so two builds of a commit give
+# one digest. Tagged as `kubectl flows render` of this VERSION names it
+# (a dirty tree or a dev build: latest). Writes bin/images/flows-reconciler/
+# (OCI layout) and bin/images/flows-reconciler.tar (`ctr -n k8s.io images
+# import`, `docker load`) and prints NAME:TAG@sha256:DIGEST.
+#   make image-push IMAGE=registry.example.com/flows-reconciler
+# pushes it with Docker's credentials instead; PLATFORMS=linux/amd64,linux/arm64
+# makes one index of both.
 IMAGE ?= ghcr.io/kubectl-flows/flows-reconciler
+PLATFORMS ?= linux/$(shell $(GO) env GOARCH)
+IMAGES_OUT ?= $(BIN)/images
 image:
-	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) .
+	$(GO) run ./hack/image --version $(VERSION) --image $(IMAGE) --platforms $(PLATFORMS) --out $(IMAGES_OUT) reconciler
+
+image-push:
+	$(GO) run ./hack/image --version $(VERSION) --image $(IMAGE) --platforms $(PLATFORMS) --push reconciler
+
+# Every image a real test node runs, as archives for `ctr -n k8s.io images
+# import` in bin/images/: the reconciler, a pause and a busybox image, and
+# the hello example's flow image (Debian's Python 3, from apt-get download,
+# cached under ~/.cache/kubectl-flows/images).
+images:
+	$(GO) run ./hack/image --version $(VERSION) --out $(IMAGES_OUT) reconciler pause busybox hello-flow
 
 clean:
 	rm -rf $(BIN) dist

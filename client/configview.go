@@ -1,10 +1,14 @@
 package client
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
@@ -27,14 +31,45 @@ type DeploymentView struct {
 	NextRun time.Time
 	// RunOverrides are the job variables a run may set.
 	RunOverrides []string
-	Config       *project.InstalledDeployment
+	// Retries is the retry policy its runs get (its own, else its
+	// pool's), nil for none; Timeout is how long a run may run from its
+	// pod's start, 0 for no limit.
+	Retries *v1alpha1.RetryPolicy
+	Timeout time.Duration
+	Config  *project.InstalledDeployment
 }
 
 // ScheduleView is one schedule of a deployment.
 type ScheduleView struct {
-	Text   string // "every 1h0m0s", "0 9 * * * (Europe/London) [inactive]"
+	Text   string // when it fires: "every 1h0m0s", "0 9 * * * (Europe/London)"
 	Active bool
-	Next   []time.Time // the next three fire times of an active schedule
+	// CatchUp is its catch-up policy: "Latest", "None", "All (max 5)".
+	CatchUp string
+	// Parameters are the parameters of the runs it fires, as JSON, when
+	// it sets its own; "" when they take the deployment's.
+	Parameters string
+	Next       []time.Time // the next three fire times of an active schedule
+}
+
+// Summary is the schedule in a few words, with what sets it apart from a
+// plain one in brackets: "0 18 * * 5 [inactive, catchup All, own
+// parameters]".
+func (v *ScheduleView) Summary() string {
+	var notes []string
+	if !v.Active {
+		notes = append(notes, "inactive")
+	}
+	if v.CatchUp != v1alpha1.CatchUpLatest {
+		policy, _, _ := strings.Cut(v.CatchUp, " ")
+		notes = append(notes, "catchup "+policy)
+	}
+	if v.Parameters != "" {
+		notes = append(notes, "own parameters")
+	}
+	if len(notes) == 0 {
+		return v.Text
+	}
+	return v.Text + " [" + strings.Join(notes, ", ") + "]"
 }
 
 // ViewDeployments are the views of every installed deployment, by name.
@@ -54,8 +89,8 @@ func (s *Snapshot) ViewDeployments() []DeploymentView {
 			rv := s.ViewRun(r)
 			v.LastRun = &rv
 		}
-		for _, sc := range d.Schedules {
-			sv := viewSchedule(sc, s.Now)
+		for j := range d.Schedules {
+			sv := viewSchedule(&d.Deployment, j, s.Now)
 			if len(sv.Next) > 0 && (v.NextRun.IsZero() || sv.Next[0].Before(v.NextRun)) {
 				v.NextRun = sv.Next[0]
 			}
@@ -64,8 +99,10 @@ func (s *Snapshot) ViewDeployments() []DeploymentView {
 		var pool *v1alpha1.Pool
 		if p := s.Installed.Pools[d.Pool]; p != nil {
 			pool = &p.Pool
+			v.Timeout = project.EffectiveTimeout(pool, &d.Deployment, nil)
 		}
 		v.RunOverrides = project.RunOverrides(pool, &d.Deployment)
+		v.Retries = project.EffectiveRetries(pool, &d.Deployment)
 		out = append(out, v)
 	}
 	return out
@@ -101,26 +138,26 @@ func find[T any](views []T, is func(T) bool) (T, bool) {
 	return zero, false
 }
 
-// viewSchedule is a schedule's text and next fire times.
-func viewSchedule(sc v1alpha1.Schedule, now time.Time) ScheduleView {
-	v := ScheduleView{Text: sc.Cron, Active: sc.Active == nil || *sc.Active}
+// viewSchedule is the view of a deployment's schedule j: when it fires,
+// its catch-up policy and own parameters, and its next fire times.
+func viewSchedule(d *v1alpha1.Deployment, j int, now time.Time) ScheduleView {
+	sc := d.Schedules[j]
+	v := ScheduleView{Text: sc.Cron, Active: sc.IsActive(), CatchUp: sc.CatchUpPolicy()}
 	if sc.Interval != nil {
 		v.Text = "every " + sc.Interval.Duration.String()
 	}
 	if sc.Timezone != "" {
 		v.Text += " (" + sc.Timezone + ")"
 	}
-	if !v.Active {
-		v.Text += " [inactive]"
-		return v
+	if v.CatchUp == v1alpha1.CatchUpAll {
+		v.CatchUp = fmt.Sprintf("All (max %d)", sc.MaxCatchupOrDefault())
 	}
-	for t := now; len(v.Next) < 3; {
-		_, next, err := project.Ticks(sc, t, t)
-		if err != nil || next.IsZero() {
-			break
-		}
-		v.Next = append(v.Next, next)
-		t = next
+	if len(sc.Parameters) > 0 {
+		b, _ := json.Marshal(project.ScheduleParameters(d, j))
+		v.Parameters = string(b)
+	}
+	if v.Active {
+		v.Next, _ = project.NextFires(sc, now, 3)
 	}
 	return v
 }
@@ -204,15 +241,48 @@ type TagLimitView struct {
 	Tag            string
 	Limit          int32
 	InUse, Waiting int32
+	// Rate is its start rate, nil for none.
+	Rate *StartRate
 	// Deployments are those carrying the tag.
 	Deployments []string
+}
+
+// StartRate is a tag's start rate, with when it lets the next run start.
+type StartRate struct {
+	Rate  string // as limits.yaml gives it: "10/m"
+	Burst int32  // how many may start at once
+	// Next is when the next run carrying the tag may start, replayed from
+	// the runs' starts (Usage.Starts) as the reconciler replays them from
+	// its Jobs; NextText says it for people: "now", "in 4s".
+	Next     time.Time
+	NextText string
+}
+
+// Text is the rate and its burst: "10/m, burst 3".
+func (r *StartRate) Text() string { return fmt.Sprintf("%s, burst %d", r.Rate, r.Burst) }
+
+// viewRate is a tag's start rate, nil for a tag without one.
+func (s *Snapshot) viewRate(tag string) *StartRate {
+	l, ok := s.Installed.TagRates[tag]
+	if !ok {
+		return nil
+	}
+	b := project.ReplayRate(&l, s.Usage.Starts[tag], s.Now)
+	if b == nil {
+		return nil
+	}
+	r := &StartRate{Rate: l.Rate, Burst: l.BurstOf(), Next: b.Next(), NextText: "now"}
+	if r.Next.After(s.Now) {
+		r.NextText = "in " + duration.HumanDuration(r.Next.Sub(s.Now))
+	}
+	return r
 }
 
 // ViewTagLimits are the views of every tag limit, by tag.
 func (s *Snapshot) ViewTagLimits() []TagLimitView {
 	var out []TagLimitView
 	for _, tag := range TagNames(s.Installed) {
-		v := TagLimitView{Tag: tag, Limit: s.Installed.TagLimits[tag], InUse: s.Usage.Tag[tag], Waiting: s.Usage.WaitingTag[tag]}
+		v := TagLimitView{Tag: tag, Limit: s.Installed.TagLimits[tag], InUse: s.Usage.Tag[tag], Waiting: s.Usage.WaitingTag[tag], Rate: s.viewRate(tag)}
 		for _, n := range s.Installed.DeploymentNames() {
 			for _, t := range s.Installed.Deployments[n].Tags {
 				if t == tag {
@@ -234,6 +304,8 @@ type LimitView struct {
 	Limit          *int32 // nil: unlimited
 	InUse, Waiting int32
 	Paused         PauseState // never paused for a tag
+	// Rate is a tag's start rate, nil for none (and for other kinds).
+	Rate *StartRate
 	// Holders are the runs holding its slots, oldest first.
 	Holders []Holder
 }
@@ -258,7 +330,7 @@ func (s *Snapshot) ViewLimits() []LimitView {
 	}
 	for _, t := range s.ViewTagLimits() {
 		limit := t.Limit
-		out = append(out, LimitView{Kind: project.SlotTag, Name: t.Tag, Limit: &limit, InUse: t.InUse, Waiting: t.Waiting})
+		out = append(out, LimitView{Kind: project.SlotTag, Name: t.Tag, Limit: &limit, InUse: t.InUse, Waiting: t.Waiting, Rate: t.Rate})
 	}
 	for i := range out {
 		out[i].Holders = s.Holders(out[i].Kind, out[i].Name)
@@ -277,7 +349,7 @@ type Holder struct {
 
 // Holders are the runs holding a slot of a limit (kind as
 // project.BlockingLimit names them: pool, queue, deployment, tag; name
-// as project.Usage keys them), oldest first: the slots counted in use.
+// as Usage keys them), oldest first: the slots counted in use.
 func (s *Snapshot) Holders(kind, name string) []Holder {
 	var out []Holder
 	for _, r := range s.Runs {

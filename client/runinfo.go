@@ -88,10 +88,18 @@ func (r *RunInfo) ScheduledTime() time.Time {
 }
 
 // DisplayState is the state to show: Late for a Scheduled run more than
-// project.LateAfter past its scheduled time.
+// project.LateAfter past its time, as the reconciler counts it: its
+// scheduled time, or its retry's when later.
 func (r *RunInfo) DisplayState(now time.Time) v1alpha1.RunState {
 	s := r.State()
-	if s == v1alpha1.StateScheduled && now.Sub(r.ScheduledTime()) > project.LateAfter {
+	if s != v1alpha1.StateScheduled {
+		return s
+	}
+	due := r.ScheduledTime()
+	if rt := r.Status.RetryTime; rt != nil && rt.After(due) {
+		due = rt.Time
+	}
+	if now.Sub(due) > project.LateAfter {
 		return v1alpha1.StateLate
 	}
 	return s
@@ -153,6 +161,10 @@ type Usage struct {
 	WaitingPool, WaitingQueue, WaitingDeployment map[string]int32
 	// WaitingTag counts Scheduled runs by the tags they will count against.
 	WaitingTag map[string]int32
+	// Starts are, by tag, when the attempts of runs carrying it took their
+	// slots (their pendingTime): what a tag's start rate is replayed from
+	// (project.NextStart).
+	Starts map[string][]time.Time
 }
 
 // CountSlots derives slot usage from runs.
@@ -160,10 +172,15 @@ func CountSlots(runs []*RunInfo, in *project.Installed) *Usage {
 	u := &Usage{
 		Pool: map[string]int32{}, Queue: map[string]int32{}, Deployment: map[string]int32{}, Tag: map[string]int32{},
 		WaitingPool: map[string]int32{}, WaitingQueue: map[string]int32{}, WaitingDeployment: map[string]int32{},
-		WaitingTag: map[string]int32{},
+		WaitingTag: map[string]int32{}, Starts: map[string][]time.Time{},
 	}
 	for _, r := range runs {
 		st := r.Status
+		for _, t := range attemptStarts(st) {
+			for _, tag := range st.Tags {
+				u.Starts[tag] = append(u.Starts[tag], t)
+			}
+		}
 		switch {
 		case r.State().HoldsSlot():
 			u.Pool[st.Pool]++
@@ -184,6 +201,25 @@ func CountSlots(runs []*RunInfo, in *project.Installed) *Usage {
 		}
 	}
 	return u
+}
+
+// attemptStarts is when each attempt of a run took its slots: its ended
+// attempts' and its current one's, each Job once.
+func attemptStarts(st *v1alpha1.RunStatus) []time.Time {
+	byJob := map[string]time.Time{}
+	for _, a := range st.Attempts {
+		if a.PendingTime != nil {
+			byJob[a.JobName] = a.PendingTime.Time
+		}
+	}
+	if st.PendingTime != nil {
+		byJob[st.JobName] = st.PendingTime.Time
+	}
+	out := make([]time.Time, 0, len(byJob))
+	for _, t := range byJob {
+		out = append(out, t)
+	}
+	return out
 }
 
 // InUse is the slots in use of one limit, by the kinds and keys

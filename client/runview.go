@@ -2,6 +2,7 @@ package client
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/duration"
@@ -24,6 +25,11 @@ type RunView struct {
 	// more than project.LateAfter past its time.
 	State v1alpha1.RunState
 	Final bool
+	// Retry says where a run awaiting its next attempt is ("Retrying
+	// (attempt 2 of 3, in 40s: Evicted)"), "" for any other run.
+	Retry string
+	// Attempts are its ended attempts, for a run with a retry policy.
+	Attempts []v1alpha1.AttemptStatus
 	// Cancel says how a run that has not ended was asked to stop; nil
 	// when it was not.
 	Cancel *CancelAsked
@@ -62,6 +68,7 @@ func (s *Snapshot) ViewRun(r *RunInfo) RunView {
 	v := RunView{
 		Name: r.ConfigMap.Name, Namespace: r.ConfigMap.Namespace, Labels: r.ConfigMap.Labels,
 		Deployment: r.Deployment(), State: r.DisplayState(s.Now), Final: r.State().Final(),
+		Retry: v1alpha1.RetryText(st, s.Now), Attempts: st.Attempts,
 		Cancel: cancelAsked(r, s.Cancels), Tags: r.Tags(s.Installed),
 		Reason: st.Reason, Message: st.Message, JobName: st.JobName, Parent: parentName(r),
 		Created: r.ConfigMap.CreationTimestamp.Time, Scheduled: r.ScheduledTime(),
@@ -99,6 +106,8 @@ func waitingOn(w reconciler.Waiting, now time.Time) string {
 		return "paused " + w.On
 	case "Scheduled":
 		return "not yet due (in " + duration.HumanDuration(w.Due.Sub(now)) + ")"
+	case "WaitingForRate":
+		return "rate of " + w.On + " (next start in " + duration.HumanDuration(w.Due.Sub(now)) + ")"
 	case "WaitingForConfig":
 		return "config held back"
 	case reconciler.WaitStarts:
@@ -186,13 +195,28 @@ func (s *Snapshot) ViewRuns() []RunView {
 	return out
 }
 
-// StateText is the state with the cancel status: "Running (cancel
+// StateText is the state get and describe show: where a run awaiting its
+// retry is, else its state; with the cancel status: "Running (cancel
 // requested)".
 func (v *RunView) StateText() string {
-	if v.Cancel != nil {
-		return string(v.State) + " (cancel requested)"
+	s := string(v.State)
+	if v.Retry != "" {
+		s = v.Retry
 	}
-	return string(v.State)
+	if v.Cancel != nil {
+		s += " (cancel requested)"
+	}
+	return s
+}
+
+// AttemptsText lists a run's ended attempts with their outcome:
+// "1:Evicted 2:Completed".
+func (v *RunView) AttemptsText() string {
+	parts := make([]string, len(v.Attempts))
+	for i, a := range v.Attempts {
+		parts[i] = fmt.Sprintf("%d:%s", a.Attempt, a.Outcome)
+	}
+	return strings.Join(parts, " ")
 }
 
 // CancelText says how the run was asked to stop, or "".

@@ -18,6 +18,7 @@ func TestWaitText(t *testing.T) {
 		{reconciler.Waiting{Reason: "WaitingForSlot", On: "queue p/q", Position: 22}, "queue p/q", "waiting on queue p/q, 22nd in line"},
 		{reconciler.Waiting{Reason: "Paused", On: "queue p/q"}, "paused queue p/q", "waiting on paused queue p/q"},
 		{reconciler.Waiting{Reason: "Scheduled", Due: now.Add(10 * time.Minute)}, "not yet due (in 10m)", "waiting on not yet due (in 10m)"},
+		{reconciler.Waiting{Reason: "WaitingForRate", On: "tag api", Due: now.Add(4 * time.Second)}, "rate of tag api (next start in 4s)", "waiting on rate of tag api (next start in 4s)"},
 		{reconciler.Waiting{Reason: "WaitingForConfig", Message: "apply the rendered manifests"}, "config held back", "waiting on config held back: apply the rendered manifests"},
 		{reconciler.Waiting{Reason: reconciler.WaitStarts}, "nothing: starts next", "waiting on nothing: starts next"},
 		{reconciler.Waiting{Reason: reconciler.WaitCancelNew, On: "deployment f/n"}, "deployment f/n full (CancelNew)", "waiting on deployment f/n full (CancelNew)"},

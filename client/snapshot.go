@@ -50,7 +50,7 @@ func Assemble(ns string, now time.Time, in *project.Installed, runs []*RunInfo, 
 		cms[i] = r.ConfigMap
 	}
 	s.Waits = reconciler.Explain(reconciler.ExplainInput{
-		Now: now, Namespace: ns, Config: in, Runs: cms, Held: s.Usage.InUse,
+		Now: now, Namespace: ns, Config: in, Runs: cms, Held: s.Usage.InUse, Starts: s.Usage.Starts,
 		CancelAsked: func(cm *corev1.ConfigMap) bool { return cancelAsked(s.byName[cm.Name], cancels) != nil },
 	})
 	return s

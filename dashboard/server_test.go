@@ -60,6 +60,8 @@ func newTestServer(t *testing.T) (*Server, *fakeBackend, *httptest.Server) {
 		Runs: []client.RunView{
 			{Name: "a-1", Deployment: "a/b", State: "Completed", Queue: "p/default", Created: now.Add(-10 * time.Minute), Pending: now.Add(-9 * time.Minute), Ended: now.Add(-8 * time.Minute), Seconds: 60, Final: true, Info: info},
 			{Name: "a-2", Deployment: "a/b", State: "Late", Tags: []string{"<b>db</b>"}, Created: now.Add(-time.Minute), WaitingOn: "tag <b>db</b>", Info: info},
+			{Name: "a-3", Deployment: "a/b", State: "Scheduled", Created: now.Add(-time.Minute), Retry: "Retrying (attempt 2 of 3, in 40s: Evicted)", Info: info,
+				Attempts: []v1alpha1.AttemptStatus{{Attempt: 1, JobName: "a-3", Outcome: "Evicted", Reason: "Evicted", Message: "pod a-3-x: <b>evicted</b>"}}},
 		},
 		Deployments: []client.DeploymentView{{Name: "a/b", Pool: "p", Queue: "default", Limit: &one,
 			Config: &project.InstalledDeployment{Deployment: v1alpha1.Deployment{
@@ -68,8 +70,13 @@ func newTestServer(t *testing.T) (*Server, *fakeBackend, *httptest.Server) {
 					"on":    map[string]any{"type": "boolean"},
 					"items": map[string]any{"type": "array"},
 				}},
-				Parameters: map[string]any{"count": 2.0}}}}},
-		Limits: []client.LimitView{{Kind: "tag", Name: "<b>db</b>", InUse: 1, Limit: &one, Waiting: 1}},
+				Parameters: map[string]any{"count": 2.0}}},
+			Schedules: []client.ScheduleView{
+				{Text: "0 9 * * * (Europe/London)", Active: true, CatchUp: "Latest", Next: []time.Time{now.Add(21 * time.Hour)}},
+				{Text: "every 1h0m0s", CatchUp: "All (max 5)", Parameters: `{"count":3,"who":"<script>alert(1)</script>"}`},
+			}}},
+		Limits: []client.LimitView{{Kind: "tag", Name: "<b>db</b>", InUse: 1, Limit: &one, Waiting: 1,
+			Rate: &client.StartRate{Rate: "10/m", Burst: 3, Next: now.Add(4 * time.Second), NextText: "in 4s"}}},
 	}}
 	ts := httptest.NewServer(nil)
 	s, err := New(fb, ts.Listener.Addr().String())
@@ -94,7 +101,7 @@ func get(t *testing.T, u string) (int, string) {
 
 func TestPagesEscape(t *testing.T) {
 	_, _, ts := newTestServer(t)
-	for _, path := range []string{"/", "/runs/a-2", "/limits", "/deployments"} {
+	for _, path := range []string{"/", "/runs/a-2", "/runs/a-3", "/limits", "/deployments"} {
 		code, body := get(t, ts.URL+path)
 		if code != 200 {
 			t.Fatalf("%s: %d\n%s", path, code, body)
@@ -169,5 +176,36 @@ func TestRunPageFamily(t *testing.T) {
 	_, body = get(t, ts.URL+"/runs/a-1")
 	if !strings.Contains(body, `id="run-children"`) || !strings.Contains(body, `<a href="/runs/a-2">a-2</a>`) {
 		t.Errorf("the parent's page does not list its child:\n%s", body)
+	}
+}
+
+// TestDeploymentSchedules: each schedule with whether it is active, its
+// catch-up when not the default, and its own parameters.
+func TestDeploymentSchedules(t *testing.T) {
+	_, _, ts := newTestServer(t)
+	_, body := get(t, ts.URL+"/deployments")
+	for _, want := range []string{
+		"<li>0 9 * * * (Europe/London) — next: 2026-12-02 09:00:00Z</li>",
+		"<li>every 1h0m0s (inactive), catch-up All (max 5), parameters <code>{&#34;count&#34;:3,&#34;who&#34;:&#34;&lt;script&gt;alert(1)&lt;/script&gt;&#34;}</code></li>",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/deployments lacks %s", want)
+		}
+	}
+}
+
+// A retried run shows where its retry is and lists its attempts; a tag
+// limit its rate and next start.
+func TestRetriesAndRatesShown(t *testing.T) {
+	_, _, ts := newTestServer(t)
+	_, body := get(t, ts.URL+"/runs/a-3")
+	for _, want := range []string{`<dd id="run-retry">Retrying (attempt 2 of 3, in 40s: Evicted)</dd>`, `id="run-attempts"`, "<td>a-3</td>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("run page lacks %q:\n%s", want, body)
+		}
+	}
+	_, body = get(t, ts.URL+"/limits")
+	if !strings.Contains(body, "<td>10/m, burst 3</td><td class=\"next-start\">in 4s</td>") {
+		t.Errorf("limits page lacks the rate and next start:\n%s", body)
 	}
 }

@@ -47,6 +47,12 @@ func printDeployment(w describe.PrefixWriter, s *client.Snapshot, v *client.Depl
 	}
 	block(w, 0, "Job Variables", client.YAMLText(d.JobVariables))
 	field(w, 0, "Run Overrides:", "%s", runOverridesText(v.RunOverrides))
+	field(w, 0, "Retries:", "%s", v.Retries)
+	timeout := "none"
+	if v.Timeout > 0 {
+		timeout = v.Timeout.String() + " from the pod's start"
+	}
+	field(w, 0, "Timeout:", "%s", timeout)
 	printRecentRuns(w, s, v.Name)
 }
 
@@ -56,13 +62,17 @@ func printSchedules(w describe.PrefixWriter, scs []client.ScheduleView) {
 		return
 	}
 	w.Write(0, "Schedules:\n")
-	w.Write(1, "Schedule\tActive\tNext Run\n")
+	w.Write(1, "Schedule\tActive\tCatch-up\tParameters\tNext Run\n")
 	for _, sc := range scs {
 		next := "<none>"
 		if len(sc.Next) > 0 {
 			next = timeCell(sc.Next[0])
 		}
-		w.Write(1, "%s\t%v\t%s\n", sc.Text, sc.Active, next)
+		params := sc.Parameters
+		if params == "" {
+			params = "<deployment's>"
+		}
+		w.Write(1, "%s\t%v\t%s\t%s\t%s\n", sc.Text, sc.Active, sc.CatchUp, params, next)
 	}
 }
 
@@ -131,6 +141,12 @@ func printTagLimit(w describe.PrefixWriter, s *client.Snapshot, v *client.TagLim
 	field(w, 0, "Name:", "%s", v.Tag)
 	field(w, 0, "Namespace:", "%s", s.Namespace)
 	field(w, 0, "Concurrency Limit:", "%d", v.Limit)
+	if r := v.Rate; r != nil {
+		field(w, 0, "Start Rate:", "%s", r.Text())
+		field(w, 0, "Next Start:", "%s", r.NextText)
+	} else {
+		field(w, 0, "Start Rate:", "<none>")
+	}
 	field(w, 0, "Slots In Use:", "%d", v.InUse)
 	field(w, 0, "Waiting Runs:", "%d", v.Waiting)
 	field(w, 0, "Deployments:", "%s", orNone(strings.Join(v.Deployments, ", ")))

@@ -1,12 +1,16 @@
 package plugin
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/kubectl/pkg/describe"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/client"
 	"github.com/kubectl-flows/kubectl-flows/internal/podstatus"
 )
@@ -63,9 +67,59 @@ func printRunState(w describe.PrefixWriter, v *client.RunView, fam client.Family
 	if v.Duration != "" {
 		field(w, 0, "Duration:", "%s", v.Duration)
 	}
+	printRunPolicies(w, v, now)
 	if fam.Parent != nil {
 		field(w, 0, "Parent:", "%s (%s)", fam.Parent.Run, fam.ParentState)
 	}
+}
+
+// printRunPolicies prints a run's deadlines and retry policy, with its
+// attempts, as its Job carried them.
+func printRunPolicies(w describe.PrefixWriter, v *client.RunView, now time.Time) {
+	st := v.Info.Status
+	deadline := func(d *metav1.Duration) string {
+		if d == nil {
+			return "none"
+		}
+		return d.Duration.String()
+	}
+	if st.Timeout != nil || st.PendingTimeout != nil {
+		field(w, 0, "Timeout:", "%s from its pod's start; %s to start (pod_watch_timeout_seconds)", deadline(st.Timeout), deadline(st.PendingTimeout))
+	}
+	if st.Retries == nil && len(v.Attempts) == 0 {
+		return
+	}
+	field(w, 0, "Retries:", "%s", st.Retries)
+	if st.RetryTime != nil && st.AwaitingRetry() {
+		field(w, 0, "Next Attempt:", "%d of %d, due %s", st.CurrentAttempt(), st.MaxAttempts, dueText(st.RetryTime.Time, now))
+	}
+	if len(v.Attempts) == 0 {
+		field(w, 0, "Attempts:", "<none> ended")
+		return
+	}
+	when := func(t *metav1.Time) string {
+		if t == nil {
+			return "-"
+		}
+		return client.Age(now, t.Time) + " ago"
+	}
+	w.Write(0, "Attempts:\n")
+	w.Write(1, "Attempt\tJob\tOutcome\tReason\tExit\tStarted\tEnded\tMessage\n")
+	for _, a := range v.Attempts {
+		exit := "-"
+		if a.ExitCode != nil {
+			exit = fmt.Sprint(*a.ExitCode)
+		}
+		w.Write(1, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Attempt, a.JobName, a.Outcome, orNone(a.Reason), exit, when(a.StartTime), when(a.EndTime), v1alpha1.Truncate(a.Message, 120))
+	}
+}
+
+// dueText is a time to come, or past.
+func dueText(t, now time.Time) string {
+	if t.After(now) {
+		return fmt.Sprintf("%s (in %s)", t.UTC().Format(time.RFC3339), duration.HumanDuration(t.Sub(now)))
+	}
+	return client.TimeText(t, now)
 }
 
 // printRunValues prints the run's parameters and job variables, resolved

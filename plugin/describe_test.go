@@ -25,6 +25,7 @@ func TestDescribeGolden(t *testing.T) {
 		{"describe-run-running.txt", []string{"describe", "run", "hello-arthur-running"}},
 		{"describe-run-failed.txt", []string{"describe", "run", "hello-default-failed"}},
 		{"describe-run-child.txt", []string{"describe", "run", "hello-default-pending"}},
+		{"describe-run-retrying.txt", []string{"describe", "run", "hello-default-retrying"}},
 		{"describe-deployment.txt", []string{"describe", "deployment", "hello/arthur"}},
 		{"describe-pool.txt", []string{"describe", "pool", "kubernetes"}},
 		{"describe-queue.txt", []string{"describe", "queue", "kubernetes/default"}},

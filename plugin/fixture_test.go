@@ -38,11 +38,30 @@ type fakeCluster struct {
 
 var isController = true
 
+// fixtureLimits is the fixture's limits.yaml: a tag limit with a start
+// rate and one without.
+const fixtureLimits = "- tag: hello\n  limit: 3\n  rate: 2/m\n  burst: 1\n- tag: adhoc\n  limit: 1\n"
+
 func newFakeCluster(t *testing.T, withRuns bool) *fakeCluster {
+	t.Helper()
+	return newFakeClusterLimits(t, withRuns, fixtureLimits)
+}
+
+// newFakeClusterLimits is newFakeCluster with limits.yaml as given.
+func newFakeClusterLimits(t *testing.T, withRuns bool, limits string) *fakeCluster {
 	t.Helper()
 	l, err := project.Load("../examples/hello/flows.yaml", project.LoadOptions{ExtVars: map[string]string{"gitSha": "abc1234"}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A second schedule of Arthur's, off, with its own parameters and
+	// catch-up, as Prefect 3 schedules carry them.
+	for i := range l.Deployments {
+		if d := &l.Deployments[i]; d.Name == "arthur" {
+			off, max := false, int32(3)
+			d.Schedules = append(d.Schedules, v1alpha1.Schedule{Cron: "0 18 * * 5", Timezone: "Europe/London", Active: &off,
+				Parameters: map[string]any{"name": "Arthur, it is Friday"}, CatchUp: v1alpha1.CatchUpAll, MaxCatchup: &max})
+		}
 	}
 	out, err := render.Render(l, render.Options{Version: "v0.1.0"})
 	if err != nil {
@@ -60,7 +79,7 @@ func newFakeCluster(t *testing.T, withRuns bool) *fakeCluster {
 		}
 		cm.CreationTimestamp = metav1.NewTime(clock.Add(-24 * time.Hour))
 		if cm.Name == v1alpha1.LimitsConfigMapName {
-			cm.Data[v1alpha1.KeyLimits] = "- tag: hello\n  limit: 3\n- tag: adhoc\n  limit: 1\n"
+			cm.Data[v1alpha1.KeyLimits] = limits
 		}
 		digests[cm.Name] = v1alpha1.ConfigDigest(cm.Data)
 		objs = append(objs, cm)
@@ -151,7 +170,15 @@ func fixtureRuns() []runtime.Object {
 	cancelLater.Name, cancelLater.CreationTimestamp = "hello-default-later-cancel-x0000", *at(-2 * time.Second)
 	pending := held(v1alpha1.StatePending, "Unschedulable", "0/4 nodes are available", nil, nil)
 	pending.JobName = "hello-default-pending"
+	// Evicted on its first attempt, its second due in 40s.
+	retrying := held(v1alpha1.StateScheduled, v1alpha1.ReasonRetrying, "attempt 2 of 3 at 2026-11-22T10:00:40Z, after attempt 1 ended Evicted: pod hello-default-retrying-x1: EvictionByEvictionAPI: Eviction API: evicting", nil, nil)
+	retrying.JobName, retrying.PendingTime, retrying.Attempt, retrying.MaxAttempts, retrying.RetryTime = "hello-default-retrying", at(-50*time.Second), 2, 3, at(40*time.Second)
+	retrying.Retries = &v1alpha1.RetryPolicy{Attempts: 3, Delay: &metav1.Duration{Duration: 40 * time.Second}}
+	retrying.Timeout, retrying.PendingTimeout = &metav1.Duration{Duration: 10 * time.Minute}, &metav1.Duration{Duration: time.Minute}
+	retrying.Attempts = []v1alpha1.AttemptStatus{{Attempt: 1, JobName: "hello-default-retrying", Outcome: v1alpha1.OutcomeEvicted, Reason: "Evicted", ExitCode: new(int32(137)),
+		Message: "pod hello-default-retrying-x1: EvictionByEvictionAPI: Eviction API: evicting", PendingTime: at(-50 * time.Second), StartTime: at(-45 * time.Second), EndTime: at(0)}}
 	return []runtime.Object{
+		runCM("hello-default-retrying", "hello/default", -55*time.Second, retrying, nil),
 		runCM("hello-default-done", "hello/default", -10*time.Minute, done, nil),
 		runCM("hello-default-failed", "hello/default", -8*time.Minute, failed, nil),
 		runCM("hello-arthur-running", "hello/arthur", -3*time.Minute, running, &v1alpha1.RunRequest{Deployment: "hello/arthur", Tags: []string{"adhoc"}}),

@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -24,17 +25,21 @@ var getLong = templates.LongDesc(`
 	of the project installed in the namespace.
 
 	Runs show their deployment, state (Late when Scheduled and more than 15s
-	past their time; "(cancel requested)" until the reconciler carries a
+	past their time; "Retrying (attempt 2 of 3, in 40s: Evicted)" while a
+	retry is awaited; "(cancel requested)" until the reconciler carries a
 	cancel out), queue, age, running time, and for a waiting run what it
 	waits on (WAITING ON: a limit with no free slot, a pause, its scheduled
-	time), as the reconciler's own dispatch rule decides it; -o wide adds
-	its POSITION in line for that limit, the order in which runs start.
-	Pools and queues show slots in use against their limit, counted live
-	from the runs; limits lists every pool, queue, deployment and tag limit
-	with the runs waiting and how long the oldest holder has held its slot
-	(-o wide names the holders); deployments show their schedule, pause
-	state, last run and next scheduled time. With -w the command keeps
-	printing rows as they change, like kubectl get -w.
+	time, a tag's start rate), as the reconciler's own dispatch rule
+	decides it; -o wide adds its POSITION in line for that limit, the order
+	in which runs start, and its ended ATTEMPTS. Pools and queues show
+	slots in use against their limit, counted live from the runs; limits
+	lists every pool, queue, deployment and tag limit with the runs
+	waiting, how long the oldest holder has held its slot, and a tag's
+	start rate with when it lets the next run start (-o wide names the
+	holders); deployments show their schedules (with what sets one apart:
+	inactive, its catch-up policy, its own parameters), pause state, last
+	run and next scheduled time. With -w the command keeps printing rows as
+	they change, like kubectl get -w.
 
 	-o json|yaml|name|jsonpath print objects shaped like Kubernetes objects
 	(apiVersion kubectl-flows.dev/v1alpha1, kinds Run, Deployment, Pool,
@@ -263,6 +268,11 @@ func (o *GetOptions) watch(ctx context.Context, printed []row) error {
 	}
 }
 
+// countdown is a time to come in a cell: "in 40s" of "not yet due (in
+// 40s)", a retry's "Retrying (attempt 2 of 3, in 40s: Evicted)" or a
+// rate's next start.
+var countdown = regexp.MustCompile(`\bin [0-9][0-9a-z]*`)
+
 // notify signals ch without blocking: one pending signal is enough.
 func notify(ch chan struct{}) {
 	select {
@@ -271,16 +281,16 @@ func notify(ch chan struct{}) {
 	}
 }
 
-// rowKey is a row without its age columns: ages tick every second, and
-// only real changes are printed.
+// rowKey is a row without its age columns and countdowns ("in 40s"):
+// they tick every second, and only real changes are printed.
 func rowKey(k *kindSpec, r row) string {
 	var parts []string
 	for i, c := range r.cells {
 		name := k.columns[i].Name
-		if name == "Age" || name == "Duration" || name == "Waiting On" && strings.HasPrefix(fmt.Sprint(c), "not yet due") {
+		if name == "Age" || name == "Duration" {
 			continue
 		}
-		s := fmt.Sprint(c)
+		s := countdown.ReplaceAllString(fmt.Sprint(c), "in ...")
 		if name == "Last Run" {
 			s, _, _ = strings.Cut(s, " (")
 		}

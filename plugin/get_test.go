@@ -66,7 +66,7 @@ func TestGetJSONParsesBack(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &l); err != nil {
 		t.Fatal(err)
 	}
-	if l.Kind != "List" || len(l.Items) != 8 {
+	if l.Kind != "List" || len(l.Items) != 9 {
 		t.Fatalf("kind %s, %d items", l.Kind, len(l.Items))
 	}
 	states := map[string]string{}

@@ -20,7 +20,8 @@ import (
 // (definitions, aliases and merge keys, a per-deployment build, cron,
 // interval and rrule schedules, concurrency_limit in both forms, job
 // variables the template does not declare, Prefect variables and blocks,
-// a limits file).
+// a limits file) and schedules (Prefect 3 schedules with their own
+// parameters, slugs and active: false).
 var importCases = []struct {
 	name string
 	args []string
@@ -31,6 +32,7 @@ var importCases = []struct {
 	{"seed", []string{"--base-job-template", "base-job-template.json", "--pool-limit", "kubernetes=10", "--queue-limit", "kubernetes/default=5", "--tag-limit", "hello=3"}, nil},
 	{"single", nil, map[string]string{"PREFECT_IMAGE_NAME": "ghcr.io/acme/reports"}},
 	{"anchors", []string{"--limits", "limits.yaml", "-n", "data"}, map[string]string{"WAREHOUSE_URL": "postgres://warehouse"}},
+	{"schedules", nil, nil},
 }
 
 // TestImportGolden imports each case, compares flows.yaml and the notes

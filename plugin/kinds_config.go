@@ -77,8 +77,8 @@ func deploymentRow(s *client.Snapshot, v *client.DeploymentView) row {
 
 func schedulesCell(scs []client.ScheduleView) string {
 	parts := make([]string, len(scs))
-	for i, sc := range scs {
-		parts[i] = sc.Text
+	for i := range scs {
+		parts[i] = scs[i].Summary()
 	}
 	return strings.Join(parts, ", ")
 }
@@ -168,6 +168,8 @@ var limitKind = &kindSpec{
 		col("Slots", false, "runs in flight holding a slot / limit"),
 		col("Waiting", false, "runs waiting for a slot"),
 		col("Oldest Holder", false, "how long the run holding a slot longest has held it"),
+		col("Rate", false, "a tag's start rate: starts per period on average, and at once (burst)"),
+		col("Next Start", false, "when a tag's start rate lets the next run start"),
 		col("Holders", true, "the runs holding its slots, oldest first"),
 	},
 	rows: func(s *client.Snapshot) []row {
@@ -185,11 +187,18 @@ var limitKind = &kindSpec{
 			if l.Kind != project.SlotTag {
 				st.Paused = l.Paused.String()
 			}
+			spec := limitSpecView{Kind: l.Kind, Name: l.Name, Limit: l.Limit}
+			rate, next := "<none>", "<none>"
+			if r := l.Rate; r != nil {
+				spec.Rate, spec.Burst = r.Rate, &r.Burst
+				st.NextStartTime = &metav1.Time{Time: r.Next}
+				rate, next = r.Text(), r.NextText
+			}
 			out = append(out, row{
 				name:   l.Name,
 				labels: map[string]string{"kind": l.Kind},
-				cells:  []any{l.Kind, l.Name, slotsCell(l.InUse, l.Limit), fmt.Sprint(l.Waiting), oldest, orNone(strings.Join(names, ","))},
-				obj:    object("ConcurrencyLimit", l.Name, s.Namespace, time.Time{}, nil, limitSpecView{Kind: l.Kind, Name: l.Name, Limit: l.Limit}, st),
+				cells:  []any{l.Kind, l.Name, slotsCell(l.InUse, l.Limit), fmt.Sprint(l.Waiting), oldest, rate, next, orNone(strings.Join(names, ","))},
+				obj:    object("ConcurrencyLimit", l.Name, s.Namespace, time.Time{}, nil, spec, st),
 			})
 		}
 		return out
@@ -200,6 +209,10 @@ type limitSpecView struct {
 	Kind  string `json:"kind"`
 	Name  string `json:"name"`
 	Limit *int32 `json:"limit,omitempty"`
+	// Rate and Burst: a tag's start rate, as limits.yaml gives it, and
+	// its burst (1 when limits.yaml gives none).
+	Rate  string `json:"rate,omitempty"`
+	Burst *int32 `json:"burst,omitempty"`
 }
 
 type limitStatusView struct {
@@ -207,6 +220,9 @@ type limitStatusView struct {
 	Waiting    int32        `json:"waiting"`
 	Paused     string       `json:"paused,omitempty"`
 	Holders    []holderView `json:"holders,omitempty"`
+	// NextStartTime is when a tag's start rate lets the next run start,
+	// worked out from the runs' pendingTimes.
+	NextStartTime *metav1.Time `json:"nextStartTime,omitempty"`
 }
 
 // holderView is a run holding a slot, since it took it.

@@ -16,7 +16,7 @@ var runKind = &kindSpec{
 	columns: []metav1.TableColumnDefinition{
 		col("Name", false, "run request ConfigMap"),
 		col("Deployment", false, "flow/name"),
-		col("State", false, "Late: Scheduled and past its time; (cancel requested) until the reconciler carries it out"),
+		col("State", false, "Late: Scheduled and past its time; Retrying (attempt N of M, when: last outcome) while a retry is awaited; (cancel requested) until the reconciler carries it out"),
 		col("Queue", false, "pool/queue"),
 		col("Age", false, ""),
 		col("Duration", false, "running time"),
@@ -27,6 +27,7 @@ var runKind = &kindSpec{
 		col("Tags", true, "the tags it counts against: the deployment's and its own"),
 		col("Scheduled", true, "scheduled start (UTC)"),
 		col("Parent", true, "the run that started it (kubectl flows run inside a run's pod)"),
+		col("Attempts", true, "ended attempts and their outcome, for a run with a retry policy"),
 	},
 	rows: func(s *client.Snapshot) []row {
 		views := s.ViewRuns()
@@ -45,6 +46,7 @@ func runRow(v *client.RunView) row {
 		cells: []any{
 			v.Name, orNone(v.Deployment), v.StateText(), orNone(v.Queue), v.Age, v.Duration, v.WaitingOn, positionCell(v.Position),
 			orNone(v.Reason), orNone(v.JobName), orNone(strings.Join(v.Tags, ",")), timeCell(v.Scheduled), orNone(v.Parent),
+			orNone(v.AttemptsText()),
 		},
 		obj: runObject(v),
 	}

@@ -31,11 +31,11 @@ func TestPauseResume(t *testing.T) {
 		get, show string
 	}{
 		{[]string{"pause", "deployment", "hello/arthur"}, "deployment hello/arthur paused\n", "flows-deployment-hello-arthur", v1alpha1.AnnotationPaused, "true",
-			"deployments", "hello/arthur    kubernetes   default   0 9 * * * (Europe/London)   paused (kubectl)"},
+			"deployments", "hello/arthur    kubernetes   default   0 9 * * * (Europe/London), 0 18 * * 5 (Europe/London) [inactive, catchup All, own parameters]   paused (kubectl)"},
 		{[]string{"pause", "queue", "kubernetes/default"}, "queue kubernetes/default paused\n", "flows-pool-kubernetes", v1alpha1.AnnotationPausedQueues, "default",
 			"queues", "kubernetes/default   1          paused (kubectl)"},
 		{[]string{"pause", "pool", "kubernetes"}, "pool kubernetes paused\n", "flows-pool-kubernetes", v1alpha1.AnnotationPaused, "true",
-			"deployments", "hello/arthur    kubernetes   default   0 9 * * * (Europe/London)   via pool"},
+			"deployments", "hello/arthur    kubernetes   default   0 9 * * * (Europe/London), 0 18 * * 5 (Europe/London) [inactive, catchup All, own parameters]   via pool"},
 	}
 	for _, s := range steps {
 		out, errOut, code := fc.kf(t, s.args...)

@@ -23,6 +23,9 @@ var renderExample = templates.Examples(`
 	# Also write deploy/admission/flows-admission-policy.yaml, for a cluster admin to apply
 	kubectl flows render --admission-policy
 
+	# Also write deploy/monitoring/: a Grafana dashboard, alerts (PrometheusRule) and a PodMonitor
+	kubectl flows render --monitoring
+
 	# In CI: fail with a diff when the committed deploy/ is stale
 	kubectl flows render --check
 
@@ -41,6 +44,8 @@ type RenderOptions struct {
 	Flux   render.FluxOptions
 	// AdmissionPolicy also writes render.AdmissionPolicyFile.
 	AdmissionPolicy bool
+	// Monitoring also writes render.MonitoringDir.
+	Monitoring bool
 
 	genericiooptions.IOStreams
 }
@@ -68,6 +73,7 @@ DIR is stale, 0 when it matches, and 2 on error.`,
 	o.addFlags(cmd.Flags())
 	cmd.Flags().StringVarP(&o.OutDir, "output-dir", "o", "", "directory to write the manifests into (default deploy, or clusters for a project with environments, one directory each)")
 	cmd.Flags().BoolVar(&o.Check, "check", false, "compare with the output directory instead of writing; exit 1 with a diff when it is stale")
+	cmd.Flags().BoolVar(&o.Monitoring, "monitoring", false, "also write "+render.MonitoringDir+"/: a Grafana dashboard (a ConfigMap for Grafana's dashboard sidecar), a PrometheusRule with alerts and a PodMonitor, with a kustomization of their own (not in kustomization.yaml: they need the Prometheus Operator's CRDs)")
 	cmd.Flags().BoolVar(&o.AdmissionPolicy, "admission-policy", false, "also write "+render.AdmissionPolicyFile+": a ValidatingAdmissionPolicy and binding (cluster-scoped, for a cluster admin to apply; not in kustomization.yaml) refusing malformed run requests and status writes by anyone but the in-cluster reconciler")
 	cmd.Flags().StringVar(&o.Flux.Source, "flux-source", "", "git URL: also write a Flux GitRepository and Kustomization for the output directory")
 	cmd.Flags().StringVar(&o.Flux.Branch, "flux-branch", "main", "git branch for --flux-source")
@@ -118,6 +124,7 @@ func (o *RenderOptions) outDir(l *project.Loaded) string {
 
 // Run renders each environment (or the project), then writes or checks.
 func (o *RenderOptions) Run(context.Context) error {
+	collectLess()
 	all, err := o.loadAll()
 	if err != nil {
 		return o.fail(err)
@@ -133,7 +140,7 @@ func (o *RenderOptions) Run(context.Context) error {
 				flux.Path = path.Join(flux.Path, l.Environment)
 			}
 		}
-		out, err := render.Render(l, render.Options{Version: version.String(), Flux: flux, AdmissionPolicy: o.AdmissionPolicy})
+		out, err := render.Render(l, render.Options{Version: version.String(), Flux: flux, AdmissionPolicy: o.AdmissionPolicy, Monitoring: o.Monitoring})
 		if err != nil {
 			return o.fail(err)
 		}

@@ -134,6 +134,7 @@ func (o *ReviewOptions) Validate() error {
 
 // Run reviews and prints; the error carries the exit status.
 func (o *ReviewOptions) Run(context.Context) error {
+	collectLess()
 	rv, err := o.review()
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
@@ -168,9 +169,5 @@ func (o *ReviewOptions) review() (*review.Review, error) {
 	if len(o.Overlays) > 0 {
 		return base.Overlays(o.Overlays, opts)
 	}
-	all, err := o.loadAll()
-	if err != nil {
-		return nil, err
-	}
-	return base.Projects(o.File, all, o.loadOptions(), opts)
+	return base.Projects(o.File, o.loadAll, o.loadOptions(), opts)
 }

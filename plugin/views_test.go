@@ -16,14 +16,15 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/client"
 	"github.com/kubectl-flows/kubectl-flows/dashboard"
 	"github.com/kubectl-flows/kubectl-flows/internal/golden"
 )
 
 // shown is what a format says of a run: the state shown (Late for a
-// Scheduled run past its time), the tags it counts against and whether a
-// cancel was asked for.
+// Scheduled run past its time, where its retry is for a run awaiting
+// one), the tags it counts against and whether a cancel was asked for.
 type shown struct {
 	State  string
 	Tags   string
@@ -62,7 +63,7 @@ func TestOneRunViewFourFormats(t *testing.T) {
 	golden.Check(t, filepath.Join(dir, "runs.yaml"), []byte(objects))
 	golden.Check(t, filepath.Join(dir, "runs-dashboard.html"), []byte(html))
 
-	if len(names) != 8 {
+	if len(names) != 9 {
 		t.Fatalf("%d runs in the fixture", len(names))
 	}
 	for _, n := range names {
@@ -79,6 +80,7 @@ func TestOneRunViewFourFormats(t *testing.T) {
 		"hello-default-stopping": {"Running", "hello", true},   // the cancel annotation
 		"hello-default-later":    {"Scheduled", "hello", true}, // a cancel request
 		"hello-default-late":     {"Late", "hello", false},
+		"hello-default-retrying": {"Retrying (attempt 2 of 3, in 40s: Evicted)", "hello", false},
 	} {
 		if got := byFormat["table"][n]; got != want {
 			t.Errorf("run %s shows %+v, want %+v", n, got, want)
@@ -111,10 +113,9 @@ func fromObjects(t *testing.T, objects string) map[string]shown {
 		Items []struct {
 			Metadata struct{ Name string }
 			Status   struct {
-				State           string
-				Late            bool
-				Tags            []string
-				CancelRequested bool `json:"cancelRequested"`
+				v1alpha1.RunStatus `json:",inline"`
+				Late               bool
+				CancelRequested    bool `json:"cancelRequested"`
 			}
 		}
 	}
@@ -124,10 +125,14 @@ func fromObjects(t *testing.T, objects string) map[string]shown {
 	out := map[string]shown{}
 	for _, it := range list.Items {
 		st := it.Status
-		if st.Late {
-			st.State = "Late"
+		state := string(st.State)
+		switch retry := v1alpha1.RetryText(&st.RunStatus, clock); {
+		case retry != "":
+			state = retry
+		case st.Late:
+			state = "Late"
 		}
-		out[it.Metadata.Name] = shown{st.State, strings.Join(st.Tags, ","), st.CancelRequested}
+		out[it.Metadata.Name] = shown{state, strings.Join(st.Tags, ","), st.CancelRequested}
 	}
 	return out
 }
@@ -153,9 +158,13 @@ func dashboardPages(t *testing.T, fc *fakeCluster, names []string, seen map[stri
 	var out strings.Builder
 	runs := regexp.MustCompile(`(?s)<table class="runs" id="runs">.*?</table>`).FindString(get("/"))
 	out.WriteString(runs + "\n")
-	row := regexp.MustCompile(`(?s)<tr data-run="([^"]+)".*?<span class="state [^"]*">([^<]*)</span>( <span class="cancel-requested">)?.*?</td>\s*<td>[^<]*</td>\s*<td>([^<]*)</td>`)
+	row := regexp.MustCompile(`(?s)<tr data-run="([^"]+)".*?<span class="state [^"]*"[^>]*>([^<]*)</span>( <small class="retry">([^<]*)</small>)?( <span class="cancel-requested">)?.*?</td>\s*<td>[^<]*</td>\s*<td>([^<]*)</td>`)
 	for _, m := range row.FindAllStringSubmatch(runs, -1) {
-		seen[m[1]] = shown{m[2], strings.ReplaceAll(m[4], ", ", ","), m[3] != ""}
+		state := m[2]
+		if m[4] != "" {
+			state = m[4]
+		}
+		seen[m[1]] = shown{state, strings.ReplaceAll(m[6], ", ", ","), m[5] != ""}
 	}
 	page := regexp.MustCompile(`(?s)<h1>Run .*?</h1>.*?<dl class="facts">.*?</dl>`)
 	for _, n := range names {
@@ -165,6 +174,9 @@ func dashboardPages(t *testing.T, fc *fakeCluster, names []string, seen map[stri
 		tags := regexp.MustCompile(`<dt>Tags</dt><dd>([^<]*)</dd>`).FindStringSubmatch(p)
 		if state == nil || tags == nil {
 			t.Fatalf("run page of %s lacks its state or tags:\n%s", n, p)
+		}
+		if retry := regexp.MustCompile(`id="run-retry">([^<]*)</dd>`).FindStringSubmatch(p); retry != nil {
+			state[1] = retry[1]
 		}
 		onPage := shown{state[1], strings.ReplaceAll(tags[1], ", ", ","), strings.Contains(p, `id="run-cancel"`)}
 		if onPage != seen[n] {
@@ -256,4 +268,40 @@ func serveDashboard(t *testing.T, fc *fakeCluster) func(path string) string {
 		return strings.ReplaceAll(string(body), srv.Token(), "TOKEN")
 	}
 	return get
+}
+
+// TestRateWaitShown: a run whose slots are free but whose tag's start rate
+// has no start left waits on that rate, and get, describe, -o json and the
+// dashboard say so, with the rate's next start as get limits shows it.
+func TestRateWaitShown(t *testing.T) {
+	// Tag hello has room (3 of 10 in use); one start a minute, the last
+	// made by hello-default-retrying's first attempt 50s ago.
+	fc := newFakeClusterLimits(t, true, "- tag: hello\n  limit: 10\n  rate: 1/m\n- tag: adhoc\n  limit: 1\n")
+	const want = "rate of tag hello (next start in 10s)"
+	kf := func(args ...string) string {
+		out, errOut, code := fc.kf(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+		return out
+	}
+	if out := kf("get", "runs", "hello-default-late"); !strings.Contains(out, want) {
+		t.Errorf("get runs does not say %q:\n%s", want, out)
+	}
+	if out := kf("describe", "run", "hello-default-late"); !regexp.MustCompile(`(?m)^Waiting On:\s+` + regexp.QuoteMeta(want) + `$`).MatchString(out) {
+		t.Errorf("describe run does not say %q:\n%s", want, out)
+	}
+	if out := kf("get", "runs", "hello-default-late", "-o", "jsonpath={.status.waitingOn}"); out != want {
+		t.Errorf("status.waitingOn is %q, want %q", out, want)
+	}
+	if out := kf("get", "limits"); !regexp.MustCompile(`(?m)^tag\s+hello\s+3/10\s+\d+\s+\S+\s+1/m, burst 1\s+in 10s\s*$`).MatchString(out) {
+		t.Errorf("get limits does not give tag hello's rate and next start in 10s:\n%s", out)
+	}
+	if out := kf("describe", "tag", "hello"); !strings.Contains(out, "Next Start:         in 10s") {
+		t.Errorf("describe tag does not say the next start is in 10s:\n%s", out)
+	}
+	page := serveDashboard(t, fc)("/runs/hello-default-late")
+	if !strings.Contains(page, `<dd id="run-waiting-on">`+want+`</dd>`) {
+		t.Errorf("the dashboard's run page does not say %q", want)
+	}
 }

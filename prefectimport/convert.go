@@ -366,10 +366,11 @@ func (c *converter) schedule(d *v1alpha1.Deployment, v node, ctx *stepContext) {
 		c.warn(v, "schedule without cron, interval or rrule; dropped")
 		return
 	}
-	for _, k := range []string{"max_active_runs", "catchup"} {
-		if x := get(v, k); x.ok() {
-			c.warn(x, "%s: no equivalent; after downtime only the latest missed tick runs; dropped", k)
-		}
+	if x := get(v, "max_active_runs"); x.ok() {
+		c.warn(x, "max_active_runs: no equivalent per schedule; the deployment's concurrencyLimit bounds its runs; dropped")
+	}
+	if x := get(v, "catchup"); x.ok() {
+		c.warn(x, "catchup: Prefect's flag is not kept; flows.yaml says on the schedule what runs after downtime: catchup: Latest (the default: the latest missed tick), None or All with maxCatchup; dropped")
 	}
 	d.Schedules = append(d.Schedules, s)
 }

@@ -20,6 +20,8 @@ type Installed struct {
 	Pools       map[string]*InstalledPool
 	Deployments map[string]*InstalledDeployment // by flow/name
 	TagLimits   map[string]int32
+	// TagRates are the limits of the tags that have a start rate.
+	TagRates map[string]v1alpha1.TagLimit
 	// Errors names config ConfigMaps that could not be read. The
 	// reconciler holds the runs they concern back rather than rejecting
 	// them, since the next render may fix them.
@@ -92,11 +94,19 @@ func ReadConfig(trusted []*corev1.ConfigMap) *Installed {
 	return assemble(trusted, DecodeConfigMap)
 }
 
+// ReadConfigWith is ReadConfig with each ConfigMap read by decode
+// (DecodeConfigMap, or what stands in for it): review reads a ConfigMap
+// that both sides of a change hold alike once.
+func ReadConfigWith(trusted []*corev1.ConfigMap, decode func(*corev1.ConfigMap) (any, error)) *Installed {
+	return assemble(trusted, decode)
+}
+
 func assemble(trusted []*corev1.ConfigMap, decode func(*corev1.ConfigMap) (any, error)) *Installed {
 	in := &Installed{
 		Pools:       map[string]*InstalledPool{},
 		Deployments: map[string]*InstalledDeployment{},
 		TagLimits:   map[string]int32{},
+		TagRates:    map[string]v1alpha1.TagLimit{},
 		Errors:      map[string]error{},
 	}
 	for _, cm := range trusted {
@@ -113,6 +123,9 @@ func assemble(trusted []*corev1.ConfigMap, decode func(*corev1.ConfigMap) (any, 
 		case []v1alpha1.TagLimit:
 			for _, l := range v {
 				in.TagLimits[l.Tag] = l.Limit
+				if l.Rate != "" {
+					in.TagRates[l.Tag] = l
+				}
 			}
 		}
 	}

@@ -35,13 +35,14 @@ const fieldEnvironments = "environments"
 // its identity (apiVersion, kind, name). It exists to check the fields an
 // environment names; the merge itself works on the JSON document.
 type environment struct {
-	Name              string                `json:"name"`
-	Namespace         string                `json:"namespace,omitempty"`
-	Reconciler        *Reconciler           `json:"reconciler,omitempty"`
-	RunRetention      *v1alpha1.Retention   `json:"runRetention,omitempty"`
-	Pools             []v1alpha1.Pool       `json:"pools,omitempty"`
-	ConcurrencyLimits []v1alpha1.TagLimit   `json:"concurrencyLimits,omitempty"`
-	Deployments       []v1alpha1.Deployment `json:"deployments,omitempty"`
+	Name              string                  `json:"name"`
+	Namespace         string                  `json:"namespace,omitempty"`
+	Reconciler        *Reconciler             `json:"reconciler,omitempty"`
+	RunRetention      *v1alpha1.Retention     `json:"runRetention,omitempty"`
+	Pools             []v1alpha1.Pool         `json:"pools,omitempty"`
+	ConcurrencyLimits []v1alpha1.TagLimit     `json:"concurrencyLimits,omitempty"`
+	Deployments       []v1alpha1.Deployment   `json:"deployments,omitempty"`
+	Notifications     []v1alpha1.Notification `json:"notifications,omitempty"`
 }
 
 // keyedList is a list merged item by item: what its items are called and

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	yamlv3 "go.yaml.in/yaml/v3"
 )
@@ -61,23 +62,35 @@ func (e *errs) err() error {
 }
 
 // lineIndex maps a field path such as deployments[2].pool to the line it
-// stands on in a YAML source. Jsonnet output has no lines to give.
+// stands on in a YAML source. Jsonnet output has no lines to give. The
+// source is parsed for its lines only when an error needs one: a valid
+// project, the usual case, would pay a second parse of the whole file.
 type lineIndex struct {
+	src  []byte
+	once sync.Once
 	root *yamlv3.Node
 }
 
 func newLineIndex(src []byte) *lineIndex {
+	return &lineIndex{src: src}
+}
+
+func (l *lineIndex) parse() {
 	var doc yamlv3.Node
-	if err := yamlv3.Unmarshal(src, &doc); err != nil || len(doc.Content) == 0 {
-		return &lineIndex{}
+	if err := yamlv3.Unmarshal(l.src, &doc); err == nil && len(doc.Content) > 0 {
+		l.root = doc.Content[0]
 	}
-	return &lineIndex{root: doc.Content[0]}
+	l.src = nil
 }
 
 // line returns the line of the deepest node on the path that exists, so an
 // error about a missing field points at its parent.
 func (l *lineIndex) line(path string) int {
-	if l == nil || l.root == nil {
+	if l == nil {
+		return 0
+	}
+	l.once.Do(l.parse)
+	if l.root == nil {
 		return 0
 	}
 	n, line := l.root, l.root.Line

@@ -49,6 +49,12 @@ type Loaded struct {
 	// written); Environments names every one the file declares, in order.
 	Environment  string
 	Environments []string
+
+	// parameterSchemas holds each deployment's parameterSchema as
+	// validation compiled it, by the deployment's element of Deployments,
+	// so the runs resolved from the project (render's Job previews, one
+	// per deployment) do not compile it again.
+	parameterSchemas map[*v1alpha1.Deployment]*ParameterSchema
 }
 
 // Load reads, defaults and validates a project file. Every problem found is
@@ -117,7 +123,8 @@ func decode(path string, doc []byte, e *errs) (*Loaded, error) {
 	if err := e.err(); err != nil {
 		return nil, err
 	}
-	l := &Loaded{Project: p, File: path, Templates: map[string]*jobtemplate.Template{}, TemplateSources: map[string]string{}}
+	l := &Loaded{Project: p, File: path, Templates: map[string]*jobtemplate.Template{}, TemplateSources: map[string]string{},
+		parameterSchemas: map[*v1alpha1.Deployment]*ParameterSchema{}}
 	l.loadTemplates(e)
 	p.setDefaults()
 	l.validate(e)
@@ -148,7 +155,7 @@ func (l *Loaded) loadTemplates(e *errs) {
 	dir := filepath.Dir(l.File)
 	for i := range l.Pools {
 		pool := &l.Pools[i]
-		fld := field.NewPath("pools").Index(i).Child("baseJobTemplate").String()
+		fld := field.NewPath("pools").Index(i).Child(fieldBaseJobTemplate).String()
 		raw := bytes.TrimSpace(pool.BaseJobTemplate)
 		var (
 			t   *jobtemplate.Template
@@ -246,7 +253,34 @@ func yamlDocument(src []byte, vars map[string]string, e *errs) ([]byte, error) {
 		return nil, err
 	}
 	v = fillVars(v, nil, vars, e)
+	retryOnKey(v)
 	return json.Marshal(v)
+}
+
+// retryOnKey gives back the name of a retry policy's on. YAML 1.1, which
+// the YAML reader follows, reads an unquoted on as the boolean true (as
+// GitHub Actions users know), so `on: [Crashed]` arrives as the key
+// "true"; a retry policy has no field true, so under retries it can only
+// have been on.
+func retryOnKey(v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, c := range t {
+			if r, ok := c.(map[string]any); ok && k == "retries" {
+				if val, ok := r["true"]; ok {
+					if _, both := r["on"]; !both {
+						r["on"] = val
+						delete(r, "true")
+					}
+				}
+			}
+			retryOnKey(c)
+		}
+	case []any:
+		for _, c := range t {
+			retryOnKey(c)
+		}
+	}
 }
 
 func fillVars(v any, path *field.Path, vars map[string]string, e *errs) any {
@@ -259,7 +293,7 @@ func fillVars(v any, path *field.Path, vars map[string]string, e *errs) any {
 		sort.Strings(keys) // errors come out in a stable order
 		for _, k := range keys {
 			p := path.Child(k)
-			if isTemplatePath(p) {
+			if k == fieldBaseJobTemplate && isTemplatePath(p) {
 				continue
 			}
 			t[k] = fillVars(t[k], p, vars, e)
@@ -269,6 +303,9 @@ func fillVars(v any, path *field.Path, vars map[string]string, e *errs) any {
 			t[i] = fillVars(c, path.Index(i), vars, e)
 		}
 	case string:
+		if !strings.Contains(t, "{{") {
+			return v // most strings: no placeholder, no need for the expression
+		}
 		return varRE.ReplaceAllStringFunc(t, func(m string) string {
 			name := varRE.FindStringSubmatch(m)[1]
 			if val, ok := vars[name]; ok {
@@ -289,6 +326,10 @@ func fillVars(v any, path *field.Path, vars map[string]string, e *errs) any {
 	}
 	return v
 }
+
+// fieldBaseJobTemplate is the last field of every path templatePathRE
+// matches.
+const fieldBaseJobTemplate = "baseJobTemplate"
 
 var templatePathRE = regexp.MustCompile(`^(environments\[\d+\]\.)?pools\[\d+\]\.baseJobTemplate$`)
 

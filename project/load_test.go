@@ -134,6 +134,36 @@ func TestBadInput(t *testing.T) {
 			want: []string{"deployments[0].schedules[0].cron", "Mars/Olympus"},
 		},
 		{
+			name: "a schedule's parameters fail the schema",
+			edit: func(s string) string {
+				return s + "    parameterSchema:\n      type: object\n      properties:\n        name: {type: string}\n" +
+					"    schedules:\n      - interval: 1h\n      - cron: \"0 9 * * *\"\n        parameters: {name: 42}\n"
+			},
+			want: []string{"flows.yaml:27:", "deployments[0].schedules[1].parameters", "schedule 1 of deployment hello/default", `parameter "name"`, "merged over the deployment's"},
+		},
+		{
+			name: "unknown catch-up policy",
+			edit: func(s string) string { return s + "    schedules:\n      - interval: 1h\n        catchup: all\n" },
+			want: []string{"flows.yaml:22:", "deployments[0].schedules[0].catchup", `must be Latest, None or All, got "all"`},
+		},
+		{
+			name: "maxCatchup without All",
+			edit: func(s string) string { return s + "    schedules:\n      - interval: 1h\n        maxCatchup: 5\n" },
+			want: []string{"deployments[0].schedules[0].maxCatchup", "catchup: All only"},
+		},
+		{
+			name: "maxCatchup out of range",
+			edit: func(s string) string {
+				return s + "    schedules:\n      - interval: 1h\n        catchup: All\n        maxCatchup: 1000\n"
+			},
+			want: []string{"deployments[0].schedules[0].maxCatchup", "must be 1 to 100, got 1000"},
+		},
+		{
+			name: "@every instead of an interval",
+			edit: func(s string) string { return s + "    schedules:\n      - cron: \"@every 5m\"\n" },
+			want: []string{"deployments[0].schedules[0].cron", "write it as interval"},
+		},
+		{
 			name: "job variables fail the schema",
 			edit: func(s string) string { return s + "    jobVariables:\n      backoff_limit: lots\n" },
 			want: []string{"deployments[0].jobVariables", "backoff_limit"},

@@ -16,7 +16,7 @@ import (
 // (image, service_account_name, namespace, labels, annotations, command,
 // node_selector, tolerations, finished_job_ttl, the watch timeouts,
 // backoff_limit, active_deadline_seconds, image_pull_policy, name stay
-// locked); the README says why each is locked.
+// locked); docs/security.md says why each is locked.
 var defaultRunOverrides = []string{"cpu_limit", "cpu_request", "env", "memory_limit", "memory_request"}
 
 // DefaultRunOverrides returns the default allow-list, sorted (a copy).
@@ -109,6 +109,9 @@ func validateRunOverrides(e *errs, fld string, t *jobtemplate.Template, names []
 		return // the template's own error is reported
 	}
 	for j, n := range names {
+		if n == v1alpha1.RunOverrideTimeout {
+			continue // a run's own timeout, not a job variable
+		}
 		if err := t.HasVariable(n); err != nil {
 			e.add(fmt.Sprintf("%s[%d]", fld, j), "%v", err)
 		}

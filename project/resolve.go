@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
@@ -49,7 +52,7 @@ func (l *Loaded) ResolveRun(d *v1alpha1.Deployment, runName string, params, jobV
 	}
 	run, err := checkRunValues(RunInputs{
 		Project: l.Project, Pool: pool, Template: l.Templates[pool.Name], Deployment: d,
-		Parameters: params, JobVariables: jobVars,
+		Schema: l.parameterSchemas[d], Parameters: params, JobVariables: jobVars,
 	})
 	var re *RunError
 	switch {
@@ -79,6 +82,8 @@ type RunInputs struct {
 	Schema       *ParameterSchema
 	Parameters   map[string]any
 	JobVariables map[string]any
+	// Timeout is the run's own timeout, if it sets one.
+	Timeout *metav1.Duration
 }
 
 // CheckedRun is a run whose values passed CheckRun, with them merged. It
@@ -90,6 +95,11 @@ type CheckedRun struct {
 	Parameters map[string]any
 	// JobVariables are pool < deployment < run.
 	JobVariables map[string]any
+	// Timeout is how long it may run from its pod's start (0: no limit),
+	// and Retries its retry policy (nil: none), as its deployment, pool
+	// and runOverrides decide them.
+	Timeout time.Duration
+	Retries *v1alpha1.RetryPolicy
 }
 
 // RunError is why a run's values are refused, and which of them: the
@@ -127,6 +137,9 @@ func checkRunValues(in RunInputs) (*CheckedRun, error) {
 	if err := CheckRunJobVariables(in.Pool, in.Deployment, in.JobVariables); err != nil {
 		return nil, &RunError{JobVariables: true, Err: err}
 	}
+	if err := checkRunTimeout(in.Pool, in.Deployment, in.Timeout); err != nil {
+		return nil, &RunError{JobVariables: true, Err: err}
+	}
 	params := MergeParameters(in.Deployment.Parameters, in.Parameters)
 	schema := in.Schema
 	if schema == nil && in.Deployment.ParameterSchema != nil {
@@ -139,7 +152,8 @@ func checkRunValues(in RunInputs) (*CheckedRun, error) {
 		return nil, &RunError{Err: err}
 	}
 	jobVars := jobtemplate.Merge(DeploymentJobVariables(in.Pool, in.Deployment), in.JobVariables)
-	return &CheckedRun{in: in, Parameters: params, JobVariables: jobVars}, nil
+	return &CheckedRun{in: in, Parameters: params, JobVariables: jobVars,
+		Timeout: EffectiveTimeout(in.Pool, in.Deployment, in.Timeout), Retries: EffectiveRetries(in.Pool, in.Deployment)}, nil
 }
 
 // Resolve renders the Job of the run named runName from the pool's

@@ -6,6 +6,8 @@
 package project
 
 import (
+	"strings"
+
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
@@ -18,9 +20,21 @@ const (
 	// DefaultReplicas gives the reconciler a standby for leader failover.
 	DefaultReplicas = 2
 	// DefaultReconcilerImage is the published reconciler image; render
-	// tags it with the plugin's own version.
+	// tags it with the plugin's own version (ReconcilerImage).
 	DefaultReconcilerImage = "ghcr.io/kubectl-flows/flows-reconciler"
 )
+
+// ReconcilerImage is the reconciler image render installs when the project
+// names none: tagged with the plugin's version, the one it was released
+// with; a development build (no version, "dev", or a dirty tree) points at
+// the moving "latest". `make image` tags its build the same way.
+func ReconcilerImage(version string) string {
+	tag := version
+	if version == "" || version == "dev" || strings.Contains(version, "dirty") {
+		tag = "latest"
+	}
+	return DefaultReconcilerImage + ":" + tag
+}
 
 // Project is the whole project file.
 type Project struct {
@@ -36,6 +50,9 @@ type Project struct {
 	Pools             []v1alpha1.Pool       `json:"pools"`
 	ConcurrencyLimits []v1alpha1.TagLimit   `json:"concurrencyLimits,omitempty"`
 	Deployments       []v1alpha1.Deployment `json:"deployments,omitempty"`
+	// Notifications go to webhooks for every deployment's runs (see
+	// v1alpha1.Notification); a deployment may add its own.
+	Notifications []v1alpha1.Notification `json:"notifications,omitempty"`
 }
 
 // Reconciler configures the in-cluster reconciler install.

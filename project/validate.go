@@ -1,10 +1,13 @@
 package project
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
@@ -23,6 +26,11 @@ func (l *Loaded) validate(e *errs) {
 	dnsLabel(e, "namespace", p.Namespace)
 	if r := p.Reconciler.Replicas; r != nil && *r < 0 {
 		e.add("reconciler.replicas", "must not be negative")
+	}
+	if img := p.Reconciler.Image; img != "" {
+		if _, err := name.ParseReference(img); err != nil {
+			e.add("reconciler.image", "%v: want NAME:TAG, or NAME@sha256:DIGEST to pin the image by digest", err)
+		}
 	}
 	retention(e, field.NewPath("runRetention"), p.RunRetention)
 
@@ -54,6 +62,7 @@ func (l *Loaded) validate(e *errs) {
 			nonNegative(e, fq.Child("concurrencyLimit"), q.ConcurrencyLimit)
 		}
 		validateRunOverrides(e, fp.Child("runOverrides").String(), l.Templates[pool.Name], pool.RunOverrides)
+		validateRunPolicies(e, fp, "pool "+v1alpha1.QuoteInput(pool.Name), pool.Retries, pool.Timeout)
 		if t := l.Templates[pool.Name]; t != nil && len(pool.JobVariables) > 0 {
 			if err := t.ValidatePartial(pool.JobVariables); err != nil { // deployments may supply required ones
 				e.add(fp.Child("jobVariables").String(), "%v", err)
@@ -72,12 +81,21 @@ func (l *Loaded) validate(e *errs) {
 		}
 		tags[tl.Tag] = true
 		nonNegative(e, ft.Child("limit"), &tl.Limit)
+		validateRate(e, ft, &tl)
 	}
 
+	projectTargets := map[string]bool{}
+	validateNotifications(e, field.NewPath("notifications"), p.Notifications, projectTargets)
 	deployments := map[string]bool{}
 	cmNames := map[string]string{}
+	schemas := parameterSchemas{}
 	for i := range p.Deployments {
-		l.validateDeployment(e, i, deployments, cmNames)
+		l.validateDeployment(e, i, deployments, cmNames, schemas)
+		d := &p.Deployments[i]
+		fd := field.NewPath("deployments").Index(i)
+		validateRunPolicies(e, fd, "deployment "+v1alpha1.QuoteInput(d.FullName()), d.Retries, d.Timeout)
+		validateNotifications(e, fd.Child("notifications"), d.Notifications, maps.Clone(projectTargets))
+		validateSLA(e, fd.Child("sla"), d.SLA)
 	}
 	for i := range p.Deployments {
 		l.validateStarts(e, i, deployments)
@@ -129,7 +147,48 @@ func (l *Loaded) validateStarts(e *errs, i int, known map[string]bool) {
 // Jobs their ServiceAccount (Prefect's name for it).
 const starterVariable = "service_account_name"
 
-func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmNames map[string]string) {
+// parameterSchemas are the parameterSchemas of a project compiled so far,
+// by their JSON: the deployments of a flow share the schema Prefect
+// generates from its signature, and compiling one is most of the work of
+// validating a deployment.
+type parameterSchemas map[string]compiledSchema
+
+type compiledSchema struct {
+	schema *ParameterSchema
+	err    error
+}
+
+func (c parameterSchemas) compile(schema map[string]any) (*ParameterSchema, error) {
+	key, err := json.Marshal(schema)
+	if err != nil {
+		return CompileParameterSchema(schema) // reports what JSON cannot hold
+	}
+	r, ok := c[string(key)]
+	if !ok {
+		r.schema, r.err = CompileParameterSchema(schema)
+		c[string(key)] = r
+	}
+	return r.schema, r.err
+}
+
+// validateParameters checks a deployment's parameterSchema and its
+// defaults against it, and keeps the compiled schema for its runs.
+func (l *Loaded) validateParameters(e *errs, fd *field.Path, d *v1alpha1.Deployment, schemas parameterSchemas) {
+	if d.ParameterSchema == nil {
+		return
+	}
+	sch, err := schemas.compile(d.ParameterSchema)
+	if err != nil {
+		e.add(fd.Child("parameterSchema").String(), "%v", err)
+		return
+	}
+	l.parameterSchemas[d] = sch
+	if err := sch.Validate(d.Parameters); err != nil {
+		e.add(fd.Child("parameters").String(), "%v", err)
+	}
+}
+
+func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmNames map[string]string, schemas parameterSchemas) {
 	d := &l.Deployments[i]
 	fd := field.NewPath("deployments").Index(i)
 	dnsLabel(e, fd.Child("flow").String(), d.Flow)
@@ -174,13 +233,7 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 			e.add(fd.Child("image").String(), "set either image or jobVariables.image, not both")
 		}
 	}
-	if d.ParameterSchema != nil {
-		if sch, err := CompileParameterSchema(d.ParameterSchema); err != nil {
-			e.add(fd.Child("parameterSchema").String(), "%v", err)
-		} else if err := sch.Validate(d.Parameters); err != nil {
-			e.add(fd.Child("parameters").String(), "%v", err)
-		}
-	}
+	l.validateParameters(e, fd, d, schemas)
 	if pool != nil {
 		validateRunOverrides(e, fd.Child("runOverrides").String(), l.Templates[pool.Name], d.RunOverrides)
 		if t := l.Templates[pool.Name]; t != nil {
@@ -189,13 +242,24 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 			}
 		}
 	}
+	validateSchedules(e, fd, d)
+}
+
+// validateSchedules checks each schedule of a deployment: its timing, its
+// catch-up policy, and its parameters merged over the deployment's against
+// the deployment's parameterSchema, as a run it fires will be checked.
+func validateSchedules(e *errs, fd *field.Path, d *v1alpha1.Deployment) {
+	var schema *ParameterSchema
+	if d.ParameterSchema != nil {
+		schema, _ = CompileParameterSchema(d.ParameterSchema) // its error is the deployment's
+	}
 	for j, s := range d.Schedules {
 		fs := fd.Child("schedules").Index(j)
 		switch {
 		case s.Cron != "" && s.Interval != nil:
 			e.add(fs.String(), "set cron or interval, not both")
 		case s.Cron != "":
-			if _, err := ParseCron(s.Cron, s.Timezone); err != nil {
+			if err := ParseCron(s.Cron, s.Timezone); err != nil {
 				e.add(fs.Child("cron").String(), "%q: %v", s.Cron, err)
 			}
 		case s.Interval != nil:
@@ -207,6 +271,23 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 			}
 		default:
 			e.add(fs.String(), "needs a cron (with an optional timezone) or an interval")
+		}
+		switch s.CatchUp {
+		case "", v1alpha1.CatchUpLatest, v1alpha1.CatchUpNone, v1alpha1.CatchUpAll:
+		default:
+			e.add(fs.Child("catchup").String(), "must be %s, %s or %s, got %s", v1alpha1.CatchUpLatest, v1alpha1.CatchUpNone, v1alpha1.CatchUpAll, v1alpha1.QuoteInput(s.CatchUp))
+		}
+		if m := s.MaxCatchup; m != nil {
+			if s.CatchUp != v1alpha1.CatchUpAll {
+				e.add(fs.Child("maxCatchup").String(), "applies to catchup: %s only; set catchup: %s or remove maxCatchup", v1alpha1.CatchUpAll, v1alpha1.CatchUpAll)
+			} else if *m < 1 || *m > v1alpha1.MaxMaxCatchup {
+				e.add(fs.Child("maxCatchup").String(), "must be 1 to %d, got %d", v1alpha1.MaxMaxCatchup, *m)
+			}
+		}
+		if schema != nil && len(s.Parameters) > 0 {
+			if err := schema.Validate(ScheduleParameters(d, j)); err != nil {
+				e.add(fs.Child("parameters").String(), "schedule %d of deployment %s: %v (its parameters are merged over the deployment's)", j, d.FullName(), err)
+			}
 		}
 	}
 }

@@ -83,14 +83,14 @@ func admit(cfg *project.Installed, defaults map[string]*resolvedValues, ns strin
 	// runs share it (read only), so ten thousand waiting runs cost one
 	// resolve and no copies.
 	var base *resolvedValues
-	if len(req.Parameters) == 0 && len(req.JobVariables) == 0 {
+	if len(req.Parameters) == 0 && len(req.JobVariables) == 0 && req.Timeout == nil {
 		var ok bool
 		if base, ok = defaults[d.FullName()]; !ok {
-			base = resolveValues(ns, cm, d, pool, nil, nil)
+			base = resolveValues(ns, cm, d, pool, &v1alpha1.RunRequest{})
 			defaults[d.FullName()] = base
 		}
 	} else {
-		base = resolveValues(ns, cm, d, pool, req.Parameters, req.JobVariables)
+		base = resolveValues(ns, cm, d, pool, req)
 	}
 	if base.rej != nil {
 		return nil, base.rej, nil
@@ -112,10 +112,11 @@ type resolvedValues struct {
 
 // resolveValues checks a run's own parameters and job variables by
 // project.CheckRun, the rule the CLI applies before it submits.
-func resolveValues(ns string, cm *corev1.ConfigMap, d *project.InstalledDeployment, pool *project.InstalledPool, params, runJobVars map[string]any) *resolvedValues {
+func resolveValues(ns string, cm *corev1.ConfigMap, d *project.InstalledDeployment, pool *project.InstalledPool, req *v1alpha1.RunRequest) *resolvedValues {
 	run, err := project.CheckRun(project.RunInputs{
 		Project: &project.Project{Namespace: ns}, Pool: &pool.Pool, Template: pool.Template,
-		Deployment: &d.Deployment, Schema: d.Params, Parameters: params, JobVariables: runJobVars,
+		Deployment: &d.Deployment, Schema: d.Params, Parameters: req.Parameters, JobVariables: req.JobVariables,
+		Timeout: req.Timeout,
 	})
 	var re *project.RunError
 	switch {
@@ -126,24 +127,34 @@ func resolveValues(ns string, cm *corev1.ConfigMap, d *project.InstalledDeployme
 	}
 	// Resolve too, to reject a run whose Job cannot be built; the Job is
 	// built again at dispatch, so waiting runs do not each keep one.
-	if _, err := resolveJob(ns, cm, run); err != nil {
+	if _, err := resolveJob(ns, cm, run, 1); err != nil {
 		return &resolvedValues{rej: &rejection{ReasonInvalidJobVariables, err.Error()}}
 	}
 	return &resolvedValues{run: run}
 }
 
-// resolveJob builds the run's Job from its pool's template: a name derived
-// from the run, so a retry never makes a second Job; a controller owner
-// reference to the run's UID, by which the Job is known as the run's (and
-// deleting the run deletes it); and v1alpha1.FinalizerRunProtection, so it outlives any
-// deletion until the run's final state is written.
-func resolveJob(ns string, cm *corev1.ConfigMap, run *project.CheckedRun) (*batchv1.Job, error) {
+// resolveJob builds the Job of a run's attempt (1 for the first) from its
+// pool's template: a name derived from the run and the attempt, so a
+// retried create never makes a second Job; a controller owner reference
+// to the run's UID, by which the Job is known as the run's (and deleting
+// the run deletes it); v1alpha1.FinalizerRunProtection, so it outlives any
+// deletion until the run's final state is written; and what the run's
+// timeout and retry policy need (applyRunPolicies).
+func resolveJob(ns string, cm *corev1.ConfigMap, run *project.CheckedRun, attempt int32) (*batchv1.Job, error) {
 	res, err := run.Resolve(cm.Name)
 	if err != nil {
 		return nil, err
 	}
 	job := res.Job
 	job.Namespace = ns
+	if attempt > 1 {
+		// The run's other names (FLOWS_RUN_NAME, the name variable) stay
+		// the first attempt's: they name the run, not the Job.
+		name := v1alpha1.AttemptJobName(cm.Name, attempt)
+		job.Name = name
+		job.Labels[v1alpha1.LabelRunName] = name
+		job.Spec.Template.Labels[v1alpha1.LabelRunName] = name
+	}
 	controller := true
 	job.OwnerReferences = []metav1.OwnerReference{{
 		APIVersion: "v1", Kind: "ConfigMap", Name: cm.Name, UID: cm.UID, Controller: &controller,
@@ -155,7 +166,7 @@ func resolveJob(ns string, cm *corev1.ConfigMap, run *project.CheckedRun) (*batc
 	if t := res.PodWatchTimeout(); t > 0 {
 		job.Annotations[v1alpha1.AnnotationPodWatchTimeout] = t.String()
 	}
-	return job, nil
+	return job, applyRunPolicies(job, run, attempt)
 }
 
 // suggest names the deployments closest to a mistyped one.

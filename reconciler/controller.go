@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -92,6 +93,13 @@ type Options struct {
 	State   *State
 	Logger  *slog.Logger
 	Metrics *Metrics
+	// NotificationRetryFor bounds how long one notification is retried
+	// (with back-off, from a second doubling to 30 s) before the
+	// reconciler gives up on it and records so.
+	NotificationRetryFor time.Duration
+	// NotificationClient sends notifications; nil means one with a 10 s
+	// timeout.
+	NotificationClient *http.Client
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
@@ -136,11 +144,15 @@ type Controller struct {
 	parsed   runCache
 	recorder record.EventRecorder
 	metrics  *Metrics
+	notify   *notifier
 
 	// writes carries dispatch passes' decisions to the writer pool;
 	// inflight holds the runs whose decided write is not done yet.
 	writes   chan pending
 	inflight sync.Map
+
+	// starts are the Job creates this process made, for tag rates.
+	starts startLog
 
 	// firstSeen is when each run was first seen, for dispatch latency.
 	firstSeenMu sync.Mutex
@@ -199,6 +211,7 @@ func DefaultOptions() Options {
 		StatusWriteMaxLatency: 50 * time.Millisecond,
 		StartupGrace:          time.Second,
 		RetentionInterval:     30 * time.Second,
+		NotificationRetryFor:  time.Hour,
 	}
 }
 
@@ -220,6 +233,7 @@ func (o Options) withDefaults() Options {
 	o.StatusWriteMaxLatency = cmp.Or(o.StatusWriteMaxLatency, d.StatusWriteMaxLatency)
 	o.StartupGrace = cmp.Or(o.StartupGrace, d.StartupGrace)
 	o.RetentionInterval = cmp.Or(o.RetentionInterval, d.RetentionInterval)
+	o.NotificationRetryFor = cmp.Or(o.NotificationRetryFor, d.NotificationRetryFor)
 	return o
 }
 
@@ -261,6 +275,7 @@ func New(client kubernetes.Interface, inf Informers, opts Options) *Controller {
 	if opts.StatusWriteQPS > 0 {
 		c.progress = flowcontrol.NewTokenBucketRateLimiter(opts.StatusWriteQPS, opts.StatusWriteBurst)
 	}
+	c.notify = newNotifier(c, opts.NotificationClient, opts.NotificationRetryFor)
 
 	cfgInf, runInf, cancelInf, jobInf, podInf := inf.Configs, inf.Runs, inf.CancelRequests, inf.Jobs, inf.Pods
 	ns := opts.Namespace
@@ -303,6 +318,10 @@ func New(client kubernetes.Interface, inf Informers, opts Options) *Controller {
 		UpdateFunc: func(_, obj any) { c.runChanged(obj, false) },
 		DeleteFunc: c.runDeleted,
 	})
+	_, _ = runInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.notify.runChanged,
+		UpdateFunc: func(_, obj any) { c.notify.runChanged(obj) },
+	})
 	_, _ = jobInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { c.jobChanged(obj, false) },
 		UpdateFunc: func(_, obj any) { c.jobChanged(obj, false) },
@@ -325,13 +344,15 @@ const (
 	podsByJobIndex   = "job"
 )
 
-// jobSlotIndexers index unfinished run Jobs by each slot they hold.
+// jobSlotIndexers index unfinished run Jobs by each slot they hold, and
+// every run Job by its tags (tagStartsIndex).
 func jobSlotIndexers() cache.Indexers {
 	return cache.Indexers{
 		slotPool:       slotIndex(func(s slots) []string { return []string{s.Pool} }),
 		slotQueue:      slotIndex(func(s slots) []string { return []string{s.Queue} }),
 		slotDeployment: slotIndex(func(s slots) []string { return []string{s.Deployment} }),
 		slotTag:        slotIndex(func(s slots) []string { return s.Tags }),
+		tagStartsIndex: tagStartsIndexFunc,
 	}
 }
 
@@ -372,12 +393,12 @@ func byIndex[T any](idx cache.Indexer, name, value string) []T {
 	return out
 }
 
-// jobNamed returns the cached Job of a run's derived name, whoever owns
-// it. It asks the Job cache's store, not its lister: a pass asks for every
-// waiting run, and the lister's NotFound error, built with its message
-// for each run without a Job, was a twentieth of a pass.
-func (c *Controller) jobNamed(run string) *batchv1.Job {
-	obj, ok, _ := c.jobIndex.GetByKey(c.opts.Namespace + "/" + v1alpha1.JobName(run))
+// jobNamed returns the cached Job of a name, whoever owns it. It asks the
+// Job cache's store, not its lister: a pass asks for every waiting run,
+// and the lister's NotFound error, built with its message for each run
+// without a Job, was a twentieth of a pass.
+func (c *Controller) jobNamed(name string) *batchv1.Job {
+	obj, ok, _ := c.jobIndex.GetByKey(c.opts.Namespace + "/" + name)
 	if !ok {
 		return nil
 	}
@@ -385,12 +406,13 @@ func (c *Controller) jobNamed(run string) *batchv1.Job {
 	return job
 }
 
-// jobOf returns the run's Job: the Job of its derived name, if the run
-// controls it (by UID). foreign is a Job of that name that is not the
-// run's: a run created again under an old run's name, before the old
-// Job is collected, or a name chosen to collide with another run's Job.
-func (c *Controller) jobOf(cm *corev1.ConfigMap) (job, foreign *batchv1.Job) {
-	j := c.jobNamed(cm.Name)
+// jobOf returns the Job of a run's attempt: the Job of the name derived
+// from both, if the run controls it (by UID). foreign is a Job of that
+// name that is not the run's: a run created again under an old run's
+// name, before the old Job is collected, or a name chosen to collide with
+// another run's Job.
+func (c *Controller) jobOf(cm *corev1.ConfigMap, attempt int32) (job, foreign *batchv1.Job) {
+	j := c.jobNamed(v1alpha1.AttemptJobName(cm.Name, attempt))
 	if j == nil {
 		return nil, nil
 	}
@@ -483,6 +505,8 @@ func (c *Controller) Run(ctx context.Context) error {
 		return err
 	}
 	c.log.Info("reconciling", "namespace", c.opts.Namespace, "workers", c.opts.Workers)
+	c.metrics.Leader.Set(1)
+	defer c.metrics.Leader.Set(0)
 	// A new leader looks at everything once: runs left mid-flight by the
 	// last one are picked up here.
 	c.queue.Add(dispatchKey)
@@ -503,8 +527,9 @@ func (c *Controller) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); c.writer(ctx) }()
 	}
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); c.runSchedules(ctx) }()
+	go func() { defer wg.Done(); c.notify.run(ctx) }()
 	go func() {
 		defer wg.Done()
 		wait.UntilWithContext(ctx, func(ctx context.Context) {
@@ -567,11 +592,14 @@ func (c *Controller) runChanged(obj any, added bool) {
 		if c.cancelRequested(cm) {
 			c.queue.Add(cm.Name)
 		}
+		if state == v1alpha1.StateScheduled && !added {
+			c.releaseJob(cm, state) // an attempt that ended: its Job may go
+		}
 	case state.Final():
 		if state == v1alpha1.StateCancelled && !added {
 			c.queueChildren(cm)
 		}
-		c.releaseJob(cm)
+		c.releaseJob(cm, state)
 		// Its parsed request served the dispatch pass, which it has left
 		// for good. No pass: slots are freed by Jobs finishing or going,
 		// and their events bring one.
@@ -654,7 +682,7 @@ func (c *Controller) jobChanged(obj any, deleted bool) {
 		return
 	}
 	if !deleted {
-		c.exp.observeJob(run)
+		c.exp.observeJob(run, job.Name)
 	}
 	if job.DeletionTimestamp != nil && hasFinalizer(job) {
 		c.queue.Add(jobKeyPrefix + job.Name)

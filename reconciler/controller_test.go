@@ -362,11 +362,19 @@ func ptrTo[T any](v T) *T { return &v }
 func admitted(t *testing.T, runs ...string) *fixture {
 	t.Helper()
 	f := newFixture(t)
+	f.admit(deployment("f", "a", "p", nil), runs...)
+	return f
+}
+
+// admit installs pool p and deployment d (f/a, in p), and runs of d that
+// have their Jobs, their Pending status written and in the cache.
+func (f *fixture) admit(d v1alpha1.Deployment, runs ...string) {
+	f.t.Helper()
 	p := pool("p", nil)
 	p.JobVariables = map[string]any{"pod_watch_timeout_seconds": 30}
-	f.add(configMaps(t, []v1alpha1.Pool{p}, []v1alpha1.Deployment{deployment("f", "a", "p", nil)}, nil)...)
+	f.add(configMaps(f.t, []v1alpha1.Pool{p}, []v1alpha1.Deployment{d}, nil)...)
 	for _, r := range runs {
-		f.add(newRun(t, r, time.Second, v1alpha1.RunRequest{Deployment: "f/a"}))
+		f.add(newRun(f.t, r, time.Second, v1alpha1.RunRequest{Deployment: "f/a"}))
 	}
 	f.pass()
 	for _, r := range runs {
@@ -374,28 +382,18 @@ func admitted(t *testing.T, runs ...string) *fixture {
 		f.expect(r+"'s first sync", f.sync(r), "patch configmaps "+r+" Pending")
 		f.catchUp(r)
 	}
-	return f
 }
 
 // job returns a run's Job as the API server holds it.
 func (f *fixture) job(run string) *batchv1.Job {
 	f.t.Helper()
-	job, err := f.client.BatchV1().Jobs(testNS).Get(f.t.Context(), v1alpha1.JobName(run), metav1.GetOptions{})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return job
+	return f.jobNamed(v1alpha1.JobName(run))
 }
 
 // updateJob changes a run's Job in the API server and the cache.
 func (f *fixture) updateJob(run string, edit func(*batchv1.Job)) {
 	f.t.Helper()
-	job := f.job(run)
-	edit(job)
-	if err := f.client.Tracker().Update(batchv1.SchemeGroupVersion.WithResource("jobs"), job, testNS); err != nil {
-		f.t.Fatal(err)
-	}
-	f.cache(job)
+	f.updateJobNamed(v1alpha1.JobName(run), edit)
 }
 
 func (f *fixture) pod(run, name string, phase corev1.PodPhase) *corev1.Pod {
@@ -591,6 +589,135 @@ func TestSchedulesFireOncePerTickIntoState(t *testing.T) {
 	if got := again.lastFired(ScheduleID(&every, 0)); !got.Equal(next.Add(-time.Minute)) {
 		t.Errorf("last tick %v in the Secret, want %v", got, next.Add(-time.Minute))
 	}
+}
+
+// TestScheduleCatchUp: a one-minute schedule last fired ten minutes ago
+// by a reconciler that then stopped; a new one starts. Each policy fires
+// its share of the missed ticks, oldest first, each under its own tick.
+func TestScheduleCatchUp(t *testing.T) {
+	lastTick := testNow.Add(-10 * time.Minute)
+	tick := func(k int) time.Time { return lastTick.Add(time.Duration(k) * time.Minute) }
+	for _, tc := range []struct {
+		policy string
+		max    *int32
+		ticks  []time.Time
+	}{
+		{v1alpha1.CatchUpNone, nil, nil},
+		{"", nil, []time.Time{tick(10)}}, // unset is Latest
+		{v1alpha1.CatchUpLatest, nil, []time.Time{tick(10)}},
+		{v1alpha1.CatchUpAll, ptrTo[int32](5), []time.Time{tick(6), tick(7), tick(8), tick(9), tick(10)}},
+	} {
+		t.Run("catchup "+tc.policy, func(t *testing.T) {
+			f := newFixture(t)
+			d := deployment("f", "minutely", "p", func(d *v1alpha1.Deployment) {
+				d.Parameters = map[string]any{"who": "deployment", "n": 1}
+				d.Schedules = []v1alpha1.Schedule{{Cron: "* * * * *", CatchUp: tc.policy, MaxCatchup: tc.max, Parameters: map[string]any{"who": "schedule"}}}
+			})
+			f.add(configMaps(t, []v1alpha1.Pool{pool("p", nil)}, []v1alpha1.Deployment{d}, nil)...)
+			id := ScheduleID(&d, 0)
+			if err := f.c.state.fired(t.Context(), id, lastTick, map[string]bool{id: true}); err != nil {
+				t.Fatal(err)
+			}
+			f.now = testNow.Add(30 * time.Second)
+			f.client.ClearActions()
+			next := f.c.fireSchedules(t.Context(), map[string]time.Time{})
+			var want []string
+			for _, tk := range tc.ticks {
+				want = append(want, "create configmaps "+ScheduledRunName(&d, 0, tk))
+			}
+			f.expect("after ten minutes down", f.actions(), want...)
+			if !next.Equal(testNow.Add(time.Minute)) {
+				t.Errorf("next tick %v, want %v", next, testNow.Add(time.Minute))
+			}
+			for _, tk := range tc.ticks {
+				cm, err := f.client.CoreV1().ConfigMaps(testNS).Get(t.Context(), ScheduledRunName(&d, 0, tk), metav1.GetOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				req, err := v1alpha1.DecodeRunRequest(cm.Data[v1alpha1.KeyRun])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !req.ScheduledTime.Time.Equal(tk) || !reflect.DeepEqual(req.Parameters, map[string]any{"who": "schedule"}) {
+					t.Errorf("run of tick %v: scheduledTime %v, parameters %v", tk, req.ScheduledTime, req.Parameters)
+				}
+			}
+			if len(tc.ticks) > 0 && !f.c.state.lastFired(id).Equal(tc.ticks[len(tc.ticks)-1]) {
+				t.Errorf("last fired %v, want %v", f.c.state.lastFired(id), tc.ticks[len(tc.ticks)-1])
+			}
+		})
+	}
+}
+
+// TestScheduleOffIsNotCaughtUp: ticks that pass while a schedule is
+// inactive, or its deployment paused, are not missed ticks: once on again
+// it fires from then, even with catchup All, and a restart in between
+// (a new State read from the Secret, nothing armed) does not change that.
+func TestScheduleOffIsNotCaughtUp(t *testing.T) {
+	for _, how := range []string{"inactive", "paused"} {
+		t.Run(how, func(t *testing.T) {
+			f := newFixture(t)
+			restart := func() map[string]time.Time {
+				st, err := LoadState(t.Context(), f.client, testNS)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.c.state = st
+				return map[string]time.Time{}
+			}
+			armed := restart()
+			on := deployment("f", "minutely", "p", func(d *v1alpha1.Deployment) {
+				d.Schedules = []v1alpha1.Schedule{{Cron: "* * * * *", CatchUp: v1alpha1.CatchUpAll, MaxCatchup: ptrTo[int32](5)}}
+			})
+			off := on
+			off.Schedules = []v1alpha1.Schedule{on.Schedules[0]}
+			if how == "paused" {
+				off.Paused = true
+			} else {
+				off.Schedules[0].Active = ptrTo(false)
+			}
+			id := ScheduleID(&on, 0)
+			if err := f.c.state.fired(t.Context(), id, testNow.Add(-20*time.Minute), map[string]bool{id: true}); err != nil {
+				t.Fatal(err)
+			}
+			f.apply(configMaps(t, []v1alpha1.Pool{pool("p", nil)}, []v1alpha1.Deployment{off}, nil)...)
+			f.now = testNow.Add(-10 * time.Minute)
+			f.client.ClearActions()
+			f.c.fireSchedules(t.Context(), armed)
+			f.expect(how, f.actions(), "update secrets "+v1alpha1.StateSecretName)
+			f.client.ClearActions()
+			f.c.fireSchedules(t.Context(), armed)
+			f.expect(how+", seen again", f.actions())
+
+			// Ten minutes later it is on again, seen by a new reconciler.
+			armed = restart()
+			f.apply(configMaps(t, []v1alpha1.Pool{pool("p", nil)}, []v1alpha1.Deployment{on}, nil)...)
+			f.now = testNow.Add(30 * time.Second)
+			f.client.ClearActions()
+			f.c.fireSchedules(t.Context(), armed)
+			f.expect("on again: no backlog", f.actions())
+			f.now = testNow.Add(time.Minute + 100*time.Millisecond)
+			f.c.fireSchedules(t.Context(), armed)
+			f.expect("on again: the next tick", f.actions(), "update secrets "+v1alpha1.StateSecretName, "create configmaps "+ScheduledRunName(&on, 0, testNow.Add(time.Minute)))
+		})
+	}
+}
+
+// apply creates or replaces config objects, with a new resourceVersion as
+// the API server would give them.
+func (f *fixture) apply(objs ...runtime.Object) {
+	f.t.Helper()
+	for _, o := range objs {
+		cm := o.(*corev1.ConfigMap)
+		f.rv++
+		cm.ResourceVersion = fmt.Sprint(f.rv)
+		if err := f.client.Tracker().Update(corev1.SchemeGroupVersion.WithResource("configmaps"), cm, testNS); err != nil {
+			if err := f.client.Tracker().Add(cm); err != nil {
+				f.t.Fatal(err)
+			}
+		}
+	}
+	f.cache(objs...)
 }
 
 // TestLostCreateAnswers: a Job create whose answer is lost may have made

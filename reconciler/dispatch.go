@@ -87,6 +87,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	}
 	in := planInput{now: now, namespace: c.opts.Namespace, cfg: c.cfgCache.build(cms), cfgGen: configGeneration(cms), held: c.held}
 	claims := c.exp.snapshot(now) // before the lists: see snapshot
+	in.rates = c.rateBuckets(in.cfg, claims, now)
 
 	// A run's Job is its slot: every unfinished Job counts, whatever its
 	// run's status says yet, and a finished or deleted one frees it. A run
@@ -98,7 +99,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 			continue
 		}
 		if cm, err := c.runs.Get(run); err == nil {
-			if job, _ := c.jobOf(cm); job == nil {
+			if job := c.jobNamed(cl.job); job == nil || !controlledBy(job, cm.UID) {
 				in.creating = append(in.creating, cl.slots)
 			}
 		}
@@ -116,8 +117,8 @@ func (c *Controller) dispatch(ctx context.Context) error {
 		var do action
 		switch d.kind {
 		case decideAdmit:
-			c.exp.claim(cm.Name, v1alpha1.StatePending, d.admission.slots, now)
-			do = c.admitAction(cm, d.admission)
+			c.exp.claimJob(cm.Name, v1alpha1.AttemptJobName(cm.Name, d.run.attempt), d.admission.slots, now)
+			do = c.admitAction(cm, d.admission, d.run.attempt)
 		case decideReject:
 			do = c.rejectAction(cm, d.rejection, now)
 		case decideCancelNew:
@@ -145,6 +146,8 @@ func (c *Controller) dispatch(ctx context.Context) error {
 		}
 	}
 	c.metrics.observePass(in.cfg, p.usage, counts)
+	c.metrics.observeQueues(in.cfg, p.decisions, now)
+	c.notify.configSeen(in.cfg, in.cfgGen)
 	if !p.wake.IsZero() {
 		c.queue.AddAfter(dispatchKey, p.wake.Sub(c.opts.Now()))
 	}
@@ -176,7 +179,8 @@ func (c *Controller) waitingRun(cfg *project.Installed, cm *corev1.ConfigMap, cl
 		}
 		w.state = cl.state
 	}
-	job, foreign := c.jobOf(cm)
+	w.attempt, w.retryAt = c.attemptOf(cm, w.state)
+	job, foreign := c.jobOf(cm, w.attempt)
 	if job != nil {
 		w.hasJob = true
 		return w
@@ -251,9 +255,21 @@ func (c *Controller) write(ctx context.Context, p pending) {
 	// A pass skipped the run while its write was under way; unless the
 	// write gave it a Job (its claim or the Job now counts it, and
 	// nothing else changed), it may be dispatchable now.
-	if cl, ok := c.exp.pending(p.run, c.opts.Now()); !(ok && cl.state == v1alpha1.StatePending) && c.jobNamed(p.run) == nil {
+	if cl, ok := c.exp.pending(p.run, c.opts.Now()); !(ok && cl.state == v1alpha1.StatePending) && !c.hasCurrentJob(p.run) {
 		c.requestPass()
 	}
+}
+
+// hasCurrentJob reports whether the cache shows the Job of a run's
+// current attempt.
+func (c *Controller) hasCurrentJob(run string) bool {
+	cm, err := c.runs.Get(run)
+	if err != nil {
+		return false
+	}
+	attempt, _ := c.attemptOf(cm, c.state.stateOf(cm))
+	job, _ := c.jobOf(cm, attempt)
+	return job != nil
 }
 
 // decide marks a run in flight and queues its write.
@@ -268,9 +284,9 @@ func (c *Controller) decide(list []pending, run string, do action) []pending {
 // name derives from the run, so a retry or a second leader finds
 // AlreadyExists instead of making a second Job; the run's status follows
 // (syncRun), off the dispatch path.
-func (c *Controller) admitAction(cm *corev1.ConfigMap, a *admission) action {
+func (c *Controller) admitAction(cm *corev1.ConfigMap, a *admission, attempt int32) action {
 	return func(ctx context.Context) error {
-		job, err := resolveJob(c.opts.Namespace, cm, a.run)
+		job, err := resolveJob(c.opts.Namespace, cm, a.run, attempt)
 		if err == nil {
 			err = annotateAdmission(job, a, c.opts.Now())
 		}
@@ -305,6 +321,7 @@ func (c *Controller) admitAction(cm *corev1.ConfigMap, a *admission) action {
 				"the API server refused the run's Job: " + v1alpha1.Truncate(err.Error(), 1024)}, now)(ctx)
 		case err == nil:
 			c.metrics.JobsCreated.Inc()
+			c.started(job)
 		case apierrors.IsAlreadyExists(err):
 			// Ours from an earlier try whose answer was lost (the claim
 			// stays until the cache shows it), or a Job of that name
@@ -337,6 +354,7 @@ func (c *Controller) admitAction(cm *corev1.ConfigMap, a *admission) action {
 // does, and on success records the Event, if any.
 func (c *Controller) statusAction(cm *corev1.ConfigMap, st *v1alpha1.RunStatus, now time.Time, eventType, reason string) action {
 	c.exp.claim(cm.Name, st.State, slots{}, now)
+	c.notify.carryOver(cm, st)
 	return func(ctx context.Context) error {
 		updated, err := c.writeStatus(ctx, cm, st)
 		if err != nil {

@@ -28,6 +28,9 @@ type claim struct {
 	state v1alpha1.RunState
 	slots slots
 	at    time.Time
+	// job is the Job a create claim waits for: the Job of the run's
+	// attempt, so an earlier attempt's Job showing never ends it.
+	job string
 }
 
 // claimTTL bounds a claim that is never observed (its run deleted in a way
@@ -42,6 +45,13 @@ func (e *expectations) claim(run string, state v1alpha1.RunState, s slots, now t
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.claims[run] = claim{state: state, slots: s, at: now}
+}
+
+// claimJob claims the create of a run's attempt's Job (state Pending).
+func (e *expectations) claimJob(run, job string, s slots, now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.claims[run] = claim{state: v1alpha1.StatePending, slots: s, at: now, job: job}
 }
 
 // drop removes a claim whose write failed.
@@ -129,12 +139,12 @@ func (e *expectations) observeVersion(run, rv string) {
 	}
 }
 
-// observeJob is called when the cache shows a run's Job: the claim of an
-// admission in flight has done its work.
-func (e *expectations) observeJob(run string) {
+// observeJob is called when the cache shows a run's Job: the claim of the
+// admission in flight that made it has done its work.
+func (e *expectations) observeJob(run, job string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if c, ok := e.claims[run]; ok && c.state == v1alpha1.StatePending {
+	if c, ok := e.claims[run]; ok && c.state == v1alpha1.StatePending && c.job == job {
 		delete(e.claims, run)
 	}
 }

@@ -22,17 +22,20 @@ const (
 
 // Waiting is what a dispatch pass would decide for a waiting run now.
 type Waiting struct {
-	// Reason is plan's: WaitingForSlot, Paused, Scheduled (not yet due),
-	// WaitingForConfig; or WaitStarts, WaitRejected, WaitCancelNew.
+	// Reason is plan's: WaitingForSlot, Paused, Scheduled (not yet due,
+	// or its retry not yet), WaitingForRate, WaitingForConfig; or
+	// WaitStarts, WaitRejected, WaitCancelNew.
 	Reason, Message string
-	// On names the limit with no free slot ("tag db"), or what is paused
-	// ("queue pool/queue").
+	// On names the limit with no free slot ("tag db"), what is paused
+	// ("queue pool/queue"), or the tag whose start rate holds the run
+	// back ("tag db").
 	On string
 	// Position is the run's place among the runs waiting for the same
 	// limit, counting from 1, in the order a pass hands out its slots; 0
 	// when it waits for no slot.
 	Position int
-	// Due is when a run not yet due may start.
+	// Due is when a run not yet due, or held back by a start rate, may
+	// start.
 	Due time.Time
 }
 
@@ -46,9 +49,13 @@ type ExplainInput struct {
 	Runs      []*corev1.ConfigMap
 	// CancelAsked says a run was asked to stop: a pass leaves it to its sync.
 	CancelAsked func(*corev1.ConfigMap) bool
-	// Held counts the slots in use of a limit, keyed as project.Usage
+	// Held counts the slots in use of a limit, keyed as client.Usage
 	// keys them.
 	Held func(kind, name string) int32
+	// Starts are, by tag, when runs carrying it took their slots: the
+	// start rates are replayed from them, as a pass replays them from
+	// Jobs.
+	Starts map[string][]time.Time
 }
 
 // Explain runs the dispatch pass's own plan, read only, over what a
@@ -63,13 +70,21 @@ func Explain(in ExplainInput) map[string]Waiting {
 	for _, cm := range in.Runs {
 		byName[cm.Name] = cm
 	}
-	pin := planInput{now: in.Now, namespace: in.Namespace, cfg: in.Config, cfgGen: 1, held: in.Held}
+	pin := planInput{now: in.Now, namespace: in.Namespace, cfg: in.Config, cfgGen: 1, held: in.Held, rates: map[string]*project.StartBucket{}}
+	for tag, l := range in.Config.TagRates {
+		if b := project.ReplayRate(&l, in.Starts[tag], in.Now); b != nil {
+			pin.rates[tag] = b
+		}
+	}
 	for _, cm := range in.Runs {
 		state := v1alpha1.RunState(cm.Labels[v1alpha1.LabelState])
 		if state != "" && state != v1alpha1.StateScheduled {
 			continue
 		}
-		w := waitingRun{cm: cm, state: state, pr: cache.get(cm), cancel: in.CancelAsked != nil && in.CancelAsked(cm)}
+		w := waitingRun{cm: cm, state: state, pr: cache.get(cm), cancel: in.CancelAsked != nil && in.CancelAsked(cm), attempt: 1}
+		if state != "" {
+			w.attempt, w.retryAt = cache.attempt(cm)
+		}
 		if ref := w.pr.req; ref != nil && ref.Parent != nil {
 			w.parent = seenParent(in.Config, &cache, byName[ref.Parent.Run])
 		}
@@ -110,13 +125,11 @@ func waitings(decisions []decision) map[string]Waiting {
 		case decideCancelNew:
 			w.Reason, w.On = WaitCancelNew, "deployment "+d.admission.deployment.FullName()
 		}
-		switch {
-		case w.Reason == "WaitingForSlot":
+		if w.Reason == "WaitingForSlot" {
 			inLine[w.On]++
 			w.Position = inLine[w.On]
-		case w.Reason == "Scheduled" && d.admission != nil:
-			w.Due = d.admission.scheduled
 		}
+		w.Due = d.until
 		out[d.run.cm.Name] = w
 	}
 	return out

@@ -5,21 +5,29 @@ import (
 	"encoding/json"
 	"strings"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
 
 // jobKeyPrefix marks a workqueue key naming a Job whose finalizer may be
 // due for removal; a run's name cannot hold a slash.
 const jobKeyPrefix = "job/"
 
-// releaseJob queues the removal of the finalizer of a run's Job once the
-// Job is marked for deletion; the run's final state is written.
-func (c *Controller) releaseJob(cm *corev1.ConfigMap) {
-	if j := c.jobNamed(cm.Name); j != nil && j.DeletionTimestamp != nil && hasFinalizer(j) {
-		c.queue.Add(jobKeyPrefix + j.Name)
+// releaseJob queues the removal of the finalizers of a run's Jobs marked
+// for deletion whose attempt the run's status has recorded: its final
+// state is written, or it has moved on to a later attempt. state is the
+// run's verified state.
+func (c *Controller) releaseJob(cm *corev1.ConfigMap, state v1alpha1.RunState) {
+	attempt, _ := c.attemptOf(cm, state)
+	for a := int32(1); a <= attempt; a++ {
+		if j := c.jobNamed(v1alpha1.AttemptJobName(cm.Name, a)); j != nil && j.DeletionTimestamp != nil && hasFinalizer(j) {
+			c.queue.Add(jobKeyPrefix + j.Name)
+		}
 	}
 }
 
@@ -39,12 +47,23 @@ func (c *Controller) syncJob(ctx context.Context, name string) error {
 		return nil
 	}
 	if ref := metav1.GetControllerOfNoCopy(job); ref != nil {
-		if cm, err := c.runs.Get(ref.Name); err == nil && cm.UID == ref.UID && !c.state.stateOf(cm).Final() {
+		if cm, err := c.runs.Get(ref.Name); err == nil && cm.UID == ref.UID && !c.jobRecorded(cm, job) {
 			c.queue.Add(cm.Name) // its sync ends it, and its final state brings us back
 			return nil
 		}
 	}
 	return c.removeFinalizer(ctx, name, job.UID, job.ResourceVersion, job.Finalizers)
+}
+
+// jobRecorded reports whether a run's status has recorded how its Job's
+// attempt ended: the run has ended, or moved on to a later attempt.
+func (c *Controller) jobRecorded(cm *corev1.ConfigMap, job *batchv1.Job) bool {
+	state := c.state.stateOf(cm)
+	if state.Final() {
+		return true
+	}
+	current, _ := c.attemptOf(cm, state)
+	return attemptOfJob(job) < current
 }
 
 // removeFinalizer drops the run's finalizer, under its name or the one an

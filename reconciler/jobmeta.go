@@ -17,7 +17,7 @@ import (
 func annotateAdmission(job *batchv1.Job, a *admission, now time.Time) error {
 	rec, err := json.Marshal(v1alpha1.AdmissionRecord{
 		ScheduledTime: metav1.NewTime(a.scheduled),
-		AdmittedAt:    metav1.NewTime(now),
+		AdmittedAt:    now.UTC(),
 		Parameters:    a.run.Parameters,
 		JobVariables:  a.run.JobVariables,
 	})
@@ -70,22 +70,33 @@ func slotsOfJob(job *batchv1.Job) slots {
 // the first status written after the Job was created.
 func fillFromJob(st *v1alpha1.RunStatus, job *batchv1.Job) {
 	s := slotsOfJob(job)
-	st.JobName = job.Name
+	st.JobName, st.RetryTime = job.Name, nil
 	st.Pool, st.Queue, st.Tags = s.Pool, job.Labels[v1alpha1.LabelQueue], s.Tags
 	var rec v1alpha1.AdmissionRecord
 	if json.Unmarshal([]byte(job.Annotations[v1alpha1.AnnotationAdmission]), &rec) == nil {
-		st.ScheduledTime, st.PendingTime = &rec.ScheduledTime, &rec.AdmittedAt
+		st.ScheduledTime, st.PendingTime = &rec.ScheduledTime, &metav1.Time{Time: rec.AdmittedAt}
 		st.Parameters, st.JobVariables = rec.Parameters, rec.JobVariables
 	} else {
 		st.PendingTime = &job.CreationTimestamp
 	}
+	st.Timeout, st.PendingTimeout = durationOf(timeoutOf(job)), durationOf(podWatchTimeout(job))
+	if p := retriesOf(job, nil); p != nil {
+		st.Retries, st.MaxAttempts, st.Attempt = p, p.Attempts, attemptOfJob(job)
+	}
+}
+
+func durationOf(d time.Duration) *metav1.Duration {
+	if d <= 0 {
+		return nil
+	}
+	return &metav1.Duration{Duration: d}
 }
 
 // admittedAt is when a Job was created for its run.
 func admittedAt(job *batchv1.Job) time.Time {
 	var rec v1alpha1.AdmissionRecord
 	if json.Unmarshal([]byte(job.Annotations[v1alpha1.AnnotationAdmission]), &rec) == nil && !rec.AdmittedAt.IsZero() {
-		return rec.AdmittedAt.Time
+		return rec.AdmittedAt
 	}
 	return job.CreationTimestamp.Time
 }

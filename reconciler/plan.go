@@ -28,6 +28,10 @@ type planInput struct {
 	// creating are the slots of the Job creates in flight whose Job the
 	// cache does not show yet: they count as held.
 	creating []slots
+	// rates are the start buckets of the tags with a rate, replayed from
+	// the starts made (rateBuckets); plan takes a token, from its own copy,
+	// for each start it decides.
+	rates map[string]*project.StartBucket
 }
 
 // waitingRun is a run whose stored state is new or Scheduled, with what
@@ -55,6 +59,18 @@ type waitingRun struct {
 	// parent is what the caches show of the run its request names as its
 	// parent (zero when it names none).
 	parent parentSeen
+	// attempt is the run's attempt to make (1 unless it is a retry), and
+	// retryAt when a retry is due (zero: no retry).
+	attempt int32
+	retryAt time.Time
+}
+
+// due is when a run may start: its scheduled time, or its retry's.
+func (w *waitingRun) due(a *admission) time.Time {
+	if w.retryAt.After(a.scheduled) {
+		return w.retryAt
+	}
+	return a.scheduled
 }
 
 // awaitsSlot says a run is new or Scheduled, with no cancel asked.
@@ -112,8 +128,12 @@ type decision struct {
 	admission *admission // admit, cancel-new, and waits after admission
 	rejection *rejection // reject
 	// reason and message say why a run waits; on names what it waits on:
-	// the limit with no free slot, or what is paused.
+	// the limit with no free slot, what is paused, or the tag whose start
+	// rate holds it back ("tag db").
 	reason, message, on string
+	// until is when a run waiting for its time (or its retry's) or for a
+	// tag's start rate may start.
+	until time.Time
 }
 
 // writes reports whether a decision calls for a write. A run that waits
@@ -148,6 +168,7 @@ type planned struct {
 // which admitWaiting made before, and changes nothing it is given.
 func plan(in planInput) planned {
 	out := planned{counts: map[v1alpha1.RunState]int{}, usage: newUsage(in.held)}
+	rates := ownBuckets(in.rates)
 	for _, s := range in.creating {
 		out.usage.add(s)
 	}
@@ -211,7 +232,8 @@ func plan(in planInput) planned {
 			out.decisions = append(out.decisions, decision{run: w, kind: decideReject, rejection: pr.admitErr})
 			continue
 		}
-		if rej := parentVerdict(pr.req, w.parent); rej != nil {
+		// A retry's parent was accepted with its first attempt.
+		if rej := parentVerdict(pr.req, w.parent); rej != nil && w.attempt <= 1 {
 			out.decisions = append(out.decisions, decision{run: w, kind: decideReject, rejection: rej})
 			continue
 		}
@@ -219,12 +241,12 @@ func plan(in planInput) planned {
 		// settled before the sort: their order does not matter, and ten
 		// thousand runs in a paused pool made the sort most of a pass.
 		a := pr.admission
-		if a.scheduled.After(in.now) {
-			wakeAt(a.scheduled)
-			out.decisions = append(out.decisions, decision{run: w, kind: decideWait, admission: a, reason: "Scheduled", message: "waiting for its scheduled time"})
+		if due := w.due(a); due.After(in.now) {
+			wakeAt(due)
+			out.decisions = append(out.decisions, decision{run: w, kind: decideWait, admission: a, reason: "Scheduled", message: "waiting for its scheduled time", until: due})
 			continue
 		}
-		if in.now.Sub(a.scheduled) > project.LateAfter {
+		if in.now.Sub(w.due(a)) > project.LateAfter {
 			// Late is shown, never stored: counted here for the metric.
 			out.counts[w.state]--
 			out.counts[v1alpha1.StateLate]++
@@ -240,7 +262,7 @@ func plan(in planInput) planned {
 		if x.priority != y.priority {
 			return cmp.Compare(x.priority, y.priority)
 		}
-		if tx, ty := x.w.pr.admission.scheduled, y.w.pr.admission.scheduled; !tx.Equal(ty) {
+		if tx, ty := x.w.due(x.w.pr.admission), y.w.due(y.w.pr.admission); !tx.Equal(ty) {
 			return tx.Compare(ty)
 		}
 		if tx, ty := x.w.cm.CreationTimestamp.Time, y.w.cm.CreationTimestamp.Time; !tx.Equal(ty) {
@@ -252,7 +274,9 @@ func plan(in planInput) planned {
 	for _, r := range queue {
 		a := r.w.pr.admission
 		limit, deploymentFull := out.usage.blocked(in.cfg, a.pool, a.deployment, a.slots)
-		if deploymentFull && a.deployment.CollisionStrategy == v1alpha1.CollisionCancelNew {
+		// CancelNew turns away new runs; a retry was admitted once, and
+		// waits for its slot.
+		if deploymentFull && a.deployment.CollisionStrategy == v1alpha1.CollisionCancelNew && r.w.attempt <= 1 {
 			out.decisions = append(out.decisions, decision{run: r.w, kind: decideCancelNew, admission: a})
 			continue
 		}
@@ -261,10 +285,44 @@ func plan(in planInput) planned {
 			out.decisions = append(out.decisions, decision{run: r.w, kind: decideWait, admission: a, reason: "WaitingForSlot", message: "waiting for a free slot of " + limit, on: limit})
 			continue
 		}
+		if wait := startRate(rates, r.w, a); wait != nil {
+			wakeAt(wait.until)
+			out.decisions = append(out.decisions, *wait)
+			continue
+		}
 		out.usage.add(a.slots)
 		out.decisions = append(out.decisions, decision{run: r.w, kind: decideAdmit, admission: a})
 	}
 	return out
+}
+
+// ownBuckets copies the start buckets plan is given, to take tokens from.
+func ownBuckets(in map[string]*project.StartBucket) map[string]*project.StartBucket {
+	own := make(map[string]*project.StartBucket, len(in))
+	for tag, b := range in {
+		c := *b
+		own[tag] = &c
+	}
+	return own
+}
+
+// startRate takes a start from the bucket of each of a run's tags that
+// has a rate, or, when one has no token now, takes none and decides that
+// the run waits, until the bucket has one.
+func startRate(rates map[string]*project.StartBucket, w *waitingRun, a *admission) *decision {
+	for _, t := range a.slots.Tags {
+		if b := rates[t]; b != nil && !b.Allows() {
+			next := b.Next()
+			return &decision{run: w, kind: decideWait, admission: a, reason: "WaitingForRate", on: project.SlotTag + " " + t, until: next,
+				message: fmt.Sprintf("waiting for the start rate of tag %s (next start at %s)", t, next.UTC().Format(time.RFC3339))}
+		}
+	}
+	for _, t := range a.slots.Tags {
+		if b := rates[t]; b != nil {
+			b.Take()
+		}
+	}
+	return nil
 }
 
 func queuePriority(a *admission) int32 {

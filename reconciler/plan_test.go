@@ -99,6 +99,18 @@ func describeDecision(d decision) string {
 	return s
 }
 
+// rateCase is a tag's rate in a plan test, with its starts before now.
+type rateCase struct {
+	rate   string
+	burst  int32
+	starts []time.Duration
+}
+
+// retry makes a waiting run a retry: its attempt, due at planNow+due.
+func retry(attempt int32, due time.Duration) func(*waitingRun) {
+	return func(w *waitingRun) { w.attempt, w.retryAt = attempt, planNow.Add(due) }
+}
+
 func TestPlan(t *testing.T) {
 	ago := func(d time.Duration) *time.Duration { d = -d; return &d }
 	in := func(d time.Duration) *time.Duration { return &d }
@@ -115,6 +127,7 @@ func TestPlan(t *testing.T) {
 		slotWait bool
 		counts   map[v1alpha1.RunState]int
 		retry    bool
+		rates    map[string]rateCase
 	}{{
 		name: "no limits: all admitted, in queue priority, then scheduled time, then creation, then name",
 		runs: []planRun{
@@ -320,17 +333,93 @@ func TestPlan(t *testing.T) {
 		},
 		want:  []string{"reject taken JobNameTaken"},
 		retry: true,
+	}, {
+		name:   "a retry waits for its delay, then for its turn like any run: by when it is due",
+		config: func(c *project.Installed) { c.Pools["p"].ConcurrencyLimit = limit(1) },
+		runs: []planRun{
+			{name: "backing-off", deployment: "f/a", created: -time.Hour, state: v1alpha1.StateScheduled, edit: retry(2, 40*time.Second)},
+			{name: "retry-due", deployment: "f/a", created: -time.Hour, state: v1alpha1.StateScheduled, edit: retry(2, -3*time.Second)},
+			{name: "new", deployment: "f/a", created: -20 * time.Second},
+		},
+		want: []string{
+			"wait backing-off Scheduled: waiting for its scheduled time (no write)",
+			"admit new",
+			"wait retry-due WaitingForSlot: waiting for a free slot of pool p (no write)",
+		},
+		wake:     planNow.Add(40 * time.Second),
+		slotWait: true,
+	}, {
+		name: "a full CancelNew deployment cancels a new run; a retry waits",
+		config: func(c *project.Installed) {
+			c.Deployments["f/a"].ConcurrencyLimit = limit(1)
+			c.Deployments["f/a"].CollisionStrategy = v1alpha1.CollisionCancelNew
+		},
+		held: held{{slotDeployment, "f/a"}: 1},
+		runs: []planRun{
+			{name: "retry", deployment: "f/a", created: -time.Hour, state: v1alpha1.StateScheduled, edit: retry(2, -time.Second)},
+			{name: "new", deployment: "f/a"},
+		},
+		want:     []string{"wait retry WaitingForSlot: waiting for a free slot of deployment f/a (no write)", "cancel new"},
+		slotWait: true,
+	}, {
+		name:  "tag rate: a full bucket lets burst runs start, the next waits for its token",
+		rates: map[string]rateCase{"api": {rate: "60/m", burst: 2}},
+		runs: []planRun{
+			{name: "r1", deployment: "f/a", tags: []string{"api"}, created: -3 * time.Second},
+			{name: "r2", deployment: "f/a", tags: []string{"api"}, created: -2 * time.Second},
+			{name: "r3", deployment: "f/a", tags: []string{"api"}, created: -1 * time.Second},
+			{name: "other", deployment: "f/a"},
+		},
+		want: []string{"admit r1", "admit r2", "wait r3 WaitingForRate: waiting for the start rate of tag api (next start at 2026-12-02T12:00:01Z)", "admit other"},
+		wake: planNow.Add(time.Second),
+	}, {
+		name:  "tag rate: recent starts, from Jobs, hold the bucket",
+		rates: map[string]rateCase{"api": {rate: "60/m", burst: 2, starts: []time.Duration{-500 * time.Millisecond, -200 * time.Millisecond}}},
+		runs:  []planRun{{name: "r1", deployment: "f/a", tags: []string{"api"}}},
+		want:  []string{"wait r1 WaitingForRate: waiting for the start rate of tag api (next start at 2026-12-02T12:00:00Z)"},
+		wake:  planNow.Add(500 * time.Millisecond),
+	}, {
+		name:   "tag rate: a run held by a concurrency limit takes no token",
+		config: func(c *project.Installed) { c.TagLimits["api"] = 1 },
+		held:   held{{slotTag, "api"}: 1},
+		rates:  map[string]rateCase{"api": {rate: "1/h", burst: 1}},
+		runs: []planRun{
+			{name: "held", deployment: "f/c", tags: []string{"api"}},
+			{name: "next", deployment: "f/a", tags: []string{"web"}},
+		},
+		want:     []string{"wait held WaitingForSlot: waiting for a free slot of tag api", "admit next"},
+		slotWait: true,
 	}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var cache runCache
 			in := planInput{now: planNow, namespace: "flows", cfg: planConfig(tc.config), cfgGen: 1, creating: tc.creating,
-				held: func(kind, name string) int32 { return tc.held[[2]string{kind, name}] }}
+				held: func(kind, name string) int32 { return tc.held[[2]string{kind, name}] }, rates: map[string]*project.StartBucket{}}
+			for tag, rc := range tc.rates {
+				r, err := v1alpha1.ParseRate(rc.rate)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var starts []time.Time
+				for _, d := range rc.starts {
+					starts = append(starts, planNow.Add(d))
+				}
+				in.rates[tag] = project.ReplayStarts(r, rc.burst, starts, planNow)
+			}
 			for _, r := range tc.runs {
 				in.waiting = append(in.waiting, r.waiting(t, &cache))
 			}
 			admitWaiting(in)
+			nextBefore := map[string]time.Time{}
+			for tag, b := range in.rates {
+				nextBefore[tag] = b.Next()
+			}
 			out := plan(in)
+			for tag, b := range in.rates {
+				if !b.Next().Equal(nextBefore[tag]) {
+					t.Errorf("plan took tokens from its input's bucket of tag %s", tag)
+				}
+			}
 			var got []string
 			for _, d := range out.decisions {
 				got = append(got, describeDecision(d))

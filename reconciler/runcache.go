@@ -3,7 +3,9 @@ package reconciler
 import (
 	"errors"
 	"slices"
+	"strings"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -66,7 +68,39 @@ func (c *runCache) status(cm *corev1.ConfigMap) *v1alpha1.RunStatus {
 	st := *p.status
 	st.Conditions = slices.Clone(st.Conditions)
 	st.Tags = slices.Clone(st.Tags)
+	st.Attempts = slices.Clone(st.Attempts)
+	st.Notifications = slices.Clone(st.Notifications)
 	return &st
+}
+
+// attempt is a run's attempt in flight or next, and when a run awaiting
+// its retry may start it. A status without attempts (every run without a
+// retry policy) is not decoded: a pass asks this of every waiting run.
+func (c *runCache) attempt(cm *corev1.ConfigMap) (int32, time.Time) {
+	if !strings.Contains(cm.Data[v1alpha1.KeyStatus], "attempt:") {
+		return 1, time.Time{}
+	}
+	p := c.get(cm)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p.status == nil {
+		p.status = status(cm)
+	}
+	var at time.Time
+	if p.status.RetryTime != nil {
+		at = p.status.RetryTime.Time
+	}
+	return p.status.CurrentAttempt(), at
+}
+
+// attemptOf is a run's attempt (see runCache.attempt), given the state
+// the reconciler verified it in: a new run, or one whose stored state is
+// not the reconciler's, is at its first.
+func (c *Controller) attemptOf(cm *corev1.ConfigMap, state v1alpha1.RunState) (int32, time.Time) {
+	if state == "" {
+		return 1, time.Time{}
+	}
+	return c.parsed.attempt(cm)
 }
 
 // runStatus is a run's status for its sync to change: the one the
@@ -86,6 +120,15 @@ func status(cm *corev1.ConfigMap) *v1alpha1.RunStatus {
 		return &v1alpha1.RunStatus{}
 	}
 	return st
+}
+
+// deploymentOf is the deployment (flow/name) a run's request names, ""
+// when its request does not decode.
+func (c *Controller) deploymentOf(cm *corev1.ConfigMap) string {
+	if req := c.parsed.get(cm).req; req != nil {
+		return req.Deployment
+	}
+	return ""
 }
 
 func (c *runCache) forget(uid types.UID) {

@@ -35,6 +35,10 @@ type step struct {
 	// requeue looks at the run again after this long, if nothing else
 	// brings it back sooner.
 	requeue time.Duration
+	// attempt is the attempt that ended, for a run with a retry policy;
+	// retryAt, when the run waits for its next (state Scheduled).
+	attempt *v1alpha1.AttemptStatus
+	retryAt *metav1.Time
 }
 
 // nextState is the run state machine: from a run's status (a run past
@@ -52,7 +56,8 @@ func nextState(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, can
 		case cancel != "" && !state.HoldsSlot():
 			return step{state: v1alpha1.StateCancelled, reason: "Cancelled", message: "cancelled " + cancel + " before it started", end: end}
 		case state.HoldsSlot():
-			return step{state: v1alpha1.StateCrashed, reason: "JobDeleted", message: fmt.Sprintf("Job %s disappeared while the run held it", st.JobName), end: end}
+			final := step{state: v1alpha1.StateCrashed, reason: "JobDeleted", message: fmt.Sprintf("Job %s disappeared while the run held it", st.JobName), end: end}
+			return settle(st, retriesOf(nil, st), st.JobName, final, outcome{kind: v1alpha1.OutcomeCrashed})
 		}
 		return step{} // waiting: the dispatch pass owns it
 	}
@@ -72,11 +77,13 @@ func nextState(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, can
 		}
 		return step{deleteJob: true, state: v1alpha1.StateCancelling, reason: "CancelRequested", message: "deleting Job " + job.Name}
 	}
+	policy := retriesOf(job, st)
 	finished := jobFinished(job)
 	if job.DeletionTimestamp != nil && finished == "" {
 		// Deleted by someone else before it finished (kubectl delete, a
 		// TTL): the finalizer kept it until this state is written.
-		return step{state: v1alpha1.StateCrashed, reason: "JobDeleted", message: "Job " + job.Name + " was deleted before it finished", end: end}
+		final := step{state: v1alpha1.StateCrashed, reason: "JobDeleted", message: "Job " + job.Name + " was deleted before it finished", end: end}
+		return settle(st, policy, job.Name, final, outcome{kind: v1alpha1.OutcomeCrashed})
 	}
 	var start *metav1.Time
 	if st.StartTime == nil && job.Status.StartTime != nil {
@@ -84,21 +91,15 @@ func nextState(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, can
 	}
 	switch finished {
 	case batchv1.JobComplete:
-		return step{state: v1alpha1.StateCompleted, reason: "Completed", message: "Job " + job.Name + " completed", start: start, end: endTime(job, now)}
+		final := step{state: v1alpha1.StateCompleted, reason: "Completed", message: "Job " + job.Name + " completed", start: start, end: endTime(job, now)}
+		return settle(st, policy, job.Name, final, outcome{kind: v1alpha1.OutcomeCompleted})
 	case batchv1.JobFailed:
-		cond := jobCondition(job, batchv1.JobFailed)
-		return step{state: v1alpha1.StateFailed, reason: cond.Reason, message: cond.Message, start: start, end: endTime(job, now), logTail: true}
+		final := step{state: v1alpha1.StateFailed, start: start, end: endTime(job, now), logTail: true}
+		return failedStep(st, job, pods, policy, final)
 	}
 
 	if running := runningPod(pods); running != nil {
-		if state == v1alpha1.StateRunning {
-			return step{}
-		}
-		started := now
-		if s := running.Status.StartTime; s != nil {
-			started = s.Time
-		}
-		return step{state: v1alpha1.StateRunning, reason: "Started", message: "pod " + running.Name + " is running", start: &metav1.Time{Time: started}, progress: true, since: started}
+		return runningState(st, job, running, policy, now)
 	}
 	if state == v1alpha1.StateRunning {
 		return step{} // between pods, or the pod finished and the Job will say so
@@ -116,7 +117,7 @@ func nextState(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, can
 			s.reason, msg = "PodNotStarted", "no pod started"
 		}
 		s.message = notStartedMessage(timeout, msg)
-		return s
+		return settle(st, policy, job.Name, s, outcome{kind: v1alpha1.OutcomeCrashed})
 	}
 	var s step
 	if timeout > 0 {
@@ -130,6 +131,54 @@ func nextState(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, can
 	}
 	return s
 }
+
+// failedStep ends an attempt whose Job failed: Failed with the Job's
+// reason; with a retry policy, Crashed when its pod was taken away rather
+// than the flow failing, and retried as the policy says.
+func failedStep(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, policy *v1alpha1.RetryPolicy, final step) step {
+	cond := jobCondition(job, batchv1.JobFailed)
+	final.reason, final.message = cond.Reason, cond.Message
+	if policy == nil {
+		return final
+	}
+	o := failedOutcome(cond, pods)
+	if o.kind != v1alpha1.OutcomeFailed {
+		final.state, final.reason, final.message = v1alpha1.StateCrashed, o.reason, o.message
+	}
+	return settle(st, policy, job.Name, final, o)
+}
+
+// runningState is the step of a run whose pod runs: Running once, from
+// its flow's start; and, past its timeout counted from that start, Failed
+// (TimedOut) with its Job deleted. Until then it is looked at again when
+// the timeout ends.
+func runningState(st *v1alpha1.RunStatus, job *batchv1.Job, pod *corev1.Pod, policy *v1alpha1.RetryPolicy, now time.Time) step {
+	started := podStartedAt(pod)
+	if started.IsZero() {
+		started = now
+	}
+	var s step
+	if limit := timeoutOf(job); limit > 0 && pod.Status.Phase == corev1.PodRunning {
+		if ran := now.Sub(started); ran >= limit {
+			final := step{state: v1alpha1.StateFailed, reason: ReasonTimedOut, end: &metav1.Time{Time: now}, deleteJob: true, logTail: true,
+				message: fmt.Sprintf("ran past its timeout of %s, counted from its pod's start at %s; its Job %s was deleted", limit, started.UTC().Format(time.RFC3339), job.Name)}
+			if st.StartTime == nil {
+				final.start = &metav1.Time{Time: started}
+			}
+			return settle(st, policy, job.Name, final, outcome{kind: v1alpha1.OutcomeFailed, reason: ReasonTimedOut})
+		}
+		s.requeue = limit - now.Sub(started)
+	}
+	if st.State == v1alpha1.StateRunning {
+		return s
+	}
+	s.state, s.reason, s.message = v1alpha1.StateRunning, "Started", "pod "+pod.Name+" is running"
+	s.start, s.progress, s.since = &metav1.Time{Time: started}, true, started
+	return s
+}
+
+// ReasonTimedOut ends a run that ran past its timeout.
+const ReasonTimedOut = "TimedOut"
 
 // notStartedMessage is the message of a run whose pod did not start in
 // time.

@@ -125,3 +125,115 @@ func TestNextState(t *testing.T) {
 		})
 	}
 }
+
+// TestNextStateRetriesAndTimeout: how an attempt of a run with a retry
+// policy ends (the next attempt awaited, or the run's end with the
+// attempt recorded), and the run timeout counted from the pod's start.
+func TestNextStateRetriesAndTimeout(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) *metav1.Time { return &metav1.Time{Time: now.Add(d)} }
+	policy := `{"attempts":3,"delay":"40s","on":["Crashed","Evicted"],"neverOnExitCodes":[3]}`
+	job := func(name string, attempt string, edit func(*batchv1.Job)) *batchv1.Job {
+		j := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: *at(-time.Minute), Annotations: map[string]string{
+			v1alpha1.AnnotationAdmission: `{"scheduledTime":"2026-12-03T11:58:00Z","admittedAt":"2026-12-03T11:59:00Z"}`,
+			v1alpha1.AnnotationRetries:   policy, v1alpha1.AnnotationAttempt: attempt,
+		}}}
+		if edit != nil {
+			edit(j)
+		}
+		return j
+	}
+	failed := func(reason, msg string) func(*batchv1.Job) {
+		return func(j *batchv1.Job) {
+			j.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: reason, Message: msg, LastTransitionTime: *at(-time.Second)}}
+		}
+	}
+	evictedRule := failed("PodFailurePolicy", "Pod ns/r-1 has condition DisruptionTarget matching FailJob rule at index 0")
+	exitRule := failed("PodFailurePolicy", "Container flow for pod ns/r-1 failed with exit code 3 matching FailJob rule at index 1")
+	backoff := failed("BackoffLimitExceeded", "Job has reached the specified backoff limit")
+	withTimeout := func(d string) func(*batchv1.Job) {
+		return func(j *batchv1.Job) { j.Annotations[v1alpha1.AnnotationTimeout] = d }
+	}
+	running := func(started time.Duration) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "r-1"}, Status: corev1.PodStatus{
+			Phase: corev1.PodRunning, StartTime: at(started - 30*time.Second), // the pod's start counts its pull
+			ContainerStatuses: []corev1.ContainerStatus{{Name: "flow", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: *at(started)}}}},
+		}}
+	}
+	status := func(state v1alpha1.RunState, attempt int32) *v1alpha1.RunStatus {
+		return &v1alpha1.RunStatus{State: state, JobName: "r", Attempt: attempt, MaxAttempts: 3, StartTime: at(-20 * time.Second), PendingTime: at(-time.Minute)}
+	}
+	rec := func(attempt int32, jobName, outcome, reason, msg string, exit *int32) *v1alpha1.AttemptStatus {
+		return &v1alpha1.AttemptStatus{Attempt: attempt, JobName: jobName, Outcome: outcome, Reason: reason, Message: msg, ExitCode: exit,
+			PendingTime: at(-time.Minute), StartTime: at(-20 * time.Second), EndTime: at(-time.Second)}
+	}
+	evictedMsg := "Pod ns/r-1 has condition DisruptionTarget matching FailJob rule at index 0"
+	cases := []struct {
+		name string
+		st   *v1alpha1.RunStatus
+		job  *batchv1.Job
+		pods []*corev1.Pod
+		want step
+	}{
+		{name: "evicted on attempt 1 of 3: the next awaited after the delay, the attempt recorded",
+			st: status(v1alpha1.StateRunning, 1), job: job("r", "1", evictedRule),
+			want: step{state: v1alpha1.StateScheduled, reason: v1alpha1.ReasonRetrying,
+				message: "attempt 2 of 3 at 2026-12-03T12:00:39Z, after attempt 1 ended Evicted: " + evictedMsg,
+				retryAt: at(39 * time.Second), logTail: true, attempt: rec(1, "r", v1alpha1.OutcomeEvicted, "Evicted", evictedMsg, nil)}},
+		{name: "evicted on the last attempt: Crashed, reason Evicted",
+			st: status(v1alpha1.StateRunning, 3), job: job("r-attempt-3", "3", evictedRule),
+			want: step{state: v1alpha1.StateCrashed, reason: "Evicted", message: evictedMsg, end: at(-time.Second), logTail: true,
+				attempt: rec(3, "r-attempt-3", v1alpha1.OutcomeEvicted, "Evicted", evictedMsg, nil)}},
+		{name: "the flow failed, on does not list Failed: Failed, the attempt recorded",
+			st: status(v1alpha1.StateRunning, 1), job: job("r", "1", backoff),
+			want: step{state: v1alpha1.StateFailed, reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit", end: at(-time.Second), logTail: true,
+				attempt: rec(1, "r", v1alpha1.OutcomeFailed, "BackoffLimitExceeded", "Job has reached the specified backoff limit", nil)}},
+		{name: "an exit code never retried: Failed",
+			st: status(v1alpha1.StateRunning, 1), job: job("r", "1", exitRule),
+			want: step{state: v1alpha1.StateFailed, reason: "PodFailurePolicy", message: "Container flow for pod ns/r-1 failed with exit code 3 matching FailJob rule at index 1", end: at(-time.Second), logTail: true,
+				attempt: rec(1, "r", v1alpha1.OutcomeFailed, "PodFailurePolicy", "Container flow for pod ns/r-1 failed with exit code 3 matching FailJob rule at index 1", code(3))}},
+		{name: "completed on attempt 2: Completed, the attempt recorded",
+			st: status(v1alpha1.StateRunning, 2), job: job("r-attempt-2", "2", func(j *batchv1.Job) {
+				j.Status.CompletionTime = at(-time.Second)
+				j.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}
+			}),
+			want: step{state: v1alpha1.StateCompleted, reason: "Completed", message: "Job r-attempt-2 completed", end: at(-time.Second),
+				attempt: rec(2, "r-attempt-2", v1alpha1.OutcomeCompleted, "Completed", "Job r-attempt-2 completed", nil)}},
+		{name: "the Job vanished: Crashed, retried from the policy the status kept",
+			st: func() *v1alpha1.RunStatus {
+				s := status(v1alpha1.StateRunning, 1)
+				s.Retries = &v1alpha1.RetryPolicy{Attempts: 3, On: []string{v1alpha1.OutcomeCrashed}}
+				return s
+			}(),
+			want: step{state: v1alpha1.StateScheduled, reason: v1alpha1.ReasonRetrying,
+				message: "attempt 2 of 3 at 2026-12-03T12:00:10Z, after attempt 1 ended Crashed: Job r disappeared while the run held it",
+				retryAt: at(10 * time.Second),
+				attempt: &v1alpha1.AttemptStatus{Attempt: 1, JobName: "r", Outcome: v1alpha1.OutcomeCrashed, Reason: "JobDeleted", Message: "Job r disappeared while the run held it",
+					PendingTime: at(-time.Minute), StartTime: at(-20 * time.Second), EndTime: at(0)}}},
+		{name: "running within its timeout: looked at again when it ends, counted from the container's start",
+			st: status(v1alpha1.StateRunning, 1), job: job("r", "1", withTimeout("10s")), pods: []*corev1.Pod{running(-4 * time.Second)},
+			want: step{requeue: 6 * time.Second}},
+		{name: "pod just running with a timeout: Running from the container's start",
+			st: &v1alpha1.RunStatus{State: v1alpha1.StatePending, JobName: "r"}, job: job("r", "1", withTimeout("10s")), pods: []*corev1.Pod{running(-4 * time.Second)},
+			want: step{state: v1alpha1.StateRunning, reason: "Started", message: "pod r-1 is running", start: at(-4 * time.Second), progress: true, since: now.Add(-4 * time.Second), requeue: 6 * time.Second}},
+		{name: "past its timeout: Failed TimedOut, its Job deleted; Failed is not retried here",
+			st: status(v1alpha1.StateRunning, 1), job: job("r", "1", withTimeout("10s")), pods: []*corev1.Pod{running(-10 * time.Second)},
+			want: step{state: v1alpha1.StateFailed, reason: ReasonTimedOut, deleteJob: true, logTail: true, end: at(0),
+				message: "ran past its timeout of 10s, counted from its pod's start at 2026-12-03T11:59:50Z; its Job r was deleted",
+				attempt: &v1alpha1.AttemptStatus{Attempt: 1, JobName: "r", Outcome: v1alpha1.OutcomeFailed, Reason: ReasonTimedOut,
+					Message:     "ran past its timeout of 10s, counted from its pod's start at 2026-12-03T11:59:50Z; its Job r was deleted",
+					PendingTime: at(-time.Minute), StartTime: at(-20 * time.Second), EndTime: at(0)}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := nextState(tc.st, tc.job, tc.pods, "", now)
+			got.since = got.since.UTC()
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("\n got %+v\nwant %+v", got, tc.want)
+				if got.attempt != nil && tc.want.attempt != nil {
+					t.Errorf("attempt\n got %+v\nwant %+v", *got.attempt, *tc.want.attempt)
+				}
+			}
+		})
+	}
+}

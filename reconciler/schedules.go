@@ -46,9 +46,9 @@ func (c *Controller) runSchedules(ctx context.Context) {
 	}
 }
 
-// fireSchedules creates the run of each schedule's latest due tick that
-// has none yet, and returns the earliest next tick. After downtime only the
-// latest missed tick per schedule is run, never a backlog.
+// fireSchedules creates the runs of each active schedule's due ticks
+// (project.DueTicks: the catch-up policy decides which ticks missed
+// while no reconciler ran are fired) and returns the earliest next tick.
 func (c *Controller) fireSchedules(ctx context.Context, armed map[string]time.Time) time.Time {
 	now := c.opts.Now()
 	cms, err := c.configs.List(labels.Everything())
@@ -56,57 +56,40 @@ func (c *Controller) fireSchedules(ctx context.Context, armed map[string]time.Ti
 		return time.Time{}
 	}
 	cfg := c.cfgCache.build(cms)
-	var earliest time.Time
 	names := make([]string, 0, len(cfg.Deployments))
-	for n := range cfg.Deployments {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	live := map[string]bool{}
-	for _, d := range cfg.Deployments {
+	for n, d := range cfg.Deployments {
+		names = append(names, n)
 		for i := range d.Schedules {
 			live[ScheduleID(&d.Deployment, i)] = true
 		}
 	}
+	sort.Strings(names)
+	var earliest time.Time
+	var off []string
 	for _, n := range names {
 		d := cfg.Deployments[n]
-		if project.PauseOf(nil, "", d).Paused() {
-			continue
-		}
+		paused := project.PauseOf(nil, "", d).Paused()
 		for i, s := range d.Schedules {
-			if s.Active != nil && !*s.Active {
+			id := ScheduleID(&d.Deployment, i)
+			if paused || !s.IsActive() {
+				// Its ticks pass unfired and are never caught up: once on
+				// again it counts from then, as a new schedule.
+				delete(armed, id)
+				off = append(off, id)
 				continue
 			}
-			id := ScheduleID(&d.Deployment, i)
 			if _, ok := armed[id]; !ok {
 				armed[id] = now
 			}
-			last := c.state.lastFired(id)
-			from := armed[id]
-			if !last.IsZero() && last.Before(from) {
-				from = last
-			}
-			prev, next, err := project.Ticks(s, from, now)
-			if err != nil {
-				c.log.Error("schedule cannot be evaluated", "deployment", n, "schedule", i, "err", err)
-				continue
-			}
-			if !prev.IsZero() && prev.After(last) && (!last.IsZero() || !prev.Before(armed[id])) {
-				// The tick is recorded before its run is made: a
-				// failure in between loses the tick (the next one
-				// comes), never fires it twice.
-				if err := c.state.fired(ctx, id, prev, live); err != nil {
-					c.log.Error("recording schedule tick", "deployment", n, "tick", prev, "err", err)
-					continue
-				}
-				if err := c.createScheduledRun(ctx, &d.Deployment, i, id, prev); err != nil {
-					c.log.Error("creating scheduled run", "deployment", n, "tick", prev, "err", err)
-				}
-			}
-			if earliest.IsZero() || next.Before(earliest) {
+			next := c.fireSchedule(ctx, &d.Deployment, i, id, armed[id], now, live)
+			if !next.IsZero() && (earliest.IsZero() || next.Before(earliest)) {
 				earliest = next
 			}
 		}
+	}
+	if err := c.state.switchedOff(ctx, off, now, live); err != nil {
+		c.log.Error("recording schedules off", "schedules", len(off), "err", err)
 	}
 	for id := range armed {
 		if !live[id] {
@@ -114,6 +97,31 @@ func (c *Controller) fireSchedules(ctx context.Context, armed map[string]time.Ti
 		}
 	}
 	return earliest
+}
+
+// fireSchedule creates the runs of one schedule's due ticks, oldest first,
+// and returns its next tick.
+func (c *Controller) fireSchedule(ctx context.Context, d *v1alpha1.Deployment, i int, id string, armed, now time.Time, live map[string]bool) time.Time {
+	fire, next, err := project.DueTicks(d.Schedules[i], c.state.lastFired(id), armed, now)
+	if err != nil {
+		c.log.Error("schedule cannot be evaluated", "deployment", d.FullName(), "schedule", i, "err", err)
+		return time.Time{}
+	}
+	if len(fire) > 1 {
+		c.log.Info("schedule catching up", "deployment", d.FullName(), "schedule", i, "ticks", len(fire), "from", fire[0], "to", fire[len(fire)-1])
+	}
+	for _, tick := range fire {
+		// Each tick is recorded before its run is made: a failure in
+		// between loses the tick, never fires it twice.
+		if err := c.state.fired(ctx, id, tick, live); err != nil {
+			c.log.Error("recording schedule tick", "deployment", d.FullName(), "tick", tick, "err", err)
+			break
+		}
+		if err := c.createScheduledRun(ctx, d, i, id, tick); err != nil {
+			c.log.Error("creating scheduled run", "deployment", d.FullName(), "tick", tick, "err", err)
+		}
+	}
+	return next
 }
 
 func (c *Controller) createScheduledRun(ctx context.Context, d *v1alpha1.Deployment, i int, id string, tick time.Time) error {

@@ -57,6 +57,7 @@ func setState(st *v1alpha1.RunStatus, state v1alpha1.RunState, reason, msg strin
 // reconciler's: any value a submitter gave them at creation is replaced,
 // or removed.
 func (c *Controller) writeStatus(ctx context.Context, cm *corev1.ConfigMap, st *v1alpha1.RunStatus) (*corev1.ConfigMap, error) {
+	c.notify.recordFinal(cm, st)
 	data, err := v1alpha1.EncodeRunStatus(st)
 	if err != nil {
 		return nil, err

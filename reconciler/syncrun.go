@@ -34,8 +34,8 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if c.state.stateOf(cm).Final() {
-		c.releaseJob(cm)
+	if state := c.state.stateOf(cm); state.Final() {
+		c.releaseJob(cm, state)
 		return nil // the label is written with the status: no need to decode it
 	}
 	if c.exp.stale(name, cm.ResourceVersion) {
@@ -51,7 +51,7 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if state.Final() {
 		return nil
 	}
-	job, _ := c.jobOf(cm) // a Job that is not the run's is never acted on
+	job, _ := c.jobOf(cm, st.CurrentAttempt()) // a Job that is not the run's is never acted on
 	if job == nil && claimed && claim.state == v1alpha1.StatePending {
 		return nil // its Job is being created; its event brings us back
 	}
@@ -67,9 +67,7 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 		return nil
 	}
 	if next.whyNoPods {
-		if reason, msg := c.podsRefused(ctx, job); reason != "" {
-			next.reason, next.message = reason, notStartedMessage(podWatchTimeout(job), msg)
-		}
+		c.whyNoPods(ctx, job, &next)
 	}
 	if next.deleteJob {
 		if err := c.deleteJob(ctx, job); err != nil {
@@ -79,12 +77,52 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if next.state == "" {
 		return nil
 	}
+	started := c.applyStep(ctx, st, job, next)
+	if next.state.Final() {
+		err := c.finish(ctx, cm, st, next.state, next.reason, next.message, now)
+		if err == nil && started {
+			c.metrics.observeStarted(st, c.deploymentOf(cm))
+		}
+		return err
+	}
+	// No Event for progress: the state says it, and the Job's and pod's
+	// own events are there for whoever looks at them.
+	setState(st, next.state, next.reason, next.message, now)
+	_, err = c.writeStatus(ctx, cm, st)
+	if err == nil && started {
+		c.metrics.observeStarted(st, c.deploymentOf(cm))
+	}
+	return ignoreNotFound(err)
+}
+
+// whyNoPods gives a run that crashed with no pod at all the Job
+// controller's FailedCreate reason, where it has one.
+func (c *Controller) whyNoPods(ctx context.Context, job *batchv1.Job, next *step) {
+	reason, msg := c.podsRefused(ctx, job)
+	if reason == "" {
+		return
+	}
+	msg = notStartedMessage(podWatchTimeout(job), msg)
+	if next.attempt != nil {
+		next.attempt.Reason, next.attempt.Message = reason, v1alpha1.Truncate(msg, maxAttemptMessage)
+	}
+	if next.state.Final() {
+		next.reason, next.message = reason, msg
+	}
+}
+
+// applyStep writes into a run's status what a step of nextState brings
+// with its state: the admission from the Job, the start and end, the log's
+// tail, the ended attempt, and the wait for the next. It reports whether
+// the step starts the run, for the wait-time metric.
+func (c *Controller) applyStep(ctx context.Context, st *v1alpha1.RunStatus, job *batchv1.Job, next step) (started bool) {
 	// The first status since its Job was created takes the Job's record
 	// of the admission, decoded only for a write: under a write budget a
 	// run comes back many times before one is made.
-	if job != nil && st.JobName == "" {
+	if job != nil && st.JobName != job.Name {
 		fillFromJob(st, job)
 	}
+	started = next.start != nil && st.StartTime == nil
 	if next.start != nil {
 		st.StartTime = next.start
 	}
@@ -94,14 +132,19 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if next.logTail {
 		st.LogTail = c.logTail(ctx, job)
 	}
-	if next.state.Final() {
-		return c.finish(ctx, cm, st, next.state, next.reason, next.message, now)
+	if a := next.attempt; a != nil {
+		if a.PendingTime == nil { // its Pending was never written: from the Job
+			a.PendingTime = st.PendingTime
+		}
+		st.Attempts = append(st.Attempts, *a)
 	}
-	// No Event for progress: the state says it, and the Job's and pod's
-	// own events are there for whoever looks at them.
-	setState(st, next.state, next.reason, next.message, now)
-	_, err = c.writeStatus(ctx, cm, st)
-	return ignoreNotFound(err)
+	if next.retryAt != nil {
+		// The next attempt waits, its slots free, for its time and its
+		// turn: the dispatch pass's again.
+		st.Attempt, st.RetryTime = st.CurrentAttempt()+1, next.retryAt
+		st.StartTime, st.EndTime = nil, nil
+	}
+	return started
 }
 
 // progressBudget decides whether a Pending or Running write, for a state
@@ -159,7 +202,7 @@ func (c *Controller) finish(ctx context.Context, cm *corev1.ConfigMap, st *v1alp
 	default:
 		c.recorder.Event(updated, corev1.EventTypeWarning, string(state), msg)
 	}
-	c.metrics.RunsFinished.WithLabelValues(string(state)).Inc()
+	c.metrics.observeFinished(st, c.deploymentOf(cm))
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -124,10 +125,20 @@ func (s *State) stateOf(cm *corev1.ConfigMap) v1alpha1.RunState {
 	return v1alpha1.RunState(cm.Labels[v1alpha1.LabelState])
 }
 
-// lastFired is the last tick fired of a schedule, zero if none.
+// offPrefix marks, in the schedules map, a schedule the reconciler saw
+// off (inactive, or its deployment paused), with when it first saw it so.
+// Ticks passed while a schedule was off were not missed: when it is on
+// again it starts afresh, as a new schedule does, and catches none up.
+const offPrefix = "off/"
+
+// lastFired is the last tick fired of a schedule, zero if none or if it
+// was seen off since.
 func (s *State) lastFired(id string) time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, off := s.schedules[offPrefix+id]; off {
+		return time.Time{}
+	}
 	return s.schedules[id]
 }
 
@@ -135,15 +146,45 @@ func (s *State) lastFired(id string) time.Time {
 // tick recorded whose run create then failed is lost (the next tick
 // comes), never fired twice. ids no longer live are dropped.
 func (s *State) fired(ctx context.Context, id string, tick time.Time, live map[string]bool) error {
+	return s.updateSchedules(ctx, live, func(m map[string]time.Time) {
+		m[id] = tick.UTC()
+		delete(m, offPrefix+id)
+	})
+}
+
+// switchedOff records, once each, that schedules were seen off: one write
+// for all those not yet recorded.
+func (s *State) switchedOff(ctx context.Context, ids []string, now time.Time, live map[string]bool) error {
+	s.mu.Lock()
+	var news []string
+	for _, id := range ids {
+		if _, known := s.schedules[offPrefix+id]; !known {
+			news = append(news, id)
+		}
+	}
+	s.mu.Unlock()
+	if len(news) == 0 {
+		return nil
+	}
+	return s.updateSchedules(ctx, live, func(m map[string]time.Time) {
+		for _, id := range news {
+			m[offPrefix+id] = now.UTC()
+		}
+	})
+}
+
+// updateSchedules writes the schedules map changed by change, keeping
+// only the entries of live schedules.
+func (s *State) updateSchedules(ctx context.Context, live map[string]bool, change func(map[string]time.Time)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	next := make(map[string]time.Time, len(s.schedules)+1)
 	for k, v := range s.schedules {
-		if live[k] {
+		if live[strings.TrimPrefix(k, offPrefix)] {
 			next[k] = v
 		}
 	}
-	next[id] = tick.UTC()
+	change(next)
 	if s.client == nil { // tests
 		s.schedules = next
 		return nil

@@ -63,6 +63,33 @@ func TestScheduleTicksKeptInState(t *testing.T) {
 	if got := s.lastFired("a"); !got.IsZero() {
 		t.Errorf("a schedule no longer live kept its tick: %v", got)
 	}
+	// Seen off, b forgets its tick for catch-up; firing again clears that.
+	if err := s.switchedOff(t.Context(), []string{"b"}, tick.Add(2*time.Hour), map[string]bool{"b": true, "c": true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.lastFired("b"); !got.IsZero() {
+		t.Errorf("lastFired(b) after it was seen off = %v, want none", got)
+	}
+	if err := s.fired(t.Context(), "b", tick.Add(3*time.Hour), map[string]bool{"b": true, "c": true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.switchedOff(t.Context(), []string{"c"}, tick, map[string]bool{"b": true, "c": true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.lastFired("b"); !got.Equal(tick.Add(3 * time.Hour)) {
+		t.Errorf("lastFired(b) after firing again = %v", got)
+	}
+	// b's tick and off mark go when b is no longer live; c's off mark
+	// when c fires.
+	if err := s.switchedOff(t.Context(), []string{"b"}, tick, map[string]bool{"b": true, "c": true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.fired(t.Context(), "c", tick, map[string]bool{"c": true}); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.schedules) != 1 {
+		t.Errorf("schedules kept for live ones only: %v", s.schedules)
+	}
 }
 
 func TestRefusalsBackOff(t *testing.T) {

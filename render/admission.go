@@ -145,7 +145,7 @@ func admissionPolicy(p *project.Project) (*admissionv1.ValidatingAdmissionPolicy
 // admissionFile renders AdmissionPolicyFile.
 func admissionFile(p *project.Project) ([]byte, error) {
 	policy, binding := admissionPolicy(p)
-	b, err := marshalDocs(policy, binding)
+	b, _, err := encodeFile(false, policy, binding)
 	if err != nil {
 		return nil, err
 	}

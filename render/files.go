@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,31 +12,50 @@ import (
 	"strings"
 
 	"github.com/aymanbagabas/go-udiff"
+
+	"github.com/kubectl-flows/kubectl-flows/internal/parallel"
 )
 
 // Write puts the output into dir and removes files an earlier render wrote
 // that this one no longer produces (a deleted deployment, say). Files
-// without the generated header are never touched.
+// without the generated header are never removed.
 func (o *Output) Write(dir string) error {
-	stale, err := generatedFiles(dir)
+	if o.objectsOnly {
+		return errObjectsOnly
+	}
+	files, err := listFiles(dir)
 	if err != nil {
 		return err
 	}
-	for _, p := range o.Paths() {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			return err
-		}
-		if old, err := os.ReadFile(full); err == nil && bytes.Equal(old, o.Files[p]) {
-			delete(stale, p)
-			continue // leave mtimes alone when nothing changed
-		}
-		if err := os.WriteFile(full, o.Files[p], 0o644); err != nil {
-			return err
-		}
-		delete(stale, p)
+	paths := o.Paths()
+	old, err := readExisting(dir, paths, files)
+	if err != nil {
+		return err
 	}
-	for _, p := range sortedKeys(stale) {
+	made := map[string]bool{}
+	for _, p := range paths {
+		if d := filepath.Dir(filepath.Join(dir, filepath.FromSlash(p))); !made[d] {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return err
+			}
+			made[d] = true
+		}
+	}
+	errs := make([]error, len(paths))
+	parallel.Each(len(paths), func(i int) {
+		if old[i] != nil && bytes.Equal(old[i], o.Files[paths[i]]) {
+			return // leave mtimes alone when nothing changed
+		}
+		errs[i] = os.WriteFile(filepath.Join(dir, filepath.FromSlash(paths[i])), o.Files[paths[i]], 0o644)
+	})
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	stale, err := o.staleFiles(dir, files)
+	if err != nil {
+		return err
+	}
+	for _, p := range stale {
 		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(p))); err != nil {
 			return err
 		}
@@ -46,26 +66,33 @@ func (o *Output) Write(dir string) error {
 // Diff compares the output with what dir holds and returns a unified diff,
 // empty when they match byte for byte.
 func (o *Output) Diff(dir string) (string, error) {
-	existing, err := generatedFiles(dir)
+	if o.objectsOnly {
+		return "", errObjectsOnly
+	}
+	files, err := listFiles(dir)
+	if err != nil {
+		return "", err
+	}
+	paths := o.Paths()
+	old, err := readExisting(dir, paths, files)
 	if err != nil {
 		return "", err
 	}
 	var b strings.Builder
-	for _, p := range o.Paths() {
-		old, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return "", err
-		}
-		delete(existing, p)
-		if !bytes.Equal(old, o.Files[p]) {
+	for i, p := range paths {
+		if !bytes.Equal(old[i], o.Files[p]) {
 			oldLabel := "a/" + p
-			if old == nil {
+			if old[i] == nil {
 				oldLabel = "/dev/null"
 			}
-			b.WriteString(udiff.Unified(oldLabel, "b/"+p, string(old), string(o.Files[p])))
+			b.WriteString(udiff.Unified(oldLabel, "b/"+p, string(old[i]), string(o.Files[p])))
 		}
 	}
-	for _, p := range sortedKeys(existing) {
+	stale, err := o.staleFiles(dir, files)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range stale {
 		old, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
 		if err != nil {
 			return "", err
@@ -75,9 +102,11 @@ func (o *Output) Diff(dir string) (string, error) {
 	return b.String(), nil
 }
 
-// generatedFiles lists the files under dir that carry the header, by
-// slash-separated path relative to dir.
-func generatedFiles(dir string) (map[string]bool, error) {
+var errObjectsOnly = errors.New("render: an output rendered with ObjectsOnly has no files to write or compare")
+
+// listFiles lists the files under dir by slash-separated path relative to
+// dir; none when dir does not exist.
+func listFiles(dir string) (map[string]bool, error) {
 	found := map[string]bool{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if errors.Is(err, fs.ErrNotExist) && p == dir {
@@ -86,26 +115,53 @@ func generatedFiles(dir string) (map[string]bool, error) {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		f, err := os.Open(p)
+		rel, err := filepath.Rel(dir, p)
 		if err != nil {
 			return err
 		}
-		head := make([]byte, len(Header))
-		n, _ := f.Read(head)
-		f.Close()
-		if string(head[:n]) == Header {
-			rel, err := filepath.Rel(dir, p)
-			if err != nil {
-				return err
-			}
-			found[filepath.ToSlash(rel)] = true
-		}
+		found[filepath.ToSlash(rel)] = true
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", dir, err)
 	}
 	return found, nil
+}
+
+// readExisting reads, on every core, the files of dir at paths that are
+// among files; nil for the others. A render of a thousand deployments
+// over the last one reads a thousand files.
+func readExisting(dir string, paths []string, files map[string]bool) ([][]byte, error) {
+	old := make([][]byte, len(paths))
+	errs := make([]error, len(paths))
+	parallel.Each(len(paths), func(i int) {
+		if files[paths[i]] {
+			old[i], errs[i] = os.ReadFile(filepath.Join(dir, filepath.FromSlash(paths[i])))
+		}
+	})
+	return old, errors.Join(errs...)
+}
+
+// staleFiles lists, sorted, the files among files (those under dir) that
+// carry the header and that the output no longer has.
+func (o *Output) staleFiles(dir string, files map[string]bool) ([]string, error) {
+	var stale []string
+	for _, p := range sortedKeys(files) {
+		if _, ok := o.Files[p]; ok {
+			continue
+		}
+		f, err := os.Open(filepath.Join(dir, filepath.FromSlash(p)))
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", dir, err)
+		}
+		head := make([]byte, len(Header))
+		n, _ := io.ReadFull(f, head)
+		f.Close()
+		if string(head[:n]) == Header {
+			stale = append(stale, p)
+		}
+	}
+	return stale, nil
 }
 
 func sortedKeys(m map[string]bool) []string {

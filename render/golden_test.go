@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/kubectl-flows/kubectl-flows/internal/golden"
 	"github.com/kubectl-flows/kubectl-flows/project"
@@ -148,5 +149,33 @@ func TestCheckFindsOneByteDrift(t *testing.T) {
 	}
 	if _, err := os.Stat(own); err != nil {
 		t.Fatalf("hand-written file removed: %v", err)
+	}
+}
+
+// A render over an unchanged render writes nothing: files keep their
+// modification times, so tools that watch the directory see no change.
+func TestWriteLeavesUnchangedFiles(t *testing.T) {
+	out := renderFile(t, "../examples/hello/flows.yaml")
+	dir := t.TempDir()
+	if err := out.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	past := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, p := range out.Paths() {
+		if err := os.Chtimes(filepath.Join(dir, p), past, past); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := out.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range out.Paths() {
+		fi, err := os.Stat(filepath.Join(dir, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fi.ModTime().Equal(past) {
+			t.Errorf("%s was written again", p)
+		}
 	}
 }

@@ -9,14 +9,26 @@ import (
 	"github.com/kubectl-flows/kubectl-flows/internal/yamlcodec"
 )
 
-// marshalDocs writes objects as one YAML stream behind the header. Typed
-// objects go through unstructured so that fields Kubernetes fills on the
-// server (creationTimestamp, an empty status) never show in a diff.
-func marshalDocs(objs ...any) ([]byte, error) {
+// unstructuredAll is objects as written (see unstructuredOf).
+func unstructuredAll(objs ...any) ([]map[string]any, error) {
+	written := make([]map[string]any, len(objs))
+	for i, obj := range objs {
+		u, err := unstructuredOf(obj)
+		if err != nil {
+			return nil, err
+		}
+		written[i] = u
+	}
+	return written, nil
+}
+
+// marshalDocs writes objects (unstructuredAll's) as one YAML stream behind
+// the header.
+func marshalDocs(written []map[string]any) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString(Header)
-	for i, obj := range objs {
-		b, err := marshalObject(obj)
+	for i, u := range written {
+		b, err := yamlcodec.Marshal(u)
 		if err != nil {
 			return nil, err
 		}
@@ -28,14 +40,36 @@ func marshalDocs(objs ...any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// encodeFile is the bytes and the objects of a file written object by
+// object; without the bytes (nil) when only the objects are wanted.
+func encodeFile(objectsOnly bool, objs ...any) ([]byte, []map[string]any, error) {
+	written, err := unstructuredAll(objs...)
+	if err != nil || objectsOnly {
+		return nil, written, err
+	}
+	b, err := marshalDocs(written)
+	return b, written, err
+}
+
 // marshalObject writes one object as YAML, without server-filled fields.
 func marshalObject(obj any) ([]byte, error) {
+	u, err := unstructuredOf(obj)
+	if err != nil {
+		return nil, err
+	}
+	return yamlcodec.Marshal(u)
+}
+
+// unstructuredOf is a typed object as written: through unstructured, so
+// that fields Kubernetes fills on the server (creationTimestamp, an empty
+// status) never show in a diff.
+func unstructuredOf(obj any) (map[string]any, error) {
 	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
 		return nil, err
 	}
 	prune(u)
-	return yamlcodec.Marshal(u)
+	return u, nil
 }
 
 // prune drops what the API server fills in, recursively: creationTimestamp

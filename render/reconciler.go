@@ -1,6 +1,7 @@
 package render
 
 import (
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
@@ -41,7 +42,7 @@ func reconcilerInstall(p *project.Project, version, configDigest string) ([]byte
 
 	image := p.Reconciler.Image
 	if image == "" {
-		image = project.DefaultReconcilerImage + ":" + imageTag(version)
+		image = project.ReconcilerImage(version)
 	}
 	newName, newTag, digest := splitImage(image)
 	k := kustypes.Kustomization{
@@ -73,6 +74,9 @@ func reconcilerInstall(p *project.Project, version, configDigest string) ([]byte
 		Target: &kustypes.Selector{ResId: resid.NewResIdKindOnly("Deployment", manifests.Name)},
 		Patch:  `[{"op": "add", "path": "/spec/template/spec/containers/0/args/-", "value": "--config-digest=` + configDigest + `"}]`,
 	})
+	if p := secretsPatch(project.NotificationSecrets(p)); p != nil {
+		k.Patches = append(k.Patches, *p)
+	}
 	kb, err := yaml.Marshal(k)
 	if err != nil {
 		return nil, err
@@ -90,13 +94,21 @@ func reconcilerInstall(p *project.Project, version, configDigest string) ([]byte
 	return m.AsYaml()
 }
 
-// imageTag maps the plugin version to the reconciler image tag it was
-// released with; a development build points at the moving "latest".
-func imageTag(version string) string {
-	if version == "" || version == "dev" || strings.Contains(version, "dirty") {
-		return "latest"
+// secretsPatch lets the reconciler get the notification targets'
+// Secrets, by name only: it reads a webhook's URL and signing key when it
+// sends, and may read no other Secret.
+func secretsPatch(names []string) *kustypes.Patch {
+	if len(names) == 0 {
+		return nil
 	}
-	return version
+	rule, _ := json.Marshal(map[string]any{
+		"apiGroups": []string{""}, "resources": []string{"secrets"},
+		"resourceNames": names, "verbs": []string{"get"},
+	})
+	return &kustypes.Patch{
+		Target: &kustypes.Selector{ResId: resid.NewResIdKindOnly("Role", manifests.Name)},
+		Patch:  `[{"op": "add", "path": "/rules/-", "value": ` + string(rule) + `}]`,
+	}
 }
 
 // splitImage splits name[:tag][@digest], minding registry ports.

@@ -6,16 +6,16 @@ package render
 
 import (
 	"fmt"
+	"maps"
 	"path"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/internal/parallel"
 	"github.com/kubectl-flows/kubectl-flows/internal/yamlcodec"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 	"github.com/kubectl-flows/kubectl-flows/project"
@@ -33,15 +33,48 @@ type Options struct {
 	Flux FluxOptions
 	// AdmissionPolicy adds AdmissionPolicyFile, outside the kustomization.
 	AdmissionPolicy bool
+	// ObjectsOnly leaves out the bytes of the files written object by
+	// object, keeping their objects (Output.Objects): for a caller that
+	// reads only the objects, as review does, encoding the deployment
+	// ConfigMaps as YAML would be wasted. Such an Output cannot be written
+	// or diffed.
+	ObjectsOnly bool
+	// Monitoring adds MonitoringDir, outside the kustomization.
+	Monitoring bool
 }
 
 // Output is the rendered tree: slash-separated paths relative to the output
-// directory, and their contents.
+// directory, and their contents (nil, under Options.ObjectsOnly, for the
+// files written object by object).
 type Output struct {
 	Files map[string][]byte
 	// ConfigDigest is the digest of the config index, the reconciler's
 	// --config-digest.
 	ConfigDigest string
+
+	// objects are the objects of the files render wrote object by object,
+	// by path, as written (see Objects).
+	objects map[string][]map[string]any
+	// objectsOnly is Options.ObjectsOnly: those files have no bytes.
+	objectsOnly bool
+}
+
+// Objects returns the objects in the file at path as render wrote them,
+// unstructured, for a reader that would otherwise parse the file back
+// (review, which reads every file of two renders): they are what the YAML
+// says, but for integers, which are int64 here and float64 once parsed.
+// ok is false for a file render did not write object by object, such as
+// the reconciler install that kustomize builds. The maps are the Output's
+// own: read them, never change them.
+func (o *Output) Objects(path string) (objs []map[string]any, ok bool) {
+	objs, ok = o.objects[path]
+	return objs, ok
+}
+
+// set stores a file written object by object.
+func (o *Output) set(path string, b []byte, objs []map[string]any) {
+	o.Files[path] = b
+	o.objects[path] = objs
 }
 
 // Paths returns the files' paths, sorted.
@@ -56,13 +89,13 @@ func (o *Output) Paths() []string {
 
 // Render renders a loaded project.
 func Render(l *project.Loaded, opts Options) (*Output, error) {
-	out := &Output{Files: map[string][]byte{}}
+	out := &Output{Files: map[string][]byte{}, objects: map[string][]map[string]any{}, objectsOnly: opts.ObjectsOnly}
 	add := func(p string, objs ...any) error {
-		b, err := marshalDocs(objs...)
+		b, written, err := encodeFile(opts.ObjectsOnly, objs...)
 		if err != nil {
 			return fmt.Errorf("rendering %s: %w", p, err)
 		}
-		out.Files[p] = b
+		out.set(p, b, written)
 		return nil
 	}
 
@@ -98,15 +131,8 @@ func Render(l *project.Loaded, opts Options) (*Output, error) {
 	if err := add(v1alpha1.LimitsConfigMapName+".yaml", limits); err != nil {
 		return nil, err
 	}
-	deployments, deploymentDigests, err := renderDeployments(l)
-	if err != nil {
+	if err := renderDeployments(l, out, digests); err != nil {
 		return nil, err
-	}
-	for p, b := range deployments {
-		out.Files[p] = b
-	}
-	for name, d := range deploymentDigests {
-		digests[name] = d
 	}
 	indexData, err := v1alpha1.ConfigIndexData(digests)
 	if err != nil {
@@ -139,6 +165,13 @@ func Render(l *project.Loaded, opts Options) (*Output, error) {
 			return nil, err
 		}
 		out.Files[AdmissionPolicyFile] = b
+	}
+	if opts.Monitoring {
+		files, err := monitoringFiles(l.Project)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(out.Files, files)
 	}
 	k, err := kustomization(out.Paths())
 	if err != nil {
@@ -220,6 +253,9 @@ func deploymentConfigMap(l *project.Loaded, i int) (*corev1.ConfigMap, error) {
 	// pull request that changes what runs may set shows it in this file.
 	stored := *d
 	stored.RunOverrides = project.RunOverrides(l.Pool(d.Pool), d)
+	// And its effective notification targets, so the reconciler reads
+	// one list per deployment.
+	stored.Notifications = project.Targets(l.Project, d)
 	spec, err := v1alpha1.EncodeDeployment(&stored)
 	if err != nil {
 		return nil, err
@@ -255,50 +291,38 @@ func previewHeader(overrides []string) string {
 	return "# A run may set only these job variables (runOverrides): " + list + "\n"
 }
 
-// renderDeployments renders the deployment ConfigMaps on every core: with
-// a thousand deployments they are most of a render. Each result lands at
-// its own path, so the output does not depend on which finishes first; of
-// several errors, the first deployment's is returned.
-func renderDeployments(l *project.Loaded) (files map[string][]byte, digests map[string]string, err error) {
+// renderDeployments renders the deployment ConfigMaps on every core into
+// out, and their digests into digests: with a thousand deployments they
+// are most of a render. Each result lands at its own path, so the output
+// does not depend on which finishes first; of several errors, the first
+// deployment's is returned.
+func renderDeployments(l *project.Loaded, out *Output, digests map[string]string) error {
 	type result struct {
 		path, name, digest string
 		b                  []byte
+		objs               []map[string]any
 		err                error
 	}
 	results := make([]result, len(l.Deployments))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				cm, err := deploymentConfigMap(l, i)
-				if err != nil {
-					results[i].err = err
-					continue
-				}
-				results[i].path = path.Join("deployments", cm.Name+".yaml")
-				results[i].name, results[i].digest = cm.Name, v1alpha1.ConfigDigest(cm.Data)
-				results[i].b, results[i].err = marshalDocs(cm)
-			}
-		}()
-	}
-	for i := range l.Deployments {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	files = make(map[string][]byte, len(results))
-	digests = make(map[string]string, len(results))
+	parallel.Each(len(l.Deployments), func(i int) {
+		r := &results[i]
+		cm, err := deploymentConfigMap(l, i)
+		if err != nil {
+			r.err = err
+			return
+		}
+		r.path = path.Join("deployments", cm.Name+".yaml")
+		r.name, r.digest = cm.Name, v1alpha1.ConfigDigest(cm.Data)
+		r.b, r.objs, r.err = encodeFile(out.objectsOnly, cm)
+	})
 	for _, r := range results {
 		if r.err != nil {
-			return nil, nil, r.err
+			return r.err
 		}
-		files[r.path] = r.b
+		out.set(r.path, r.b, r.objs)
 		digests[r.name] = r.digest
 	}
-	return files, digests, nil
+	return nil
 }
 
 // Preview resolves the Job a run of the deployment with its default
@@ -328,7 +352,7 @@ func jsonIndent(t *jobtemplate.Template) (string, error) {
 func kustomization(paths []string) ([]byte, error) {
 	var res []string
 	for _, p := range paths {
-		if strings.HasSuffix(p, ".yaml") && p != "kustomization.yaml" && p != AdmissionPolicyFile {
+		if strings.HasSuffix(p, ".yaml") && p != "kustomization.yaml" && p != AdmissionPolicyFile && !strings.HasPrefix(p, MonitoringDir+"/") {
 			res = append(res, p)
 		}
 	}

@@ -35,8 +35,8 @@ func readRuns() []rbacv1.PolicyRule {
 //     object rather than an edit of the run.
 //   - flows-viewer reads and nothing more.
 //
-// No RoleBindings: who is a submitter is the operator's decision (see the
-// README for an example binding).
+// No RoleBindings: who is a submitter is the operator's decision (see
+// docs/security.md for an example binding).
 func userRoles(p *project.Project) []any {
 	submitter := readRuns()
 	submitter[0].Verbs = []string{"create", "get", "list", "watch"}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -94,27 +95,58 @@ func (b *Base) Overlays(dirs []string, opts Options) (*Review, error) {
 	return rv, nil
 }
 
-// Projects reviews the renders of a project file's loaded projects (one
-// per environment) against the same file at the base, loaded with load
-// and the base's commit as its gitSha.
-func (b *Base) Projects(file string, loaded []*project.Loaded, load project.LoadOptions, opts Options) (*Review, error) {
+// Projects reviews the renders of a project file's projects, loaded by
+// loadHead (one per environment), against the same file at the base,
+// loaded with load and the base's commit as its gitSha. The two sides are
+// independent: the base project loads while the working tree's does, and
+// renders while the working tree's does.
+func (b *Base) Projects(file string, loadHead func() ([]*project.Loaded, error), load project.LoadOptions, opts Options) (*Review, error) {
 	rel, err := b.inRepo(file)
 	if err != nil {
 		return nil, err
 	}
-	if load.ExtVars == nil {
-		load.ExtVars = map[string]string{}
+	// A map of its own: loadHead may read the caller's meanwhile.
+	extVars := maps.Clone(load.ExtVars)
+	if extVars == nil {
+		extVars = map[string]string{}
 	}
-	load.ExtVars[project.ExtVarGitSHA] = b.sha
+	extVars[project.ExtVarGitSHA] = b.sha
+	load.ExtVars = extVars
+	baseFile := filepath.Join(b.tree, rel)
+	var (
+		baseProject *project.Loaded
+		baseLoadErr error
+		loaded      = make(chan struct{})
+	)
+	go func() {
+		defer close(loaded)
+		baseProject, baseLoadErr = loadBase(baseFile, load)
+	}()
+	all, err := loadHead()
+	<-loaded
+	if err != nil {
+		return nil, err
+	}
 	rv := b.review()
-	for _, l := range loaded {
+	for _, l := range all {
+		var (
+			before  Objects
+			baseErr = baseLoadErr
+			done    = make(chan struct{})
+		)
+		go func() {
+			defer close(done)
+			if baseErr == nil {
+				before, baseErr = b.baseObjects(baseProject, baseFile, l.Environment, load)
+			}
+		}()
 		after, err := b.render(l)
+		<-done
 		if err != nil {
 			return nil, err
 		}
-		before, err := b.baseObjects(filepath.Join(b.tree, rel), l.Environment, load)
-		if err != nil {
-			return nil, fmt.Errorf("the project at %s: %w", b.ref, err)
+		if baseErr != nil {
+			return nil, fmt.Errorf("the project at %s: %w", b.ref, baseErr)
 		}
 		target := filepath.ToSlash(rel)
 		if l.Environment != "" {
@@ -125,25 +157,31 @@ func (b *Base) Projects(file string, loaded []*project.Loaded, load project.Load
 	return rv, nil
 }
 
-// baseObjects renders the project at the base ref for one environment:
+// loadBase loads the project file at the base ref as written, or gives nil
+// when the file did not exist there.
+func loadBase(file string, load project.LoadOptions) (*project.Loaded, error) {
+	if _, err := os.Stat(file); err != nil {
+		return nil, nil
+	}
+	load.Environment = ""
+	return project.Load(file, load)
+}
+
+// baseObjects renders the base project (loadBase's) for one environment:
 // nothing when the file did not exist, and the project as written when it
 // declared no environments yet (a project moving to environments is
 // reviewed against what it rendered before). An environment the base did
 // not declare is new: every object is added.
-func (b *Base) baseObjects(file, env string, load project.LoadOptions) (Objects, error) {
-	if _, err := os.Stat(file); err != nil {
+func (b *Base) baseObjects(l *project.Loaded, file, env string, load project.LoadOptions) (Objects, error) {
+	if l == nil {
 		return Objects{}, nil
-	}
-	load.Environment = ""
-	l, err := project.Load(file, load)
-	if err != nil {
-		return nil, err
 	}
 	if env != "" && len(l.Environments) > 0 {
 		if !slices.Contains(l.Environments, env) {
 			return Objects{}, nil
 		}
 		load.Environment = env
+		var err error
 		if l, err = project.Load(file, load); err != nil {
 			return nil, err
 		}
@@ -151,9 +189,9 @@ func (b *Base) baseObjects(file, env string, load project.LoadOptions) (Objects,
 	return b.render(l)
 }
 
-// render renders a project as render does.
+// render renders a project as render does, for its objects.
 func (b *Base) render(l *project.Loaded) (Objects, error) {
-	out, err := render.Render(l, render.Options{Version: b.Version})
+	out, err := render.Render(l, render.Options{Version: b.Version, ObjectsOnly: true})
 	if err != nil {
 		return nil, err
 	}

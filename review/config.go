@@ -4,16 +4,21 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/internal/parallel"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -23,14 +28,23 @@ import (
 // keeps working when the project format grows.
 type configSide struct {
 	in *project.Installed
-	// raw data, by pool name or deployment flow/name: the spec, and the
-	// pool's template or the deployment's Job preview.
+	// raw data, by pool name: the spec and the template. A deployment's
+	// are parsed when it has changed (spec, preview): a change to one of a
+	// thousand deployments reads one.
 	poolSpec, poolTemplate map[string]any
-	depSpec, depPreview    map[string]any
+	// objs are the objects read, and decoded what each config ConfigMap
+	// decoded to, by object key, for the other side to take where its
+	// ConfigMap is the same.
+	objs    Objects
+	decoded map[string]any
 }
 
-func readConfig(objs Objects) (*configSide, error) {
+// readConfig reads one side's config. base is the other side, already
+// read, or nil: a ConfigMap equal to base's of the same key is taken as
+// base decoded it rather than decoded again (DecodeConfigMap is pure).
+func readConfig(objs Objects, base *configSide) (*configSide, error) {
 	var cms []corev1.ConfigMap
+	var keys []string
 	for _, k := range objs.Keys() {
 		u := objs[k]
 		if !isConfig(u) {
@@ -41,12 +55,27 @@ func readConfig(objs Objects) (*configSide, error) {
 			return nil, fmt.Errorf("%s: %w", k, err)
 		}
 		cms = append(cms, cm)
+		keys = append(keys, k)
 	}
+	s := &configSide{poolSpec: map[string]any{}, poolTemplate: map[string]any{}, objs: objs, decoded: map[string]any{}}
 	ptrs := make([]*corev1.ConfigMap, len(cms))
+	keyOf := make(map[*corev1.ConfigMap]string, len(cms))
 	for i := range cms {
 		ptrs[i] = &cms[i]
+		keyOf[ptrs[i]] = keys[i]
 	}
-	s := &configSide{in: project.ReadConfig(ptrs), poolSpec: map[string]any{}, poolTemplate: map[string]any{}, depSpec: map[string]any{}, depPreview: map[string]any{}}
+	decoded := decodeAll(ptrs, func(cm *corev1.ConfigMap) (any, error) {
+		k := keyOf[cm]
+		if v := base.same(k, objs[k], cm); v != nil {
+			return v, nil
+		}
+		return project.DecodeConfigMap(cm)
+	})
+	s.in = project.ReadConfigWith(ptrs, func(cm *corev1.ConfigMap) (any, error) {
+		r := decoded[cm]
+		s.decoded[keyOf[cm]] = r.v
+		return r.v, r.err
+	})
 	if len(s.in.Errors) > 0 {
 		var msgs []string
 		for _, err := range s.in.Errors {
@@ -59,11 +88,61 @@ func readConfig(objs Objects) (*configSide, error) {
 		s.poolSpec[name] = parse(p.ConfigMap.Data[v1alpha1.KeyPool])
 		s.poolTemplate[name] = parse(p.ConfigMap.Data[v1alpha1.KeyJobTemplate])
 	}
-	for name, d := range s.in.Deployments {
-		s.depSpec[name] = parse(d.ConfigMap.Data[v1alpha1.KeyDeployment])
-		s.depPreview[name] = parse(d.ConfigMap.Data[v1alpha1.KeyJobPreview])
-	}
 	return s, nil
+}
+
+type decodedConfigMap struct {
+	v   any
+	err error
+}
+
+// decodeAll decodes ConfigMaps on every core: a side holds a ConfigMap
+// per deployment, and decoding one (its spec parsed strictly, its schema
+// compiled) is most of reading it.
+func decodeAll(cms []*corev1.ConfigMap, decode func(*corev1.ConfigMap) (any, error)) map[*corev1.ConfigMap]decodedConfigMap {
+	results := make([]decodedConfigMap, len(cms))
+	parallel.Each(len(cms), func(i int) {
+		results[i].v, results[i].err = decode(cms[i])
+	})
+	out := make(map[*corev1.ConfigMap]decodedConfigMap, len(cms))
+	for i, cm := range cms {
+		out[cm] = results[i]
+	}
+	return out
+}
+
+// same returns what the side decoded the object at key to, as the other
+// side's ConfigMap cm, if the side holds an equal object there; nil
+// otherwise. The value is shared but for its ConfigMap: both sides only
+// read it.
+func (s *configSide) same(key string, u *unstructured.Unstructured, cm *corev1.ConfigMap) any {
+	if s == nil {
+		return nil
+	}
+	v, ok := s.decoded[key]
+	if !ok || v == nil || !reflect.DeepEqual(s.objs[key].Object, u.Object) {
+		return nil
+	}
+	switch v := v.(type) {
+	case *project.InstalledPool:
+		c := *v
+		c.ConfigMap = cm
+		return &c
+	case *project.InstalledDeployment:
+		c := *v
+		c.ConfigMap = cm
+		return &c
+	}
+	return v
+}
+
+// spec and preview parse a deployment's data.
+func (s *configSide) spec(name string) any {
+	return parse(s.in.Deployments[name].ConfigMap.Data[v1alpha1.KeyDeployment])
+}
+
+func (s *configSide) preview(name string) any {
+	return parse(s.in.Deployments[name].ConfigMap.Data[v1alpha1.KeyJobPreview])
 }
 
 // parse reads YAML or JSON config data; what does not parse is compared
@@ -79,18 +158,19 @@ func parse(data string) any {
 // config reviews the project config: pools and queues, tag limits,
 // deployments, their schedules, and what waiting runs can no longer get.
 func (c *comparer) config(before, after Objects) {
-	a, err := readConfig(before)
+	a, err := readConfig(before, nil)
 	if err != nil {
 		c.add(Change{Group: Other, Error: true, Object: "base", Note: err.Error()})
 		return
 	}
-	b, err := readConfig(after)
+	b, err := readConfig(after, a)
 	if err != nil {
 		c.add(Change{Group: Other, Error: true, Object: "change", Note: err.Error()})
 		return
 	}
 	c.pools(a, b)
 	c.tagLimits(a.in.TagLimits, b.in.TagLimits)
+	c.tagRates(a.in.TagRates, b.in.TagRates)
 	c.deployments(a, b)
 }
 
@@ -125,8 +205,12 @@ func (c *comparer) pools(a, b *configSide) {
 					continue // added or removed, said above
 				}
 			}
+			if head(l.path) == "retries" {
+				continue // said whole, below
+			}
 			c.poolField(obj, &pb.Pool, l)
 		}
+		c.retries(obj, pa.Retries, pb.Retries)
 		for _, l := range diffLeaves(a.poolTemplate[name], b.poolTemplate[name]) {
 			switch {
 			case strings.HasPrefix(l.path, "variables."):
@@ -147,6 +231,8 @@ func (c *comparer) poolField(obj string, pool *v1alpha1.Pool, l leaf) {
 	case trustField(&ch, l.path):
 	case h == "jobVariables":
 		ch.Group, ch.Note = Deployments, "pool job variable; the Job previews show the result"
+	case h == "timeout":
+		ch.Group, ch.Note = Capacity, runPolicyNote(h)
 	case h == "concurrencyLimit" || h == "paused" || h == "queues":
 		ch.Group = Capacity
 		if strings.HasPrefix(l.path, "queues[") {
@@ -204,6 +290,22 @@ func (c *comparer) capacityNote(ch *Change, l leaf) {
 	}
 }
 
+// retries reviews a retry policy as a whole: its fields mean something
+// only together.
+func (c *comparer) retries(obj string, a, b *v1alpha1.RetryPolicy) {
+	if before, after := a.String(), b.String(); before != after {
+		c.add(Change{Group: Capacity, Object: obj, Field: "retries", Before: before, After: after, Note: runPolicyNote("retries")})
+	}
+}
+
+// runPolicyNote says what a change of a retry policy or a timeout does.
+func runPolicyNote(field string) string {
+	if field == "timeout" {
+		return "run timeout, counted from the pod's start: runs past it end Failed (TimedOut), their Job deleted; for attempts admitted from now on"
+	}
+	return "retry policy: each attempt is a Job of its own and takes its slots again; for attempts admitted from now on"
+}
+
 func queueList(p *v1alpha1.Pool) string {
 	var qs []string
 	for _, q := range p.Queues {
@@ -213,17 +315,7 @@ func queueList(p *v1alpha1.Pool) string {
 }
 
 func (c *comparer) tagLimits(a, b map[string]int32) {
-	var tags []string
-	for t := range a {
-		tags = append(tags, t)
-	}
-	for t := range b {
-		if _, ok := a[t]; !ok {
-			tags = append(tags, t)
-		}
-	}
-	sort.Strings(tags)
-	for _, t := range tags {
+	for _, t := range union(slices.Collect(maps.Keys(a)), slices.Collect(maps.Keys(b))) {
 		va, oka := a[t]
 		vb, okb := b[t]
 		if oka && okb && va == vb {
@@ -239,6 +331,29 @@ func (c *comparer) tagLimits(a, b map[string]int32) {
 		ch := Change{Group: Capacity, Object: "tag " + t, Field: "limit", Before: l.before, After: l.after}
 		c.capacityNote(&ch, l)
 		c.add(ch)
+	}
+}
+
+// tagRates reviews the start rates of tag limits: how often runs carrying
+// the tag may start, and how many at once.
+func (c *comparer) tagRates(a, b map[string]v1alpha1.TagLimit) {
+	text := func(m map[string]v1alpha1.TagLimit, tag string) string {
+		l, ok := m[tag]
+		if !ok {
+			return "none"
+		}
+		return fmt.Sprintf("%s, burst %d", l.Rate, l.BurstOf())
+	}
+	for _, t := range union(slices.Collect(maps.Keys(a)), slices.Collect(maps.Keys(b))) {
+		before, after := text(a, t), text(b, t)
+		if before == after {
+			continue
+		}
+		note := "starts of runs carrying the tag, on top of its limit; waiting runs start no faster than this"
+		if after == "none" {
+			note = "rate removed: runs carrying the tag start as slots allow"
+		}
+		c.add(Change{Group: Capacity, Object: "tag " + t, Field: "rate", Before: before, After: after, Note: note})
 	}
 }
 
@@ -286,25 +401,31 @@ func (c *comparer) deployments(a, b *configSide) {
 		if old, ok := renamed[n]; ok {
 			c.add(Change{Group: Deployments, Object: "deployment " + n, Note: "renamed from " + old})
 			c.add(Change{Group: Admission, Object: "deployment " + old, Note: "renamed to " + n + ": runs waiting for " + old + " are Rejected (DeploymentNotFound); list them with `kubectl flows get runs --deployment " + old + "`"})
-			c.deployment(n, a.in.Deployments[old], d, a.depSpec[old], b.depSpec[n], a.depPreview[old], b.depPreview[n])
+			c.deployment(n, a, b, old)
 			continue
 		}
-		c.add(Change{Group: Deployments, Object: "deployment " + n, Note: fmt.Sprintf("added: pool %s, queue %s, image %s", d.Pool, d.Queue, previewImage(b.depPreview[n]))})
+		c.add(Change{Group: Deployments, Object: "deployment " + n, Note: fmt.Sprintf("added: pool %s, queue %s, image %s", d.Pool, d.Queue, previewImage(b.preview(n)))})
 		c.schedules(n, nil, d.Schedules)
-		c.checkDefaults(n, &d.Deployment)
+		c.checkDefaults(n, d)
 	}
 	for _, n := range after {
-		if da := a.in.Deployments[n]; da != nil {
-			c.deployment(n, da, b.in.Deployments[n], a.depSpec[n], b.depSpec[n], a.depPreview[n], b.depPreview[n])
+		if a.in.Deployments[n] != nil {
+			c.deployment(n, a, b, n)
 		}
 	}
 	c.flushPreviews()
 }
 
-// deployment reviews one deployment field by field, then its Job preview:
-// the Job a run with the defaults gets, where pool and deployment job
-// variables and the template come together.
-func (c *comparer) deployment(name string, da, db *project.InstalledDeployment, sa, sb, pa, pb any) {
+// deployment reviews one deployment (old at a, name at b) field by field,
+// then its Job preview: the Job a run with the defaults gets, where pool
+// and deployment job variables and the template come together.
+func (c *comparer) deployment(name string, a, b *configSide, old string) {
+	da, db := a.in.Deployments[old], b.in.Deployments[name]
+	if maps.Equal(da.ConfigMap.Data, db.ConfigMap.Data) {
+		c.checkDefaults(name, db) // no field differs
+		return
+	}
+	sa, sb, pa, pb := a.spec(old), b.spec(name), a.preview(old), b.preview(name)
 	obj := "deployment " + name
 	schemaChanged, schedulesChanged := false, false
 	for _, l := range diffLeaves(sa, sb) {
@@ -332,6 +453,10 @@ func (c *comparer) deployment(name string, da, db *project.InstalledDeployment, 
 		case h == "parameterSchema":
 			ch.Group, ch.Note = Deployments, "parameter schema"
 			schemaChanged = true
+		case h == "retries":
+			continue // said whole, below
+		case h == "timeout":
+			ch.Group, ch.Note = Capacity, runPolicyNote(h)
 		case h == "concurrencyLimit" || h == "collisionStrategy" || h == "paused" || h == "pool" || h == "queue" || h == "tags":
 			ch.Group = Capacity
 			c.capacityNote(&ch, l)
@@ -340,13 +465,14 @@ func (c *comparer) deployment(name string, da, db *project.InstalledDeployment, 
 		}
 		c.add(ch)
 	}
+	c.retries(obj, da.Retries, db.Retries)
 	if schemaChanged {
 		c.add(Change{Group: Admission, Object: obj, Note: "parameter schema changed: waiting runs whose parameters fail it are Rejected (InvalidParameters) when admitted"})
 	}
 	if schedulesChanged {
 		c.schedules(name, da.Schedules, db.Schedules)
 	}
-	c.checkDefaults(name, &db.Deployment)
+	c.checkDefaults(name, db)
 	for _, l := range diffLeaves(pa, pb) {
 		if previewNoise.MatchString(l.path) {
 			continue // parameters, names and labels: said above
@@ -402,12 +528,21 @@ func (c *comparer) flushPreviews() {
 // checkDefaults: a default that the schema rejects fails every run that
 // relies on it; render refuses such a project, a hand-edited or overlaid
 // render may still carry one.
-func (c *comparer) checkDefaults(name string, d *v1alpha1.Deployment) {
-	if d.ParameterSchema == nil {
+func (c *comparer) checkDefaults(name string, d *project.InstalledDeployment) {
+	if d.Params == nil {
 		return
 	}
-	if err := project.ValidateParameters(d.ParameterSchema, d.Parameters); err != nil {
+	schema := d.Params
+	if err := schema.Validate(d.Parameters); err != nil {
 		c.add(Change{Group: Deployments, Error: true, Object: "deployment " + name, Field: "parameters", Note: "the defaults fail the parameter schema, so every run without its own values is Rejected: " + err.Error()})
+	}
+	for j, s := range d.Schedules {
+		if len(s.Parameters) == 0 {
+			continue
+		}
+		if err := schema.Validate(project.ScheduleParameters(&d.Deployment, j)); err != nil {
+			c.add(Change{Group: Schedules, Error: true, Object: "deployment " + name, Field: fmt.Sprintf("schedules[%d].parameters", j), Note: "merged over the deployment's, they fail the parameter schema, so every run the schedule fires is Rejected: " + err.Error()})
+		}
 	}
 }
 
@@ -460,8 +595,14 @@ func describeSchedule(s v1alpha1.Schedule) string {
 		tz = "UTC"
 	}
 	fmt.Fprintf(&b, " in %s", tz)
-	if s.Active != nil && !*s.Active {
+	if !s.IsActive() {
 		b.WriteString(", inactive")
+	}
+	if s.CatchUp != "" {
+		fmt.Fprintf(&b, ", catchup %s", s.CatchUp)
+	}
+	if s.MaxCatchup != nil {
+		fmt.Fprintf(&b, " (max %d)", *s.MaxCatchup)
 	}
 	if len(s.Parameters) > 0 {
 		p, _ := json.Marshal(s.Parameters)
@@ -473,29 +614,20 @@ func describeSchedule(s v1alpha1.Schedule) string {
 // nextFires gives a schedule's next three fire times after Now, computed
 // by the reconciler's own schedule code, in the schedule's time zone.
 func (c *comparer) nextFires(s v1alpha1.Schedule) []string {
-	if s.Active != nil && !*s.Active {
+	if !s.IsActive() {
 		return []string{"inactive: fires nothing"}
 	}
-	loc := time.UTC
-	if s.Timezone != "" {
-		l, err := time.LoadLocation(s.Timezone)
-		if err != nil {
-			return []string{"time zone: " + err.Error()}
-		}
-		loc = l
+	fires, err := project.NextFires(s, c.opts.Now, 3)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	loc, err := time.LoadLocation(s.Timezone) // "" is UTC
+	if err != nil {
+		return []string{"time zone: " + err.Error()}
 	}
 	var out []string
-	t := c.opts.Now
-	for len(out) < 3 {
-		_, next, err := project.Ticks(s, t, t)
-		if err != nil {
-			return append(out, err.Error())
-		}
-		if next.IsZero() {
-			break
-		}
-		out = append(out, "next: "+next.In(loc).Format("Mon 2006-01-02 15:04 MST"))
-		t = next
+	for _, f := range fires {
+		out = append(out, "next: "+f.In(loc).Format("Mon 2006-01-02 15:04 MST"))
 	}
 	return out
 }

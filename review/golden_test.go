@@ -15,7 +15,7 @@ import (
 // now is the fixed clock of the golden files' schedule fire times.
 var now = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
-func renderProject(t *testing.T, file string) *render.Output {
+func renderProject(t testing.TB, file string) *render.Output {
 	t.Helper()
 	l, err := project.Load(file, project.LoadOptions{ExtVars: map[string]string{project.ExtVarGitSHA: "abc1234"}})
 	if err != nil {
@@ -28,7 +28,7 @@ func renderProject(t *testing.T, file string) *render.Output {
 	return out
 }
 
-func objectsOf(t *testing.T, out *render.Output) Objects {
+func objectsOf(t testing.TB, out *render.Output) Objects {
 	t.Helper()
 	objs, err := FromOutput(out)
 	if err != nil {
@@ -64,9 +64,9 @@ func TestReviewProjects(t *testing.T) {
 		mustInclude []Group
 	}{
 		{"unchanged", 0, 0, nil},
-		{"capacity", 12, 0, []Group{Capacity, Admission}},
+		{"capacity", 15, 0, []Group{Capacity, Admission}},
 		{"deployments", 20, 0, []Group{Security, Deployments, Admission}},
-		{"schedules", 6, 0, []Group{Schedules, Deployments, Admission}},
+		{"schedules", 7, 0, []Group{Schedules, Deployments, Admission}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			after := objectsOf(t, renderProject(t, filepath.Join("testdata", tc.name, "flows.yaml")))
@@ -91,7 +91,7 @@ func TestReviewProjects(t *testing.T) {
 // TestReviewOverlay reviews a kustomize overlay over the rendered base
 // against the base itself, both read from disk as `kubectl flows review
 // OLD NEW` reads them: RBAC, pod-security labels, an image registry, and a
-// default parameter the schema rejects (an error).
+// default parameter and a schedule's parameter the schema rejects (errors).
 func TestReviewOverlay(t *testing.T) {
 	dir := t.TempDir()
 	if err := renderProject(t, "testdata/base/flows.yaml").Write(filepath.Join(dir, "base")); err != nil {
@@ -113,8 +113,8 @@ func TestReviewOverlay(t *testing.T) {
 	if got := len(r.group(Security)); got != 10 {
 		t.Errorf("%d security changes, want 10", got)
 	}
-	if rv.Errors() != 2 {
-		t.Errorf("%d errors, want 2 (the default region the schema rejects; the deployment's config data changed after render)", rv.Errors())
+	if rv.Errors() != 3 {
+		t.Errorf("%d errors, want 3 (the default region the schema rejects, and a schedule's; the deployment's config data changed after render)", rv.Errors())
 	}
 	checkGolden(t, "security", rv)
 }

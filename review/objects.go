@@ -29,12 +29,22 @@ func Key(u *unstructured.Unstructured) string {
 	return u.GetKind() + " " + u.GetName()
 }
 
-// FromOutput reads the objects of a render held in memory.
+// FromOutput reads the objects of a render held in memory: as render
+// wrote them where it keeps them, rather than parsing its own YAML back.
 func FromOutput(out *render.Output) (Objects, error) {
 	objs := Objects{}
 	for _, p := range out.Paths() {
-		if err := objs.add(p, out.Files[p]); err != nil {
-			return nil, err
+		written, ok := out.Objects(p)
+		if !ok {
+			if err := objs.add(p, out.Files[p]); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		for _, m := range written {
+			if err := objs.addObject(p, m); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return objs, nil
@@ -79,7 +89,7 @@ func FromYAML(name string, data []byte) (Objects, error) {
 	return objs, objs.add(name, data)
 }
 
-// add decodes a YAML stream; kustomize's own files are not objects.
+// add decodes a YAML stream.
 func (o Objects) add(file string, data []byte) error {
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
 	for {
@@ -90,22 +100,31 @@ func (o Objects) add(file string, data []byte) error {
 			}
 			return fmt.Errorf("%s: %w", file, err)
 		}
-		if len(m) == 0 {
-			continue
+		if err := o.addObject(file, m); err != nil {
+			return err
 		}
-		u := &unstructured.Unstructured{Object: m}
-		if u.GetObjectKind().GroupVersionKind().Group == "kustomize.config.k8s.io" {
-			continue
-		}
-		if u.GetKind() == "" || u.GetName() == "" {
-			return fmt.Errorf("%s: an object without kind or metadata.name", file)
-		}
-		k := Key(u)
-		if _, dup := o[k]; dup {
-			return fmt.Errorf("%s: %s is given twice", file, k)
-		}
-		o[k] = u
 	}
+}
+
+// addObject adds one decoded object; kustomize's own files are not
+// objects.
+func (o Objects) addObject(file string, m map[string]any) error {
+	if len(m) == 0 {
+		return nil
+	}
+	u := &unstructured.Unstructured{Object: m}
+	if u.GetObjectKind().GroupVersionKind().Group == "kustomize.config.k8s.io" {
+		return nil
+	}
+	if u.GetKind() == "" || u.GetName() == "" {
+		return fmt.Errorf("%s: an object without kind or metadata.name", file)
+	}
+	k := Key(u)
+	if _, dup := o[k]; dup {
+		return fmt.Errorf("%s: %s is given twice", file, k)
+	}
+	o[k] = u
+	return nil
 }
 
 // Keys are the objects' keys, sorted.

@@ -8,6 +8,7 @@ package review
 
 import (
 	"fmt"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -125,6 +126,9 @@ func Compare(target string, before, after Objects, opts Options) *Report {
 	sort.Strings(sorted)
 	for _, k := range sorted {
 		a, b := before[k], after[k]
+		if a != nil && b != nil && reflect.DeepEqual(a.Object, b.Object) {
+			continue // most objects of a change; their YAML would be equal
+		}
 		ya, yb := yamlOf(a), yamlOf(b)
 		if ya == yb {
 			continue

@@ -62,6 +62,11 @@ type Pool struct {
 	// env), which load writes in; an empty list allows none. It is never
 	// omitted when written, so an empty list stays empty.
 	RunOverrides []string `json:"runOverrides"`
+	// Retries is the retry policy of the pool's deployments that set none.
+	Retries *RetryPolicy `json:"retries,omitempty"`
+	// Timeout is how long the runs of the pool's deployments that set none
+	// may run, counted from the pod's start.
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // Queue is a work queue within a pool.
@@ -78,6 +83,11 @@ type Queue struct {
 type TagLimit struct {
 	Tag   string `json:"tag"`
 	Limit int32  `json:"limit"`
+	// Rate caps how often runs carrying Tag start, on average (ParseRate:
+	// "10/m"), on top of Limit; Burst is how many may start at once within
+	// it (1 when unset).
+	Rate  string `json:"rate,omitempty"`
+	Burst *int32 `json:"burst,omitempty"`
 }
 
 // Deployment is a runnable flow: `kubectl flows run FLOW/NAME`.
@@ -111,6 +121,19 @@ type Deployment struct {
 	// reconciler accepts a run naming one of its runs as parent only when
 	// the child's deployment is listed here.
 	Starts []string `json:"starts,omitempty"`
+	// Retries is the deployment's retry policy; unset is its pool's.
+	Retries *RetryPolicy `json:"retries,omitempty"`
+	// Timeout is how long its runs may run, counted from the pod's start
+	// (the pending phase has its own deadline, pod_watch_timeout_seconds);
+	// unset is its pool's.
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+	// Notifications are this deployment's targets besides the project's.
+	// Render writes the effective list (the project's, then these), so
+	// the reconciler reads one list per deployment.
+	Notifications []Notification `json:"notifications,omitempty"`
+	// SLA bounds its runs' lateness and duration; a breach fires the SLA
+	// event to the targets that list it.
+	SLA *SLA `json:"sla,omitempty"`
 }
 
 // MayStart reports whether d's runs may start runs of deployment full.
@@ -132,9 +155,59 @@ type Schedule struct {
 	Cron     string           `json:"cron,omitempty"`
 	Timezone string           `json:"timezone,omitempty"`
 	Interval *metav1.Duration `json:"interval,omitempty"`
-	// Parameters override the deployment's for runs this schedule fires.
+	// Parameters override the deployment's, key by key, for runs this
+	// schedule fires; the deployment's parameterSchema checks the result.
 	Parameters map[string]any `json:"parameters,omitempty"`
-	Active     *bool          `json:"active,omitempty"`
+	// Active false keeps the schedule without firing it (unset is true).
+	Active *bool `json:"active,omitempty"`
+	// CatchUp is what the schedule fires for ticks missed while no
+	// reconciler ran: CatchUpLatest (unset), CatchUpNone or CatchUpAll.
+	CatchUp string `json:"catchup,omitempty"`
+	// MaxCatchup bounds the missed ticks CatchUpAll fires
+	// (DefaultMaxCatchup when unset).
+	MaxCatchup *int32 `json:"maxCatchup,omitempty"`
+}
+
+// Catch-up policies: which of the ticks that passed while no reconciler
+// ran a schedule fires when one runs again.
+const (
+	// CatchUpLatest fires the latest missed tick only (the default).
+	CatchUpLatest = "Latest"
+	// CatchUpNone fires no missed tick: only a tick found on time.
+	CatchUpNone = "None"
+	// CatchUpAll fires every missed tick, oldest first, each with its own
+	// scheduled time, at most MaxCatchup of them (the latest).
+	CatchUpAll = "All"
+)
+
+const (
+	// DefaultMaxCatchup bounds CatchUpAll when maxCatchup is unset.
+	DefaultMaxCatchup = 10
+	// MaxMaxCatchup is the largest maxCatchup allowed: a backlog beyond it
+	// is the flood of late runs catch-up exists to avoid.
+	MaxMaxCatchup = 100
+)
+
+// IsActive reports whether the schedule fires at all (Prefect's active:
+// false turns one off without removing it). Whether its deployment is
+// paused is the deployment's matter.
+func (s Schedule) IsActive() bool { return s.Active == nil || *s.Active }
+
+// CatchUpPolicy is the schedule's catch-up policy, CatchUpLatest when
+// unset.
+func (s Schedule) CatchUpPolicy() string {
+	if s.CatchUp == "" {
+		return CatchUpLatest
+	}
+	return s.CatchUp
+}
+
+// MaxCatchupOrDefault is how many missed ticks CatchUpAll fires at most.
+func (s Schedule) MaxCatchupOrDefault() int32 {
+	if s.MaxCatchup != nil {
+		return *s.MaxCatchup
+	}
+	return DefaultMaxCatchup
 }
 
 // Queue returns the named queue of the pool, or nil.
@@ -192,7 +265,18 @@ func DecodeDeployment(cm *corev1.ConfigMap) (*Deployment, error) {
 // DecodeLimits reads the limits.yaml of the limits ConfigMap.
 func DecodeLimits(cm *corev1.ConfigMap) ([]TagLimit, error) {
 	var limits []TagLimit
-	return limits, decodeConfig(cm, KeyLimits, &limits)
+	if err := decodeConfig(cm, KeyLimits, &limits); err != nil {
+		return nil, err
+	}
+	for _, l := range limits {
+		if _, err := ParseRate(l.Rate); l.Rate != "" && err != nil {
+			return nil, fmt.Errorf("ConfigMap %s: %s: tag %s: rate: %v", cm.Name, KeyLimits, QuoteInput(l.Tag), err)
+		}
+		if l.Burst != nil && (*l.Burst < 1 || l.Rate == "") {
+			return nil, fmt.Errorf("ConfigMap %s: %s: tag %s: burst %d needs a rate and must be at least 1", cm.Name, KeyLimits, QuoteInput(l.Tag), *l.Burst)
+		}
+	}
+	return limits, nil
 }
 
 func decodeConfig(cm *corev1.ConfigMap, key string, into any) error {

@@ -74,6 +74,16 @@ const (
 	// pod_watch_timeout_seconds, so crash detection needs no template
 	// lookup.
 	AnnotationPodWatchTimeout = "kubectl-flows.dev/pod-watch-timeout"
+	// AnnotationAttempt on a run's Job is the attempt of its run it is
+	// (from 1; AttemptJobName names it).
+	AnnotationAttempt = "kubectl-flows.dev/attempt"
+	// AnnotationRetries on a run's Job holds the run's RetryPolicy, as
+	// JSON, when it has one: what to do when the attempt ends is decided
+	// from the Job.
+	AnnotationRetries = "kubectl-flows.dev/retries"
+	// AnnotationTimeout on a run's Job is how long the run may run from
+	// its pod's start (a Go duration).
+	AnnotationTimeout = "kubectl-flows.dev/timeout"
 )
 
 // FinalizerRunProtection holds a run's Job until the run's final state is

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -71,6 +72,9 @@ type RunRequest struct {
 	// starts lists this run's deployment; cancelling the parent cancels
 	// this run.
 	Parent *RunRef `json:"parent,omitempty"`
+	// Timeout is how long the run may run, counted from its pod's start,
+	// over its deployment's; only when runOverrides lists timeout.
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // RunRef names a run by name and UID: a run deleted and created again
@@ -141,6 +145,24 @@ type RunStatus struct {
 	// LogTail is the end of the pod's log, for a Failed or Crashed run.
 	LogTail    string             `json:"logTail,omitempty"`
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// Timeout is how long the run may run, counted from its pod's start,
+	// and PendingTimeout how long its pod may take to start
+	// (pod_watch_timeout_seconds); each unset when there is none.
+	Timeout        *metav1.Duration `json:"timeout,omitempty"`
+	PendingTimeout *metav1.Duration `json:"pendingTimeout,omitempty"`
+	// Retries is the run's retry policy, as its Job carries it; the rest
+	// is set only for a run that has one. Attempt is its attempt in
+	// flight or next (from 1) of MaxAttempts; RetryTime is when a run
+	// awaiting its retry (Scheduled, reason Retrying) may start the next;
+	// Attempts are its ended attempts, oldest first.
+	Retries     *RetryPolicy    `json:"retries,omitempty"`
+	Attempt     int32           `json:"attempt,omitempty"`
+	MaxAttempts int32           `json:"maxAttempts,omitempty"`
+	RetryTime   *metav1.Time    `json:"retryTime,omitempty"`
+	Attempts    []AttemptStatus `json:"attempts,omitempty"`
+	// Notifications are the notifications owed for the run's events and
+	// what became of them (see NotificationRecord).
+	Notifications []NotificationRecord `json:"notifications,omitempty"`
 }
 
 // DecodeRunRequest parses a run request strictly: an unknown key is an
@@ -176,7 +198,7 @@ func DecodeRunRequest(data string) (*RunRequest, error) {
 			}
 			msgs = append(msgs, Truncate(e.Error(), MaxEcho))
 		}
-		return nil, fmt.Errorf("%s: %s (known keys: deployment, parameters, jobVariables, tags, scheduledTime, parent)", KeyRun, strings.Join(msgs, "; "))
+		return nil, fmt.Errorf("%s: %s (known keys: deployment, parameters, jobVariables, tags, scheduledTime, parent, timeout)", KeyRun, strings.Join(msgs, "; "))
 	}
 	if err := r.check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", KeyRun, err)
@@ -353,8 +375,11 @@ func NewRunRequest(ns, name string, req *RunRequest) (*corev1.ConfigMap, error) 
 
 // AdmissionRecord is what AnnotationAdmission on a run's Job holds.
 type AdmissionRecord struct {
-	ScheduledTime metav1.Time    `json:"scheduledTime"`
-	AdmittedAt    metav1.Time    `json:"admittedAt"`
-	Parameters    map[string]any `json:"parameters,omitempty"`
-	JobVariables  map[string]any `json:"jobVariables,omitempty"`
+	ScheduledTime metav1.Time `json:"scheduledTime"`
+	// AdmittedAt is a time.Time, not a metav1.Time, to keep its fraction
+	// of a second (either reads the other's): a tag's start rate is
+	// replayed from it.
+	AdmittedAt   time.Time      `json:"admittedAt"`
+	Parameters   map[string]any `json:"parameters,omitempty"`
+	JobVariables map[string]any `json:"jobVariables,omitempty"`
 }

@@ -63,6 +63,7 @@ type options struct {
 	statusQPS        float64
 	statusBurst      int
 	statusMaxLatency time.Duration
+	notifyRetryFor   time.Duration
 }
 
 func main() {
@@ -90,6 +91,7 @@ func main() {
 	fs.IntVar(&o.statusBurst, "status-write-burst", d.StatusWriteBurst, "burst of the Pending and Running write budget")
 	fs.DurationVar(&o.statusMaxLatency, "status-write-max-latency", d.StatusWriteMaxLatency, "while the reconciler's writes take longer than this on average (the API server is saturated), write Pending and Running only for runs that stay in them 30 s; negative never holds them")
 	fs.StringVar(&o.configDigest, "config-digest", "", "digest of the rendered config index (render writes it into the reconciler Deployment): config ConfigMaps not listed in that index, or changed since, are ignored (required)")
+	fs.DurationVar(&o.notifyRetryFor, "notification-retry-for", d.NotificationRetryFor, "how long one notification is retried (back-off from 1 s doubling to 30 s) before the reconciler gives up on it and records so in the run's status")
 	fs.BoolVar(&o.pprof, "enable-pprof", false, "serve net/http/pprof under /debug/pprof/ on the metrics address")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	_ = fs.Parse(os.Args[1:])
@@ -181,6 +183,7 @@ func run(o options) error {
 		ConfigDigest:          o.configDigest,
 		Logger:                log,
 		Metrics:               reconciler.NewMetrics(reg),
+		NotificationRetryFor:  o.notifyRetryFor,
 	})
 	for _, f := range factories {
 		f.Start(ctx.Done())

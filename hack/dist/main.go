@@ -11,25 +11,24 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/kubectl-flows/kubectl-flows/internal/gobuild"
 	"github.com/kubectl-flows/kubectl-flows/krew"
 )
 
 // Platforms are the ones released by default.
 var Platforms = []string{"linux/amd64", "linux/arm64", "darwin/amd64", "darwin/arm64", "windows/amd64", "windows/arm64"}
-
-const module = "github.com/kubectl-flows/kubectl-flows"
 
 func main() {
 	version := flag.String("version", "", "release version, e.g. v0.1.0 (required)")
@@ -46,13 +45,13 @@ func main() {
 			list[i] = runtime.GOOS + "/" + runtime.GOARCH
 		}
 	}
-	if err := run(*version, *out, list); err != nil {
+	if err := run(context.Background(), *version, *out, list); err != nil {
 		fmt.Fprintln(os.Stderr, "dist:", err)
 		os.Exit(1)
 	}
 }
 
-func run(version, out string, platforms []string) error {
+func run(ctx context.Context, version, out string, platforms []string) error {
 	license, err := os.ReadFile("LICENSE")
 	if err != nil {
 		return fmt.Errorf("run from the repository root: %w", err)
@@ -60,11 +59,6 @@ func run(version, out string, platforms []string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "kubectl-flows-dist-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
 	sums := map[string]string{}
 	for _, p := range platforms {
 		goos, goarch, ok := strings.Cut(p, "/")
@@ -72,23 +66,13 @@ func run(version, out string, platforms []string) error {
 			return fmt.Errorf("platform %q: want GOOS/GOARCH", p)
 		}
 		start := time.Now()
-		dir := filepath.Join(tmp, goos+"_"+goarch)
 		exe := ""
 		if goos == "windows" {
 			exe = ".exe"
 		}
 		files := map[string][]byte{"LICENSE": license}
 		for _, cmd := range []string{"kubectl-flows", "kubectl_complete-flows"} {
-			bin := filepath.Join(dir, cmd+exe)
-			build := exec.Command("go", "build", "-trimpath", "-buildvcs=false",
-				"-ldflags", "-s -w -buildid= -X "+module+"/version.Version="+version,
-				"-o", bin, "./cmd/"+cmd)
-			build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+goarch, "GOFLAGS=")
-			build.Stdout, build.Stderr = os.Stderr, os.Stderr
-			if err := build.Run(); err != nil {
-				return fmt.Errorf("building %s for %s: %w", cmd, p, err)
-			}
-			b, err := os.ReadFile(bin)
+			b, err := gobuild.Build(ctx, gobuild.Options{Package: "./cmd/" + cmd, Version: version, GOOS: goos, GOARCH: goarch})
 			if err != nil {
 				return err
 			}

@@ -30,16 +30,27 @@ func TestMarshalMatchesSigsYAML(t *testing.T) {
 		"empty":  map[string]any{},
 	}
 	for name, v := range cases {
-		want, err := yaml.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(got) != string(want) {
-			t.Errorf("%s: Marshal wrote\n%s\nsigs.k8s.io/yaml wrote\n%s", name, got, want)
+		if !matchesSigsYAML(t, name, v) {
+			t.Fail()
 		}
 	}
+}
+
+// matchesSigsYAML reports whether Marshal writes v as sigs.k8s.io/yaml
+// does, logging both when not.
+func matchesSigsYAML(t *testing.T, name string, v any) bool {
+	t.Helper()
+	want, err := yaml.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Logf("%s: Marshal wrote\n%s\nsigs.k8s.io/yaml wrote\n%s", name, got, want)
+		return false
+	}
+	return true
 }

@@ -87,6 +87,14 @@ func completeBinDir(dir string) error {
 	return nil
 }
 
+// hasKubelet says whether dir holds the real node's kubelet.
+func hasKubelet(dir string) error {
+	if fi, err := os.Stat(filepath.Join(dir, "kubelet")); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return fmt.Errorf("test binaries directory %s lacks kubelet, which the real node runs (run `make testbin`)", dir)
+	}
+	return nil
+}
+
 // modulePath is the project's module, to tell its go.mod from the tools
 // modules' under test/tools.
 const modulePath = "github.com/kubectl-flows/kubectl-flows"

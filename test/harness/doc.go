@@ -1,6 +1,6 @@
 // Package harness runs a real Kubernetes control plane for kubectl-flows'
-// end-to-end tests, as local processes on 127.0.0.1 and without any
-// container runtime:
+// end-to-end tests, as local processes on 127.0.0.1 (and, with
+// Options.RealNode, one node running real containers: see realnode.go):
 //
 //   - etcd and kube-apiserver, started through controller-runtime's envtest
 //     (certificates, client-certificate users, service-account signing keys);
@@ -29,5 +29,6 @@
 // Nothing outlives its owner: every process gets SIGKILL from the kernel
 // when the process that started it dies (Linux), Stop kills whatever still
 // points into the run directory, and Start sweeps run directories of dead
-// owners (Sweep).
+// owners (Sweep), with what their real nodes left: containers, shims,
+// mounts, network interfaces and cgroups.
 package harness

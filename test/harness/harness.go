@@ -29,8 +29,20 @@ import (
 
 // Options configure a control plane. The zero value is a good default.
 type Options struct {
-	// Nodes is how many fake (kwok) nodes to create; default 4.
+	// Nodes is how many fake (kwok) nodes to create; default 4, or none
+	// when RealNode is set (give a number for both). Negative means none.
 	Nodes int
+	// RealNode adds one node that runs real containers: a kubelet and a
+	// containerd of its own (see realnode.go). It needs Linux, root and
+	// Debian's containerd, runc and containernetworking-plugins; tests that
+	// use it call RequireRealNode first. Beside kwok nodes it is tainted
+	// (TaintRealNode; OnRealNode puts a pod there); alone, every pod runs
+	// on it.
+	RealNode bool
+	// Images are image tarballs (docker save or OCI archive) to import into
+	// the real node's containerd before Start returns, beside PauseImage and
+	// BusyboxImage; ImportImages adds more later.
+	Images []string
 	// NodeAllocatable is each node's capacity and allocatable; default
 	// cpu 1000, memory 4Ti, pods 1000 (so thousands of pods fit).
 	NodeAllocatable corev1.ResourceList
@@ -103,6 +115,8 @@ type ControlPlane struct {
 	Client kubernetes.Interface
 	// Nodes are the names of the fake nodes.
 	Nodes []string
+	// RealNode is the real node, or nil without Options.RealNode.
+	RealNode *RealNode
 	// StartupTime is how long Start took, from nothing to ready.
 	StartupTime time.Duration
 
@@ -132,12 +146,22 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	} else if len(swept) > 0 {
 		opts.Logf("harness: removed %d leftover control plane(s) of dead processes", len(swept))
 	}
+	if opts.RealNode {
+		if err := RealNodeAvailable(); err != nil {
+			return nil, fmt.Errorf("harness: no real node: %w", err)
+		}
+	}
 	if opts.BinDir == "" {
 		if opts.BinDir, err = BinDir(); err != nil {
 			return nil, err
 		}
 	} else if err := completeBinDir(opts.BinDir); err != nil {
 		return nil, err
+	}
+	if opts.RealNode {
+		if err := hasKubelet(opts.BinDir); err != nil {
+			return nil, err
+		}
 	}
 
 	if err := os.MkdirAll(runRoot(), 0o755); err != nil {
@@ -165,6 +189,11 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 		}
 	}()
 
+	if opts.RealNode {
+		if err := cp.prepareRealNode(); err != nil {
+			return cp, err
+		}
+	}
 	if err := cp.startAPIServer(); err != nil {
 		return cp, err
 	}
@@ -172,7 +201,7 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 
 	// Components, nodes and the readiness checks all go at once.
 	var wg sync.WaitGroup
-	errs := make([]error, 4)
+	errs := make([]error, 5)
 	run := func(i int, f func() error) {
 		wg.Add(1)
 		go func() { defer wg.Done(); errs[i] = f() }()
@@ -181,6 +210,9 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	run(1, cp.startScheduler)
 	run(2, cp.startKwok)
 	run(3, func() error { return cp.createNodes(ctx) })
+	if opts.RealNode {
+		run(4, func() error { return cp.startRealNode(ctx) })
+	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return cp, err
@@ -189,13 +221,16 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 		return cp, err
 	}
 	cp.StartupTime = time.Since(t0)
-	opts.Logf("harness: control plane ready in %v (etcd+apiserver %v), %d nodes, dir %s",
-		cp.StartupTime.Round(10*time.Millisecond), tAPI.Round(10*time.Millisecond), len(cp.Nodes), dir)
+	opts.Logf("harness: control plane ready in %v (etcd+apiserver %v), %d kwok nodes%s, dir %s",
+		cp.StartupTime.Round(10*time.Millisecond), tAPI.Round(10*time.Millisecond), len(cp.Nodes), cp.realNodeSummary(), dir)
 	return cp, nil
 }
 
 func defaults(o Options) Options {
-	if o.Nodes <= 0 {
+	switch {
+	case o.Nodes < 0, o.Nodes == 0 && o.RealNode:
+		o.Nodes = 0
+	case o.Nodes == 0:
 		o.Nodes = 4
 	}
 	if o.NodeAllocatable == nil {
@@ -265,11 +300,28 @@ func (cp *ControlPlane) startAPIServer() error {
 	etcd := &envtest.Etcd{Path: etcdPath, DataDir: filepath.Join(cp.Dir, "etcd"), Out: etcdLog, Err: etcdLog}
 	etcd.Configure().Set("log-level", "warn")
 	api := &envtest.APIServer{Path: apiPath, CertDir: filepath.Join(cp.Dir, "apiserver"), Out: apiLog, Err: apiLog}
+	// Each real node's pods find the API server at their own cluster's
+	// kubernetes Service IP (RealNode.APIServiceIP).
+	serviceRange, serviceIP := "10.96.0.0/16", net.IPv4(10, 96, 0, 1)
+	if rn := cp.RealNode; rn != nil {
+		serviceRange, serviceIP = fmt.Sprintf("10.96.%d.0/24", rn.state.Slot), net.ParseIP(rn.APIServiceIP)
+	}
+	if api.SecureServing.CA, err = writeAPIServerCerts(api.CertDir, serviceIP); err != nil {
+		return fmt.Errorf("kube-apiserver's certificates: %w", err)
+	}
 	args := api.Configure()
 	// envtest turns the ServiceAccount admission plugin off because it runs
 	// no controller manager; here one runs, so keep the real default set.
 	args.Disable("disable-admission-plugins")
-	args.Set("service-cluster-ip-range", "10.96.0.0/16")
+	args.Set("service-cluster-ip-range", serviceRange)
+	if cp.opts.RealNode {
+		// The kubelet is reached on its node IP: the node's name resolves
+		// nowhere. And it acts as a node: the Node authorizer and
+		// NodeRestriction, as in a kubeadm cluster, not system:masters.
+		args.Set("kubelet-preferred-address-types", "InternalIP")
+		args.Set("authorization-mode", "Node,RBAC")
+		args.Set("enable-admission-plugins", "NodeRestriction")
+	}
 	args.Set("max-requests-inflight", "800")
 	args.Set("max-mutating-requests-inflight", "400")
 	// Profiling costs little and serves the benchmark's look into where
@@ -463,7 +515,8 @@ func (cp *ControlPlane) startKwok() error {
 	args := []string{
 		"--kubeconfig=" + kubeconfig,
 		"--config=" + configPath,
-		"--manage-all-nodes=true",
+		// Only the fake nodes: the real node has a kubelet.
+		"--manage-nodes-with-label-selector=" + kwokNodeSelector,
 		"--node-lease-duration-seconds=40",
 	}
 	// kwok also reads ~/.kwok/kwok.yaml when it exists; keep a developer's
@@ -497,9 +550,12 @@ func (cp *ControlPlane) waitHealthy(p *proc, port int) error {
 	return fmt.Errorf("%s not healthy at %s after 60s", p.name, url)
 }
 
-// createNodes registers the fake nodes. kwok takes any node annotated
-// kwok.x-k8s.io/node=fake (it manages all nodes here anyway) and keeps it
-// Ready with a lease, as a kubelet would.
+// kwokNodeSelector selects the nodes kwok plays the kubelet of.
+const kwokNodeSelector = "type=kwok"
+
+// createNodes registers the fake nodes. kwok takes the nodes its label
+// selector (kwokNodeSelector) matches and keeps them Ready with a lease, as
+// a kubelet would.
 func (cp *ControlPlane) createNodes(ctx context.Context) error {
 	for i := range cp.opts.Nodes {
 		name := fmt.Sprintf("kwok-node-%d", i)
@@ -566,19 +622,34 @@ func (cp *ControlPlane) notReady(ctx context.Context) string {
 	if err != nil {
 		return "listing nodes: " + err.Error()
 	}
-	ready := 0
+	ready, want := 0, cp.opts.Nodes
 	for _, n := range nodes.Items {
-		if nodeReady(&n) {
-			ready++
+		if !nodeReady(&n) {
+			continue
+		}
+		ready++
+		if rn := cp.RealNode; rn != nil && n.Name == rn.Name && rn.ReadyAfter == 0 {
+			rn.ReadyAfter = time.Since(rn.started)
 		}
 	}
-	if ready < cp.opts.Nodes {
-		return fmt.Sprintf("%d of %d nodes ready and untainted", ready, cp.opts.Nodes)
+	if cp.RealNode != nil {
+		want++
+	}
+	if ready < want {
+		return fmt.Sprintf("%d of %d nodes ready and untainted", ready, want)
 	}
 	if _, err := cp.Client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{}); err != nil {
 		return "ServiceAccount default/default: " + err.Error()
 	}
 	return ""
+}
+
+func (cp *ControlPlane) realNodeSummary() string {
+	if cp.RealNode == nil {
+		return ""
+	}
+	return fmt.Sprintf(" and real node %s (%s, Ready %v after its kubelet started)",
+		cp.RealNode.Name, cp.RealNode.IP, cp.RealNode.ReadyAfter.Round(10*time.Millisecond))
 }
 
 func nodeReady(n *corev1.Node) bool {
@@ -609,6 +680,9 @@ func (cp *ControlPlane) stop(failedStart bool) error {
 		var errs []error
 		var wg sync.WaitGroup
 		procs := cp.snapshotProcs()
+		if cp.RealNode != nil && cp.RealNode.forwarder != nil {
+			cp.RealNode.forwarder.Close()
+		}
 		perr := make([]error, len(procs))
 		for i, p := range procs {
 			wg.Add(1)
@@ -621,19 +695,30 @@ func (cp *ControlPlane) stop(failedStart bool) error {
 				errs = append(errs, fmt.Errorf("stopping etcd and kube-apiserver: %w", err))
 			}
 		}
+		// The real node's containers before the shims that reap them.
+		if err := cleanRunDirNode(cp.Dir); err != nil {
+			errs = append(errs, err)
+		}
 		if err := killRunDir(cp.Dir); err != nil {
 			errs = append(errs, err)
+		}
+		if cp.RealNode != nil && cp.RealNode.slotLock != nil {
+			cp.RealNode.slotLock.Close() // the slot is free again
 		}
 		cp.spawn.close()
 		keep := cp.opts.KeepDir || failedStart
 		if !keep {
-			if err := os.RemoveAll(cp.Dir); err != nil {
+			if err := removeRunDir(cp.Dir); err != nil {
 				errs = append(errs, err)
 			}
 		} else {
 			// Leave the logs for a person (not etcd's 60MB of preallocated
-			// WAL); a Sweep an hour from now takes them.
+			// WAL, nor the real node's images); a Sweep an hour from now
+			// takes them.
 			_ = os.RemoveAll(filepath.Join(cp.Dir, "etcd"))
+			if len(mountsUnder(cp.Dir)) == 0 {
+				_ = os.RemoveAll(filepath.Join(cp.nodeDir(), "containerd"))
+			}
 			abandon(cp.Dir)
 			cp.opts.Logf("harness: kept %s", cp.Dir)
 		}

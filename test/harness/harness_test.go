@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -208,6 +209,48 @@ func TestFailAnnotationFailsJob(t *testing.T) {
 	cs := p.Status.ContainerStatuses
 	if len(cs) != 1 || cs[0].State.Terminated == nil || cs[0].State.Terminated.ExitCode != 3 {
 		t.Fatalf("container statuses %+v, want terminated with exit code 3", cs)
+	}
+}
+
+// An evicted pod goes Failed with its DisruptionTarget condition, so a
+// Job's podFailurePolicy fails the Job on it, naming the rule.
+func TestEvictFailsPodWithDisruptionTarget(t *testing.T) {
+	ctx := ctxFor(t, 90*time.Second)
+	ns := cp.NewNamespace(t)
+	job := newJob("evicted", 1)
+	harness.AnnotateDelay(&job.Spec.Template, time.Hour)
+	job.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
+		Action:          batchv1.PodFailurePolicyActionFailJob,
+		OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}},
+	}}}
+	if _, err := cp.Client.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var pod string
+	if err := harness.WaitFor(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+		for _, p := range jobPods(t, ctx, ns, "evicted") {
+			if p.Status.Phase == corev1.PodRunning {
+				pod = p.Name
+			}
+		}
+		return pod != "", nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := harness.Evict(ctx, cp.Client, ns, pod); err != nil {
+		t.Fatal(err)
+	}
+	j, err := cp.WaitForJob(ctx, ns, "evicted", batchv1.JobFailed, 60*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range j.Status.Conditions {
+		if c.Type == batchv1.JobFailed {
+			t.Logf("Job Failed: %s: %s", c.Reason, c.Message)
+			if c.Reason != batchv1.JobReasonPodFailurePolicy || !strings.Contains(c.Message, "DisruptionTarget") || !strings.Contains(c.Message, "rule at index 0") {
+				t.Errorf("Job failed %s: %s; want PodFailurePolicy naming DisruptionTarget and rule 0", c.Reason, c.Message)
+			}
+		}
 	}
 }
 

@@ -1,19 +1,23 @@
+//go:build linux
+
 package harness
 
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // leakHelperEnv makes this test binary a helper that starts a control plane
@@ -26,7 +30,17 @@ func TestLeakHelper(t *testing.T) {
 	if os.Getenv(leakHelperEnv) == "" {
 		t.Skip("helper process of TestKilledOwnerLeavesNothing")
 	}
-	cp, err := Start(context.Background(), Options{Nodes: 1, Logf: func(string, ...any) {}})
+	realNode := os.Getenv(leakHelperEnv) == "real-node"
+	ctx := context.Background()
+	cp, err := Start(ctx, Options{Nodes: 1, RealNode: realNode, Logf: func(string, ...any) {}})
+	if err == nil && realNode {
+		// A pod running when the owner dies: containers, shims, mounts and
+		// its veth are left for Sweep.
+		_, err = cp.Client.CoreV1().Pods("default").Create(ctx, sleeperPod("default"), metav1.CreateOptions{})
+		if err == nil {
+			err = cp.waitRunning(ctx, "default", "sleeper")
+		}
+	}
 	if err != nil {
 		fmt.Printf("ERROR %v\n", err)
 		os.Exit(1)
@@ -40,22 +54,28 @@ func TestLeakHelper(t *testing.T) {
 // and checks that every component process dies with it and that their ports
 // are free again; then that Sweep removes the run directory. The second case
 // turns the parent-death signal off and checks that Sweep alone kills the
-// orphans.
+// orphans. The third runs a real node with a pod: its kubelet and
+// containerd die with the owner; the pod's containers and shims, its
+// mounts, veth and cgroups, and the bridge stay until Sweep removes them.
 func TestKilledOwnerLeavesNothing(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("needs /proc and the parent-death signal")
-	}
 	for _, tc := range []struct {
 		name      string
 		deathSig  bool
 		wantAlive bool
+		realNode  bool
 	}{
 		{name: "parent-death-signal", deathSig: true},
 		{name: "sweep-only", deathSig: false, wantAlive: true},
+		{name: "real-node", deathSig: true, realNode: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			helper := "1"
+			if tc.realNode {
+				RequireRealNode(t)
+				helper = "real-node"
+			}
 			cmd := exec.Command(os.Args[0], "-test.run=^TestLeakHelper$", "-test.count=1", "-test.timeout=5m")
-			cmd.Env = append(os.Environ(), leakHelperEnv+"=1")
+			cmd.Env = append(os.Environ(), leakHelperEnv+"="+helper)
 			if !tc.deathSig {
 				cmd.Env = append(cmd.Env, envNoDeathSignal+"=1")
 			}
@@ -99,12 +119,32 @@ func TestKilledOwnerLeavesNothing(t *testing.T) {
 				}
 			}()
 
-			pids := processesMentioning(dir + string(filepath.Separator))
+			// The pods' shims are not the owner's children: they outlive
+			// it, for Sweep (checked with the rest of the node below).
+			var pids []int
 			names := map[string]bool{}
-			for _, pid := range pids {
-				names[procName(pid)] = true
+			for _, pid := range processesMentioning(dir + string(filepath.Separator)) {
+				if procName(pid) != "containerd-shim-runc-v2" {
+					pids = append(pids, pid)
+					names[procName(pid)] = true
+				}
 			}
-			for _, want := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"} {
+			wantNames := []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
+			var node nodeFootprint
+			var st nodeState
+			if tc.realNode {
+				wantNames = append(wantNames, "kubelet", "containerd")
+				data, err := os.ReadFile(stateFile(dir))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := json.Unmarshal(data, &st); err != nil {
+					t.Fatal(err)
+				}
+				node = footprint(dir, st)
+				node.mustHaveRun(t)
+			}
+			for _, want := range wantNames {
 				if !names[want] {
 					t.Errorf("no %s among the helper's processes %v", want, names)
 				}
@@ -153,6 +193,11 @@ func TestKilledOwnerLeavesNothing(t *testing.T) {
 			if left := alive(pids); len(left) > 0 {
 				killAll(left)
 				t.Fatalf("processes %v alive after Sweep", left)
+			}
+			if tc.realNode {
+				if left := node.gone(dir, st); len(left) > 0 {
+					t.Errorf("left behind by the real node after Sweep: %s", strings.Join(left, "; "))
+				}
 			}
 			deadline := time.Now().Add(5 * time.Second)
 			for {

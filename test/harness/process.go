@@ -199,11 +199,16 @@ func Sweep() ([]string, error) {
 		if ownerAlive(dir) {
 			continue
 		}
+		// The real node's containers before the shims that reap them.
+		if err := cleanRunDirNode(dir); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		if err := killRunDir(dir); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if err := os.RemoveAll(dir); err != nil {
+		if err := removeRunDir(dir); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -243,12 +248,27 @@ func killRunDir(dir string) error {
 }
 
 // componentNames are the programs the harness runs; Sweep kills nothing else.
+// containerd's shims name its socket in the run directory; the containers
+// under them are found by their cgroups (cleanRunDirNode).
 var componentNames = map[string]bool{
 	"etcd":                    true,
 	"kube-apiserver":          true,
 	"kube-controller-manager": true,
 	"kube-scheduler":          true,
 	"kwok":                    true,
+	"kubelet":                 true,
+	"containerd":              true,
+	"containerd-shim-runc-v2": true,
+	"ctr":                     true,
 	"setpriv":                 true,
 	"sh":                      true,
+}
+
+// removeRunDir deletes a run directory, unless something is still mounted
+// under it: RemoveAll would go through the mount into what it shows.
+func removeRunDir(dir string) error {
+	if left := mountsUnder(dir); len(left) > 0 {
+		return fmt.Errorf("not removing %s: still mounted under it: %v", dir, left)
+	}
+	return os.RemoveAll(dir)
 }

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +12,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 )
 
@@ -88,6 +91,18 @@ const (
 	StuckImagePullBackOff = "ImagePullBackOff"
 	StuckCrashLoopBackOff = "CrashLoopBackOff"
 )
+
+// Evict evicts a pod through the Eviction API, as a node drain does: the
+// API server gives it the DisruptionTarget condition (reason
+// EvictionByEvictionAPI) and deletes it. kwok's own stages never end a
+// pod that is being deleted while a finalizer holds it (every Job's pod
+// carries the Job controller's), so the harness plays the kubelet's part
+// (its stage harness-pod-disrupted): a disrupted pod that is being deleted
+// goes Failed, its containers terminated with exit code 137, and a Job's
+// podFailurePolicy sees it as a kubelet would show it.
+func Evict(ctx context.Context, c kubernetes.Interface, ns, pod string) error {
+	return c.CoreV1().Pods(ns).EvictV1(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: pod, Namespace: ns}})
+}
 
 // LabelNoSuchNode is a node label no harness node carries; see Unschedulable.
 const LabelNoSuchNode = "harness.kubectl-flows.dev/no-such-node"
@@ -235,7 +250,7 @@ func kwokConfig(binDir string, opts Options) ([]byte, error) {
 			sel["matchExpressions"] = exprs
 		}
 	}
-	for _, doc := range []string{stuckImagePullStage, stuckCrashLoopStage} {
+	for _, doc := range []string{stuckImagePullStage, stuckCrashLoopStage, disruptedStage} {
 		var m map[string]any
 		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
 			return nil, fmt.Errorf("harness stage: %w", err)
@@ -248,10 +263,11 @@ func kwokConfig(binDir string, opts Options) ([]byte, error) {
 		"kind":       "KwokConfiguration",
 		"metadata":   map[string]any{"name": "harness"},
 		"options": map[string]any{
-			"manageAllNodes":           true,
-			"cidr":                     "10.244.0.0/16",
-			"nodeIP":                   "10.200.0.1",
-			"nodeLeaseDurationSeconds": 40,
+			"manageAllNodes":               false,
+			"manageNodesWithLabelSelector": kwokNodeSelector,
+			"cidr":                         "10.244.0.0/16",
+			"nodeIP":                       "10.200.0.1",
+			"nodeLeaseDurationSeconds":     40,
 			// kwok applies its defaults only when there is no
 			// KwokConfiguration at all, so give every option.
 			"podPlayStageParallelism":         8,
@@ -449,4 +465,46 @@ spec:
       podIP: {{ PodIPWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) | Quote }}
       phase: Running
       startTime: {{ $now | Quote }}
+`
+
+// disruptedStage ends a pod that is being deleted after a disruption (the
+// Eviction API, preemption, a taint) as the kubelet would: Failed, its
+// containers terminated by the kill. See Evict.
+const disruptedStage = `
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: harness-pod-disrupted
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  selector:
+    matchExpressions:
+    - key: '.metadata.deletionTimestamp'
+      operator: 'Exists'
+    - key: '.status.phase'
+      operator: 'In'
+      values: ['Pending', 'Running']
+    - key: '.status.conditions.[] | select( .type == "DisruptionTarget" ) | .status'
+      operator: 'In'
+      values: ['True']
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      containerStatuses:
+      {{ range .spec.containers }}
+      - image: {{ .image | Quote }}
+        name: {{ .name | Quote }}
+        ready: false
+        restartCount: 0
+        started: false
+        state:
+          terminated:
+            exitCode: 137
+            reason: Error
+            message: killed by the disruption
+            finishedAt: {{ $now | Quote }}
+      {{ end }}
+      phase: Failed
 `

@@ -32,6 +32,13 @@ func Main(m *testing.M, opts Options, cp **ControlPlane) {
 func runMain(m *testing.M, opts Options, out **ControlPlane) int {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
+	if opts.RealNode && !ciRequiresRealNode() {
+		if err := RealNodeAvailable(); err != nil {
+			// Its tests skip (RequireRealNode); the others still run.
+			fmt.Fprintf(os.Stderr, "harness: starting without the real node: %v\n", err)
+			opts.RealNode = false
+		}
+	}
 	cp, err := Start(ctx, opts)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "harness: starting the control plane: %v\n", err)
@@ -76,6 +83,26 @@ func Setup(tb testing.TB, opts Options) *ControlPlane {
 		}
 	})
 	return cp
+}
+
+// ciRequiresRealNode is whether a missing real node is an error (CI=true)
+// rather than a reason to skip.
+func ciRequiresRealNode() bool { return os.Getenv("CI") == "true" }
+
+// RequireRealNode skips the test, saying how to get a real node, when this
+// machine cannot run one (RealNodeAvailable); with CI=true it fails it
+// instead, since CI must run every test. Call it first in a test that
+// starts or uses a real node.
+func RequireRealNode(tb testing.TB) {
+	tb.Helper()
+	err := RealNodeAvailable()
+	if err == nil {
+		return
+	}
+	if ciRequiresRealNode() {
+		tb.Fatalf("harness: no real node: %v; CI must have one", err)
+	}
+	tb.Skipf("harness: no real node: %v", err)
 }
 
 // WaitForJob waits until Job namespace/name has condition cond (typically

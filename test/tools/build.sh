@@ -22,17 +22,20 @@ flock 9
 # versioned NAME: whether $cache/NAME reports the version it was built for.
 # Kubernetes binaries carry their version only through -ldflags, so a plain
 # `go build` says v0.0.0-master; those are rebuilt (a relink, quick).
+# grep reads all of the output (no -q): quitting at the first match would
+# break the pipe of a binary still printing, and pipefail would then call a
+# good binary stale.
 versioned() {
 	case $1 in
-	kube-apiserver | kube-controller-manager | kube-scheduler)
-		"$cache/$1" --version 2>/dev/null | grep -qx "Kubernetes $K8S_VERSION" ;;
+	kube-apiserver | kube-controller-manager | kube-scheduler | kubelet)
+		"$cache/$1" --version 2>/dev/null | grep -x "Kubernetes $K8S_VERSION" >/dev/null ;;
 	kubectl)
-		"$cache/kubectl" version --client 2>/dev/null | grep -qx "Client Version: $K8S_VERSION" ;;
+		"$cache/kubectl" version --client 2>/dev/null | grep -x "Client Version: $K8S_VERSION" >/dev/null ;;
 	kubectl-krew) # krew makes its directories under KREW_ROOT even for `version`
 		[ -x "$cache/validate-krew-manifest" ] || return 1
 		local root ok=0
 		root=$(mktemp -d)
-		KREW_ROOT=$root "$cache/kubectl-krew" version 2>/dev/null | grep -qE "^GitTag +$KREW_VERSION\$" || ok=1
+		KREW_ROOT=$root "$cache/kubectl-krew" version 2>/dev/null | grep -E "^GitTag +$KREW_VERSION\$" >/dev/null || ok=1
 		rm -rf "$root"
 		return $ok ;;
 	*) true ;;
@@ -72,6 +75,10 @@ fi
 # kubectl of the same version: envtest wants one beside etcd and kube-apiserver,
 # and the end-to-end tests drive plugin discovery and `apply -k` through it.
 build kubectl bash -c "cd '$here/kube' && go build -ldflags \"$kube_ldflags\" -o '$cache/kubectl.tmp' k8s.io/kubernetes/cmd/kubectl && mv '$cache/kubectl.tmp' '$cache/kubectl'"
+# The kubelet of the harness's real node (Options.RealNode, flows-cluster up
+# --real-node): it runs real containers through a containerd the harness
+# starts beside it (Debian's containerd, runc and containernetworking-plugins).
+build kubelet bash -c "cd '$here/kube' && go build -ldflags \"$kube_ldflags\" -o '$cache/kubelet.tmp' k8s.io/kubernetes/cmd/kubelet && mv '$cache/kubelet.tmp' '$cache/kubelet'"
 # krew, built from its module like the rest, for the end-to-end test that
 # installs the plugin with the real `kubectl krew install` and checks the
 # krew-index manifest with krew's own validate-krew-manifest (test/e2e/

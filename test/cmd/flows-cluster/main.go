@@ -1,7 +1,9 @@
 // Command flows-cluster runs the end-to-end tests' control plane (see
 // test/harness) for a person to use with kubectl:
 //
-//	flows-cluster up [--nodes N] [--detach]   start it; prints export KUBECONFIG=...
+//	flows-cluster up [--nodes N] [--real-node [--image FILE]...] [--detach]
+//	                                          start it; prints export KUBECONFIG=...
+//	flows-cluster import FILE...              import image archives into the real node
 //	flows-cluster down                        stop it
 //	flows-cluster status                      say whether it runs
 //
@@ -9,6 +11,15 @@
 // given, in which case it starts itself in the background, waits for the
 // control plane to be ready and returns. State lives in --dir (default
 // $XDG_CACHE_HOME/kubectl-flows/cluster): kubeconfig, pid, cluster.log.
+//
+// --real-node adds a node that runs real containers (a kubelet and its own
+// containerd; root, and Debian's containerd, runc and
+// containernetworking-plugins): alone unless --nodes is given too, in which
+// case the kwok nodes run beside it and it is tainted (see test/harness).
+// Its containerd has the harness's pause and busybox images; --image (at
+// start) and `import` (later) add image archives (`ctr images import`
+// format) under the names they carry. Pods use them with imagePullPolicy
+// Never or IfNotPresent: nothing is ever pulled.
 package main
 
 import (
@@ -29,7 +40,8 @@ import (
 	"github.com/kubectl-flows/kubectl-flows/test/harness"
 )
 
-const usage = `usage: flows-cluster up [--nodes N] [--detach] [--dir DIR]
+const usage = `usage: flows-cluster up [--nodes N] [--real-node [--image FILE]...] [--detach] [--dir DIR]
+       flows-cluster import [--dir DIR] FILE...
        flows-cluster down [--dir DIR]
        flows-cluster status [--dir DIR]
 `
@@ -44,19 +56,33 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "up":
-		nodes := fs.Int("nodes", 4, "number of fake (kwok) nodes")
+		nodes := fs.Int("nodes", 4, "number of fake (kwok) nodes (default 4, or 0 with --real-node)")
+		realNode := fs.Bool("real-node", false, "add a node that runs real containers (root; Debian's containerd, runc, containernetworking-plugins)")
+		var images imageFiles
+		fs.Var(&images, "image", "with --real-node: an image archive to import into its containerd (repeatable)")
 		detach := fs.Bool("detach", false, "run in the background; stop with `flows-cluster down`")
 		daemon := fs.Bool("daemon", false, "internal: the background process of --detach")
 		_ = fs.Parse(os.Args[2:])
+		c := clusterSpec{nodes: *nodes, realNode: *realNode, images: images}
+		if len(images) > 0 && !*realNode {
+			err = fmt.Errorf("--image needs --real-node: kwok's nodes run no images")
+			break
+		}
+		if *realNode && !flagGiven(fs, "nodes") {
+			c.nodes = -1 // none: the real node alone
+		}
 		s := state{dir: *dir}
 		switch {
 		case *daemon:
-			err = s.runDaemon(*nodes)
+			err = s.runDaemon(c)
 		case *detach:
-			err = s.upDetached(*nodes)
+			err = s.upDetached(c)
 		default:
-			err = s.upForeground(*nodes)
+			err = s.upForeground(c)
 		}
+	case "import":
+		_ = fs.Parse(os.Args[2:])
+		err = state{dir: *dir}.importImages(fs.Args())
 	case "down":
 		_ = fs.Parse(os.Args[2:])
 		err = state{dir: *dir}.down()
@@ -76,6 +102,49 @@ func main() {
 	}
 }
 
+// clusterSpec is what `up` starts.
+type clusterSpec struct {
+	nodes    int // kwok nodes; negative for none
+	realNode bool
+	images   imageFiles
+}
+
+// args are the flags that ask for c, for the background process.
+func (c clusterSpec) args() []string {
+	args := []string{"--nodes", strconv.Itoa(c.nodes)}
+	if c.realNode {
+		args = append(args, "--real-node")
+	}
+	for _, img := range c.images {
+		args = append(args, "--image", img)
+	}
+	return args
+}
+
+// imageFiles collects --image flags as absolute paths (the background
+// process runs elsewhere).
+type imageFiles []string
+
+func (f *imageFiles) String() string { return strings.Join(*f, ",") }
+
+func (f *imageFiles) Set(v string) error {
+	abs, err := filepath.Abs(v)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return err
+	}
+	*f = append(*f, abs)
+	return nil
+}
+
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
+
 func defaultDir() string {
 	base, err := os.UserCacheDir() // $XDG_CACHE_HOME or ~/.cache
 	if err != nil {
@@ -90,6 +159,9 @@ func (s state) kubeconfig() string { return filepath.Join(s.dir, "kubeconfig") }
 func (s state) pidFile() string    { return filepath.Join(s.dir, "pid") }
 func (s state) logFile() string    { return filepath.Join(s.dir, "cluster.log") }
 func (s state) readyFile() string  { return filepath.Join(s.dir, "ready") }
+
+// containerdFile holds the real node's containerd socket, for `import`.
+func (s state) containerdFile() string { return filepath.Join(s.dir, "containerd") }
 
 // running returns the pid of a live flows-cluster that owns this state
 // directory, or 0.
@@ -117,7 +189,7 @@ func (s state) printEnv(w io.Writer) {
 }
 
 // start brings the control plane up and publishes kubeconfig, pid and ready.
-func (s state) start(ctx context.Context, nodes int) (*harness.ControlPlane, error) {
+func (s state) start(ctx context.Context, c clusterSpec) (*harness.ControlPlane, error) {
 	if pid := s.running(); pid != 0 && pid != os.Getpid() {
 		return nil, fmt.Errorf("already running (pid %d); use it with:\n  export KUBECONFIG=%s\nor stop it with `flows-cluster down`", pid, s.kubeconfig())
 	}
@@ -129,8 +201,10 @@ func (s state) start(ctx context.Context, nodes int) (*harness.ControlPlane, err
 		return nil, err
 	}
 	cp, err := harness.Start(ctx, harness.Options{
-		Nodes: nodes,
-		Logf:  func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) },
+		Nodes:    c.nodes,
+		RealNode: c.realNode,
+		Images:   c.images,
+		Logf:     func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) },
 	})
 	if err != nil {
 		_ = os.Remove(s.pidFile())
@@ -140,6 +214,9 @@ func (s state) start(ctx context.Context, nodes int) (*harness.ControlPlane, err
 	if err == nil {
 		err = os.WriteFile(s.kubeconfig(), data, 0o600)
 	}
+	if err == nil && cp.RealNode != nil {
+		err = os.WriteFile(s.containerdFile(), []byte(cp.RealNode.ContainerdAddress+"\n"), 0o644)
+	}
 	if err == nil {
 		err = os.WriteFile(s.readyFile(), []byte(cp.Dir+"\n"), 0o644)
 	}
@@ -148,8 +225,12 @@ func (s state) start(ctx context.Context, nodes int) (*harness.ControlPlane, err
 		_ = os.Remove(s.pidFile())
 		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "flows-cluster: up in %v: %s, %d kwok nodes; logs in %s\n",
-		cp.StartupTime.Round(100*time.Millisecond), cp.APIServerURL(), len(cp.Nodes), cp.LogDir())
+	real := ""
+	if rn := cp.RealNode; rn != nil {
+		real = fmt.Sprintf(", real node %s (%s; images %s and %s)", rn.Name, rn.IP, harness.PauseImage, harness.BusyboxImage)
+	}
+	fmt.Fprintf(os.Stderr, "flows-cluster: up in %v: %s, %d kwok nodes%s; logs in %s\n",
+		cp.StartupTime.Round(100*time.Millisecond), cp.APIServerURL(), len(cp.Nodes), real, cp.LogDir())
 	return cp, nil
 }
 
@@ -163,15 +244,15 @@ func (s state) serve(ctx context.Context, cp *harness.ControlPlane) error {
 }
 
 func (s state) cleanFiles() {
-	for _, f := range []string{s.readyFile(), s.pidFile(), s.kubeconfig()} {
+	for _, f := range []string{s.readyFile(), s.pidFile(), s.kubeconfig(), s.containerdFile()} {
 		_ = os.Remove(f)
 	}
 }
 
-func (s state) upForeground(nodes int) error {
+func (s state) upForeground(c clusterSpec) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	cp, err := s.start(ctx, nodes)
+	cp, err := s.start(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -180,18 +261,18 @@ func (s state) upForeground(nodes int) error {
 	return s.serve(ctx, cp)
 }
 
-func (s state) runDaemon(nodes int) error {
+func (s state) runDaemon(c clusterSpec) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	signal.Ignore(syscall.SIGHUP)
-	cp, err := s.start(ctx, nodes)
+	cp, err := s.start(ctx, c)
 	if err != nil {
 		return err
 	}
 	return s.serve(ctx, cp)
 }
 
-func (s state) upDetached(nodes int) error {
+func (s state) upDetached(c clusterSpec) error {
 	if pid := s.running(); pid != 0 {
 		fmt.Fprintf(os.Stderr, "flows-cluster: already running (pid %d)\n", pid)
 		s.printEnv(os.Stdout)
@@ -216,7 +297,7 @@ func (s state) upDetached(nodes int) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(self, "up", "--daemon", "--nodes", strconv.Itoa(nodes), "--dir", s.dir)
+	cmd := exec.Command(self, append(append([]string{"up", "--daemon"}, c.args()...), "--dir", s.dir)...)
 	cmd.Env = append(os.Environ(), harness.EnvTestBin+"="+bin)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -271,6 +352,25 @@ func (s state) down() error {
 		fmt.Fprintf(os.Stderr, "flows-cluster: cleaned up %d abandoned control plane(s)\n", len(swept))
 	}
 	return err
+}
+
+// importImages imports image archives into the running cluster's real node.
+func (s state) importImages(files []string) error {
+	if len(files) == 0 {
+		return fmt.Errorf("import: name the image archives to import")
+	}
+	if s.running() == 0 {
+		return fmt.Errorf("not running (start it with `flows-cluster up --real-node`)")
+	}
+	data, err := os.ReadFile(s.containerdFile())
+	if err != nil {
+		return fmt.Errorf("the cluster in %s has no real node (start it with --real-node)", s.dir)
+	}
+	if err := harness.ImportImages(context.Background(), strings.TrimSpace(string(data)), files...); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "flows-cluster: imported %d image archive(s)\n", len(files))
+	return nil
 }
 
 func (s state) status() error {
