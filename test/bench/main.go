@@ -39,7 +39,7 @@ import (
 
 func main() {
 	out := flag.String("out", "bench/results", "directory for the results table and plot")
-	only := flag.String("only", "", "run one part: throughput, latency, bound, scale, large or render (for profiling)")
+	only := flag.String("only", "", "run one part: throughput, latency, bound, scale, large, kueue or render (for profiling)")
 	flag.Parse()
 	if err := run(*out, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -65,6 +65,7 @@ type bench struct {
 	large    bool
 	rows     []row
 	plot     *timeline
+	kueue    *kueue // the Kueue section (kueue.go), nil when not run
 }
 
 func (b *bench) add(r row) {
@@ -86,7 +87,8 @@ func run(out, only string) error {
 		return err
 	}
 	defer os.RemoveAll(b.dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 14*time.Minute)
+	b.kueue = prepareKueue(only)
+	ctx, cancel := context.WithTimeout(context.Background(), 14*time.Minute+kueueBudget(b.kueue))
 	defer cancel()
 	if only == "render" { // the one part that needs no cluster
 		if err := b.render(ctx); err != nil {
@@ -140,6 +142,9 @@ func run(out, only string) error {
 		if err := b.largeRuns(ctx); err != nil {
 			return fmt.Errorf("large runs: %w", err)
 		}
+	}
+	if part("kueue") {
+		b.kueueSection(ctx)
 	}
 	if part("render") {
 		if err := b.render(ctx); err != nil {
@@ -199,78 +204,69 @@ type burst struct {
 	// API server's creation timestamps.
 	stampLat time.Duration
 	stamped  int
+	rss      int64 // the orchestrator's peak resident memory (VmHWM), where there is one
 }
 
-// throughput times N bare Jobs against N runs. The machine's speed drifts
-// by a third from minute to minute (shared cores), so at N >= 1,000 the
-// two alternate, baseline-flows-flows-baseline twice over, and each side
-// reports its mean: a drift then weighs on both alike. One block of four
-// rounds was too noisy to hold a 1.25 target (bench/results/history.md).
+// throughput times N bare Jobs against N runs, in rounds taking turns
+// (rounds.go): at N >= 1,000 four cycles, baseline-flows then
+// flows-baseline twice over, each round once the machine is idle, and the
+// ratio is the median of the four cycles' ratios, with their range. One
+// block of four rounds was too noisy to hold a 1.25 target
+// (bench/results/history.md).
 func (b *bench) throughput(ctx context.Context, n int) error {
-	order := []bool{false, true} // false: baseline, true: kubectl-flows
+	cycles := 1
 	if n >= 1000 {
-		order = []bool{false, true, true, false, false, true, true, false}
+		cycles = 4
+	}
+	rounds, err := alternate(ctx, fmt.Sprintf("N=%d", n), cycles, []side[burst]{
+		{"baseline", func(ctx context.Context, settled func() error) (burst, error) { return b.baselineBurst(ctx, n, settled) }},
+		{"kubectl-flows", func(ctx context.Context, settled func() error) (burst, error) {
+			return b.flowsBurst(ctx, n, throughputProject, settled)
+		}},
+	})
+	if err != nil {
+		return err
 	}
 	var base, flows []burst
-	for i, isFlows := range order {
-		if isFlows {
-			fmt.Printf("N=%d round %d: kubectl-flows, %d runs\n", n, i+1, n)
-			r, err := b.flowsBurst(ctx, n)
-			if err != nil {
-				return err
-			}
-			flows = append(flows, r)
+	for _, r := range rounds {
+		if r.side == "baseline" {
+			base = append(base, r.got)
 		} else {
-			fmt.Printf("N=%d round %d: baseline, %d bare Jobs\n", n, i+1, n)
-			r, err := b.baselineBurst(ctx, n)
-			if err != nil {
-				return err
-			}
-			base = append(base, r)
+			flows = append(flows, r.got)
 		}
 	}
-	mean := func(rs []burst) (time.Duration, string) {
-		var sum time.Duration
-		var each []string
-		for _, r := range rs {
-			sum += r.took
-			each = append(each, dur(r.took))
-		}
-		return sum / time.Duration(len(rs)), strings.Join(each, ", ")
-	}
-	baseTook, baseEach := mean(base)
-	flowsTook, flowsEach := mean(flows)
-	note := "baseline: bare Jobs by 16 client-go workers"
-	if len(base) > 1 {
-		note += fmt.Sprintf("; mean of %d rounds alternating baseline-flows-flows-baseline (baseline %s; kubectl-flows %s)", len(order), baseEach, flowsEach)
+	took := func(r burst) float64 { return r.took.Seconds() }
+	ratio := ratios(rounds, "kubectl-flows", "baseline", took)
+	target := "≤1.25 at N=1000"
+	if n == 1000 {
+		target += ": " + ratio.verdict(1.25)
 	}
 	b.add(row{
 		figure:   fmt.Sprintf("N=%d: first create to all finished", n),
-		baseline: dur(baseTook), flows: dur(flowsTook),
-		ratio: fmt.Sprintf("%.2f", flowsTook.Seconds()/baseTook.Seconds()), target: "≤1.25 at N=1000",
-		note: note,
+		baseline: values(rounds, "baseline", took).seconds(), flows: values(rounds, "kubectl-flows", took).seconds(),
+		ratio: ratio.ratio(), target: target,
+		note: fmt.Sprintf("baseline: bare Jobs by 16 client-go workers; median (range) of %d rounds each, the ratio the median of the %d cycles' own; %s",
+			cycles, cycles, idleNote(rounds)),
 	})
 	if n != 1000 {
 		return nil
 	}
 
-	cpuOf := func(rs []burst) (map[string]time.Duration, time.Duration) {
+	cpuOf := func(rs []burst) map[string]time.Duration {
 		sum := map[string]time.Duration{}
-		var total time.Duration
 		for _, r := range rs {
 			for name, d := range r.cpu {
 				sum[name] += d / time.Duration(len(rs))
-				total += d / time.Duration(len(rs))
 			}
 		}
-		return sum, total
+		return sum
 	}
-	baseCPU, baseTotal := cpuOf(base)
-	flowsCPU, flowsTotal := cpuOf(flows)
+	baseCPU, flowsCPU := cpuOf(base), cpuOf(flows)
+	cpu := func(r burst) float64 { return totalCPU(r.cpu).Seconds() }
 	b.add(row{
 		figure:   "CPU time of all processes over the N=1000 burst",
-		baseline: dur(baseTotal), flows: dur(flowsTotal),
-		ratio: fmt.Sprintf("%.2f", flowsTotal.Seconds()/baseTotal.Seconds()),
+		baseline: values(rounds, "baseline", cpu).seconds(), flows: values(rounds, "kubectl-flows", cpu).seconds(),
+		ratio: ratios(rounds, "kubectl-flows", "baseline", cpu).ratio(),
 		note:  fmt.Sprintf("mean seconds by process; baseline: %s; kubectl-flows: %s", cpuSplit(baseCPU), cpuSplit(flowsCPU)),
 	})
 
@@ -326,13 +322,16 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 
 // baselineBurst creates N bare Jobs, the very Job a run of the bench
 // deployment gets, and waits for all to finish.
-func (b *bench) baselineBurst(ctx context.Context, n int) (burst, error) {
+func (b *bench) baselineBurst(ctx context.Context, n int, settled func() error) (burst, error) {
 	ns, err := b.cp.CreateNamespace(ctx, "bench-base")
 	if err != nil {
 		return burst{}, err
 	}
 	job, err := b.burstJob()
 	if err != nil {
+		return burst{}, err
+	}
+	if err := settled(); err != nil {
 		return burst{}, err
 	}
 	before, err := b.apiWrites(ctx)
@@ -394,15 +393,15 @@ func (b *bench) burstJob() (*batchv1.Job, error) {
 	return job, yaml.Unmarshal([]byte(preview.Data[v1alpha1.KeyJobPreview]), job)
 }
 
-// flowsBurst installs the bench project in a fresh namespace, starts a
-// reconciler, creates N runs and waits for all to be Completed.
-func (b *bench) flowsBurst(ctx context.Context, n int) (burst, error) {
+// flowsBurst installs project in a fresh namespace, starts a reconciler,
+// creates N runs and waits for all to be Completed.
+func (b *bench) flowsBurst(ctx context.Context, n int, project string, settled func() error) (burst, error) {
 	ns, err := b.cp.CreateNamespace(ctx, "bench-flows")
 	if err != nil {
 		return burst{}, err
 	}
 	dir, _ := os.MkdirTemp(b.dir, "throughput-")
-	p, err := fixture.Install(ctx, b.client, ns, dir, throughputProject, nil)
+	p, err := fixture.Install(ctx, b.client, ns, dir, project, nil)
 	if err != nil {
 		return burst{}, err
 	}
@@ -413,6 +412,9 @@ func (b *bench) flowsBurst(ctx context.Context, n int) (burst, error) {
 	}
 	defer func() { rec.Terminate(); <-rec.Done() }()
 	if err := waitReconciling(ctx, rec); err != nil {
+		return burst{}, err
+	}
+	if err := settled(); err != nil {
 		return burst{}, err
 	}
 	before, err := b.apiWrites(ctx)
@@ -468,6 +470,7 @@ func (b *bench) flowsBurst(ctx context.Context, n int) (burst, error) {
 		return burst{}, fmt.Errorf("%w; the reconciler's log ends:\n%s", err, log)
 	}
 	r := burst{took: runs.lastAt(v1alpha1.StateCompleted).Sub(t0), cpu: cpuSince(cpu0)}
+	r.rss, _ = peakRSS(rec.Cmd.Process.Pid)
 	after, err := b.apiWrites(ctx)
 	if err != nil {
 		return burst{}, err
@@ -767,6 +770,9 @@ func (b *bench) write(total time.Duration) error {
 		fmt.Fprintf(&s, "| %s | %s | %s | %s | %s | %s |\n", r.figure, r.baseline, r.flows, r.ratio, r.target, r.note)
 	}
 	s.WriteString("\nTargets are stated, never enforced: a missed target does not fail the run.\n")
+	if b.kueue != nil {
+		s.WriteString(b.kueue.table)
+	}
 	if b.plot != nil {
 		if err := b.plot.draw(filepath.Join(b.out, "inflight.png"), boundLimits); err != nil {
 			return err
@@ -840,6 +846,7 @@ type jobWatcher struct {
 	w        watch.Interface
 	mu       sync.Mutex
 	added    map[string]time.Time
+	resumed  map[string]time.Time // first seen not suspended: for a queued Job, admitted
 	finished map[string]time.Time
 	events   []jobEvent
 	changed  chan struct{}
@@ -862,7 +869,7 @@ func (b *bench) watchJobs(ctx context.Context, ns string) (*jobWatcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	jw := &jobWatcher{w: w, added: map[string]time.Time{}, finished: map[string]time.Time{}, changed: make(chan struct{}, 1)}
+	jw := &jobWatcher{w: w, added: map[string]time.Time{}, resumed: map[string]time.Time{}, finished: map[string]time.Time{}, changed: make(chan struct{}, 1)}
 	go func() {
 		for ev := range w.ResultChan() {
 			job, ok := ev.Object.(*batchv1.Job)
@@ -875,6 +882,9 @@ func (b *bench) watchJobs(ctx context.Context, ns string) (*jobWatcher, error) {
 			if _, seen := jw.added[job.Name]; !seen && ev.Type != watch.Deleted {
 				jw.added[job.Name] = now
 				jw.events = append(jw.events, jobEvent{at: now, job: job})
+			}
+			if _, seen := jw.resumed[job.Name]; !seen && ev.Type != watch.Deleted && (job.Spec.Suspend == nil || !*job.Spec.Suspend) {
+				jw.resumed[job.Name] = now
 			}
 			if _, done := jw.finished[job.Name]; !done && (isFinished(job) || ev.Type == watch.Deleted) {
 				jw.finished[job.Name] = now

@@ -259,26 +259,45 @@ func waitWaiting(ctx context.Context, url string, n int, timeout time.Duration) 
 
 // cpuNames are the processes whose CPU time the throughput figures split
 // out: where a burst's time goes on a machine they all share.
-var cpuNames = []string{"etcd", "kube-apiserver", "kube-controller", "kube-scheduler", "kwok", "flows-reconcile"}
+var cpuNames = []string{"etcd", "kube-apiserver", "kube-controller", "kube-scheduler", "kwok", "flows-reconcile", "kueue"}
 
 // cpuByProcess sums the CPU time of the control plane's processes by name
 // (comm, which Linux cuts at 15 bytes), plus this process as "bench".
+// Only this process's descendants count: on a shared machine another
+// control plane's processes have the same names.
 func cpuByProcess() map[string]time.Duration {
 	out := map[string]time.Duration{}
 	entries, _ := os.ReadDir("/proc")
+	parent := map[int]int{}
+	names := map[int]string{}
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-		if err != nil {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		open, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
+		if err != nil || open < 0 || end < open {
 			continue
 		}
-		name := strings.TrimSpace(string(comm))
-		if pid == os.Getpid() {
+		names[pid] = string(stat[open+1 : end])
+		if f := strings.Fields(string(stat[end+1:])); len(f) > 1 {
+			parent[pid], _ = strconv.Atoi(f[1])
+		}
+	}
+	self := os.Getpid()
+	ours := func(pid int) bool {
+		for p := parent[pid]; p > 1; p = parent[p] {
+			if p == self {
+				return true
+			}
+		}
+		return false
+	}
+	for pid, name := range names {
+		if pid == self {
 			name = "bench"
-		} else if !contains(cpuNames, name) {
+		} else if !contains(cpuNames, name) || !ours(pid) {
 			continue
 		}
 		if _, cpu, err := procUsage(pid); err == nil {
@@ -313,6 +332,15 @@ func cpuSplit(cpu map[string]time.Duration) string {
 		parts = append(parts, fmt.Sprintf("%s %.1f", e.name, e.d.Seconds()))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// totalCPU is the CPU time of all processes in cpu.
+func totalCPU(cpu map[string]time.Duration) time.Duration {
+	var total time.Duration
+	for _, d := range cpu {
+		total += d
+	}
+	return total
 }
 
 // reconcilerSample reads plain samples (name{labels} value) from the

@@ -70,6 +70,17 @@ func certTemplate(cn string) *x509.Certificate {
 	}
 }
 
+// WriteSelfSignedPair writes dir/NAME.crt and dir/NAME.key: a self-signed
+// certificate for cn, for a server that must be handed one to start but is
+// never called over it (Kueue's manager with its webhooks unregistered).
+func WriteSelfSignedPair(dir, name, cn string) error {
+	key, cert, _, err := newCA(cn)
+	if err != nil {
+		return err
+	}
+	return writePEMPair(dir, name, cert.Raw, key)
+}
+
 // newCA makes a self-signed CA.
 func newCA(cn string) (*ecdsa.PrivateKey, *x509.Certificate, []byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
