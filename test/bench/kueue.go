@@ -207,7 +207,9 @@ func (b *bench) kueueMeasure(ctx context.Context) error {
 		return err
 	}
 	n := kueueN()
-	bare := side[burst]{"bare Jobs", func(ctx context.Context, settled func() error) (burst, error) { return b.baselineBurst(ctx, n, settled) }}
+	bare := side[burst]{"bare Jobs", func(ctx context.Context, settled func() error) (burst, error) {
+		return b.baselineBurst(ctx, n, settled)
+	}}
 	free, err := alternate(ctx, fmt.Sprintf("Kueue, N=%d, quota for all", n), 2, []side[burst]{
 		bare,
 		{"kubectl-flows", func(ctx context.Context, settled func() error) (burst, error) {

@@ -219,7 +219,9 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 		cycles = 4
 	}
 	rounds, err := alternate(ctx, fmt.Sprintf("N=%d", n), cycles, []side[burst]{
-		{"baseline", func(ctx context.Context, settled func() error) (burst, error) { return b.baselineBurst(ctx, n, settled) }},
+		{"baseline", func(ctx context.Context, settled func() error) (burst, error) {
+			return b.baselineBurst(ctx, n, settled)
+		}},
 		{"kubectl-flows", func(ctx context.Context, settled func() error) (burst, error) {
 			return b.flowsBurst(ctx, n, throughputProject, settled)
 		}},

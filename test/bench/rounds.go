@@ -235,7 +235,9 @@ func ratios[T any](rounds []round[T], side, base string, value func(T) float64) 
 }
 
 // ratio formats a spread of ratios: "1.21 (1.10–1.38)".
-func (s spread) ratio() string { return s.format(func(v float64) string { return fmt.Sprintf("%.2f", v) }) }
+func (s spread) ratio() string {
+	return s.format(func(v float64) string { return fmt.Sprintf("%.2f", v) })
+}
 
 // seconds formats a spread of seconds: "52.1 s (47.4 s–61.7 s)".
 func (s spread) seconds() string {
