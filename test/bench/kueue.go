@@ -195,7 +195,7 @@ func (b *bench) kueueSection(ctx context.Context) {
 		k.table = kueueHeader + "Not measured in this run: " + k.skipped + ".\n"
 	case k.err != nil:
 		fmt.Fprintln(os.Stderr, "bench: Kueue:", k.err)
-		k.table += "\nKueue could not be measured here: " + strings.ReplaceAll(k.err.Error(), "\n", " ") + "\n"
+		k.table = kueueHeader + "Kueue could not be measured here: " + strings.ReplaceAll(k.err.Error(), "\n", " ") + "\n"
 	}
 }
 
@@ -207,29 +207,19 @@ func (b *bench) kueueMeasure(ctx context.Context) error {
 		return err
 	}
 	n := kueueN()
-	bare := side[burst]{"bare Jobs", func(ctx context.Context, settled func() error) (burst, error) {
-		return b.baselineBurst(ctx, n, settled)
-	}}
+	kueueSide := func(clusterQueue string) side[burst] {
+		return side[burst]{sideKueue, func(ctx context.Context, settled func() error) (burst, error) {
+			return b.kueueBurst(ctx, n, clusterQueue, 0, settled)
+		}}
+	}
 	free, err := alternate(ctx, fmt.Sprintf("Kueue, N=%d, quota for all", n), 2, []side[burst]{
-		bare,
-		{"kubectl-flows", func(ctx context.Context, settled func() error) (burst, error) {
-			return b.flowsBurst(ctx, n, throughputProject, settled)
-		}},
-		{"Kueue", func(ctx context.Context, settled func() error) (burst, error) {
-			return b.kueueBurst(ctx, n, "cq-free", 0, settled)
-		}},
+		b.bareSide(sideBare, n), b.flowsSide(sideFlows, n, throughputProject), kueueSide("cq-free"),
 	})
 	if err != nil {
 		return err
 	}
 	limited, err := alternate(ctx, fmt.Sprintf("Kueue, N=%d, quota 10", n), 1, []side[burst]{
-		bare,
-		{"kubectl-flows", func(ctx context.Context, settled func() error) (burst, error) {
-			return b.flowsBurst(ctx, n, poolLimited(10), settled)
-		}},
-		{"Kueue", func(ctx context.Context, settled func() error) (burst, error) {
-			return b.kueueBurst(ctx, n, "cq-10", 0, settled)
-		}},
+		b.bareSide(sideBare, n), b.flowsSide(sideFlows, n, poolLimited(10)), kueueSide("cq-10"),
 	})
 	if err != nil {
 		return err
@@ -604,7 +594,7 @@ func kueueFigures(n int, free, limited []round[burst], steady burst, k *kueue) [
 		fmt.Sprintf("mean seconds by process over the %d Jobs; kubectl-flows: %s; Kueue: %s", n, cpuSplit(meanCPU(sideRounds(free, sideFlows))), cpuSplit(meanCPU(sideRounds(free, sideKueue)))))
 	add("CPU time of all processes per Job, quota 10", limited, perJob, ms, true,
 		"Kueue: "+cpuSplit(meanCPU(sideRounds(limited, sideKueue))))
-	bareCost, flowsCost, kueueCost := free[0].got.cost, sideRounds(free, sideFlows)[0].cost, sideRounds(free, sideKueue)[0].cost
+	bareCost, flowsCost, kueueCost := sideRounds(free, sideBare)[0].cost, sideRounds(free, sideFlows)[0].cost, sideRounds(free, sideKueue)[0].cost
 	add("API writes per Job, all components, quota for all", free, writesPer, two, false,
 		"every POST, PUT, PATCH and DELETE the API server took during the burst, the Jobs' (or runs') own creates included, Events apart, leases left out; beyond bare Jobs, per Job, kubectl-flows: "+
 			extraWrites(flowsCost, bareCost, n)+"; Kueue: "+extraWrites(kueueCost, bareCost, n))

@@ -219,12 +219,7 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 		cycles = 4
 	}
 	rounds, err := alternate(ctx, fmt.Sprintf("N=%d", n), cycles, []side[burst]{
-		{"baseline", func(ctx context.Context, settled func() error) (burst, error) {
-			return b.baselineBurst(ctx, n, settled)
-		}},
-		{"kubectl-flows", func(ctx context.Context, settled func() error) (burst, error) {
-			return b.flowsBurst(ctx, n, throughputProject, settled)
-		}},
+		b.bareSide("baseline", n), b.flowsSide("kubectl-flows", n, throughputProject),
 	})
 	if err != nil {
 		return err
@@ -320,6 +315,20 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 		note:     "the difference is the reconciler's own",
 	})
 	return nil
+}
+
+// bareSide is a side of rounds that times n bare Jobs (baselineBurst).
+func (b *bench) bareSide(name string, n int) side[burst] {
+	return side[burst]{name, func(ctx context.Context, settled func() error) (burst, error) {
+		return b.baselineBurst(ctx, n, settled)
+	}}
+}
+
+// flowsSide is a side of rounds that times n runs of project (flowsBurst).
+func (b *bench) flowsSide(name string, n int, project string) side[burst] {
+	return side[burst]{name, func(ctx context.Context, settled func() error) (burst, error) {
+		return b.flowsBurst(ctx, n, project, settled)
+	}}
 }
 
 // baselineBurst creates N bare Jobs, the very Job a run of the bench
