@@ -118,8 +118,8 @@ type kueue struct {
 	skipped string // why the section did not run at all
 	err     error  // why Kueue could not be built or run here
 	rounds  int
-	idleRSS []int64 // the manager's RSS once started and synced, each round
-	table   string  // the section's Markdown
+	idleRSS map[string][]int64 // the manager's RSS once started and synced, by ClusterQueue, each burst
+	table   string             // the section's Markdown
 }
 
 // kueueN is the number of Jobs in the section's bursts: 1,000, or
@@ -374,8 +374,11 @@ func (b *bench) kueueBurst(ctx context.Context, n int, clusterQueue string, ever
 	}
 	defer stopProcess(mgr)
 	pid := mgr.Cmd.Process.Pid
-	if rss, _, err := procUsage(pid); err == nil {
-		b.kueue.idleRSS = append(b.kueue.idleRSS, rss)
+	if rss, _, err := procUsage(pid); err == nil && every == 0 {
+		if b.kueue.idleRSS == nil {
+			b.kueue.idleRSS = map[string][]int64{}
+		}
+		b.kueue.idleRSS[clusterQueue] = append(b.kueue.idleRSS[clusterQueue], rss)
 	}
 	if err := settled(); err != nil {
 		return burst{}, err
@@ -419,12 +422,13 @@ func (b *bench) kueueBurst(ctx context.Context, n int, clusterQueue string, ever
 		return burst{}, fmt.Errorf("Kueue's manager exited; its log ends:\n%s", lastLines(mgr.LogText(), 15))
 	default:
 	}
-	r := burst{took: jobs.lastFinished().Sub(t0), cpu: cpuSince(cpu0)}
+	r := burst{took: jobs.lastFinished().Sub(t0)}
 	r.rss, _ = peakRSS(pid)
-	after, err := b.apiWrites(ctx)
+	after, err := b.apiWritesQuiet(ctx)
 	if err != nil {
 		return burst{}, err
 	}
+	r.cpu = cpuSince(cpu0) // the writes' quiet included: work a burst left behind is its own
 	r.cost = after.minus(before)
 	if os.Getenv("BENCH_VERBOSE") == "1" {
 		fmt.Println("  API requests:", r.cost)
@@ -462,24 +466,6 @@ func (b *bench) kueueJob() (*batchv1.Job, error) {
 	return job, nil
 }
 
-// apiWritesOf counts the writes in w (POST, PUT, PATCH, DELETE on every
-// resource), with Events apart and leases left out: the components' leases
-// are renewed by the clock, not by Jobs.
-func apiWritesOf(w writes) (objects, events int) {
-	for res, verbs := range w {
-		for _, verb := range []string{"POST", "PUT", "PATCH", "DELETE"} {
-			switch {
-			case res == "leases":
-			case res == "events":
-				events += int(verbs[verb])
-			default:
-				objects += int(verbs[verb])
-			}
-		}
-	}
-	return objects, events
-}
-
 // extraWrites lists, per Job, the writes by resource and verb in w beyond
 // those in base, largest first: what an orchestrator adds to a bare Job.
 func extraWrites(w, base writes, n int) string {
@@ -492,7 +478,7 @@ func extraWrites(w, base writes, n int) string {
 		if res == "leases" || res == "events" {
 			continue
 		}
-		for _, verb := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+		for _, verb := range writeVerbs {
 			if d := (verbs[verb] - base[res][verb]) / float64(n); d >= 0.05 || d <= -0.05 {
 				list = append(list, extra{verb + " " + res, d})
 			}
@@ -530,7 +516,7 @@ func bySide(rounds []round[burst], value func(burst) float64, f func(float64) st
 	cell := func(side string) string {
 		s := values(rounds, side, value).format(f)
 		if ratio && side != sideBare {
-			s += ", " + ratios(rounds, side, sideBare, value).ratio() + "× bare"
+			s += "; to bare " + ratios(rounds, side, sideBare, value).ratio()
 		}
 		return s
 	}
@@ -605,17 +591,13 @@ func kueueFigures(n int, free, limited []round[burst], steady burst, k *kueue) [
 		"bare: a Job's create call to its create seen by a watch (the API server's own delay under the burst); kubectl-flows: a run seen created to its Job seen created; Kueue: a Job seen created to the same Job seen unsuspended"})
 	rows = append(rows, kueueRow{"admission latency, 20 Jobs/s, quota for all (p50 / p99)", "", "the 20 runs/s row above", fmt.Sprintf("%s (%d Jobs)", p50p99([]burst{steady}), len(steady.lat)),
 		"200 Jobs created one every 50 ms; Kueue: a Job seen created to the same Job seen unsuspended"})
-	idle := spread{}
-	if len(k.idleRSS) > 0 {
-		vs := make([]float64, len(k.idleRSS))
-		for i, v := range k.idleRSS {
-			vs[i] = float64(v)
-		}
-		idle = spreadOf(vs)
+	var idle []float64
+	for _, v := range k.idleRSS["cq-free"] {
+		idle = append(idle, float64(v))
 	}
 	_, flows, kq := bySide(free, mem, mb, false)
 	rows = append(rows, kueueRow{"orchestrator's peak RSS over the burst, quota for all", "", flows, kq,
-		"VmHWM of the reconciler and of Kueue's manager, a fresh process each round; Kueue's manager once started and synced, before its Jobs: " + idle.format(mb) +
+		"VmHWM of the reconciler and of Kueue's manager, a fresh process each round; Kueue's manager once started and synced, before its Jobs: " + spreadOf(idle).format(mb) +
 			" (it caches every Job in the cluster, those of the bench's earlier rounds included)"})
 	return rows
 }

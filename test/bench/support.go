@@ -60,6 +60,60 @@ func (b *bench) apiWrites(ctx context.Context) (writes, error) {
 	return w, nil
 }
 
+// writeVerbs are the verbs of apiserver_request_total that write: APPLY
+// is a server-side apply, which the API server counts apart from PATCH.
+var writeVerbs = []string{"POST", "PUT", "PATCH", "APPLY", "DELETE"}
+
+// apiWritesOf counts the writes in w (writeVerbs on every resource), with
+// Events apart and leases left out: the components' leases are renewed by
+// the clock, not by Jobs.
+func apiWritesOf(w writes) (objects, events int) {
+	for res, verbs := range w {
+		for _, verb := range writeVerbs {
+			switch {
+			case res == "leases":
+			case res == "events":
+				events += int(verbs[verb])
+			default:
+				objects += int(verbs[verb])
+			}
+		}
+	}
+	return objects, events
+}
+
+// apiWritesQuiet reads the API server's request counts once its writes
+// (apiWritesOf: leases apart) have stopped for a moment, or after at most
+// half a minute: what the components write just after the last Job
+// finished (a Workload marked finished, a quota released, a last Event)
+// belongs to the burst.
+func (b *bench) apiWritesQuiet(ctx context.Context) (writes, error) {
+	const quietFor, most = 2 * time.Second, 30 * time.Second
+	w, err := b.apiWrites(ctx)
+	if err != nil {
+		return nil, err
+	}
+	start, quietSince := time.Now(), time.Now()
+	objects, events := apiWritesOf(w)
+	for time.Since(quietSince) < quietFor && time.Since(start) < most {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second): // each read costs the API server and the bench CPU the burst is charged
+		}
+		if w, err = b.apiWrites(ctx); err != nil {
+			return nil, err
+		}
+		if o, e := apiWritesOf(w); o != objects || e != events {
+			objects, events, quietSince = o, e, time.Now()
+		}
+	}
+	if os.Getenv("BENCH_VERBOSE") == "1" {
+		fmt.Printf("  API writes quiet %s after the burst\n", dur(time.Since(start)))
+	}
+	return w, nil
+}
+
 func (w writes) minus(before writes) writes {
 	d := writes{}
 	for res, verbs := range w {
@@ -80,7 +134,7 @@ func (w writes) sum(verb, resource string) int { return int(w[resource][verb]) }
 // byVerb lists the mutating requests on a resource, e.g. "PUT 3000, POST 1000".
 func (w writes) byVerb(resource string, skip ...string) string {
 	var parts []string
-	for _, verb := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+	for _, verb := range writeVerbs {
 		if n := w.sum(verb, resource); n > 0 && !contains(skip, verb) {
 			parts = append(parts, fmt.Sprintf("%s %d", verb, n))
 		}
