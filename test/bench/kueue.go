@@ -73,13 +73,18 @@ integrations:
 
 // kueueQueues: one flavor, a ClusterQueue with quota for 1,000 Jobs of
 // kueueJobCPU and one with quota for 10.
-const kueueQueues = `apiVersion: kueue.x-k8s.io/v1beta2
+var kueueQueues = `apiVersion: kueue.x-k8s.io/v1beta2
 kind: ResourceFlavor
 metadata: {name: default-flavor}
----
+` + clusterQueue("cq-free", "100") + clusterQueue("cq-10", "1")
+
+// clusterQueue is a ClusterQueue for every namespace with quota for cpu
+// CPUs of the one flavor.
+func clusterQueue(name, cpu string) string {
+	return fmt.Sprintf(`---
 apiVersion: kueue.x-k8s.io/v1beta2
 kind: ClusterQueue
-metadata: {name: cq-free}
+metadata: {name: %s}
 spec:
   namespaceSelector: {}
   resourceGroups:
@@ -87,20 +92,9 @@ spec:
     flavors:
     - name: default-flavor
       resources:
-      - {name: cpu, nominalQuota: "100"}
----
-apiVersion: kueue.x-k8s.io/v1beta2
-kind: ClusterQueue
-metadata: {name: cq-10}
-spec:
-  namespaceSelector: {}
-  resourceGroups:
-  - coveredResources: ["cpu"]
-    flavors:
-    - name: default-flavor
-      resources:
-      - {name: cpu, nominalQuota: "1"}
-`
+      - {name: cpu, nominalQuota: %q}
+`, name, cpu)
+}
 
 // kueueJobCPU is what each of Kueue's Jobs requests: Kueue counts quota in
 // requests, and a Job without one would fit any quota.
@@ -380,41 +374,8 @@ func (b *bench) kueueBurst(ctx context.Context, n int, clusterQueue string, ever
 		}
 		b.kueue.idleRSS[clusterQueue] = append(b.kueue.idleRSS[clusterQueue], rss)
 	}
-	if err := settled(); err != nil {
-		return burst{}, err
-	}
-	before, err := b.apiWrites(ctx)
+	r, jobs, err := b.jobsBurst(ctx, ns, n, job, jobsBurst{prefix: "kueue", every: every, profile: "kueue"}, settled)
 	if err != nil {
-		return burst{}, err
-	}
-	jobs, err := b.watchJobs(ctx, ns)
-	if err != nil {
-		return burst{}, err
-	}
-	defer jobs.stop()
-	cpu0 := cpuByProcess()
-	t0 := time.Now()
-	create := func(i int) error {
-		j := job.DeepCopy()
-		j.Name, j.Namespace = fmt.Sprintf("kueue-%05d", i), ns
-		_, err := b.client.BatchV1().Jobs(ns).Create(ctx, j, metav1.CreateOptions{})
-		return err
-	}
-	if every > 0 {
-		tick := time.NewTicker(every)
-		for i := 0; i < n && err == nil; i++ {
-			<-tick.C
-			err = create(i)
-		}
-		tick.Stop()
-	} else {
-		err = fixture.CreateConcurrently(n, 16, create)
-	}
-	if err != nil {
-		return burst{}, err
-	}
-	// Ten at a time, 1,000 Jobs take minutes; allow each wave 3 s.
-	if err := jobs.waitFinished(ctx, n, 5*time.Minute+time.Duration(n)*300*time.Millisecond); err != nil {
 		return burst{}, fmt.Errorf("%w; Kueue's log ends:\n%s", err, lastLines(mgr.LogText(), 10))
 	}
 	select {
@@ -422,17 +383,10 @@ func (b *bench) kueueBurst(ctx context.Context, n int, clusterQueue string, ever
 		return burst{}, fmt.Errorf("Kueue's manager exited; its log ends:\n%s", lastLines(mgr.LogText(), 15))
 	default:
 	}
-	r := burst{took: jobs.lastFinished().Sub(t0)}
 	r.rss, _ = peakRSS(pid)
-	after, err := b.apiWritesQuiet(ctx)
-	if err != nil {
-		return burst{}, err
-	}
-	r.cpu = cpuSince(cpu0) // the writes' quiet included: work a burst left behind is its own
-	r.cost = after.minus(before)
-	if os.Getenv("BENCH_VERBOSE") == "1" {
-		fmt.Println("  API requests:", r.cost)
-	}
+	// Its latencies are admissions: a Job seen created to the same Job
+	// seen unsuspended.
+	r.lat = nil
 	jobs.mu.Lock()
 	for name, at := range jobs.added {
 		if resumed, ok := jobs.resumed[name]; ok {

@@ -342,52 +342,78 @@ func (b *bench) baselineBurst(ctx context.Context, n int, settled func() error) 
 	if err != nil {
 		return burst{}, err
 	}
+	r, _, err := b.jobsBurst(ctx, ns, n, job, jobsBurst{prefix: "base", profile: "baseline"}, settled)
+	return r, err
+}
+
+// jobsBurst says how jobsBurst creates its Jobs.
+type jobsBurst struct {
+	prefix  string        // the Jobs are named prefix-NNNNN
+	every   time.Duration // one Job every so often; 0: all at once, by 16 workers
+	profile string        // the kube-apiserver's profile is named for it (BENCH_PPROF)
+}
+
+// jobsBurst creates n copies of job in ns once settled and waits for all
+// to finish. Its latencies are each Job's create call to its create seen;
+// the watch, stopped, is returned for what else it saw.
+func (b *bench) jobsBurst(ctx context.Context, ns string, n int, job *batchv1.Job, how jobsBurst, settled func() error) (burst, *jobWatcher, error) {
 	if err := settled(); err != nil {
-		return burst{}, err
+		return burst{}, nil, err
 	}
 	before, err := b.apiWrites(ctx)
 	if err != nil {
-		return burst{}, err
+		return burst{}, nil, err
 	}
 	jobs, err := b.watchJobs(ctx, ns)
 	if err != nil {
-		return burst{}, err
+		return burst{}, nil, err
 	}
 	defer jobs.stop()
-	stopProfile := b.profileAPIServer(ctx, n, "baseline")
+	stopProfile := b.profileAPIServer(ctx, n, how.profile)
 	defer stopProfile()
 	cpu0 := cpuByProcess()
 	t0 := time.Now()
 	sent := make([]time.Time, n)
-	err = fixture.CreateConcurrently(n, 16, func(i int) error {
+	create := func(i int) error {
 		j := job.DeepCopy()
-		j.Name, j.Namespace = fmt.Sprintf("base-%05d", i), ns
+		j.Name, j.Namespace = fmt.Sprintf("%s-%05d", how.prefix, i), ns
 		sent[i] = time.Now()
 		_, err := b.client.BatchV1().Jobs(ns).Create(ctx, j, metav1.CreateOptions{})
 		return err
-	})
-	if err != nil {
-		return burst{}, err
 	}
-	if err := jobs.waitFinished(ctx, n, 5*time.Minute); err != nil {
-		return burst{}, err
+	if how.every > 0 {
+		tick := time.NewTicker(how.every)
+		for i := 0; i < n && err == nil; i++ {
+			<-tick.C
+			err = create(i)
+		}
+		tick.Stop()
+	} else {
+		err = fixture.CreateConcurrently(n, 16, create)
+	}
+	if err != nil {
+		return burst{}, nil, err
+	}
+	// Ten at a time (a binding quota), 1,000 Jobs take minutes.
+	if err := jobs.waitFinished(ctx, n, 5*time.Minute+time.Duration(n)*300*time.Millisecond); err != nil {
+		return burst{}, nil, err
 	}
 	r := burst{took: jobs.lastFinished().Sub(t0)}
 	for i, at := range sent {
-		if seen, ok := jobs.addedAt(fmt.Sprintf("base-%05d", i)); ok {
+		if seen, ok := jobs.addedAt(fmt.Sprintf("%s-%05d", how.prefix, i)); ok {
 			r.lat = append(r.lat, seen.Sub(at))
 		}
 	}
 	after, err := b.apiWritesQuiet(ctx)
 	if err != nil {
-		return burst{}, err
+		return burst{}, nil, err
 	}
 	r.cpu = cpuSince(cpu0) // the writes' quiet included: work a burst left behind is its own
 	r.cost = after.minus(before)
 	if os.Getenv("BENCH_VERBOSE") == "1" {
 		fmt.Println("  API requests:", r.cost)
 	}
-	return r, nil
+	return r, jobs, nil
 }
 
 // burstJob is the Job a run of bench/burst gets, from its rendered preview.
