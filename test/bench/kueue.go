@@ -536,7 +536,7 @@ func kueueFigures(n int, free, limited []round[burst], steady burst, k *kueue) [
 		"Kueue: "+cpuSplit(meanCPU(sideRounds(limited, sideKueue))))
 	bareCost, flowsCost, kueueCost := sideRounds(free, sideBare)[0].cost, sideRounds(free, sideFlows)[0].cost, sideRounds(free, sideKueue)[0].cost
 	add("API writes per Job, all components, quota for all", free, writesPer, two, false,
-		"every POST, PUT, PATCH and DELETE the API server took during the burst, the Jobs' (or runs') own creates included, Events apart, leases left out; beyond bare Jobs, per Job, kubectl-flows: "+
+		"every POST, PUT, PATCH, APPLY and DELETE the API server took during the burst and until its writes were quiet, the Jobs' (or runs') own creates included, Events apart, leases left out; beyond bare Jobs, per Job, kubectl-flows: "+
 			extraWrites(flowsCost, bareCost, n)+"; Kueue: "+extraWrites(kueueCost, bareCost, n))
 	add("API writes per Job, quota 10", limited, writesPer, two, false, "the same count")
 	add("Events per Job, all components, quota for all", free, eventsPer, two, false, "Event creates and patches during the burst")
