@@ -394,8 +394,8 @@ func (b *bench) jobsBurst(ctx context.Context, ns string, n int, job *batchv1.Jo
 	if err != nil {
 		return burst{}, nil, err
 	}
-	// Ten at a time (a binding quota), 1,000 Jobs take minutes: Kueue
-	// took 7 on an idle machine, 4 s a wave of ten on a loaded one.
+	// Ten at a time (a binding quota), 1,000 Jobs take minutes, and a
+	// loaded machine stretches each wave.
 	if err := jobs.waitFinished(ctx, n, 5*time.Minute+time.Duration(n)*600*time.Millisecond); err != nil {
 		return burst{}, nil, err
 	}
