@@ -112,8 +112,12 @@ type kueue struct {
 	skipped string // why the section did not run at all
 	err     error  // why Kueue could not be built or run here
 	rounds  int
-	idleRSS map[string][]int64 // the manager's RSS once started and synced, by ClusterQueue, each burst
-	table   string             // the section's Markdown
+	// What was measured, kept as it comes so that a later failure
+	// loses none of it.
+	free, limited []round[burst]
+	steady        *burst
+	idleRSS       map[string][]int64 // the manager's RSS once started and synced, by ClusterQueue, each burst
+	table         string             // the section's Markdown
 }
 
 // kueueN is the number of Jobs in the section's bursts: 1,000, or
@@ -187,9 +191,15 @@ func (b *bench) kueueSection(ctx context.Context) {
 	switch {
 	case k.skipped != "":
 		k.table = kueueHeader + "Not measured in this run: " + k.skipped + ".\n"
-	case k.err != nil:
+		return
+	case len(k.free) > 0:
+		k.table = kueueTable(kueueFigures(kueueN(), k))
+	default:
+		k.table = kueueHeader
+	}
+	if k.err != nil {
 		fmt.Fprintln(os.Stderr, "bench: Kueue:", k.err)
-		k.table = kueueHeader + "Kueue could not be measured here: " + strings.ReplaceAll(k.err.Error(), "\n", " ") + "\n"
+		k.table += "\nKueue could not be measured (further) here: " + strings.ReplaceAll(k.err.Error(), "\n", " ") + "\n"
 	}
 }
 
@@ -206,16 +216,19 @@ func (b *bench) kueueMeasure(ctx context.Context) error {
 			return b.kueueBurst(ctx, n, clusterQueue, 0, settled)
 		}}
 	}
-	free, err := alternate(ctx, fmt.Sprintf("Kueue, N=%d, quota for all", n), 2, []side[burst]{
+	var err error
+	k.free, err = alternate(ctx, fmt.Sprintf("Kueue, N=%d, quota for all", n), 2, []side[burst]{
 		b.bareSide(sideBare, n), b.flowsSide(sideFlows, n, throughputProject), kueueSide("cq-free"),
 	})
 	if err != nil {
+		k.free = nil // a cycle cut short has no ratio
 		return err
 	}
-	limited, err := alternate(ctx, fmt.Sprintf("Kueue, N=%d, quota 10", n), 1, []side[burst]{
+	k.limited, err = alternate(ctx, fmt.Sprintf("Kueue, N=%d, quota 10", n), 1, []side[burst]{
 		b.bareSide(sideBare, n), b.flowsSide(sideFlows, n, poolLimited(10)), kueueSide("cq-10"),
 	})
 	if err != nil {
+		k.limited = nil
 		return err
 	}
 	const steadyN, every = 200, 50 * time.Millisecond
@@ -228,7 +241,7 @@ func (b *bench) kueueMeasure(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	k.table = kueueTable(kueueFigures(n, free, limited, steady, k))
+	k.steady = &steady
 	return nil
 }
 
@@ -511,7 +524,11 @@ func p50p99(rs []burst) string {
 	return fmt.Sprintf("%s / %s", dur(pct(lat, 50)), dur(pct(lat, 99)))
 }
 
-func kueueFigures(n int, free, limited []round[burst], steady burst, k *kueue) []kueueRow {
+// kueueFigures are the section's rows, of what was measured: the rounds
+// with quota for all, then those with quota 10 and the steady Jobs if
+// they ran.
+func kueueFigures(n int, k *kueue) []kueueRow {
+	free, limited := k.free, k.limited
 	took := func(r burst) float64 { return r.took.Seconds() }
 	secs := func(v float64) string { return dur(time.Duration(v * float64(time.Second))) }
 	perJob := func(r burst) float64 { return 1000 * totalCPU(r.cpu).Seconds() / float64(n) }
@@ -519,7 +536,6 @@ func kueueFigures(n int, free, limited []round[burst], steady burst, k *kueue) [
 	writesPer := func(r burst) float64 { o, _ := apiWritesOf(r.cost); return float64(o) / float64(n) }
 	eventsPer := func(r burst) float64 { _, e := apiWritesOf(r.cost); return float64(e) / float64(n) }
 	two := func(v float64) string { return fmt.Sprintf("%.2f", v) }
-	mem := func(r burst) float64 { return float64(r.rss) }
 	mb := func(v float64) string { return mib(int64(v)) }
 	var rows []kueueRow
 	add := func(figure string, rounds []round[burst], value func(burst) float64, f func(float64) string, ratio bool, note string) {
@@ -528,31 +544,36 @@ func kueueFigures(n int, free, limited []round[burst], steady burst, k *kueue) [
 	}
 	add(fmt.Sprintf("N=%d, quota for all: first create to all finished", n), free, took, secs, true,
 		"median (range) of 2 rounds each; the ratio is the median of the 2 cycles' own; "+idleNote(free))
-	add(fmt.Sprintf("N=%d, quota 10: first create to all finished", n), limited, took, secs, true,
-		"one round each: kubectl-flows with a pool limit of 10, Kueue with a ClusterQueue quota of 1 CPU for Jobs of "+kueueJobCPU+"; "+idleNote(limited))
 	add("CPU time of all processes per Job, quota for all", free, perJob, ms, true,
 		fmt.Sprintf("mean seconds by process over the %d Jobs; kubectl-flows: %s; Kueue: %s", n, cpuSplit(meanCPU(sideRounds(free, sideFlows))), cpuSplit(meanCPU(sideRounds(free, sideKueue)))))
-	add("CPU time of all processes per Job, quota 10", limited, perJob, ms, true,
-		"Kueue: "+cpuSplit(meanCPU(sideRounds(limited, sideKueue))))
 	bareCost, flowsCost, kueueCost := sideRounds(free, sideBare)[0].cost, sideRounds(free, sideFlows)[0].cost, sideRounds(free, sideKueue)[0].cost
 	add("API writes per Job, all components, quota for all", free, writesPer, two, false,
 		"every POST, PUT, PATCH, APPLY and DELETE the API server took during the burst and until its writes were quiet, the Jobs' (or runs') own creates included, Events apart, leases left out; beyond bare Jobs, per Job, kubectl-flows: "+
 			extraWrites(flowsCost, bareCost, n)+"; Kueue: "+extraWrites(kueueCost, bareCost, n))
-	add("API writes per Job, quota 10", limited, writesPer, two, false, "the same count")
-	add("Events per Job, all components, quota for all", free, eventsPer, two, false, "Event creates and patches during the burst")
+	add("Events per Job, all components, quota for all", free, eventsPer, two, false, "Event creates and patches during the burst and until the writes were quiet")
 	rows = append(rows, kueueRow{fmt.Sprintf("admission latency, burst of %d, quota for all (p50 / p99)", n),
 		p50p99(sideRounds(free, sideBare)), p50p99(sideRounds(free, sideFlows)), p50p99(sideRounds(free, sideKueue)),
 		"bare: a Job's create call to its create seen by a watch (the API server's own delay under the burst); kubectl-flows: a run seen created to its Job seen created; Kueue: a Job seen created to the same Job seen unsuspended"})
-	rows = append(rows, kueueRow{"admission latency, 20 Jobs/s, quota for all (p50 / p99)", "", "the 20 runs/s row above", fmt.Sprintf("%s (%d Jobs)", p50p99([]burst{steady}), len(steady.lat)),
-		"200 Jobs created one every 50 ms; Kueue: a Job seen created to the same Job seen unsuspended"})
 	var idle []float64
 	for _, v := range k.idleRSS["cq-free"] {
 		idle = append(idle, float64(v))
 	}
-	_, flows, kq := bySide(free, mem, mb, false)
+	_, flows, kq := bySide(free, func(r burst) float64 { return float64(r.rss) }, mb, false)
 	rows = append(rows, kueueRow{"orchestrator's peak RSS over the burst, quota for all", "", flows, kq,
 		"VmHWM of the reconciler and of Kueue's manager, a fresh process each round; Kueue's manager once started and synced, before its Jobs: " + spreadOf(idle).format(mb) +
 			" (it caches every Job in the cluster, those of the bench's earlier rounds included)"})
+	if len(limited) > 0 {
+		add(fmt.Sprintf("N=%d, quota 10: first create to all finished", n), limited, took, secs, true,
+			"one round each: kubectl-flows with a pool limit of 10, Kueue with a ClusterQueue quota of 1 CPU for Jobs of "+kueueJobCPU+"; "+idleNote(limited))
+		add("CPU time of all processes per Job, quota 10", limited, perJob, ms, true, "Kueue: "+cpuSplit(meanCPU(sideRounds(limited, sideKueue))))
+		add("API writes per Job, quota 10", limited, writesPer, two, false, "the same count")
+		add("Events per Job, quota 10", limited, eventsPer, two, false, "the same count")
+	}
+	if k.steady != nil {
+		rows = append(rows, kueueRow{"admission latency, 20 Jobs/s, quota for all (p50 / p99)", "", "the 20 runs/s row of the main table",
+			fmt.Sprintf("%s (%d Jobs)", p50p99([]burst{*k.steady}), len(k.steady.lat)),
+			"200 Jobs created one every 50 ms, one round; Kueue: a Job seen created to the same Job seen unsuspended"})
+	}
 	return rows
 }
 
