@@ -393,7 +393,7 @@ func (b *bench) kueueBurst(ctx context.Context, n int, clusterQueue string, ever
 	}
 	select {
 	case <-mgr.Done():
-		return burst{}, fmt.Errorf("Kueue's manager exited; its log ends:\n%s", lastLines(mgr.LogText(), 15))
+		return burst{}, fmt.Errorf("the Kueue manager exited; its log ends:\n%s", lastLines(mgr.LogText(), 15))
 	default:
 	}
 	r.rss, _ = peakRSS(pid)

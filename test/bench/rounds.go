@@ -192,15 +192,6 @@ func spreadOf(vs []float64) spread {
 	return spread{median: m, lo: s[0], hi: s[len(s)-1], n: len(s)}
 }
 
-// durations is the spread of durations, in seconds.
-func durations(ds []time.Duration) spread {
-	vs := make([]float64, len(ds))
-	for i, d := range ds {
-		vs[i] = d.Seconds()
-	}
-	return spreadOf(vs)
-}
-
 // values is the spread of value over one side's rounds.
 func values[T any](rounds []round[T], side string, value func(T) float64) spread {
 	var vs []float64
