@@ -680,8 +680,8 @@ func (cp *ControlPlane) stop(failedStart bool) error {
 		var errs []error
 		var wg sync.WaitGroup
 		procs := cp.snapshotProcs()
-		if cp.RealNode != nil && cp.RealNode.forwarder != nil {
-			cp.RealNode.forwarder.Close()
+		if cp.RealNode != nil {
+			cp.RealNode.stopForwarding()
 		}
 		perr := make([]error, len(procs))
 		for i, p := range procs {
