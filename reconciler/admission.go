@@ -49,6 +49,11 @@ func admit(cfg *project.Installed, defaults map[string]*resolvedValues, ns strin
 	if reqErr != nil {
 		return nil, &rejection{ReasonInvalidRequest, reqErr.Error()}, nil
 	}
+	// Before the run's first status write, which sets the label from
+	// run.yaml: until then it is the submitter's.
+	if err := v1alpha1.CheckDeploymentLabel(cm.Labels, req); err != nil {
+		return nil, &rejection{ReasonInvalidRequest, err.Error()}, nil
+	}
 	d := cfg.Deployments[req.Deployment]
 	if d == nil {
 		if err := cfg.Errors[v1alpha1.ConfigIndexName]; err != nil {

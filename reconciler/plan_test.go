@@ -106,6 +106,11 @@ type rateCase struct {
 	starts []time.Duration
 }
 
+// labelled gives a waiting run the deployment label value v.
+func labelled(v string) func(*waitingRun) {
+	return func(w *waitingRun) { w.cm.Labels = map[string]string{v1alpha1.LabelDeployment: v} }
+}
+
 // retry makes a waiting run a retry: its attempt, due at planNow+due.
 func retry(attempt int32, due time.Duration) func(*waitingRun) {
 	return func(w *waitingRun) { w.attempt, w.retryAt = attempt, planNow.Add(due) }
@@ -303,12 +308,17 @@ func TestPlan(t *testing.T) {
 			{name: "typo", deployment: "f/aa", created: -2 * time.Second},
 			{name: "broken", deployment: "f/broken", created: -1 * time.Second},
 			{name: "bad-tag", deployment: "f/a", tags: []string{" "}},
+			// The deployment label must name run.yaml's deployment.
+			{name: "relabelled", deployment: "f/a", edit: labelled("f.b")},
+			{name: "labelled", deployment: "f/a", edit: labelled("f.a")},
 		},
 		want: []string{
 			"reject garbage InvalidRunRequest",
 			"reject typo DeploymentNotFound",
 			"wait broken WaitingForConfig: deployment config flows-deployment-f-broken cannot be read: bad yaml",
 			"reject bad-tag InvalidRunRequest",
+			"reject relabelled InvalidRunRequest",
+			"admit labelled",
 		},
 	}, {
 		name: "runs already in hand are only counted: Job being created, Job in the cache, write in flight, cancel requested, backed off",

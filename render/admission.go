@@ -2,6 +2,8 @@ package render
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
@@ -37,7 +39,10 @@ const admissionHeader = `# Optional admission hardening for this project (kubect
 #     data, or are named longer than 63 characters (the name becomes a label
 #     value);
 #   - a status.yaml or kubectl-flows.dev/state label set or changed by
-#     anyone but the reconciler's ServiceAccount, %[3]s.
+#     anyone but the reconciler's ServiceAccount, %[3]s;
+#   - run requests by a deployment's starter ServiceAccount (starters.yaml)
+#     for a deployment its starts does not list, as label %[4]s
+#     names it (the reconciler rejects a label that disagrees with run.yaml).
 # The reconciler must then run in the cluster under that ServiceAccount: a
 # reconciler run out of cluster with other credentials would have its
 # status writes refused.
@@ -128,6 +133,11 @@ func admissionPolicy(p *project.Project) (*admissionv1.ValidatingAdmissionPolicy
 			},
 		},
 	}
+	if starts := starterStarts(p); len(starts) > 0 {
+		spec := &policy.Spec
+		spec.Variables = append(spec.Variables, admissionv1.Variable{Name: "starts", Expression: celStringLists(starts)})
+		spec.Validations = append(spec.Validations, starterValidation())
+	}
 	binding := &admissionv1.ValidatingAdmissionPolicyBinding{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicyBinding"},
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
@@ -142,6 +152,51 @@ func admissionPolicy(p *project.Project) (*admissionv1.ValidatingAdmissionPolicy
 	return policy, binding
 }
 
+// starterStarts maps the user name of each deployment's starter
+// ServiceAccount (starters.yaml) to the deployments it may start, as
+// LabelDeployment values, sorted.
+func starterStarts(p *project.Project) map[string][]string {
+	m := map[string][]string{}
+	for _, d := range p.Deployments {
+		user := "system:serviceaccount:" + p.Namespace + ":" + v1alpha1.StarterServiceAccountName(d.Flow, d.Name)
+		for _, s := range d.Starts {
+			flow, name, _ := v1alpha1.SplitDeployment(s)
+			m[user] = append(m[user], v1alpha1.DeploymentLabelValue(flow, name))
+		}
+	}
+	for user, v := range m {
+		slices.Sort(v)
+		m[user] = slices.Compact(v)
+	}
+	return m
+}
+
+// celStringLists writes m as a CEL map literal, keys in order. Its
+// strings are user names and label values: no quotes or backslashes.
+func celStringLists(m map[string][]string) string {
+	var entries []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		entries = append(entries, fmt.Sprintf("'%s': ['%s']", k, strings.Join(m[k], "', '")))
+	}
+	return "{" + strings.Join(entries, ", ") + "}"
+}
+
+// starterValidation holds a starter ServiceAccount to its deployment's
+// starts. RBAC lets it create any ConfigMap, and CEL cannot read run.yaml:
+// the run's deployment label says which deployment it is, and the
+// reconciler rejects a run whose label disagrees with its run.yaml.
+func starterValidation() admissionv1.Validation {
+	labelled := fmt.Sprintf("has(object.metadata.labels) && '%s' in object.metadata.labels", v1alpha1.LabelDeployment)
+	return admissionv1.Validation{
+		Expression: fmt.Sprintf("!variables.newRun || !(request.userInfo.username in variables.starts) || (%s && object.metadata.labels['%s'] in variables.starts[request.userInfo.username])",
+			labelled, v1alpha1.LabelDeployment),
+		Message: fmt.Sprintf("run request: a deployment's starter ServiceAccount may create runs only of the deployments its starts lists, named by label %s", v1alpha1.LabelDeployment),
+		MessageExpression: fmt.Sprintf(`'run request by ' + request.userInfo.username + ': a starter may create runs only of the deployments its deployment starts (' + variables.starts[request.userInfo.username].join(', ') + '), named by label %[1]s; ' + (%[2]s ? 'this one names ' + object.metadata.labels['%[1]s'] : 'this one has no such label')`,
+			v1alpha1.LabelDeployment, labelled),
+		Reason: ptr.To(metav1.StatusReasonForbidden),
+	}
+}
+
 // admissionFile renders AdmissionPolicyFile.
 func admissionFile(p *project.Project) ([]byte, error) {
 	policy, binding := admissionPolicy(p)
@@ -149,6 +204,6 @@ func admissionFile(p *project.Project) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	comment := fmt.Sprintf(admissionHeader, p.Namespace, MaxRunRequestBytes, reconcilerUser(p))
+	comment := fmt.Sprintf(admissionHeader, p.Namespace, MaxRunRequestBytes, reconcilerUser(p), v1alpha1.LabelDeployment)
 	return []byte(Header + comment + strings.TrimPrefix(string(b), Header)), nil
 }

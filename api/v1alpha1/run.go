@@ -339,6 +339,25 @@ func CheckRunObject(cm *corev1.ConfigMap) error {
 	return nil
 }
 
+// CheckDeploymentLabel refuses a run request whose LabelDeployment names
+// another deployment than its run.yaml. The admission policy holds a
+// deployment's starter ServiceAccount to its starts by this label (CEL
+// cannot read run.yaml), so a label that disagrees would carry a run of
+// any deployment past it. A request without the label passes: NewRunRequest
+// sets it, but a ConfigMap written by hand need not.
+func CheckDeploymentLabel(labels map[string]string, req *RunRequest) error {
+	got, ok := labels[LabelDeployment]
+	if !ok {
+		return nil
+	}
+	flow, name, _ := SplitDeployment(req.Deployment)
+	if want := DeploymentLabelValue(flow, name); got != want {
+		return fmt.Errorf("label %s is %s but %s names deployment %s: the label must be %s, or left out",
+			LabelDeployment, QuoteInput(got), KeyRun, QuoteInput(req.Deployment), QuoteInput(want))
+	}
+	return nil
+}
+
 // NewRunRequest builds the ConfigMap that asks for the run req in
 // namespace ns: the one constructor of a run request, used by `kubectl
 // flows run`, the dashboard, runs started from a run's pod, and the

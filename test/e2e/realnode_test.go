@@ -21,6 +21,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/image"
@@ -520,6 +521,7 @@ func TestRealNodeFlows(t *testing.T) {
 	unknown := k.background("run", "boom/unknown", "--name", "unknown-1", "--wait", "--timeout", "2m")
 	hog := k.background("run", "hog/default", "--name", "hog-1", "--wait", "--timeout", "2m")
 	parent := k.background("run", "parent/default", "--name", "parent-1", "--wait", "--timeout", "2m")
+	outside := k.background("run", "parent/default", "-p", "child=boom/raises", "--name", "parent-outside", "--wait", "--timeout", "2m")
 
 	t.Run("logs -f streams and cancel stops the process", func(t *testing.T) {
 		k.t = t
@@ -597,6 +599,58 @@ func TestRealNodeFlows(t *testing.T) {
 		k.expect(0, []string{"describe", "run", child}, "Completed", "Parent:", "parent-1 (Completed)")
 		k.expect(0, []string{"describe", "run", "parent-1"}, "Children:", child)
 		k.expect(0, []string{"logs", child}, "child ran")
+	})
+
+	t.Run("a starter may start only the deployments its deployment starts", func(t *testing.T) {
+		k.t = t
+		// From the flow's pod: the starter's run of boom/raises is refused
+		// at creation, so the flow fails.
+		if code := outside.wait(t, 2*time.Minute); code != plugin.ExitFailed {
+			t.Errorf("run --wait of parent/default -p child=boom/raises: exit %d, want %d\n%s", code, plugin.ExitFailed, outside.out.String())
+		}
+		k.expect(0, []string{"logs", "parent-outside"},
+			"a starter may create runs only of the deployments its deployment starts (child.default)", "this one names boom.raises")
+		// With the starter's token from here: each way of naming another
+		// deployment is refused, by the policy or by the reconciler.
+		sa := v1alpha1.StarterServiceAccountName("parent", "default")
+		cfg, err := rc.cp.RESTConfigForServiceAccount(ctx, ns, sa)
+		must(t, err)
+		starter, err := kubernetes.NewForConfig(cfg)
+		must(t, err)
+		create := func(name, deployment string, label *string) error {
+			cm, err := v1alpha1.NewRunRequest(ns, name, &v1alpha1.RunRequest{Deployment: deployment})
+			must(t, err)
+			if label == nil {
+				delete(cm.Labels, v1alpha1.LabelDeployment)
+			} else {
+				cm.Labels[v1alpha1.LabelDeployment] = *label
+			}
+			_, err = starter.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{})
+			return err
+		}
+		theirs, allowed := "boom.raises", "child.default"
+		for _, tc := range []struct {
+			name    string
+			label   *string
+			refusal string
+		}{
+			{"its own label", &theirs, "this one names boom.raises"},
+			{"no label", nil, "this one has no such label"},
+		} {
+			if err := create("smuggled-"+strings.ReplaceAll(tc.name, " ", "-"), "boom/raises", tc.label); err == nil || !strings.Contains(err.Error(), tc.refusal) {
+				t.Errorf("a starter creating a run of boom/raises with %s: %v, want refused with %q", tc.name, err, tc.refusal)
+			}
+		}
+		// The label of a deployment it may start, on a run.yaml of another:
+		// the policy cannot read run.yaml, the reconciler does.
+		must(t, create("smuggled-relabelled", "boom/raises", &allowed))
+		st := waitStateIn(t, ctx, c, ns, "smuggled-relabelled", v1alpha1.StateRejected, time.Minute)
+		if st.Reason != "InvalidRunRequest" || !strings.Contains(st.Message, `label kubectl-flows.dev/deployment is "child.default" but run.yaml names deployment "boom/raises"`) {
+			t.Errorf("smuggled-relabelled: %s: %s", st.Reason, st.Message)
+		}
+		// What it starts, it may start, parent or not.
+		must(t, create("started-by-starter", "child/default", &allowed))
+		waitStateIn(t, ctx, c, ns, "started-by-starter", v1alpha1.StateCompleted, time.Minute)
 	})
 
 	t.Run("the admission policy refuses forged states and passes the reconciler's", func(t *testing.T) {
