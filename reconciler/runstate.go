@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/internal/podstatus"
 )
 
 // step is what a run's sync does next, as nextState decides it; syncRun
@@ -138,6 +139,9 @@ func nextState(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, can
 func failedStep(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, policy *v1alpha1.RetryPolicy, final step) step {
 	cond := jobCondition(job, batchv1.JobFailed)
 	final.reason, final.message = cond.Reason, cond.Message
+	if end := failedPodEnd(pods); end != "" {
+		final.message += "; " + end
+	}
 	if policy == nil {
 		return final
 	}
@@ -146,6 +150,24 @@ func failedStep(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, po
 		final.state, final.reason, final.message = v1alpha1.StateCrashed, o.reason, o.message
 	}
 	return settle(st, policy, job.Name, final, o)
+}
+
+// failedPodEnd says how the newest failed pod ended, as describe shows a
+// pod ("pod r-1: OOMKilled (exit 137)"): the Job's own reason
+// (BackoffLimitExceeded) does not tell a flow that raised from one the
+// kernel killed for its memory, and the pod may be gone when someone asks.
+// "" when no pod failed.
+func failedPodEnd(pods []*corev1.Pod) string {
+	var last *corev1.Pod
+	for _, p := range pods {
+		if p.Status.Phase == corev1.PodFailed && (last == nil || last.CreationTimestamp.Before(&p.CreationTimestamp)) {
+			last = p
+		}
+	}
+	if last == nil {
+		return ""
+	}
+	return "pod " + last.Name + ": " + podstatus.Summary(last)
 }
 
 // runningState is the step of a run whose pod runs: Running once, from

@@ -583,6 +583,10 @@ func TestRealNodeFlows(t *testing.T) {
 		if code := hog.wait(t, 2*time.Minute); code != plugin.ExitFailed {
 			t.Errorf("run --wait of hog/default: exit %d, want %d\n%s", code, plugin.ExitFailed, hog.out.String())
 		}
+		// The run's own message says so, not only its pod while it lasts.
+		if !strings.Contains(hog.out.String(), "run hog-1 Failed") || !strings.Contains(hog.out.String(), ": OOMKilled (exit 137)") {
+			t.Errorf("run --wait of hog/default does not say it was OOMKilled:\n%s", hog.out.String())
+		}
 		k.expect(0, []string{"describe", "run", "hog-1"}, "Failed", "OOMKilled (exit 137)")
 	})
 
