@@ -25,6 +25,10 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/client"
+	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 //go:embed templates/*.html
@@ -229,13 +233,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, sta
 // it (the user's own rights), 404, 422 for a request to fix, else 500.
 func (s *Server) fail(w http.ResponseWriter, err error) {
 	code := http.StatusInternalServerError
-	var inv *InvalidError
 	switch {
 	case apierrors.IsForbidden(err):
 		code = http.StatusForbidden
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrNotFound), errors.As(err, new(*client.NotFoundError)):
 		code = http.StatusNotFound
-	case errors.As(err, &inv):
+	case errors.As(err, new(*client.InvalidError)):
 		code = http.StatusUnprocessableEntity
 	}
 	http.Error(w, err.Error(), code)
@@ -249,7 +252,7 @@ type RunsFilter struct {
 // runsData is the runs page.
 type runsData struct {
 	Filter      RunsFilter
-	Rows        []Run // newest first
+	Rows        []client.RunView // newest first
 	States      []string
 	Deployments []string
 	Queues      []string
@@ -287,7 +290,7 @@ func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
 	for i := len(snap.Runs) - 1; i >= 0; i-- {
 		run := snap.Runs[i]
 		switch {
-		case f.State != "" && run.State != f.State,
+		case f.State != "" && string(run.State) != f.State,
 			f.Deployment != "" && run.Deployment != f.Deployment,
 			f.Queue != "" && run.Queue != f.Queue,
 			f.Tag != "" && !contains(run.Tags, f.Tag),
@@ -381,15 +384,15 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 
 // limitsData is the queues and limits page.
 type limitsData struct {
-	Limits  []Limit
-	Waiting []Run
+	Limits  []client.LimitView
+	Waiting []client.RunView
 }
 
 func (s *Server) limits(w http.ResponseWriter, r *http.Request) {
 	snap := s.backend.Snapshot()
 	d := &limitsData{Limits: snap.Limits}
 	for _, run := range snap.Runs {
-		if run.State == "Scheduled" || run.State == "Late" {
+		if run.State == v1alpha1.StateScheduled || run.State == v1alpha1.StateLate {
 			d.Waiting = append(d.Waiting, run)
 		}
 	}
@@ -398,9 +401,9 @@ func (s *Server) limits(w http.ResponseWriter, r *http.Request) {
 
 // deploymentView is a deployment on the deployments page.
 type deploymentView struct {
-	Deployment
+	client.DeploymentView
 	Fields []Field
-	Recent []Run // newest first, at most 20
+	Recent []client.RunView // newest first, at most 20
 	Chart  []Bar
 	// Error and Form are a refused submission of this deployment's form.
 	Error string
@@ -409,7 +412,7 @@ type deploymentView struct {
 func (s *Server) deploymentViews(snap *Snapshot) []*deploymentView {
 	var out []*deploymentView
 	for _, d := range snap.Deployments {
-		v := &deploymentView{Deployment: d, Fields: Fields(d.Schema, d.Parameters)}
+		v := &deploymentView{DeploymentView: d, Fields: Fields(d.Config.ParameterSchema, d.Config.Parameters)}
 		for i := len(snap.Runs) - 1; i >= 0 && len(v.Recent) < 20; i-- {
 			if snap.Runs[i].Deployment == d.Name {
 				v.Recent = append(v.Recent, snap.Runs[i])
@@ -445,7 +448,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	params := map[string]any{}
 	if raw := r.PostFormValue("params"); raw != "" {
 		if err := json.Unmarshal([]byte(raw), &params); err != nil {
-			s.fail(w, &InvalidError{fmt.Errorf("params: %v", err)})
+			s.fail(w, &client.InvalidError{Err: fmt.Errorf("params: %v", err)})
 			return
 		}
 	}
@@ -461,8 +464,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var inv *InvalidError
-	if !errors.As(err, &inv) {
+	if !errors.As(err, new(*client.InvalidError)) {
 		s.fail(w, err)
 		return
 	}
@@ -510,11 +512,11 @@ func buildTimeline(snap *Snapshot, window time.Duration) Timeline {
 	var order []string
 	for _, r := range snap.Runs {
 		from, to := r.Created, snap.Now
-		if !r.Start.IsZero() {
-			from = r.Start
+		if !r.Pending.IsZero() {
+			from = r.Pending
 		}
-		if !r.End.IsZero() {
-			to = r.End
+		if !r.Ended.IsZero() {
+			to = r.Ended
 		}
 		if to.Before(tl.Start) || from.After(tl.End) {
 			continue
@@ -536,7 +538,7 @@ func buildTimeline(snap *Snapshot, window time.Duration) Timeline {
 			rows[r.Deployment] = row
 			order = append(order, r.Deployment)
 		}
-		row.Bars = append(row.Bars, Bar{Run: r.Name, State: r.State, Left: left, Width: width,
+		row.Bars = append(row.Bars, Bar{Run: r.Name, State: string(r.State), Left: left, Width: width,
 			Title: fmt.Sprintf("%s %s %s–%s", r.Name, r.State, from.UTC().Format("15:04:05"), to.UTC().Format("15:04:05"))})
 	}
 	sort.Strings(order)
@@ -552,7 +554,7 @@ func buildTimeline(snap *Snapshot, window time.Duration) Timeline {
 
 // durationChart draws recent runs' durations as bars (Width is the
 // height in percent of the longest), oldest first.
-func durationChart(recent []Run) []Bar {
+func durationChart(recent []client.RunView) []Bar {
 	longest := 0.0
 	for _, r := range recent {
 		if r.Seconds > longest {
@@ -569,14 +571,15 @@ func durationChart(recent []Run) []Bar {
 		if h < 2 {
 			h = 2
 		}
-		out = append(out, Bar{Run: r.Name, State: r.State, Width: h, Left: float64(len(out)) * 5,
+		out = append(out, Bar{Run: r.Name, State: string(r.State), Width: h, Left: float64(len(out)) * 5,
 			Title: fmt.Sprintf("%s %s %s", r.Name, r.State, r.Duration)})
 	}
 	return out
 }
 
 var funcs = template.FuncMap{
-	"stateClass": func(s string) string { return "state-" + strings.ToLower(s) },
+	"stateClass": func(s any) string { return "state-" + strings.ToLower(fmt.Sprint(s)) },
+	"limit":      project.LimitString,
 	"join":       strings.Join,
 	"time": func(t time.Time) string {
 		if t.IsZero() {
@@ -597,5 +600,9 @@ var funcs = template.FuncMap{
 		return string(b)
 	},
 	"runURL": func(name string) string { return "/runs/" + url.PathEscape(name) },
-	"sinces": func() []string { return []string{"15m", "1h", "6h", "24h"} },
+	// limitAnchor is the id of a limit's row on the limits page, from
+	// "KIND NAME" as a waiting run names the limit it waits on.
+	"limitAnchor": func(id string) string { return "limit-" + strings.ReplaceAll(id, " ", "-") },
+	"ordinal":     client.Ordinal,
+	"sinces":      func() []string { return []string{"15m", "1h", "6h", "24h"} },
 }

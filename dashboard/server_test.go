@@ -9,6 +9,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/client"
+	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 // fakeBackend serves fixed data: these tests check the server's own
@@ -28,7 +34,7 @@ func (f *fakeBackend) RunPage(ctx context.Context, name string) (*RunPage, error
 				p.Parent, p.ParentState = "a-1", "Completed"
 			}
 			if name == "a-1" {
-				p.Children = []Run{f.snap.Runs[1]}
+				p.Children = []client.RunView{f.snap.Runs[1]}
 			}
 			return p, nil
 		}
@@ -48,26 +54,29 @@ func (f *fakeBackend) Permissions(ctx context.Context) Permissions {
 func newTestServer(t *testing.T) (*Server, *fakeBackend, *httptest.Server) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	one := int32(1)
+	info := &client.RunInfo{ConfigMap: &corev1.ConfigMap{}, Status: &v1alpha1.RunStatus{}}
 	fb := &fakeBackend{snap: &Snapshot{
 		Namespace: "ns", Now: now,
-		Runs: []Run{
-			{Name: "a-1", Deployment: "a/b", State: "Completed", Queue: "p/default", Created: now.Add(-10 * time.Minute), Start: now.Add(-9 * time.Minute), End: now.Add(-8 * time.Minute), Seconds: 60, Final: true},
-			{Name: "a-2", Deployment: "a/b", State: "Late", Tags: []string{"<b>db</b>"}, Created: now.Add(-time.Minute), Blocking: "tag <b>db</b>"},
-			{Name: "a-3", Deployment: "a/b", State: "Scheduled", Created: now.Add(-time.Minute), Retry: "Retrying (attempt 2 of 3, in 40s: Evicted)",
-				Attempts: []Attempt{{N: 1, Job: "a-3", Outcome: "Evicted", Reason: "Evicted", Message: "pod a-3-x: <b>evicted</b>"}}},
+		Runs: []client.RunView{
+			{Name: "a-1", Deployment: "a/b", State: "Completed", Queue: "p/default", Created: now.Add(-10 * time.Minute), Pending: now.Add(-9 * time.Minute), Ended: now.Add(-8 * time.Minute), Seconds: 60, Final: true, Info: info},
+			{Name: "a-2", Deployment: "a/b", State: "Late", Tags: []string{"<b>db</b>"}, Created: now.Add(-time.Minute), WaitingOn: "tag <b>db</b>", Info: info},
+			{Name: "a-3", Deployment: "a/b", State: "Scheduled", Created: now.Add(-time.Minute), Retry: "Retrying (attempt 2 of 3, in 40s: Evicted)", Info: info,
+				Attempts: []v1alpha1.AttemptStatus{{Attempt: 1, JobName: "a-3", Outcome: "Evicted", Reason: "Evicted", Message: "pod a-3-x: <b>evicted</b>"}}},
 		},
-		Deployments: []Deployment{{Name: "a/b", Pool: "p", Queue: "default", Limit: "1",
-			Schema: map[string]any{"type": "object", "properties": map[string]any{
-				"count": map[string]any{"type": "integer", "minimum": 1.0, "maximum": 10.0},
-				"on":    map[string]any{"type": "boolean"},
-				"items": map[string]any{"type": "array"},
-			}},
-			Parameters: map[string]any{"count": 2.0},
-			Schedules: []Schedule{
+		Deployments: []client.DeploymentView{{Name: "a/b", Pool: "p", Queue: "default", Limit: &one,
+			Config: &project.InstalledDeployment{Deployment: v1alpha1.Deployment{
+				ParameterSchema: map[string]any{"type": "object", "properties": map[string]any{
+					"count": map[string]any{"type": "integer", "minimum": 1.0, "maximum": 10.0},
+					"on":    map[string]any{"type": "boolean"},
+					"items": map[string]any{"type": "array"},
+				}},
+				Parameters: map[string]any{"count": 2.0}}},
+			Schedules: []client.ScheduleView{
 				{Text: "0 9 * * * (Europe/London)", Active: true, CatchUp: "Latest", Next: []time.Time{now.Add(21 * time.Hour)}},
 				{Text: "every 1h0m0s", CatchUp: "All (max 5)", Parameters: `{"count":3,"who":"<script>alert(1)</script>"}`},
 			}}},
-		Limits: []Limit{{Kind: "tag", Name: "<b>db</b>", InUse: 1, Limit: &one, Waiting: 1, Rate: "10/m, burst 3", NextStart: "in 4s"}},
+		Limits: []client.LimitView{{Kind: "tag", Name: "<b>db</b>", InUse: 1, Limit: &one, Waiting: 1,
+			Rate: &client.StartRate{Rate: "10/m", Burst: 3, Next: now.Add(4 * time.Second), NextText: "in 4s"}}},
 	}}
 	ts := httptest.NewServer(nil)
 	s, err := New(fb, ts.Listener.Addr().String())

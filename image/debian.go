@@ -258,7 +258,7 @@ func DebianArch(ctx context.Context) (string, error) {
 	}
 	arch := strings.TrimSpace(string(out))
 	if arch != runtime.GOARCH {
-		return "", fmt.Errorf("Debian's architecture here is %s, Go's is %s: build on a machine where they agree", arch, runtime.GOARCH)
+		return "", fmt.Errorf("the Debian architecture here is %s, Go's is %s: build on a machine where they agree", arch, runtime.GOARCH)
 	}
 	return arch, nil
 }

@@ -4,15 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/client"
 )
 
 var cancelLong = templates.LongDesc(`
@@ -43,6 +43,7 @@ type CancelOptions struct {
 	Deployment string
 	Wait       bool
 	names      []string
+	client     *client.Client
 	f          *Factory
 	genericiooptions.IOStreams
 }
@@ -57,13 +58,7 @@ func NewCmdCancel(f *Factory, streams genericiooptions.IOStreams) *cobra.Command
 		Long:                  cancelLong,
 		Example:               cancelExample,
 		ValidArgsFunction:     completeRuns(f, true, 0),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.names = args
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:                  runE(o),
 	}
 	cmd.Flags().BoolVar(&o.AllPending, "all-pending", false, "cancel every run of --deployment that has not started")
 	cmd.Flags().StringVar(&o.Deployment, "deployment", "", "with --all-pending: the deployment, FLOW/NAME")
@@ -72,6 +67,14 @@ func NewCmdCancel(f *Factory, streams genericiooptions.IOStreams) *cobra.Command
 		return f.deploymentNames(toComplete), noFiles
 	})
 	return cmd
+}
+
+// Complete takes the runs named and the client.
+func (o *CancelOptions) Complete(args []string) error {
+	o.names = args
+	var err error
+	o.client, err = o.f.FlowsClient()
+	return err
 }
 
 // Validate checks the arguments.
@@ -91,37 +94,16 @@ func (o *CancelOptions) Validate() error {
 
 // Run requests cancellation of each run.
 func (o *CancelOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	var runs []*project.RunInfo
-	if o.AllPending {
-		in, err := o.f.readInstalled(ctx)
-		if err != nil {
-			return err
-		}
-		d, err := o.f.deployment(in, o.Deployment)
-		if err != nil {
-			return err
-		}
-		all, err := o.f.listRuns(ctx, "")
-		if err != nil {
-			return err
-		}
-		for _, r := range all {
-			s := r.State()
-			if r.Deployment() == d.FullName() && (s == v1alpha1.StateScheduled || s == v1alpha1.StatePending) {
-				runs = append(runs, r)
-			}
-		}
-		if len(runs) == 0 {
-			fmt.Fprintf(o.ErrOut, "%s has no runs waiting to start\n", d.FullName())
-			return nil
-		}
-	}
+	var runs []*client.RunInfo
 	var failed []string
+	if o.AllPending {
+		var err error
+		if runs, err = o.pending(ctx); err != nil || len(runs) == 0 {
+			return err
+		}
+	}
 	for _, name := range o.names {
-		r, err := o.f.getRun(ctx, name)
+		r, err := o.client.GetRun(ctx, name)
 		if err != nil {
 			fmt.Fprintf(o.ErrOut, "error: %v\n", err)
 			failed = append(failed, name)
@@ -129,12 +111,12 @@ func (o *CancelOptions) Run(ctx context.Context) error {
 		}
 		runs = append(runs, r)
 	}
-	pending, err := o.f.listCancelRequests(ctx)
+	requests, err := o.client.ListCancelRequests(ctx)
 	if err != nil {
 		return err
 	}
 	for _, r := range runs {
-		if err := o.cancel(ctx, r, pending); err != nil {
+		if err := o.cancel(ctx, r, requests); err != nil {
 			fmt.Fprintf(o.ErrOut, "error: %v\n", err)
 			failed = append(failed, r.ConfigMap.Name)
 		}
@@ -145,16 +127,42 @@ func (o *CancelOptions) Run(ctx context.Context) error {
 	return nil
 }
 
-func (o *CancelOptions) cancel(ctx context.Context, r *project.RunInfo, pending cancelRequests) error {
+// pending are the runs of --deployment that have not started.
+func (o *CancelOptions) pending(ctx context.Context) ([]*client.RunInfo, error) {
+	in, err := o.client.Installed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := o.client.Deployment(in, o.Deployment)
+	if err != nil {
+		return nil, err
+	}
+	all, err := o.client.ListRuns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var runs []*client.RunInfo
+	for _, r := range all {
+		if s := r.State(); r.Deployment() == d.FullName() && (s == v1alpha1.StateScheduled || s == v1alpha1.StatePending) {
+			runs = append(runs, r)
+		}
+	}
+	if len(runs) == 0 {
+		fmt.Fprintf(o.ErrOut, "%s has no runs waiting to start\n", d.FullName())
+	}
+	return runs, nil
+}
+
+func (o *CancelOptions) cancel(ctx context.Context, r *client.RunInfo, requests client.CancelRequests) error {
 	name := r.ConfigMap.Name
-	if err := requestCancel(ctx, o.f, r, pending); err != nil {
+	if err := o.client.Cancel(ctx, r, requests); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.Out, "run %s cancel requested\n", name)
 	if !o.Wait {
 		return nil
 	}
-	_, err := waitForRun(ctx, o.f, r.ConfigMap, 0, false, discard{}, o.ErrOut)
+	_, err := waitForRun(ctx, o.client, r, 0, false, io.Discard, o.ErrOut)
 	if ExitCode(err) == ExitCancelled {
 		fmt.Fprintf(o.Out, "run %s cancelled\n", name)
 		return nil
@@ -164,43 +172,3 @@ func (o *CancelOptions) cancel(ctx context.Context, r *project.RunInfo, pending 
 	}
 	return err
 }
-
-// requestCancel asks the reconciler to cancel a run that has not ended,
-// the one way runs are cancelled: `kubectl flows cancel` and the
-// dashboard's Cancel button.
-func requestCancel(ctx context.Context, f *Factory, r *project.RunInfo, pending cancelRequests) error {
-	name := r.ConfigMap.Name
-	if s := r.State(); s.Final() {
-		return fmt.Errorf("run %s already ended %s", name, s)
-	}
-	// A cancel request, never an edit of the run: submitters (the
-	// flows-submitter Role) may create ConfigMaps but not update them. One
-	// request per run is enough.
-	if pending.forRun(r.ConfigMap) != nil {
-		return nil
-	}
-	c, err := f.KubeClient()
-	if err != nil {
-		return err
-	}
-	req, err := v1alpha1.NewCancelRequest(r.ConfigMap)
-	if err != nil {
-		return err
-	}
-	created, err := c.CoreV1().ConfigMaps(r.ConfigMap.Namespace).Create(ctx, req, metav1.CreateOptions{FieldManager: fieldManager})
-	if err != nil {
-		return f.apiError(err, "create", "configmaps")
-	}
-	if pending != nil {
-		pending[cancelKey{name, r.ConfigMap.UID}] = created // a run named twice gets one request
-	}
-	return nil
-}
-
-// canCancelRuns reports whether the user may cancel runs (as
-// requestCancel does), for offering Cancel buttons.
-func (f *Factory) canCancelRuns(ctx context.Context) bool { return f.canI(ctx, "create", "configmaps") }
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }

@@ -1,17 +1,16 @@
 package plugin
 
 import (
-	"sort"
-
 	"context"
+	"sort"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/spf13/cobra"
-
-	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/client"
+	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 // Shell completion. Cobra's `completion bash|zsh|fish|powershell` command
@@ -36,22 +35,35 @@ func filterPrefix(names []string, prefix string) []string {
 	return out
 }
 
-// deploymentNames lists flow/name of the installed deployments.
-func (f *Factory) deploymentNames(prefix string) []string {
+// installedNames lists names of the installed config, for completion.
+func (f *Factory) installedNames(prefix string, names func(*project.Installed) []string) []string {
 	ctx, cancel := completionContext()
 	defer cancel()
-	in, err := f.readInstalled(ctx)
+	c, err := f.FlowsClient()
 	if err != nil {
 		return nil
 	}
-	return filterPrefix(in.DeploymentNames(), prefix)
+	in, err := c.Installed(ctx)
+	if err != nil {
+		return nil
+	}
+	return filterPrefix(names(in), prefix)
+}
+
+// deploymentNames lists flow/name of the installed deployments.
+func (f *Factory) deploymentNames(prefix string) []string {
+	return f.installedNames(prefix, (*project.Installed).DeploymentNames)
 }
 
 // runNames lists run names, newest first, optionally only unfinished ones.
 func (f *Factory) runNames(prefix string, unfinished bool) []string {
 	ctx, cancel := completionContext()
 	defer cancel()
-	runs, err := f.listRuns(ctx, "")
+	c, err := f.FlowsClient()
+	if err != nil {
+		return nil
+	}
+	runs, err := c.ListRuns(ctx)
 	if err != nil {
 		return nil
 	}
@@ -68,53 +80,19 @@ func (f *Factory) runNames(prefix string, unfinished bool) []string {
 	return names
 }
 
-func (f *Factory) poolNames(prefix string) []string {
-	ctx, cancel := completionContext()
-	defer cancel()
-	in, err := f.readInstalled(ctx)
-	if err != nil {
-		return nil
-	}
-	return filterPrefix(in.PoolNames(), prefix)
-}
-
-func (f *Factory) queueNames(prefix string) []string {
-	ctx, cancel := completionContext()
-	defer cancel()
-	in, err := f.readInstalled(ctx)
-	if err != nil {
-		return nil
-	}
-	return filterPrefix(in.QueueNames(), prefix)
-}
-
-func (f *Factory) limitNames(prefix string) []string {
-	ctx, cancel := completionContext()
-	defer cancel()
-	in, err := f.readInstalled(ctx)
-	if err != nil {
-		return nil
-	}
-	var tags []string
-	for t := range in.TagLimits {
-		tags = append(tags, t)
-	}
-	return filterPrefix(tags, prefix)
-}
-
 // namesOf completes the names of a kind.
 func (f *Factory) namesOf(k *kindSpec, prefix string) []string {
-	switch k.plural {
-	case "runs":
+	switch k {
+	case runKind:
 		return f.runNames(prefix, false)
-	case "deployments":
+	case deploymentKind:
 		return f.deploymentNames(prefix)
-	case "pools":
-		return f.poolNames(prefix)
-	case "queues":
-		return f.queueNames(prefix)
-	case "limits":
-		return f.limitNames(prefix)
+	case poolKind:
+		return f.installedNames(prefix, (*project.Installed).PoolNames)
+	case queueKind:
+		return f.installedNames(prefix, (*project.Installed).QueueNames)
+	case limitKind:
+		return f.installedNames(prefix, client.TagNames)
 	}
 	return nil
 }
@@ -178,22 +156,13 @@ func completeKindName(f *Factory, allowed ...string) cobra.CompletionFunc {
 func (f *Factory) namespaceNames(prefix string) []string {
 	ctx, cancel := completionContext()
 	defer cancel()
-	c, err := f.KubeClient()
+	kube, err := f.KubeClient()
 	if err != nil {
 		return nil
 	}
-	seen := map[string]bool{}
-	var names []string
-	if cms, err := c.CoreV1().ConfigMaps("").List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.LabelConfig + "=" + v1alpha1.ConfigPool}); err == nil {
-		for _, cm := range cms.Items {
-			if !seen[cm.Namespace] {
-				seen[cm.Namespace] = true
-				names = append(names, cm.Namespace)
-			}
-		}
-	}
+	names := client.New(kube, client.Options{}).ProjectNamespaces(ctx)
 	if len(names) == 0 {
-		if nss, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err == nil {
+		if nss, err := kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err == nil {
 			for _, ns := range nss.Items {
 				names = append(names, ns.Name)
 			}

@@ -12,8 +12,8 @@ import (
 	"k8s.io/kubectl/pkg/describe"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/client"
 	"github.com/kubectl-flows/kubectl-flows/internal/golden"
-	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 func TestDescribeGolden(t *testing.T) {
@@ -28,6 +28,8 @@ func TestDescribeGolden(t *testing.T) {
 		{"describe-run-retrying.txt", []string{"describe", "run", "hello-default-retrying"}},
 		{"describe-deployment.txt", []string{"describe", "deployment", "hello/arthur"}},
 		{"describe-pool.txt", []string{"describe", "pool", "kubernetes"}},
+		{"describe-queue.txt", []string{"describe", "queue", "kubernetes/default"}},
+		{"describe-tag.txt", []string{"describe", "tag", "hello"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			out, errOut, code := fc.kf(t, tc.args...)
@@ -48,16 +50,18 @@ func TestDescribeGolden(t *testing.T) {
 // which escapes terminal control characters.
 func TestPrintRunFromDetails(t *testing.T) {
 	st := &v1alpha1.RunStatus{State: v1alpha1.StateFailed, Message: "boom \x1b[31mred", JobName: "hello-default-x"}
-	d := &runDetails{
-		now:       clock,
-		run:       project.ReadRun(runCM("hello-default-x", "hello/default", -time.Minute, st, nil)),
-		jobName:   "hello-default-x",
-		jobErr:    errors.New("forbidden: cannot get jobs"),
-		eventsErr: errors.New("forbidden: cannot list events"),
+	r := client.ReadRun(runCM("hello-default-x", "hello/default", -time.Minute, st, nil))
+	d := &client.RunDetails{
+		View: client.Assemble("flows", clock, nil, []*client.RunInfo{r}, nil).ViewRun(r),
+		Objects: &client.RunObjects{
+			JobName:   "hello-default-x",
+			JobErr:    errors.New("forbidden: cannot get jobs"),
+			EventsErr: errors.New("forbidden: cannot list events"),
+		},
 	}
 	var b bytes.Buffer
 	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
-	printRun(describe.NewPrefixWriter(tw), d)
+	printRun(describe.NewPrefixWriter(tw), d, clock)
 	if err := tw.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -72,9 +76,9 @@ func TestPrintRunFromDetails(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	d.jobErr = nil
+	d.Objects.JobErr = nil
 	b.Reset()
-	printRun(describe.NewPrefixWriter(tw), d)
+	printRun(describe.NewPrefixWriter(tw), d, clock)
 	tw.Flush()
 	if !strings.Contains(b.String(), "hello-default-x (gone)") {
 		t.Errorf("a Job the status names but the API server does not have should be gone:\n%s", b.String())

@@ -1,14 +1,11 @@
 package plugin
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
@@ -103,16 +100,5 @@ func TestNamespaceResolution(t *testing.T) {
 	}
 	if got := ns("-n", "flag"); got != "flag" {
 		t.Errorf("-n: %q", got)
-	}
-}
-
-func TestForbiddenNamesVerbAndResource(t *testing.T) {
-	f := &Factory{ns: "flows"}
-	err := apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, "", errors.New(`User "bob" cannot create resource "configmaps"`))
-	msg := f.apiError(err, "create", "configmaps").Error()
-	for _, want := range []string{`you may not create configmaps in namespace "flows"`, "kubectl auth can-i create configmaps -n flows", `User "bob"`} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("lacks %q: %s", want, msg)
-		}
 	}
 }

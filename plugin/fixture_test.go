@@ -38,7 +38,17 @@ type fakeCluster struct {
 
 var isController = true
 
+// fixtureLimits is the fixture's limits.yaml: a tag limit with a start
+// rate and one without.
+const fixtureLimits = "- tag: hello\n  limit: 3\n  rate: 2/m\n  burst: 1\n- tag: adhoc\n  limit: 1\n"
+
 func newFakeCluster(t *testing.T, withRuns bool) *fakeCluster {
+	t.Helper()
+	return newFakeClusterLimits(t, withRuns, fixtureLimits)
+}
+
+// newFakeClusterLimits is newFakeCluster with limits.yaml as given.
+func newFakeClusterLimits(t *testing.T, withRuns bool, limits string) *fakeCluster {
 	t.Helper()
 	l, err := project.Load("../examples/hello/flows.yaml", project.LoadOptions{ExtVars: map[string]string{"gitSha": "abc1234"}})
 	if err != nil {
@@ -69,7 +79,7 @@ func newFakeCluster(t *testing.T, withRuns bool) *fakeCluster {
 		}
 		cm.CreationTimestamp = metav1.NewTime(clock.Add(-24 * time.Hour))
 		if cm.Name == v1alpha1.LimitsConfigMapName {
-			cm.Data[v1alpha1.KeyLimits] = "- tag: hello\n  limit: 3\n  rate: 2/m\n  burst: 1\n- tag: adhoc\n  limit: 1\n"
+			cm.Data[v1alpha1.KeyLimits] = limits
 		}
 		digests[cm.Name] = v1alpha1.ConfigDigest(cm.Data)
 		objs = append(objs, cm)
@@ -148,6 +158,16 @@ func fixtureRuns() []runtime.Object {
 	failed.LogTail = "Traceback (most recent call last):\nValueError: no hello today\n"
 	running := held(v1alpha1.StateRunning, "Started", "pod hello-arthur-running-abcde is running", at(-2*time.Minute), nil)
 	running.JobName = "hello-arthur-running"
+	running.Tags = []string{"hello", "adhoc"} // the deployment's and the request's, fixed at admission
+	stopping := held(v1alpha1.StateRunning, "Started", "pod hello-default-stopping-fghij is running", at(-4*time.Minute), nil)
+	stopping.JobName = "hello-default-stopping"
+	// Asked to stop by whoever may edit runs: the annotation the
+	// reconciler honours as it honours a cancel request.
+	annotated := runCM("hello-default-stopping", "hello/default", -5*time.Minute, stopping, nil)
+	annotated.Annotations = map[string]string{v1alpha1.AnnotationCancel: "by ops"}
+	later := runCM("hello-default-later", "hello/default", -5*time.Second, &v1alpha1.RunStatus{State: v1alpha1.StateScheduled}, &v1alpha1.RunRequest{Deployment: "hello/default", ScheduledTime: at(time.Hour)})
+	cancelLater, _ := v1alpha1.NewCancelRequest(later)
+	cancelLater.Name, cancelLater.CreationTimestamp = "hello-default-later-cancel-x0000", *at(-2 * time.Second)
 	pending := held(v1alpha1.StatePending, "Unschedulable", "0/4 nodes are available", nil, nil)
 	pending.JobName = "hello-default-pending"
 	// Evicted on its first attempt, its second due in 40s.
@@ -166,7 +186,10 @@ func fixtureRuns() []runtime.Object {
 		runCM("hello-default-pending", "hello/default", -time.Minute, pending, &v1alpha1.RunRequest{Deployment: "hello/default",
 			Parent: &v1alpha1.RunRef{Run: "hello-arthur-running", RunUID: "uid-hello-arthur-running"}}),
 		runCM("hello-default-late", "hello/default", -40*time.Second, &v1alpha1.RunStatus{State: v1alpha1.StateScheduled, Reason: "Paused", Message: "queue kubernetes/default is paused"}, nil),
-		runCM("hello-default-later", "hello/default", -5*time.Second, &v1alpha1.RunStatus{State: v1alpha1.StateScheduled}, &v1alpha1.RunRequest{Deployment: "hello/default", ScheduledTime: at(time.Hour)}),
+		later, cancelLater, annotated,
+		// New: the reconciler has not written its status yet. It counts
+		// against its deployment's tag and its own.
+		runCM("hello-arthur-waiting", "hello/arthur", -2*time.Second, nil, &v1alpha1.RunRequest{Deployment: "hello/arthur", Tags: []string{"adhoc"}}),
 		&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "hello-arthur-running", Namespace: "flows", UID: "job-uid-1"}, Status: batchv1.JobStatus{Active: 1}},
 		&corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: "hello-arthur-running-abcde", Namespace: "flows", CreationTimestamp: *at(-2 * time.Minute),

@@ -3,21 +3,20 @@ package plugin
 import (
 	"context"
 	"fmt"
-	"io"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/kubectl/pkg/util/templates"
 
-	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/client"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -26,11 +25,21 @@ var getLong = templates.LongDesc(`
 	of the project installed in the namespace.
 
 	Runs show their deployment, state (Late when Scheduled and more than 15s
-	past their time), queue, age and running time. Pools, queues and limits
-	show slots in use against their limit, counted live from the runs;
-	deployments show their schedule, pause state, last run and next
-	scheduled time. With -w the command keeps printing rows as they change,
-	like kubectl get -w.
+	past their time; "Retrying (attempt 2 of 3, in 40s: Evicted)" while a
+	retry is awaited; "(cancel requested)" until the reconciler carries a
+	cancel out), queue, age, running time, and for a waiting run what it
+	waits on (WAITING ON: a limit with no free slot, a pause, its scheduled
+	time, a tag's start rate), as the reconciler's own dispatch rule
+	decides it; -o wide adds its POSITION in line for that limit, the order
+	in which runs start, and its ended ATTEMPTS. Pools and queues show
+	slots in use against their limit, counted live from the runs; limits
+	lists every pool, queue, deployment and tag limit with the runs
+	waiting, how long the oldest holder has held its slot, and a tag's
+	start rate with when it lets the next run start (-o wide names the
+	holders); deployments show their schedules (with what sets one apart:
+	inactive, its catch-up policy, its own parameters), pause state, last
+	run and next scheduled time. With -w the command keeps printing rows as
+	they change, like kubectl get -w.
 
 	-o json|yaml|name|jsonpath print objects shaped like Kubernetes objects
 	(apiVersion kubectl-flows.dev/v1alpha1, kinds Run, Deployment, Pool,
@@ -47,6 +56,9 @@ var getExample = templates.Examples(`
 	# Slots in use per queue, updated live
 	kubectl flows get queues -w
 
+	# Every limit, who holds its slots and for how long
+	kubectl flows get limits -o wide
+
 	# The state of one run, for a script
 	kubectl flows get run hello-default-x7k2p -o jsonpath='{.status.state}'`)
 
@@ -57,10 +69,12 @@ type GetOptions struct {
 	Watch      bool
 	NoHeaders  bool
 
-	kind  *kindSpec
-	names []string
-	wide  bool
-	print printers.ResourcePrinter
+	args     []string
+	kind     *kindSpec
+	names    []string
+	selector labels.Selector
+	print    printers.ResourcePrinter
+	client   *client.Client
 
 	f *Factory
 	genericiooptions.IOStreams
@@ -76,37 +90,21 @@ func NewCmdGet(f *Factory, streams genericiooptions.IOStreams) *cobra.Command {
 		Long:                  getLong,
 		Example:               getExample,
 		ValidArgsFunction:     completeGet(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:                  runE(o),
 	}
 	o.PrintFlags.AddFlags(cmd)
 	cmd.Flags().Lookup("output").Usage = "Output format. One of: wide, json, yaml, name, jsonpath=..., go-template=..."
-	cmd.Flags().StringVarP(&o.Selector, "selector", "l", "", "label selector (e.g. kubectl-flows.dev/state=Running); for runs it is sent to the server")
+	cmd.Flags().StringVarP(&o.Selector, "selector", "l", "", "label selector (e.g. kubectl-flows.dev/state=Running)")
 	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", false, "after listing, keep printing changes")
 	cmd.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "omit the table header")
 	return cmd
 }
 
-// Complete parses the kind and the output format.
+// Complete finds the kind, the printer and the client.
 func (o *GetOptions) Complete(args []string) error {
-	if len(args) == 0 {
-		return fmt.Errorf("say what to get: one of %s", strings.Join(kindNames(), ", "))
-	}
-	o.kind = kindFor(args[0])
-	if o.kind == nil {
-		hint := ""
-		if c := project.Closest(args[0], kindNames(), 1); len(c) > 0 {
-			hint = "; did you mean " + c[0] + "?"
-		}
-		return fmt.Errorf("unknown kind %q: one of %s%s", args[0], strings.Join(kindNames(), ", "), hint)
-	}
-	o.names = args[1:]
-	if _, err := labels.Parse(o.Selector); err != nil {
-		return fmt.Errorf("-l %q: %v", o.Selector, err)
+	o.args = args
+	if len(args) > 0 {
+		o.kind, o.names = kindFor(args[0]), args[1:]
 	}
 	out := ""
 	if o.PrintFlags.OutputFormat != nil {
@@ -114,8 +112,7 @@ func (o *GetOptions) Complete(args []string) error {
 	}
 	switch out {
 	case "", "wide":
-		o.wide = out == "wide"
-		o.print = printers.NewTablePrinter(printers.PrintOptions{Wide: o.wide, NoHeaders: o.NoHeaders})
+		o.print = printers.NewTablePrinter(printers.PrintOptions{Wide: out == "wide", NoHeaders: o.NoHeaders})
 	default:
 		p, err := o.PrintFlags.ToPrinter()
 		if err != nil {
@@ -123,6 +120,28 @@ func (o *GetOptions) Complete(args []string) error {
 		}
 		o.print = p
 	}
+	var err error
+	o.client, err = o.f.FlowsClient()
+	return err
+}
+
+// Validate checks the kind and the selector.
+func (o *GetOptions) Validate() error {
+	if len(o.args) == 0 {
+		return fmt.Errorf("say what to get: one of %s", strings.Join(kindNames(), ", "))
+	}
+	if o.kind == nil {
+		hint := ""
+		if c := project.Closest(o.args[0], kindNames(), 1); len(c) > 0 {
+			hint = "; did you mean " + c[0] + "?"
+		}
+		return fmt.Errorf("unknown kind %q: one of %s%s", o.args[0], strings.Join(kindNames(), ", "), hint)
+	}
+	sel, err := labels.Parse(o.Selector)
+	if err != nil {
+		return fmt.Errorf("-l %q: %v", o.Selector, err)
+	}
+	o.selector = sel
 	return nil
 }
 
@@ -133,147 +152,88 @@ func (o *GetOptions) isTable() bool {
 
 // Run reads and prints, then watches with -w.
 func (o *GetOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	sel := ""
-	if o.kind.plural == "runs" {
-		sel = o.Selector
-	}
-	s, err := o.f.snapshot(ctx, sel)
+	s, err := o.client.Snapshot(ctx)
 	if err != nil {
 		return err
 	}
-	views, err := o.filter(s, true)
+	rows, err := o.filter(s, true)
 	if err != nil {
 		return err
 	}
-	if len(views) == 0 && !o.Watch {
-		if o.isTable() {
-			fmt.Fprintf(o.ErrOut, "No %s found in %s namespace.\n", o.kind.plural, s.ns)
-			return nil
-		}
+	if len(rows) == 0 && !o.Watch && o.isTable() {
+		fmt.Fprintf(o.ErrOut, "No %s found in %s namespace.\n", o.kind.plural, s.Namespace)
+		return nil
 	}
-	if err := o.printViews(views, len(o.names) == 1 && !o.Watch); err != nil {
+	if err := o.printRows(rows, len(o.names) == 1 && !o.Watch); err != nil {
 		return err
 	}
 	if !o.Watch {
 		return nil
 	}
-	return o.watch(ctx, s, views)
+	return o.watch(ctx, rows)
 }
 
 // filter applies names and the selector; strict reports missing names.
-func (o *GetOptions) filter(s *snapshot, strict bool) ([]view, error) {
-	sel, _ := labels.Parse(o.Selector)
-	all := o.kind.views(s)
-	var out []view
-	for _, v := range all {
-		if !sel.Matches(labels.Set(v.labels)) {
-			continue
+func (o *GetOptions) filter(s *client.Snapshot, strict bool) ([]row, error) {
+	all := o.kind.rows(s)
+	var out []row
+	for _, r := range all {
+		if o.selector.Matches(labels.Set(r.labels)) && (len(o.names) == 0 || slices.Contains(o.names, r.name)) {
+			out = append(out, r)
 		}
-		if len(o.names) > 0 && !contains(o.names, v.name) {
-			continue
-		}
-		out = append(out, v)
 	}
-	if strict {
-		for _, n := range o.names {
-			found := false
-			for _, v := range out {
-				found = found || v.name == n
+	if !strict {
+		return out, nil
+	}
+	for _, n := range o.names {
+		if !slices.ContainsFunc(out, func(r row) bool { return r.name == n }) {
+			names := make([]string, len(all))
+			for i, r := range all {
+				names[i] = r.name
 			}
-			if !found {
-				var names []string
-				for _, v := range all {
-					names = append(names, v.name)
-				}
-				hint := ""
-				if c := project.Closest(n, names, 3); len(c) > 0 {
-					hint = "; did you mean " + strings.Join(c, ", ") + "?"
-				}
-				return nil, fmt.Errorf("%s %q not found in namespace %q%s", strings.ToLower(o.kind.kind), n, s.ns, hint)
-			}
+			return nil, o.client.NotFound(strings.ToLower(o.kind.kind), n, names)
 		}
 	}
 	return out, nil
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-// printViews prints a table, or objects (one bare object when single).
-func (o *GetOptions) printViews(views []view, single bool) error {
+// printRows prints a table, or objects (one bare object when single).
+func (o *GetOptions) printRows(rows []row, single bool) error {
 	w := printers.GetNewTabWriter(o.Out)
 	defer w.Flush()
-	if o.isTable() {
-		if len(views) == 0 {
+	switch {
+	case o.isTable():
+		if len(rows) == 0 {
 			return nil
 		}
-		return o.print.PrintObj(table(o.kind, views), w)
-	}
-	if single && len(views) == 1 {
-		return o.print.PrintObj(views[0].obj, w)
-	}
-	if o.Watch {
-		for _, v := range views {
-			if err := o.print.PrintObj(v.obj, w); err != nil {
+		return o.print.PrintObj(table(o.kind, rows), w)
+	case single && len(rows) == 1:
+		return o.print.PrintObj(rows[0].obj, w)
+	case o.Watch:
+		for _, r := range rows {
+			if err := o.print.PrintObj(r.obj, w); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	return o.print.PrintObj(list(views), w)
+	return o.print.PrintObj(list(rows), w)
 }
 
-// watch keeps caches of the config and run ConfigMaps and, on each
+// watch follows the project through the client's caches and, on each
 // change, prints the rows that changed.
-func (o *GetOptions) watch(ctx context.Context, s *snapshot, printed []view) error {
-	c, err := o.f.KubeClient()
-	if err != nil {
-		return err
-	}
+func (o *GetOptions) watch(ctx context.Context, printed []row) error {
 	last := map[string]string{}
-	for _, v := range printed {
-		last[v.name] = rowKey(o.kind, v)
-	}
-	runSel := v1alpha1.LabelRun + "=true"
-	if o.kind.plural == "runs" && o.Selector != "" {
-		runSel += "," + o.Selector
+	for _, r := range printed {
+		last[r.name] = rowKey(o.kind, r)
 	}
 	changed := make(chan struct{}, 1)
-	notify := func() {
-		select {
-		case changed <- struct{}{}:
-		default:
-		}
-	}
-	handler := cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { notify() },
-		UpdateFunc: func(any, any) { notify() },
-		DeleteFunc: func(any) { notify() },
-	}
-	informer := func(sel string) cache.SharedIndexInformer {
-		inf := configMapInformer(c, s.ns, sel)
-		_, _ = inf.AddEventHandler(handler)
-		return inf
-	}
-	cfgInf, runInf, cancelInf := informer(v1alpha1.LabelConfig), informer(runSel), informer(v1alpha1.LabelCancelRequest+"=true")
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	for _, inf := range []cache.SharedIndexInformer{cfgInf, runInf, cancelInf} {
-		wg.Add(1)
-		go func() { defer wg.Done(); inf.RunWithContext(ctx) }()
-	}
-	if !cache.WaitForCacheSync(ctx.Done(), cfgInf.HasSynced, runInf.HasSynced, cancelInf.HasSynced) {
+	w := o.client.Watch()
+	if !w.Start(ctx, &wg, func() { notify(changed) }) {
 		return nil
 	}
 	tick := time.NewTicker(time.Second)
@@ -285,25 +245,20 @@ func (o *GetOptions) watch(ctx context.Context, s *snapshot, printed []view) err
 		case <-changed:
 			time.Sleep(50 * time.Millisecond) // let a burst of events land
 		case <-tick.C: // ages, Late
-			if o.kind.plural != "runs" && o.kind.plural != "deployments" {
+			if o.kind != runKind && o.kind != deploymentKind {
 				continue
 			}
 		}
-		cms := storeConfigMaps(cfgInf.GetStore())
-		runs := readRuns(storeConfigMaps(runInf.GetStore()))
-		snap := newSnapshot(s.ns, o.f.now(), project.ReadInstalled(cms), runs)
-		snap.cancels = readCancelRequests(storeConfigMaps(cancelInf.GetStore()))
-		views, _ := o.filter(snap, false)
-		var diff []view
-		for _, v := range views {
-			key := rowKey(o.kind, v)
-			if last[v.name] != key {
-				last[v.name] = key
-				diff = append(diff, v)
+		rows, _ := o.filter(w.Snapshot(), false)
+		var diff []row
+		for _, r := range rows {
+			if key := rowKey(o.kind, r); last[r.name] != key {
+				last[r.name] = key
+				diff = append(diff, r)
 			}
 		}
 		if len(diff) > 0 {
-			if err := o.printViews(diff, false); err != nil {
+			if err := o.printRows(diff, false); err != nil {
 				return err
 			}
 			if f, ok := o.Out.(interface{ Sync() error }); ok {
@@ -313,36 +268,33 @@ func (o *GetOptions) watch(ctx context.Context, s *snapshot, printed []view) err
 	}
 }
 
-// rowKey is a row without its age columns: ages tick every second, and
-// only real changes are printed.
-func rowKey(k *kindSpec, v view) string {
+// countdown is a time to come in a cell: "in 40s" of "not yet due (in
+// 40s)", a retry's "Retrying (attempt 2 of 3, in 40s: Evicted)" or a
+// rate's next start.
+var countdown = regexp.MustCompile(`\bin [0-9][0-9a-z]*`)
+
+// notify signals ch without blocking: one pending signal is enough.
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// rowKey is a row without its age columns and countdowns ("in 40s"):
+// they tick every second, and only real changes are printed.
+func rowKey(k *kindSpec, r row) string {
 	var parts []string
-	for i, c := range v.cells {
+	for i, c := range r.cells {
 		name := k.columns[i].Name
-		if name == "Age" || name == "Duration" || name == "Next Start" {
+		if name == "Age" || name == "Duration" {
 			continue
 		}
+		s := countdown.ReplaceAllString(fmt.Sprint(c), "in ...")
 		if name == "Last Run" {
-			s := fmt.Sprint(c)
-			if i := strings.Index(s, " ("); i >= 0 {
-				s = s[:i]
-			}
-			c = s
+			s, _, _ = strings.Cut(s, " (")
 		}
-		parts = append(parts, fmt.Sprint(c))
+		parts = append(parts, s)
 	}
 	return strings.Join(parts, "\x00")
 }
-
-func storeConfigMaps(store cache.Store) []corev1.ConfigMap {
-	items := store.List()
-	out := make([]corev1.ConfigMap, 0, len(items))
-	for _, it := range items {
-		if cm, ok := it.(*corev1.ConfigMap); ok {
-			out = append(out, *cm)
-		}
-	}
-	return out
-}
-
-var _ io.Writer = (*strings.Builder)(nil)

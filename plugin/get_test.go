@@ -28,6 +28,7 @@ func TestGetGolden(t *testing.T) {
 		{"get-pools.txt", []string{"get", "pools"}},
 		{"get-queues.txt", []string{"get", "queues"}},
 		{"get-limits.txt", []string{"get", "limits"}},
+		{"get-limits-wide.txt", []string{"get", "limits", "-o", "wide"}},
 		{"get-run-yaml.txt", []string{"get", "run", "hello-default-done", "-o", "yaml"}},
 		{"get-runs-name.txt", []string{"get", "runs", "-o", "name"}},
 		{"get-queue-jsonpath.txt", []string{"get", "queues", "-o", "jsonpath={range .items[*]}{.metadata.name} {.status.slotsInUse}/{.spec.concurrencyLimit}{\"\\n\"}{end}"}},
@@ -65,7 +66,7 @@ func TestGetJSONParsesBack(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &l); err != nil {
 		t.Fatal(err)
 	}
-	if l.Kind != "List" || len(l.Items) != 7 {
+	if l.Kind != "List" || len(l.Items) != 9 {
 		t.Fatalf("kind %s, %d items", l.Kind, len(l.Items))
 	}
 	states := map[string]string{}
@@ -130,7 +131,11 @@ func TestGetWatch(t *testing.T) {
 	cancel()
 	out := <-done
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 3 || !strings.Contains(lines[1], "Running") || !strings.Contains(lines[2], "Completed") || !strings.HasPrefix(lines[0], "NAME") {
+	// The header, the two runs of hello/arthur, then those that changed:
+	// the one that completed, and the one waiting, which now waits on
+	// another limit.
+	if len(lines) != 5 || !strings.Contains(lines[1], "Running") || !strings.Contains(lines[3], "hello-arthur-running") || !strings.Contains(lines[3], "Completed") ||
+		!strings.Contains(lines[4], "hello-arthur-waiting") || !strings.Contains(lines[4], "tag hello") || !strings.HasPrefix(lines[0], "NAME") {
 		t.Errorf("watch printed:\n%s", out)
 	}
 	_ = corev1.ConfigMap{}

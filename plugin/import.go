@@ -1,17 +1,14 @@
 package plugin
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
@@ -70,7 +67,7 @@ func NewCmdImport(f *Factory, streams genericiooptions.IOStreams) *cobra.Command
 		Long:    importLong,
 		Example: importExample,
 		Args:    cobra.NoArgs,
-		RunE:    func(cmd *cobra.Command, args []string) error { return o.Run() },
+		RunE:    runE(o),
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&o.File, "file", "f", o.File, "the prefect.yaml to import")
@@ -85,8 +82,14 @@ func NewCmdImport(f *Factory, streams genericiooptions.IOStreams) *cobra.Command
 	return cmd
 }
 
+// Complete has nothing to fill in: the flags have their defaults.
+func (o *ImportOptions) Complete(args []string) error { return nil }
+
+// Validate has nothing to check before the files are read.
+func (o *ImportOptions) Validate() error { return nil }
+
 // Run converts and writes the project.
-func (o *ImportOptions) Run() error {
+func (o *ImportOptions) Run(context.Context) error {
 	src, err := os.ReadFile(o.File)
 	if err != nil {
 		return fmt.Errorf("reading prefect.yaml: %w", err)
@@ -153,74 +156,26 @@ func relativeTo(dir, file string) (string, error) {
 
 // limits reads --limits, then lays the flags over it.
 func (o *ImportOptions) limits() ([]v1alpha1.Pool, []v1alpha1.TagLimit, error) {
-	var l struct {
-		Pools             []v1alpha1.Pool     `json:"pools"`
-		ConcurrencyLimits []v1alpha1.TagLimit `json:"concurrencyLimits"`
-	}
+	l := &prefectimport.Limits{}
 	if o.LimitsFile != "" {
 		b, err := os.ReadFile(o.LimitsFile)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--limits: %w", err)
 		}
-		if err := yaml.UnmarshalStrict(b, &l); err != nil {
-			return nil, nil, fmt.Errorf("--limits %s: %v (want pools: and concurrencyLimits: as in flows.yaml)", o.LimitsFile, err)
+		if l, err = prefectimport.ReadLimits("--limits "+o.LimitsFile, b); err != nil {
+			return nil, nil, err
 		}
 	}
-	pool := func(name string) *v1alpha1.Pool {
-		for i := range l.Pools {
-			if l.Pools[i].Name == name {
-				return &l.Pools[i]
+	for _, set := range []struct {
+		flag string
+		kvs  []string
+		set  func(flag, kv string) error
+	}{{"--pool-limit", o.PoolLimits, l.SetPool}, {"--queue-limit", o.QueueLimits, l.SetQueue}, {"--tag-limit", o.TagLimits, l.SetTag}} {
+		for _, kv := range set.kvs {
+			if err := set.set(set.flag, kv); err != nil {
+				return nil, nil, err
 			}
-		}
-		l.Pools = append(l.Pools, v1alpha1.Pool{Name: name})
-		return &l.Pools[len(l.Pools)-1]
-	}
-	for _, kv := range o.PoolLimits {
-		name, n, err := limitFlag("--pool-limit", "POOL=N", kv)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool(name).ConcurrencyLimit = &n
-	}
-	for _, kv := range o.QueueLimits {
-		name, n, err := limitFlag("--queue-limit", "POOL/QUEUE=N", kv)
-		if err != nil {
-			return nil, nil, err
-		}
-		pn, qn, ok := strings.Cut(name, "/")
-		if !ok || pn == "" || qn == "" {
-			return nil, nil, fmt.Errorf("--queue-limit %q: want POOL/QUEUE=N", kv)
-		}
-		p := pool(pn)
-		if q := p.Queue(qn); q != nil {
-			q.ConcurrencyLimit = &n
-		} else {
-			p.Queues = append(p.Queues, v1alpha1.Queue{Name: qn, ConcurrencyLimit: &n})
-		}
-	}
-	for _, kv := range o.TagLimits {
-		tag, n, err := limitFlag("--tag-limit", "TAG=N", kv)
-		if err != nil {
-			return nil, nil, err
-		}
-		found := false
-		for i := range l.ConcurrencyLimits {
-			if l.ConcurrencyLimits[i].Tag == tag {
-				l.ConcurrencyLimits[i].Limit, found = n, true
-			}
-		}
-		if !found {
-			l.ConcurrencyLimits = append(l.ConcurrencyLimits, v1alpha1.TagLimit{Tag: tag, Limit: n})
 		}
 	}
 	return l.Pools, l.ConcurrencyLimits, nil
-}
-
-func limitFlag(flag, form, kv string) (string, int32, error) {
-	k, v, ok := strings.Cut(kv, "=")
-	n, err := strconv.ParseInt(v, 10, 32)
-	if !ok || k == "" || err != nil || n < 0 {
-		return "", 0, errors.New(flag + " " + strconv.Quote(kv) + ": want " + form + " with N a whole number, 0 or more")
-	}
-	return k, int32(n), nil
 }

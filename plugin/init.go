@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,19 +30,25 @@ flows.yaml with two deployments of the hello flow, base-job-template.json,
 flows/hello.py, Dockerfile and requirements.txt. It refuses to overwrite a
 file unless --force is given.`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				o.Dir = args[0]
-			}
-			return o.Run()
-		},
+		RunE: runE(o),
 	}
 	cmd.Flags().BoolVar(&o.Force, "force", false, "overwrite existing files")
 	return cmd
 }
 
+// Complete takes the directory.
+func (o *InitOptions) Complete(args []string) error {
+	if len(args) == 1 {
+		o.Dir = args[0]
+	}
+	return nil
+}
+
+// Validate has nothing to check: cobra checks the arguments.
+func (o *InitOptions) Validate() error { return nil }
+
 // Run writes the scaffold.
-func (o *InitOptions) Run() error {
+func (o *InitOptions) Run(context.Context) error {
 	files, err := scaffold.Files()
 	if err != nil {
 		return err

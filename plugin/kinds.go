@@ -3,42 +3,27 @@ package plugin
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/client"
 )
 
 // The objects `get -o json|yaml|name` prints are views, not API objects:
 // kubectl-flows keeps everything in ConfigMaps and these put the pieces
 // together in the shape of a Kubernetes object (apiVersion, kind, metadata,
-// spec, status) so tools like jq and jsonpath work on them.
-const viewAPIVersion = v1alpha1.APIVersion
+// spec, status) so tools like jq and jsonpath work on them. Each is printed
+// from the client's view of its kind (client.RunView, ...), as describe
+// and the dashboard print it.
 
-// snapshot is what one `get` or `describe` reads: the installed config, the
-// runs, and the slots they hold.
-type snapshot struct {
-	ns        string
-	now       time.Time
-	installed *project.Installed
-	runs      []*project.RunInfo
-	usage     *project.Usage
-	cancels   cancelRequests // pending cancel requests, by run
-}
-
-func newSnapshot(ns string, now time.Time, in *project.Installed, runs []*project.RunInfo) *snapshot {
-	return &snapshot{ns: ns, now: now, installed: in, runs: runs, usage: project.CountSlots(runs, in)}
-}
-
-// view is one row of a `get`: its table cells and its object.
-type view struct {
+// row is one row of a `get`: its table cells and its object.
+type row struct {
 	name   string
 	labels map[string]string
 	cells  []any
@@ -51,7 +36,7 @@ type kindSpec struct {
 	plural  string
 	aliases []string
 	columns []metav1.TableColumnDefinition
-	views   func(s *snapshot) []view
+	rows    func(s *client.Snapshot) []row
 }
 
 func col(name string, wide bool, desc string) metav1.TableColumnDefinition {
@@ -60,78 +45,6 @@ func col(name string, wide bool, desc string) metav1.TableColumnDefinition {
 		p = 1
 	}
 	return metav1.TableColumnDefinition{Name: name, Type: "string", Priority: p, Description: desc}
-}
-
-var kinds = []*kindSpec{
-	{
-		kind: "Run", plural: "runs", aliases: []string{"run", "runs", "flowrun", "flowruns", "fr"},
-		columns: []metav1.TableColumnDefinition{
-			col("Name", false, "run request ConfigMap"),
-			col("Deployment", false, "flow/name"),
-			col("State", false, "Late: Scheduled and past its time"),
-			col("Queue", false, "pool/queue"),
-			col("Age", false, ""),
-			col("Duration", false, "running time"),
-			col("Reason", true, ""),
-			col("Job", true, ""),
-			col("Tags", true, ""),
-			col("Scheduled", true, "scheduled start (UTC)"),
-			col("Parent", true, "the run that started it (kubectl flows run inside a run's pod)"),
-			col("Attempts", true, "ended attempts and their outcome, for a run with a retry policy"),
-		},
-		views: runViews,
-	},
-	{
-		kind: "Deployment", plural: "deployments", aliases: []string{"deployment", "deployments", "deploy", "deploys"},
-		columns: []metav1.TableColumnDefinition{
-			col("Name", false, "flow/name"),
-			col("Pool", false, ""),
-			col("Queue", false, ""),
-			col("Schedule", false, ""),
-			col("Paused", false, ""),
-			col("Slots", false, "runs in flight / concurrency limit"),
-			col("Last Run", false, "state (age) of the newest run"),
-			col("Next Run", false, "next scheduled time (UTC)"),
-			col("Waiting", true, "runs waiting for a slot"),
-			col("Tags", true, ""),
-			col("Entrypoint", true, ""),
-		},
-		views: deploymentViews,
-	},
-	{
-		kind: "Pool", plural: "pools", aliases: []string{"pool", "pools", "workpool", "workpools", "wp"},
-		columns: []metav1.TableColumnDefinition{
-			col("Name", false, ""),
-			col("Paused", false, ""),
-			col("Slots", false, "runs in flight / concurrency limit"),
-			col("Waiting", false, "runs waiting for a slot"),
-			col("Queues", false, ""),
-			col("Deployments", true, ""),
-		},
-		views: poolViews,
-	},
-	{
-		kind: "Queue", plural: "queues", aliases: []string{"queue", "queues", "workqueue", "workqueues", "wq"},
-		columns: []metav1.TableColumnDefinition{
-			col("Name", false, "pool/queue"),
-			col("Priority", false, "lower is served first"),
-			col("Paused", false, ""),
-			col("Slots", false, "runs in flight / concurrency limit"),
-			col("Waiting", false, "runs waiting for a slot"),
-		},
-		views: queueViews,
-	},
-	{
-		kind: "ConcurrencyLimit", plural: "limits", aliases: []string{"limit", "limits", "concurrencylimit", "concurrencylimits", "tag", "tags"},
-		columns: []metav1.TableColumnDefinition{
-			col("Name", false, "tag"),
-			col("Slots", false, "runs in flight carrying the tag / limit"),
-			col("Rate", false, "starts per period on average, and at once (burst)"),
-			col("Next Start", false, "when the rate lets the next run start"),
-			col("Deployments", true, "deployments carrying the tag"),
-		},
-		views: limitViews,
-	},
 }
 
 func kindFor(arg string) *kindSpec {
@@ -154,8 +67,48 @@ func kindNames() []string {
 	return names
 }
 
+// kindArgs are the "KIND NAME" arguments of describe, pause and resume.
+type kindArgs struct {
+	args []string
+	kind *kindSpec
+	name string
+}
+
+func (a *kindArgs) complete(args []string) {
+	a.args = args
+	if len(args) == 2 {
+		a.kind, a.name = kindFor(args[0]), args[1]
+	}
+}
+
+// validate checks that the arguments name one of kinds, for the command
+// verb.
+func (a *kindArgs) validate(verb string, kinds []*kindSpec) error {
+	if len(a.args) != 2 {
+		return fmt.Errorf("usage: kubectl flows %s %s NAME", verb, kindChoice(kinds))
+	}
+	if !slices.Contains(kinds, a.kind) {
+		names := make([]string, len(kinds))
+		for i, k := range kinds {
+			names[i] = k.aliases[0]
+		}
+		last := len(names) - 1
+		return fmt.Errorf("%s works on a %s or %s, not %q", verb, strings.Join(names[:last], ", "), names[last], a.args[0])
+	}
+	return nil
+}
+
+// kindChoice is "(run|deployment|pool)" for a usage line.
+func kindChoice(kinds []*kindSpec) string {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = k.aliases[0]
+	}
+	return "(" + strings.Join(names, "|") + ")"
+}
+
 // object builds a view object from its parts.
-func object(kind, name, ns string, created metav1.Time, labels map[string]string, spec, status any) *unstructured.Unstructured {
+func object(kind, name, ns string, created time.Time, labels map[string]string, spec, status any) *unstructured.Unstructured {
 	meta := map[string]any{"name": name, "namespace": ns}
 	if !created.IsZero() {
 		meta["creationTimestamp"] = created.UTC().Format(time.RFC3339)
@@ -168,7 +121,7 @@ func object(kind, name, ns string, created metav1.Time, labels map[string]string
 		meta["labels"] = l
 	}
 	return &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": viewAPIVersion,
+		"apiVersion": v1alpha1.APIVersion,
 		"kind":       kind,
 		"metadata":   meta,
 		"spec":       toMap(spec),
@@ -189,13 +142,6 @@ func toMap(v any) map[string]any {
 	return m
 }
 
-func age(now time.Time, t metav1.Time) string {
-	if t.IsZero() {
-		return "<unknown>"
-	}
-	return duration.HumanDuration(now.Sub(t.Time))
-}
-
 func orNone(s string) string {
 	if s == "" {
 		return "<none>"
@@ -210,437 +156,27 @@ func slotsCell(inUse int32, limit *int32) string {
 	return fmt.Sprintf("%d/%d", inUse, *limit)
 }
 
-// runDuration is how long the run ran: start to end, or to now.
-func runDuration(r *project.RunInfo, now time.Time) string {
-	st := r.Status
-	if st.StartTime == nil {
-		return ""
+func timeCell(t time.Time) string {
+	if t.IsZero() {
+		return "<none>"
 	}
-	end := now
-	if st.EndTime != nil {
-		end = st.EndTime.Time
-	}
-	if end.Before(st.StartTime.Time) {
-		return "0s"
-	}
-	return duration.HumanDuration(end.Sub(st.StartTime.Time))
-}
-
-// runQueue is pool/queue the run holds, or would use.
-func (s *snapshot) runQueue(r *project.RunInfo) (pool, queue string) {
-	if r.Status.Pool != "" {
-		return r.Status.Pool, r.Status.Queue
-	}
-	if d := s.installed.Deployments[r.Deployment()]; d != nil {
-		return d.Pool, d.Queue
-	}
-	return "", ""
-}
-
-// runStatusView is a run's status as `get -o json` shows it: the stored
-// status plus whether it is Late.
-type runStatusView struct {
-	v1alpha1.RunStatus `json:",inline"`
-	Late               bool `json:"late,omitempty"`
-	// CancelRequested: a cancel request names this run (by name and UID)
-	// and the reconciler has not carried it out yet.
-	CancelRequested bool `json:"cancelRequested,omitempty"`
-}
-
-// cancelRequested says whether an unfinished run has a cancel request.
-func (s *snapshot) cancelRequested(r *project.RunInfo) bool {
-	return !r.State().Final() && s.cancels.forRun(r.ConfigMap) != nil
-}
-
-func runObject(s *snapshot, r *project.RunInfo) *unstructured.Unstructured {
-	st := *r.Status
-	st.State = r.State()
-	var spec any = r.Request
-	if r.Request == nil {
-		spec = map[string]any{"invalid": r.RequestErr.Error()}
-	}
-	return object("Run", r.ConfigMap.Name, r.ConfigMap.Namespace, r.ConfigMap.CreationTimestamp, r.ConfigMap.Labels,
-		spec, runStatusView{RunStatus: st, Late: r.DisplayState(s.now) == v1alpha1.StateLate, CancelRequested: s.cancelRequested(r)})
-}
-
-func runView(s *snapshot, r *project.RunInfo) view {
-	pool, queue := s.runQueue(r)
-	q := ""
-	if pool != "" {
-		q = pool + "/" + queue
-	}
-	sched := ""
-	if t := r.ScheduledTime(); !t.IsZero() {
-		sched = t.UTC().Format(time.RFC3339)
-	}
-	tags := r.Status.Tags
-	if len(tags) == 0 && r.Request != nil {
-		tags = r.Request.Tags
-	}
-	state := stateText(r, s.now)
-	if s.cancelRequested(r) {
-		state += " (cancel requested)"
-	}
-	return view{
-		name:   r.ConfigMap.Name,
-		labels: r.ConfigMap.Labels,
-		cells: []any{
-			r.ConfigMap.Name, orNone(r.Deployment()), state, orNone(q),
-			age(s.now, r.ConfigMap.CreationTimestamp), runDuration(r, s.now),
-			orNone(r.Status.Reason), orNone(r.Status.JobName), orNone(strings.Join(tags, ",")), sched,
-			orNone(parentName(r)), orNone(attemptsText(r.Status)),
-		},
-		obj: runObject(s, r),
-	}
-}
-
-// stateText is the state get and describe show: where a run awaiting its
-// retry is, else its state (Late for a Scheduled run past its time).
-func stateText(r *project.RunInfo, now time.Time) string {
-	if retrying := v1alpha1.RetryText(r.Status, now); retrying != "" {
-		return retrying
-	}
-	return string(r.DisplayState(now))
-}
-
-// attemptsText lists a run's ended attempts with their outcome:
-// "1:Evicted 2:Completed".
-func attemptsText(st *v1alpha1.RunStatus) string {
-	parts := make([]string, len(st.Attempts))
-	for i, a := range st.Attempts {
-		parts[i] = fmt.Sprintf("%d:%s", a.Attempt, a.Outcome)
-	}
-	return strings.Join(parts, " ")
-}
-
-// parentName is the run that started r, as its request says ("" for
-// none); the reconciler rejects a run whose parent it cannot accept.
-func parentName(r *project.RunInfo) string {
-	if r.Request == nil || r.Request.Parent == nil {
-		return ""
-	}
-	return r.Request.Parent.Run
-}
-
-// children are the runs that name r as their parent, by name and UID,
-// oldest first.
-func children(runs []*project.RunInfo, r *project.RunInfo) []*project.RunInfo {
-	var out []*project.RunInfo
-	for _, c := range runs {
-		if c.Request != nil && c.Request.Parent.Is(r.ConfigMap) {
-			out = append(out, c)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		return out[i].ConfigMap.CreationTimestamp.Before(&out[j].ConfigMap.CreationTimestamp)
-	})
-	return out
-}
-
-func runViews(s *snapshot) []view {
-	out := make([]view, 0, len(s.runs))
-	for _, r := range s.runs {
-		out = append(out, runView(s, r))
-	}
-	return out
-}
-
-// lastRuns maps each deployment to its newest run.
-func (s *snapshot) lastRuns() map[string]*project.RunInfo {
-	last := map[string]*project.RunInfo{}
-	for _, r := range s.runs { // oldest first
-		last[r.Deployment()] = r
-	}
-	return last
-}
-
-// scheduleString shows a deployment's schedules compactly, each with what
-// sets it apart from a plain one in brackets.
-func scheduleString(d *v1alpha1.Deployment) string {
-	var parts []string
-	for _, sc := range d.Schedules {
-		p := scheduleText(sc)
-		var notes []string
-		if !sc.IsActive() {
-			notes = append(notes, "inactive")
-		}
-		if sc.CatchUp != "" && sc.CatchUp != v1alpha1.CatchUpLatest {
-			notes = append(notes, "catchup "+sc.CatchUp)
-		}
-		if len(sc.Parameters) > 0 {
-			notes = append(notes, "own parameters")
-		}
-		if len(notes) > 0 {
-			p += " [" + strings.Join(notes, ", ") + "]"
-		}
-		parts = append(parts, p)
-	}
-	return strings.Join(parts, ", ")
-}
-
-// scheduleText is when a schedule fires: its cron and time zone, or its
-// interval.
-func scheduleText(sc v1alpha1.Schedule) string {
-	p := sc.Cron
-	if sc.Interval != nil {
-		p = "every " + sc.Interval.Duration.String()
-	}
-	if sc.Timezone != "" {
-		p += " (" + sc.Timezone + ")"
-	}
-	return p
-}
-
-// catchUpText is a schedule's catch-up policy as describe shows it.
-func catchUpText(sc v1alpha1.Schedule) string {
-	if sc.CatchUpPolicy() != v1alpha1.CatchUpAll {
-		return sc.CatchUpPolicy()
-	}
-	return fmt.Sprintf("All (max %d)", sc.MaxCatchupOrDefault())
-}
-
-// scheduleParameters are the parameters of the runs schedule j fires, as
-// JSON, when it sets its own ("" when its runs take the deployment's).
-func scheduleParameters(d *v1alpha1.Deployment, j int) string {
-	if len(d.Schedules[j].Parameters) == 0 {
-		return ""
-	}
-	b, _ := json.Marshal(project.ScheduleParameters(d, j))
-	return string(b)
-}
-
-// nextRun is the earliest next tick of the deployment's active schedules.
-func nextRun(d *v1alpha1.Deployment, now time.Time) time.Time {
-	var next time.Time
-	for _, sc := range d.Schedules {
-		if !sc.IsActive() {
-			continue
-		}
-		n, err := project.NextFires(sc, now, 1)
-		if err != nil || len(n) == 0 {
-			continue
-		}
-		if next.IsZero() || n[0].Before(next) {
-			next = n[0]
-		}
-	}
-	return next
-}
-
-type deploymentStatusView struct {
-	Paused      pauseState   `json:"paused"`
-	SlotsInUse  int32        `json:"slotsInUse"`
-	Waiting     int32        `json:"waiting"`
-	LastRun     *lastRunView `json:"lastRun,omitempty"`
-	NextRunTime *metav1.Time `json:"nextRunTime,omitempty"`
-}
-
-type lastRunView struct {
-	Name    string            `json:"name"`
-	State   v1alpha1.RunState `json:"state"`
-	Created metav1.Time       `json:"creationTimestamp"`
-}
-
-func deploymentViews(s *snapshot) []view {
-	last := s.lastRuns()
-	var out []view
-	for _, name := range s.installed.DeploymentNames() {
-		d := s.installed.Deployments[name]
-		st := deploymentStatusView{
-			Paused:     s.deploymentPause(d),
-			SlotsInUse: s.usage.Deployment[name],
-			Waiting:    s.usage.WaitingDeployment[name],
-		}
-		lastCell := "<none>"
-		if r := last[name]; r != nil {
-			st.LastRun = &lastRunView{Name: r.ConfigMap.Name, State: r.DisplayState(s.now), Created: r.ConfigMap.CreationTimestamp}
-			lastCell = fmt.Sprintf("%s (%s)", r.DisplayState(s.now), age(s.now, r.ConfigMap.CreationTimestamp))
-		}
-		nextCell := "<none>"
-		if n := nextRun(&d.Deployment, s.now); !n.IsZero() {
-			st.NextRunTime = &metav1.Time{Time: n}
-			nextCell = n.UTC().Format(time.RFC3339)
-		}
-		out = append(out, view{
-			name:   name,
-			labels: d.ConfigMap.Labels,
-			cells: []any{
-				name, d.Pool, d.Queue, orNone(scheduleString(&d.Deployment)), st.Paused.String(),
-				slotsCell(st.SlotsInUse, d.ConcurrencyLimit), lastCell, nextCell,
-				fmt.Sprint(st.Waiting), orNone(strings.Join(d.Tags, ",")), d.Entrypoint,
-			},
-			obj: object("Deployment", name, s.ns, d.ConfigMap.CreationTimestamp, d.ConfigMap.Labels, d.Deployment, st),
-		})
-	}
-	return out
-}
-
-type poolStatusView struct {
-	Paused       pauseState `json:"paused"`
-	SlotsInUse   int32      `json:"slotsInUse"`
-	Waiting      int32      `json:"waiting"`
-	PausedQueues []string   `json:"pausedQueues,omitempty"`
-}
-
-// deploymentsIn names the deployments of a pool (and queue, when given).
-func (s *snapshot) deploymentsIn(pool, queue string) []string {
-	var names []string
-	for _, n := range s.installed.DeploymentNames() {
-		d := s.installed.Deployments[n]
-		if d.Pool == pool && (queue == "" || d.Queue == queue) {
-			names = append(names, n)
-		}
-	}
-	return names
-}
-
-func poolViews(s *snapshot) []view {
-	var out []view
-	for _, name := range s.installed.PoolNames() {
-		p := s.installed.Pools[name]
-		st := poolStatusView{
-			Paused:     poolPause(p),
-			SlotsInUse: s.usage.Pool[name],
-			Waiting:    s.usage.WaitingPool[name],
-		}
-		var queues []string
-		for _, q := range p.Queues {
-			queues = append(queues, q.Name)
-			if p.QueuePaused(q.Name) {
-				st.PausedQueues = append(st.PausedQueues, q.Name)
-			}
-		}
-		out = append(out, view{
-			name:   name,
-			labels: p.ConfigMap.Labels,
-			cells: []any{
-				name, st.Paused.String(), slotsCell(st.SlotsInUse, p.ConcurrencyLimit), fmt.Sprint(st.Waiting),
-				orNone(strings.Join(queues, ",")), orNone(strings.Join(s.deploymentsIn(name, ""), ",")),
-			},
-			obj: object("Pool", name, s.ns, p.ConfigMap.CreationTimestamp, p.ConfigMap.Labels, p.Pool, st),
-		})
-	}
-	return out
-}
-
-type queueSpecView struct {
-	Pool string `json:"pool"`
-	v1alpha1.Queue
-}
-
-type queueStatusView struct {
-	Paused     pauseState `json:"paused"`
-	SlotsInUse int32      `json:"slotsInUse"`
-	Waiting    int32      `json:"waiting"`
-}
-
-// queueRow is one queue as get and describe show it.
-type queueRow struct {
-	name   string // pool/queue
-	pool   *project.InstalledPool
-	queue  *v1alpha1.Queue
-	status queueStatusView
-}
-
-func queueRows(s *snapshot) []queueRow {
-	var out []queueRow
-	for _, name := range s.installed.QueueNames() {
-		poolName, qName, _ := strings.Cut(name, "/")
-		p := s.installed.Pools[poolName]
-		q := p.Queue(qName)
-		out = append(out, queueRow{name: name, pool: p, queue: q, status: queueStatusView{
-			Paused: queuePause(p, q), SlotsInUse: s.usage.Queue[name], Waiting: s.usage.WaitingQueue[name],
-		}})
-	}
-	return out
-}
-
-func queueViews(s *snapshot) []view {
-	var out []view
-	for _, r := range queueRows(s) {
-		st := r.status
-		labels := map[string]string{v1alpha1.LabelPool: r.pool.Name, v1alpha1.LabelQueue: r.queue.Name}
-		out = append(out, view{
-			name:   r.name,
-			labels: labels,
-			cells: []any{
-				r.name, fmt.Sprint(r.queue.Priority), st.Paused.String(), slotsCell(st.SlotsInUse, r.queue.ConcurrencyLimit), fmt.Sprint(st.Waiting),
-			},
-			obj: object("Queue", r.name, s.ns, r.pool.ConfigMap.CreationTimestamp, labels, queueSpecView{Pool: r.pool.Name, Queue: *r.queue}, st),
-		})
-	}
-	return out
-}
-
-type limitStatusView struct {
-	SlotsInUse int32 `json:"slotsInUse"`
-	// NextStartTime is when the next run may start by the tag's rate,
-	// worked out from the runs' pendingTimes.
-	NextStartTime *metav1.Time `json:"nextStartTime,omitempty"`
-}
-
-// rateCells are a tag limit's rate and its next start, for tables.
-func rateCells(l *v1alpha1.TagLimit, next time.Time, now time.Time) (string, string) {
-	if l.Rate == "" {
-		return "<none>", "<none>"
-	}
-	rate := fmt.Sprintf("%s, burst %d", l.Rate, l.BurstOf())
-	if !next.After(now) {
-		return rate, "now"
-	}
-	return rate, "in " + duration.HumanDuration(next.Sub(now))
-}
-
-func limitViews(s *snapshot) []view {
-	tags := make([]string, 0, len(s.installed.TagLimits))
-	for t := range s.installed.TagLimits {
-		tags = append(tags, t)
-	}
-	sort.Strings(tags)
-	var out []view
-	for _, tag := range tags {
-		limit := s.installed.TagLimits[tag]
-		var deps []string
-		for _, n := range s.installed.DeploymentNames() {
-			for _, t := range s.installed.Deployments[n].Tags {
-				if t == tag {
-					deps = append(deps, n)
-				}
-			}
-		}
-		st := limitStatusView{SlotsInUse: s.usage.Tag[tag]}
-		spec := v1alpha1.TagLimit{Tag: tag, Limit: limit}
-		if l, ok := s.installed.TagRates[tag]; ok {
-			spec = l
-		}
-		next := project.NextStart(&spec, s.usage.Starts[tag], s.now)
-		if !next.IsZero() {
-			st.NextStartTime = &metav1.Time{Time: next}
-		}
-		rate, nextCell := rateCells(&spec, next, s.now)
-		out = append(out, view{
-			name:  tag,
-			cells: []any{tag, slotsCell(st.SlotsInUse, &limit), rate, nextCell, orNone(strings.Join(deps, ","))},
-			obj:   object("ConcurrencyLimit", tag, s.ns, metav1.Time{}, nil, spec, st),
-		})
-	}
-	return out
+	return t.UTC().Format(time.RFC3339)
 }
 
 // table builds the metav1.Table the cli-runtime table printer prints.
-func table(k *kindSpec, views []view) *metav1.Table {
+func table(k *kindSpec, rows []row) *metav1.Table {
 	t := &metav1.Table{ColumnDefinitions: k.columns}
-	for _, v := range views {
-		t.Rows = append(t.Rows, metav1.TableRow{Cells: v.cells, Object: runtime.RawExtension{Object: v.obj}})
+	for _, r := range rows {
+		t.Rows = append(t.Rows, metav1.TableRow{Cells: r.cells, Object: runtime.RawExtension{Object: r.obj}})
 	}
 	return t
 }
 
 // list wraps view objects as kubectl wraps several objects: kind List.
-func list(views []view) *unstructured.UnstructuredList {
+func list(rows []row) *unstructured.UnstructuredList {
 	l := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "v1", "kind": "List", "metadata": map[string]any{"resourceVersion": ""}}}
-	for _, v := range views {
-		l.Items = append(l.Items, *v.obj)
+	for _, r := range rows {
+		l.Items = append(l.Items, *r.obj)
 	}
 	return l
 }

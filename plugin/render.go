@@ -1,8 +1,8 @@
 package plugin
 
 import (
+	"context"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -68,15 +68,7 @@ With --check nothing is written: it exits 1 and prints a unified diff when
 DIR is stale, 0 when it matches, and 2 on error.`,
 		Example: renderExample,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(); err != nil {
-				return o.fail(err)
-			}
-			if err := o.Validate(); err != nil {
-				return o.fail(err)
-			}
-			return o.Run()
-		},
+		RunE:    runE(o),
 	}
 	o.addFlags(cmd.Flags())
 	cmd.Flags().StringVarP(&o.OutDir, "output-dir", "o", "", "directory to write the manifests into (default deploy, or clusters for a project with environments, one directory each)")
@@ -95,19 +87,19 @@ DIR is stale, 0 when it matches, and 2 on error.`,
 // check could not run, leaving 1 for "stale".
 func (o *RenderOptions) fail(err error) error {
 	if o.Check {
-		return &ExitError{Code: 2, Err: err}
+		return exitWith(2, err)
 	}
 	return err
 }
 
 // Complete fills defaults.
-func (o *RenderOptions) Complete() error {
-	return o.projectFlags.complete()
+func (o *RenderOptions) Complete(args []string) error {
+	return o.fail(o.projectFlags.complete())
 }
 
 // Validate checks the flags.
 func (o *RenderOptions) Validate() error {
-	return o.projectFlags.validate()
+	return o.fail(o.projectFlags.validate())
 }
 
 // DefaultOutDir is where render writes: deploy, or for a project with
@@ -131,7 +123,7 @@ func (o *RenderOptions) outDir(l *project.Loaded) string {
 }
 
 // Run renders each environment (or the project), then writes or checks.
-func (o *RenderOptions) Run() error {
+func (o *RenderOptions) Run(context.Context) error {
 	collectLess()
 	all, err := o.loadAll()
 	if err != nil {
@@ -143,7 +135,7 @@ func (o *RenderOptions) Run() error {
 		flux := o.Flux
 		if flux.Source != "" {
 			if flux.Path == "" {
-				flux.Path = repoRelative(dir)
+				flux.Path = render.RepoPath(dir)
 			} else {
 				flux.Path = path.Join(flux.Path, l.Environment)
 			}
@@ -200,33 +192,4 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-// repoRelative gives dir relative to the root of the git repository that
-// holds it, for Flux's Kustomization path; outside git, dir as given.
-func repoRelative(dir string) string {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return dir
-	}
-	root := gitTopLevel(filepath.Dir(abs))
-	if root == "" {
-		return dir
-	}
-	rel, err := filepath.Rel(root, abs)
-	if err != nil || strings.HasPrefix(rel, "..") {
-		return dir
-	}
-	return filepath.ToSlash(rel)
-}
-
-func gitTopLevel(dir string) string {
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
-			return d
-		}
-		if filepath.Dir(d) == d {
-			return ""
-		}
-	}
 }

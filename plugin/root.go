@@ -4,6 +4,7 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -28,6 +29,14 @@ func (e *ExitError) Error() string {
 
 func (e *ExitError) Unwrap() error { return e.Err }
 
+// exitWith gives err (when not nil) an exit status.
+func exitWith(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &ExitError{Code: code, Err: err}
+}
+
 // ExitCode returns the status a process should exit with for err.
 func ExitCode(err error) int {
 	if err == nil {
@@ -38,6 +47,33 @@ func ExitCode(err error) int {
 		return ee.Code
 	}
 	return 1
+}
+
+// options is the shape of every command's options, as in kubectl:
+// Complete fills in what the flags and arguments imply (defaults, parsed
+// values, clients), Validate checks them without side effects, and Run
+// does the work and prints.
+type options interface {
+	Complete(args []string) error
+	Validate() error
+	Run(ctx context.Context) error
+}
+
+// runE runs a command's options: Complete, Validate, Run.
+func runE(o options) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := o.Complete(args); err != nil {
+			return err
+		}
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		return o.Run(ctx)
+	}
 }
 
 // NewCmdFlows is the root command.

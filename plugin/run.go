@@ -12,17 +12,15 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
-	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/client"
+	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 )
 
 // Exit statuses of `run --wait` and `run --watch`, so a CI pipeline can
@@ -130,22 +128,26 @@ type RunOptions struct {
 	Wait       bool
 	Watch      bool
 	Timeout    time.Duration
-	Validate   bool
-	Local      bool
-	Python     string
-	Output     string
+	// ValidateValues is --validate: check parameters and job variables
+	// before submitting.
+	ValidateValues bool
+	Local          bool
+	Python         string
+	Output         string
 	projectFlags
+	args        []string
 	deployment  string
 	params      map[string]any
 	jobVars     map[string]any
 	scheduledAt *metav1.Time
+	client      *client.Client
 	f           *Factory
 	genericiooptions.IOStreams
 }
 
 // NewCmdRun is `kubectl flows run`.
 func NewCmdRun(f *Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &RunOptions{f: f, IOStreams: streams, Validate: true}
+	o := &RunOptions{f: f, IOStreams: streams, ValidateValues: true}
 	cmd := &cobra.Command{
 		Use:                   "run FLOW/DEPLOYMENT [-p key=value...] [-j var=value...] [--tag T...] [--at TIME | --in DURATION] [--wait | --watch | --local] [--timeout D]",
 		DisableFlagsInUseLine: true,
@@ -153,12 +155,7 @@ func NewCmdRun(f *Factory, streams genericiooptions.IOStreams) *cobra.Command {
 		Long:                  runLong,
 		Example:               runExample,
 		ValidArgsFunction:     completeDeployments(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:                  runE(o),
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&o.Params, "param", "p", nil, "parameter as KEY=VALUE; VALUE is JSON when it parses, else a string (repeatable)")
@@ -171,7 +168,7 @@ func NewCmdRun(f *Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	fl.BoolVar(&o.Wait, "wait", false, "wait until the run ends; the exit status says how (see above)")
 	fl.BoolVar(&o.Watch, "watch", false, "print each state change until the run ends; the exit status says how")
 	fl.DurationVar(&o.Timeout, "timeout", 0, "with --wait or --watch, give up after this long (exit 6); 0 waits forever")
-	fl.BoolVar(&o.Validate, "validate", true, "check parameters and job variables against their schemas before creating the run")
+	fl.BoolVar(&o.ValidateValues, "validate", true, "check parameters and job variables against their schemas before creating the run")
 	fl.BoolVar(&o.Local, "local", false, "run the flow here, as a local process in the project directory, instead of in the cluster")
 	fl.StringVarP(&o.Output, "output", "o", "", "json or yaml: print the run as `get run -o json|yaml` does, once created, or with --wait once it has ended (instead of its name and summary)")
 	fl.StringVar(&o.Python, "python", "", "with --local, the Python that runs the entrypoint (default: python3, else python, on PATH)")
@@ -179,32 +176,12 @@ func NewCmdRun(f *Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	return cmd
 }
 
-// Complete checks and parses the flags.
+// Complete parses the flags: parameters, job variables, the start time,
+// and the client of a run in the cluster.
 func (o *RunOptions) Complete(args []string) error {
-	if len(args) != 1 {
-		return errors.New("name one deployment as FLOW/NAME, e.g. kubectl flows run hello/default")
-	}
-	o.deployment = args[0]
-	if o.Wait && o.Watch {
-		return errors.New("--wait and --watch do not go together: --watch prints the states, --wait only the end")
-	}
-	if o.Local && (o.Wait || o.Watch || o.At != "" || o.In != 0 || len(o.Tags) > 0) {
-		return errors.New("--local runs the flow here and now: --wait, --watch, --at, --in and --tag are for runs in the cluster")
-	}
-	if !o.Local && (o.Python != "" || o.File != "" || len(o.ExtStrs) > 0) {
-		return errors.New("--python, -f and --ext-str go with --local (a run in the cluster uses the deployment installed there)")
-	}
-	switch {
-	case o.Output != "" && o.Output != "json" && o.Output != "yaml":
-		return fmt.Errorf("-o %q: want json or yaml", o.Output)
-	case o.Output != "" && (o.Watch || o.Local):
-		return errors.New("-o prints the run object: use it alone or with --wait, not with --watch or --local")
-	}
-	if o.Timeout != 0 && !o.Wait && !o.Watch && !o.Local {
-		return errors.New("--timeout needs --wait or --watch")
-	}
-	if o.At != "" && o.In != 0 {
-		return errors.New("--at and --in do not go together")
+	o.args = args
+	if len(args) == 1 {
+		o.deployment = args[0]
 	}
 	o.params = map[string]any{}
 	if o.ParamsFile != "" {
@@ -226,18 +203,44 @@ func (o *RunOptions) Complete(args []string) error {
 	if err := parseKeyValues("-j", o.JobVars, o.jobVars); err != nil {
 		return err
 	}
-	now := o.f.now()
-	switch {
-	case o.At != "":
+	if o.At != "" {
 		t, err := time.Parse(time.RFC3339, o.At)
 		if err != nil {
 			return fmt.Errorf("--at %q: want an RFC 3339 time such as 2026-11-22T10:00:00Z", o.At)
 		}
 		o.scheduledAt = &metav1.Time{Time: t.UTC()}
+	} else if o.In > 0 {
+		o.scheduledAt = &metav1.Time{Time: o.f.now().Add(o.In).UTC().Truncate(time.Second)}
+	}
+	if o.Local {
+		return nil
+	}
+	var err error
+	o.client, err = o.f.FlowsClient()
+	return err
+}
+
+// Validate checks that the flags go together.
+func (o *RunOptions) Validate() error {
+	switch {
+	case len(o.args) != 1:
+		return errors.New("name one deployment as FLOW/NAME, e.g. kubectl flows run hello/default")
+	case o.Wait && o.Watch:
+		return errors.New("--wait and --watch do not go together: --watch prints the states, --wait only the end")
+	case o.Local && (o.Wait || o.Watch || o.At != "" || o.In != 0 || len(o.Tags) > 0):
+		return errors.New("--local runs the flow here and now: --wait, --watch, --at, --in and --tag are for runs in the cluster")
+	case !o.Local && (o.Python != "" || o.File != "" || len(o.ExtStrs) > 0):
+		return errors.New("--python, -f and --ext-str go with --local (a run in the cluster uses the deployment installed there)")
+	case o.Output != "" && o.Output != "json" && o.Output != "yaml":
+		return fmt.Errorf("-o %q: want json or yaml", o.Output)
+	case o.Output != "" && (o.Watch || o.Local):
+		return errors.New("-o prints the run object: use it alone or with --wait, not with --watch or --local")
+	case o.Timeout != 0 && !o.Wait && !o.Watch && !o.Local:
+		return errors.New("--timeout needs --wait or --watch")
+	case o.At != "" && o.In != 0:
+		return errors.New("--at and --in do not go together")
 	case o.In < 0:
 		return errors.New("--in must not be negative")
-	case o.In > 0:
-		o.scheduledAt = &metav1.Time{Time: now.Add(o.In).UTC().Truncate(time.Second)}
 	}
 	return nil
 }
@@ -264,218 +267,83 @@ func jsonOrString(s string) any {
 
 // Run creates the run, then waits or watches.
 func (o *RunOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	if o.Local {
 		return o.runLocal(ctx)
 	}
-	in, err := o.f.readInstalled(ctx)
+	created, err := o.submit(ctx)
 	if err != nil {
 		return err
 	}
-	d, err := o.f.deployment(in, o.deployment)
-	if err != nil {
-		return err
-	}
-	parent, err := o.f.parentFromEnv(ctx, o.ErrOut)
-	if err != nil {
-		return err
-	}
-	req := &v1alpha1.RunRequest{Deployment: d.FullName(), ScheduledTime: o.scheduledAt, Tags: o.Tags, Parent: parent}
-	if len(o.params) > 0 {
-		req.Parameters = o.params
-	}
-	if len(o.jobVars) > 0 {
-		req.JobVariables = o.jobVars
-	}
-	created, err := submitRun(ctx, o.f, in, d, req, o.Name, o.Validate)
-	if err != nil {
-		return err
-	}
-	if o.Output != "" && !o.Wait {
-		return o.printRun(in, created)
-	}
-	if o.Output == "" {
+	switch {
+	case o.Output != "" && !o.Wait:
+		return o.printRun(ctx, created)
+	case o.Output == "":
 		fmt.Fprintln(o.Out, created.Name)
 	}
 	if !o.Wait && !o.Watch {
 		return nil
 	}
 	if o.Output == "" {
-		_, err := waitForRun(ctx, o.f, created, o.Timeout, o.Watch, o.Out, o.ErrOut)
+		_, err := waitForRun(ctx, o.client, client.ReadRun(created), o.Timeout, o.Watch, o.Out, o.ErrOut)
 		return err
 	}
 	// With -o the summary is the object: a flow that started a child
 	// reads its state, reason and resolved values from stdout, and the
 	// exit status says how it ended as always.
-	last, err := waitForRun(ctx, o.f, created, o.Timeout, false, io.Discard, o.ErrOut)
+	last, err := waitForRun(ctx, o.client, client.ReadRun(created), o.Timeout, false, io.Discard, o.ErrOut)
 	if last != nil {
-		if perr := o.printRun(in, last.ConfigMap); perr != nil {
+		if perr := o.printRun(ctx, last.ConfigMap); perr != nil {
 			return perr
 		}
 	}
 	return err
 }
 
+// submit creates the run request, with the run this command runs inside
+// of as its parent.
+func (o *RunOptions) submit(ctx context.Context) (*corev1.ConfigMap, error) {
+	in, err := o.client.Installed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := o.client.Deployment(in, o.deployment)
+	if err != nil {
+		return nil, err
+	}
+	req := &v1alpha1.RunRequest{Deployment: d.FullName(), ScheduledTime: o.scheduledAt, Tags: o.Tags}
+	if job := os.Getenv(jobtemplate.EnvRunName); job != "" {
+		if req.Parent, err = o.client.RunOfJob(ctx, job); err != nil {
+			return nil, err
+		}
+		if req.Parent == nil {
+			fmt.Fprintf(o.ErrOut, "warning: %s=%s names no run in namespace %q; the run is started without a parent\n", jobtemplate.EnvRunName, job, o.client.Namespace())
+		}
+	}
+	if len(o.params) > 0 {
+		req.Parameters = o.params
+	}
+	if len(o.jobVars) > 0 {
+		req.JobVariables = o.jobVars
+	}
+	created, err := o.client.Submit(ctx, in, d, req, o.Name, o.ValidateValues)
+	var invalid *client.InvalidError
+	if errors.As(err, &invalid) {
+		return nil, &ExitError{Code: ExitRejected, Err: err}
+	}
+	return created, err
+}
+
 // printRun prints a run as `get run NAME -o json|yaml` does.
-func (o *RunOptions) printRun(in *project.Installed, cm *corev1.ConfigMap) error {
-	r := project.ReadRun(cm)
-	s := newSnapshot(cm.Namespace, o.f.now(), in, []*project.RunInfo{r})
+func (o *RunOptions) printRun(ctx context.Context, cm *corev1.ConfigMap) error {
+	s, err := o.client.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	r := client.ReadRun(cm)
+	v := s.With(r).ViewRun(r)
 	var p printers.ResourcePrinter = &printers.JSONPrinter{}
 	if o.Output == "yaml" {
 		p = &printers.YAMLPrinter{}
 	}
-	return p.PrintObj(runObject(s, r), o.Out)
-}
-
-const fieldManager = "kubectl-flows"
-
-// submitRun creates a run request for deployment d, the one way runs are
-// made by hand: `kubectl flows run` and the dashboard's Run buttons. With
-// validate it first checks parameters and job variables as the reconciler
-// will (an error is ExitRejected). name may be empty for a generated one.
-func submitRun(ctx context.Context, f *Factory, in *project.Installed, d *project.InstalledDeployment, req *v1alpha1.RunRequest, name string, validate bool) (*corev1.ConfigMap, error) {
-	c, ns, err := f.clientIn()
-	if err != nil {
-		return nil, err
-	}
-	// The reconciler's decoding rules (names, tags, sizes) hold whatever
-	// validate says: a request they refuse could only be Rejected.
-	if err := req.Check(); err != nil {
-		return nil, &ExitError{Code: ExitRejected, Err: fmt.Errorf("not submitted: %w", err)}
-	}
-	if validate {
-		if err := validateRun(in, d, req.Parameters, req.JobVariables); err != nil {
-			return nil, &ExitError{Code: ExitRejected, Err: fmt.Errorf("not submitted: %w", err)}
-		}
-	}
-	cm, err := v1alpha1.NewRunRequest(ns, name, req)
-	if err != nil {
-		return nil, err
-	}
-	created, err := c.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{FieldManager: fieldManager})
-	if apierrors.IsAlreadyExists(err) {
-		return nil, fmt.Errorf("a run (or ConfigMap) named %q already exists in namespace %q; pick another --name", name, ns)
-	}
-	if err != nil {
-		return nil, f.apiError(err, "create", "configmaps")
-	}
-	return created, nil
-}
-
-// canSubmitRuns reports whether the user may create runs (as submitRun
-// does), for offering Run buttons.
-func (f *Factory) canSubmitRuns(ctx context.Context) bool { return f.canI(ctx, "create", "configmaps") }
-
-// validateRun checks parameters and job variables by project.CheckRun,
-// the rule the reconciler's admission applies.
-func validateRun(in *project.Installed, d *project.InstalledDeployment, params, jobVars map[string]any) error {
-	pool := in.Pools[d.Pool]
-	if pool == nil {
-		// The reconciler waits for the pool; the parameters can still be
-		// checked now.
-		merged := project.MergeParameters(d.Parameters, params)
-		return d.Params.Validate(merged)
-	}
-	_, err := project.CheckRun(project.RunInputs{
-		Pool: &pool.Pool, Template: pool.Template,
-		Deployment: &d.Deployment, Schema: d.Params, Parameters: params, JobVariables: jobVars,
-	})
-	return err
-}
-
-// waitForRun follows a run until it ends and returns its exit status as an
-// error (nil for Completed), and the run as last seen (nil if never).
-func waitForRun(ctx context.Context, f *Factory, cm *corev1.ConfigMap, timeout time.Duration, verbose bool, out, errOut io.Writer) (*project.RunInfo, error) {
-	c, err := f.KubeClient()
-	if err != nil {
-		return nil, err
-	}
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
-	var last *project.RunInfo
-	lastLine := ""
-	report := func(r *project.RunInfo) {
-		if !verbose {
-			return
-		}
-		st := r.Status
-		line := fmt.Sprintf("%-10s %s", r.State(), st.Reason)
-		if st.Message != "" {
-			line += ": " + st.Message
-		}
-		if line != lastLine {
-			lastLine = line
-			fmt.Fprintf(out, "%s  %s\n", f.now().UTC().Format(time.RFC3339), strings.TrimRight(line, " "))
-		}
-	}
-	if verbose {
-		report(project.ReadRun(cm))
-	}
-	_, err = watchtools.UntilWithSync(ctx, runWatcher(c, cm.Namespace, cm.Name), &corev1.ConfigMap{}, nil, func(ev watch.Event) (bool, error) {
-		switch ev.Type {
-		case watch.Deleted:
-			if obj, ok := ev.Object.(*corev1.ConfigMap); ok && obj.Name != cm.Name {
-				return false, nil
-			}
-			return false, fmt.Errorf("run %s was deleted before it ended", cm.Name)
-		case watch.Added, watch.Modified:
-			obj, ok := ev.Object.(*corev1.ConfigMap)
-			if !ok || obj.Name != cm.Name {
-				return false, nil
-			}
-			last = project.ReadRun(obj)
-			report(last)
-			return last.State().Final(), nil
-		}
-		return false, nil
-	})
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, watchtools.ErrWatchClosed) && ctx.Err() != nil || wait4Timeout(err) {
-			state := v1alpha1.StateScheduled
-			if last != nil {
-				state = last.State()
-			}
-			return last, &ExitError{Code: ExitTimeout, Err: fmt.Errorf("timed out after %s waiting for run %s, which is %s; it goes on (stop it with `kubectl flows cancel %s`)", timeout, cm.Name, state, cm.Name)}
-		}
-		if errors.Is(err, context.Canceled) {
-			return last, err
-		}
-		return last, f.apiError(err, "watch", "configmaps")
-	}
-	st := last.Status
-	summary := fmt.Sprintf("run %s %s", cm.Name, last.State())
-	if d := runDuration(last, f.now()); d != "" && st.EndTime != nil {
-		summary += " after " + d
-	}
-	code := exitCodeFor(last.State())
-	if code == ExitCompleted {
-		if !verbose {
-			fmt.Fprintln(out, summary)
-		}
-		return last, nil
-	}
-	if st.Reason != "" {
-		summary += ": " + st.Reason
-	}
-	if st.Message != "" {
-		summary += ": " + st.Message
-	}
-	if st.LogTail != "" {
-		fmt.Fprintf(errOut, "--- last lines of the pod's log ---\n%s", st.LogTail)
-		if !strings.HasSuffix(st.LogTail, "\n") {
-			fmt.Fprintln(errOut)
-		}
-		fmt.Fprintln(errOut, "---")
-	}
-	return last, &ExitError{Code: code, Err: errors.New(summary)}
-}
-
-// wait4Timeout recognises the timeout error of watchtools.
-func wait4Timeout(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "timed out waiting")
+	return p.PrintObj(runObject(&v), o.Out)
 }

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -27,22 +28,20 @@ parameters against their schemas, and resolves each deployment's Job, exactly
 as render does, without writing anything. Every problem is reported with its
 file, line and field.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.complete(); err != nil {
-				return err
-			}
-			if err := o.projectFlags.validate(); err != nil {
-				return err
-			}
-			return o.Run()
-		},
+		RunE: runE(o),
 	}
 	o.addFlags(cmd.Flags())
 	return cmd
 }
 
-// Run validates.
-func (o *ValidateOptions) Run() error {
+// Complete finds the project file.
+func (o *ValidateOptions) Complete(args []string) error { return o.complete() }
+
+// Validate checks the flags.
+func (o *ValidateOptions) Validate() error { return o.projectFlags.validate() }
+
+// Run validates the project.
+func (o *ValidateOptions) Run(context.Context) error {
 	all, err := o.loadAll()
 	if err != nil {
 		return err

@@ -81,13 +81,22 @@ func (b *StartBucket) Take() { b.tokens-- }
 
 // NextStart is when the next run carrying a tag limit's tag may start by
 // its rate, replayed from the starts given (clients give the runs'
-// pendingTimes, Usage.Starts); zero for a limit without a rate.
+// pendingTimes, client.Usage.Starts); zero for a limit without a rate.
 func NextStart(l *v1alpha1.TagLimit, starts []time.Time, now time.Time) time.Time {
+	if b := ReplayRate(l, starts, now); b != nil {
+		return b.Next()
+	}
+	return time.Time{}
+}
+
+// ReplayRate is a tag limit's start bucket replayed from the starts given
+// (ReplayStarts), nil for a limit without a (valid) rate.
+func ReplayRate(l *v1alpha1.TagLimit, starts []time.Time, now time.Time) *StartBucket {
 	r, err := v1alpha1.ParseRate(l.Rate)
 	if l.Rate == "" || err != nil {
-		return time.Time{}
+		return nil
 	}
-	return ReplayStarts(r, l.BurstOf(), starts, now).Next()
+	return ReplayStarts(r, l.BurstOf(), starts, now)
 }
 
 // validateRate checks a tag limit's rate and burst.

@@ -127,8 +127,13 @@ type decision struct {
 	kind      decisionKind
 	admission *admission // admit, cancel-new, and waits after admission
 	rejection *rejection // reject
-	// reason and message say why a run waits.
-	reason, message string
+	// reason and message say why a run waits; on names what it waits on:
+	// the limit with no free slot, what is paused, or the tag whose start
+	// rate holds it back ("tag db").
+	reason, message, on string
+	// until is when a run waiting for its time (or its retry's) or for a
+	// tag's start rate may start.
+	until time.Time
 }
 
 // writes reports whether a decision calls for a write. A run that waits
@@ -238,7 +243,7 @@ func plan(in planInput) planned {
 		a := pr.admission
 		if due := w.due(a); due.After(in.now) {
 			wakeAt(due)
-			out.decisions = append(out.decisions, decision{run: w, kind: decideWait, admission: a, reason: "Scheduled", message: "waiting for its scheduled time"})
+			out.decisions = append(out.decisions, decision{run: w, kind: decideWait, admission: a, reason: "Scheduled", message: "waiting for its scheduled time", until: due})
 			continue
 		}
 		if in.now.Sub(w.due(a)) > project.LateAfter {
@@ -247,7 +252,7 @@ func plan(in planInput) planned {
 			out.counts[v1alpha1.StateLate]++
 		}
 		if what := paused(a); what != "" {
-			out.decisions = append(out.decisions, decision{run: w, kind: decideWait, admission: a, reason: "Paused", message: what + " is paused"})
+			out.decisions = append(out.decisions, decision{run: w, kind: decideWait, admission: a, reason: "Paused", message: what + " is paused", on: what})
 			continue
 		}
 		queue = append(queue, ready{w, queuePriority(a)})
@@ -277,12 +282,12 @@ func plan(in planInput) planned {
 		}
 		if limit != "" {
 			out.waitsForSlot = true
-			out.decisions = append(out.decisions, decision{run: r.w, kind: decideWait, admission: a, reason: "WaitingForSlot", message: "waiting for a free slot of " + limit})
+			out.decisions = append(out.decisions, decision{run: r.w, kind: decideWait, admission: a, reason: "WaitingForSlot", message: "waiting for a free slot of " + limit, on: limit})
 			continue
 		}
 		if wait := startRate(rates, r.w, a); wait != nil {
-			wakeAt(wait.at)
-			out.decisions = append(out.decisions, wait.decision)
+			wakeAt(wait.until)
+			out.decisions = append(out.decisions, *wait)
 			continue
 		}
 		out.usage.add(a.slots)
@@ -301,21 +306,15 @@ func ownBuckets(in map[string]*project.StartBucket) map[string]*project.StartBuc
 	return own
 }
 
-// rateWait is a run held back by a tag's start rate until at.
-type rateWait struct {
-	decision decision
-	at       time.Time
-}
-
 // startRate takes a start from the bucket of each of a run's tags that
-// has a rate, or, when one has no token now, takes none and says until
-// when the run waits.
-func startRate(rates map[string]*project.StartBucket, w *waitingRun, a *admission) *rateWait {
+// has a rate, or, when one has no token now, takes none and decides that
+// the run waits, until the bucket has one.
+func startRate(rates map[string]*project.StartBucket, w *waitingRun, a *admission) *decision {
 	for _, t := range a.slots.Tags {
 		if b := rates[t]; b != nil && !b.Allows() {
 			next := b.Next()
-			return &rateWait{at: next, decision: decision{run: w, kind: decideWait, admission: a, reason: "WaitingForRate",
-				message: fmt.Sprintf("waiting for the start rate of tag %s (next start at %s)", t, next.UTC().Format(time.RFC3339))}}
+			return &decision{run: w, kind: decideWait, admission: a, reason: "WaitingForRate", on: project.SlotTag + " " + t, until: next,
+				message: fmt.Sprintf("waiting for the start rate of tag %s (next start at %s)", t, next.UTC().Format(time.RFC3339))}
 		}
 	}
 	for _, t := range a.slots.Tags {

@@ -2,7 +2,9 @@ package render
 
 import (
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -69,4 +71,34 @@ func fluxObjects(p *project.Project, o FluxOptions) ([]any, error) {
 		},
 	}
 	return []any{repo, ks}, nil
+}
+
+// RepoPath gives dir relative to the root of the git repository that
+// holds it, for FluxOptions.Path (the Kustomization's path); outside git,
+// dir as given.
+func RepoPath(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return dir
+	}
+	root := gitTopLevel(filepath.Dir(abs))
+	if root == "" {
+		return dir
+	}
+	rel, err := filepath.Rel(root, abs)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return dir
+	}
+	return filepath.ToSlash(rel)
+}
+
+func gitTopLevel(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
 }

@@ -45,7 +45,7 @@ type configSide struct {
 func readConfig(objs Objects, base *configSide) (*configSide, error) {
 	var cms []corev1.ConfigMap
 	var keys []string
-	for _, k := range objs.keys() {
+	for _, k := range objs.Keys() {
 		u := objs[k]
 		if !isConfig(u) {
 			continue

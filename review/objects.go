@@ -127,7 +127,8 @@ func (o Objects) addObject(file string, m map[string]any) error {
 	return nil
 }
 
-func (o Objects) keys() []string {
+// Keys are the objects' keys, sorted.
+func (o Objects) Keys() []string {
 	keys := make([]string, 0, len(o))
 	for k := range o {
 		keys = append(keys, k)

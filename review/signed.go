@@ -23,7 +23,7 @@ import (
 func unsigned(objs Objects) ([]string, map[string]string) {
 	byNS := map[string][]*corev1.ConfigMap{}
 	digests := map[string]string{}
-	for _, k := range objs.keys() {
+	for _, k := range objs.Keys() {
 		u := objs[k]
 		if isConfig(u) {
 			var cm corev1.ConfigMap

@@ -114,6 +114,13 @@ func TestDashboard(t *testing.T) {
 		if row.Slots != "1 / 1" || row.Waiting != "1" {
 			t.Errorf("tag db row: slots %q waiting %q, want 1 / 1 and 1", row.Slots, row.Waiting)
 		}
+		// Who holds the slot, and slow-b's place in line, linked both ways.
+		links := evalAs[struct{ Holder, Position, Limit string }](b, `({Holder: document.querySelector('tr[data-limit="tag db"] .holders a').textContent,
+			Position: document.querySelector('tr[data-run="slow-b"] .position').textContent,
+			Limit: document.querySelector('tr[data-run="slow-b"] .blocking a').getAttribute("href")})`)
+		if links.Holder != "slow-a" || links.Position != "1" || links.Limit != "#limit-tag-db" {
+			t.Errorf("limits page: tag db held by %q, slow-b %q in line, linked to %q; want slow-a, 1, #limit-tag-db", links.Holder, links.Position, links.Limit)
+		}
 		b.screenshot(filepath.Join(shots, "limits.png"))
 	})
 

@@ -120,9 +120,15 @@ func TestRunsStartRuns(t *testing.T) {
 		admin.expect(0, []string{"describe", "run", "nightly-1"}, "Children:", "extract-1", "extract-slow", "extract-later")
 		admin.expect(0, []string{"describe", "run", "extract-slow"}, "Parent:", "nightly-1 (Running)")
 		r := admin.expect(0, []string{"get", "runs", "-o", "wide"}, "PARENT")
-		for _, line := range strings.Split(r.stdout, "\n") {
-			if strings.HasPrefix(line, "extract-slow ") && !strings.HasSuffix(strings.TrimSpace(line), "nightly-1") {
-				t.Errorf("get runs -o wide: the child's row does not end with its parent: %q", line)
+		// The table is aligned: the PARENT cell starts where its header does.
+		lines := strings.Split(r.stdout, "\n")
+		col := strings.Index(lines[0], " PARENT ") + 1
+		for _, line := range lines {
+			if !strings.HasPrefix(line, "extract-slow ") {
+				continue
+			}
+			if col == 0 || len(line) <= col || strings.Fields(line[col:])[0] != "nightly-1" {
+				t.Errorf("get runs -o wide: the child's PARENT cell is not its parent: %q", line)
 			}
 		}
 	})

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -615,14 +616,23 @@ deployments:
 			t.Errorf("%s: %q", path, body)
 		}
 	}
-	body := httpGet(t, "http://"+metrics+"/metrics")
-	for _, want := range []string{
+	// The gauges are set by the reconciler's passes, which may come a
+	// moment after the last status write the wait above saw.
+	wants := []string{
 		`flows_runs{state="Completed"} 3`,
 		`flows_slots_limit{kind="pool",name="p"} 2`,
 		`flows_slots_in_use{kind="pool",name="p"} 0`,
 		`flows_dispatch_latency_seconds_count 8`,
 		`flows_jobs_created_total 8`,
-	} {
+	}
+	var body string
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		body = httpGet(t, "http://"+metrics+"/metrics")
+		if !slices.ContainsFunc(wants, func(w string) bool { return !strings.Contains(body, w) }) || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, want := range wants {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 			for _, l := range strings.Split(body, "\n") {

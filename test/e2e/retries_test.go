@@ -221,7 +221,7 @@ pools:
   - name: p
     baseJobTemplate: template.json
     jobVariables:
-      pod_watch_timeout_seconds: 2
+      pod_watch_timeout_seconds: 30
 deployments:
   - flow: exit
     name: never
@@ -246,6 +246,7 @@ deployments:
     retries: {attempts: 2, delay: 1s, on: [Crashed]}
     jobVariables:
       node_selector: {harness.kubectl-flows.dev/no-such-node: "true"}
+      pod_watch_timeout_seconds: 2
   - flow: crash
     name: not
     entrypoint: a.py:f
@@ -253,6 +254,7 @@ deployments:
     retries: {attempts: 2, delay: 1s, on: [Evicted, Failed]}
     jobVariables:
       node_selector: {harness.kubectl-flows.dev/no-such-node: "true"}
+      pod_watch_timeout_seconds: 2
 `
 
 // TestRetryOutcomes: an exit code the policy never retries ends the run

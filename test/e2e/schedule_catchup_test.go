@@ -120,7 +120,7 @@ func TestScheduleCatchUp(t *testing.T) {
 		})
 	time.Sleep(2 * time.Second) // anything more would come now
 	r.Kill()
-	r = e.startReconciler("")
+	e.startReconciler("")
 	time.Sleep(4 * time.Second)
 
 	var wantAll []time.Time

@@ -1,0 +1,206 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
+
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+)
+
+// Watch keeps the namespace's config, runs and cancel requests in caches
+// (list and watch), for the views that follow the project live: `get -w`
+// and the dashboard. Its snapshots are assembled as Client.Snapshot's.
+type Watch struct {
+	c                     *Client
+	config, runs, cancels cache.SharedIndexInformer
+}
+
+// Watch returns the caches; Start runs them.
+func (c *Client) Watch() *Watch {
+	return &Watch{c: c,
+		config:  c.configMapInformer(v1alpha1.LabelConfig),
+		runs:    c.configMapInformer(v1alpha1.LabelRun + "=true"),
+		cancels: c.configMapInformer(v1alpha1.LabelCancelRequest + "=true"),
+	}
+}
+
+// Start runs the caches until ctx ends (wg counts them), calling changed
+// on every change, and waits for them to fill: false if ctx ended first.
+func (w *Watch) Start(ctx context.Context, wg *sync.WaitGroup, changed func()) bool {
+	informers := []cache.SharedIndexInformer{w.config, w.runs, w.cancels}
+	run(ctx, wg, changed, informers...)
+	return cache.WaitForCacheSync(ctx.Done(), w.config.HasSynced, w.runs.HasSynced, w.cancels.HasSynced)
+}
+
+// Snapshot is the project as the caches last saw it.
+func (w *Watch) Snapshot() *Snapshot {
+	return NewSnapshot(w.c.ns, w.c.now(), storeConfigMaps(w.config.GetStore()), storeConfigMaps(w.runs.GetStore()), storeConfigMaps(w.cancels.GetStore()))
+}
+
+// Run is a run as the cache last saw it.
+func (w *Watch) Run(name string) (*RunInfo, bool) {
+	obj, ok, _ := w.runs.GetStore().GetByKey(w.c.ns + "/" + name)
+	if !ok {
+		return nil, false
+	}
+	return ReadRun(obj.(*corev1.ConfigMap)), true
+}
+
+// WatchRunObjects runs caches of the Jobs and pods of runs (labelled with
+// their run's Job name) until ctx ends, only to call changed: a run page
+// changes with them (waiting reasons) before the run's own state does.
+func (c *Client) WatchRunObjects(ctx context.Context, wg *sync.WaitGroup, changed func()) {
+	pods, jobs := c.kube.CoreV1().Pods(c.ns), c.kube.BatchV1().Jobs(c.ns)
+	withRunName := withLabels(v1alpha1.LabelRunName)
+	run(ctx, wg, changed,
+		cache.NewSharedIndexInformer(listWatch(pods.List, pods.Watch, withRunName), &corev1.Pod{}, 0, cache.Indexers{}),
+		cache.NewSharedIndexInformer(listWatch(jobs.List, jobs.Watch, withRunName), &batchv1.Job{}, 0, cache.Indexers{}))
+}
+
+func run(ctx context.Context, wg *sync.WaitGroup, changed func(), informers ...cache.SharedIndexInformer) {
+	handler := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { changed() },
+		UpdateFunc: func(any, any) { changed() },
+		DeleteFunc: func(any) { changed() },
+	}
+	for _, inf := range informers {
+		_, _ = inf.AddEventHandler(handler)
+		wg.Add(1)
+		go func() { defer wg.Done(); inf.RunWithContext(ctx) }()
+	}
+}
+
+// configMapInformer caches the namespace's ConfigMaps matching a label
+// selector.
+func (c *Client) configMapInformer(sel string) cache.SharedIndexInformer {
+	cms := c.kube.CoreV1().ConfigMaps(c.ns)
+	lw := listWatch(cms.List, cms.Watch, withLabels(sel))
+	return cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, c.kube), &corev1.ConfigMap{}, 0, cache.Indexers{})
+}
+
+func storeConfigMaps(store cache.Store) []corev1.ConfigMap {
+	items := store.List()
+	out := make([]corev1.ConfigMap, 0, len(items))
+	for _, it := range items {
+		if cm, ok := it.(*corev1.ConfigMap); ok {
+			out = append(out, *cm)
+		}
+	}
+	return out
+}
+
+// listWatch is a ListWatch over a typed client's List and Watch, with the
+// options set by with (a label or field selector).
+func listWatch[L runtime.Object](list func(context.Context, metav1.ListOptions) (L, error), watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error), with func(*metav1.ListOptions)) *cache.ListWatch {
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			with(&opts)
+			return list(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			with(&opts)
+			return watchFn(ctx, opts)
+		},
+	}
+}
+
+// withLabels sets a label selector on list and watch options.
+func withLabels(sel string) func(*metav1.ListOptions) {
+	return func(o *metav1.ListOptions) { o.LabelSelector = sel }
+}
+
+// runWatcher lists and watches one run's ConfigMap.
+func (c *Client) runWatcher(name string) cache.ListerWatcher {
+	sel := fields.OneTermEqualSelector("metadata.name", name).String()
+	cms := c.kube.CoreV1().ConfigMaps(c.ns)
+	lw := listWatch(cms.List, cms.Watch, func(o *metav1.ListOptions) { o.FieldSelector = sel })
+	return cache.ToListWatcherWithWatchListSemantics(lw, c.kube)
+}
+
+// FollowRun follows a run until it ends, calling seen with each version
+// of it, and returns it as last seen (nil if never). It fails with ctx's
+// error when ctx ends first (context.DeadlineExceeded for a timeout), and
+// when the run is deleted before it ends.
+func (c *Client) FollowRun(ctx context.Context, name string, seen func(*RunInfo)) (*RunInfo, error) {
+	var last *RunInfo
+	_, err := watchtools.UntilWithSync(ctx, c.runWatcher(name), &corev1.ConfigMap{}, nil, func(ev watch.Event) (bool, error) {
+		cm, ok := ev.Object.(*corev1.ConfigMap)
+		if !ok || cm.Name != name {
+			return false, nil
+		}
+		switch ev.Type {
+		case watch.Deleted:
+			return false, &RunDeletedError{Run: name}
+		case watch.Added, watch.Modified:
+			last = ReadRun(cm)
+			seen(last)
+			return last.State().Final(), nil
+		}
+		return false, nil
+	})
+	switch {
+	case err == nil:
+		return last, nil
+	case ctx.Err() != nil:
+		return last, ctx.Err()
+	case strings.Contains(err.Error(), "timed out waiting"):
+		return last, context.DeadlineExceeded
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return last, err
+	case errors.As(err, new(*RunDeletedError)):
+		return last, err
+	}
+	return last, c.Explain(err, "watch", "configmaps")
+}
+
+// FollowWaiting calls seen with the view of a waiting run each time the
+// namespace changes, until ctx ends: its place in line changes as the runs
+// before it start, while its own object does not, so the whole namespace
+// is watched.
+func (c *Client) FollowWaiting(ctx context.Context, name string, seen func(*RunView)) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	changed := make(chan struct{}, 1)
+	w := c.Watch()
+	if !w.Start(ctx, &wg, func() {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}) {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+		s := w.Snapshot()
+		if r := s.Run(name); r != nil && r.Waiting() {
+			v := s.ViewRun(r)
+			seen(&v)
+		}
+	}
+}
+
+// RunDeletedError is a run deleted while it was followed.
+type RunDeletedError struct{ Run string }
+
+func (e *RunDeletedError) Error() string {
+	return fmt.Sprintf("run %s was deleted before it ended", e.Run)
+}

@@ -1,0 +1,291 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+)
+
+// waitingProject has four kinds of limit, each the only one that binds for
+// the runs of its deployments: a queue's, a tag's, a deployment's, and a
+// pool's shared by two queues of different priority.
+const waitingProject = `apiVersion: kubectl-flows.dev/v1alpha1
+kind: Project
+name: waiting
+namespace: NS
+pools:
+  - name: main
+    concurrencyLimit: 100
+    baseJobTemplate: template.json
+    jobVariables:
+      pod_annotations: {pod-complete.stage.kwok.x-k8s.io/delay: 1s}
+    queues:
+      - {name: default}
+      - {name: narrow, concurrencyLimit: 3}
+  - name: small
+    concurrencyLimit: 3
+    baseJobTemplate: template.json
+    jobVariables:
+      pod_annotations: {pod-complete.stage.kwok.x-k8s.io/delay: 1s}
+    queues:
+      - {name: hi, priority: 1}
+      - {name: lo, priority: 5}
+concurrencyLimits:
+  - tag: database
+    limit: 3
+deployments:
+  - {flow: mix, name: queue, entrypoint: a.py:f, pool: main, queue: narrow}
+  - {flow: mix, name: tag, entrypoint: a.py:f, pool: main, tags: [database]}
+  - {flow: mix, name: dep, entrypoint: a.py:f, pool: main, concurrencyLimit: 3}
+  - {flow: mix, name: hi, entrypoint: a.py:f, pool: small, queue: hi}
+  - {flow: mix, name: lo, entrypoint: a.py:f, pool: small, queue: lo}
+  - flow: slow
+    name: db
+    entrypoint: a.py:f
+    pool: main
+    tags: [database]
+    jobVariables:
+      pod_annotations: {pod-complete.stage.kwok.x-k8s.io/delay: 1h}
+`
+
+// shownWait is what get runs -o json says of a waiting run.
+type shownWait struct {
+	deployment, waitingOn string
+	position              int
+}
+
+// TestWaitingPositions: 201 runs queued on mixed limits before the
+// reconciler starts; the positions get runs shows then, computed by the
+// reconciler's own plan over what the client sees, are the order in which
+// their Jobs are then created, limit by limit. run --watch says what its
+// run waits on and its place in line as the runs before it start. Then
+// get limits and describe tag list the runs holding a tag's slots as the
+// Jobs show them.
+func TestWaitingPositions(t *testing.T) {
+	e := newEnv(t, waitingProject, map[string]string{"template.json": testTemplate})
+	ctx := context.Background()
+	k := newCLI(t, e.dir)
+	var names []string
+	deployments := map[string]string{}
+	for _, d := range []struct {
+		name string
+		n    int
+	}{{"queue", 50}, {"tag", 50}, {"dep", 50}, {"hi", 25}, {"lo", 25}} {
+		for i := range d.n {
+			n := fmt.Sprintf("%s-%02d", d.name, i)
+			names = append(names, n)
+			deployments[n] = "mix/" + d.name
+		}
+	}
+	// Created in no particular order, over a second or two: the queue's
+	// order is priority, scheduled time (creation), then name.
+	rand.New(rand.NewSource(1)).Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
+	e.createRuns(ctx, names, func(i int) string { return "deployment: " + deployments[names[i]] + "\n" })
+	watch := k.background("run", "mix/tag", "--name", "tag-watched", "--watch", "--timeout", "3m")
+	watch.waitOutput(t, "in line", 30*time.Second)
+	deployments["tag-watched"] = "mix/tag"
+
+	start := time.Now()
+	shown := shownWaits(t, k.expect(0, []string{"get", "runs", "-o", "json"}).stdout)
+	t.Logf("get runs -o json with %d waiting runs: %v", len(shown), time.Since(start).Round(time.Millisecond))
+	k.expect(0, []string{"get", "runs", "-o", "wide"}, "WAITING ON", "POSITION", "queue main/narrow", "tag database", "deployment mix/dep", "pool small")
+	if len(shown) != len(deployments) {
+		t.Fatalf("get runs shows %d runs, %d were made", len(shown), len(deployments))
+	}
+
+	jobs := e.watchJobs(ctx, nil, func(*batchv1.Job) []string { return nil })
+	e.startReconciler("")
+	e.waitFor(ctx, 3*time.Minute, "every run to end", allFinal(len(deployments)))
+	if code := watch.wait(t, 30*time.Second); code != 0 {
+		t.Errorf("run --watch: exit %d\n%s", code, watch.out.String())
+	}
+	checkWatchLines(t, watch.out.String())
+	checkStartOrder(t, shown, jobStarts(jobs))
+
+	t.Run("get limits and describe tag list the Jobs' holders", func(t *testing.T) {
+		checkHolders(t, e, k)
+	})
+}
+
+// shownWaits reads what get runs -o json says of each run.
+func shownWaits(t *testing.T, out string) map[string]shownWait {
+	var list struct {
+		Items []struct {
+			Metadata struct{ Name string }
+			Spec     struct{ Deployment string }
+			Status   struct {
+				WaitingOn string `json:"waitingOn"`
+				Position  int    `json:"position"`
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("get runs -o json: %v\n%.2000s", err, out)
+	}
+	m := map[string]shownWait{}
+	for _, it := range list.Items {
+		m[it.Metadata.Name] = shownWait{it.Spec.Deployment, it.Status.WaitingOn, it.Status.Position}
+	}
+	return m
+}
+
+// jobStarts is when each run's Job was first seen.
+func jobStarts(jw *jobWatch) map[string]time.Time {
+	jw.mu.Lock()
+	defer jw.mu.Unlock()
+	out := map[string]time.Time{}
+	for job, run := range jw.runs {
+		out[run] = jw.createdAt[job]
+	}
+	return out
+}
+
+// checkStartOrder compares, deployment by deployment (each has one
+// binding limit; the two of pool small share it), the order shown with
+// the order the Jobs came in. The runs a pass starts together are made
+// by concurrent writers, so Jobs seen within sameBatch of each other are
+// tied; a run matches when its shown rank falls within its Jobs' ranks.
+func checkStartOrder(t *testing.T, shown map[string]shownWait, started map[string]time.Time) {
+	const sameBatch = 400 * time.Millisecond
+	groups := map[string][]string{}
+	for name, s := range shown {
+		g := s.deployment
+		if g == "mix/hi" || g == "mix/lo" {
+			g = "pool small"
+		}
+		groups[g] = append(groups[g], name)
+	}
+	matched, total := 0, 0
+	for g, runs := range groups {
+		startNow := 0 // runs the first pass starts: tied first
+		for _, r := range runs {
+			if shown[r].position == 0 {
+				startNow++
+			}
+		}
+		var mismatches []string
+		for _, r := range runs {
+			total++
+			at, ok := started[r]
+			if !ok {
+				mismatches = append(mismatches, r+" has no Job")
+				continue
+			}
+			before, upTo := 0, 0
+			for _, o := range runs {
+				if o == r {
+					continue
+				}
+				switch ot := started[o]; {
+				case ot.Before(at.Add(-sameBatch)):
+					before++
+					upTo++
+				case ot.Before(at.Add(sameBatch)):
+					upTo++
+				}
+			}
+			lo, hi := 1, startNow // the shown ranks
+			if p := shown[r].position; p > 0 {
+				lo, hi = startNow+p, startNow+p
+			}
+			if hi < before+1 || lo > upTo+1 {
+				mismatches = append(mismatches, fmt.Sprintf("%s shown %d..%d, started %d..%d", r, lo, hi, before+1, upTo+1))
+				continue
+			}
+			matched++
+		}
+		sort.Strings(mismatches)
+		t.Logf("%s: %d runs, %d started by the first pass, %d out of the order shown %v", g, len(runs), startNow, len(mismatches), mismatches)
+	}
+	t.Logf("positions shown before dispatch match the start order for %d of %d runs (%.1f%%)", matched, total, 100*float64(matched)/float64(total))
+	if matched*100 < total*99 {
+		t.Errorf("positions match the start order for %d of %d runs, want at least 99%%", matched, total)
+	}
+}
+
+// checkWatchLines: run --watch said what its run waited on, and its place
+// in line went down as the runs before it started.
+func checkWatchLines(t *testing.T, out string) {
+	var places []int
+	for _, l := range strings.Split(out, "\n") {
+		var n int
+		if i := strings.Index(l, "waiting on tag database, "); i >= 0 {
+			if _, err := fmt.Sscanf(l[i+len("waiting on tag database, "):], "%d", &n); err == nil {
+				places = append(places, n)
+			}
+		}
+	}
+	t.Logf("run --watch showed its place in line as %v", places)
+	if len(places) < 2 || !slices.IsSortedFunc(places, func(a, b int) int { return b - a }) {
+		t.Errorf("run --watch: places in line %v, want them shown and going down:\n%s", places, out)
+	}
+}
+
+// checkHolders holds the database tag's three slots with runs that do not
+// end, and checks that get limits and describe tag name as holders the
+// runs whose unfinished Jobs carry the tag, and the fourth run in line.
+func checkHolders(t *testing.T, e *env, k *cli) {
+	ctx := context.Background()
+	slow := []string{"slow-0", "slow-1", "slow-2", "slow-3"}
+	e.createRuns(ctx, slow, func(int) string { return "deployment: slow/db\n" })
+	e.waitFor(ctx, time.Minute, "three slow runs Running", func(m map[string]*v1alpha1.RunStatus) bool {
+		n := 0
+		for _, r := range slow {
+			if m[r] != nil && m[r].State == v1alpha1.StateRunning {
+				n++
+			}
+		}
+		return n == 3
+	})
+	list, err := cp.Client.BatchV1().Jobs(e.ns).List(ctx, metav1.ListOptions{})
+	must(t, err)
+	var holders []string
+	for _, j := range list.Items {
+		if !jobFinished(&j) && slices.Contains(strings.Split(j.Annotations[v1alpha1.AnnotationTags], ","), "database") {
+			holders = append(holders, j.OwnerReferences[0].Name)
+		}
+	}
+	sort.Strings(holders)
+	var limits struct {
+		Items []struct {
+			Spec   struct{ Kind, Name string }
+			Status struct{ Holders []struct{ Run string } }
+		}
+	}
+	must(t, json.Unmarshal([]byte(k.expect(0, []string{"get", "limits", "-o", "json"}).stdout), &limits))
+	var listed []string
+	for _, l := range limits.Items {
+		if l.Spec.Kind == "tag" && l.Spec.Name == "database" {
+			for _, h := range l.Status.Holders {
+				listed = append(listed, h.Run)
+			}
+		}
+	}
+	sort.Strings(listed)
+	if len(holders) != 3 || !slices.Equal(holders, listed) {
+		t.Errorf("tag database: the Jobs show holders %v, get limits %v", holders, listed)
+	}
+	var waiting string
+	for _, r := range slow {
+		if !slices.Contains(holders, r) {
+			waiting = r
+		}
+	}
+	d := k.expect(0, []string{"describe", "tag", "database"}, append([]string{"Holders:", "In Line:"}, holders...)...)
+	if !strings.Contains(d.stdout, "1         "+waiting) {
+		t.Errorf("describe tag database does not show %s first in line:\n%s", waiting, d.stdout)
+	}
+	k.expect(0, []string{"get", "limits"}, "tag", "database", "3/3")
+	k.expect(0, append([]string{"cancel"}, slow...))
+}
