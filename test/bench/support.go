@@ -348,15 +348,6 @@ func (w writes) String() string {
 // profileSeconds is how long a CPU profile taken during a burst lasts.
 const profileSeconds = "30"
 
-// profileAPIServer profiles the kube-apiserver during the first N>=1,000
-// burst of each kind (the harness serves its profiles when started with
-// KUBECTL_FLOWS_HARNESS_PROFILING=1, which the bench sets with BENCH_PPROF).
-func (b *bench) profileAPIServer(ctx context.Context, n int, kind string) func() {
-	return b.profileDuring(n, "kube-apiserver-"+kind, func(seconds string) ([]byte, error) {
-		return b.cp.Client.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", seconds).DoRaw(ctx)
-	})
-}
-
 // profileDuring takes a CPU profile with fetch during the first N>=1,000
 // burst, once per name, when BENCH_PPROF=1; the returned func waits for it
 // and writes it to -out as name.pprof.
