@@ -44,7 +44,10 @@ type apiCost struct {
 
 type apfLevel struct {
 	dispatched, waitSum, waitCount, maxInQueue float64
-	schemas                                    map[string]float64 // flow schema -> dispatched
+	// maxSeats is the most seats seen in use at once (sampled), of
+	// limitSeats, the level's nominal limit.
+	maxSeats, limitSeats float64
+	schemas              map[string]float64 // flow schema -> dispatched
 }
 
 // apiMeter measures one burst: metrics before and after, a sampler of
@@ -53,7 +56,8 @@ type apiMeter struct {
 	b       *bench
 	before  map[string]*dto.MetricFamily
 	mu      sync.Mutex
-	queued  map[string]float64
+	queued  map[string]float64 // most requests in queue, by priority level
+	seats   map[string]float64 // most seats executing, by priority level
 	stop    chan struct{}
 	done    chan struct{}
 	profile chan []byte
@@ -66,7 +70,7 @@ const profileWindow = 40 * time.Second
 
 // meterAPIServer starts measuring a burst of n.
 func (b *bench) meterAPIServer(ctx context.Context, n int) *apiMeter {
-	m := &apiMeter{b: b, queued: map[string]float64{}, stop: make(chan struct{}), done: make(chan struct{})}
+	m := &apiMeter{b: b, queued: map[string]float64{}, seats: map[string]float64{}, stop: make(chan struct{}), done: make(chan struct{})}
 	m.before, _ = b.apiserverMetrics(ctx)
 	if n >= 1000 {
 		m.profile = make(chan []byte, 1)
@@ -102,13 +106,18 @@ func (m *apiMeter) sampleQueues(ctx context.Context) {
 		if err != nil {
 			continue
 		}
-		now := map[string]float64{}
-		for _, s := range samples(fams, "apiserver_flowcontrol_current_inqueue_requests") {
-			now[s.label("priority_level")] += s.value
-		}
 		m.mu.Lock()
-		for pl, v := range now {
-			m.queued[pl] = max(m.queued[pl], v)
+		for name, most := range map[string]map[string]float64{
+			"apiserver_flowcontrol_current_inqueue_requests": m.queued,
+			"apiserver_flowcontrol_current_executing_seats":  m.seats,
+		} {
+			now := map[string]float64{}
+			for _, s := range samples(fams, name) {
+				now[s.label("priority_level")] += s.value
+			}
+			for pl, v := range now {
+				most[pl] = max(most[pl], v)
+			}
 		}
 		m.mu.Unlock()
 	}
@@ -177,7 +186,15 @@ func (m *apiMeter) apfLevels(after map[string]*dto.MetricFamily) map[string]*apf
 	for pl, q := range m.queued {
 		level(pl).maxInQueue = q
 	}
+	for pl, q := range m.seats {
+		level(pl).maxSeats = q
+	}
 	m.mu.Unlock()
+	for _, s := range samples(after, "apiserver_flowcontrol_nominal_limit_seats") {
+		if l := out[s.label("priority_level")]; l != nil {
+			l.limitSeats = s.value
+		}
+	}
 	return out
 }
 
@@ -279,14 +296,14 @@ func byResource(after, before map[string]*dto.MetricFamily, name string) map[str
 var cpuCategories = []struct{ name, match string }{
 	{"watch: encoding and sending events to watchers", "handlers.(*WatchServer)|watchEncoder|serveWatch"},
 	{"watch: watch cache and dispatch to watchers", "cacher.(*Cacher)|cacher.(*cacheWatcher)|cacher.(*watchCache)|cacher.(*Reflector)|cacher.(*cacheInterval)"},
-	{"managed fields", "fieldmanager|structured-merge-diff"},
+	{"managed fields", "managedfields|structured-merge-diff"},
 	{"admission", "apiserver/pkg/admission|plugin/pkg/admission|validatingadmissionpolicy"},
 	{"etcd client and storage", "storage/etcd3|go.etcd.io"},
-	{"request decode, response encode", "runtime/serializer|handlers.transformResponseObject|handlers.(*namedCreaterAdapter)|handlers.createHandler|handlers.PatchResource|handlers.(*patcher)"},
-	{"authentication, authorization", "pkg/authentication|pkg/authorization|rbac"},
-	{"priority and fairness", "flowcontrol"},
-	{"HTTP, TLS", "net/http|crypto/tls|http2"},
+	{"request decode, response encode", "runtime/serializer|handlers.transformResponseObject|negotiation"},
+	{"authentication, authorization", "pkg/authentication|pkg/authorization|plugin/pkg/auth"},
 	{"garbage collection", "runtime.gcBgMarkWorker|runtime.bgsweep|runtime.bgscavenge"},
+	{"HTTP/2, TLS connections", "crypto/tls|http2.(*serverConn)|http2.(*Framer)"},
+	{"other request handling: filters, priority and fairness, routing, REST handlers", "k8s.io/apiserver/pkg/|go-restful|kube-aggregator|net/http"},
 }
 
 // profileShares is the share of a CPU profile's samples in each category
@@ -331,7 +348,7 @@ func categoryOf(s *profile.Sample) string {
 }
 
 // watcher is one watch request the API server's audit log recorded.
-type watcher struct{ user, resource, namespace, selector string }
+type watcher struct{ user, agent, resource, namespace, selector string }
 
 // watchers reads who watches configmaps and jobs in ns or cluster-wide,
 // from the audit log a control plane started with
@@ -349,6 +366,7 @@ func watchers(auditLog, ns string) ([]watcher, error) {
 	for sc.Scan() {
 		var ev struct {
 			RequestURI string `json:"requestURI"`
+			UserAgent  string `json:"userAgent"`
 			User       struct {
 				Username string `json:"username"`
 			} `json:"user"`
@@ -363,7 +381,11 @@ func watchers(auditLog, ns string) ([]watcher, error) {
 		if (r.Resource != "configmaps" && r.Resource != "jobs") || (r.Namespace != "" && r.Namespace != ns) {
 			continue
 		}
-		w := watcher{user: ev.User.Username, resource: r.Resource, namespace: r.Namespace}
+		agent, _, _ := strings.Cut(ev.UserAgent, " ")
+		if i := strings.LastIndexByte(ev.UserAgent, '/'); i >= 0 && strings.Contains(ev.UserAgent[i:], "informers") {
+			agent += ev.UserAgent[i:] // kube-controller-manager's shared or metadata informers
+		}
+		w := watcher{user: ev.User.Username, agent: agent, resource: r.Resource, namespace: r.Namespace}
 		if u, err := url.Parse(ev.RequestURI); err == nil {
 			q := u.Query()
 			w.selector = strings.Trim(q.Get("labelSelector")+" "+q.Get("fieldSelector"), " ")
@@ -379,7 +401,7 @@ func watchers(auditLog, ns string) ([]watcher, error) {
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
-		return a.resource+a.namespace+a.user+a.selector < b.resource+b.namespace+b.user+b.selector
+		return a.resource+a.namespace+a.user+a.agent+a.selector < b.resource+b.namespace+b.user+b.agent+b.selector
 	})
 	return out, sc.Err()
 }
@@ -425,9 +447,9 @@ func (b *bench) apiserverBreakdown(ctx context.Context, n int, base, flows []bur
 		}
 	}
 	if ws, err := watchers(harness.WatchAuditLog(b.cp.Dir), flowsNS); err == nil {
-		s.WriteString("\nWho watches configmaps and jobs that a flows round's namespace holds (from the API server's audit log of watch requests):\n\n| resource | namespace | user | selector |\n|---|---|---|---|\n")
+		s.WriteString("\nWho watches configmaps and jobs that a flows round's namespace holds (from the API server's audit log of watch requests):\n\n| resource | namespace | user | client | selector |\n|---|---|---|---|---|\n")
 		for _, w := range ws {
-			fmt.Fprintf(&s, "| %s | %s | %s | %s |\n", w.resource, w.namespace, w.user, w.selector)
+			fmt.Fprintf(&s, "| %s | %s | %s | %s | %s |\n", w.resource, w.namespace, w.user, w.agent, w.selector)
 		}
 	}
 	s.WriteString(b.profileSection(n, baseCPU, flowsCPU, base, flows))
@@ -577,6 +599,7 @@ func apfSection(flows []burst) string {
 			t.waitSum += l.waitSum
 			t.waitCount += l.waitCount
 			t.maxInQueue = max(t.maxInQueue, l.maxInQueue)
+			t.maxSeats, t.limitSeats = max(t.maxSeats, l.maxSeats), l.limitSeats
 			for fs, v := range l.schemas {
 				t.schemas[fs] += v
 			}
@@ -588,7 +611,7 @@ func apfSection(flows []burst) string {
 	}
 	sort.Strings(names)
 	var s strings.Builder
-	s.WriteString("\n## API Priority and Fairness during the flows rounds\n\nThe reconciler runs as its own ServiceAccount with the rendered Role, as in a user's cluster.\n\n| priority level | flow schemas (requests) | requests | mean wait in queue | most waiting at once (sampled every 5 s) |\n|---|---|---|---|---|\n")
+	s.WriteString("\n## API Priority and Fairness during the flows rounds\n\nThe reconciler runs as its own ServiceAccount with the rendered Role, as in a user's cluster (flow schema service-accounts); the bench's own client is an admin (exempt); the controllers run as kube-system ServiceAccounts. Occupancy is sampled every 5 s.\n\n| priority level | flow schemas (requests) | requests | mean wait in queue | most waiting at once | most seats in use, of its nominal limit |\n|---|---|---|---|---|---|\n")
 	for _, pl := range names {
 		t := levels[pl]
 		var fs []string
@@ -600,7 +623,7 @@ func apfSection(flows []burst) string {
 		if t.waitCount > 0 {
 			wait = t.waitSum / t.waitCount
 		}
-		fmt.Fprintf(&s, "| %s | %s | %.0f | %.2f ms | %.0f |\n", pl, strings.Join(fs, ", "), t.dispatched, 1000*wait, t.maxInQueue)
+		fmt.Fprintf(&s, "| %s | %s | %.0f | %.2f ms | %.0f | %.0f of %.0f |\n", pl, strings.Join(fs, ", "), t.dispatched, 1000*wait, t.maxInQueue, t.maxSeats, t.limitSeats)
 	}
 	return s.String()
 }
