@@ -425,7 +425,7 @@ func (b *bench) apiserverBreakdown(ctx context.Context, n int, base, flows []bur
 	fmt.Fprintf(&s, "# kube-apiserver: where a run's cost goes\n\n%s.\n\n", machine())
 	fmt.Fprintf(&s, "N=%d, mean of %d bare-Jobs and %d kubectl-flows rounds. Per run: kube-apiserver CPU %.1f ms bare, %.1f ms with kubectl-flows (%+.1f ms, ratio %.2f).\n",
 		n, len(base), len(flows), 1000*baseCPU, 1000*flowsCPU, 1000*(flowsCPU-baseCPU), flowsCPU/baseCPU)
-	fmt.Fprintf(&s, "Idle, the API server spends %.0f ms of CPU a second (leases, node heartbeats, controllers' resyncs); a flows round lasting %.1f s longer costs %.1f ms per run of that alone.\n\n",
+	fmt.Fprintf(&s, "With no burst running (measured for 10 s after the rounds), the API server spends %.0f ms of CPU a second; a flows round lasting %.1f s longer costs %.1f ms per run of that alone.\n\n",
 		1000*idle, flowsTook-baseTook, 1000*idle*(flowsTook-baseTook)/float64(n))
 
 	s.WriteString("## Requests per run, by resource and verb\n\n| resource | verb | bare Jobs | kubectl-flows | extra | request seconds per run, extra (ms) |\n|---|---|---|---|---|---|\n")
