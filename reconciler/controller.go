@@ -19,6 +19,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unique"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -463,7 +464,46 @@ func trimRun(obj any) (any, error) {
 	if len(cm.Data[v1alpha1.KeyStatus]) > maxStatusBytes {
 		delete(cm.Data, v1alpha1.KeyStatus) // never the reconciler's: forged
 	}
+	keepRunMeta(cm)
 	return cm, nil
+}
+
+// keepRunMeta keeps of a run's labels and annotations only those the
+// reconciler reads (its state and deployment labels, its signature, a
+// cancel and a refusal), under shared strings: a run carries up to six
+// labels of the reconciler's, and whatever a submitter or kubectl apply
+// (its last-applied-configuration, the whole object again) adds; with
+// ten thousand runs waiting, each string and map entry kept is paid ten
+// thousand times.
+func keepRunMeta(cm *corev1.ConfigMap) {
+	cm.Namespace = unique.Make(cm.Namespace).Value()
+	cm.GenerateName = ""
+	cm.Labels = keepOnly(cm.Labels, true, v1alpha1.LabelState, v1alpha1.LabelDeployment)
+	cm.Annotations = keepOnly(cm.Annotations, false, v1alpha1.AnnotationSignature, v1alpha1.AnnotationCancel, v1alpha1.AnnotationRefused)
+	if len(cm.Data) > 0 {
+		cm.Data = keepOnly(cm.Data, false, v1alpha1.KeyRun, v1alpha1.KeyStatus)
+	}
+}
+
+// keepOnly is a map of the entries of m under keys, its keys the constants
+// given rather than decoded copies, and its values shared strings if
+// shared; nil when none is there.
+func keepOnly(m map[string]string, shared bool, keys ...string) map[string]string {
+	var out map[string]string
+	for _, k := range keys {
+		v, ok := m[k]
+		if !ok {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]string, len(keys))
+		}
+		if shared {
+			v = unique.Make(v).Value()
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // maxStatusBytes is more than any status the reconciler writes (its

@@ -75,9 +75,10 @@ func (b *bench) add(r row) {
 func run(out, only string) error {
 	start := time.Now()
 	b := &bench{out: out, large: os.Getenv("BENCH_LARGE") == "1", profiled: map[string]bool{}}
-	if os.Getenv("BENCH_PPROF") == "1" {
-		os.Setenv("KUBECTL_FLOWS_HARNESS_PROFILING", "1")
-	}
+	// The API server's profiles and its log of watches feed the
+	// breakdown of what a run costs it (apiserver.go).
+	os.Setenv("KUBECTL_FLOWS_HARNESS_PROFILING", "1")
+	os.Setenv("KUBECTL_FLOWS_HARNESS_AUDIT_WATCHES", "1")
 	var err error
 	if b.bin, err = binaries(); err != nil {
 		return err
@@ -199,6 +200,8 @@ type burst struct {
 	// API server's creation timestamps.
 	stampLat time.Duration
 	stamped  int
+	api      apiCost // the kube-apiserver's own account
+	ns       string
 }
 
 // throughput times N bare Jobs against N runs. The machine's speed drifts
@@ -267,6 +270,7 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 	}
 	baseCPU, baseTotal := cpuOf(base)
 	flowsCPU, flowsTotal := cpuOf(flows)
+	b.add(b.apiserverBreakdown(ctx, n, base, flows, flows[0].ns))
 	b.add(row{
 		figure:   "CPU time of all processes over the N=1000 burst",
 		baseline: dur(baseTotal), flows: dur(flowsTotal),
@@ -344,8 +348,7 @@ func (b *bench) baselineBurst(ctx context.Context, n int) (burst, error) {
 		return burst{}, err
 	}
 	defer jobs.stop()
-	stopProfile := b.profileAPIServer(ctx, n, "baseline")
-	defer stopProfile()
+	meter := b.meterAPIServer(ctx, n)
 	cpu0 := cpuByProcess()
 	t0 := time.Now()
 	sent := make([]time.Time, n)
@@ -362,7 +365,7 @@ func (b *bench) baselineBurst(ctx context.Context, n int) (burst, error) {
 	if err := jobs.waitFinished(ctx, n, 5*time.Minute); err != nil {
 		return burst{}, err
 	}
-	r := burst{took: jobs.lastFinished().Sub(t0), cpu: cpuSince(cpu0)}
+	r := burst{took: jobs.lastFinished().Sub(t0), cpu: cpuSince(cpu0), api: meter.finish(ctx), ns: ns}
 	for i, at := range sent {
 		if seen, ok := jobs.addedAt(fmt.Sprintf("base-%05d", i)); ok {
 			r.lat = append(r.lat, seen.Sub(at))
@@ -407,7 +410,11 @@ func (b *bench) flowsBurst(ctx context.Context, n int) (burst, error) {
 		return burst{}, err
 	}
 	metricsAddr := freeAddr()
-	rec, err := fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns, append(p.ReconcilerArgs(), "--metrics-bind-address="+metricsAddr, "--enable-pprof")...)
+	kubeconfig, err := b.reconcilerKubeconfig(ctx, p)
+	if err != nil {
+		return burst{}, err
+	}
+	rec, err := fixture.StartReconciler(b.bin, dir, kubeconfig, ns, append(p.ReconcilerArgs(), "--metrics-bind-address="+metricsAddr, "--enable-pprof")...)
 	if err != nil {
 		return burst{}, err
 	}
@@ -433,8 +440,7 @@ func (b *bench) flowsBurst(ctx context.Context, n int) (burst, error) {
 		return httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/profile?seconds="+seconds)
 	})
 	defer stopRecProfile()
-	stopProfile := b.profileAPIServer(ctx, n, "flows")
-	defer stopProfile()
+	meter := b.meterAPIServer(ctx, n)
 	cpu0 := cpuByProcess()
 	t0 := time.Now()
 	err = fixture.CreateConcurrently(n, 16, func(i int) error {
@@ -467,7 +473,7 @@ func (b *bench) flowsBurst(ctx context.Context, n int) (burst, error) {
 		}
 		return burst{}, fmt.Errorf("%w; the reconciler's log ends:\n%s", err, log)
 	}
-	r := burst{took: runs.lastAt(v1alpha1.StateCompleted).Sub(t0), cpu: cpuSince(cpu0)}
+	r := burst{took: runs.lastAt(v1alpha1.StateCompleted).Sub(t0), cpu: cpuSince(cpu0), api: meter.finish(ctx), ns: ns}
 	after, err := b.apiWrites(ctx)
 	if err != nil {
 		return burst{}, err

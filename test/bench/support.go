@@ -263,16 +263,28 @@ var cpuNames = []string{"etcd", "kube-apiserver", "kube-controller", "kube-sched
 
 // cpuByProcess sums the CPU time of the control plane's processes by name
 // (comm, which Linux cuts at 15 bytes), plus this process as "bench".
+// Only this process's descendants count: on a shared machine, other
+// control planes' processes have the same names.
 func cpuByProcess() map[string]time.Duration {
 	out := map[string]time.Duration{}
 	entries, _ := os.ReadDir("/proc")
+	parent := map[int]int{}
 	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			parent[pid] = parentOf(pid)
 		}
+	}
+	ours := func(pid int) bool {
+		for p := pid; p > 1; p = parent[p] {
+			if p == os.Getpid() {
+				return true
+			}
+		}
+		return false
+	}
+	for pid := range parent {
 		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-		if err != nil {
+		if err != nil || !ours(pid) {
 			continue
 		}
 		name := strings.TrimSpace(string(comm))
@@ -286,6 +298,20 @@ func cpuByProcess() map[string]time.Duration {
 		}
 	}
 	return out
+}
+
+// parentOf reads a process's parent from /proc (0 if it is gone).
+func parentOf(pid int) int {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(fields) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(fields[1])
+	return ppid
 }
 
 // cpuSince is the CPU time each process spent since before.
@@ -347,15 +373,6 @@ func (w writes) String() string {
 
 // profileSeconds is how long a CPU profile taken during a burst lasts.
 const profileSeconds = "30"
-
-// profileAPIServer profiles the kube-apiserver during the first N>=1,000
-// burst of each kind (the harness serves its profiles when started with
-// KUBECTL_FLOWS_HARNESS_PROFILING=1, which the bench sets with BENCH_PPROF).
-func (b *bench) profileAPIServer(ctx context.Context, n int, kind string) func() {
-	return b.profileDuring(n, "kube-apiserver-"+kind, func(seconds string) ([]byte, error) {
-		return b.cp.Client.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", seconds).DoRaw(ctx)
-	})
-}
 
 // profileDuring takes a CPU profile with fetch during the first N>=1,000
 // burst, once per name, when BENCH_PPROF=1; the returned func waits for it
