@@ -31,7 +31,10 @@ var getLong = templates.LongDesc(`
 	waits on (WAITING ON: a limit with no free slot, a pause, its scheduled
 	time, a tag's start rate), as the reconciler's own dispatch rule
 	decides it; -o wide adds its POSITION in line for that limit, the order
-	in which runs start, and its ended ATTEMPTS. Pools and queues show
+	in which runs start, and its ended ATTEMPTS. get runs reads every run
+	not finished and only the newest --limit finished ones (100; 0 reads
+	every run), which -l narrows on the server, and any run named.
+	Pools and queues show
 	slots in use against their limit, counted live from the runs; limits
 	lists every pool, queue, deployment and tag limit with the runs
 	waiting, how long the oldest holder has held its slot, and a tag's
@@ -52,6 +55,9 @@ var getExample = templates.Examples(`
 
 	# Runs of one deployment that are running, with more columns
 	kubectl flows get runs -l kubectl-flows.dev/deployment=hello.default,kubectl-flows.dev/state=Running -o wide
+
+	# The newest 20 failed runs, beside every run not finished
+	kubectl flows get runs -l kubectl-flows.dev/state=Failed --limit 20
 
 	# Slots in use per queue, updated live
 	kubectl flows get queues -w
