@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -82,21 +83,25 @@ func (c *Client) recentRuns(ctx context.Context, in *project.Installed, o Recent
 	}
 	run := v1alpha1.LabelRun + "=true,"
 	inFinal := v1alpha1.LabelState + " in (" + strings.Join(finals, ",") + ")"
-	active, err := c.pagedList(ctx, run+v1alpha1.LabelState+" notin ("+strings.Join(finals, ",")+")", o.ChunkSize)
-	if err != nil {
-		return nil, err
-	}
 	finished := run + inFinal
 	if o.Selector != nil && !o.Selector.Empty() {
 		finished += "," + o.Selector.String()
 	}
-	unlabelled, err := c.pagedList(ctx, finished+",!"+v1alpha1.LabelEnded, o.ChunkSize)
-	if err != nil {
-		return nil, err
-	}
-	newest, err := c.newestFinished(ctx, finished, rateHorizon(in), o)
-	if err != nil {
-		return nil, err
+	// Three lists, each of its own runs: made at once, as each waits on
+	// the API server.
+	var active, unlabelled, newest []corev1.ConfigMap
+	var errs [3]error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		active, errs[0] = c.pagedList(ctx, run+v1alpha1.LabelState+" notin ("+strings.Join(finals, ",")+")", o.ChunkSize)
+	})
+	wg.Go(func() { unlabelled, errs[1] = c.pagedList(ctx, finished+",!"+v1alpha1.LabelEnded, o.ChunkSize) })
+	wg.Go(func() { newest, errs[2] = c.newestFinished(ctx, finished, rateHorizon(in), o) })
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
 	}
 	items := append(append(active, unlabelled...), newest...)
 	return append(items, c.missingParents(ctx, items)...), nil
