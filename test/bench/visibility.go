@@ -403,12 +403,12 @@ func (b *bench) retained(ctx context.Context) error {
 	if _, err := fixture.Install(ctx, b.client, ns, dir, strings.Replace(retainedProject, "DEPLOYMENTS", deployments.String(), 1), nil); err != nil {
 		return err
 	}
-	now := time.Now()
+	now, every := time.Now(), 7*24*time.Hour/time.Duration(n)
 	t0 := time.Now()
 	err = fixture.CreateConcurrently(n+waiting, 32, func(i int) error {
 		cm := fixture.RunRequest(fmt.Sprintf("keep-%05d", i), fmt.Sprintf("deployment: keep/d%d\n", i%retainedDeployments))
 		if i < n {
-			finishedRun(cm, i%retainedDeployments, now.Add(-time.Duration(i+1)*7*24*time.Hour/time.Duration(n)), i%10 == 9)
+			finishedRun(cm, i%retainedDeployments, now.Add(-time.Duration(i+1)*every), i%10 == 9)
 		}
 		_, err := b.client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{})
 		return err
