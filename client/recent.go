@@ -56,16 +56,20 @@ func (c *Client) RecentSnapshot(ctx context.Context, o RecentOptions) (*Snapshot
 			return nil, err
 		}
 	}
+	var cancels CancelRequests
+	var cancelErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { cancels, cancelErr = c.ListCancelRequests(ctx) })
 	var items []corev1.ConfigMap
 	if o.Finished < 0 {
 		items, err = c.pagedList(ctx, v1alpha1.LabelRun+"=true", o.ChunkSize)
 	} else {
 		items, err = c.recentRuns(ctx, in, o)
 	}
-	if err != nil {
-		return nil, err
+	wg.Wait()
+	if err == nil {
+		err = cancelErr
 	}
-	cancels, err := c.ListCancelRequests(ctx)
 	if err != nil {
 		return nil, err
 	}
