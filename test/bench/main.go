@@ -86,7 +86,7 @@ func run(out, only string) error {
 		return err
 	}
 	defer os.RemoveAll(b.dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	if only == "render" { // the one part that needs no cluster
 		if err := b.render(ctx); err != nil {
