@@ -76,7 +76,7 @@ func printSchedules(w describe.PrefixWriter, scs []client.ScheduleView) {
 	}
 }
 
-// printRecentRuns prints a deployment's ten newest runs, newest first.
+// printRecentRuns prints a deployment's recentRuns newest runs, newest first.
 func printRecentRuns(w describe.PrefixWriter, s *client.Snapshot, deployment string) {
 	var recent []*client.RunInfo
 	for _, r := range s.Runs {
@@ -88,8 +88,8 @@ func printRecentRuns(w describe.PrefixWriter, s *client.Snapshot, deployment str
 		field(w, 0, "Recent Runs:", "<none>")
 		return
 	}
-	if len(recent) > 10 {
-		recent = recent[len(recent)-10:]
+	if len(recent) > recentRuns {
+		recent = recent[len(recent)-recentRuns:]
 	}
 	w.Write(0, "Recent Runs:\n")
 	w.Write(1, "Name\tState\tReason\tAge\tDuration\n")

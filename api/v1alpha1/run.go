@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -107,14 +108,18 @@ const (
 	StateLate RunState = "Late"
 )
 
+// FinalStates are the states a run ends in.
+var FinalStates = []RunState{StateCompleted, StateFailed, StateCrashed, StateCancelled, StateRejected}
+
 // Final reports whether a run in this state is over.
 func (s RunState) Final() bool {
-	switch s {
-	case StateCompleted, StateFailed, StateCrashed, StateCancelled, StateRejected:
-		return true
-	}
-	return false
+	return slices.Contains(FinalStates, s)
 }
+
+// EndedLabelValue is a run's end time as the value of LabelEnded: Unix
+// seconds, which a label selector compares as a number
+// (kubectl-flows.dev/ended>1764720000).
+func EndedLabelValue(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
 
 // HoldsSlot reports whether a run in this state holds its slots: from the
 // moment its slot is taken until its Job is finished or gone.

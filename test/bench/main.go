@@ -39,7 +39,7 @@ import (
 
 func main() {
 	out := flag.String("out", "bench/results", "directory for the results table and plot")
-	only := flag.String("only", "", "run one part: throughput, latency, bound, scale, large or render (for profiling)")
+	only := flag.String("only", "", "run one part: throughput, latency, bound, scale, large, visibility, retained or render (for profiling)")
 	flag.Parse()
 	if err := run(*out, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -87,7 +87,7 @@ func run(out, only string) error {
 		return err
 	}
 	defer os.RemoveAll(b.dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 14*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	if only == "render" { // the one part that needs no cluster
 		if err := b.render(ctx); err != nil {
@@ -140,6 +140,16 @@ func run(out, only string) error {
 	if part("large") {
 		if err := b.largeRuns(ctx); err != nil {
 			return fmt.Errorf("large runs: %w", err)
+		}
+	}
+	if part("visibility") {
+		if err := b.visibility(ctx); err != nil {
+			return fmt.Errorf("visibility: %w", err)
+		}
+	}
+	if part("retained") {
+		if err := b.retained(ctx); err != nil {
+			return fmt.Errorf("retained runs: %w", err)
 		}
 	}
 	if part("render") {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kubectl-flows/kubectl-flows/test/fixture"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	batchv1 "k8s.io/api/batch/v1"
@@ -29,12 +30,7 @@ import (
 type writes map[string]map[string]float64 // resource -> verb -> count
 
 func (b *bench) apiWrites(ctx context.Context) (writes, error) {
-	raw, err := b.cp.Client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("reading the kube-apiserver's metrics: %w", err)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(bytes.NewReader(raw))
+	families, err := b.apiMetrics(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -58,6 +54,16 @@ func (b *bench) apiWrites(ctx context.Context) (writes, error) {
 		w[res][l["verb"]] += m.GetCounter().GetValue()
 	}
 	return w, nil
+}
+
+// apiMetrics reads the kube-apiserver's own metrics.
+func (b *bench) apiMetrics(ctx context.Context) (map[string]*dto.MetricFamily, error) {
+	raw, err := b.cp.Client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the kube-apiserver's metrics: %w", err)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	return parser.TextToMetricFamilies(bytes.NewReader(raw))
 }
 
 func (w writes) minus(before writes) writes {
