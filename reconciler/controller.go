@@ -40,6 +40,8 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/planner"
+	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 // dispatchKey is the workqueue key of the global dispatch pass; it cannot
@@ -141,7 +143,7 @@ type Controller struct {
 	nextPass atomic.Int64
 	lastPass atomic.Int64 // how long the last pass took to decide
 	cfgCache configCache
-	parsed   runCache
+	parsed   planner.RunCache
 	recorder record.EventRecorder
 	metrics  *Metrics
 	notify   *notifier
@@ -348,17 +350,17 @@ const (
 // every run Job by its tags (tagStartsIndex).
 func jobSlotIndexers() cache.Indexers {
 	return cache.Indexers{
-		slotPool:       slotIndex(func(s slots) []string { return []string{s.Pool} }),
-		slotQueue:      slotIndex(func(s slots) []string { return []string{s.Queue} }),
-		slotDeployment: slotIndex(func(s slots) []string { return []string{s.Deployment} }),
-		slotTag:        slotIndex(func(s slots) []string { return s.Tags }),
-		tagStartsIndex: tagStartsIndexFunc,
+		project.SlotPool:       slotIndex(func(s planner.Slots) []string { return []string{s.Pool} }),
+		project.SlotQueue:      slotIndex(func(s planner.Slots) []string { return []string{s.Queue} }),
+		project.SlotDeployment: slotIndex(func(s planner.Slots) []string { return []string{s.Deployment} }),
+		project.SlotTag:        slotIndex(func(s planner.Slots) []string { return s.Tags }),
+		tagStartsIndex:         tagStartsIndexFunc,
 	}
 }
 
 // slotIndex indexes an unfinished run's Job by the slots of one kind it
 // holds; a finished Job holds none.
-func slotIndex(keys func(slots) []string) cache.IndexFunc {
+func slotIndex(keys func(planner.Slots) []string) cache.IndexFunc {
 	return func(obj any) ([]string, error) {
 		job, ok := obj.(*batchv1.Job)
 		if !ok || jobFinished(job) != "" || runOfJob(job) == "" {
@@ -603,7 +605,7 @@ func (c *Controller) runChanged(obj any, added bool) {
 		// Its parsed request served the dispatch pass, which it has left
 		// for good. No pass: slots are freed by Jobs finishing or going,
 		// and their events bring one.
-		c.parsed.forget(cm.UID)
+		c.parsed.Forget(cm.UID)
 	default:
 		if state == v1alpha1.StateCancelling && !added {
 			c.queueChildren(cm)
@@ -621,7 +623,7 @@ func (c *Controller) runDeleted(obj any) {
 		return
 	}
 	c.exp.forget(cm.Name)
-	c.parsed.forget(cm.UID)
+	c.parsed.Forget(cm.UID)
 	c.firstSeenMu.Lock()
 	delete(c.firstSeen, cm.Name)
 	c.firstSeenMu.Unlock()

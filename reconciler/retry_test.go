@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/planner"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -175,7 +176,7 @@ func TestApplyRunPolicies(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			j := job(tc.restart)
-			if err := applyRunPolicies(j, tc.run, tc.attempt); err != nil {
+			if err := planner.ApplyRunPolicies(j, tc.run, tc.attempt); err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(j.Annotations, tc.annotations) {
@@ -192,11 +193,11 @@ func TestApplyRunPolicies(t *testing.T) {
 				t.Fatalf("%d podFailurePolicy rules, want %d", len(rules), tc.rules)
 			}
 			if tc.rules == 2 {
-				if c := rules[ruleDisruption].OnPodConditions; len(c) != 1 || c[0].Type != corev1.DisruptionTarget {
-					t.Errorf("rule %d: %+v, want DisruptionTarget", ruleDisruption, rules[ruleDisruption])
+				if c := rules[planner.RuleDisruption].OnPodConditions; len(c) != 1 || c[0].Type != corev1.DisruptionTarget {
+					t.Errorf("rule %d: %+v, want DisruptionTarget", planner.RuleDisruption, rules[planner.RuleDisruption])
 				}
-				if e := rules[ruleExitCodes].OnExitCodes; e == nil || !reflect.DeepEqual(e.Values, []int32{2, 7}) {
-					t.Errorf("rule %d: %+v, want exit codes 2, 7 in order", ruleExitCodes, rules[ruleExitCodes])
+				if e := rules[planner.RuleExitCodes].OnExitCodes; e == nil || !reflect.DeepEqual(e.Values, []int32{2, 7}) {
+					t.Errorf("rule %d: %+v, want exit codes 2, 7 in order", planner.RuleExitCodes, rules[planner.RuleExitCodes])
 				}
 			}
 		})

@@ -69,7 +69,7 @@ func (c *Controller) writeStatus(ctx context.Context, cm *corev1.ConfigMap, st *
 		v1alpha1.LabelPool:       nil,
 		v1alpha1.LabelQueue:      nil,
 	}
-	if req := c.parsed.get(cm).req; req != nil {
+	if req := c.parsed.Get(cm).Request; req != nil {
 		flow, name, _ := v1alpha1.SplitDeployment(req.Deployment)
 		if v := v1alpha1.DeploymentLabelValue(flow, name); len(validation.IsValidLabelValue(v)) == 0 {
 			labels[v1alpha1.LabelDeployment] = v
