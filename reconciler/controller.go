@@ -57,8 +57,7 @@ type Options struct {
 	// WriteConcurrency is how many dispatch writes run at once. A burst
 	// of runs comes from many clients at once; with fewer writers than
 	// they have, Job creates fall behind the run creates while the API
-	// server is saturated (16 writers against the bench's 16 clients:
-	// dispatch p50 1.1 s; 64: 0.4 s).
+	// server is saturated.
 	WriteConcurrency int
 	// StatusBatchPeriod batches the Pending and Running writes a run's Job
 	// and pods call for, as the Job controller batches its own status
@@ -136,10 +135,9 @@ type Controller struct {
 	slotWaiters atomic.Bool
 	// nextPass (unix nanoseconds) spaces passes called by events: after a
 	// pass that took d, the next waits passSpacing×d, so passes take at
-	// most a quarter of a core however fast runs arrive. A pass over a
-	// few runs takes well under a millisecond; over ten thousand waiting,
-	// about ten, and taking them in back to back, each pass finding one
-	// more, cost 15 s of CPU.
+	// most a quarter of a core however fast runs arrive: passes over
+	// thousands of waiting runs, back to back, each finding one more,
+	// would otherwise keep a core busy.
 	nextPass atomic.Int64
 	lastPass atomic.Int64 // how long the last pass took to decide
 	cfgCache configCache
