@@ -168,13 +168,23 @@ type Planned struct {
 // which AdmitWaiting made before, and changes nothing it is given.
 func Plan(in Input) Planned {
 	out := Planned{Counts: map[v1alpha1.RunState]int{}, Usage: NewUsage(in.Held)}
-	rates := ownBuckets(in.Rates)
 	for _, s := range in.Creating {
 		out.Usage.Add(s)
 	}
+	queue := out.readyToStart(in, out.awaitingSlot(in.Waiting))
+	sortQueue(queue)
+	out.handOutSlots(in.Config, ownBuckets(in.Rates), queue)
+	return out
+}
+
+// awaitingSlot counts the waiting runs by state and returns those that
+// await a slot. A run with its Job, or one being created, counts as
+// Pending; a run whose Job name is taken is rejected, or waits for the
+// garbage collector to free the name.
+func (out *Planned) awaitingSlot(waiting []WaitingRun) []*WaitingRun {
 	var cands []*WaitingRun
-	for i := range in.Waiting {
-		w := &in.Waiting[i]
+	for i := range waiting {
+		w := &waiting[i]
 		if w.Creating { // its Job is being created
 			out.Counts[v1alpha1.StatePending]++
 			continue
@@ -205,47 +215,36 @@ func Plan(in Input) Planned {
 			cands = append(cands, w)
 		}
 	}
+	return cands
+}
 
-	type ready struct {
-		w        *WaitingRun
-		priority int32
-	}
+// ready is a run that may take its slots now, with its queue's priority.
+type ready struct {
+	w        *WaitingRun
+	priority int32
+}
+
+// readyToStart settles the runs that cannot take a slot now: a write of
+// them under way or backed off, waiting for config, rejected, not yet
+// due, or paused. Their order does not matter, so they are settled before
+// the sort, which then orders only the runs that may start.
+func (out *Planned) readyToStart(in Input, cands []*WaitingRun) []ready {
 	var queue []ready
-	wakeAt := func(t time.Time) {
-		if out.Wake.IsZero() || t.Before(out.Wake) {
-			out.Wake = t
-		}
-	}
 	for _, w := range cands {
 		if !w.judged(in.Now) { // a write of it is under way, or backed off
 			if !w.Inflight {
-				wakeAt(w.RefusedUntil)
+				out.wakeAt(w.RefusedUntil)
 			}
 			continue
 		}
-		pr := w.Parsed
-		if pr.admitWait != nil {
-			out.Decisions = append(out.Decisions, Decision{Run: w, Kind: DecideWait, Reason: "WaitingForConfig", Message: pr.admitWait.Message})
+		if d, settled := verdictDecision(in.Now, w); settled {
+			out.Decisions = append(out.Decisions, d)
+			if !d.Until.IsZero() {
+				out.wakeAt(d.Until)
+			}
 			continue
 		}
-		if pr.admitErr != nil {
-			out.Decisions = append(out.Decisions, Decision{Run: w, Kind: DecideReject, Rejection: pr.admitErr})
-			continue
-		}
-		// A retry's parent was accepted with its first attempt.
-		if rej := parentVerdict(pr.Request, w.Parent); rej != nil && w.Attempt <= 1 {
-			out.Decisions = append(out.Decisions, Decision{Run: w, Kind: DecideReject, Rejection: rej})
-			continue
-		}
-		// Runs that cannot take a slot now, not yet due or paused, are
-		// settled before the sort: their order does not matter, and ten
-		// thousand runs in a paused pool made the sort most of a pass.
-		a := pr.admission
-		if due := w.due(a); due.After(in.Now) {
-			wakeAt(due)
-			out.Decisions = append(out.Decisions, Decision{Run: w, Kind: DecideWait, Admission: a, Reason: "Scheduled", Message: "waiting for its scheduled time", Until: due})
-			continue
-		}
+		a := w.Parsed.admission
 		if in.Now.Sub(w.due(a)) > project.LateAfter {
 			// Late is shown, never stored: counted here for the metric.
 			out.Counts[w.State]--
@@ -257,7 +256,35 @@ func Plan(in Input) Planned {
 		}
 		queue = append(queue, ready{w, queuePriority(a)})
 	}
-	// Names are unique, so the order is total and need not be stable.
+	return queue
+}
+
+// verdictDecision decides for a judged run what its verdict alone decides: it
+// waits for config, is rejected (by its verdict, or by its parent's on a
+// first attempt: a retry's parent was accepted with its first attempt),
+// or waits for its time. settled is false for a run that is due.
+func verdictDecision(now time.Time, w *WaitingRun) (d Decision, settled bool) {
+	pr := w.Parsed
+	switch {
+	case pr.admitWait != nil:
+		return Decision{Run: w, Kind: DecideWait, Reason: "WaitingForConfig", Message: pr.admitWait.Message}, true
+	case pr.admitErr != nil:
+		return Decision{Run: w, Kind: DecideReject, Rejection: pr.admitErr}, true
+	}
+	if rej := parentVerdict(pr.Request, w.Parent); rej != nil && w.Attempt <= 1 {
+		return Decision{Run: w, Kind: DecideReject, Rejection: rej}, true
+	}
+	a := pr.admission
+	if due := w.due(a); due.After(now) {
+		return Decision{Run: w, Kind: DecideWait, Admission: a, Reason: "Scheduled", Message: "waiting for its scheduled time", Until: due}, true
+	}
+	return Decision{}, false
+}
+
+// sortQueue orders the runs that may start: queue priority, then
+// scheduled time, then creation, then name. Names are unique, so the
+// order is total and need not be stable.
+func sortQueue(queue []ready) {
 	slices.SortFunc(queue, func(x, y ready) int {
 		if x.priority != y.priority {
 			return cmp.Compare(x.priority, y.priority)
@@ -270,12 +297,16 @@ func Plan(in Input) Planned {
 		}
 		return strings.Compare(x.w.ConfigMap.Name, y.w.ConfigMap.Name)
 	})
+}
 
+// handOutSlots admits the runs in their order while their limits have
+// free slots: a run blocked on one limit does not block runs that do not
+// need that limit. A full deployment that says CancelNew turns new runs
+// away; a retry was admitted once, and waits for its slot.
+func (out *Planned) handOutSlots(cfg *project.Installed, rates map[string]*project.StartBucket, queue []ready) {
 	for _, r := range queue {
 		a := r.w.Parsed.admission
-		limit, deploymentFull := out.Usage.Blocked(in.Config, a.Pool, a.Deployment, a.Slots)
-		// CancelNew turns away new runs; a retry was admitted once, and
-		// waits for its slot.
+		limit, deploymentFull := out.Usage.Blocked(cfg, a.Pool, a.Deployment, a.Slots)
 		if deploymentFull && a.Deployment.CollisionStrategy == v1alpha1.CollisionCancelNew && r.w.Attempt <= 1 {
 			out.Decisions = append(out.Decisions, Decision{Run: r.w, Kind: DecideCancelNew, Admission: a})
 			continue
@@ -286,14 +317,20 @@ func Plan(in Input) Planned {
 			continue
 		}
 		if wait := startRate(rates, r.w, a); wait != nil {
-			wakeAt(wait.Until)
+			out.wakeAt(wait.Until)
 			out.Decisions = append(out.Decisions, *wait)
 			continue
 		}
 		out.Usage.Add(a.Slots)
 		out.Decisions = append(out.Decisions, Decision{Run: r.w, Kind: DecideAdmit, Admission: a})
 	}
-	return out
+}
+
+// wakeAt asks for the next pass at t, unless one is asked for sooner.
+func (out *Planned) wakeAt(t time.Time) {
+	if out.Wake.IsZero() || t.Before(out.Wake) {
+		out.Wake = t
+	}
 }
 
 // ownBuckets copies the start buckets plan is given, to take tokens from.

@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -515,5 +516,50 @@ func TestPlanIsPure(t *testing.T) {
 	}
 	if a, b := describe(first), describe(second); !reflect.DeepEqual(a, b) || len(a) != 3 {
 		t.Errorf("decisions differ or are missing:\n%q\n%q", a, b)
+	}
+}
+
+// TestVerdictDecision: what a judged run's verdict alone decides, before
+// any slot is looked at.
+func TestVerdictDecision(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	admitted := &Admission{Scheduled: now.Add(-time.Minute)}
+	later := &Admission{Scheduled: now.Add(time.Minute)}
+	noParent := &v1alpha1.RunRequest{Deployment: "f/a", Parent: &v1alpha1.RunRef{Run: "gone", RunUID: "u"}}
+	for _, tc := range []struct {
+		name    string
+		w       WaitingRun
+		settled bool
+		want    string // describeDecision of the decision
+	}{
+		{"waits for config", WaitingRun{Parsed: &ParsedRun{admitWait: &WaitReason{"pool p is not installed yet"}}},
+			true, "wait r WaitingForConfig"},
+		{"rejected by its verdict", WaitingRun{Parsed: &ParsedRun{admitErr: &Rejection{ReasonPoolNotFound, "no pool"}}},
+			true, "reject r PoolNotFound"},
+		{"rejected by its parent", WaitingRun{Parsed: &ParsedRun{Request: noParent, admission: admitted}, Attempt: 1},
+			true, "reject r InvalidParent"},
+		{"a retry keeps its parent's acceptance", WaitingRun{Parsed: &ParsedRun{Request: noParent, admission: admitted}, Attempt: 2},
+			false, ""},
+		{"not yet due", WaitingRun{Parsed: &ParsedRun{Request: &v1alpha1.RunRequest{}, admission: later}, Attempt: 1},
+			true, "wait r Scheduled"},
+		{"its retry not yet due", WaitingRun{Parsed: &ParsedRun{Request: &v1alpha1.RunRequest{}, admission: admitted}, Attempt: 2, RetryAt: now.Add(time.Second)},
+			true, "wait r Scheduled"},
+		{"due", WaitingRun{Parsed: &ParsedRun{Request: &v1alpha1.RunRequest{}, admission: admitted}, Attempt: 1},
+			false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := tc.w
+			w.ConfigMap = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "r"}}
+			d, settled := verdictDecision(now, &w)
+			if settled != tc.settled {
+				t.Fatalf("settled %v, want %v", settled, tc.settled)
+			}
+			if !settled {
+				return
+			}
+			if got := describeDecision(d); !strings.HasPrefix(got, tc.want) {
+				t.Errorf("decided %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
