@@ -142,7 +142,7 @@ func resolveValues(ns string, cm *corev1.ConfigMap, d *project.InstalledDeployme
 // to the run's UID, by which the Job is known as the run's (and deleting
 // the run deletes it); v1alpha1.FinalizerRunProtection, so it outlives any
 // deletion until the run's final state is written; and what the run's
-// timeout and retry policy need (ApplyRunPolicies).
+// timeout and retry policy need (applyRunPolicies).
 func ResolveJob(ns string, cm *corev1.ConfigMap, run *project.CheckedRun, attempt int32) (*batchv1.Job, error) {
 	res, err := run.Resolve(cm.Name)
 	if err != nil {
@@ -169,7 +169,7 @@ func ResolveJob(ns string, cm *corev1.ConfigMap, run *project.CheckedRun, attemp
 	if t := res.PodWatchTimeout(); t > 0 {
 		job.Annotations[v1alpha1.AnnotationPodWatchTimeout] = t.String()
 	}
-	return job, ApplyRunPolicies(job, run, attempt)
+	return job, applyRunPolicies(job, run, attempt)
 }
 
 // suggest names the deployments closest to a mistyped one.
@@ -193,7 +193,7 @@ const (
 	RuleExitCodes  = 1 // the policy's neverOnExitCodes: FailJob
 )
 
-// ApplyRunPolicies writes into an attempt's Job what its run's policies
+// applyRunPolicies writes into an attempt's Job what its run's policies
 // need: its attempt, timeout and retry policy as annotations; and, with a
 // retry policy, a backoffLimit of 0 unless a job variable sets one (a
 // flow is never run twice inside one attempt by accident) and a
@@ -201,7 +201,7 @@ const (
 // exits with a code never retried, saying which in its Failed condition.
 // A podFailurePolicy needs restartPolicy Never; a template with another
 // keeps its Job as it is, and the outcome is read from the pods.
-func ApplyRunPolicies(job *batchv1.Job, run *project.CheckedRun, attempt int32) error {
+func applyRunPolicies(job *batchv1.Job, run *project.CheckedRun, attempt int32) error {
 	job.Annotations[v1alpha1.AnnotationAttempt] = strconv.Itoa(int(attempt))
 	if run.Timeout > 0 {
 		job.Annotations[v1alpha1.AnnotationTimeout] = run.Timeout.String()
