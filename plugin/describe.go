@@ -148,6 +148,19 @@ func field(w describe.PrefixWriter, level int, label, format string, args ...any
 	w.Write(level, "%s\t%s\n", label, fmt.Sprintf(format, args...))
 }
 
+// tableSection writes a label with a table's header under it, and returns
+// true for the caller to write the rows; with no rows it writes
+// "Label:<tab><none>" and returns false.
+func tableSection(w describe.PrefixWriter, level int, label, header string, rows int) bool {
+	if rows == 0 {
+		field(w, level, label+":", "<none>")
+		return false
+	}
+	w.Write(level, "%s:\n", label)
+	w.Write(level+1, "%s\n", header)
+	return true
+}
+
 // block writes a multi-line value indented under its label.
 func block(w describe.PrefixWriter, level int, label string, text string) {
 	text = strings.TrimRight(text, "\n")

@@ -79,7 +79,7 @@ func (c *Controller) writeStatus(ctx context.Context, cm *corev1.ConfigMap, st *
 		}
 		labels[v1alpha1.LabelEnded] = v1alpha1.EndedLabelValue(end)
 	}
-	if req := c.parsed.get(cm).req; req != nil {
+	if req := c.parsed.Get(cm).Request; req != nil {
 		flow, name, _ := v1alpha1.SplitDeployment(req.Deployment)
 		if v := v1alpha1.DeploymentLabelValue(flow, name); len(validation.IsValidLabelValue(v)) == 0 {
 			labels[v1alpha1.LabelDeployment] = v

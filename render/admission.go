@@ -64,18 +64,6 @@ func admissionPolicy(p *project.Project) (*admissionv1.ValidatingAdmissionPolicy
 	fail := admissionv1.Fail
 	equivalent := admissionv1.Equivalent
 	labels := map[string]string{LabelManagedBy: ManagedBy, LabelPartOf: p.Name}
-	// A ConfigMap was already a run before this request only on UPDATE of
-	// one labelled as a run: a label added to an existing ConfigMap makes
-	// it a new run request, checked like a creation.
-	wasRun := fmt.Sprintf(`request.operation == 'UPDATE' && has(oldObject.metadata.labels) && '%[1]s' in oldObject.metadata.labels && oldObject.metadata.labels['%[1]s'] == 'true'`, v1alpha1.LabelRun)
-	// present is a map entry as one string that tells "absent" from any
-	// value (even empty), so "set or changed" is one comparison.
-	present := func(obj, field, key string) string {
-		return fmt.Sprintf(`has(%[1]s.%[2]s) && '%[3]s' in %[1]s.%[2]s ? 'set:' + %[1]s.%[2]s['%[3]s'] : 'unset'`, obj, field, key)
-	}
-	msgReconcilerOnly := func(field string) string {
-		return fmt.Sprintf("%s of a run is written by the kubectl-flows reconciler only (%s): leave it out of run requests and do not edit it", field, user)
-	}
 	policy := &admissionv1.ValidatingAdmissionPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicy"},
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
@@ -91,46 +79,8 @@ func admissionPolicy(p *project.Project) (*admissionv1.ValidatingAdmissionPolicy
 				}},
 				MatchPolicy: &equivalent,
 			},
-			Variables: []admissionv1.Variable{
-				{Name: "reconciler", Expression: fmt.Sprintf("request.userInfo.username == '%s'", user)},
-				{Name: "newRun", Expression: "!(" + wasRun + ")"},
-				{Name: "status", Expression: present("object", "data", v1alpha1.KeyStatus)},
-				{Name: "oldStatus", Expression: "variables.newRun ? 'unset' : (" + present("oldObject", "data", v1alpha1.KeyStatus) + ")"},
-				{Name: "state", Expression: present("object.metadata", "labels", v1alpha1.LabelState)},
-				{Name: "oldState", Expression: "variables.newRun ? 'unset' : (" + present("oldObject.metadata", "labels", v1alpha1.LabelState) + ")"},
-			},
-			Validations: []admissionv1.Validation{
-				{
-					Expression: fmt.Sprintf("!variables.newRun || (has(object.data) && '%[1]s' in object.data && size(object.data['%[1]s']) > 0)", v1alpha1.KeyRun),
-					Message:    fmt.Sprintf("run request: data key %s is required (the deployment to run and its parameters); create runs with kubectl flows run", v1alpha1.KeyRun),
-					Reason:     ptr.To(metav1.StatusReasonInvalid),
-				},
-				{
-					Expression: "!variables.newRun || !has(object.binaryData)",
-					Message:    "run request: binaryData is not allowed; a run request holds data key " + v1alpha1.KeyRun + " only",
-					Reason:     ptr.To(metav1.StatusReasonInvalid),
-				},
-				{
-					Expression: fmt.Sprintf("!variables.newRun || !has(object.data) || object.data.map(k, size(k) + size(object.data[k])).sum() <= %d", MaxRunRequestBytes),
-					Message:    fmt.Sprintf("run request: data is larger than %d bytes (keys and values together); pass large inputs by reference (a URL or object name), not as parameters", MaxRunRequestBytes),
-					Reason:     ptr.To(metav1.StatusReasonRequestEntityTooLarge),
-				},
-				{
-					Expression: "!variables.newRun || size(object.metadata.name) <= 63",
-					Message:    "run request: metadata.name is longer than 63 characters; a run's name is used as a label value, so keep it to 63",
-					Reason:     ptr.To(metav1.StatusReasonInvalid),
-				},
-				{
-					Expression: "variables.reconciler || variables.status == variables.oldStatus",
-					Message:    msgReconcilerOnly("data key " + v1alpha1.KeyStatus),
-					Reason:     ptr.To(metav1.StatusReasonForbidden),
-				},
-				{
-					Expression: "variables.reconciler || variables.state == variables.oldState",
-					Message:    msgReconcilerOnly("label " + v1alpha1.LabelState),
-					Reason:     ptr.To(metav1.StatusReasonForbidden),
-				},
-			},
+			Variables:   admissionVariables(user),
+			Validations: admissionValidations(user),
 		},
 	}
 	if starts := starterStarts(p); len(starts) > 0 {
@@ -150,6 +100,70 @@ func admissionPolicy(p *project.Project) (*admissionv1.ValidatingAdmissionPolicy
 		},
 	}
 	return policy, binding
+}
+
+// admissionVariables are the policy's names for what its validations
+// compare: whether the request comes from the reconciler, whether it makes
+// a new run, and the run's status and state before and after it.
+func admissionVariables(user string) []admissionv1.Variable {
+	// A ConfigMap was already a run before this request only on UPDATE of
+	// one labelled as a run: a label added to an existing ConfigMap makes
+	// it a new run request, checked like a creation.
+	wasRun := fmt.Sprintf(`request.operation == 'UPDATE' && has(oldObject.metadata.labels) && '%[1]s' in oldObject.metadata.labels && oldObject.metadata.labels['%[1]s'] == 'true'`, v1alpha1.LabelRun)
+	// present is a map entry as one string that tells "absent" from any
+	// value (even empty), so "set or changed" is one comparison.
+	present := func(obj, field, key string) string {
+		return fmt.Sprintf(`has(%[1]s.%[2]s) && '%[3]s' in %[1]s.%[2]s ? 'set:' + %[1]s.%[2]s['%[3]s'] : 'unset'`, obj, field, key)
+	}
+	return []admissionv1.Variable{
+		{Name: "reconciler", Expression: fmt.Sprintf("request.userInfo.username == '%s'", user)},
+		{Name: "newRun", Expression: "!(" + wasRun + ")"},
+		{Name: "status", Expression: present("object", "data", v1alpha1.KeyStatus)},
+		{Name: "oldStatus", Expression: "variables.newRun ? 'unset' : (" + present("oldObject", "data", v1alpha1.KeyStatus) + ")"},
+		{Name: "state", Expression: present("object.metadata", "labels", v1alpha1.LabelState)},
+		{Name: "oldState", Expression: "variables.newRun ? 'unset' : (" + present("oldObject.metadata", "labels", v1alpha1.LabelState) + ")"},
+	}
+}
+
+// admissionValidations are the checks of a run request: its run key and
+// size, its name, and that its status and state are the reconciler's
+// alone to write.
+func admissionValidations(user string) []admissionv1.Validation {
+	msgReconcilerOnly := func(field string) string {
+		return fmt.Sprintf("%s of a run is written by the kubectl-flows reconciler only (%s): leave it out of run requests and do not edit it", field, user)
+	}
+	return []admissionv1.Validation{
+		{
+			Expression: fmt.Sprintf("!variables.newRun || (has(object.data) && '%[1]s' in object.data && size(object.data['%[1]s']) > 0)", v1alpha1.KeyRun),
+			Message:    fmt.Sprintf("run request: data key %s is required (the deployment to run and its parameters); create runs with kubectl flows run", v1alpha1.KeyRun),
+			Reason:     ptr.To(metav1.StatusReasonInvalid),
+		},
+		{
+			Expression: "!variables.newRun || !has(object.binaryData)",
+			Message:    "run request: binaryData is not allowed; a run request holds data key " + v1alpha1.KeyRun + " only",
+			Reason:     ptr.To(metav1.StatusReasonInvalid),
+		},
+		{
+			Expression: fmt.Sprintf("!variables.newRun || !has(object.data) || object.data.map(k, size(k) + size(object.data[k])).sum() <= %d", MaxRunRequestBytes),
+			Message:    fmt.Sprintf("run request: data is larger than %d bytes (keys and values together); pass large inputs by reference (a URL or object name), not as parameters", MaxRunRequestBytes),
+			Reason:     ptr.To(metav1.StatusReasonRequestEntityTooLarge),
+		},
+		{
+			Expression: "!variables.newRun || size(object.metadata.name) <= 63",
+			Message:    "run request: metadata.name is longer than 63 characters; a run's name is used as a label value, so keep it to 63",
+			Reason:     ptr.To(metav1.StatusReasonInvalid),
+		},
+		{
+			Expression: "variables.reconciler || variables.status == variables.oldStatus",
+			Message:    msgReconcilerOnly("data key " + v1alpha1.KeyStatus),
+			Reason:     ptr.To(metav1.StatusReasonForbidden),
+		},
+		{
+			Expression: "variables.reconciler || variables.state == variables.oldState",
+			Message:    msgReconcilerOnly("label " + v1alpha1.LabelState),
+			Reason:     ptr.To(metav1.StatusReasonForbidden),
+		},
+	}
 }
 
 // starterStarts maps the user name of each deployment's starter
