@@ -9,7 +9,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
-	"github.com/kubectl-flows/kubectl-flows/reconciler"
+	"github.com/kubectl-flows/kubectl-flows/planner"
 )
 
 // RunView is one run as every client shows it: a row of `get runs` and
@@ -52,7 +52,7 @@ type RunView struct {
 	// Wait is what the reconciler's dispatch pass would decide for a
 	// waiting run now (Snapshot.Waits); nil for a run that does not wait
 	// (or whose cancel was asked for).
-	Wait *reconciler.Waiting
+	Wait *planner.Waiting
 	// WaitingOn says in a few words what a waiting run waits on ("tag
 	// db", "paused queue p/q", "not yet due (in 5m)"), and Position its
 	// place among the runs waiting for the same limit, from 1.
@@ -98,7 +98,7 @@ func (s *Snapshot) ViewRun(r *RunInfo) RunView {
 }
 
 // waitingOn says in a few words what a waiting run waits on.
-func waitingOn(w reconciler.Waiting, now time.Time) string {
+func waitingOn(w planner.Waiting, now time.Time) string {
 	switch w.Reason {
 	case "WaitingForSlot":
 		return w.On
@@ -110,11 +110,11 @@ func waitingOn(w reconciler.Waiting, now time.Time) string {
 		return "rate of " + w.On + " (next start in " + duration.HumanDuration(w.Due.Sub(now)) + ")"
 	case "WaitingForConfig":
 		return "config held back"
-	case reconciler.WaitStarts:
+	case planner.WaitStarts:
 		return "nothing: starts next"
-	case reconciler.WaitRejected:
+	case planner.WaitRejected:
 		return "nothing: will be rejected"
-	case reconciler.WaitCancelNew:
+	case planner.WaitCancelNew:
 		return w.On + " full (CancelNew)"
 	}
 	return w.Reason
@@ -128,7 +128,7 @@ func (v *RunView) WaitText() string {
 		return ""
 	case v.Position > 0:
 		return fmt.Sprintf("waiting on %s, %s in line", v.WaitingOn, Ordinal(v.Position))
-	case v.Wait.Reason == "WaitingForConfig" || v.Wait.Reason == reconciler.WaitRejected:
+	case v.Wait.Reason == "WaitingForConfig" || v.Wait.Reason == planner.WaitRejected:
 		return "waiting on " + v.WaitingOn + ": " + v.Wait.Message
 	}
 	return "waiting on " + v.WaitingOn

@@ -4,24 +4,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubectl-flows/kubectl-flows/reconciler"
+	"github.com/kubectl-flows/kubectl-flows/planner"
 )
 
 func TestWaitText(t *testing.T) {
 	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
-		wait     reconciler.Waiting
+		wait     planner.Waiting
 		on, text string
 	}{
-		{reconciler.Waiting{Reason: "WaitingForSlot", On: "tag database", Position: 3}, "tag database", "waiting on tag database, 3rd in line"},
-		{reconciler.Waiting{Reason: "WaitingForSlot", On: "pool p", Position: 11}, "pool p", "waiting on pool p, 11th in line"},
-		{reconciler.Waiting{Reason: "WaitingForSlot", On: "queue p/q", Position: 22}, "queue p/q", "waiting on queue p/q, 22nd in line"},
-		{reconciler.Waiting{Reason: "Paused", On: "queue p/q"}, "paused queue p/q", "waiting on paused queue p/q"},
-		{reconciler.Waiting{Reason: "Scheduled", Due: now.Add(10 * time.Minute)}, "not yet due (in 10m)", "waiting on not yet due (in 10m)"},
-		{reconciler.Waiting{Reason: "WaitingForRate", On: "tag api", Due: now.Add(4 * time.Second)}, "rate of tag api (next start in 4s)", "waiting on rate of tag api (next start in 4s)"},
-		{reconciler.Waiting{Reason: "WaitingForConfig", Message: "apply the rendered manifests"}, "config held back", "waiting on config held back: apply the rendered manifests"},
-		{reconciler.Waiting{Reason: reconciler.WaitStarts}, "nothing: starts next", "waiting on nothing: starts next"},
-		{reconciler.Waiting{Reason: reconciler.WaitCancelNew, On: "deployment f/n"}, "deployment f/n full (CancelNew)", "waiting on deployment f/n full (CancelNew)"},
+		{planner.Waiting{Reason: "WaitingForSlot", On: "tag database", Position: 3}, "tag database", "waiting on tag database, 3rd in line"},
+		{planner.Waiting{Reason: "WaitingForSlot", On: "pool p", Position: 11}, "pool p", "waiting on pool p, 11th in line"},
+		{planner.Waiting{Reason: "WaitingForSlot", On: "queue p/q", Position: 22}, "queue p/q", "waiting on queue p/q, 22nd in line"},
+		{planner.Waiting{Reason: "Paused", On: "queue p/q"}, "paused queue p/q", "waiting on paused queue p/q"},
+		{planner.Waiting{Reason: "Scheduled", Due: now.Add(10 * time.Minute)}, "not yet due (in 10m)", "waiting on not yet due (in 10m)"},
+		{planner.Waiting{Reason: "WaitingForRate", On: "tag api", Due: now.Add(4 * time.Second)}, "rate of tag api (next start in 4s)", "waiting on rate of tag api (next start in 4s)"},
+		{planner.Waiting{Reason: "WaitingForConfig", Message: "apply the rendered manifests"}, "config held back", "waiting on config held back: apply the rendered manifests"},
+		{planner.Waiting{Reason: planner.WaitStarts}, "nothing: starts next", "waiting on nothing: starts next"},
+		{planner.Waiting{Reason: planner.WaitCancelNew, On: "deployment f/n"}, "deployment f/n full (CancelNew)", "waiting on deployment f/n full (CancelNew)"},
 	} {
 		w := tc.wait
 		v := RunView{Wait: &w, WaitingOn: waitingOn(w, now), Position: w.Position}

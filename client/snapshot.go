@@ -8,8 +8,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/planner"
 	"github.com/kubectl-flows/kubectl-flows/project"
-	"github.com/kubectl-flows/kubectl-flows/reconciler"
 )
 
 // Snapshot is the project at one moment, as every client view is drawn
@@ -25,9 +25,9 @@ type Snapshot struct {
 	Usage     *Usage
 	Cancels   CancelRequests
 	// Waits say, for each waiting run by name, what the reconciler's
-	// dispatch pass would decide for it now (reconciler.Explain): what it
+	// dispatch pass would decide for it now (planner.Explain): what it
 	// waits on and its place in line.
-	Waits map[string]reconciler.Waiting
+	Waits map[string]planner.Waiting
 
 	byName map[string]*RunInfo
 }
@@ -49,7 +49,7 @@ func Assemble(ns string, now time.Time, in *project.Installed, runs []*RunInfo, 
 	for i, r := range runs {
 		cms[i] = r.ConfigMap
 	}
-	s.Waits = reconciler.Explain(reconciler.ExplainInput{
+	s.Waits = planner.Explain(planner.ExplainInput{
 		Now: now, Namespace: ns, Config: in, Runs: cms, Held: s.Usage.InUse, Starts: s.Usage.Starts,
 		CancelAsked: func(cm *corev1.ConfigMap) bool { return cancelAsked(s.byName[cm.Name], cancels) != nil },
 	})

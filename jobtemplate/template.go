@@ -127,9 +127,39 @@ func parseValue(v any, source string) (*Template, error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%s: %s", source, fmt.Sprintf(format, args...))
 	}
+	jc, vars, props, err := templateParts(v, fail)
+	if err != nil {
+		return nil, err
+	}
+	t := newTemplate(jc, vars, props)
+	if t.schema, err = compileSchema(vars); err != nil {
+		return nil, schemaError(source, err)
+	}
+	if t.partial, err = compileSchema(withoutRequired(vars).(map[string]any)); err != nil {
+		return nil, schemaError(source, err)
+	}
+	if err := t.compilePlaceholders(fail); err != nil {
+		return nil, err
+	}
+
+	// Defaults must satisfy their own schema (Prefect validates a work
+	// pool's defaults when the pool is created or updated).
+	if err := t.validateWith(t.partial, t.setDefs, "default of job variable"); err != nil {
+		return nil, fail("variables: %v", err)
+	}
+
+	if t.canonical, err = marshalCompact(map[string]any{"job_configuration": jc, "variables": vars}); err != nil {
+		return nil, fail("%v", err)
+	}
+	return t, nil
+}
+
+// templateParts checks a base job template's shape and returns its
+// job_configuration, its variables and their properties.
+func templateParts(v any, fail func(format string, args ...any) error) (jc, vars, props map[string]any, err error) {
 	root, ok := v.(map[string]any)
 	if !ok {
-		return nil, fail("a base job template must be an object with job_configuration and variables, got %s", jsonType(v))
+		return nil, nil, nil, fail("a base job template must be an object with job_configuration and variables, got %s", jsonType(v))
 	}
 	for _, k := range sortedKeys(root) {
 		if k != "job_configuration" && k != "variables" {
@@ -137,9 +167,31 @@ func parseValue(v any, source string) (*Template, error) {
 			if k == "base_job_template" {
 				hint = " (this looks like a whole work pool; use the value of its base_job_template)"
 			}
-			return nil, fail("unexpected top-level key %q: a base job template has only job_configuration and variables%s", k, hint)
+			return nil, nil, nil, fail("unexpected top-level key %q: a base job template has only job_configuration and variables%s", k, hint)
 		}
 	}
+	if jc, err = jobConfiguration(root, fail); err != nil {
+		return nil, nil, nil, err
+	}
+	vars, ok = root["variables"].(map[string]any)
+	if !ok {
+		if _, present := root["variables"]; !present {
+			return nil, nil, nil, fail("missing variables (the JSON Schema of the job variables)")
+		}
+		return nil, nil, nil, fail("variables must be a JSON Schema object, got %s", jsonType(root["variables"]))
+	}
+	props = map[string]any{}
+	if p, present := vars["properties"]; present {
+		if props, ok = p.(map[string]any); !ok {
+			return nil, nil, nil, fail("variables.properties must be an object, got %s", jsonType(p))
+		}
+	}
+	return jc, vars, props, nil
+}
+
+// jobConfiguration is a template's job_configuration, whose job_manifest
+// must be a batch/v1 Job.
+func jobConfiguration(root map[string]any, fail func(format string, args ...any) error) (map[string]any, error) {
 	jc, ok := root["job_configuration"].(map[string]any)
 	if !ok {
 		if _, present := root["job_configuration"]; !present {
@@ -157,20 +209,11 @@ func parseValue(v any, source string) (*Template, error) {
 	if av, kind := manifest["apiVersion"], manifest["kind"]; av != "batch/v1" || kind != "Job" {
 		return nil, fail("job_configuration.job_manifest must be apiVersion batch/v1, kind Job; got apiVersion %s, kind %s", show(av), show(kind))
 	}
-	vars, ok := root["variables"].(map[string]any)
-	if !ok {
-		if _, present := root["variables"]; !present {
-			return nil, fail("missing variables (the JSON Schema of the job variables)")
-		}
-		return nil, fail("variables must be a JSON Schema object, got %s", jsonType(root["variables"]))
-	}
-	props := map[string]any{}
-	if p, present := vars["properties"]; present {
-		if props, ok = p.(map[string]any); !ok {
-			return nil, fail("variables.properties must be an object, got %s", jsonType(p))
-		}
-	}
+	return jc, nil
+}
 
+// newTemplate is a template of these parts, with its variables' defaults.
+func newTemplate(jc, vars, props map[string]any) *Template {
 	t := &Template{
 		jobConfig:  jc,
 		variables:  vars,
@@ -191,40 +234,23 @@ func parseValue(v any, source string) (*Template, error) {
 			}
 		}
 	}
+	return t
+}
 
-	var err error
-	if t.schema, err = compileSchema(vars); err != nil {
-		return nil, schemaError(source, err)
-	}
-	if t.partial, err = compileSchema(withoutRequired(vars).(map[string]any)); err != nil {
-		return nil, schemaError(source, err)
-	}
-
-	// Every placeholder must name a declared variable (Prefect's server does
-	// the same check in validate_base_job_template).
+// compilePlaceholders compiles the job configuration's placeholders.
+// Every placeholder must name a declared variable (Prefect's server does
+// the same check in validate_base_job_template).
+func (t *Template) compilePlaceholders(fail func(format string, args ...any) error) error {
 	var uses []placeholderUse
-	t.config = compileNode(jc, "job_configuration", &uses).(mapNode)
+	t.config = compileNode(t.jobConfig, "job_configuration", &uses).(mapNode)
 	var perrs []error
 	for _, u := range uses {
-		if _, ok := props[u.p.variable()]; ok {
+		if _, ok := t.properties[u.p.variable()]; ok {
 			continue
 		}
 		perrs = append(perrs, fail("%s: placeholder %s %s", u.at, u.p.full, unknownPlaceholderReason(u.p, t.names)))
 	}
-	if len(perrs) > 0 {
-		return nil, errors.Join(perrs...)
-	}
-
-	// Defaults must satisfy their own schema (Prefect validates a work
-	// pool's defaults when the pool is created or updated).
-	if err := t.validateWith(t.partial, t.setDefs, "default of job variable"); err != nil {
-		return nil, fail("variables: %v", err)
-	}
-
-	if t.canonical, err = marshalCompact(map[string]any{"job_configuration": jc, "variables": vars}); err != nil {
-		return nil, fail("%v", err)
-	}
-	return t, nil
+	return errors.Join(perrs...)
 }
 
 func unknownPlaceholderReason(p placeholder, known []string) string {

@@ -7,10 +7,12 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/describe"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/client"
 )
 
@@ -74,7 +76,7 @@ func (o *DescribeOptions) Validate() error { return o.validate("describe", descr
 // Run reads everything the description shows first, then prints it, so
 // the printing is a pure function of what was read.
 func (o *DescribeOptions) Run(ctx context.Context) error {
-	s, err := o.client.Snapshot(ctx)
+	s, err := o.snapshot(ctx)
 	if err != nil {
 		return err
 	}
@@ -118,9 +120,45 @@ func (o *DescribeOptions) Run(ctx context.Context) error {
 	return tw.Flush()
 }
 
+// recentRuns is how many of a deployment's finished runs its description
+// reads: it lists its ten newest runs.
+const recentRuns = 10
+
+// snapshot reads what the description shows. A deployment's reads every
+// run not finished (its slots, its place in the pool's lines) and only its
+// own newest finished runs, not all that retention keeps.
+func (o *DescribeOptions) snapshot(ctx context.Context) (*client.Snapshot, error) {
+	if o.kind != deploymentKind {
+		return o.client.Snapshot(ctx)
+	}
+	in, err := o.client.Installed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := o.client.Deployment(in, o.name)
+	if err != nil {
+		return nil, err
+	}
+	sel := labels.SelectorFromSet(labels.Set{v1alpha1.LabelDeployment: v1alpha1.DeploymentLabelValue(d.Flow, d.Name)})
+	return o.client.RecentSnapshot(ctx, client.RecentOptions{Finished: recentRuns, Selector: sel, ChunkSize: 500, Installed: in})
+}
+
 // field writes "Label:<tab>value" at an indentation level.
 func field(w describe.PrefixWriter, level int, label, format string, args ...any) {
 	w.Write(level, "%s\t%s\n", label, fmt.Sprintf(format, args...))
+}
+
+// tableSection writes a label with a table's header under it, and returns
+// true for the caller to write the rows; with no rows it writes
+// "Label:<tab><none>" and returns false.
+func tableSection(w describe.PrefixWriter, level int, label, header string, rows int) bool {
+	if rows == 0 {
+		field(w, level, label+":", "<none>")
+		return false
+	}
+	w.Write(level, "%s:\n", label)
+	w.Write(level+1, "%s\n", header)
+	return true
 }
 
 // block writes a multi-line value indented under its label.

@@ -57,12 +57,9 @@ func printDeployment(w describe.PrefixWriter, s *client.Snapshot, v *client.Depl
 }
 
 func printSchedules(w describe.PrefixWriter, scs []client.ScheduleView) {
-	if len(scs) == 0 {
-		field(w, 0, "Schedules:", "<none>")
+	if !tableSection(w, 0, "Schedules", "Schedule\tActive\tCatch-up\tParameters\tNext Run", len(scs)) {
 		return
 	}
-	w.Write(0, "Schedules:\n")
-	w.Write(1, "Schedule\tActive\tCatch-up\tParameters\tNext Run\n")
 	for _, sc := range scs {
 		next := "<none>"
 		if len(sc.Next) > 0 {
@@ -76,7 +73,7 @@ func printSchedules(w describe.PrefixWriter, scs []client.ScheduleView) {
 	}
 }
 
-// printRecentRuns prints a deployment's ten newest runs, newest first.
+// printRecentRuns prints a deployment's recentRuns newest runs, newest first.
 func printRecentRuns(w describe.PrefixWriter, s *client.Snapshot, deployment string) {
 	var recent []*client.RunInfo
 	for _, r := range s.Runs {
@@ -84,15 +81,12 @@ func printRecentRuns(w describe.PrefixWriter, s *client.Snapshot, deployment str
 			recent = append(recent, r)
 		}
 	}
-	if len(recent) == 0 {
-		field(w, 0, "Recent Runs:", "<none>")
+	if len(recent) > recentRuns {
+		recent = recent[len(recent)-recentRuns:]
+	}
+	if !tableSection(w, 0, "Recent Runs", "Name\tState\tReason\tAge\tDuration", len(recent)) {
 		return
 	}
-	if len(recent) > 10 {
-		recent = recent[len(recent)-10:]
-	}
-	w.Write(0, "Recent Runs:\n")
-	w.Write(1, "Name\tState\tReason\tAge\tDuration\n")
 	for i := len(recent) - 1; i >= 0; i-- {
 		v := s.ViewRun(recent[i])
 		w.Write(1, "%s\t%s\t%s\t%s\t%s\n", v.Name, v.StateText(), orNone(v.Reason), v.Age, orNone(v.Duration))
@@ -156,22 +150,15 @@ func printTagLimit(w describe.PrefixWriter, s *client.Snapshot, v *client.TagLim
 // printSlots prints who holds a limit's slots, for how long, and who is
 // in line for one.
 func printSlots(w describe.PrefixWriter, s *client.Snapshot, kind, name string) {
-	if hs := s.Holders(kind, name); len(hs) == 0 {
-		field(w, 0, "Holders:", "<none>")
-	} else {
-		w.Write(0, "Holders:\n")
-		w.Write(1, "Run\tSince\tHeld For\n")
+	if hs := s.Holders(kind, name); tableSection(w, 0, "Holders", "Run\tSince\tHeld For", len(hs)) {
 		for _, h := range hs {
 			w.Write(1, "%s\t%s\t%s\n", h.Run, timeCell(h.Since), h.Age)
 		}
 	}
 	inLine := s.InLine(kind + " " + name)
-	if len(inLine) == 0 {
-		field(w, 0, "In Line:", "<none>")
+	if !tableSection(w, 0, "In Line", "Position\tRun\tDeployment\tState\tAge", len(inLine)) {
 		return
 	}
-	w.Write(0, "In Line:\n")
-	w.Write(1, "Position\tRun\tDeployment\tState\tAge\n")
 	for _, r := range inLine {
 		w.Write(1, "%d\t%s\t%s\t%s\t%s\n", r.Position, r.Name, r.Deployment, r.State, r.Age)
 	}

@@ -129,12 +129,9 @@ func printRunValues(w describe.PrefixWriter, r *client.RunInfo) {
 	params, jobVars, from := r.Values()
 	block(w, 0, "Parameters ("+from+")", client.YAMLText(params))
 	block(w, 0, "Job Variables ("+from+")", client.YAMLText(jobVars))
-	if len(st.Conditions) == 0 {
-		field(w, 0, "Conditions:", "<none>")
+	if !tableSection(w, 0, "Conditions", "Type\tStatus\tReason\tMessage", len(st.Conditions)) {
 		return
 	}
-	w.Write(0, "Conditions:\n")
-	w.Write(1, "Type\tStatus\tReason\tMessage\n")
 	for _, cd := range st.Conditions {
 		w.Write(1, "%s\t%s\t%s\t%s\n", cd.Type, cd.Status, cd.Reason, cd.Message)
 	}
@@ -159,11 +156,7 @@ func printRunJob(w describe.PrefixWriter, o *client.RunObjects, statusJob string
 	switch {
 	case o.PodsErr != nil:
 		field(w, 1, "Pods:", "cannot list them: %v", o.PodsErr)
-	case len(o.Pods) == 0:
-		field(w, 1, "Pods:", "<none>")
-	default:
-		w.Write(1, "Pods:\n")
-		w.Write(2, "Name\tPhase\tNode\tWaiting/Terminated\tAge\n")
+	case tableSection(w, 1, "Pods", "Name\tPhase\tNode\tWaiting/Terminated\tAge", len(o.Pods)):
 		for i := range o.Pods {
 			pod := &o.Pods[i]
 			w.Write(2, "%s\t%s\t%s\t%s\t%s\n", pod.Name, pod.Status.Phase, orNone(pod.Spec.NodeName), podstatus.Summary(pod), client.Age(now, pod.CreationTimestamp.Time))
@@ -177,12 +170,9 @@ func printEvents(w describe.PrefixWriter, evs []corev1.Event, err error, now tim
 		field(w, 0, "Events:", "cannot list them: %v", err)
 		return
 	}
-	if len(evs) == 0 {
-		field(w, 0, "Events:", "<none>")
+	if !tableSection(w, 0, "Events", "Type\tReason\tAge\tFrom\tObject\tMessage", len(evs)) {
 		return
 	}
-	w.Write(0, "Events:\n")
-	w.Write(1, "Type\tReason\tAge\tFrom\tObject\tMessage\n")
 	for _, e := range evs {
 		w.Write(1, "%s\t%s\t%s\t%s\t%s/%s\t%s\n", e.Type, e.Reason, client.Age(now, client.EventTime(e)), orNone(client.EventSource(e)),
 			strings.ToLower(e.InvolvedObject.Kind), e.InvolvedObject.Name, strings.TrimSpace(e.Message))

@@ -31,7 +31,10 @@ var getLong = templates.LongDesc(`
 	waits on (WAITING ON: a limit with no free slot, a pause, its scheduled
 	time, a tag's start rate), as the reconciler's own dispatch rule
 	decides it; -o wide adds its POSITION in line for that limit, the order
-	in which runs start, and its ended ATTEMPTS. Pools and queues show
+	in which runs start, and its ended ATTEMPTS. get runs reads every run
+	not finished and only the newest --limit finished ones (100; 0 reads
+	every run), which -l narrows on the server, and any run named.
+	Pools and queues show
 	slots in use against their limit, counted live from the runs; limits
 	lists every pool, queue, deployment and tag limit with the runs
 	waiting, how long the oldest holder has held its slot, and a tag's
@@ -53,6 +56,9 @@ var getExample = templates.Examples(`
 	# Runs of one deployment that are running, with more columns
 	kubectl flows get runs -l kubectl-flows.dev/deployment=hello.default,kubectl-flows.dev/state=Running -o wide
 
+	# The newest 20 failed runs, beside every run not finished
+	kubectl flows get runs -l kubectl-flows.dev/state=Failed --limit 20
+
 	# Slots in use per queue, updated live
 	kubectl flows get queues -w
 
@@ -68,6 +74,9 @@ type GetOptions struct {
 	Selector   string
 	Watch      bool
 	NoHeaders  bool
+	// Limit is how many finished runs get runs shows, the newest; 0 all.
+	Limit     int
+	ChunkSize int64
 
 	args     []string
 	kind     *kindSpec
@@ -97,6 +106,8 @@ func NewCmdGet(f *Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.Flags().StringVarP(&o.Selector, "selector", "l", "", "label selector (e.g. kubectl-flows.dev/state=Running)")
 	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", false, "after listing, keep printing changes")
 	cmd.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "omit the table header")
+	cmd.Flags().IntVar(&o.Limit, "limit", 100, "runs: show the newest N finished runs beside every run not finished; 0 shows every run")
+	cmd.Flags().Int64Var(&o.ChunkSize, "chunk-size", 500, "return large lists in chunks rather than all at once; 0 disables chunking")
 	return cmd
 }
 
@@ -142,6 +153,12 @@ func (o *GetOptions) Validate() error {
 		return fmt.Errorf("-l %q: %v", o.Selector, err)
 	}
 	o.selector = sel
+	if o.Limit < 0 {
+		return fmt.Errorf("--limit %d: give 0 (every run) or more", o.Limit)
+	}
+	if o.ChunkSize < 0 {
+		return fmt.Errorf("--chunk-size %d: give 0 (no chunks) or more", o.ChunkSize)
+	}
 	return nil
 }
 
@@ -152,7 +169,7 @@ func (o *GetOptions) isTable() bool {
 
 // Run reads and prints, then watches with -w.
 func (o *GetOptions) Run(ctx context.Context) error {
-	s, err := o.client.Snapshot(ctx)
+	s, err := o.snapshot(ctx)
 	if err != nil {
 		return err
 	}
@@ -171,6 +188,35 @@ func (o *GetOptions) Run(ctx context.Context) error {
 		return nil
 	}
 	return o.watch(ctx, rows)
+}
+
+// snapshot reads what the kind shows. Runs: every run not finished, the
+// newest --limit finished ones the selector matches, and each run named,
+// so that retention's tens of thousands of finished runs are not listed
+// on every call.
+func (o *GetOptions) snapshot(ctx context.Context) (*client.Snapshot, error) {
+	if o.kind != runKind {
+		return o.client.Snapshot(ctx)
+	}
+	finished := o.Limit
+	if finished == 0 {
+		finished = -1
+	}
+	s, err := o.client.RecentSnapshot(ctx, client.RecentOptions{Finished: finished, Selector: o.selector, ChunkSize: o.ChunkSize})
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range o.names {
+		if s.Run(n) != nil {
+			continue
+		}
+		r, err := o.client.GetRun(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		s = s.With(r)
+	}
+	return s, nil
 }
 
 // filter applies names and the selector; strict reports missing names.

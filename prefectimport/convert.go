@@ -185,73 +185,12 @@ func (c *converter) deployment(dn node, global map[string]node) *v1alpha1.Deploy
 	}
 	ctx := c.steps(sections)
 
-	rawName, _ := get(dn, "name").str()
-	if rawName == "" {
-		c.warn(dn, "deployment without a name; skipped")
+	d, rawName := c.deploymentNames(dn)
+	if d == nil {
 		return nil
 	}
-	d := &v1alpha1.Deployment{}
-	d.Name = c.dnsLabel(get(dn, "name"), "deployment name", rawName)
-	ep, _ := get(dn, "entrypoint").str()
-	if ep == "" {
-		c.warn(dn, "deployment %s has no entrypoint (path/to/file.py:function); skipped", rawName)
-		return nil
-	}
-	d.Entrypoint = ep
-	flowName, _ := get(dn, "flow_name").str()
-	if flowName == "" {
-		flowName = c.flowName(get(dn, "entrypoint"), ep)
-	}
-	d.Flow = c.dnsLabel(get(dn, "entrypoint"), "flow name", flowName)
-
 	for _, kv := range dn.pairs() {
-		v := kv.val
-		switch kv.key {
-		case "description":
-			d.Description, _ = ctx.value(c, v).(string)
-		case "version", "version_type":
-			if !v.isNull() {
-				c.warn(v, "%s: no equivalent; the image tag (the git SHA) says which code runs; dropped", kv.key)
-			}
-		case "tags":
-			tags, _ := ctx.value(c, v).([]any)
-			for _, t := range tags {
-				if s, ok := t.(string); ok && s != "" {
-					d.Tags = append(d.Tags, s)
-				}
-			}
-			if !v.isNull() && !v.isSeq() {
-				c.warn(v, "tags: want a list of tags; dropped")
-			}
-		case "parameters":
-			d.Parameters, _ = ctx.value(c, v).(map[string]any)
-		case "paused":
-			d.Paused, _ = v.scalar().(bool)
-		case "active":
-			if a, ok := v.scalar().(bool); ok && !a {
-				d.Paused = true
-			}
-		case "concurrency_limit":
-			c.concurrency(d, v)
-		case "schedule":
-			if v.isMap() && len(v.pairs()) > 0 {
-				c.schedule(d, v, ctx)
-			}
-		case "schedules":
-			for _, s := range v.items() {
-				c.schedule(d, s, ctx)
-			}
-		case "work_pool":
-			c.workPool(d, v, ctx)
-		case "triggers", "sla":
-			if !v.isNull() {
-				c.warn(v, "%s: automations and SLAs need a Prefect server; not imported", kv.key)
-			}
-		default:
-			if !deploymentKeys[kv.key] {
-				c.warn(v, "%s: not a prefect.yaml deployment field; not read", kv.key)
-			}
-		}
+		c.deploymentField(d, kv, ctx)
 	}
 	if d.Pool == "" {
 		c.warn(dn, "deployment %s has no work_pool.name; it goes to pool %q", rawName, "default")
@@ -262,6 +201,83 @@ func (c *converter) deployment(dn node, global map[string]node) *v1alpha1.Deploy
 		c.warn(dn, "deployment %s has no image (work_pool.job_variables.image); set image: in flows.yaml", rawName)
 	}
 	return d
+}
+
+// deploymentNames starts a deployment from its name, entrypoint and flow
+// name, and returns it with its name as written; nil, with a warning,
+// for a deployment without a name or an entrypoint.
+func (c *converter) deploymentNames(dn node) (*v1alpha1.Deployment, string) {
+	rawName, _ := get(dn, "name").str()
+	if rawName == "" {
+		c.warn(dn, "deployment without a name; skipped")
+		return nil, ""
+	}
+	d := &v1alpha1.Deployment{}
+	d.Name = c.dnsLabel(get(dn, "name"), "deployment name", rawName)
+	ep, _ := get(dn, "entrypoint").str()
+	if ep == "" {
+		c.warn(dn, "deployment %s has no entrypoint (path/to/file.py:function); skipped", rawName)
+		return nil, ""
+	}
+	d.Entrypoint = ep
+	flowName, _ := get(dn, "flow_name").str()
+	if flowName == "" {
+		flowName = c.flowName(get(dn, "entrypoint"), ep)
+	}
+	d.Flow = c.dnsLabel(get(dn, "entrypoint"), "flow name", flowName)
+	return d, rawName
+}
+
+// deploymentField reads one field of a prefect.yaml deployment into d,
+// or warns of what has no equivalent.
+func (c *converter) deploymentField(d *v1alpha1.Deployment, kv pair, ctx *stepContext) {
+	v := kv.val
+	switch kv.key {
+	case "description":
+		d.Description, _ = ctx.value(c, v).(string)
+	case "version", "version_type":
+		if !v.isNull() {
+			c.warn(v, "%s: no equivalent; the image tag (the git SHA) says which code runs; dropped", kv.key)
+		}
+	case "tags":
+		tags, _ := ctx.value(c, v).([]any)
+		for _, t := range tags {
+			if s, ok := t.(string); ok && s != "" {
+				d.Tags = append(d.Tags, s)
+			}
+		}
+		if !v.isNull() && !v.isSeq() {
+			c.warn(v, "tags: want a list of tags; dropped")
+		}
+	case "parameters":
+		d.Parameters, _ = ctx.value(c, v).(map[string]any)
+	case "paused":
+		d.Paused, _ = v.scalar().(bool)
+	case "active":
+		if a, ok := v.scalar().(bool); ok && !a {
+			d.Paused = true
+		}
+	case "concurrency_limit":
+		c.concurrency(d, v)
+	case "schedule":
+		if v.isMap() && len(v.pairs()) > 0 {
+			c.schedule(d, v, ctx)
+		}
+	case "schedules":
+		for _, s := range v.items() {
+			c.schedule(d, s, ctx)
+		}
+	case "work_pool":
+		c.workPool(d, v, ctx)
+	case "triggers", "sla":
+		if !v.isNull() {
+			c.warn(v, "%s: automations and SLAs need a Prefect server; not imported", kv.key)
+		}
+	default:
+		if !deploymentKeys[kv.key] {
+			c.warn(v, "%s: not a prefect.yaml deployment field; not read", kv.key)
+		}
+	}
 }
 
 var flowDecoratorRE = `(?ms)@(?:prefect\.)?flow\s*\(([^)]*)\)\s*\n(?:\s*@[^\n]*\n)*\s*(?:async\s+)?def\s+%s\s*\(`

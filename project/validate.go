@@ -15,7 +15,21 @@ import (
 )
 
 func (l *Loaded) validate(e *errs) {
-	p := l.Project
+	validateHeader(e, l.Project)
+	if len(l.Project.Pools) == 0 {
+		e.add("pools", "a project needs at least one work pool")
+	}
+	pools := map[string]bool{}
+	for i := range l.Project.Pools {
+		l.validatePool(e, i, pools)
+	}
+	validateConcurrencyLimits(e, l.Project.ConcurrencyLimits)
+	l.validateDeployments(e)
+}
+
+// validateHeader checks what a project says of itself: its kind, its
+// names, its reconciler and its run retention.
+func validateHeader(e *errs, p *Project) {
 	if p.APIVersion != v1alpha1.APIVersion {
 		e.add("apiVersion", "must be %q, got %q", v1alpha1.APIVersion, p.APIVersion)
 	}
@@ -33,45 +47,47 @@ func (l *Loaded) validate(e *errs) {
 		}
 	}
 	retention(e, field.NewPath("runRetention"), p.RunRetention)
+}
 
-	if len(p.Pools) == 0 {
-		e.add("pools", "a project needs at least one work pool")
+// validatePool checks pool i, its name not among those seen before, and
+// its queues.
+func (l *Loaded) validatePool(e *errs, i int, pools map[string]bool) {
+	pool := &l.Project.Pools[i]
+	fp := field.NewPath("pools").Index(i)
+	dnsLabel(e, fp.Child("name").String(), pool.Name)
+	if pools[pool.Name] {
+		e.add(fp.Child("name").String(), "duplicate pool %q", pool.Name)
 	}
-	pools := map[string]bool{}
-	for i := range p.Pools {
-		pool := &p.Pools[i]
-		fp := field.NewPath("pools").Index(i)
-		dnsLabel(e, fp.Child("name").String(), pool.Name)
-		if pools[pool.Name] {
-			e.add(fp.Child("name").String(), "duplicate pool %q", pool.Name)
+	pools[pool.Name] = true
+	nonNegative(e, fp.Child("concurrencyLimit"), pool.ConcurrencyLimit)
+	retention(e, fp.Child("runRetention"), pool.RunRetention)
+	queues := map[string]bool{}
+	for j, q := range pool.Queues {
+		fq := fp.Child("queues").Index(j)
+		dnsLabel(e, fq.Child("name").String(), q.Name)
+		if queues[q.Name] {
+			e.add(fq.Child("name").String(), "duplicate queue %q in pool %q", q.Name, pool.Name)
 		}
-		pools[pool.Name] = true
-		nonNegative(e, fp.Child("concurrencyLimit"), pool.ConcurrencyLimit)
-		retention(e, fp.Child("runRetention"), pool.RunRetention)
-		queues := map[string]bool{}
-		for j, q := range pool.Queues {
-			fq := fp.Child("queues").Index(j)
-			dnsLabel(e, fq.Child("name").String(), q.Name)
-			if queues[q.Name] {
-				e.add(fq.Child("name").String(), "duplicate queue %q in pool %q", q.Name, pool.Name)
-			}
-			queues[q.Name] = true
-			if q.Priority < 0 {
-				e.add(fq.Child("priority").String(), "must be 1 or more (lower is served first)")
-			}
-			nonNegative(e, fq.Child("concurrencyLimit"), q.ConcurrencyLimit)
+		queues[q.Name] = true
+		if q.Priority < 0 {
+			e.add(fq.Child("priority").String(), "must be 1 or more (lower is served first)")
 		}
-		validateRunOverrides(e, fp.Child("runOverrides").String(), l.Templates[pool.Name], pool.RunOverrides)
-		validateRunPolicies(e, fp, "pool "+v1alpha1.QuoteInput(pool.Name), pool.Retries, pool.Timeout)
-		if t := l.Templates[pool.Name]; t != nil && len(pool.JobVariables) > 0 {
-			if err := t.ValidatePartial(pool.JobVariables); err != nil { // deployments may supply required ones
-				e.add(fp.Child("jobVariables").String(), "%v", err)
-			}
+		nonNegative(e, fq.Child("concurrencyLimit"), q.ConcurrencyLimit)
+	}
+	validateRunOverrides(e, fp.Child("runOverrides").String(), l.Templates[pool.Name], pool.RunOverrides)
+	validateRunPolicies(e, fp, "pool "+v1alpha1.QuoteInput(pool.Name), pool.Retries, pool.Timeout)
+	if t := l.Templates[pool.Name]; t != nil && len(pool.JobVariables) > 0 {
+		if err := t.ValidatePartial(pool.JobVariables); err != nil { // deployments may supply required ones
+			e.add(fp.Child("jobVariables").String(), "%v", err)
 		}
 	}
+}
 
+// validateConcurrencyLimits checks the tag limits: one per tag, each with
+// a valid tag, limit and rate.
+func validateConcurrencyLimits(e *errs, limits []v1alpha1.TagLimit) {
 	tags := map[string]bool{}
-	for i, tl := range p.ConcurrencyLimits {
+	for i, tl := range limits {
 		ft := field.NewPath("concurrencyLimits").Index(i)
 		if msg := v1alpha1.TagProblem(tl.Tag); msg != "" {
 			e.add(ft.Child("tag").String(), "%s", msg)
@@ -83,7 +99,12 @@ func (l *Loaded) validate(e *errs) {
 		nonNegative(e, ft.Child("limit"), &tl.Limit)
 		validateRate(e, ft, &tl)
 	}
+}
 
+// validateDeployments checks the project's notifications, then each
+// deployment, then the starts of each (which name the others).
+func (l *Loaded) validateDeployments(e *errs) {
+	p := l.Project
 	projectTargets := map[string]bool{}
 	validateNotifications(e, field.NewPath("notifications"), p.Notifications, projectTargets)
 	deployments := map[string]bool{}

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/planner"
 )
 
 // A deployment config whose parameterSchema refers outside itself is
@@ -44,8 +45,8 @@ func TestParameterSchemaRefOutsideRefusesTheConfig(t *testing.T) {
 		}
 	}
 	run := newRun(t, "r", time.Minute, v1alpha1.RunRequest{Deployment: "f/a"})
-	a, rej, wait := admit(cfg, map[string]*resolvedValues{}, testNS, run, &v1alpha1.RunRequest{Deployment: "f/a"}, nil)
-	if a != nil || rej != nil || wait == nil || !strings.Contains(wait.message, "parameterSchema refers to") {
+	a, rej, wait := planner.Admit(cfg, map[string]*planner.ResolvedValues{}, testNS, run, &v1alpha1.RunRequest{Deployment: "f/a"}, nil)
+	if a != nil || rej != nil || wait == nil || !strings.Contains(wait.Message, "parameterSchema refers to") {
 		t.Errorf("run: admission %v, rejection %v, wait %v; want a wait saying why", a, rej, wait)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unique"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -40,6 +41,8 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/planner"
+	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 // dispatchKey is the workqueue key of the global dispatch pass; it cannot
@@ -55,8 +58,7 @@ type Options struct {
 	// WriteConcurrency is how many dispatch writes run at once. A burst
 	// of runs comes from many clients at once; with fewer writers than
 	// they have, Job creates fall behind the run creates while the API
-	// server is saturated (16 writers against the bench's 16 clients:
-	// dispatch p50 1.1 s; 64: 0.4 s).
+	// server is saturated.
 	WriteConcurrency int
 	// StatusBatchPeriod batches the Pending and Running writes a run's Job
 	// and pods call for, as the Job controller batches its own status
@@ -134,14 +136,13 @@ type Controller struct {
 	slotWaiters atomic.Bool
 	// nextPass (unix nanoseconds) spaces passes called by events: after a
 	// pass that took d, the next waits passSpacing×d, so passes take at
-	// most a quarter of a core however fast runs arrive. A pass over a
-	// few runs takes well under a millisecond; over ten thousand waiting,
-	// about ten, and taking them in back to back, each pass finding one
-	// more, cost 15 s of CPU.
+	// most a quarter of a core however fast runs arrive: passes over
+	// thousands of waiting runs, back to back, each finding one more,
+	// would otherwise keep a core busy.
 	nextPass atomic.Int64
 	lastPass atomic.Int64 // how long the last pass took to decide
 	cfgCache configCache
-	parsed   runCache
+	parsed   planner.RunCache
 	recorder record.EventRecorder
 	metrics  *Metrics
 	notify   *notifier
@@ -241,21 +242,7 @@ func (o Options) withDefaults() Options {
 // indexes and handlers with: start their factories after New, wait for
 // HasSynced, then Run.
 func New(client kubernetes.Interface, inf Informers, opts Options) *Controller {
-	opts = opts.withDefaults()
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Metrics == nil {
-		opts.Metrics = NewMetrics(nil)
-	}
-	if opts.State == nil {
-		key := make([]byte, 32)
-		_, _ = rand.Read(key)
-		opts.State = NewStateForTest(key)
-	}
+	opts = opts.withDefaults().withOwnParts()
 	c := &Controller{
 		client:    client,
 		opts:      opts,
@@ -276,17 +263,47 @@ func New(client kubernetes.Interface, inf Informers, opts Options) *Controller {
 		c.progress = flowcontrol.NewTokenBucketRateLimiter(opts.StatusWriteQPS, opts.StatusWriteBurst)
 	}
 	c.notify = newNotifier(c, opts.NotificationClient, opts.NotificationRetryFor)
+	c.index(inf)
+	c.handle(inf)
 
+	broadcaster := record.NewBroadcaster()
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events(opts.Namespace)})
+	c.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "flows-reconciler"})
+	return c
+}
+
+// withOwnParts makes the parts a caller did not give: the default
+// logger, the clock, metrics on no registry, and a state key of its own.
+func (o Options) withOwnParts() Options {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	if o.State == nil {
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		o.State = NewStateForTest(key)
+	}
+	return o
+}
+
+// index takes the listers of the informers and adds the indexes a pass
+// and a sync read through. A dispatch pass reads only what it needs,
+// through indexes kept up as the caches change: waiting runs, by their
+// state label, and unfinished Jobs, by each slot they hold. Finished runs
+// and their Jobs, kept for days by retention, cost a pass nothing, and
+// running ones cost it a count per limit; a run's sync finds its pods by
+// their Job's name rather than scanning every pod.
+func (c *Controller) index(inf Informers) {
 	cfgInf, runInf, cancelInf, jobInf, podInf := inf.Configs, inf.Runs, inf.CancelRequests, inf.Jobs, inf.Pods
-	ns := opts.Namespace
+	ns := c.opts.Namespace
 	c.configs, c.runs = cfgInf.Lister().ConfigMaps(ns), runInf.Lister().ConfigMaps(ns)
 	c.jobs = jobInf.Lister().Jobs(ns)
-	// A dispatch pass reads only what it needs, through indexes kept up
-	// as the caches change: waiting runs, by their state label, and
-	// unfinished Jobs, by each slot they hold. Finished runs and their
-	// Jobs, kept for days by retention, cost a pass nothing, and running
-	// ones cost it a count per limit; a run's sync finds its pods by their
-	// Job's name rather than scanning every pod.
 	_ = runInf.Informer().AddIndexers(cache.Indexers{runsByStateIndex: func(obj any) ([]string, error) {
 		if cm, ok := obj.(*corev1.ConfigMap); ok {
 			return []string{string(c.state.stateOf(cm))}, nil
@@ -306,36 +323,36 @@ func New(client kubernetes.Interface, inf Informers, opts Options) *Controller {
 	}})
 	c.runIndex, c.jobIndex, c.pods = runInf.Informer().GetIndexer(), jobInf.Informer().GetIndexer(), podInf.Informer().GetIndexer()
 	c.synced = []cache.InformerSynced{cfgInf.Informer().HasSynced, runInf.Informer().HasSynced, jobInf.Informer().HasSynced, podInf.Informer().HasSynced, cancelInf.Informer().HasSynced}
-	_, _ = cancelInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: c.cancelRequestAdded})
+}
 
-	_, _ = cfgInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+// handle registers what each change calls for: a config change, a pass;
+// a run's, its sync and its notifications; a Job's or a pod's, its run's
+// sync; a cancel request, its run's.
+func (c *Controller) handle(inf Informers) {
+	_, _ = inf.CancelRequests.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: c.cancelRequestAdded})
+	_, _ = inf.Configs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { c.requestPass() },
 		UpdateFunc: func(any, any) { c.requestPass() },
 		DeleteFunc: func(any) { c.requestPass() },
 	})
-	_, _ = runInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	_, _ = inf.Runs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { c.runChanged(obj, true) },
 		UpdateFunc: func(_, obj any) { c.runChanged(obj, false) },
 		DeleteFunc: c.runDeleted,
 	})
-	_, _ = runInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	_, _ = inf.Runs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.notify.runChanged,
 		UpdateFunc: func(_, obj any) { c.notify.runChanged(obj) },
 	})
-	_, _ = jobInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	_, _ = inf.Jobs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { c.jobChanged(obj, false) },
 		UpdateFunc: func(_, obj any) { c.jobChanged(obj, false) },
 		DeleteFunc: func(obj any) { c.jobChanged(obj, true) },
 	})
-	_, _ = podInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	_, _ = inf.Pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.podChanged,
 		UpdateFunc: func(_, obj any) { c.podChanged(obj) },
 	})
-
-	broadcaster := record.NewBroadcaster()
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events(opts.Namespace)})
-	c.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "flows-reconciler"})
-	return c
 }
 
 // Index names.
@@ -348,17 +365,17 @@ const (
 // every run Job by its tags (tagStartsIndex).
 func jobSlotIndexers() cache.Indexers {
 	return cache.Indexers{
-		slotPool:       slotIndex(func(s slots) []string { return []string{s.Pool} }),
-		slotQueue:      slotIndex(func(s slots) []string { return []string{s.Queue} }),
-		slotDeployment: slotIndex(func(s slots) []string { return []string{s.Deployment} }),
-		slotTag:        slotIndex(func(s slots) []string { return s.Tags }),
-		tagStartsIndex: tagStartsIndexFunc,
+		project.SlotPool:       slotIndex(func(s planner.Slots) []string { return []string{s.Pool} }),
+		project.SlotQueue:      slotIndex(func(s planner.Slots) []string { return []string{s.Queue} }),
+		project.SlotDeployment: slotIndex(func(s planner.Slots) []string { return []string{s.Deployment} }),
+		project.SlotTag:        slotIndex(func(s planner.Slots) []string { return s.Tags }),
+		tagStartsIndex:         tagStartsIndexFunc,
 	}
 }
 
 // slotIndex indexes an unfinished run's Job by the slots of one kind it
 // holds; a finished Job holds none.
-func slotIndex(keys func(slots) []string) cache.IndexFunc {
+func slotIndex(keys func(planner.Slots) []string) cache.IndexFunc {
 	return func(obj any) ([]string, error) {
 		job, ok := obj.(*batchv1.Job)
 		if !ok || jobFinished(job) != "" || runOfJob(job) == "" {
@@ -463,7 +480,46 @@ func trimRun(obj any) (any, error) {
 	if len(cm.Data[v1alpha1.KeyStatus]) > maxStatusBytes {
 		delete(cm.Data, v1alpha1.KeyStatus) // never the reconciler's: forged
 	}
+	keepRunMeta(cm)
 	return cm, nil
+}
+
+// keepRunMeta keeps of a run's labels and annotations only those the
+// reconciler reads (its state and deployment labels, its signature, a
+// cancel and a refusal), under shared strings: a run carries up to six
+// labels of the reconciler's, and whatever a submitter or kubectl apply
+// (its last-applied-configuration, the whole object again) adds; with
+// ten thousand runs waiting, each string and map entry kept is paid ten
+// thousand times.
+func keepRunMeta(cm *corev1.ConfigMap) {
+	cm.Namespace = unique.Make(cm.Namespace).Value()
+	cm.GenerateName = ""
+	cm.Labels = keepOnly(cm.Labels, true, v1alpha1.LabelState, v1alpha1.LabelDeployment)
+	cm.Annotations = keepOnly(cm.Annotations, false, v1alpha1.AnnotationSignature, v1alpha1.AnnotationCancel, v1alpha1.AnnotationRefused)
+	if len(cm.Data) > 0 {
+		cm.Data = keepOnly(cm.Data, false, v1alpha1.KeyRun, v1alpha1.KeyStatus)
+	}
+}
+
+// keepOnly is a map of the entries of m under keys, its keys the constants
+// given rather than decoded copies, and its values shared strings if
+// shared; nil when none is there.
+func keepOnly(m map[string]string, shared bool, keys ...string) map[string]string {
+	var out map[string]string
+	for _, k := range keys {
+		v, ok := m[k]
+		if !ok {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]string, len(keys))
+		}
+		if shared {
+			v = unique.Make(v).Value()
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // maxStatusBytes is more than any status the reconciler writes (its
@@ -603,7 +659,7 @@ func (c *Controller) runChanged(obj any, added bool) {
 		// Its parsed request served the dispatch pass, which it has left
 		// for good. No pass: slots are freed by Jobs finishing or going,
 		// and their events bring one.
-		c.parsed.forget(cm.UID)
+		c.parsed.Forget(cm.UID)
 	default:
 		if state == v1alpha1.StateCancelling && !added {
 			c.queueChildren(cm)
@@ -621,7 +677,7 @@ func (c *Controller) runDeleted(obj any) {
 		return
 	}
 	c.exp.forget(cm.Name)
-	c.parsed.forget(cm.UID)
+	c.parsed.Forget(cm.UID)
 	c.firstSeenMu.Lock()
 	delete(c.firstSeen, cm.Name)
 	c.firstSeenMu.Unlock()

@@ -26,6 +26,7 @@ import (
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/internal/yamlcodec"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
+	"github.com/kubectl-flows/kubectl-flows/planner"
 )
 
 // These tests drive the controller the way sample-controller's tests do:
@@ -526,7 +527,7 @@ func TestDispatchCancelNewAndTakenJobNames(t *testing.T) {
 	job.Name = "thief"
 	f.cache(job)
 	f.expect("pass", f.pass(), "patch configmaps thief Rejected")
-	if st := f.status("thief"); st.Reason != ReasonJobNameTaken {
+	if st := f.status("thief"); st.Reason != planner.ReasonJobNameTaken {
 		t.Errorf("thief: %+v", st)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/planner"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -85,9 +86,9 @@ func (c *Controller) dispatch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	in := planInput{now: now, namespace: c.opts.Namespace, cfg: c.cfgCache.build(cms), cfgGen: configGeneration(cms), held: c.held}
+	in := planner.Input{Now: now, Namespace: c.opts.Namespace, Config: c.cfgCache.build(cms), ConfigGen: configGeneration(cms), Held: c.held}
 	claims := c.exp.snapshot(now) // before the lists: see snapshot
-	in.rates = c.rateBuckets(in.cfg, claims, now)
+	in.Rates = c.rateBuckets(in.Config, claims, now)
 
 	// A run's Job is its slot: every unfinished Job counts, whatever its
 	// run's status says yet, and a finished or deleted one frees it. A run
@@ -100,56 +101,56 @@ func (c *Controller) dispatch(ctx context.Context) error {
 		}
 		if cm, err := c.runs.Get(run); err == nil {
 			if job := c.jobNamed(cl.job); job == nil || !controlledBy(job, cm.UID) {
-				in.creating = append(in.creating, cl.slots)
+				in.Creating = append(in.Creating, cl.slots)
 			}
 		}
 	}
-	in.waiting = c.waitingRuns(in.cfg, claims, now)
-	admitWaiting(in)
-	p := plan(in)
+	in.Waiting = c.waitingRuns(in.Config, claims, now)
+	planner.AdmitWaiting(in)
+	p := planner.Plan(in)
 
 	var actions []pending
-	for _, d := range p.decisions {
-		if !d.writes() {
+	for _, d := range p.Decisions {
+		if !d.Writes() {
 			continue
 		}
-		cm := d.run.cm
+		cm := d.Run.ConfigMap
 		var do action
-		switch d.kind {
-		case decideAdmit:
-			c.exp.claimJob(cm.Name, v1alpha1.AttemptJobName(cm.Name, d.run.attempt), d.admission.slots, now)
-			do = c.admitAction(cm, d.admission, d.run.attempt)
-		case decideReject:
-			do = c.rejectAction(cm, d.rejection, now)
-		case decideCancelNew:
-			do = c.cancelNewAction(cm, d.admission, now)
-		case decideWait:
-			do = c.scheduleAction(cm, d.admission, d.reason, d.message, now)
+		switch d.Kind {
+		case planner.DecideAdmit:
+			c.exp.claimJob(cm.Name, v1alpha1.AttemptJobName(cm.Name, d.Run.Attempt), d.Admission.Slots, now)
+			do = c.admitAction(cm, d.Admission, d.Run.Attempt)
+		case planner.DecideReject:
+			do = c.rejectAction(cm, d.Rejection, now)
+		case planner.DecideCancelNew:
+			do = c.cancelNewAction(cm, d.Admission, now)
+		case planner.DecideWait:
+			do = c.scheduleAction(cm, d.Admission, d.Reason, d.Message, now)
 		}
 		actions = c.decide(actions, cm.Name, do)
 	}
 
-	if p.retryForeign {
+	if p.RetryForeign {
 		c.queue.AddAfter(dispatchKey, foreignJobRetry)
 	}
-	c.slotWaiters.Store(p.waitsForSlot)
-	if p.waitsForSlot {
+	c.slotWaiters.Store(p.WaitsForSlot)
+	if p.WaitsForSlot {
 		// A slot can also come free without an event: a claim whose Job
 		// the cache never shows ends with claimTTL. Look again by then.
 		c.queue.AddAfter(dispatchKey, claimTTL)
 	}
 	// Runs that are past waiting are only counted, for the metrics.
-	counts := p.counts
+	counts := p.Counts
 	for _, v := range c.runIndex.ListIndexFuncValues(runsByStateIndex) {
 		if st := v1alpha1.RunState(v); st != "" && st != v1alpha1.StateScheduled {
 			counts[st] += indexCount(c.runIndex, runsByStateIndex, v)
 		}
 	}
-	c.metrics.observePass(in.cfg, p.usage, counts)
-	c.metrics.observeQueues(in.cfg, p.decisions, now)
-	c.notify.configSeen(in.cfg, in.cfgGen)
-	if !p.wake.IsZero() {
-		c.queue.AddAfter(dispatchKey, p.wake.Sub(c.opts.Now()))
+	c.metrics.observePass(in.Config, p.Usage, counts)
+	c.metrics.observeQueues(in.Config, p.Decisions, now)
+	c.notify.configSeen(in.Config, in.ConfigGen)
+	if !p.Wake.IsZero() {
+		c.queue.AddAfter(dispatchKey, p.Wake.Sub(c.opts.Now()))
 	}
 	c.metrics.DispatchPass.Observe(c.passDecided(start).Seconds())
 	c.execute(ctx, actions)
@@ -158,10 +159,10 @@ func (c *Controller) dispatch(ctx context.Context) error {
 
 // waitingRuns gathers every run whose stored state is new or Scheduled,
 // from the cache, never a first page.
-func (c *Controller) waitingRuns(cfg *project.Installed, claims map[string]claim, now time.Time) []waitingRun {
+func (c *Controller) waitingRuns(cfg *project.Installed, claims map[string]claim, now time.Time) []planner.WaitingRun {
 	cms := byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, "")
 	cms = append(cms, byIndex[*corev1.ConfigMap](c.runIndex, runsByStateIndex, string(v1alpha1.StateScheduled))...)
-	out := make([]waitingRun, len(cms))
+	out := make([]planner.WaitingRun, len(cms))
 	for i, cm := range cms {
 		out[i] = c.waitingRun(cfg, cm, claims, now)
 	}
@@ -170,38 +171,38 @@ func (c *Controller) waitingRuns(cfg *project.Installed, claims map[string]claim
 
 // waitingRun gathers what plan needs to know of a waiting run. Runs
 // whose Job is being created, most of a burst, cost it only the claim.
-func (c *Controller) waitingRun(cfg *project.Installed, cm *corev1.ConfigMap, claims map[string]claim, now time.Time) waitingRun {
-	w := waitingRun{cm: cm, state: c.state.stateOf(cm)}
+func (c *Controller) waitingRun(cfg *project.Installed, cm *corev1.ConfigMap, claims map[string]claim, now time.Time) planner.WaitingRun {
+	w := planner.WaitingRun{ConfigMap: cm, State: c.state.stateOf(cm)}
 	if cl, ok := claims[cm.Name]; ok {
 		if cl.state == v1alpha1.StatePending {
-			w.creating = true
+			w.Creating = true
 			return w
 		}
-		w.state = cl.state
+		w.State = cl.state
 	}
-	w.attempt, w.retryAt = c.attemptOf(cm, w.state)
-	job, foreign := c.jobOf(cm, w.attempt)
+	w.Attempt, w.RetryAt = c.attemptOf(cm, w.State)
+	job, foreign := c.jobOf(cm, w.Attempt)
 	if job != nil {
-		w.hasJob = true
+		w.HasJob = true
 		return w
 	}
-	_, w.inflight = c.inflight.Load(cm.Name)
+	_, w.Inflight = c.inflight.Load(cm.Name)
 	if foreign != nil {
-		w.jobName = foreign.Name
+		w.JobName = foreign.Name
 		if owner := runOfJob(foreign); owner != "" && owner != cm.Name {
 			if other, err := c.runs.Get(owner); err == nil && controlledBy(foreign, other.UID) {
-				w.nameTakenBy = owner
+				w.NameTakenBy = owner
 			}
 		}
 		return w
 	}
-	w.cancel = c.cancelRequested(cm)
-	w.pr = c.parsed.get(cm)
-	if w.pr.req != nil && w.pr.req.Parent != nil {
-		w.parent = c.parentSeen(cfg, w.pr.req.Parent)
+	w.Cancel = c.cancelRequested(cm)
+	w.Parsed = c.parsed.Get(cm)
+	if w.Parsed.Request != nil && w.Parsed.Request.Parent != nil {
+		w.Parent = c.parentSeen(cfg, w.Parsed.Request.Parent)
 	}
 	if until, blocked := c.refusals.blocked(cm.UID, now); blocked {
-		w.refusedUntil = until
+		w.RefusedUntil = until
 	}
 	return w
 }
@@ -284,9 +285,9 @@ func (c *Controller) decide(list []pending, run string, do action) []pending {
 // name derives from the run, so a retry or a second leader finds
 // AlreadyExists instead of making a second Job; the run's status follows
 // (syncRun), off the dispatch path.
-func (c *Controller) admitAction(cm *corev1.ConfigMap, a *admission, attempt int32) action {
+func (c *Controller) admitAction(cm *corev1.ConfigMap, a *planner.Admission, attempt int32) action {
 	return func(ctx context.Context) error {
-		job, err := resolveJob(c.opts.Namespace, cm, a.run, attempt)
+		job, err := planner.ResolveJob(c.opts.Namespace, cm, a.Run, attempt)
 		if err == nil {
 			err = annotateAdmission(job, a, c.opts.Now())
 		}
@@ -317,8 +318,8 @@ func (c *Controller) admitAction(cm *corev1.ConfigMap, a *admission, attempt int
 			// Rejected, once, rather than being retried for ever.
 			c.exp.drop(cm.Name)
 			now := c.opts.Now()
-			return c.rejectAction(cm, &rejection{ReasonInvalidJobVariables,
-				"the API server refused the run's Job: " + v1alpha1.Truncate(err.Error(), 1024)}, now)(ctx)
+			return c.rejectAction(cm, &planner.Rejection{Reason: planner.ReasonInvalidJobVariables,
+				Message: "the API server refused the run's Job: " + v1alpha1.Truncate(err.Error(), 1024)}, now)(ctx)
 		case err == nil:
 			c.metrics.JobsCreated.Inc()
 			c.started(job)
@@ -353,7 +354,7 @@ func (c *Controller) admitAction(cm *corev1.ConfigMap, a *admission, attempt int
 // claims the state at once, so the next pass sees it before the cache
 // does, and on success records the Event, if any.
 func (c *Controller) statusAction(cm *corev1.ConfigMap, st *v1alpha1.RunStatus, now time.Time, eventType, reason string) action {
-	c.exp.claim(cm.Name, st.State, slots{}, now)
+	c.exp.claim(cm.Name, st.State, planner.Slots{}, now)
 	c.notify.carryOver(cm, st)
 	return func(ctx context.Context) error {
 		updated, err := c.writeStatus(ctx, cm, st)
@@ -369,14 +370,14 @@ func (c *Controller) statusAction(cm *corev1.ConfigMap, st *v1alpha1.RunStatus, 
 }
 
 // admittedStatus starts the status of a valid run.
-func admittedStatus(a *admission) *v1alpha1.RunStatus {
+func admittedStatus(a *planner.Admission) *v1alpha1.RunStatus {
 	return &v1alpha1.RunStatus{
-		ScheduledTime: &metav1.Time{Time: a.scheduled},
-		Pool:          a.pool.Name, Queue: a.deployment.Queue, Tags: a.slots.Tags,
+		ScheduledTime: &metav1.Time{Time: a.Scheduled},
+		Pool:          a.Pool.Name, Queue: a.Deployment.Queue, Tags: a.Slots.Tags,
 	}
 }
 
-func (c *Controller) scheduleAction(cm *corev1.ConfigMap, a *admission, reason, msg string, now time.Time) action {
+func (c *Controller) scheduleAction(cm *corev1.ConfigMap, a *planner.Admission, reason, msg string, now time.Time) action {
 	st := &v1alpha1.RunStatus{}
 	if a != nil {
 		st = admittedStatus(a)
@@ -385,17 +386,17 @@ func (c *Controller) scheduleAction(cm *corev1.ConfigMap, a *admission, reason, 
 	return c.statusAction(cm, st, now, "", "")
 }
 
-func (c *Controller) rejectAction(cm *corev1.ConfigMap, rej *rejection, now time.Time) action {
+func (c *Controller) rejectAction(cm *corev1.ConfigMap, rej *planner.Rejection, now time.Time) action {
 	st := &v1alpha1.RunStatus{EndTime: &metav1.Time{Time: now}}
-	setState(st, v1alpha1.StateRejected, rej.reason, rej.message, now)
+	setState(st, v1alpha1.StateRejected, rej.Reason, rej.Message, now)
 	return c.statusAction(cm, st, now, corev1.EventTypeWarning, "Rejected")
 }
 
-func (c *Controller) cancelNewAction(cm *corev1.ConfigMap, a *admission, now time.Time) action {
+func (c *Controller) cancelNewAction(cm *corev1.ConfigMap, a *planner.Admission, now time.Time) action {
 	st := admittedStatus(a)
 	st.EndTime = &metav1.Time{Time: now}
 	setState(st, v1alpha1.StateCancelled, "DeploymentConcurrencyLimit",
-		fmt.Sprintf("deployment %s at its concurrency limit (collisionStrategy CancelNew)", a.deployment.FullName()), now)
+		fmt.Sprintf("deployment %s at its concurrency limit (collisionStrategy CancelNew)", a.Deployment.FullName()), now)
 	return c.statusAction(cm, st, now, corev1.EventTypeNormal, "Cancelled")
 }
 

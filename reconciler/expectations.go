@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/planner"
 )
 
 // expectations cover the window between a write and the informer showing
@@ -26,7 +27,7 @@ type expectations struct {
 // write (the state written), or a Job create (state Pending).
 type claim struct {
 	state v1alpha1.RunState
-	slots slots
+	slots planner.Slots
 	at    time.Time
 	// job is the Job a create claim waits for: the Job of the run's
 	// attempt, so an earlier attempt's Job showing never ends it.
@@ -41,14 +42,14 @@ func newExpectations() *expectations {
 	return &expectations{claims: map[string]claim{}, behind: map[string]string{}}
 }
 
-func (e *expectations) claim(run string, state v1alpha1.RunState, s slots, now time.Time) {
+func (e *expectations) claim(run string, state v1alpha1.RunState, s planner.Slots, now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.claims[run] = claim{state: state, slots: s, at: now}
 }
 
 // claimJob claims the create of a run's attempt's Job (state Pending).
-func (e *expectations) claimJob(run, job string, s slots, now time.Time) {
+func (e *expectations) claimJob(run, job string, s planner.Slots, now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.claims[run] = claim{state: v1alpha1.StatePending, slots: s, at: now, job: job}

@@ -9,17 +9,18 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/planner"
 )
 
 // annotateAdmission records a run's admission on its Job: the Job is the
 // run's durable slot, and the run's first status is written from it. The
 // deployment is not recorded again: the Job's LabelDeployment names it.
-func annotateAdmission(job *batchv1.Job, a *admission, now time.Time) error {
+func annotateAdmission(job *batchv1.Job, a *planner.Admission, now time.Time) error {
 	rec, err := json.Marshal(v1alpha1.AdmissionRecord{
-		ScheduledTime: metav1.NewTime(a.scheduled),
+		ScheduledTime: metav1.NewTime(a.Scheduled),
 		AdmittedAt:    now.UTC(),
-		Parameters:    a.run.Parameters,
-		JobVariables:  a.run.JobVariables,
+		Parameters:    a.Run.Parameters,
+		JobVariables:  a.Run.JobVariables,
 	})
 	if err != nil {
 		return err
@@ -27,7 +28,7 @@ func annotateAdmission(job *batchv1.Job, a *admission, now time.Time) error {
 	if job.Annotations == nil {
 		job.Annotations = map[string]string{}
 	}
-	job.Annotations[v1alpha1.AnnotationTags] = strings.Join(a.slots.Tags, ",")
+	job.Annotations[v1alpha1.AnnotationTags] = strings.Join(a.Slots.Tags, ",")
 	job.Annotations[v1alpha1.AnnotationAdmission] = string(rec)
 	return nil
 }
@@ -58,12 +59,12 @@ func isRunFinalizer(f string) bool {
 }
 
 // slotsOfJob is the slots a Job holds until it finishes.
-func slotsOfJob(job *batchv1.Job) slots {
+func slotsOfJob(job *batchv1.Job) planner.Slots {
 	var tags []string
 	if t := job.Annotations[v1alpha1.AnnotationTags]; t != "" {
 		tags = strings.Split(t, ",")
 	}
-	return slotsOf(job.Labels[v1alpha1.LabelPool], job.Labels[v1alpha1.LabelQueue], v1alpha1.DeploymentOfLabelValue(job.Labels[v1alpha1.LabelDeployment]), tags)
+	return planner.SlotsOf(job.Labels[v1alpha1.LabelPool], job.Labels[v1alpha1.LabelQueue], v1alpha1.DeploymentOfLabelValue(job.Labels[v1alpha1.LabelDeployment]), tags)
 }
 
 // fillFromJob completes a run's status from its Job's admission record, for

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/planner"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -107,7 +108,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // observePass publishes what a dispatch pass derived.
-func (m *Metrics) observePass(cfg *project.Installed, u *usage, counts map[v1alpha1.RunState]int) {
+func (m *Metrics) observePass(cfg *project.Installed, u *planner.Usage, counts map[v1alpha1.RunState]int) {
 	m.Runs.Reset()
 	for s, n := range counts {
 		if s == "" {
@@ -120,26 +121,26 @@ func (m *Metrics) observePass(cfg *project.Installed, u *usage, counts map[v1alp
 	m.SlotsInUse.Reset()
 	m.SlotsLimit.Reset()
 	for name, pool := range cfg.Pools {
-		m.SlotsInUse.WithLabelValues("pool", name).Set(float64(u.get(slotPool, name)))
+		m.SlotsInUse.WithLabelValues("pool", name).Set(float64(u.Get(project.SlotPool, name)))
 		if pool.ConcurrencyLimit != nil {
 			m.SlotsLimit.WithLabelValues("pool", name).Set(float64(*pool.ConcurrencyLimit))
 		}
 		for _, q := range pool.Queues {
 			key := name + "/" + q.Name
-			m.SlotsInUse.WithLabelValues("queue", key).Set(float64(u.get(slotQueue, key)))
+			m.SlotsInUse.WithLabelValues("queue", key).Set(float64(u.Get(project.SlotQueue, key)))
 			if q.ConcurrencyLimit != nil {
 				m.SlotsLimit.WithLabelValues("queue", key).Set(float64(*q.ConcurrencyLimit))
 			}
 		}
 	}
 	for name, d := range cfg.Deployments {
-		m.SlotsInUse.WithLabelValues("deployment", name).Set(float64(u.get(slotDeployment, name)))
+		m.SlotsInUse.WithLabelValues("deployment", name).Set(float64(u.Get(project.SlotDeployment, name)))
 		if d.ConcurrencyLimit != nil {
 			m.SlotsLimit.WithLabelValues("deployment", name).Set(float64(*d.ConcurrencyLimit))
 		}
 	}
 	for tag, l := range cfg.TagLimits {
-		m.SlotsInUse.WithLabelValues("tag", tag).Set(float64(u.get(slotTag, tag)))
+		m.SlotsInUse.WithLabelValues("tag", tag).Set(float64(u.Get(project.SlotTag, tag)))
 		m.SlotsLimit.WithLabelValues("tag", tag).Set(float64(l))
 	}
 }
@@ -169,17 +170,17 @@ func (m *Metrics) observeFinished(st *v1alpha1.RunStatus, deployment string) {
 // how late the longest-waiting one is. Runs not yet due are not waiting.
 // Keyed without building a string per run: with ten thousand waiting, a
 // pass would allocate one for each.
-func (m *Metrics) observeQueues(cfg *project.Installed, decisions []decision, now time.Time) {
+func (m *Metrics) observeQueues(cfg *project.Installed, decisions []planner.Decision, now time.Time) {
 	type queue struct{ pool, name string }
 	waiting, oldest := map[queue]int{}, map[queue]time.Duration{}
 	for _, d := range decisions {
-		a := d.admission
-		if d.kind != decideWait || a == nil || a.scheduled.After(now) {
+		a := d.Admission
+		if d.Kind != planner.DecideWait || a == nil || a.Scheduled.After(now) {
 			continue
 		}
-		q := queue{a.pool.Name, a.deployment.Queue}
+		q := queue{a.Pool.Name, a.Deployment.Queue}
 		waiting[q]++
-		oldest[q] = max(oldest[q], now.Sub(a.scheduled))
+		oldest[q] = max(oldest[q], now.Sub(a.Scheduled))
 	}
 	m.QueueWaiting.Reset()
 	m.QueueOldest.Reset()

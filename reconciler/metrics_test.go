@@ -8,6 +8,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/planner"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -21,16 +22,16 @@ func TestObserveQueues(t *testing.T) {
 	dep := func(queue string) *project.InstalledDeployment {
 		return &project.InstalledDeployment{Deployment: v1alpha1.Deployment{Flow: "f", Name: queue, Queue: queue}}
 	}
-	wait := func(queue string, late time.Duration, kind decisionKind) decision {
-		return decision{kind: kind, admission: &admission{pool: p, deployment: dep(queue), scheduled: now.Add(-late)}}
+	wait := func(queue string, late time.Duration, kind planner.DecisionKind) planner.Decision {
+		return planner.Decision{Kind: kind, Admission: &planner.Admission{Pool: p, Deployment: dep(queue), Scheduled: now.Add(-late)}}
 	}
 	m := NewMetrics(nil)
-	m.observeQueues(&project.Installed{Pools: map[string]*project.InstalledPool{"p": p}}, []decision{
-		wait("default", time.Minute, decideWait),
-		wait("default", 5*time.Minute, decideWait),
-		wait("default", -time.Minute, decideWait), // not yet due
-		wait("default", time.Hour, decideAdmit),   // starts now
-		{kind: decideWait},                        // config missing: no queue known
+	m.observeQueues(&project.Installed{Pools: map[string]*project.InstalledPool{"p": p}}, []planner.Decision{
+		wait("default", time.Minute, planner.DecideWait),
+		wait("default", 5*time.Minute, planner.DecideWait),
+		wait("default", -time.Minute, planner.DecideWait), // not yet due
+		wait("default", time.Hour, planner.DecideAdmit),   // starts now
+		{Kind: planner.DecideWait},                        // config missing: no queue known
 	}, now)
 	for _, tc := range []struct {
 		queue            string

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/planner"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -150,7 +151,7 @@ func (n *notifier) carryOver(cm *corev1.ConfigMap, st *v1alpha1.RunStatus) {
 	if _, ok := n.enabled(); !ok || len(st.Notifications) > 0 || n.c.state.stateOf(cm) == "" {
 		return
 	}
-	st.Notifications = status(cm).Notifications
+	st.Notifications = planner.StatusOf(cm).Notifications
 }
 
 // runChanged is the run informer's handler: a run changed, so it may owe a
@@ -235,7 +236,7 @@ func (n *notifier) processLook(ctx context.Context) bool {
 	if final {
 		// A run that has ended keeps no parsed request (runChanged
 		// forgets it); the look took one.
-		defer n.c.parsed.forget(cm.UID)
+		defer n.c.parsed.Forget(cm.UID)
 	}
 	if d == nil || len(d.Notifications) == 0 {
 		return true
@@ -259,7 +260,7 @@ func (n *notifier) processLook(ctx context.Context) bool {
 // or Running write is put off is not taken for late. It decodes the
 // status afresh: the run cache's decoded status belongs to the run's sync.
 func (c *Controller) statusForNotify(cm *corev1.ConfigMap) *v1alpha1.RunStatus {
-	st := status(cm)
+	st := planner.StatusOf(cm)
 	if c.state.stateOf(cm).Final() {
 		return st
 	}
@@ -314,7 +315,7 @@ func (n *notifier) send(ctx context.Context, d delivery) (retry bool, err error)
 	if n.c.exp.stale(cm.Name, cm.ResourceVersion) {
 		return true, errCacheBehind // our own write, perhaps this record, is on its way
 	}
-	if r := findRecord(status(cm), d.owedEvent); r != nil && r.Done() {
+	if r := findRecord(planner.StatusOf(cm), d.owedEvent); r != nil && r.Done() {
 		n.forget(d)
 		return false, nil
 	}
@@ -434,7 +435,7 @@ func (n *notifier) record(ctx context.Context, cm *corev1.ConfigMap, d delivery)
 	if len(outs) == 0 {
 		return nil
 	}
-	st := status(cm) // afresh, as statusForNotify
+	st := planner.StatusOf(cm) // afresh, as statusForNotify
 	for k, o := range outs {
 		markNotification(st, k.owedEvent, o.at, o.errMsg)
 	}

@@ -17,8 +17,8 @@ func refused(err error) bool {
 }
 
 // refusals back off, per run, writes the API server refused: a run whose
-// every write is refused must not be retried at once, for ever (a hot
-// loop that once made ten thousand refused writes in thirty seconds).
+// every write is refused must not be retried at once, for ever: that is a
+// hot loop of refused writes.
 type refusals struct {
 	mu sync.Mutex
 	m  map[types.UID]refusal

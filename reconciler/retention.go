@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/planner"
 )
 
 // Retention when neither the pool nor the project sets one.
@@ -44,7 +45,7 @@ func (c *Controller) prune(ctx context.Context) {
 		if !c.state.stateOf(cm).Final() {
 			continue
 		}
-		st := status(cm)
+		st := planner.StatusOf(cm)
 		key := cm.Labels[v1alpha1.LabelDeployment]
 		end := cm.CreationTimestamp.Time
 		if st.EndTime != nil {

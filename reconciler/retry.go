@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"time"
 
@@ -13,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
-	"github.com/kubectl-flows/kubectl-flows/project"
+	"github.com/kubectl-flows/kubectl-flows/planner"
 )
 
 // A run with a retry policy makes each attempt a Job of its own, named by
@@ -26,14 +25,6 @@ import (
 // turn in the queue has come. The attempt number only ever moves forward
 // by a status write made against the version of the run that showed the
 // ended attempt, so no attempt is made twice and none past the policy.
-
-// Rules of the podFailurePolicy a retried run's Job gets, by index: the
-// Job controller names the index of the rule that failed a Job in its
-// Failed condition's message.
-const (
-	ruleDisruption = 0 // the pod's DisruptionTarget condition: FailJob
-	ruleExitCodes  = 1 // the policy's neverOnExitCodes: FailJob
-)
 
 // retriesOf is a run's retry policy: its Job's, else (no Job) the one its
 // status recorded from it; nil for none.
@@ -74,54 +65,6 @@ func timeoutOf(job *batchv1.Job) time.Duration {
 	return d
 }
 
-// applyRunPolicies writes into an attempt's Job what its run's policies
-// need: its attempt, timeout and retry policy as annotations; and, with a
-// retry policy, a backoffLimit of 0 unless a job variable sets one (a
-// flow is never run twice inside one attempt by accident) and a
-// podFailurePolicy that ends the Job at once when its pod is disrupted or
-// exits with a code never retried, saying which in its Failed condition.
-// A podFailurePolicy needs restartPolicy Never; a template with another
-// keeps its Job as it is, and the outcome is read from the pods.
-func applyRunPolicies(job *batchv1.Job, run *project.CheckedRun, attempt int32) error {
-	job.Annotations[v1alpha1.AnnotationAttempt] = strconv.Itoa(int(attempt))
-	if run.Timeout > 0 {
-		job.Annotations[v1alpha1.AnnotationTimeout] = run.Timeout.String()
-	}
-	p := run.Retries
-	if p == nil {
-		return nil
-	}
-	raw, err := json.Marshal(p)
-	if err != nil {
-		return err
-	}
-	job.Annotations[v1alpha1.AnnotationRetries] = string(raw)
-	if _, set := run.JobVariables["backoff_limit"]; !set {
-		zero := int32(0)
-		job.Spec.BackoffLimit = &zero
-	}
-	if job.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
-		return nil
-	}
-	rules := []batchv1.PodFailurePolicyRule{{
-		Action:          batchv1.PodFailurePolicyActionFailJob,
-		OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}},
-	}}
-	if len(p.NeverOnExitCodes) > 0 {
-		codes := slices.Clone(p.NeverOnExitCodes)
-		slices.Sort(codes) // the API server wants them ordered
-		rules = append(rules, batchv1.PodFailurePolicyRule{
-			Action:      batchv1.PodFailurePolicyActionFailJob,
-			OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: codes},
-		})
-	}
-	if job.Spec.PodFailurePolicy == nil {
-		job.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{}
-	}
-	job.Spec.PodFailurePolicy.Rules = append(rules, job.Spec.PodFailurePolicy.Rules...)
-	return nil
-}
-
 // outcome is how an attempt ended: v1alpha1.OutcomeCompleted, Failed,
 // Crashed or Evicted, why, and the flow's exit code when it exited.
 type outcome struct {
@@ -144,7 +87,7 @@ func failedOutcome(cond *batchv1.JobCondition, pods []*corev1.Pod) outcome {
 		rule, _ = strconv.Atoi(m[1])
 	}
 	pod, disruption := disrupted(pods)
-	if rule == ruleDisruption || (rule < 0 && disruption != nil) {
+	if rule == planner.RuleDisruption || (rule < 0 && disruption != nil) {
 		o := outcome{kind: v1alpha1.OutcomeEvicted, reason: "Evicted", message: cond.Message}
 		if disruption != nil {
 			o.message = fmt.Sprintf("pod %s: %s: %s", pod, disruption.Reason, disruption.Message)

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/internal/podstatus"
 )
 
 // step is what a run's sync does next, as nextState decides it; syncRun
@@ -47,43 +48,68 @@ type step struct {
 // "" when none is) and the time, it decides the run's next state. A run
 // without a Job whose Job is being created is not asked.
 func nextState(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, cancel string, now time.Time) step {
-	state := st.State
-	end := &metav1.Time{Time: now}
 	if job == nil {
-		switch {
-		case state == v1alpha1.StateCancelling:
-			return step{state: v1alpha1.StateCancelled, reason: "Cancelled", message: "cancelled; its Job " + st.JobName + " was deleted", end: end}
-		case cancel != "" && !state.HoldsSlot():
-			return step{state: v1alpha1.StateCancelled, reason: "Cancelled", message: "cancelled " + cancel + " before it started", end: end}
-		case state.HoldsSlot():
-			final := step{state: v1alpha1.StateCrashed, reason: "JobDeleted", message: fmt.Sprintf("Job %s disappeared while the run held it", st.JobName), end: end}
-			return settle(st, retriesOf(nil, st), st.JobName, final, outcome{kind: v1alpha1.OutcomeCrashed})
-		}
-		return step{} // waiting: the dispatch pass owns it
+		return withoutJob(st, cancel, now)
 	}
-
-	if cancel != "" || state == v1alpha1.StateCancelling {
-		// The Job is deleted (its pods go with it), and the finalizer
-		// holds it, marked for deletion, until the final state is
-		// written.
-		if cancel == "" {
-			cancel = "by request" // Cancelling already: the request may be pruned
-		}
-		switch {
-		case job.DeletionTimestamp != nil:
-			return step{state: v1alpha1.StateCancelled, reason: "Cancelled", message: "cancelled " + cancel + "; its Job " + job.Name + " was deleted", end: end}
-		case state == v1alpha1.StateCancelling:
-			return step{deleteJob: true} // the Job's update brings the run back
-		}
-		return step{deleteJob: true, state: v1alpha1.StateCancelling, reason: "CancelRequested", message: "deleting Job " + job.Name}
+	if cancel != "" || st.State == v1alpha1.StateCancelling {
+		return cancelStep(st.State, job, cancel, now)
 	}
 	policy := retriesOf(job, st)
+	if s, ended := endedStep(st, job, pods, policy, now); ended {
+		return s
+	}
+	if running := runningPod(pods); running != nil {
+		return runningState(st, job, running, policy, now)
+	}
+	if st.State == v1alpha1.StateRunning {
+		return step{} // between pods, or the pod finished and the Job will say so
+	}
+	return notStartedStep(st, job, pods, policy, now)
+}
+
+// withoutJob is the step of a run that has no Job: cancelled, crashed if
+// it held its Job, or left to the dispatch pass while it waits.
+func withoutJob(st *v1alpha1.RunStatus, cancel string, now time.Time) step {
+	state := st.State
+	end := &metav1.Time{Time: now}
+	switch {
+	case state == v1alpha1.StateCancelling:
+		return step{state: v1alpha1.StateCancelled, reason: "Cancelled", message: "cancelled; its Job " + st.JobName + " was deleted", end: end}
+	case cancel != "" && !state.HoldsSlot():
+		return step{state: v1alpha1.StateCancelled, reason: "Cancelled", message: "cancelled " + cancel + " before it started", end: end}
+	case state.HoldsSlot():
+		final := step{state: v1alpha1.StateCrashed, reason: "JobDeleted", message: fmt.Sprintf("Job %s disappeared while the run held it", st.JobName), end: end}
+		return settle(st, retriesOf(nil, st), st.JobName, final, outcome{kind: v1alpha1.OutcomeCrashed})
+	}
+	return step{} // waiting: the dispatch pass owns it
+}
+
+// cancelStep is the step of a run asked to stop, or stopping. The Job is
+// deleted (its pods go with it), and the finalizer holds it, marked for
+// deletion, until the final state is written.
+func cancelStep(state v1alpha1.RunState, job *batchv1.Job, cancel string, now time.Time) step {
+	if cancel == "" {
+		cancel = "by request" // Cancelling already: the request may be pruned
+	}
+	switch {
+	case job.DeletionTimestamp != nil:
+		return step{state: v1alpha1.StateCancelled, reason: "Cancelled", message: "cancelled " + cancel + "; its Job " + job.Name + " was deleted", end: &metav1.Time{Time: now}}
+	case state == v1alpha1.StateCancelling:
+		return step{deleteJob: true} // the Job's update brings the run back
+	}
+	return step{deleteJob: true, state: v1alpha1.StateCancelling, reason: "CancelRequested", message: "deleting Job " + job.Name}
+}
+
+// endedStep settles an attempt whose Job ended: completed, failed, or
+// deleted by someone else before it finished. ended is false while the
+// Job runs or waits.
+func endedStep(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, policy *v1alpha1.RetryPolicy, now time.Time) (step, bool) {
 	finished := jobFinished(job)
 	if job.DeletionTimestamp != nil && finished == "" {
 		// Deleted by someone else before it finished (kubectl delete, a
 		// TTL): the finalizer kept it until this state is written.
-		final := step{state: v1alpha1.StateCrashed, reason: "JobDeleted", message: "Job " + job.Name + " was deleted before it finished", end: end}
-		return settle(st, policy, job.Name, final, outcome{kind: v1alpha1.OutcomeCrashed})
+		final := step{state: v1alpha1.StateCrashed, reason: "JobDeleted", message: "Job " + job.Name + " was deleted before it finished", end: &metav1.Time{Time: now}}
+		return settle(st, policy, job.Name, final, outcome{kind: v1alpha1.OutcomeCrashed}), true
 	}
 	var start *metav1.Time
 	if st.StartTime == nil && job.Status.StartTime != nil {
@@ -92,26 +118,23 @@ func nextState(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, can
 	switch finished {
 	case batchv1.JobComplete:
 		final := step{state: v1alpha1.StateCompleted, reason: "Completed", message: "Job " + job.Name + " completed", start: start, end: endTime(job, now)}
-		return settle(st, policy, job.Name, final, outcome{kind: v1alpha1.OutcomeCompleted})
+		return settle(st, policy, job.Name, final, outcome{kind: v1alpha1.OutcomeCompleted}), true
 	case batchv1.JobFailed:
 		final := step{state: v1alpha1.StateFailed, start: start, end: endTime(job, now), logTail: true}
-		return failedStep(st, job, pods, policy, final)
+		return failedStep(st, job, pods, policy, final), true
 	}
+	return step{}, false
+}
 
-	if running := runningPod(pods); running != nil {
-		return runningState(st, job, running, policy, now)
-	}
-	if state == v1alpha1.StateRunning {
-		return step{} // between pods, or the pod finished and the Job will say so
-	}
-
-	// Not started: past the pool's pod_watch_timeout_seconds it has
-	// crashed; until then the status carries why it waits.
+// notStartedStep is the step of a run whose pod has not started: past the
+// pool's pod_watch_timeout_seconds it has crashed; until then the status
+// carries why it waits.
+func notStartedStep(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, policy *v1alpha1.RetryPolicy, now time.Time) step {
 	reason, msg := waitingReason(pods)
 	timeout := podWatchTimeout(job)
 	since := admittedAt(job)
 	if timeout > 0 && now.Sub(since) >= timeout {
-		s := step{state: v1alpha1.StateCrashed, reason: reason, deleteJob: true, end: end, logTail: true}
+		s := step{state: v1alpha1.StateCrashed, reason: reason, deleteJob: true, end: &metav1.Time{Time: now}, logTail: true}
 		if reason == "" {
 			s.whyNoPods = len(pods) == 0
 			s.reason, msg = "PodNotStarted", "no pod started"
@@ -124,9 +147,9 @@ func nextState(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, can
 		s.requeue = timeout - now.Sub(since)
 	}
 	if reason == "" {
-		reason, msg = "Dispatched", "Job "+job.Name+" created; waiting for its pod to start"
+		reason, msg = ReasonDispatched, "Job "+job.Name+" created; waiting for its pod to start"
 	}
-	if state != v1alpha1.StatePending || st.Reason != reason || st.Message != msg {
+	if st.State != v1alpha1.StatePending || st.Reason != reason || st.Message != msg {
 		s.state, s.reason, s.message, s.progress, s.since = v1alpha1.StatePending, reason, msg, true, since
 	}
 	return s
@@ -138,6 +161,9 @@ func nextState(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, can
 func failedStep(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, policy *v1alpha1.RetryPolicy, final step) step {
 	cond := jobCondition(job, batchv1.JobFailed)
 	final.reason, final.message = cond.Reason, cond.Message
+	if end := failedPodEnd(pods); end != "" {
+		final.message += "; " + end
+	}
 	if policy == nil {
 		return final
 	}
@@ -146,6 +172,24 @@ func failedStep(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, po
 		final.state, final.reason, final.message = v1alpha1.StateCrashed, o.reason, o.message
 	}
 	return settle(st, policy, job.Name, final, o)
+}
+
+// failedPodEnd says how the newest failed pod ended, as describe shows a
+// pod ("pod r-1: OOMKilled (exit 137)"): the Job's own reason
+// (BackoffLimitExceeded) does not tell a flow that raised from one the
+// kernel killed for its memory, and the pod may be gone when someone asks.
+// "" when no pod failed.
+func failedPodEnd(pods []*corev1.Pod) string {
+	var last *corev1.Pod
+	for _, p := range pods {
+		if p.Status.Phase == corev1.PodFailed && (last == nil || last.CreationTimestamp.Before(&p.CreationTimestamp)) {
+			last = p
+		}
+	}
+	if last == nil {
+		return ""
+	}
+	return "pod " + last.Name + ": " + podstatus.Summary(last)
 }
 
 // runningState is the step of a run whose pod runs: Running once, from
@@ -179,6 +223,10 @@ func runningState(st *v1alpha1.RunStatus, job *batchv1.Job, pod *corev1.Pod, pol
 
 // ReasonTimedOut ends a run that ran past its timeout.
 const ReasonTimedOut = "TimedOut"
+
+// ReasonDispatched is a Pending run's reason while its pod has not started
+// and is not stuck.
+const ReasonDispatched = "Dispatched"
 
 // notStartedMessage is the message of a run whose pod did not start in
 // time.

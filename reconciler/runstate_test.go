@@ -45,6 +45,13 @@ func TestNextState(t *testing.T) {
 		}
 		return p
 	}
+	terminated := func(created *metav1.Time, reason string, code int32) func(*corev1.Pod) {
+		return func(p *corev1.Pod) {
+			p.CreationTimestamp = *created
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "flow", State: corev1.ContainerState{
+				Terminated: &corev1.ContainerStateTerminated{Reason: reason, ExitCode: code}}}}
+		}
+	}
 	pulling := pod("r-1", corev1.PodPending, func(p *corev1.Pod) {
 		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "flow", State: corev1.ContainerState{
 			Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: "no such image"}}}}
@@ -91,6 +98,14 @@ func TestNextState(t *testing.T) {
 		{name: "Job failed: its condition's reason, and the log's tail", st: status(v1alpha1.StateRunning, func(s *v1alpha1.RunStatus) { s.StartTime = at(-40 * time.Second) }),
 			job:  job(finished(batchv1.JobFailed, "BackoffLimitExceeded", "Job has reached the specified backoff limit")),
 			want: step{state: v1alpha1.StateFailed, reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit", end: at(-time.Second), logTail: true}},
+		{name: "Job failed: its newest failed pod's end is said too", st: status(v1alpha1.StateRunning, func(s *v1alpha1.RunStatus) { s.StartTime = at(-40 * time.Second) }),
+			job: job(finished(batchv1.JobFailed, "BackoffLimitExceeded", "Job has reached the specified backoff limit")),
+			pods: []*corev1.Pod{
+				pod("r-old", corev1.PodFailed, terminated(at(-50*time.Second), "Error", 1)),
+				pod("r-new", corev1.PodFailed, terminated(at(-20*time.Second), "OOMKilled", 137)),
+				pod("r-ok", corev1.PodSucceeded, terminated(at(-10*time.Second), "Completed", 0)),
+			},
+			want: step{state: v1alpha1.StateFailed, reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit; pod r-new: OOMKilled (exit 137)", end: at(-time.Second), logTail: true}},
 		{name: "a cancel comes before the Job's end", st: status(v1alpha1.StateRunning, nil), job: job(finished(batchv1.JobComplete, "", "")), cancel: "by request",
 			want: step{state: v1alpha1.StateCancelling, reason: "CancelRequested", message: "deleting Job flows-r", deleteJob: true}},
 		{name: "pod running: Running, from the pod's start, within the progress budget", st: status(v1alpha1.StatePending, nil), job: job(nil),

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/planner"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -38,39 +39,39 @@ func TestUsageBlocked(t *testing.T) {
 	d := &project.InstalledDeployment{Deployment: v1alpha1.Deployment{Flow: "f", Name: "d", Queue: "q", ConcurrencyLimit: &one}}
 	other := &project.InstalledDeployment{Deployment: v1alpha1.Deployment{Flow: "f", Name: "e", Queue: "q"}}
 	cfg := &project.Installed{TagLimits: map[string]int32{"db": 1}}
-	u := newUsage(nil)
-	s := slotsOf("p", "q", "f/d", []string{"db"})
-	if limit, _ := u.blocked(cfg, pool, d, s); limit != "" {
+	u := planner.NewUsage(nil)
+	s := planner.SlotsOf("p", "q", "f/d", []string{"db"})
+	if limit, _ := u.Blocked(cfg, pool, d, s); limit != "" {
 		t.Fatalf("empty usage blocked by %s", limit)
 	}
-	u.add(s)
-	if _, full := u.blocked(cfg, pool, d, s); !full {
+	u.Add(s)
+	if _, full := u.Blocked(cfg, pool, d, s); !full {
 		t.Error("deployment limit 1 not reported full")
 	}
-	if limit, _ := u.blocked(cfg, pool, other, slotsOf("p", "q", "f/e", []string{"db"})); limit != "tag db" {
+	if limit, _ := u.Blocked(cfg, pool, other, planner.SlotsOf("p", "q", "f/e", []string{"db"})); limit != "tag db" {
 		t.Errorf("tag limit: blocked by %q", limit)
 	}
-	if limit, _ := u.blocked(cfg, pool, other, slotsOf("p", "q", "f/e", nil)); limit != "" {
+	if limit, _ := u.Blocked(cfg, pool, other, planner.SlotsOf("p", "q", "f/e", nil)); limit != "" {
 		t.Errorf("a run without the tag is blocked by %q", limit)
 	}
-	u.add(slotsOf("p", "q", "f/e", nil))
-	if limit, _ := u.blocked(cfg, pool, other, slotsOf("p", "q", "f/e", nil)); limit != "pool p" {
+	u.Add(planner.SlotsOf("p", "q", "f/e", nil))
+	if limit, _ := u.Blocked(cfg, pool, other, planner.SlotsOf("p", "q", "f/e", nil)); limit != "pool p" {
 		t.Errorf("pool limit: blocked by %q", limit)
 	}
 
 	// Slots held by Jobs come from held, read once per limit per pass.
 	reads := 0
-	u = newUsage(func(kind, name string) int32 {
+	u = planner.NewUsage(func(kind, name string) int32 {
 		reads++
-		if kind == slotQueue && name == "p/q" {
+		if kind == project.SlotQueue && name == "p/q" {
 			return 2
 		}
 		return 0
 	})
-	if limit, _ := u.blocked(cfg, pool, other, slotsOf("p", "q", "f/e", nil)); limit != "queue p/q" {
+	if limit, _ := u.Blocked(cfg, pool, other, planner.SlotsOf("p", "q", "f/e", nil)); limit != "queue p/q" {
 		t.Errorf("queue held by Jobs: blocked by %q", limit)
 	}
-	u.blocked(cfg, pool, other, slotsOf("p", "q", "f/e", nil))
+	u.Blocked(cfg, pool, other, planner.SlotsOf("p", "q", "f/e", nil))
 	if reads != 2 { // deployment f/e has no limit: never read
 		t.Errorf("held read %d times, want 2 (pool p and queue p/q, once each)", reads)
 	}

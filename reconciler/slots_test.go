@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 // The Job cache's slot indexes count what a dispatch pass would count by
@@ -48,9 +49,9 @@ func TestSlotIndexesCountUnfinishedRunJobs(t *testing.T) {
 	}
 	c := &Controller{jobIndex: idx}
 	want := map[[2]string]int32{
-		{slotPool, "p"}: 3, {slotQueue, "p/q1"}: 2, {slotQueue, "p/q2"}: 1,
-		{slotDeployment, "f/a"}: 2, {slotDeployment, "f/b"}: 1,
-		{slotTag, "db"}: 2, {slotTag, "gpu"}: 1, {slotTag, "none"}: 0,
+		{project.SlotPool, "p"}: 3, {project.SlotQueue, "p/q1"}: 2, {project.SlotQueue, "p/q2"}: 1,
+		{project.SlotDeployment, "f/a"}: 2, {project.SlotDeployment, "f/b"}: 1,
+		{project.SlotTag, "db"}: 2, {project.SlotTag, "gpu"}: 1, {project.SlotTag, "none"}: 0,
 	}
 	for k, n := range want {
 		if got := c.held(k[0], k[1]); got != n {
@@ -63,10 +64,10 @@ func TestSlotIndexesCountUnfinishedRunJobs(t *testing.T) {
 	if err := idx.Update(done); err != nil {
 		t.Fatal(err)
 	}
-	if got := c.held(slotTag, "gpu"); got != 0 {
+	if got := c.held(project.SlotTag, "gpu"); got != 0 {
 		t.Errorf("gpu held %d after its only Job failed, want 0", got)
 	}
-	if got := c.held(slotPool, "p"); got != 2 {
+	if got := c.held(project.SlotPool, "p"); got != 2 {
 		t.Errorf("pool p held %d after one Job failed, want 2", got)
 	}
 }

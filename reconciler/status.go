@@ -55,7 +55,8 @@ func setState(st *v1alpha1.RunStatus, state v1alpha1.RunState, reason, msg strin
 // retries on fresh state. A patch, not an update, so that data the cache
 // dropped (trimRun) is left as it is. The selector labels are the
 // reconciler's: any value a submitter gave them at creation is replaced,
-// or removed.
+// or removed. A final state carries its end time as LabelEnded, for
+// clients that list only the newest finished runs.
 func (c *Controller) writeStatus(ctx context.Context, cm *corev1.ConfigMap, st *v1alpha1.RunStatus) (*corev1.ConfigMap, error) {
 	c.notify.recordFinal(cm, st)
 	data, err := v1alpha1.EncodeRunStatus(st)
@@ -68,8 +69,17 @@ func (c *Controller) writeStatus(ctx context.Context, cm *corev1.ConfigMap, st *
 		v1alpha1.LabelFlow:       nil,
 		v1alpha1.LabelPool:       nil,
 		v1alpha1.LabelQueue:      nil,
+		v1alpha1.LabelEnded:      nil,
 	}
-	if req := c.parsed.get(cm).req; req != nil {
+	if st.State.Final() {
+		// In the final state's own write: never a write of its own.
+		end := c.opts.Now()
+		if st.EndTime != nil {
+			end = st.EndTime.Time
+		}
+		labels[v1alpha1.LabelEnded] = v1alpha1.EndedLabelValue(end)
+	}
+	if req := c.parsed.Get(cm).Request; req != nil {
 		flow, name, _ := v1alpha1.SplitDeployment(req.Deployment)
 		if v := v1alpha1.DeploymentLabelValue(flow, name); len(validation.IsValidLabelValue(v)) == 0 {
 			labels[v1alpha1.LabelDeployment] = v

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +146,34 @@ func TestTrimRunDropsWhatItRefuses(t *testing.T) {
 		if len(cm.Data) != tc.keys {
 			t.Errorf("%s: %d data keys kept, want %d", tc.name, len(cm.Data), tc.keys)
 		}
+	}
+}
+
+func TestTrimRunKeepsOnlyWhatTheReconcilerReads(t *testing.T) {
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "r", Namespace: "flows", GenerateName: "r-",
+			Labels: map[string]string{
+				v1alpha1.LabelRun: "true", v1alpha1.LabelState: "Scheduled", v1alpha1.LabelDeployment: "a.b",
+				v1alpha1.LabelPool: "p", v1alpha1.LabelQueue: "q", "team": "x",
+			},
+			Annotations: map[string]string{
+				v1alpha1.AnnotationSignature: "sig", v1alpha1.AnnotationCancel: "", "kubectl.kubernetes.io/last-applied-configuration": strings.Repeat("x", 4096),
+			},
+		},
+		Data: map[string]string{v1alpha1.KeyRun: "deployment: a/b\n", v1alpha1.KeyStatus: "state: Scheduled\n"},
+	}
+	obj, err := trimRun(cm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := obj.(*corev1.ConfigMap)
+	wantLabels := map[string]string{v1alpha1.LabelState: "Scheduled", v1alpha1.LabelDeployment: "a.b"}
+	wantAnnotations := map[string]string{v1alpha1.AnnotationSignature: "sig", v1alpha1.AnnotationCancel: ""}
+	if !reflect.DeepEqual(got.Labels, wantLabels) || !reflect.DeepEqual(got.Annotations, wantAnnotations) {
+		t.Errorf("kept labels %v and annotations %v, want %v and %v", got.Labels, got.Annotations, wantLabels, wantAnnotations)
+	}
+	if len(got.Data) != 2 || got.Data[v1alpha1.KeyRun] != "deployment: a/b\n" || got.GenerateName != "" || got.Namespace != "flows" {
+		t.Errorf("kept %+v", got)
 	}
 }

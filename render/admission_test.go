@@ -69,3 +69,48 @@ func TestAdmissionPolicyFile(t *testing.T) {
 		t.Errorf("kustomization lists the admission policy:\n%s", out.Files["kustomization.yaml"])
 	}
 }
+
+// TestAdmissionPolicyStarters: a project whose deployments start runs gets
+// a policy holding each starter ServiceAccount to its starts, by the run's
+// deployment label; one without starts gets no such rule. What it refuses
+// is tested on a real API server with the reconciler in the cluster
+// (test/e2e TestRealNodeFlows).
+func TestAdmissionPolicyStarters(t *testing.T) {
+	policy := func(file string) *admissionv1.ValidatingAdmissionPolicy {
+		t.Helper()
+		l, err := project.Load(file, project.LoadOptions{ExtVars: goldenVars})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := render.Render(l, render.Options{Version: goldenVersion, AdmissionPolicy: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &admissionv1.ValidatingAdmissionPolicy{}
+		doc, _, _ := strings.Cut(string(out.Files[render.AdmissionPolicyFile]), "\n---\n")
+		if err := yaml.UnmarshalStrict([]byte(doc), p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	starts := func(p *admissionv1.ValidatingAdmissionPolicy) (variable string, rules int) {
+		for _, v := range p.Spec.Variables {
+			if v.Name == "starts" {
+				variable = v.Expression
+			}
+		}
+		for _, v := range p.Spec.Validations {
+			if strings.Contains(v.Expression, "variables.starts") {
+				rules++
+			}
+		}
+		return variable, rules
+	}
+	if v, n := starts(policy("../examples/hello/flows.yaml")); v != "" || n != 0 {
+		t.Errorf("hello starts no runs, but its policy has starts %q and %d rules on them", v, n)
+	}
+	v, n := starts(policy("../examples/multi-pool/flows.yaml"))
+	if want := "{'system:serviceaccount:data-flows:flows-starter-train-model-nightly': ['ingest-orders.backfill']}"; v != want || n != 1 {
+		t.Errorf("multi-pool's policy: starts %q and %d rules on them; want %q and 1", v, n, want)
+	}
+}

@@ -69,6 +69,17 @@ func reconcilerInstall(p *project.Project, version, configDigest string) ([]byte
 		}
 		k.Patches = []kustypes.Patch{{Patch: string(patch)}}
 	}
+	if p.Reconciler.Image == "" && newTag == "latest" {
+		// A development build names no published image: its reconciler is
+		// the one built from the same checkout (make image) and loaded into
+		// the nodes (ctr import, kind load). Kubernetes pulls :latest
+		// Always, which would fetch another build, or fail with no
+		// registry, so the node's own copy is used.
+		k.Patches = append(k.Patches, kustypes.Patch{
+			Target: &kustypes.Selector{ResId: resid.NewResIdKindOnly("Deployment", manifests.Name)},
+			Patch:  `[{"op": "add", "path": "/spec/template/spec/containers/0/imagePullPolicy", "value": "IfNotPresent"}]`,
+		})
+	}
 	// The config's trust root: only operators may change the Deployment.
 	k.Patches = append(k.Patches, kustypes.Patch{
 		Target: &kustypes.Selector{ResId: resid.NewResIdKindOnly("Deployment", manifests.Name)},

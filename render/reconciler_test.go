@@ -14,32 +14,41 @@ const pinDigest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef012345
 
 // TestReconcilerImage: the Deployment runs the image the project names,
 // pinned by digest if it says so, or the release of the plugin's version.
+// A development build's own image (latest) is the node's copy, not pulled;
+// every other image keeps Kubernetes' default pull policy.
 func TestReconcilerImage(t *testing.T) {
 	for _, tc := range []struct {
-		image, version, want string
+		image, version, want, pull string
 	}{
-		{"", "v0.2.0", "ghcr.io/kubectl-flows/flows-reconciler:v0.2.0"},
-		{"", "dev", "ghcr.io/kubectl-flows/flows-reconciler:latest"},
-		{"", "v0.2.0-3-gabcdef0-dirty", "ghcr.io/kubectl-flows/flows-reconciler:latest"},
-		{"registry.example.com/flows-reconciler:v9", "v0.2.0", "registry.example.com/flows-reconciler:v9"},
-		{"registry.example.com/flows-reconciler@" + pinDigest, "v0.2.0", "registry.example.com/flows-reconciler@" + pinDigest},
-		{"registry.example.com:5000/team/flows-reconciler@" + pinDigest, "v0.2.0", "registry.example.com:5000/team/flows-reconciler@" + pinDigest},
+		{"", "v0.2.0", "ghcr.io/kubectl-flows/flows-reconciler:v0.2.0", ""},
+		{"", "dev", "ghcr.io/kubectl-flows/flows-reconciler:latest", "IfNotPresent"},
+		{"", "v0.2.0-3-gabcdef0-dirty", "ghcr.io/kubectl-flows/flows-reconciler:latest", "IfNotPresent"},
+		{"registry.example.com/flows-reconciler:v9", "v0.2.0", "registry.example.com/flows-reconciler:v9", ""},
+		{"registry.example.com/flows-reconciler:latest", "dev", "registry.example.com/flows-reconciler:latest", ""},
+		{"registry.example.com/flows-reconciler@" + pinDigest, "v0.2.0", "registry.example.com/flows-reconciler@" + pinDigest, ""},
+		{"registry.example.com:5000/team/flows-reconciler@" + pinDigest, "v0.2.0", "registry.example.com:5000/team/flows-reconciler@" + pinDigest, ""},
 		// A tag beside the digest is kept for people; the digest decides.
-		{"registry.example.com/flows-reconciler:v9@" + pinDigest, "v0.2.0", "registry.example.com/flows-reconciler:v9@" + pinDigest},
+		{"registry.example.com/flows-reconciler:v9@" + pinDigest, "v0.2.0", "registry.example.com/flows-reconciler:v9@" + pinDigest, ""},
 	} {
 		l := loadWithReconcilerImage(t, tc.image)
 		out, err := render.Render(l, render.Options{Version: tc.version})
 		if err != nil {
 			t.Fatalf("%q: %v", tc.image, err)
 		}
-		var images []string
+		var images, pulls []string
 		for _, line := range strings.Split(string(out.Files["reconciler.yaml"]), "\n") {
 			if s, ok := strings.CutPrefix(strings.TrimSpace(line), "image: "); ok {
 				images = append(images, s)
 			}
+			if s, ok := strings.CutPrefix(strings.TrimSpace(line), "imagePullPolicy: "); ok {
+				pulls = append(pulls, s)
+			}
 		}
 		if len(images) != 1 || images[0] != tc.want {
 			t.Errorf("reconciler.image %q, plugin %s: the Deployment runs %v, want %s", tc.image, tc.version, images, tc.want)
+		}
+		if pull := strings.Join(pulls, ","); pull != tc.pull {
+			t.Errorf("reconciler.image %q, plugin %s: imagePullPolicy %q, want %q", tc.image, tc.version, pull, tc.pull)
 		}
 	}
 }

@@ -90,88 +90,14 @@ func (o *Output) Paths() []string {
 // Render renders a loaded project.
 func Render(l *project.Loaded, opts Options) (*Output, error) {
 	out := &Output{Files: map[string][]byte{}, objects: map[string][]map[string]any{}, objectsOnly: opts.ObjectsOnly}
-	add := func(p string, objs ...any) error {
-		b, written, err := encodeFile(opts.ObjectsOnly, objs...)
-		if err != nil {
-			return fmt.Errorf("rendering %s: %w", p, err)
-		}
-		out.set(p, b, written)
-		return nil
-	}
-
-	if err := add("namespace.yaml", namespace(l.Project)); err != nil {
+	if err := out.renderAccess(l.Project); err != nil {
 		return nil, err
 	}
-	if err := add("roles.yaml", userRoles(l.Project)...); err != nil {
+	if err := out.renderConfig(l); err != nil {
 		return nil, err
 	}
-	if starters := starterObjects(l.Project); len(starters) > 0 {
-		if err := add(StartersFile, starters...); err != nil {
-			return nil, err
-		}
-	}
-	// Every config ConfigMap's data digest goes into the index, and the
-	// index's into the reconciler's arguments (see v1alpha1.TrustedConfig).
-	digests := map[string]string{}
-	for i := range l.Pools {
-		cm, err := poolConfigMap(l, &l.Pools[i])
-		if err != nil {
-			return nil, err
-		}
-		digests[cm.Name] = v1alpha1.ConfigDigest(cm.Data)
-		if err := add(path.Join("pools", cm.Name+".yaml"), cm); err != nil {
-			return nil, err
-		}
-	}
-	limits, err := limitsConfigMap(l.Project)
-	if err != nil {
+	if err := out.renderInstall(l.Project, opts); err != nil {
 		return nil, err
-	}
-	digests[limits.Name] = v1alpha1.ConfigDigest(limits.Data)
-	if err := add(v1alpha1.LimitsConfigMapName+".yaml", limits); err != nil {
-		return nil, err
-	}
-	if err := renderDeployments(l, out, digests); err != nil {
-		return nil, err
-	}
-	indexData, err := v1alpha1.ConfigIndexData(digests)
-	if err != nil {
-		return nil, err
-	}
-	index := configMap(l.Project, v1alpha1.ConfigIndexName, map[string]string{v1alpha1.LabelConfig: v1alpha1.ConfigIndex}, indexData)
-	if err := add(v1alpha1.ConfigIndexName+".yaml", index); err != nil {
-		return nil, err
-	}
-	out.ConfigDigest = v1alpha1.ConfigDigest(indexData)
-
-	install, err := reconcilerInstall(l.Project, opts.Version, out.ConfigDigest)
-	if err != nil {
-		return nil, err
-	}
-	out.Files["reconciler.yaml"] = append([]byte(Header), install...)
-
-	if opts.Flux.Source != "" {
-		objs, err := fluxObjects(l.Project, opts.Flux)
-		if err != nil {
-			return nil, err
-		}
-		if err := add("flux-sync.yaml", objs...); err != nil {
-			return nil, err
-		}
-	}
-	if opts.AdmissionPolicy {
-		b, err := admissionFile(l.Project)
-		if err != nil {
-			return nil, err
-		}
-		out.Files[AdmissionPolicyFile] = b
-	}
-	if opts.Monitoring {
-		files, err := monitoringFiles(l.Project)
-		if err != nil {
-			return nil, err
-		}
-		maps.Copy(out.Files, files)
 	}
 	k, err := kustomization(out.Paths())
 	if err != nil {
@@ -179,6 +105,105 @@ func Render(l *project.Loaded, opts Options) (*Output, error) {
 	}
 	out.Files["kustomization.yaml"] = k
 	return out, nil
+}
+
+// add encodes objects into the file at p.
+func (o *Output) add(p string, objs ...any) error {
+	b, written, err := encodeFile(o.objectsOnly, objs...)
+	if err != nil {
+		return fmt.Errorf("rendering %s: %w", p, err)
+	}
+	o.set(p, b, written)
+	return nil
+}
+
+// renderAccess renders the namespace, the users' roles and the
+// starters' access.
+func (o *Output) renderAccess(p *project.Project) error {
+	if err := o.add("namespace.yaml", namespace(p)); err != nil {
+		return err
+	}
+	if err := o.add("roles.yaml", userRoles(p)...); err != nil {
+		return err
+	}
+	if starters := starterObjects(p); len(starters) > 0 {
+		return o.add(StartersFile, starters...)
+	}
+	return nil
+}
+
+// renderConfig renders the config ConfigMaps the reconciler reads: the
+// pools, the limits, the deployments and the index. Every config
+// ConfigMap's data digest goes into the index, and the index's into the
+// reconciler's arguments (see v1alpha1.TrustedConfig): ConfigDigest.
+func (o *Output) renderConfig(l *project.Loaded) error {
+	digests := map[string]string{}
+	for i := range l.Pools {
+		cm, err := poolConfigMap(l, &l.Pools[i])
+		if err != nil {
+			return err
+		}
+		digests[cm.Name] = v1alpha1.ConfigDigest(cm.Data)
+		if err := o.add(path.Join("pools", cm.Name+".yaml"), cm); err != nil {
+			return err
+		}
+	}
+	limits, err := limitsConfigMap(l.Project)
+	if err != nil {
+		return err
+	}
+	digests[limits.Name] = v1alpha1.ConfigDigest(limits.Data)
+	if err := o.add(v1alpha1.LimitsConfigMapName+".yaml", limits); err != nil {
+		return err
+	}
+	if err := renderDeployments(l, o, digests); err != nil {
+		return err
+	}
+	indexData, err := v1alpha1.ConfigIndexData(digests)
+	if err != nil {
+		return err
+	}
+	index := configMap(l.Project, v1alpha1.ConfigIndexName, map[string]string{v1alpha1.LabelConfig: v1alpha1.ConfigIndex}, indexData)
+	if err := o.add(v1alpha1.ConfigIndexName+".yaml", index); err != nil {
+		return err
+	}
+	o.ConfigDigest = v1alpha1.ConfigDigest(indexData)
+	return nil
+}
+
+// renderInstall renders the reconciler's install, pinned to
+// ConfigDigest, and what the options add: the Flux sync, the admission
+// policy, the monitoring.
+func (o *Output) renderInstall(p *project.Project, opts Options) error {
+	install, err := reconcilerInstall(p, opts.Version, o.ConfigDigest)
+	if err != nil {
+		return err
+	}
+	o.Files["reconciler.yaml"] = append([]byte(Header), install...)
+	if opts.Flux.Source != "" {
+		objs, err := fluxObjects(p, opts.Flux)
+		if err != nil {
+			return err
+		}
+		if err := o.add("flux-sync.yaml", objs...); err != nil {
+			return err
+		}
+	}
+	if opts.AdmissionPolicy {
+		b, err := admissionFile(p)
+		if err != nil {
+			return err
+		}
+		o.Files[AdmissionPolicyFile] = b
+	}
+	if opts.Monitoring {
+		files, err := monitoringFiles(p)
+		if err != nil {
+			return err
+		}
+		maps.Copy(o.Files, files)
+	}
+	return nil
 }
 
 // Labels every rendered object carries.

@@ -34,6 +34,13 @@ const (
 	// LabelState is a run's state (a RunState), written by the reconciler
 	// and signed with its status (AnnotationSignature).
 	LabelState = "kubectl-flows.dev/state"
+	// LabelEnded is when a run ended, in Unix seconds (EndedLabelValue),
+	// written by the reconciler in the same write as its final state, so
+	// that clients can select the newest finished runs with a label
+	// selector (kubectl-flows.dev/ended>T) instead of listing them all. A
+	// selection hint only, like LabelState: a submitter may write it on a
+	// new run, and the reconciler's first status write replaces it.
+	LabelEnded = "kubectl-flows.dev/ended"
 	// LabelSchedule marks runs a schedule created, by schedule identity.
 	LabelSchedule = "kubectl-flows.dev/schedule"
 	// LabelCancelRequest marks a cancel request ConfigMap ("true").

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -107,14 +108,18 @@ const (
 	StateLate RunState = "Late"
 )
 
+// FinalStates are the states a run ends in.
+var FinalStates = []RunState{StateCompleted, StateFailed, StateCrashed, StateCancelled, StateRejected}
+
 // Final reports whether a run in this state is over.
 func (s RunState) Final() bool {
-	switch s {
-	case StateCompleted, StateFailed, StateCrashed, StateCancelled, StateRejected:
-		return true
-	}
-	return false
+	return slices.Contains(FinalStates, s)
 }
+
+// EndedLabelValue is a run's end time as the value of LabelEnded: Unix
+// seconds, which a label selector compares as a number
+// (kubectl-flows.dev/ended>1764720000).
+func EndedLabelValue(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
 
 // HoldsSlot reports whether a run in this state holds its slots: from the
 // moment its slot is taken until its Job is finished or gone.
@@ -335,6 +340,25 @@ func CheckRunObject(cm *corev1.ConfigMap) error {
 	}
 	if n := len(cm.Data[KeyRun]); n > MaxRunDataBytes {
 		return fmt.Errorf("%s is %d bytes; a run request may hold at most %d (64 KiB)", KeyRun, n, MaxRunDataBytes)
+	}
+	return nil
+}
+
+// CheckDeploymentLabel refuses a run request whose LabelDeployment names
+// another deployment than its run.yaml. The admission policy holds a
+// deployment's starter ServiceAccount to its starts by this label (CEL
+// cannot read run.yaml), so a label that disagrees would carry a run of
+// any deployment past it. A request without the label passes: NewRunRequest
+// sets it, but a ConfigMap written by hand need not.
+func CheckDeploymentLabel(labels map[string]string, req *RunRequest) error {
+	got, ok := labels[LabelDeployment]
+	if !ok {
+		return nil
+	}
+	flow, name, _ := SplitDeployment(req.Deployment)
+	if want := DeploymentLabelValue(flow, name); got != want {
+		return fmt.Errorf("label %s is %s but %s names deployment %s: the label must be %s, or left out",
+			LabelDeployment, QuoteInput(got), KeyRun, QuoteInput(req.Deployment), QuoteInput(want))
 	}
 	return nil
 }

@@ -149,25 +149,55 @@ func TestCheckRunObject(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := v1alpha1.CheckRunObject(tc.cm)
-			if len(tc.want) == 0 {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error does not contain %q: %v", w, err)
-				}
-			}
-			if len(err.Error()) > maxMessage {
-				t.Errorf("message is %d bytes", len(err.Error()))
-			}
+			wantError(t, v1alpha1.CheckRunObject(tc.cm), tc.want)
 		})
+	}
+}
+
+// TestCheckDeploymentLabel: the deployment label, where there is one, must
+// name run.yaml's deployment; the message says what it should be and
+// quotes what it was, bounded.
+func TestCheckDeploymentLabel(t *testing.T) {
+	req := &v1alpha1.RunRequest{Deployment: "etl/load"}
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		want   []string
+	}{
+		{name: "no labels"},
+		{name: "other labels", labels: map[string]string{v1alpha1.LabelRun: "true"}},
+		{name: "its deployment", labels: map[string]string{v1alpha1.LabelDeployment: "etl.load"}},
+		{name: "another deployment", labels: map[string]string{v1alpha1.LabelDeployment: "etl.extract"},
+			want: []string{`label kubectl-flows.dev/deployment is "etl.extract" but run.yaml names deployment "etl/load"`, `must be "etl.load", or left out`}},
+		{name: "empty", labels: map[string]string{v1alpha1.LabelDeployment: ""}, want: []string{`is ""`}},
+		{name: "long", labels: map[string]string{v1alpha1.LabelDeployment: strings.Repeat("x", 5000)}, want: []string{"label kubectl-flows.dev/deployment is"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantError(t, v1alpha1.CheckDeploymentLabel(tc.labels, req), tc.want)
+		})
+	}
+}
+
+// wantError checks that err is nil when want is empty, else an error of
+// at most maxMessage bytes that contains each of want.
+func wantError(t *testing.T, err error, want []string) {
+	t.Helper()
+	if len(want) == 0 {
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error does not contain %q: %v", w, err)
+		}
+	}
+	if len(err.Error()) > maxMessage {
+		t.Errorf("message is %d bytes", len(err.Error()))
 	}
 }
 

@@ -387,7 +387,7 @@ func (b *bench) kueueBurst(ctx context.Context, n int, clusterQueue string, ever
 		}
 		b.kueue.idleRSS[clusterQueue] = append(b.kueue.idleRSS[clusterQueue], rss)
 	}
-	r, jobs, err := b.jobsBurst(ctx, ns, n, job, jobsBurst{prefix: "kueue", every: every, profile: "kueue"}, settled)
+	r, jobs, err := b.jobsBurst(ctx, ns, n, job, jobsBurst{prefix: "kueue", every: every}, settled)
 	if err != nil {
 		return burst{}, fmt.Errorf("%w; Kueue's log ends:\n%s", err, lastLines(mgr.LogText(), 10))
 	}

@@ -39,7 +39,7 @@ import (
 
 func main() {
 	out := flag.String("out", "bench/results", "directory for the results table and plot")
-	only := flag.String("only", "", "run one part: throughput, latency, bound, scale, large, kueue or render (for profiling)")
+	only := flag.String("only", "", "run one part: throughput, latency, bound, scale, large, visibility, retained, kueue or render (for profiling)")
 	flag.Parse()
 	if err := run(*out, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -76,9 +76,10 @@ func (b *bench) add(r row) {
 func run(out, only string) error {
 	start := time.Now()
 	b := &bench{out: out, large: os.Getenv("BENCH_LARGE") == "1", profiled: map[string]bool{}}
-	if os.Getenv("BENCH_PPROF") == "1" {
-		os.Setenv("KUBECTL_FLOWS_HARNESS_PROFILING", "1")
-	}
+	// The API server's profiles and its log of watches feed the
+	// breakdown of what a run costs it (apiserver.go).
+	os.Setenv("KUBECTL_FLOWS_HARNESS_PROFILING", "1")
+	os.Setenv("KUBECTL_FLOWS_HARNESS_AUDIT_WATCHES", "1")
 	var err error
 	if b.bin, err = binaries(); err != nil {
 		return err
@@ -88,7 +89,7 @@ func run(out, only string) error {
 	}
 	defer os.RemoveAll(b.dir)
 	b.kueue = prepareKueue(only)
-	ctx, cancel := context.WithTimeout(context.Background(), 14*time.Minute+kueueBudget(b.kueue))
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute+kueueBudget(b.kueue))
 	defer cancel()
 	if only == "render" { // the one part that needs no cluster
 		if err := b.render(ctx); err != nil {
@@ -141,6 +142,16 @@ func run(out, only string) error {
 	if part("large") {
 		if err := b.largeRuns(ctx); err != nil {
 			return fmt.Errorf("large runs: %w", err)
+		}
+	}
+	if part("visibility") {
+		if err := b.visibility(ctx); err != nil {
+			return fmt.Errorf("visibility: %w", err)
+		}
+	}
+	if part("retained") {
+		if err := b.retained(ctx); err != nil {
+			return fmt.Errorf("retained runs: %w", err)
 		}
 	}
 	if part("kueue") {
@@ -204,7 +215,9 @@ type burst struct {
 	// API server's creation timestamps.
 	stampLat time.Duration
 	stamped  int
-	rss      int64 // the orchestrator's peak resident memory (VmHWM), where there is one
+	rss      int64   // the orchestrator's peak resident memory (VmHWM), where there is one
+	api      apiCost // the kube-apiserver's own account
+	ns       string
 }
 
 // throughput times N bare Jobs against N runs, in rounds taking turns
@@ -260,6 +273,7 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 	}
 	baseCPU, flowsCPU := cpuOf(base), cpuOf(flows)
 	cpu := func(r burst) float64 { return totalCPU(r.cpu).Seconds() }
+	b.add(b.apiserverBreakdown(ctx, n, base, flows, flows[0].ns))
 	b.add(row{
 		figure:   "CPU time of all processes over the N=1000 burst",
 		baseline: values(rounds, "baseline", cpu).seconds(), flows: values(rounds, "kubectl-flows", cpu).seconds(),
@@ -342,15 +356,14 @@ func (b *bench) baselineBurst(ctx context.Context, n int, settled func() error) 
 	if err != nil {
 		return burst{}, err
 	}
-	r, _, err := b.jobsBurst(ctx, ns, n, job, jobsBurst{prefix: "base", profile: "baseline"}, settled)
+	r, _, err := b.jobsBurst(ctx, ns, n, job, jobsBurst{prefix: "base"}, settled)
 	return r, err
 }
 
 // jobsBurst says how jobsBurst creates its Jobs.
 type jobsBurst struct {
-	prefix  string        // the Jobs are named prefix-NNNNN
-	every   time.Duration // one Job every so often; 0: all at once, by 16 workers
-	profile string        // the kube-apiserver's profile is named for it (BENCH_PPROF)
+	prefix string        // the Jobs are named prefix-NNNNN
+	every  time.Duration // one Job every so often; 0: all at once, by 16 workers
 }
 
 // jobsBurst creates n copies of job in ns once settled and waits for all
@@ -369,8 +382,7 @@ func (b *bench) jobsBurst(ctx context.Context, ns string, n int, job *batchv1.Jo
 		return burst{}, nil, err
 	}
 	defer jobs.stop()
-	stopProfile := b.profileAPIServer(ctx, n, how.profile)
-	defer stopProfile()
+	meter := b.meterAPIServer(ctx, n)
 	cpu0 := cpuByProcess()
 	t0 := time.Now()
 	sent := make([]time.Time, n)
@@ -399,7 +411,7 @@ func (b *bench) jobsBurst(ctx context.Context, ns string, n int, job *batchv1.Jo
 	if err := jobs.waitFinished(ctx, n, 5*time.Minute+time.Duration(n)*600*time.Millisecond); err != nil {
 		return burst{}, nil, err
 	}
-	r := burst{took: jobs.lastFinished().Sub(t0)}
+	r := burst{took: jobs.lastFinished().Sub(t0), api: meter.finish(ctx), ns: ns}
 	for i, at := range sent {
 		if seen, ok := jobs.addedAt(fmt.Sprintf("%s-%05d", how.prefix, i)); ok {
 			r.lat = append(r.lat, seen.Sub(at))
@@ -445,7 +457,11 @@ func (b *bench) flowsBurst(ctx context.Context, n int, project string, settled f
 		return burst{}, err
 	}
 	metricsAddr := freeAddr()
-	rec, err := fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns, append(p.ReconcilerArgs(), "--metrics-bind-address="+metricsAddr, "--enable-pprof")...)
+	kubeconfig, err := b.reconcilerKubeconfig(ctx, p)
+	if err != nil {
+		return burst{}, err
+	}
+	rec, err := fixture.StartReconciler(b.bin, dir, kubeconfig, ns, append(p.ReconcilerArgs(), "--metrics-bind-address="+metricsAddr, "--enable-pprof")...)
 	if err != nil {
 		return burst{}, err
 	}
@@ -474,8 +490,7 @@ func (b *bench) flowsBurst(ctx context.Context, n int, project string, settled f
 		return httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/profile?seconds="+seconds)
 	})
 	defer stopRecProfile()
-	stopProfile := b.profileAPIServer(ctx, n, "flows")
-	defer stopProfile()
+	meter := b.meterAPIServer(ctx, n)
 	cpu0 := cpuByProcess()
 	t0 := time.Now()
 	err = fixture.CreateConcurrently(n, 16, func(i int) error {
@@ -508,7 +523,7 @@ func (b *bench) flowsBurst(ctx context.Context, n int, project string, settled f
 		}
 		return burst{}, fmt.Errorf("%w; the reconciler's log ends:\n%s", err, log)
 	}
-	r := burst{took: runs.lastAt(v1alpha1.StateCompleted).Sub(t0)}
+	r := burst{took: runs.lastAt(v1alpha1.StateCompleted).Sub(t0), api: meter.finish(ctx), ns: ns}
 	r.rss, _ = peakRSS(rec.Cmd.Process.Pid)
 	after, err := b.apiWritesQuiet(ctx)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kubectl-flows/kubectl-flows/test/fixture"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	batchv1 "k8s.io/api/batch/v1"
@@ -29,12 +30,7 @@ import (
 type writes map[string]map[string]float64 // resource -> verb -> count
 
 func (b *bench) apiWrites(ctx context.Context) (writes, error) {
-	raw, err := b.cp.Client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("reading the kube-apiserver's metrics: %w", err)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(bytes.NewReader(raw))
+	families, err := b.apiMetrics(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -116,6 +112,16 @@ func (b *bench) apiWritesQuiet(ctx context.Context) (writes, error) {
 		fmt.Printf("  API writes quiet %s after the burst\n", dur(time.Since(start)))
 	}
 	return w, nil
+}
+
+// apiMetrics reads the kube-apiserver's own metrics.
+func (b *bench) apiMetrics(ctx context.Context) (map[string]*dto.MetricFamily, error) {
+	raw, err := b.cp.Client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the kube-apiserver's metrics: %w", err)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	return parser.TextToMetricFamilies(bytes.NewReader(raw))
 }
 
 func (w writes) minus(before writes) writes {
@@ -321,41 +327,34 @@ var cpuNames = []string{"etcd", "kube-apiserver", "kube-controller", "kube-sched
 
 // cpuByProcess sums the CPU time of the control plane's processes by name
 // (comm, which Linux cuts at 15 bytes), plus this process as "bench".
-// Only this process's descendants count: on a shared machine another
-// control plane's processes have the same names.
+// Only this process's descendants count: on a shared machine, other
+// control planes' processes have the same names.
 func cpuByProcess() map[string]time.Duration {
 	out := map[string]time.Duration{}
 	entries, _ := os.ReadDir("/proc")
 	parent := map[int]int{}
-	names := map[int]string{}
 	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		open, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
-		if err != nil || open < 0 || end < open {
-			continue
-		}
-		names[pid] = string(stat[open+1 : end])
-		if f := strings.Fields(string(stat[end+1:])); len(f) > 1 {
-			parent[pid], _ = strconv.Atoi(f[1])
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			parent[pid] = parentOf(pid)
 		}
 	}
-	self := os.Getpid()
 	ours := func(pid int) bool {
-		for p := parent[pid]; p > 1; p = parent[p] {
-			if p == self {
+		for p := pid; p > 1; p = parent[p] {
+			if p == os.Getpid() {
 				return true
 			}
 		}
 		return false
 	}
-	for pid, name := range names {
-		if pid == self {
+	for pid := range parent {
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err != nil || !ours(pid) {
+			continue
+		}
+		name := strings.TrimSpace(string(comm))
+		if pid == os.Getpid() {
 			name = "bench"
-		} else if !contains(cpuNames, name) || !ours(pid) {
+		} else if !contains(cpuNames, name) {
 			continue
 		}
 		if _, cpu, err := procUsage(pid); err == nil {
@@ -363,6 +362,20 @@ func cpuByProcess() map[string]time.Duration {
 		}
 	}
 	return out
+}
+
+// parentOf reads a process's parent from /proc (0 if it is gone).
+func parentOf(pid int) int {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(fields) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(fields[1])
+	return ppid
 }
 
 // cpuSince is the CPU time each process spent since before.
@@ -433,15 +446,6 @@ func (w writes) String() string {
 
 // profileSeconds is how long a CPU profile taken during a burst lasts.
 const profileSeconds = "30"
-
-// profileAPIServer profiles the kube-apiserver during the first N>=1,000
-// burst of each kind (the harness serves its profiles when started with
-// KUBECTL_FLOWS_HARNESS_PROFILING=1, which the bench sets with BENCH_PPROF).
-func (b *bench) profileAPIServer(ctx context.Context, n int, kind string) func() {
-	return b.profileDuring(n, "kube-apiserver-"+kind, func(seconds string) ([]byte, error) {
-		return b.cp.Client.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", seconds).DoRaw(ctx)
-	})
-}
 
 // profileDuring takes a CPU profile with fetch during the first N>=1,000
 // burst, once per name, when BENCH_PPROF=1; the returned func waits for it

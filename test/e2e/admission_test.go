@@ -44,20 +44,27 @@ func (e *env) installAdmissionPolicy(ctx context.Context) {
 	e.t.Cleanup(func() {
 		_ = vap.ValidatingAdmissionPolicyBindings().Delete(context.Background(), binding.Name, metav1.DeleteOptions{})
 	})
-	// Policies take effect asynchronously: probe with a dry-run creation
-	// of a run request without run.yaml until it is refused.
+	waitAdmissionPolicy(e.t, ctx, cp.Client, e.ns, policy.Name)
+}
+
+// waitAdmissionPolicy waits until the policy named policy is enforced in
+// namespace ns. Policies take effect asynchronously: it probes with a
+// dry-run creation of a run request without run.yaml until it is refused.
+func waitAdmissionPolicy(t *testing.T, ctx context.Context, c kubernetes.Interface, ns, policy string) {
+	t.Helper()
+	vap := c.AdmissionregistrationV1().ValidatingAdmissionPolicies()
 	probe := fixture.RunRequest("probe", "")
 	probe.Data = nil
-	err = harness.WaitFor(ctx, time.Minute, func(ctx context.Context) (bool, error) {
-		_, err := cp.Client.CoreV1().ConfigMaps(e.ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	err := harness.WaitFor(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		_, err := c.CoreV1().ConfigMaps(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		return err != nil && strings.Contains(err.Error(), "run.yaml"), nil
 	})
 	if err != nil {
-		p, _ := vap.ValidatingAdmissionPolicies().Get(ctx, policy.Name, metav1.GetOptions{})
-		e.t.Fatalf("the admission policy never took effect: %v; policy status: %+v", err, p.Status)
+		p, _ := vap.Get(ctx, policy, metav1.GetOptions{})
+		t.Fatalf("the admission policy never took effect: %v; policy status: %+v", err, p.Status)
 	}
-	if p, err := vap.ValidatingAdmissionPolicies().Get(ctx, policy.Name, metav1.GetOptions{}); err == nil && p.Status.TypeChecking != nil && len(p.Status.TypeChecking.ExpressionWarnings) > 0 {
-		e.t.Errorf("the policy's expressions have type-checking warnings: %+v", p.Status.TypeChecking.ExpressionWarnings)
+	if p, err := vap.Get(ctx, policy, metav1.GetOptions{}); err == nil && p.Status.TypeChecking != nil && len(p.Status.TypeChecking.ExpressionWarnings) > 0 {
+		t.Errorf("the policy's expressions have type-checking warnings: %+v", p.Status.TypeChecking.ExpressionWarnings)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
@@ -251,7 +252,13 @@ func TestSubmitterAttacks(t *testing.T) {
 // runStatus reads a run's status as stored.
 func runStatus(t *testing.T, ctx context.Context, ns, name string) *v1alpha1.RunStatus {
 	t.Helper()
-	cm, err := cp.Client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+	return runStatusIn(t, ctx, cp.Client, ns, name)
+}
+
+// runStatusIn is runStatus on the cluster c talks to.
+func runStatusIn(t *testing.T, ctx context.Context, c kubernetes.Interface, ns, name string) *v1alpha1.RunStatus {
+	t.Helper()
+	cm, err := c.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
 	must(t, err)
 	if cm.Annotations[v1alpha1.AnnotationSignature] == "" {
 		return &v1alpha1.RunStatus{} // not written by the reconciler yet
@@ -263,9 +270,15 @@ func runStatus(t *testing.T, ctx context.Context, ns, name string) *v1alpha1.Run
 
 func waitState(t *testing.T, ctx context.Context, ns, name string, want v1alpha1.RunState, timeout time.Duration) *v1alpha1.RunStatus {
 	t.Helper()
+	return waitStateIn(t, ctx, cp.Client, ns, name, want, timeout)
+}
+
+// waitStateIn is waitState on the cluster c talks to.
+func waitStateIn(t *testing.T, ctx context.Context, c kubernetes.Interface, ns, name string, want v1alpha1.RunState, timeout time.Duration) *v1alpha1.RunStatus {
+	t.Helper()
 	var st *v1alpha1.RunStatus
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		st = runStatus(t, ctx, ns, name)
+		st = runStatusIn(t, ctx, c, ns, name)
 		return st.State == want || (st.State.Final() && st.State != want), nil
 	})
 	if err != nil || st.State != want {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"sort"
@@ -12,11 +11,9 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/project"
@@ -62,34 +59,9 @@ func (e *env) installRBAC(ctx context.Context) string {
 // rendered file, as the operator's apply would; other kinds are skipped.
 func (e *env) createRBAC(ctx context.Context, file string) {
 	e.t.Helper()
-	data, ok := e.out.Files[file]
-	if !ok {
-		e.t.Fatalf("render wrote no %s", file)
-	}
-	for _, doc := range bytes.Split(data, []byte("\n---\n")) {
-		doc = bytes.TrimPrefix(doc, []byte(render.Header))
-		var meta metav1.TypeMeta
-		if err := yaml.Unmarshal(doc, &meta); err != nil {
-			e.t.Fatal(err)
-		}
-		var err error
-		switch meta.Kind {
-		case "ServiceAccount":
-			o := &corev1.ServiceAccount{}
-			must(e.t, yaml.UnmarshalStrict(doc, o))
-			_, err = cp.Client.CoreV1().ServiceAccounts(e.ns).Create(ctx, o, metav1.CreateOptions{})
-		case "Role":
-			o := &rbacv1.Role{}
-			must(e.t, yaml.UnmarshalStrict(doc, o))
-			_, err = cp.Client.RbacV1().Roles(e.ns).Create(ctx, o, metav1.CreateOptions{})
-		case "RoleBinding":
-			o := &rbacv1.RoleBinding{}
-			must(e.t, yaml.UnmarshalStrict(doc, o))
-			_, err = cp.Client.RbacV1().RoleBindings(e.ns).Create(ctx, o, metav1.CreateOptions{})
-		}
-		if err != nil {
-			e.t.Fatal(err)
-		}
+	p := &fixture.Project{Namespace: e.ns, Dir: e.dir, Loaded: e.loaded, Output: e.out}
+	if err := p.CreateRBAC(ctx, cp.Client, file); err != nil {
+		e.t.Fatal(err)
 	}
 }
 

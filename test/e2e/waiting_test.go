@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/test/fixture"
 )
 
 // waitingProject has four kinds of limit, each the only one that binds for
@@ -153,61 +154,22 @@ func jobStarts(jw *jobWatch) map[string]time.Time {
 
 // checkStartOrder compares, deployment by deployment (each has one
 // binding limit; the two of pool small share it), the order shown with
-// the order the Jobs came in. The runs a pass starts together are made
-// by concurrent writers, so Jobs seen within sameBatch of each other are
-// tied; a run matches when its shown rank falls within its Jobs' ranks.
+// the order the Jobs came in (fixture.CompareStartOrder).
 func checkStartOrder(t *testing.T, shown map[string]shownWait, started map[string]time.Time) {
-	const sameBatch = 400 * time.Millisecond
-	groups := map[string][]string{}
+	groups, position := map[string][]string{}, map[string]int{}
 	for name, s := range shown {
 		g := s.deployment
 		if g == "mix/hi" || g == "mix/lo" {
 			g = "pool small"
 		}
 		groups[g] = append(groups[g], name)
+		position[name] = s.position
 	}
-	matched, total := 0, 0
-	for g, runs := range groups {
-		startNow := 0 // runs the first pass starts: tied first
-		for _, r := range runs {
-			if shown[r].position == 0 {
-				startNow++
-			}
-		}
-		var mismatches []string
-		for _, r := range runs {
-			total++
-			at, ok := started[r]
-			if !ok {
-				mismatches = append(mismatches, r+" has no Job")
-				continue
-			}
-			before, upTo := 0, 0
-			for _, o := range runs {
-				if o == r {
-					continue
-				}
-				switch ot := started[o]; {
-				case ot.Before(at.Add(-sameBatch)):
-					before++
-					upTo++
-				case ot.Before(at.Add(sameBatch)):
-					upTo++
-				}
-			}
-			lo, hi := 1, startNow // the shown ranks
-			if p := shown[r].position; p > 0 {
-				lo, hi = startNow+p, startNow+p
-			}
-			if hi < before+1 || lo > upTo+1 {
-				mismatches = append(mismatches, fmt.Sprintf("%s shown %d..%d, started %d..%d", r, lo, hi, before+1, upTo+1))
-				continue
-			}
-			matched++
-		}
-		sort.Strings(mismatches)
-		t.Logf("%s: %d runs, %d started by the first pass, %d out of the order shown %v", g, len(runs), startNow, len(mismatches), mismatches)
+	res := fixture.CompareStartOrder(groups, position, started, 400*time.Millisecond)
+	for g, sg := range res.Groups {
+		t.Logf("%s: %d runs, %d started by the first pass, %d out of the order shown %v", g, sg.Runs, sg.StartNow, len(sg.Mismatches), sg.Mismatches)
 	}
+	matched, total := res.Matched, res.Total
 	t.Logf("positions shown before dispatch match the start order for %d of %d runs (%.1f%%)", matched, total, 100*float64(matched)/float64(total))
 	if matched*100 < total*99 {
 		t.Errorf("positions match the start order for %d of %d runs, want at least 99%%", matched, total)

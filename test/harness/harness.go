@@ -327,6 +327,15 @@ func (cp *ControlPlane) startAPIServer() error {
 	// Profiling costs little and serves the benchmark's look into where
 	// a burst's time goes; off unless asked for.
 	args.Set("profiling", strconv.FormatBool(os.Getenv("KUBECTL_FLOWS_HARNESS_PROFILING") == "1"))
+	if os.Getenv("KUBECTL_FLOWS_HARNESS_AUDIT_WATCHES") == "1" {
+		policy, err := writeWatchAuditPolicy(cp.Dir)
+		if err != nil {
+			return err
+		}
+		args.Set("audit-policy-file", policy)
+		args.Set("audit-log-path", WatchAuditLog(cp.Dir))
+		args.Set("audit-log-format", "json")
+	}
 	useExisting := false
 	cp.env = &envtest.Environment{
 		ControlPlane:             envtest.ControlPlane{Etcd: etcd, APIServer: api, KubectlPath: filepath.Join(cp.BinDir, "kubectl")},
@@ -680,8 +689,8 @@ func (cp *ControlPlane) stop(failedStart bool) error {
 		var errs []error
 		var wg sync.WaitGroup
 		procs := cp.snapshotProcs()
-		if cp.RealNode != nil && cp.RealNode.forwarder != nil {
-			cp.RealNode.forwarder.Close()
+		if cp.RealNode != nil {
+			cp.RealNode.stopForwarding()
 		}
 		perr := make([]error, len(procs))
 		for i, p := range procs {

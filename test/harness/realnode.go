@@ -73,8 +73,11 @@ type RealNode struct {
 	state    nodeState
 	slotLock *os.File
 	started  time.Time
-	// forwarder listens on APIServiceIP:443; closed by Stop.
+	// forwarder listens on APIServiceIP:443; closed by Stop, which also
+	// closes forwarded, the connections it made: the pods' watches would
+	// otherwise hold kube-apiserver's graceful stop past its timeout.
 	forwarder net.Listener
+	forwarded chan struct{}
 }
 
 // nodeState is what Stop and Sweep need to remove a real node; it is
@@ -122,20 +125,28 @@ func (cp *ControlPlane) forwardAPIService() error {
 	if err != nil {
 		return fmt.Errorf("real node: forwarding the kubernetes Service: %w", err)
 	}
-	cp.RealNode.forwarder = l
+	cp.RealNode.forwarder, cp.RealNode.forwarded = l, make(chan struct{})
 	go func() {
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return // closed by Stop
 			}
-			go forwardConn(c, u.Host)
+			go forwardConn(c, u.Host, cp.RealNode.forwarded)
 		}
 	}()
 	return nil
 }
 
-func forwardConn(c net.Conn, backend string) {
+// stopForwarding closes the forwarder and the connections it made.
+func (rn *RealNode) stopForwarding() {
+	if rn.forwarder != nil {
+		rn.forwarder.Close()
+		close(rn.forwarded)
+	}
+}
+
+func forwardConn(c net.Conn, backend string, stop <-chan struct{}) {
 	defer c.Close()
 	b, err := net.DialTimeout("tcp", backend, 5*time.Second)
 	if err != nil {
@@ -145,7 +156,10 @@ func forwardConn(c net.Conn, backend string) {
 	done := make(chan struct{}, 2)
 	go func() { _, _ = io.Copy(b, c); done <- struct{}{} }()
 	go func() { _, _ = io.Copy(c, b); done <- struct{}{} }()
-	<-done // either side closing ends both
+	select { // either side closing ends both, as does Stop
+	case <-done:
+	case <-stop:
+	}
 }
 
 // realNodeHowTo says how to get a real node, for skip and error messages.

@@ -6,6 +6,7 @@
 //	flows-cluster import FILE...              import image archives into the real node
 //	flows-cluster down                        stop it
 //	flows-cluster status                      say whether it runs
+//	flows-cluster can-real-node               say whether --real-node can start here, or why not
 //
 // `up` stays in the foreground until SIGINT or SIGTERM unless --detach is
 // given, in which case it starts itself in the background, waits for the
@@ -44,6 +45,7 @@ const usage = `usage: flows-cluster up [--nodes N] [--real-node [--image FILE]..
        flows-cluster import [--dir DIR] FILE...
        flows-cluster down [--dir DIR]
        flows-cluster status [--dir DIR]
+       flows-cluster can-real-node
 `
 
 func main() {
@@ -89,6 +91,13 @@ func main() {
 	case "status":
 		_ = fs.Parse(os.Args[2:])
 		err = state{dir: *dir}.status()
+	case "can-real-node":
+		_ = fs.Parse(os.Args[2:])
+		if err = harness.RealNodeAvailable(); err == nil {
+			fmt.Println("a real node can start here")
+		} else {
+			err = fmt.Errorf("no real node here: %w", err)
+		}
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

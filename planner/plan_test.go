@@ -1,8 +1,9 @@
-package reconciler
+package planner
 
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,10 +56,10 @@ type planRun struct {
 	tags             []string
 	state            v1alpha1.RunState
 	raw              string // the run request as stored, instead of one built from the fields above
-	edit             func(*waitingRun)
+	edit             func(*WaitingRun)
 }
 
-func (r planRun) waiting(t *testing.T, cache *runCache) waitingRun {
+func (r planRun) waiting(t *testing.T, cache *RunCache) WaitingRun {
 	t.Helper()
 	data := r.raw
 	if data == "" {
@@ -75,25 +76,25 @@ func (r planRun) waiting(t *testing.T, cache *runCache) waitingRun {
 		Name: r.name, Namespace: "flows", UID: types.UID("uid-" + r.name), ResourceVersion: "1",
 		CreationTimestamp: metav1.NewTime(planNow.Add(r.created)),
 	}, Data: map[string]string{v1alpha1.KeyRun: data}}
-	w := waitingRun{cm: cm, pr: cache.get(cm), state: r.state}
+	w := WaitingRun{ConfigMap: cm, Parsed: cache.Get(cm), State: r.state}
 	if r.edit != nil {
 		r.edit(&w)
 	}
 	return w
 }
 
-func describeDecision(d decision) string {
-	name := d.run.cm.Name
-	switch d.kind {
-	case decideAdmit:
+func describeDecision(d Decision) string {
+	name := d.Run.ConfigMap.Name
+	switch d.Kind {
+	case DecideAdmit:
 		return "admit " + name
-	case decideReject:
-		return fmt.Sprintf("reject %s %s", name, d.rejection.reason)
-	case decideCancelNew:
+	case DecideReject:
+		return fmt.Sprintf("reject %s %s", name, d.Rejection.Reason)
+	case DecideCancelNew:
 		return "cancel " + name
 	}
-	s := fmt.Sprintf("wait %s %s: %s", name, d.reason, d.message)
-	if !d.writes() {
+	s := fmt.Sprintf("wait %s %s: %s", name, d.Reason, d.Message)
+	if !d.Writes() {
 		s += " (no write)"
 	}
 	return s
@@ -106,9 +107,14 @@ type rateCase struct {
 	starts []time.Duration
 }
 
+// labelled gives a waiting run the deployment label value v.
+func labelled(v string) func(*WaitingRun) {
+	return func(w *WaitingRun) { w.ConfigMap.Labels = map[string]string{v1alpha1.LabelDeployment: v} }
+}
+
 // retry makes a waiting run a retry: its attempt, due at planNow+due.
-func retry(attempt int32, due time.Duration) func(*waitingRun) {
-	return func(w *waitingRun) { w.attempt, w.retryAt = attempt, planNow.Add(due) }
+func retry(attempt int32, due time.Duration) func(*WaitingRun) {
+	return func(w *WaitingRun) { w.Attempt, w.RetryAt = attempt, planNow.Add(due) }
 }
 
 func TestPlan(t *testing.T) {
@@ -120,7 +126,7 @@ func TestPlan(t *testing.T) {
 		name     string
 		config   func(*project.Installed)
 		held     held
-		creating []slots
+		creating []Slots
 		runs     []planRun
 		want     []string
 		wake     time.Time
@@ -141,7 +147,7 @@ func TestPlan(t *testing.T) {
 	}, {
 		name:   "pool limit: the first in order takes the last slot",
 		config: func(c *project.Installed) { c.Pools["p"].ConcurrencyLimit = limit(2) },
-		held:   held{{slotPool, "p"}: 1},
+		held:   held{{project.SlotPool, "p"}: 1},
 		runs: []planRun{
 			{name: "second", deployment: "f/a", created: -time.Second},
 			{name: "first", deployment: "f/a", created: -2 * time.Second},
@@ -173,7 +179,7 @@ func TestPlan(t *testing.T) {
 	}, {
 		name:   "deployment limit binds alone; the deployment's runs wait, others go",
 		config: func(c *project.Installed) { c.Deployments["f/a"].ConcurrencyLimit = limit(1) },
-		held:   held{{slotDeployment, "f/a"}: 1},
+		held:   held{{project.SlotDeployment, "f/a"}: 1},
 		runs: []planRun{
 			{name: "a1", deployment: "f/a", created: -2 * time.Second},
 			{name: "b1", deployment: "f/b", created: -1 * time.Second},
@@ -188,8 +194,8 @@ func TestPlan(t *testing.T) {
 			c.Deployments["f/a"].ConcurrencyLimit = limit(1)
 			c.TagLimits["gpu"] = 2
 		},
-		held:     held{{slotTag, "gpu"}: 1},
-		creating: []slots{slotsOf("p", "hi", "f/c", nil)}, // queue p/hi is full
+		held:     held{{project.SlotTag, "gpu"}: 1},
+		creating: []Slots{SlotsOf("p", "hi", "f/c", nil)}, // queue p/hi is full
 		runs: []planRun{
 			{name: "other1", deployment: "f/o", created: -9 * time.Second},
 			{name: "other2", deployment: "f/o", created: -8 * time.Second},
@@ -303,22 +309,27 @@ func TestPlan(t *testing.T) {
 			{name: "typo", deployment: "f/aa", created: -2 * time.Second},
 			{name: "broken", deployment: "f/broken", created: -1 * time.Second},
 			{name: "bad-tag", deployment: "f/a", tags: []string{" "}},
+			// The deployment label must name run.yaml's deployment.
+			{name: "relabelled", deployment: "f/a", edit: labelled("f.b")},
+			{name: "labelled", deployment: "f/a", edit: labelled("f.a")},
 		},
 		want: []string{
 			"reject garbage InvalidRunRequest",
 			"reject typo DeploymentNotFound",
 			"wait broken WaitingForConfig: deployment config flows-deployment-f-broken cannot be read: bad yaml",
 			"reject bad-tag InvalidRunRequest",
+			"reject relabelled InvalidRunRequest",
+			"admit labelled",
 		},
 	}, {
 		name: "runs already in hand are only counted: Job being created, Job in the cache, write in flight, cancel requested, backed off",
 		runs: []planRun{
-			{name: "creating", deployment: "f/a", edit: func(w *waitingRun) { w.creating = true }},
-			{name: "has-job", deployment: "f/a", edit: func(w *waitingRun) { w.hasJob = true }},
-			{name: "inflight", deployment: "f/a", edit: func(w *waitingRun) { w.inflight = true }},
-			{name: "cancel", deployment: "f/a", edit: func(w *waitingRun) { w.cancel = true }},
-			{name: "refused", deployment: "f/a", edit: func(w *waitingRun) { w.refusedUntil = planNow.Add(5 * time.Second) }},
-			{name: "claimed-rejected", deployment: "f/a", edit: func(w *waitingRun) { w.state = v1alpha1.StateRejected }},
+			{name: "creating", deployment: "f/a", edit: func(w *WaitingRun) { w.Creating = true }},
+			{name: "has-job", deployment: "f/a", edit: func(w *WaitingRun) { w.HasJob = true }},
+			{name: "inflight", deployment: "f/a", edit: func(w *WaitingRun) { w.Inflight = true }},
+			{name: "cancel", deployment: "f/a", edit: func(w *WaitingRun) { w.Cancel = true }},
+			{name: "refused", deployment: "f/a", edit: func(w *WaitingRun) { w.RefusedUntil = planNow.Add(5 * time.Second) }},
+			{name: "claimed-rejected", deployment: "f/a", edit: func(w *WaitingRun) { w.State = v1alpha1.StateRejected }},
 			{name: "go", deployment: "f/a"},
 		},
 		want:   []string{"admit go"},
@@ -327,9 +338,9 @@ func TestPlan(t *testing.T) {
 	}, {
 		name: "a Job name held by a live run's Job is rejected; by a dead run's, retried",
 		runs: []planRun{
-			{name: "taken", deployment: "f/a", edit: func(w *waitingRun) { w.jobName, w.nameTakenBy = "flows-taken", "owner" }},
-			{name: "taken-busy", deployment: "f/a", edit: func(w *waitingRun) { w.jobName, w.nameTakenBy, w.inflight = "flows-x", "owner", true }},
-			{name: "going", deployment: "f/a", edit: func(w *waitingRun) { w.jobName = "flows-going" }},
+			{name: "taken", deployment: "f/a", edit: func(w *WaitingRun) { w.JobName, w.NameTakenBy = "flows-taken", "owner" }},
+			{name: "taken-busy", deployment: "f/a", edit: func(w *WaitingRun) { w.JobName, w.NameTakenBy, w.Inflight = "flows-x", "owner", true }},
+			{name: "going", deployment: "f/a", edit: func(w *WaitingRun) { w.JobName = "flows-going" }},
 		},
 		want:  []string{"reject taken JobNameTaken"},
 		retry: true,
@@ -354,7 +365,7 @@ func TestPlan(t *testing.T) {
 			c.Deployments["f/a"].ConcurrencyLimit = limit(1)
 			c.Deployments["f/a"].CollisionStrategy = v1alpha1.CollisionCancelNew
 		},
-		held: held{{slotDeployment, "f/a"}: 1},
+		held: held{{project.SlotDeployment, "f/a"}: 1},
 		runs: []planRun{
 			{name: "retry", deployment: "f/a", created: -time.Hour, state: v1alpha1.StateScheduled, edit: retry(2, -time.Second)},
 			{name: "new", deployment: "f/a"},
@@ -381,7 +392,7 @@ func TestPlan(t *testing.T) {
 	}, {
 		name:   "tag rate: a run held by a concurrency limit takes no token",
 		config: func(c *project.Installed) { c.TagLimits["api"] = 1 },
-		held:   held{{slotTag, "api"}: 1},
+		held:   held{{project.SlotTag, "api"}: 1},
 		rates:  map[string]rateCase{"api": {rate: "1/h", burst: 1}},
 		runs: []planRun{
 			{name: "held", deployment: "f/c", tags: []string{"api"}},
@@ -392,9 +403,9 @@ func TestPlan(t *testing.T) {
 	}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var cache runCache
-			in := planInput{now: planNow, namespace: "flows", cfg: planConfig(tc.config), cfgGen: 1, creating: tc.creating,
-				held: func(kind, name string) int32 { return tc.held[[2]string{kind, name}] }, rates: map[string]*project.StartBucket{}}
+			var cache RunCache
+			in := Input{Now: planNow, Namespace: "flows", Config: planConfig(tc.config), ConfigGen: 1, Creating: tc.creating,
+				Held: func(kind, name string) int32 { return tc.held[[2]string{kind, name}] }, Rates: map[string]*project.StartBucket{}}
 			for tag, rc := range tc.rates {
 				r, err := v1alpha1.ParseRate(rc.rate)
 				if err != nil {
@@ -404,46 +415,46 @@ func TestPlan(t *testing.T) {
 				for _, d := range rc.starts {
 					starts = append(starts, planNow.Add(d))
 				}
-				in.rates[tag] = project.ReplayStarts(r, rc.burst, starts, planNow)
+				in.Rates[tag] = project.ReplayStarts(r, rc.burst, starts, planNow)
 			}
 			for _, r := range tc.runs {
-				in.waiting = append(in.waiting, r.waiting(t, &cache))
+				in.Waiting = append(in.Waiting, r.waiting(t, &cache))
 			}
-			admitWaiting(in)
+			AdmitWaiting(in)
 			nextBefore := map[string]time.Time{}
-			for tag, b := range in.rates {
+			for tag, b := range in.Rates {
 				nextBefore[tag] = b.Next()
 			}
-			out := plan(in)
-			for tag, b := range in.rates {
+			out := Plan(in)
+			for tag, b := range in.Rates {
 				if !b.Next().Equal(nextBefore[tag]) {
 					t.Errorf("plan took tokens from its input's bucket of tag %s", tag)
 				}
 			}
 			var got []string
-			for _, d := range out.decisions {
+			for _, d := range out.Decisions {
 				got = append(got, describeDecision(d))
 			}
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("decisions:\n got %q\nwant %q", got, tc.want)
 			}
-			if !out.wake.Equal(tc.wake) {
-				t.Errorf("wake at %v, want %v", out.wake, tc.wake)
+			if !out.Wake.Equal(tc.wake) {
+				t.Errorf("wake at %v, want %v", out.Wake, tc.wake)
 			}
-			if out.waitsForSlot != tc.slotWait {
-				t.Errorf("waitsForSlot %v, want %v", out.waitsForSlot, tc.slotWait)
+			if out.WaitsForSlot != tc.slotWait {
+				t.Errorf("waitsForSlot %v, want %v", out.WaitsForSlot, tc.slotWait)
 			}
-			if out.retryForeign != tc.retry {
-				t.Errorf("retryForeign %v, want %v", out.retryForeign, tc.retry)
+			if out.RetryForeign != tc.retry {
+				t.Errorf("retryForeign %v, want %v", out.RetryForeign, tc.retry)
 			}
 			if tc.counts != nil {
-				for k, v := range out.counts {
+				for k, v := range out.Counts {
 					if v == 0 {
-						delete(out.counts, k)
+						delete(out.Counts, k)
 					}
 				}
-				if !reflect.DeepEqual(out.counts, tc.counts) {
-					t.Errorf("counts %v, want %v", out.counts, tc.counts)
+				if !reflect.DeepEqual(out.Counts, tc.counts) {
+					t.Errorf("counts %v, want %v", out.Counts, tc.counts)
 				}
 			}
 		})
@@ -454,66 +465,111 @@ func TestPlan(t *testing.T) {
 // pass under the same config reuses it, a new config redoes it, and a wait
 // for config is looked at again on every pass.
 func TestAdmitWaitingCachesPerConfig(t *testing.T) {
-	var cache runCache
+	var cache RunCache
 	w := planRun{name: "r", deployment: "f/a"}.waiting(t, &cache)
-	in := planInput{now: planNow, namespace: "flows", cfg: planConfig(nil), cfgGen: 7, waiting: []waitingRun{w}}
-	admitWaiting(in)
-	first := w.pr.admission
-	if first == nil || w.pr.cfgGen != 7 {
-		t.Fatalf("admission %v at generation %d, want one at 7", first, w.pr.cfgGen)
+	in := Input{Now: planNow, Namespace: "flows", Config: planConfig(nil), ConfigGen: 7, Waiting: []WaitingRun{w}}
+	AdmitWaiting(in)
+	first := w.Parsed.admission
+	if first == nil || w.Parsed.cfgGen != 7 {
+		t.Fatalf("admission %v at generation %d, want one at 7", first, w.Parsed.cfgGen)
 	}
-	admitWaiting(in)
-	if w.pr.admission != first {
+	AdmitWaiting(in)
+	if w.Parsed.admission != first {
 		t.Error("the same config generation admitted the run again")
 	}
-	decide := func() string { admitWaiting(in); return describeDecision(plan(in).decisions[0]) }
-	in.cfg = planConfig(func(c *project.Installed) { delete(c.Deployments, "f/a") })
-	in.cfgGen = 8
+	decide := func() string { AdmitWaiting(in); return describeDecision(Plan(in).Decisions[0]) }
+	in.Config = planConfig(func(c *project.Installed) { delete(c.Deployments, "f/a") })
+	in.ConfigGen = 8
 	if got := decide(); got != "reject r DeploymentNotFound" {
 		t.Errorf("after the deployment went: %s", got)
 	}
-	in.cfg = planConfig(func(c *project.Installed) { delete(c.Pools, "p") })
-	in.cfgGen = 9
+	in.Config = planConfig(func(c *project.Installed) { delete(c.Pools, "p") })
+	in.ConfigGen = 9
 	if got := decide(); got != `wait r WaitingForConfig: pool "p" of deployment f/a is not installed yet` {
 		t.Errorf("without its pool: %s", got)
 	}
-	if w.pr.cfgGen != 0 {
-		t.Errorf("a wait for config is cached (generation %d)", w.pr.cfgGen)
+	if w.Parsed.cfgGen != 0 {
+		t.Errorf("a wait for config is cached (generation %d)", w.Parsed.cfgGen)
 	}
 	// A run plan will not judge (a write of it under way) gets no verdict.
-	busy := planRun{name: "busy", deployment: "f/a", edit: func(w *waitingRun) { w.inflight = true }}.waiting(t, &cache)
-	admitWaiting(planInput{now: planNow, namespace: "flows", cfg: planConfig(nil), cfgGen: 10, waiting: []waitingRun{busy}})
-	if busy.pr.admission != nil || busy.pr.admitErr != nil || busy.pr.admitWait != nil {
+	busy := planRun{name: "busy", deployment: "f/a", edit: func(w *WaitingRun) { w.Inflight = true }}.waiting(t, &cache)
+	AdmitWaiting(Input{Now: planNow, Namespace: "flows", Config: planConfig(nil), ConfigGen: 10, Waiting: []WaitingRun{busy}})
+	if busy.Parsed.admission != nil || busy.Parsed.admitErr != nil || busy.Parsed.admitWait != nil {
 		t.Error("a run in flight was judged")
 	}
 }
 
-// plan changes nothing it is given: deciding the same input twice gives
+// Plan changes nothing it is given: deciding the same input twice gives
 // the same decisions and leaves every run's cached verdict as it was.
 func TestPlanIsPure(t *testing.T) {
-	var cache runCache
-	in := planInput{now: planNow, namespace: "flows", cfg: planConfig(func(c *project.Installed) { one := int32(1); c.Pools["p"].ConcurrencyLimit = &one }), cfgGen: 3}
+	var cache RunCache
+	in := Input{Now: planNow, Namespace: "flows", Config: planConfig(func(c *project.Installed) { one := int32(1); c.Pools["p"].ConcurrencyLimit = &one }), ConfigGen: 3}
 	for _, r := range []planRun{{name: "a", deployment: "f/a"}, {name: "b", deployment: "f/b", created: time.Second}, {name: "x", deployment: "f/x"}} {
-		in.waiting = append(in.waiting, r.waiting(t, &cache))
+		in.Waiting = append(in.Waiting, r.waiting(t, &cache))
 	}
-	admitWaiting(in)
-	before := make([]parsedRun, len(in.waiting))
-	for i, w := range in.waiting {
-		before[i] = *w.pr
+	AdmitWaiting(in)
+	before := make([]ParsedRun, len(in.Waiting))
+	for i, w := range in.Waiting {
+		before[i] = *w.Parsed
 	}
-	first, second := plan(in), plan(in)
-	for i, w := range in.waiting {
-		if !reflect.DeepEqual(*w.pr, before[i]) {
-			t.Errorf("plan changed the verdict of %s", w.cm.Name)
+	first, second := Plan(in), Plan(in)
+	for i, w := range in.Waiting {
+		if !reflect.DeepEqual(*w.Parsed, before[i]) {
+			t.Errorf("plan changed the verdict of %s", w.ConfigMap.Name)
 		}
 	}
-	describe := func(p planned) (out []string) {
-		for _, d := range p.decisions {
+	describe := func(p Planned) (out []string) {
+		for _, d := range p.Decisions {
 			out = append(out, describeDecision(d))
 		}
 		return out
 	}
 	if a, b := describe(first), describe(second); !reflect.DeepEqual(a, b) || len(a) != 3 {
 		t.Errorf("decisions differ or are missing:\n%q\n%q", a, b)
+	}
+}
+
+// TestVerdictDecision: what a judged run's verdict alone decides, before
+// any slot is looked at.
+func TestVerdictDecision(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	admitted := &Admission{Scheduled: now.Add(-time.Minute)}
+	later := &Admission{Scheduled: now.Add(time.Minute)}
+	noParent := &v1alpha1.RunRequest{Deployment: "f/a", Parent: &v1alpha1.RunRef{Run: "gone", RunUID: "u"}}
+	for _, tc := range []struct {
+		name    string
+		w       WaitingRun
+		settled bool
+		want    string // describeDecision of the decision
+	}{
+		{"waits for config", WaitingRun{Parsed: &ParsedRun{admitWait: &WaitReason{"pool p is not installed yet"}}},
+			true, "wait r WaitingForConfig"},
+		{"rejected by its verdict", WaitingRun{Parsed: &ParsedRun{admitErr: &Rejection{ReasonPoolNotFound, "no pool"}}},
+			true, "reject r PoolNotFound"},
+		{"rejected by its parent", WaitingRun{Parsed: &ParsedRun{Request: noParent, admission: admitted}, Attempt: 1},
+			true, "reject r InvalidParent"},
+		{"a retry keeps its parent's acceptance", WaitingRun{Parsed: &ParsedRun{Request: noParent, admission: admitted}, Attempt: 2},
+			false, ""},
+		{"not yet due", WaitingRun{Parsed: &ParsedRun{Request: &v1alpha1.RunRequest{}, admission: later}, Attempt: 1},
+			true, "wait r Scheduled"},
+		{"its retry not yet due", WaitingRun{Parsed: &ParsedRun{Request: &v1alpha1.RunRequest{}, admission: admitted}, Attempt: 2, RetryAt: now.Add(time.Second)},
+			true, "wait r Scheduled"},
+		{"due", WaitingRun{Parsed: &ParsedRun{Request: &v1alpha1.RunRequest{}, admission: admitted}, Attempt: 1},
+			false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := tc.w
+			w.ConfigMap = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "r"}}
+			d, settled := verdictDecision(now, &w)
+			if settled != tc.settled {
+				t.Fatalf("settled %v, want %v", settled, tc.settled)
+			}
+			if !settled {
+				return
+			}
+			if got := describeDecision(d); !strings.HasPrefix(got, tc.want) {
+				t.Errorf("decided %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -1,4 +1,4 @@
-package reconciler
+package planner
 
 import (
 	"reflect"
@@ -12,7 +12,7 @@ import (
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
-// TestExplain: what plan decides, read as why each waiting run has not
+// TestExplain: what Plan decides, read as why each waiting run has not
 // started and its place among the runs waiting for the same limit, the
 // order in which a pass hands that limit's slots out; a tag's start rate
 // replayed from the starts the client saw, and a retry due later.
@@ -51,17 +51,17 @@ func TestExplain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cache runCache
+	var cache RunCache
 	var cms []*corev1.ConfigMap
 	for _, r := range runs {
 		w := r.waiting(t, &cache)
 		if r.state != "" {
-			w.cm.Labels = map[string]string{v1alpha1.LabelState: string(r.state)}
+			w.ConfigMap.Labels = map[string]string{v1alpha1.LabelState: string(r.state)}
 		}
 		if r.name == "retry" {
-			w.cm.Data[v1alpha1.KeyStatus] = retryStatus
+			w.ConfigMap.Data[v1alpha1.KeyStatus] = retryStatus
 		}
-		cms = append(cms, w.cm)
+		cms = append(cms, w.ConfigMap)
 	}
 	held := map[[2]string]int32{{project.SlotQueue, "p/lo"}: 1, {project.SlotTag, "db"}: 1}
 	got := Explain(ExplainInput{

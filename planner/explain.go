@@ -1,4 +1,4 @@
-package reconciler
+package planner
 
 import (
 	"time"
@@ -65,15 +65,15 @@ type ExplainInput struct {
 // flight, so a run the reconciler is about to start may show WaitStarts;
 // a run's state is taken from its label, unverified.
 func Explain(in ExplainInput) map[string]Waiting {
-	var cache runCache
+	var cache RunCache
 	byName := make(map[string]*corev1.ConfigMap, len(in.Runs))
 	for _, cm := range in.Runs {
 		byName[cm.Name] = cm
 	}
-	pin := planInput{now: in.Now, namespace: in.Namespace, cfg: in.Config, cfgGen: 1, held: in.Held, rates: map[string]*project.StartBucket{}}
+	pin := Input{Now: in.Now, Namespace: in.Namespace, Config: in.Config, ConfigGen: 1, Held: in.Held, Rates: map[string]*project.StartBucket{}}
 	for tag, l := range in.Config.TagRates {
 		if b := project.ReplayRate(&l, in.Starts[tag], in.Now); b != nil {
-			pin.rates[tag] = b
+			pin.Rates[tag] = b
 		}
 	}
 	for _, cm := range in.Runs {
@@ -81,29 +81,29 @@ func Explain(in ExplainInput) map[string]Waiting {
 		if state != "" && state != v1alpha1.StateScheduled {
 			continue
 		}
-		w := waitingRun{cm: cm, state: state, pr: cache.get(cm), cancel: in.CancelAsked != nil && in.CancelAsked(cm), attempt: 1}
+		w := WaitingRun{ConfigMap: cm, State: state, Parsed: cache.Get(cm), Cancel: in.CancelAsked != nil && in.CancelAsked(cm), Attempt: 1}
 		if state != "" {
-			w.attempt, w.retryAt = cache.attempt(cm)
+			w.Attempt, w.RetryAt = cache.Attempt(cm)
 		}
-		if ref := w.pr.req; ref != nil && ref.Parent != nil {
-			w.parent = seenParent(in.Config, &cache, byName[ref.Parent.Run])
+		if ref := w.Parsed.Request; ref != nil && ref.Parent != nil {
+			w.Parent = seenParent(in.Config, &cache, byName[ref.Parent.Run])
 		}
-		pin.waiting = append(pin.waiting, w)
+		pin.Waiting = append(pin.Waiting, w)
 	}
-	admitWaiting(pin)
-	return waitings(plan(pin).decisions)
+	AdmitWaiting(pin)
+	return waitings(Plan(pin).Decisions)
 }
 
 // seenParent is what a client saw of a run named as a parent.
-func seenParent(cfg *project.Installed, cache *runCache, cm *corev1.ConfigMap) parentSeen {
+func seenParent(cfg *project.Installed, cache *RunCache, cm *corev1.ConfigMap) ParentSeen {
 	if cm == nil {
-		return parentSeen{}
+		return ParentSeen{}
 	}
-	p := parentSeen{run: cm, state: v1alpha1.RunState(cm.Labels[v1alpha1.LabelState])}
-	if pr := cache.get(cm); pr.req != nil {
-		p.deployment = pr.req.Deployment
-		if d := cfg.Deployments[pr.req.Deployment]; d != nil {
-			p.starts = &d.Deployment
+	p := ParentSeen{Run: cm, State: v1alpha1.RunState(cm.Labels[v1alpha1.LabelState])}
+	if pr := cache.Get(cm); pr.Request != nil {
+		p.Deployment = pr.Request.Deployment
+		if d := cfg.Deployments[pr.Request.Deployment]; d != nil {
+			p.Starts = &d.Deployment
 		}
 	}
 	return p
@@ -111,26 +111,26 @@ func seenParent(cfg *project.Installed, cache *runCache, cm *corev1.ConfigMap) p
 
 // waitings reads a pass's decisions as Waitings: a run waiting for a slot
 // is placed after the runs decided before it that wait for the same
-// limit, since plan decides in the order it hands out slots.
-func waitings(decisions []decision) map[string]Waiting {
+// limit, since Plan decides in the order it hands out slots.
+func waitings(decisions []Decision) map[string]Waiting {
 	out := make(map[string]Waiting, len(decisions))
 	inLine := map[string]int{}
 	for _, d := range decisions {
-		w := Waiting{Reason: d.reason, Message: d.message, On: d.on}
-		switch d.kind {
-		case decideAdmit:
+		w := Waiting{Reason: d.Reason, Message: d.Message, On: d.On}
+		switch d.Kind {
+		case DecideAdmit:
 			w.Reason = WaitStarts
-		case decideReject:
-			w.Reason, w.Message = WaitRejected, d.rejection.reason+": "+d.rejection.message
-		case decideCancelNew:
-			w.Reason, w.On = WaitCancelNew, "deployment "+d.admission.deployment.FullName()
+		case DecideReject:
+			w.Reason, w.Message = WaitRejected, d.Rejection.Reason+": "+d.Rejection.Message
+		case DecideCancelNew:
+			w.Reason, w.On = WaitCancelNew, "deployment "+d.Admission.Deployment.FullName()
 		}
 		if w.Reason == "WaitingForSlot" {
 			inLine[w.On]++
 			w.Position = inLine[w.On]
 		}
-		w.Due = d.until
-		out[d.run.cm.Name] = w
+		w.Due = d.Until
+		out[d.Run.ConfigMap.Name] = w
 	}
 	return out
 }

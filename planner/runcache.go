@@ -1,0 +1,111 @@
+package planner
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+)
+
+// ParsedRun is a run's request decoded once per resourceVersion: with
+// thousands of runs, decoding YAML on every pass would dominate. Its state
+// is the state label; the full status is decoded only where it is needed
+// (status), so ten thousand waiting runs do not each keep one.
+type ParsedRun struct {
+	rv         string
+	Request    *v1alpha1.RunRequest
+	RequestErr error
+	// admission, admitErr and admitWait are a new run's verdict under the
+	// config of generation cfgGen (AdmitWaiting), kept so that a run
+	// waiting for a slot is validated once, not every pass.
+	admission *Admission
+	admitErr  *Rejection
+	admitWait *WaitReason
+	cfgGen    uint64
+	// status is the decoded status of a run in flight, kept for its
+	// resourceVersion: a run's sync comes back on each change of its Job
+	// and pods, mostly to find nothing to write.
+	status *v1alpha1.RunStatus
+}
+
+// RunCache holds each run's ParsedRun, for its resourceVersion.
+type RunCache struct {
+	mu      sync.Mutex
+	entries map[types.UID]*ParsedRun
+}
+
+func (c *RunCache) Get(cm *corev1.ConfigMap) *ParsedRun {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[types.UID]*ParsedRun{}
+	}
+	if p, ok := c.entries[cm.UID]; ok && p.rv == cm.ResourceVersion {
+		return p
+	}
+	p := &ParsedRun{rv: cm.ResourceVersion}
+	if refused := cm.Annotations[v1alpha1.AnnotationRefused]; refused != "" {
+		p.RequestErr = errors.New(refused)
+	} else {
+		p.Request, p.RequestErr = v1alpha1.DecodeRunRequest(cm.Data[v1alpha1.KeyRun])
+	}
+	c.entries[cm.UID] = p
+	return p
+}
+
+// Status returns a copy of a run's decoded Status, for the caller to
+// change, decoded once per resourceVersion.
+func (c *RunCache) Status(cm *corev1.ConfigMap) *v1alpha1.RunStatus {
+	p := c.Get(cm)
+	if p.status == nil {
+		p.status = StatusOf(cm)
+	}
+	st := *p.status
+	st.Conditions = slices.Clone(st.Conditions)
+	st.Tags = slices.Clone(st.Tags)
+	st.Attempts = slices.Clone(st.Attempts)
+	st.Notifications = slices.Clone(st.Notifications)
+	return &st
+}
+
+// Attempt is a run's Attempt in flight or next, and when a run awaiting
+// its retry may start it. A status without attempts (every run without a
+// retry policy) is not decoded: a pass asks this of every waiting run.
+func (c *RunCache) Attempt(cm *corev1.ConfigMap) (int32, time.Time) {
+	if !strings.Contains(cm.Data[v1alpha1.KeyStatus], "attempt:") {
+		return 1, time.Time{}
+	}
+	p := c.Get(cm)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p.status == nil {
+		p.status = StatusOf(cm)
+	}
+	var at time.Time
+	if p.status.RetryTime != nil {
+		at = p.status.RetryTime.Time
+	}
+	return p.status.CurrentAttempt(), at
+}
+
+// StatusOf decodes a run's StatusOf; a StatusOf that does not decode is empty,
+// the reconciler's own output being the only writer.
+func StatusOf(cm *corev1.ConfigMap) *v1alpha1.RunStatus {
+	st, err := v1alpha1.DecodeRunStatus(cm.Data[v1alpha1.KeyStatus])
+	if err != nil {
+		return &v1alpha1.RunStatus{}
+	}
+	return st
+}
+
+func (c *RunCache) Forget(uid types.UID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, uid)
+}
