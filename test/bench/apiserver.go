@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,8 +15,6 @@ import (
 
 	"github.com/google/pprof/profile"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/kubectl-flows/kubectl-flows/test/fixture"
 	"github.com/kubectl-flows/kubectl-flows/test/harness"
@@ -71,7 +68,7 @@ const profileWindow = 40 * time.Second
 // meterAPIServer starts measuring a burst of n.
 func (b *bench) meterAPIServer(ctx context.Context, n int) *apiMeter {
 	m := &apiMeter{b: b, queued: map[string]float64{}, seats: map[string]float64{}, stop: make(chan struct{}), done: make(chan struct{})}
-	m.before, _ = b.apiserverMetrics(ctx)
+	m.before, _ = b.apiMetrics(ctx)
 	if n >= 1000 {
 		m.profile = make(chan []byte, 1)
 		go func() {
@@ -102,7 +99,7 @@ func (m *apiMeter) sampleQueues(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		fams, err := m.b.apiserverMetrics(ctx)
+		fams, err := m.b.apiMetrics(ctx)
 		if err != nil {
 			continue
 		}
@@ -131,7 +128,7 @@ func (m *apiMeter) finish(ctx context.Context) apiCost {
 	if m.profile != nil {
 		c.profile = <-m.profile
 	}
-	after, err := m.b.apiserverMetrics(ctx)
+	after, err := m.b.apiMetrics(ctx)
 	if err != nil || m.before == nil {
 		return c
 	}
@@ -196,16 +193,6 @@ func (m *apiMeter) apfLevels(after map[string]*dto.MetricFamily) map[string]*apf
 		}
 	}
 	return out
-}
-
-// apiserverMetrics scrapes the kube-apiserver's /metrics.
-func (b *bench) apiserverMetrics(ctx context.Context) (map[string]*dto.MetricFamily, error) {
-	raw, err := b.cp.Client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("reading the kube-apiserver's metrics: %w", err)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	return parser.TextToMetricFamilies(bytes.NewReader(raw))
 }
 
 // sample is one series of a family: a counter or gauge's value, or a
