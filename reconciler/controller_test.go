@@ -578,7 +578,7 @@ func TestSchedulesFireOncePerTickIntoState(t *testing.T) {
 	f.now = testNow.Add(100 * time.Second)
 	next := f.c.fireSchedules(t.Context(), armed)
 	got := f.actions()
-	f.expect("a tick due", got, "update secrets "+v1alpha1.StateSecretName, "create configmaps "+ScheduledRunName(&every, 0, next.Add(-time.Minute)))
+	f.expect("a tick due", got, "create configmaps "+ScheduledRunName(&every, 0, next.Add(-time.Minute)), "update secrets "+v1alpha1.StateSecretName)
 	f.client.ClearActions()
 	f.c.fireSchedules(t.Context(), armed)
 	f.expect("the same tick again", f.actions())
@@ -699,7 +699,7 @@ func TestScheduleOffIsNotCaughtUp(t *testing.T) {
 			f.expect("on again: no backlog", f.actions())
 			f.now = testNow.Add(time.Minute + 100*time.Millisecond)
 			f.c.fireSchedules(t.Context(), armed)
-			f.expect("on again: the next tick", f.actions(), "update secrets "+v1alpha1.StateSecretName, "create configmaps "+ScheduledRunName(&on, 0, testNow.Add(time.Minute)))
+			f.expect("on again: the next tick", f.actions(), "create configmaps "+ScheduledRunName(&on, 0, testNow.Add(time.Minute)), "update secrets "+v1alpha1.StateSecretName)
 		})
 	}
 }
@@ -807,4 +807,65 @@ func TestOptionsWithDefaults(t *testing.T) {
 	if got.Workers != d.Workers || got.StatusBatchPeriod != 0 || got.StatusWriteQPS != -1 || got.StatusWriteMaxLatency != -1 || got.RetentionInterval != time.Minute {
 		t.Errorf("negative and set options: %+v", got)
 	}
+}
+
+// TestScheduleTickSurvivesStopBeforeRecord: a reconciler stopped after a
+// tick's run was made but before the tick was recorded leaves its
+// successor a state without the tick. The successor fires it again and
+// finds the run already there, under the tick's name or, when a submitter
+// took that name first, under the second name: one run per tick, none lost.
+func TestScheduleTickSurvivesStopBeforeRecord(t *testing.T) {
+	for _, squatted := range []bool{false, true} {
+		t.Run(fmt.Sprintf("name taken first %v", squatted), func(t *testing.T) {
+			f := newFixture(t)
+			every := deployment("f", "cron", "p", func(d *v1alpha1.Deployment) {
+				d.Schedules = []v1alpha1.Schedule{{Interval: &metav1.Duration{Duration: time.Minute}}}
+			})
+			f.add(configMaps(t, []v1alpha1.Pool{pool("p", nil)}, []v1alpha1.Deployment{every}, nil)...)
+			tick := testNow.Add(time.Minute)
+			name := ScheduledRunName(&every, 0, tick)
+			if squatted {
+				f.add(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS}, Data: map[string]string{v1alpha1.KeyRun: "deployment: f/cron\n"}})
+			}
+			before, err := LoadState(t.Context(), f.client, testNS) // the successor's view: no tick recorded
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.c.state = before
+			armed := map[string]time.Time{ScheduleID(&every, 0): testNow.Add(30 * time.Second)}
+			f.now = testNow.Add(70 * time.Second)
+			f.c.fireSchedules(t.Context(), armed)
+			first := schedulesRuns(t, f)
+
+			stale, err := LoadState(t.Context(), f.client, testNS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stale.schedules = map[string]time.Time{} // as if stopped before the record
+			f.c.state = stale
+			f.c.fireSchedules(t.Context(), armed)
+			if again := schedulesRuns(t, f); !reflect.DeepEqual(first, again) || len(first) != 1 || !strings.HasPrefix(first[0], name) {
+				t.Errorf("runs of the tick: first %v, after the second try %v; want one, named %s or after it", first, again, name)
+			}
+			if got := f.c.state.lastFired(ScheduleID(&every, 0)); !got.Equal(tick) {
+				t.Errorf("last tick recorded %v, want %v", got, tick)
+			}
+		})
+	}
+}
+
+// schedulesRuns lists the runs a schedule made, by name.
+func schedulesRuns(t *testing.T, f *fixture) []string {
+	list, err := f.client.CoreV1().ConfigMaps(testNS).List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, cm := range list.Items {
+		if cm.Annotations[v1alpha1.AnnotationScheduled] != "" {
+			names = append(names, cm.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }

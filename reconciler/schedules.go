@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -111,14 +112,18 @@ func (c *Controller) fireSchedule(ctx context.Context, d *v1alpha1.Deployment, i
 		c.log.Info("schedule catching up", "deployment", d.FullName(), "schedule", i, "ticks", len(fire), "from", fire[0], "to", fire[len(fire)-1])
 	}
 	for _, tick := range fire {
-		// Each tick is recorded before its run is made: a failure in
-		// between loses the tick, never fires it twice.
+		// The run is made before its tick is recorded, as the CronJob
+		// controller does: a reconciler stopped in between fires the tick
+		// again on its return, and the run's name, derived from the tick,
+		// makes that second create find the first. Recording first would
+		// lose the tick instead.
+		if err := c.createScheduledRun(ctx, d, i, id, tick); err != nil {
+			c.log.Error("creating scheduled run", "deployment", d.FullName(), "tick", tick, "err", err)
+			break
+		}
 		if err := c.state.fired(ctx, id, tick, live); err != nil {
 			c.log.Error("recording schedule tick", "deployment", d.FullName(), "tick", tick, "err", err)
 			break
-		}
-		if err := c.createScheduledRun(ctx, d, i, id, tick); err != nil {
-			c.log.Error("creating scheduled run", "deployment", d.FullName(), "tick", tick, "err", err)
 		}
 	}
 	return next
@@ -137,24 +142,44 @@ func (c *Controller) createScheduledRun(ctx context.Context, d *v1alpha1.Deploym
 	cm.Labels[v1alpha1.LabelSchedule] = id
 	data := cm.Data[v1alpha1.KeyRun]
 	cm.Annotations = map[string]string{v1alpha1.AnnotationScheduled: c.state.sign(types.UID(cm.Name), "", data)}
-	cms := c.client.CoreV1().ConfigMaps(c.opts.Namespace)
-	_, err = cms.Create(ctx, cm, metav1.CreateOptions{FieldManager: "flows-reconciler"})
-	if apierrors.IsAlreadyExists(err) {
-		// Ours, from a try whose answer was lost; or a run someone made
-		// first under the tick's predictable name: then the tick gets a
-		// run of its own under another name.
-		existing, gerr := cms.Get(ctx, cm.Name, metav1.GetOptions{})
-		if gerr != nil || existing.Annotations[v1alpha1.AnnotationScheduled] == cm.Annotations[v1alpha1.AnnotationScheduled] {
-			return gerr
+	ours, err := c.createOnce(ctx, cm)
+	if err == nil && !ours {
+		// A run someone made first under the tick's predictable name:
+		// the tick gets a run of its own under a name only the key can
+		// predict, so a second try finds it too.
+		cm.Name = altRunName(cm.Name, c.state.sign(types.UID(cm.Name+"/alt"), "", data))
+		cm.Annotations[v1alpha1.AnnotationScheduled] = c.state.sign(types.UID(cm.Name), "", data)
+		if ours, err = c.createOnce(ctx, cm); err == nil && !ours {
+			err = fmt.Errorf("run %s exists and was not made by this schedule", cm.Name)
 		}
-		cm.GenerateName, cm.Name = cm.Name+"-", ""
-		cm.Annotations = nil
-		_, err = cms.Create(ctx, cm, metav1.CreateOptions{FieldManager: "flows-reconciler"})
 	}
 	if err == nil {
 		c.log.Info("schedule fired", "deployment", d.FullName(), "run", cm.Name, "tick", tick)
 	}
 	return err
+}
+
+// createOnce creates a scheduled run, or finds it made by an earlier try
+// (its signature matches). ours is false, with no error, when the name is
+// held by a run this schedule did not make.
+func (c *Controller) createOnce(ctx context.Context, cm *corev1.ConfigMap) (ours bool, err error) {
+	cms := c.client.CoreV1().ConfigMaps(c.opts.Namespace)
+	_, err = cms.Create(ctx, cm, metav1.CreateOptions{FieldManager: "flows-reconciler"})
+	if !apierrors.IsAlreadyExists(err) {
+		return err == nil, err
+	}
+	existing, err := cms.Get(ctx, cm.Name, metav1.GetOptions{})
+	if err != nil {
+		return false, err
+	}
+	return existing.Annotations[v1alpha1.AnnotationScheduled] == cm.Annotations[v1alpha1.AnnotationScheduled], nil
+}
+
+// altRunName is a tick's second name: its first with a suffix drawn from
+// a signature, which no submitter can compute before the tick.
+func altRunName(name, sig string) string {
+	sum := sha256.Sum256([]byte(sig))
+	return name + "-" + hex.EncodeToString(sum[:5])
 }
 
 // ScheduleID identifies a schedule by its deployment, position and
