@@ -39,7 +39,19 @@ e2e: testbin build
 	  KUBECTL_FLOWS_BIN=$(CURDIR)/$(BIN) \
 	  $(GO) test -count=1 -timeout 20m ./test/...
 
-test: lint unit e2e
+# make test prints how long it took and whether the control-plane binaries
+# had to be built first (cold) or were found in the cache (warm): CI's budget
+# is about both, and a warm run that grows is the first sign of a slow test.
+test:
+	@start=$$(date +%s); log=$$(mktemp); \
+	  bash test/tools/build.sh 2>&1 >/dev/null | tee "$$log" >&2; \
+	  built=$$(grep -c '^>> building' "$$log"); rm -f "$$log"; \
+	  $(MAKE) --no-print-directory lint unit e2e; rc=$$?; \
+	  s=$$(( $$(date +%s) - start )); \
+	  if [ "$$built" -gt 0 ]; then how="cold: $$built control-plane binaries built first"; else how="warm: control-plane binaries cached"; fi; \
+	  if [ $$rc = 0 ]; then res=passed; else res=FAILED; fi; \
+	  echo "make test: $$res in $$((s / 60))m$$((s % 60))s ($$how)"; \
+	  exit $$rc
 
 # Benchmarks, each figure beside a baseline from the same run: the render,
 # review and template micro-benchmarks, then test/bench on a local control
