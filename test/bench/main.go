@@ -223,9 +223,8 @@ type burst struct {
 // throughput times N bare Jobs against N runs, in rounds taking turns
 // (rounds.go): at N >= 1,000 four cycles, baseline-flows then
 // flows-baseline twice over, each round once the machine is idle, and the
-// ratio is the median of the four cycles' ratios, with their range. One
-// block of four rounds was too noisy to hold a 1.25 target
-// (bench/results/history.md).
+// ratio is the median of the four cycles' ratios, with their range: one
+// round each on this shared machine varies more than the gap to a target.
 func (b *bench) throughput(ctx context.Context, n int) error {
 	cycles := 1
 	if n >= 1000 {
@@ -247,9 +246,9 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 	}
 	took := func(r burst) float64 { return r.took.Seconds() }
 	ratio := ratios(rounds, "kubectl-flows", "baseline", took)
-	target := "≤1.25 at N=1000"
+	target := "≤1.15 at N=1000"
 	if n == 1000 {
-		target += ": " + ratio.verdict(1.25)
+		target += ": " + ratio.verdict(1.15)
 	}
 	b.add(row{
 		figure:   fmt.Sprintf("N=%d: first create to all finished", n),
@@ -274,11 +273,12 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 	baseCPU, flowsCPU := cpuOf(base), cpuOf(flows)
 	cpu := func(r burst) float64 { return totalCPU(r.cpu).Seconds() }
 	b.add(b.apiserverBreakdown(ctx, n, base, flows, flows[0].ns))
+	cpuRatio := ratios(rounds, "kubectl-flows", "baseline", cpu)
 	b.add(row{
 		figure:   "CPU time of all processes over the N=1000 burst",
 		baseline: values(rounds, "baseline", cpu).seconds(), flows: values(rounds, "kubectl-flows", cpu).seconds(),
-		ratio: ratios(rounds, "kubectl-flows", "baseline", cpu).ratio(),
-		note:  fmt.Sprintf("mean seconds by process; baseline: %s; kubectl-flows: %s", cpuSplit(baseCPU), cpuSplit(flowsCPU)),
+		ratio: cpuRatio.ratio(), target: "≤1.15: " + cpuRatio.verdict(1.15),
+		note: fmt.Sprintf("mean seconds by process; baseline: %s; kubectl-flows: %s", cpuSplit(baseCPU), cpuSplit(flowsCPU)),
 	})
 
 	lats := func(rs []burst) []time.Duration {
@@ -302,7 +302,8 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 	b.add(row{
 		figure:   "dispatch latency, free slots, during the N=1000 burst (p50 / p90 / p99)",
 		baseline: fmt.Sprintf("%s / %s / %s", dur(pct(baseLat, 50)), dur(pct(baseLat, 90)), dur(pct(baseLat, 99))),
-		flows:    fmt.Sprintf("%s / %s / %s", dur(pct(lat, 50)), dur(pct(lat, 90)), dur(pct(lat, 99))), target: "p50 ≤100 ms, p99 ≤1 s",
+		flows:    fmt.Sprintf("%s / %s / %s", dur(pct(lat, 50)), dur(pct(lat, 90)), dur(pct(lat, 99))),
+		target:   latencyVerdict(pct(lat, 50), pct(baseLat, 50), pct(lat, 99)),
 		note: "run ConfigMap create seen by a watch to its Job create seen; baseline: a bare Job's create call to its create seen, " +
 			"in its own burst: the API server's own delay when saturated, which a dispatch pays at least once. " +
 			fmt.Sprintf("By the API server's own creation stamps (whole seconds, averaged), run created to Job created, no watch in between: mean %s. ", dur(stamp)) +
@@ -329,6 +330,21 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 		note:     "the difference is the reconciler's own",
 	})
 	return nil
+}
+
+// latencyVerdict holds the burst's dispatch latency to its targets: p50
+// at most 1.2 times the bare Job's create-to-seen p50 of the same run (the
+// API server's own delay, which a dispatch pays at least once), p99 at
+// most a second.
+func latencyVerdict(p50, baseP50, p99 time.Duration) string {
+	met := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "missed"
+	}
+	return fmt.Sprintf("p50 ≤1.2× baseline p50 (%s): %s; p99 ≤1 s: %s",
+		dur(time.Duration(1.2*float64(baseP50))), met(float64(p50) <= 1.2*float64(baseP50)), met(p99 <= time.Second))
 }
 
 // bareSide is a side of rounds that times n bare Jobs (baselineBurst).
