@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -175,5 +176,45 @@ func TestTrimRunKeepsOnlyWhatTheReconcilerReads(t *testing.T) {
 	}
 	if len(got.Data) != 2 || got.Data[v1alpha1.KeyRun] != "deployment: a/b\n" || got.GenerateName != "" || got.Namespace != "flows" {
 		t.Errorf("kept %+v", got)
+	}
+}
+
+func TestLabelSetsShareEqualLabels(t *testing.T) {
+	ptr := func(m map[string]string) uintptr { return reflect.ValueOf(m).Pointer() }
+	s := &labelSets{sets: map[keptLabels]map[string]string{}}
+	scheduled := map[string]string{v1alpha1.LabelState: "Scheduled", v1alpha1.LabelDeployment: "a.b", "team": "x"}
+	first := s.get(scheduled)
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		want   map[string]string
+		shared bool // the same map as first
+	}{
+		{"same kept labels, other labels aside", map[string]string{v1alpha1.LabelState: "Scheduled", v1alpha1.LabelDeployment: "a.b", v1alpha1.LabelPool: "p"},
+			map[string]string{v1alpha1.LabelState: "Scheduled", v1alpha1.LabelDeployment: "a.b"}, true},
+		{"another state", map[string]string{v1alpha1.LabelState: "Running", v1alpha1.LabelDeployment: "a.b"},
+			map[string]string{v1alpha1.LabelState: "Running", v1alpha1.LabelDeployment: "a.b"}, false},
+		{"state absent", map[string]string{v1alpha1.LabelDeployment: "a.b"},
+			map[string]string{v1alpha1.LabelDeployment: "a.b"}, false},
+		{"state empty", map[string]string{v1alpha1.LabelState: "", v1alpha1.LabelDeployment: "a.b"},
+			map[string]string{v1alpha1.LabelState: "", v1alpha1.LabelDeployment: "a.b"}, false},
+		{"neither", map[string]string{"team": "x"}, nil, false},
+	} {
+		got := s.get(tc.labels)
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: kept %v, want %v", tc.name, got, tc.want)
+		}
+		if (got != nil && ptr(got) == ptr(first)) != tc.shared {
+			t.Errorf("%s: shared with the first: %v, want %v", tc.name, !tc.shared, tc.shared)
+		}
+	}
+	// Past maxLabelSets, runs keep maps of their own: a submitter making
+	// labels up cannot grow the shared set without bound.
+	for i := range maxLabelSets {
+		s.get(map[string]string{v1alpha1.LabelDeployment: fmt.Sprintf("d%d", i)})
+	}
+	extra := map[string]string{v1alpha1.LabelDeployment: "one-more"}
+	if a, b := s.get(extra), s.get(extra); len(s.sets) != maxLabelSets || ptr(a) == ptr(b) || !reflect.DeepEqual(a, b) {
+		t.Errorf("past the bound: %d sets kept, shared %v", len(s.sets), ptr(a) == ptr(b))
 	}
 }
