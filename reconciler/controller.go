@@ -486,7 +486,7 @@ func trimRun(obj any) (any, error) {
 
 // keepRunMeta keeps of a run's labels and annotations only those the
 // reconciler reads (its state and deployment labels, its signature, a
-// cancel and a refusal), under shared strings: a run carries up to six
+// cancel and a refusal), under shared strings and shared label maps: a run carries up to six
 // labels of the reconciler's, and whatever a submitter or kubectl apply
 // (its last-applied-configuration, the whole object again) adds; with
 // ten thousand runs waiting, each string and map entry kept is paid ten
@@ -494,7 +494,7 @@ func trimRun(obj any) (any, error) {
 func keepRunMeta(cm *corev1.ConfigMap) {
 	cm.Namespace = unique.Make(cm.Namespace).Value()
 	cm.GenerateName = ""
-	cm.Labels = keepOnly(cm.Labels, true, v1alpha1.LabelState, v1alpha1.LabelDeployment)
+	cm.Labels = runLabels.get(cm.Labels)
 	cm.Annotations = keepOnly(cm.Annotations, false, v1alpha1.AnnotationSignature, v1alpha1.AnnotationCancel, v1alpha1.AnnotationRefused)
 	if len(cm.Data) > 0 {
 		cm.Data = keepOnly(cm.Data, false, v1alpha1.KeyRun, v1alpha1.KeyStatus)
@@ -520,6 +520,50 @@ func keepOnly(m map[string]string, shared bool, keys ...string) map[string]strin
 		out[k] = v
 	}
 	return out
+}
+
+// runLabels holds the label maps of cached runs.
+var runLabels = &labelSets{sets: map[keptLabels]map[string]string{}}
+
+// labelSets shares one label map among the cached runs whose kept labels
+// (a state and a deployment) are the same: ten thousand runs waiting for
+// one deployment hold one map, not ten thousand. Cached objects are read
+// only (every write is a patch built afresh), so sharing is safe. The
+// labels are a submitter's until the reconciler's first write, so the
+// maps shared are bounded; beyond maxLabelSets each run gets its own.
+type labelSets struct {
+	mu   sync.Mutex
+	sets map[keptLabels]map[string]string
+}
+
+// keptLabels is what keepRunMeta keeps of a run's labels: a label absent
+// differs from one set to "".
+type keptLabels struct {
+	state, deployment       string
+	hasState, hasDeployment bool
+}
+
+const maxLabelSets = 4096
+
+// get is the shared map holding only the state and deployment labels of
+// labels; nil when it has neither.
+func (s *labelSets) get(labels map[string]string) map[string]string {
+	var k keptLabels
+	k.state, k.hasState = labels[v1alpha1.LabelState]
+	k.deployment, k.hasDeployment = labels[v1alpha1.LabelDeployment]
+	if !k.hasState && !k.hasDeployment {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m, ok := s.sets[k]; ok {
+		return m
+	}
+	m := keepOnly(labels, true, v1alpha1.LabelState, v1alpha1.LabelDeployment)
+	if len(s.sets) < maxLabelSets {
+		s.sets[k] = m
+	}
+	return m
 }
 
 // maxStatusBytes is more than any status the reconciler writes (its

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 )
@@ -175,5 +177,92 @@ func TestTrimRunKeepsOnlyWhatTheReconcilerReads(t *testing.T) {
 	}
 	if len(got.Data) != 2 || got.Data[v1alpha1.KeyRun] != "deployment: a/b\n" || got.GenerateName != "" || got.Namespace != "flows" {
 		t.Errorf("kept %+v", got)
+	}
+}
+
+func TestLabelSetsShareEqualLabels(t *testing.T) {
+	ptr := func(m map[string]string) uintptr { return reflect.ValueOf(m).Pointer() }
+	s := &labelSets{sets: map[keptLabels]map[string]string{}}
+	scheduled := map[string]string{v1alpha1.LabelState: "Scheduled", v1alpha1.LabelDeployment: "a.b", "team": "x"}
+	first := s.get(scheduled)
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		want   map[string]string
+		shared bool // the same map as first
+	}{
+		{"same kept labels, other labels aside", map[string]string{v1alpha1.LabelState: "Scheduled", v1alpha1.LabelDeployment: "a.b", v1alpha1.LabelPool: "p"},
+			map[string]string{v1alpha1.LabelState: "Scheduled", v1alpha1.LabelDeployment: "a.b"}, true},
+		{"another state", map[string]string{v1alpha1.LabelState: "Running", v1alpha1.LabelDeployment: "a.b"},
+			map[string]string{v1alpha1.LabelState: "Running", v1alpha1.LabelDeployment: "a.b"}, false},
+		{"state absent", map[string]string{v1alpha1.LabelDeployment: "a.b"},
+			map[string]string{v1alpha1.LabelDeployment: "a.b"}, false},
+		{"state empty", map[string]string{v1alpha1.LabelState: "", v1alpha1.LabelDeployment: "a.b"},
+			map[string]string{v1alpha1.LabelState: "", v1alpha1.LabelDeployment: "a.b"}, false},
+		{"neither", map[string]string{"team": "x"}, nil, false},
+	} {
+		got := s.get(tc.labels)
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: kept %v, want %v", tc.name, got, tc.want)
+		}
+		if (got != nil && ptr(got) == ptr(first)) != tc.shared {
+			t.Errorf("%s: shared with the first: %v, want %v", tc.name, !tc.shared, tc.shared)
+		}
+	}
+	// Past maxLabelSets, runs keep maps of their own: a submitter making
+	// labels up cannot grow the shared set without bound.
+	for i := range maxLabelSets {
+		s.get(map[string]string{v1alpha1.LabelDeployment: fmt.Sprintf("d%d", i)})
+	}
+	extra := map[string]string{v1alpha1.LabelDeployment: "one-more"}
+	if a, b := s.get(extra), s.get(extra); len(s.sets) != maxLabelSets || ptr(a) == ptr(b) || !reflect.DeepEqual(a, b) {
+		t.Errorf("past the bound: %d sets kept, shared %v", len(s.sets), ptr(a) == ptr(b))
+	}
+}
+
+// A forged run whose labels equal a genuine run's shares its label map in
+// the cache, and is still not trusted: the signature binds the run's own
+// UID and status, which stay the run's own.
+func TestSharedLabelsKeepEachRunsTrust(t *testing.T) {
+	s := NewStateForTest([]byte("0123456789abcdef0123456789abcdef"))
+	status := "state: Scheduled\nreason: Paused\n"
+	sig := s.sign("uid-genuine", v1alpha1.StateScheduled, status)
+	run := func(uid types.UID, st, sig string) *corev1.ConfigMap {
+		cm := &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: string(uid), UID: uid,
+				Labels:      map[string]string{v1alpha1.LabelRun: "true", v1alpha1.LabelState: "Scheduled", v1alpha1.LabelDeployment: "hello.default"},
+				Annotations: map[string]string{}},
+			Data: map[string]string{v1alpha1.KeyRun: "deployment: hello/default\n", v1alpha1.KeyStatus: st},
+		}
+		if sig != "" {
+			cm.Annotations[v1alpha1.AnnotationSignature] = sig
+		}
+		obj, err := trimRun(cm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return obj.(*corev1.ConfigMap)
+	}
+	genuine := run("uid-genuine", status, sig)
+	if got := s.stateOf(genuine); got != v1alpha1.StateScheduled {
+		t.Fatalf("the genuine run: stateOf = %q, want Scheduled", got)
+	}
+	for _, tc := range []struct {
+		name string
+		cm   *corev1.ConfigMap
+	}{
+		{"the genuine run's signature copied", run("uid-forged-1", status, sig)},
+		{"no signature", run("uid-forged-2", status, "")},
+		{"its own UID, another status", run("uid-genuine", "state: Scheduled\nreason: Forged\n", sig)},
+	} {
+		if reflect.ValueOf(tc.cm.Labels).Pointer() != reflect.ValueOf(genuine.Labels).Pointer() {
+			t.Errorf("%s: labels not shared with the genuine run's", tc.name)
+		}
+		if got := s.stateOf(tc.cm); got != "" {
+			t.Errorf("%s: stateOf = %q, want a new run's", tc.name, got)
+		}
+	}
+	if got := s.stateOf(genuine); got != v1alpha1.StateScheduled {
+		t.Errorf("the genuine run after the forged ones: stateOf = %q, want Scheduled", got)
 	}
 }

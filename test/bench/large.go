@@ -45,9 +45,13 @@ func (b *bench) largeRuns(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	env, err := renderedRuntimeEnv(p.Output)
+	if err != nil {
+		return err
+	}
 	metricsAddr := freeAddr()
 	metrics := "http://" + metricsAddr + "/metrics"
-	rec, err := fixture.StartReconcilerWithEnv(b.bin, dir, b.cp.Kubeconfig, ns, []string{"GOMEMLIMIT=" + strconv.FormatInt(limit, 10)},
+	rec, err := fixture.StartReconcilerWithEnv(b.bin, dir, b.cp.Kubeconfig, ns, env,
 		append(p.ReconcilerArgs(), "--metrics-bind-address="+metricsAddr)...)
 	if err != nil {
 		return err
@@ -113,8 +117,8 @@ func (b *bench) largeRuns(ctx context.Context) error {
 		figure:   fmt.Sprintf("reconciler RSS, %d runs of %d KiB (peak)", n, size>>10),
 		baseline: mib(idleRSS), flows: fmt.Sprintf("%s (%s)", mib(rss), mib(peak)),
 		target: fmt.Sprintf("< %s (rendered limit)", mib(limit)),
-		note: fmt.Sprintf("baseline: the same reconciler idle, in the same run; GOMEMLIMIT=%d as the rendered Deployment sets; %d Rejected (bulk in run.yaml or an extra key), %d Completed (bulk in a forged status.yaml); created in %s, all final %s after the first create",
-			limit, rejected, n-rejected, dur(created), dur(settled)),
+		note: fmt.Sprintf("baseline: the same reconciler idle, in the same run; %s as the rendered Deployment sets; %d Rejected (bulk in run.yaml or an extra key), %d Completed (bulk in a forged status.yaml); created in %s, all final %s after the first create",
+			strings.Join(env, " "), rejected, n-rejected, dur(created), dur(settled)),
 	})
 	return nil
 }
@@ -122,18 +126,60 @@ func (b *bench) largeRuns(ctx context.Context) error {
 // renderedMemoryLimit is the memory limit of the reconciler's container in
 // the rendered reconciler.yaml, in bytes.
 func renderedMemoryLimit(out *render.Output) (int64, error) {
+	c, err := renderedReconciler(out)
+	if err != nil {
+		return 0, err
+	}
+	q, ok := c.Resources.Limits["memory"]
+	if !ok {
+		return 0, fmt.Errorf("reconciler.yaml: the reconciler's container has no memory limit")
+	}
+	return q.Value(), nil
+}
+
+// renderedRuntimeEnv is the environment the rendered reconciler's
+// container gives the Go runtime (GOMEMLIMIT from its memory limit, GOGC
+// and the like as literal values), for the bench to run it as an install
+// would.
+func renderedRuntimeEnv(out *render.Output) ([]string, error) {
+	c, err := renderedReconciler(out)
+	if err != nil {
+		return nil, err
+	}
+	var env []string
+	for _, e := range c.Env {
+		if !strings.HasPrefix(e.Name, "GO") {
+			continue
+		}
+		switch {
+		case e.ValueFrom == nil:
+			env = append(env, e.Name+"="+e.Value)
+		case e.ValueFrom.ResourceFieldRef != nil && e.ValueFrom.ResourceFieldRef.Resource == "limits.memory":
+			limit, err := renderedMemoryLimit(out)
+			if err != nil {
+				return nil, err
+			}
+			env = append(env, e.Name+"="+strconv.FormatInt(limit, 10))
+		}
+	}
+	return env, nil
+}
+
+// renderedReconciler is the reconciler's container in the rendered
+// reconciler.yaml.
+func renderedReconciler(out *render.Output) (corev1.Container, error) {
 	for _, doc := range bytes.Split(out.Files["reconciler.yaml"], []byte("\n---\n")) {
 		d := &appsv1.Deployment{}
 		if yaml.Unmarshal(bytes.TrimPrefix(doc, []byte(render.Header)), d) != nil || d.Kind != "Deployment" {
 			continue
 		}
 		for _, c := range d.Spec.Template.Spec.Containers {
-			if q, ok := c.Resources.Limits["memory"]; ok {
-				return q.Value(), nil
+			if c.Name == "reconciler" {
+				return c, nil
 			}
 		}
 	}
-	return 0, fmt.Errorf("reconciler.yaml: no Deployment container with a memory limit")
+	return corev1.Container{}, fmt.Errorf("reconciler.yaml: no Deployment with a container named reconciler")
 }
 
 // waitLabelled polls the runs' state labels, reading metadata only (the
