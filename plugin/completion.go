@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-flows/kubectl-flows/client"
+	"github.com/kubectl-flows/kubectl-flows/printers"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -81,17 +82,17 @@ func (f *Factory) runNames(prefix string, unfinished bool) []string {
 }
 
 // namesOf completes the names of a kind.
-func (f *Factory) namesOf(k *kindSpec, prefix string) []string {
+func (f *Factory) namesOf(k *printers.Kind, prefix string) []string {
 	switch k {
-	case runKind:
+	case printers.RunKind:
 		return f.runNames(prefix, false)
-	case deploymentKind:
+	case printers.DeploymentKind:
 		return f.deploymentNames(prefix)
-	case poolKind:
+	case printers.PoolKind:
 		return f.installedNames(prefix, (*project.Installed).PoolNames)
-	case queueKind:
+	case printers.QueueKind:
 		return f.installedNames(prefix, (*project.Installed).QueueNames)
-	case limitKind:
+	case printers.LimitKind:
 		return f.installedNames(prefix, client.TagNames)
 	}
 	return nil
@@ -123,9 +124,9 @@ func completeRuns(f *Factory, unfinished bool, max int) cobra.CompletionFunc {
 func completeGet(f *Factory) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		if len(args) == 0 {
-			return filterPrefix(kindNames(), toComplete), noFiles
+			return filterPrefix(printers.KindNames(), toComplete), noFiles
 		}
-		k := kindFor(args[0])
+		k := printers.KindFor(args[0])
 		if k == nil {
 			return nil, noFiles
 		}
@@ -141,7 +142,7 @@ func completeKindName(f *Factory, allowed ...string) cobra.CompletionFunc {
 		case 0:
 			return filterPrefix(allowed, toComplete), noFiles
 		case 1:
-			k := kindFor(args[0])
+			k := printers.KindFor(args[0])
 			if k == nil {
 				return nil, noFiles
 			}
