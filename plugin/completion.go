@@ -2,12 +2,10 @@ package plugin
 
 import (
 	"context"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-flows/kubectl-flows/client"
 	"github.com/kubectl-flows/kubectl-flows/printers"
@@ -64,21 +62,11 @@ func (f *Factory) runNames(prefix string, unfinished bool) []string {
 	if err != nil {
 		return nil
 	}
-	runs, err := c.ListRuns(ctx)
+	names, err := c.RunNames(ctx, unfinished)
 	if err != nil {
 		return nil
 	}
-	var names []string
-	for i := len(runs) - 1; i >= 0; i-- {
-		r := runs[i]
-		if unfinished && r.State().Final() {
-			continue
-		}
-		if strings.HasPrefix(r.ConfigMap.Name, prefix) {
-			names = append(names, r.ConfigMap.Name)
-		}
-	}
-	return names
+	return filterPrefix(names, prefix)
 }
 
 // namesOf completes the names of a kind.
@@ -161,14 +149,5 @@ func (f *Factory) namespaceNames(prefix string) []string {
 	if err != nil {
 		return nil
 	}
-	names := client.New(kube, client.Options{}).ProjectNamespaces(ctx)
-	if len(names) == 0 {
-		if nss, err := kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err == nil {
-			for _, ns := range nss.Items {
-				names = append(names, ns.Name)
-			}
-		}
-	}
-	sort.Strings(names)
-	return filterPrefix(names, prefix)
+	return filterPrefix(client.New(kube, client.Options{}).NamespaceNames(ctx), prefix)
 }
