@@ -116,3 +116,28 @@ func (c *Client) Cancel(ctx context.Context, r *RunInfo, pending CancelRequests)
 	pending[cancelKey{name, r.ConfigMap.UID}] = created // a run named twice gets one request
 	return nil
 }
+
+// NotStarted are the runs of a deployment (named as Deployment finds it)
+// that have not started, Scheduled or Pending, with the deployment's
+// flow/name.
+func (c *Client) NotStarted(ctx context.Context, deployment string) (string, []*RunInfo, error) {
+	in, err := c.Installed(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	d, err := c.Deployment(in, deployment)
+	if err != nil {
+		return "", nil, err
+	}
+	all, err := c.ListRuns(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	var runs []*RunInfo
+	for _, r := range all {
+		if s := r.State(); r.Deployment() == d.FullName() && (s == v1alpha1.StateScheduled || s == v1alpha1.StatePending) {
+			runs = append(runs, r)
+		}
+	}
+	return d.FullName(), runs, nil
+}

@@ -141,3 +141,34 @@ func TagNames(in *project.Installed) []string {
 func (c *Client) NotFound(kind, name string, names []string) error {
 	return c.notFound(kind, name, names)
 }
+
+// RunNames lists the runs' names, newest first; with unfinished only those
+// of runs not finished.
+func (c *Client) RunNames(ctx context.Context, unfinished bool) ([]string, error) {
+	runs, err := c.ListRuns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for i := len(runs) - 1; i >= 0; i-- {
+		if r := runs[i]; !unfinished || !r.State().Final() {
+			names = append(names, r.ConfigMap.Name)
+		}
+	}
+	return names, nil
+}
+
+// NamespaceNames lists the namespaces that hold a project or, when none
+// do (or they cannot be listed), every namespace, sorted.
+func (c *Client) NamespaceNames(ctx context.Context) []string {
+	names := c.ProjectNamespaces(ctx)
+	if len(names) == 0 {
+		if nss, err := c.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err == nil {
+			for _, ns := range nss.Items {
+				names = append(names, ns.Name)
+			}
+		}
+	}
+	sort.Strings(names)
+	return names
+}

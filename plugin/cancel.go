@@ -11,7 +11,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
-	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/client"
 )
 
@@ -129,28 +128,11 @@ func (o *CancelOptions) Run(ctx context.Context) error {
 
 // pending are the runs of --deployment that have not started.
 func (o *CancelOptions) pending(ctx context.Context) ([]*client.RunInfo, error) {
-	in, err := o.client.Installed(ctx)
-	if err != nil {
-		return nil, err
+	name, runs, err := o.client.NotStarted(ctx, o.Deployment)
+	if err == nil && len(runs) == 0 {
+		fmt.Fprintf(o.ErrOut, "%s has no runs waiting to start\n", name)
 	}
-	d, err := o.client.Deployment(in, o.Deployment)
-	if err != nil {
-		return nil, err
-	}
-	all, err := o.client.ListRuns(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var runs []*client.RunInfo
-	for _, r := range all {
-		if s := r.State(); r.Deployment() == d.FullName() && (s == v1alpha1.StateScheduled || s == v1alpha1.StatePending) {
-			runs = append(runs, r)
-		}
-	}
-	if len(runs) == 0 {
-		fmt.Fprintf(o.ErrOut, "%s has no runs waiting to start\n", d.FullName())
-	}
-	return runs, nil
+	return runs, err
 }
 
 func (o *CancelOptions) cancel(ctx context.Context, r *client.RunInfo, requests client.CancelRequests) error {

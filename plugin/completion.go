@@ -2,14 +2,13 @@ package plugin
 
 import (
 	"context"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-flows/kubectl-flows/client"
+	"github.com/kubectl-flows/kubectl-flows/printers"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -63,35 +62,25 @@ func (f *Factory) runNames(prefix string, unfinished bool) []string {
 	if err != nil {
 		return nil
 	}
-	runs, err := c.ListRuns(ctx)
+	names, err := c.RunNames(ctx, unfinished)
 	if err != nil {
 		return nil
 	}
-	var names []string
-	for i := len(runs) - 1; i >= 0; i-- {
-		r := runs[i]
-		if unfinished && r.State().Final() {
-			continue
-		}
-		if strings.HasPrefix(r.ConfigMap.Name, prefix) {
-			names = append(names, r.ConfigMap.Name)
-		}
-	}
-	return names
+	return filterPrefix(names, prefix)
 }
 
 // namesOf completes the names of a kind.
-func (f *Factory) namesOf(k *kindSpec, prefix string) []string {
+func (f *Factory) namesOf(k *printers.Kind, prefix string) []string {
 	switch k {
-	case runKind:
+	case printers.RunKind:
 		return f.runNames(prefix, false)
-	case deploymentKind:
+	case printers.DeploymentKind:
 		return f.deploymentNames(prefix)
-	case poolKind:
+	case printers.PoolKind:
 		return f.installedNames(prefix, (*project.Installed).PoolNames)
-	case queueKind:
+	case printers.QueueKind:
 		return f.installedNames(prefix, (*project.Installed).QueueNames)
-	case limitKind:
+	case printers.LimitKind:
 		return f.installedNames(prefix, client.TagNames)
 	}
 	return nil
@@ -123,9 +112,9 @@ func completeRuns(f *Factory, unfinished bool, max int) cobra.CompletionFunc {
 func completeGet(f *Factory) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		if len(args) == 0 {
-			return filterPrefix(kindNames(), toComplete), noFiles
+			return filterPrefix(printers.KindNames(), toComplete), noFiles
 		}
-		k := kindFor(args[0])
+		k := printers.KindFor(args[0])
 		if k == nil {
 			return nil, noFiles
 		}
@@ -141,7 +130,7 @@ func completeKindName(f *Factory, allowed ...string) cobra.CompletionFunc {
 		case 0:
 			return filterPrefix(allowed, toComplete), noFiles
 		case 1:
-			k := kindFor(args[0])
+			k := printers.KindFor(args[0])
 			if k == nil {
 				return nil, noFiles
 			}
@@ -160,14 +149,5 @@ func (f *Factory) namespaceNames(prefix string) []string {
 	if err != nil {
 		return nil
 	}
-	names := client.New(kube, client.Options{}).ProjectNamespaces(ctx)
-	if len(names) == 0 {
-		if nss, err := kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err == nil {
-			for _, ns := range nss.Items {
-				names = append(names, ns.Name)
-			}
-		}
-	}
-	sort.Strings(names)
-	return filterPrefix(names, prefix)
+	return filterPrefix(client.New(kube, client.Options{}).NamespaceNames(ctx), prefix)
 }

@@ -2,8 +2,6 @@ package plugin
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/client"
+	"github.com/kubectl-flows/kubectl-flows/printers"
 )
 
 var describeLong = templates.LongDesc(`
@@ -38,7 +37,7 @@ var describeExample = templates.Examples(`
 	kubectl flows describe tag database`)
 
 // describeKinds are the kinds describe knows, by their get kind.
-var describeKinds = []*kindSpec{runKind, deploymentKind, poolKind, queueKind, limitKind}
+var describeKinds = []*printers.Kind{printers.RunKind, printers.DeploymentKind, printers.PoolKind, printers.QueueKind, printers.LimitKind}
 
 // DescribeOptions is `kubectl flows describe`.
 type DescribeOptions struct {
@@ -83,52 +82,48 @@ func (o *DescribeOptions) Run(ctx context.Context) error {
 	tw := tabwriter.NewWriter(o.Out, 0, 8, 2, ' ', 0)
 	w := describe.NewPrefixWriter(tw)
 	switch o.kind {
-	case runKind:
+	case printers.RunKind:
 		r, err := o.client.RunIn(s, o.name)
 		if err != nil {
 			return err
 		}
-		printRun(w, o.client.RunDetails(ctx, s, r), s.Now)
-	case deploymentKind:
+		printers.DescribeRun(w, o.client.RunDetails(ctx, s, r), s.Now)
+	case printers.DeploymentKind:
 		d, err := o.client.Deployment(s.Installed, o.name)
 		if err != nil {
 			return err
 		}
 		v, _ := s.ViewDeployment(d.FullName())
-		printDeployment(w, s, &v)
-	case poolKind:
+		printers.DescribeDeployment(w, s, &v)
+	case printers.PoolKind:
 		p, err := o.client.Pool(s.Installed, o.name)
 		if err != nil {
 			return err
 		}
 		v, _ := s.ViewPool(p.Name)
-		printPool(w, s, &v)
-	case queueKind:
+		printers.DescribePool(w, s, &v)
+	case printers.QueueKind:
 		p, q, err := o.client.Queue(s.Installed, o.name)
 		if err != nil {
 			return err
 		}
 		v, _ := s.ViewQueue(p.Name + "/" + q)
-		printQueue(w, s, &v)
-	case limitKind:
+		printers.DescribeQueue(w, s, &v)
+	case printers.LimitKind:
 		if _, err := o.client.TagLimit(s.Installed, o.name); err != nil {
 			return err
 		}
 		v, _ := s.ViewTagLimit(o.name)
-		printTagLimit(w, s, &v)
+		printers.DescribeTagLimit(w, s, &v)
 	}
 	return tw.Flush()
 }
-
-// recentRuns is how many of a deployment's finished runs its description
-// reads: it lists its ten newest runs.
-const recentRuns = 10
 
 // snapshot reads what the description shows. A deployment's reads every
 // run not finished (its slots, its place in the pool's lines) and only its
 // own newest finished runs, not all that retention keeps.
 func (o *DescribeOptions) snapshot(ctx context.Context) (*client.Snapshot, error) {
-	if o.kind != deploymentKind {
+	if o.kind != printers.DeploymentKind {
 		return o.client.Snapshot(ctx)
 	}
 	in, err := o.client.Installed(ctx)
@@ -140,44 +135,5 @@ func (o *DescribeOptions) snapshot(ctx context.Context) (*client.Snapshot, error
 		return nil, err
 	}
 	sel := labels.SelectorFromSet(labels.Set{v1alpha1.LabelDeployment: v1alpha1.DeploymentLabelValue(d.Flow, d.Name)})
-	return o.client.RecentSnapshot(ctx, client.RecentOptions{Finished: recentRuns, Selector: sel, ChunkSize: 500, Installed: in})
-}
-
-// field writes "Label:<tab>value" at an indentation level.
-func field(w describe.PrefixWriter, level int, label, format string, args ...any) {
-	w.Write(level, "%s\t%s\n", label, fmt.Sprintf(format, args...))
-}
-
-// tableSection writes a label with a table's header under it, and returns
-// true for the caller to write the rows; with no rows it writes
-// "Label:<tab><none>" and returns false.
-func tableSection(w describe.PrefixWriter, level int, label, header string, rows int) bool {
-	if rows == 0 {
-		field(w, level, label+":", "<none>")
-		return false
-	}
-	w.Write(level, "%s:\n", label)
-	w.Write(level+1, "%s\n", header)
-	return true
-}
-
-// block writes a multi-line value indented under its label.
-func block(w describe.PrefixWriter, level int, label string, text string) {
-	text = strings.TrimRight(text, "\n")
-	if text == "" || text == "{}" {
-		field(w, level, label+":", "<none>")
-		return
-	}
-	w.Write(level, "%s:\n", label)
-	for _, l := range strings.Split(text, "\n") {
-		w.Write(level+1, "%s\n", l)
-	}
-}
-
-// runOverridesText lists the job variables a run may set.
-func runOverridesText(names []string) string {
-	if len(names) == 0 {
-		return "<none> (a run may set no job variables)"
-	}
-	return strings.Join(names, ", ")
+	return o.client.RecentSnapshot(ctx, client.RecentOptions{Finished: printers.RecentRuns, Selector: sel, ChunkSize: 500, Installed: in})
 }

@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -13,10 +12,11 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/cli-runtime/pkg/printers"
+	cliprinters "k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-flows/kubectl-flows/client"
+	"github.com/kubectl-flows/kubectl-flows/printers"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
@@ -79,10 +79,10 @@ type GetOptions struct {
 	ChunkSize int64
 
 	args     []string
-	kind     *kindSpec
+	kind     *printers.Kind
 	names    []string
 	selector labels.Selector
-	print    printers.ResourcePrinter
+	print    cliprinters.ResourcePrinter
 	client   *client.Client
 
 	f *Factory
@@ -115,7 +115,7 @@ func NewCmdGet(f *Factory, streams genericiooptions.IOStreams) *cobra.Command {
 func (o *GetOptions) Complete(args []string) error {
 	o.args = args
 	if len(args) > 0 {
-		o.kind, o.names = kindFor(args[0]), args[1:]
+		o.kind, o.names = printers.KindFor(args[0]), args[1:]
 	}
 	out := ""
 	if o.PrintFlags.OutputFormat != nil {
@@ -123,7 +123,7 @@ func (o *GetOptions) Complete(args []string) error {
 	}
 	switch out {
 	case "", "wide":
-		o.print = printers.NewTablePrinter(printers.PrintOptions{Wide: out == "wide", NoHeaders: o.NoHeaders})
+		o.print = cliprinters.NewTablePrinter(cliprinters.PrintOptions{Wide: out == "wide", NoHeaders: o.NoHeaders})
 	default:
 		p, err := o.PrintFlags.ToPrinter()
 		if err != nil {
@@ -139,14 +139,14 @@ func (o *GetOptions) Complete(args []string) error {
 // Validate checks the kind and the selector.
 func (o *GetOptions) Validate() error {
 	if len(o.args) == 0 {
-		return fmt.Errorf("say what to get: one of %s", strings.Join(kindNames(), ", "))
+		return fmt.Errorf("say what to get: one of %s", strings.Join(printers.KindNames(), ", "))
 	}
 	if o.kind == nil {
 		hint := ""
-		if c := project.Closest(o.args[0], kindNames(), 1); len(c) > 0 {
+		if c := project.Closest(o.args[0], printers.KindNames(), 1); len(c) > 0 {
 			hint = "; did you mean " + c[0] + "?"
 		}
-		return fmt.Errorf("unknown kind %q: one of %s%s", o.args[0], strings.Join(kindNames(), ", "), hint)
+		return fmt.Errorf("unknown kind %q: one of %s%s", o.args[0], strings.Join(printers.KindNames(), ", "), hint)
 	}
 	sel, err := labels.Parse(o.Selector)
 	if err != nil {
@@ -163,7 +163,7 @@ func (o *GetOptions) Validate() error {
 }
 
 func (o *GetOptions) isTable() bool {
-	_, ok := o.print.(*printers.HumanReadablePrinter)
+	_, ok := o.print.(*cliprinters.HumanReadablePrinter)
 	return ok
 }
 
@@ -178,7 +178,7 @@ func (o *GetOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if len(rows) == 0 && !o.Watch && o.isTable() {
-		fmt.Fprintf(o.ErrOut, "No %s found in %s namespace.\n", o.kind.plural, s.Namespace)
+		fmt.Fprintf(o.ErrOut, "No %s found in %s namespace.\n", o.kind.Plural, s.Namespace)
 		return nil
 	}
 	if err := o.printRows(rows, len(o.names) == 1 && !o.Watch); err != nil {
@@ -195,7 +195,7 @@ func (o *GetOptions) Run(ctx context.Context) error {
 // so that retention's tens of thousands of finished runs are not listed
 // on every call.
 func (o *GetOptions) snapshot(ctx context.Context) (*client.Snapshot, error) {
-	if o.kind != runKind {
+	if o.kind != printers.RunKind {
 		return o.client.Snapshot(ctx)
 	}
 	finished := o.Limit
@@ -220,11 +220,11 @@ func (o *GetOptions) snapshot(ctx context.Context) (*client.Snapshot, error) {
 }
 
 // filter applies names and the selector; strict reports missing names.
-func (o *GetOptions) filter(s *client.Snapshot, strict bool) ([]row, error) {
-	all := o.kind.rows(s)
-	var out []row
+func (o *GetOptions) filter(s *client.Snapshot, strict bool) ([]printers.Row, error) {
+	all := o.kind.Rows(s)
+	var out []printers.Row
 	for _, r := range all {
-		if o.selector.Matches(labels.Set(r.labels)) && (len(o.names) == 0 || slices.Contains(o.names, r.name)) {
+		if o.selector.Matches(labels.Set(r.Labels)) && (len(o.names) == 0 || slices.Contains(o.names, r.Name)) {
 			out = append(out, r)
 		}
 	}
@@ -232,46 +232,46 @@ func (o *GetOptions) filter(s *client.Snapshot, strict bool) ([]row, error) {
 		return out, nil
 	}
 	for _, n := range o.names {
-		if !slices.ContainsFunc(out, func(r row) bool { return r.name == n }) {
+		if !slices.ContainsFunc(out, func(r printers.Row) bool { return r.Name == n }) {
 			names := make([]string, len(all))
 			for i, r := range all {
-				names[i] = r.name
+				names[i] = r.Name
 			}
-			return nil, o.client.NotFound(strings.ToLower(o.kind.kind), n, names)
+			return nil, o.client.NotFound(strings.ToLower(o.kind.Kind), n, names)
 		}
 	}
 	return out, nil
 }
 
 // printRows prints a table, or objects (one bare object when single).
-func (o *GetOptions) printRows(rows []row, single bool) error {
-	w := printers.GetNewTabWriter(o.Out)
+func (o *GetOptions) printRows(rows []printers.Row, single bool) error {
+	w := cliprinters.GetNewTabWriter(o.Out)
 	defer w.Flush()
 	switch {
 	case o.isTable():
 		if len(rows) == 0 {
 			return nil
 		}
-		return o.print.PrintObj(table(o.kind, rows), w)
+		return o.print.PrintObj(printers.Table(o.kind, rows), w)
 	case single && len(rows) == 1:
-		return o.print.PrintObj(rows[0].obj, w)
+		return o.print.PrintObj(rows[0].Object, w)
 	case o.Watch:
 		for _, r := range rows {
-			if err := o.print.PrintObj(r.obj, w); err != nil {
+			if err := o.print.PrintObj(r.Object, w); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	return o.print.PrintObj(list(rows), w)
+	return o.print.PrintObj(printers.List(rows), w)
 }
 
 // watch follows the project through the client's caches and, on each
 // change, prints the rows that changed.
-func (o *GetOptions) watch(ctx context.Context, printed []row) error {
+func (o *GetOptions) watch(ctx context.Context, printed []printers.Row) error {
 	last := map[string]string{}
 	for _, r := range printed {
-		last[r.name] = rowKey(o.kind, r)
+		last[r.Name] = printers.RowKey(o.kind, r)
 	}
 	changed := make(chan struct{}, 1)
 	var wg sync.WaitGroup
@@ -291,15 +291,15 @@ func (o *GetOptions) watch(ctx context.Context, printed []row) error {
 		case <-changed:
 			time.Sleep(50 * time.Millisecond) // let a burst of events land
 		case <-tick.C: // ages, Late
-			if o.kind != runKind && o.kind != deploymentKind {
+			if o.kind != printers.RunKind && o.kind != printers.DeploymentKind {
 				continue
 			}
 		}
 		rows, _ := o.filter(w.Snapshot(), false)
-		var diff []row
+		var diff []printers.Row
 		for _, r := range rows {
-			if key := rowKey(o.kind, r); last[r.name] != key {
-				last[r.name] = key
+			if key := printers.RowKey(o.kind, r); last[r.Name] != key {
+				last[r.Name] = key
 				diff = append(diff, r)
 			}
 		}
@@ -314,33 +314,10 @@ func (o *GetOptions) watch(ctx context.Context, printed []row) error {
 	}
 }
 
-// countdown is a time to come in a cell: "in 40s" of "not yet due (in
-// 40s)", a retry's "Retrying (attempt 2 of 3, in 40s: Evicted)" or a
-// rate's next start.
-var countdown = regexp.MustCompile(`\bin [0-9][0-9a-z]*`)
-
 // notify signals ch without blocking: one pending signal is enough.
 func notify(ch chan struct{}) {
 	select {
 	case ch <- struct{}{}:
 	default:
 	}
-}
-
-// rowKey is a row without its age columns and countdowns ("in 40s"):
-// they tick every second, and only real changes are printed.
-func rowKey(k *kindSpec, r row) string {
-	var parts []string
-	for i, c := range r.cells {
-		name := k.columns[i].Name
-		if name == "Age" || name == "Duration" {
-			continue
-		}
-		s := countdown.ReplaceAllString(fmt.Sprint(c), "in ...")
-		if name == "Last Run" {
-			s, _, _ = strings.Cut(s, " (")
-		}
-		parts = append(parts, s)
-	}
-	return strings.Join(parts, "\x00")
 }

@@ -10,6 +10,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-flows/kubectl-flows/client"
+	"github.com/kubectl-flows/kubectl-flows/printers"
 )
 
 var pauseLong = templates.LongDesc(`
@@ -39,7 +40,7 @@ var resumeExample = templates.Examples(`
 	kubectl flows resume queue kubernetes/default`)
 
 // pauseKinds are the kinds pause and resume act on.
-var pauseKinds = []*kindSpec{deploymentKind, queueKind, poolKind}
+var pauseKinds = []*printers.Kind{printers.DeploymentKind, printers.QueueKind, printers.PoolKind}
 
 // PauseOptions is `kubectl flows pause` and `resume`.
 type PauseOptions struct {
@@ -101,7 +102,7 @@ func (o *PauseOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	kind := o.kind.aliases[0] // deployment, queue, pool
+	kind := o.kind.Aliases[0] // deployment, queue, pool
 	done, err := o.client.SetPaused(ctx, in, kind, o.name, o.pause)
 	if err != nil {
 		return err

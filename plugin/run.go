@@ -14,13 +14,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/cli-runtime/pkg/printers"
+	cliprinters "k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/client"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
+	"github.com/kubectl-flows/kubectl-flows/printers"
 )
 
 // Exit statuses of `run --wait` and `run --watch`, so a CI pipeline can
@@ -341,9 +342,9 @@ func (o *RunOptions) printRun(ctx context.Context, cm *corev1.ConfigMap) error {
 	}
 	r := client.ReadRun(cm)
 	v := s.With(r).ViewRun(r)
-	var p printers.ResourcePrinter = &printers.JSONPrinter{}
+	var p cliprinters.ResourcePrinter = &cliprinters.JSONPrinter{}
 	if o.Output == "yaml" {
-		p = &printers.YAMLPrinter{}
+		p = &cliprinters.YAMLPrinter{}
 	}
-	return p.PrintObj(runObject(&v), o.Out)
+	return p.PrintObj(printers.RunObject(&v), o.Out)
 }

@@ -55,16 +55,16 @@ func (o *RunOptions) runLocal(ctx context.Context) error {
 		return &ExitError{Code: ExitRejected, Err: fmt.Errorf("not run: %w", err)}
 	}
 	c := res.Job.Spec.Template.Spec.Containers[0]
-	argv := append(slices.Clone(c.Command), c.Args...)
-	if len(c.Command) == 0 && entrypoint.IsRunner(c.Args) {
-		python, err := o.localPython()
-		if err != nil {
-			return err
-		}
-		argv = entrypoint.Args(python)
+	local, err := entrypoint.LocalProcess(c, o.localPython)
+	if err != nil {
+		return err
 	}
+	argv := local.Argv
 	if len(argv) == 0 {
 		return fmt.Errorf("%s runs its image's own command (its command job variable is empty), which cannot run outside the image; leave command unset to run the entrypoint %s", d.FullName(), d.Entrypoint)
+	}
+	for _, name := range local.FromCluster {
+		fmt.Fprintf(o.ErrOut, "warning: env %s comes from the cluster (valueFrom) and is not set in a local run\n", name)
 	}
 
 	if o.Timeout > 0 {
@@ -74,7 +74,7 @@ func (o *RunOptions) runLocal(ctx context.Context) error {
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), o.localEnv(c)...)
+	cmd.Env = append(os.Environ(), local.Env...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, o.Out, o.ErrOut
 	// Ctrl-C or the timeout stops the flow as Kubernetes stops a pod:
 	// SIGTERM, then SIGKILL after a grace period.
@@ -113,21 +113,6 @@ func (o *RunOptions) localPython() (string, error) {
 		}
 	}
 	return "", errors.New("no python3 or python on PATH to run the entrypoint with; pass --python PATH")
-}
-
-// localEnv is the flow container's environment as NAME=VALUE. Entries that
-// take their value from the cluster (Secrets, ConfigMaps, the pod's own
-// fields) cannot be read here: they are left out, and said so.
-func (o *RunOptions) localEnv(c corev1.Container) []string {
-	env := make([]string, 0, len(c.Env))
-	for _, e := range c.Env {
-		if e.ValueFrom != nil {
-			fmt.Fprintf(o.ErrOut, "warning: env %s comes from the cluster (valueFrom) and is not set in a local run\n", e.Name)
-			continue
-		}
-		env = append(env, e.Name+"="+e.Value)
-	}
-	return env
 }
 
 func envValue(c corev1.Container, name string) string {

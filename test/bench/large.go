@@ -70,32 +70,12 @@ func (b *bench) largeRuns(ctx context.Context) error {
 		return err
 	}
 
-	bulk := strings.Repeat("x", size)
 	t0 := time.Now()
-	// Four at a time: each create is most of a megabyte on the wire.
-	err = fixture.CreateConcurrently(n, 4, func(i int) error {
-		cm := fixture.RunRequest(fmt.Sprintf("large-%03d", i), "deployment: bench/burst\n")
-		switch i % 3 {
-		case 0:
-			cm.Data[v1alpha1.KeyRun] = "deployment: bench/burst\nparameters: {blob: " + bulk + "}\n"
-		case 1:
-			cm.Data["notes"] = bulk
-		case 2:
-			cm.Data[v1alpha1.KeyStatus] = "state: Completed\nmessage: " + bulk + "\n"
-		}
-		_, err := b.client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{})
-		return err
-	})
+	rejected, err := b.createLargeRuns(ctx, ns, n, size)
 	if err != nil {
 		return err
 	}
 	created := time.Since(t0)
-	rejected := 0
-	for i := range n {
-		if i%3 != 2 {
-			rejected++
-		}
-	}
 	if err := b.waitLabelled(ctx, ns, map[v1alpha1.RunState]int{v1alpha1.StateRejected: rejected, v1alpha1.StateCompleted: n - rejected}, 5*time.Minute); err != nil {
 		return fmt.Errorf("%w (reconciler log %s)", err, rec.Log)
 	}
@@ -121,6 +101,34 @@ func (b *bench) largeRuns(ctx context.Context) error {
 			strings.Join(env, " "), rejected, n-rejected, dur(created), dur(settled)),
 	})
 	return nil
+}
+
+// createLargeRuns creates n run ConfigMaps, each with size bytes of bulk:
+// in run.yaml's parameters or an extra key, which the reconciler rejects,
+// or in a forged status.yaml, which it takes as Completed. It returns how
+// many are to be rejected.
+func (b *bench) createLargeRuns(ctx context.Context, ns string, n, size int) (rejected int, err error) {
+	bulk := strings.Repeat("x", size)
+	// Four at a time: each create is most of a megabyte on the wire.
+	err = fixture.CreateConcurrently(n, 4, func(i int) error {
+		cm := fixture.RunRequest(fmt.Sprintf("large-%03d", i), "deployment: bench/burst\n")
+		switch i % 3 {
+		case 0:
+			cm.Data[v1alpha1.KeyRun] = "deployment: bench/burst\nparameters: {blob: " + bulk + "}\n"
+		case 1:
+			cm.Data["notes"] = bulk
+		case 2:
+			cm.Data[v1alpha1.KeyStatus] = "state: Completed\nmessage: " + bulk + "\n"
+		}
+		_, err := b.client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{})
+		return err
+	})
+	for i := range n {
+		if i%3 != 2 {
+			rejected++
+		}
+	}
+	return rejected, err
 }
 
 // renderedMemoryLimit is the memory limit of the reconciler's container in

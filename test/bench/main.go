@@ -103,14 +103,29 @@ func run(out, only string) error {
 	}
 	defer b.cp.Stop()
 	fmt.Printf("control plane ready in %v\n", b.cp.StartupTime.Round(time.Millisecond))
+	if err := b.connect(); err != nil {
+		return err
+	}
+	if err := b.parts(ctx, only); err != nil {
+		return err
+	}
+	return b.write(time.Since(start))
+}
+
+// connect makes the bench's client to the control plane: protobuf, and
+// no compression.
+func (b *bench) connect() error {
 	cfg := rest.CopyConfig(b.cp.Config)
 	cfg.ContentType = apiruntime.ContentTypeProtobuf
 	cfg.AcceptContentTypes = apiruntime.ContentTypeProtobuf + "," + apiruntime.ContentTypeJSON
 	cfg.DisableCompression = true
-	if b.client, err = kubernetes.NewForConfig(cfg); err != nil {
-		return err
-	}
+	var err error
+	b.client, err = kubernetes.NewForConfig(cfg)
+	return err
+}
 
+// parts runs the parts of the bench, or only the one named.
+func (b *bench) parts(ctx context.Context, only string) error {
 	part := func(name string) bool { return only == "" || only == name }
 	sizes := []int{100, 1000}
 	if b.large {
@@ -162,7 +177,7 @@ func run(out, only string) error {
 			return fmt.Errorf("render: %w", err)
 		}
 	}
-	return b.write(time.Since(start))
+	return nil
 }
 
 // binaries returns KUBECTL_FLOWS_BIN or builds the binaries.
@@ -260,7 +275,15 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 	if n != 1000 {
 		return nil
 	}
+	b.burstCPU(ctx, n, rounds, base, flows)
+	b.burstLatency(n, base, flows)
+	b.burstWrites(n, base, flows)
+	return nil
+}
 
+// burstCPU adds how the API server's time splits over a burst, and the CPU
+// time of every process, by process.
+func (b *bench) burstCPU(ctx context.Context, n int, rounds []round[burst], base, flows []burst) {
 	cpuOf := func(rs []burst) map[string]time.Duration {
 		sum := map[string]time.Duration{}
 		for _, r := range rs {
@@ -280,7 +303,11 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 		ratio: cpuRatio.ratio(), target: "≤1.15: " + cpuRatio.verdict(1.15),
 		note: fmt.Sprintf("mean seconds by process; baseline: %s; kubectl-flows: %s", cpuSplit(baseCPU), cpuSplit(flowsCPU)),
 	})
+}
 
+// burstLatency adds the dispatch latency during a burst: by watches, by
+// the API server's creation stamps, and the reconciler's own part.
+func (b *bench) burstLatency(n int, base, flows []burst) {
 	lats := func(rs []burst) []time.Duration {
 		var lat []time.Duration
 		for _, r := range rs {
@@ -309,6 +336,11 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 			fmt.Sprintf("By the API server's own creation stamps (whole seconds, averaged), run created to Job created, no watch in between: mean %s. ", dur(stamp)) +
 			fmt.Sprintf("The reconciler's own part, run seen to its Job create returned: mean %s, of which the create call %s", dur(own/runs), dur(create/runs)),
 	})
+}
+
+// burstWrites adds the API object writes and the Events per run of a
+// burst.
+func (b *bench) burstWrites(n int, base, flows []burst) {
 	cost, baseCost := flows[0].cost, base[0].cost
 	objects := cost.sum("PUT", "configmaps") + cost.sum("PATCH", "configmaps") + cost.sum("DELETE", "configmaps") +
 		cost.sum("POST", "jobs") + cost.sum("DELETE", "jobs")
@@ -329,7 +361,6 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 		target:   "reported apart (Kueue: its table below)",
 		note:     "the difference is the reconciler's own",
 	})
-	return nil
 }
 
 // latencyVerdict holds the burst's dispatch latency to its targets: p50
@@ -463,21 +494,7 @@ func (b *bench) burstJob() (*batchv1.Job, error) {
 // flowsBurst installs project in a fresh namespace, starts a reconciler,
 // creates N runs and waits for all to be Completed.
 func (b *bench) flowsBurst(ctx context.Context, n int, project string, settled func() error) (burst, error) {
-	ns, err := b.cp.CreateNamespace(ctx, "bench-flows")
-	if err != nil {
-		return burst{}, err
-	}
-	dir, _ := os.MkdirTemp(b.dir, "throughput-")
-	p, err := fixture.Install(ctx, b.client, ns, dir, project, nil)
-	if err != nil {
-		return burst{}, err
-	}
-	metricsAddr := freeAddr()
-	kubeconfig, err := b.reconcilerKubeconfig(ctx, p)
-	if err != nil {
-		return burst{}, err
-	}
-	rec, err := fixture.StartReconciler(b.bin, dir, kubeconfig, ns, append(p.ReconcilerArgs(), "--metrics-bind-address="+metricsAddr, "--enable-pprof")...)
+	ns, rec, metricsAddr, err := b.startBurstReconciler(ctx, project)
 	if err != nil {
 		return burst{}, err
 	}
@@ -517,27 +534,7 @@ func (b *bench) flowsBurst(ctx context.Context, n int, project string, settled f
 		return burst{}, err
 	}
 	if err := runs.waitState(ctx, n, v1alpha1.StateCompleted, 5*time.Minute); err != nil {
-		log, _ := os.ReadFile(rec.Log)
-		if len(log) > 4000 {
-			log = log[len(log)-4000:]
-		}
-		if g, gerr := httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/goroutine?debug=2"); gerr == nil {
-			_ = os.MkdirAll(b.out, 0o755)
-			_ = os.WriteFile(filepath.Join(b.out, "reconciler-goroutines.txt"), g, 0o644)
-		}
-		for _, l := range reconcilerSample(ctx, "http://"+metricsAddr+"/metrics", "flows_") {
-			fmt.Println("  reconciler:", l)
-		}
-		if jl, jerr := b.client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{}); jerr == nil {
-			fin := 0
-			for i := range jl.Items {
-				if isFinished(&jl.Items[i]) {
-					fin++
-				}
-			}
-			fmt.Printf("  %d Jobs, %d finished\n", len(jl.Items), fin)
-		}
-		return burst{}, fmt.Errorf("%w; the reconciler's log ends:\n%s", err, log)
+		return burst{}, b.burstStalled(ctx, ns, rec, metricsAddr, err)
 	}
 	r := burst{took: runs.lastAt(v1alpha1.StateCompleted).Sub(t0), api: meter.finish(ctx), ns: ns}
 	r.rss, _ = peakRSS(rec.Cmd.Process.Pid)
@@ -550,16 +547,79 @@ func (b *bench) flowsBurst(ctx context.Context, n int, project string, settled f
 	if os.Getenv("BENCH_VERBOSE") == "1" {
 		fmt.Println("  API requests:", r.cost)
 	}
+	if err := b.stampLatency(ctx, ns, &r); err != nil {
+		return burst{}, err
+	}
+	reconcilerOwnLatency(ctx, metricsAddr, &r)
+	r.lat = runs.dispatchLatencies(jobs)
+	return r, nil
+}
+
+// startBurstReconciler installs project in a new namespace and starts a
+// reconciler for it with its metrics and profiles served on a free
+// address. The caller stops the reconciler.
+func (b *bench) startBurstReconciler(ctx context.Context, project string) (ns string, rec *fixture.Process, metricsAddr string, err error) {
+	ns, err = b.cp.CreateNamespace(ctx, "bench-flows")
+	if err != nil {
+		return "", nil, "", err
+	}
+	dir, _ := os.MkdirTemp(b.dir, "throughput-")
+	p, err := fixture.Install(ctx, b.client, ns, dir, project, nil)
+	if err != nil {
+		return "", nil, "", err
+	}
+	metricsAddr = freeAddr()
+	kubeconfig, err := b.reconcilerKubeconfig(ctx, p)
+	if err != nil {
+		return "", nil, "", err
+	}
+	rec, err = fixture.StartReconciler(b.bin, dir, kubeconfig, ns, append(p.ReconcilerArgs(), "--metrics-bind-address="+metricsAddr, "--enable-pprof")...)
+	if err != nil {
+		return "", nil, "", err
+	}
+	return ns, rec, metricsAddr, nil
+}
+
+// burstStalled is the error of a burst whose runs did not all complete in
+// time: err, with the end of the reconciler's log. It saves the
+// reconciler's goroutines and prints its metrics and how many Jobs finished.
+func (b *bench) burstStalled(ctx context.Context, ns string, rec *fixture.Process, metricsAddr string, err error) error {
+	log, _ := os.ReadFile(rec.Log)
+	if len(log) > 4000 {
+		log = log[len(log)-4000:]
+	}
+	if g, gerr := httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/goroutine?debug=2"); gerr == nil {
+		_ = os.MkdirAll(b.out, 0o755)
+		_ = os.WriteFile(filepath.Join(b.out, "reconciler-goroutines.txt"), g, 0o644)
+	}
+	for _, l := range reconcilerSample(ctx, "http://"+metricsAddr+"/metrics", "flows_") {
+		fmt.Println("  reconciler:", l)
+	}
+	if jl, jerr := b.client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{}); jerr == nil {
+		fin := 0
+		for i := range jl.Items {
+			if isFinished(&jl.Items[i]) {
+				fin++
+			}
+		}
+		fmt.Printf("  %d Jobs, %d finished\n", len(jl.Items), fin)
+	}
+	return fmt.Errorf("%w; the reconciler's log ends:\n%s", err, log)
+}
+
+// stampLatency adds to r the run-created-to-Job-created latencies by the
+// API server's own creation stamps.
+func (b *bench) stampLatency(ctx context.Context, ns string, r *burst) error {
 	// The API server's own creation stamps, whole seconds each, averaged
 	// over the burst: run created to its Job created, with no watch in
 	// between. The watches' own delay under load is not in it.
 	cms, err := b.client.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.LabelRun + "=true"})
 	if err != nil {
-		return burst{}, err
+		return err
 	}
 	jl, err := b.client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return burst{}, err
+		return err
 	}
 	created := map[string]time.Time{}
 	for _, j := range jl.Items {
@@ -571,6 +631,12 @@ func (b *bench) flowsBurst(ctx context.Context, n int, project string, settled f
 			r.stamped++
 		}
 	}
+	return nil
+}
+
+// reconcilerOwnLatency prints the reconciler's dispatch metrics and adds
+// to r its own part of the dispatch latency.
+func reconcilerOwnLatency(ctx context.Context, metricsAddr string, r *burst) {
 	for _, l := range reconcilerSample(ctx, "http://"+metricsAddr+"/metrics", "flows_dispatch_pass_seconds_count", "flows_dispatch_pass_seconds_sum", "flows_dispatch_latency_seconds_sum", "flows_dispatch_latency_seconds_count", "flows_write_seconds_sum", "flows_write_seconds_count", "flows_state_writes", "process_cpu_seconds_total") {
 		fmt.Println("  reconciler:", l)
 		// The reconciler's own part of the dispatch latency, and of that
@@ -584,8 +650,6 @@ func (b *bench) flowsBurst(ctx context.Context, n int, project string, settled f
 			r.createLat += time.Duration(f * float64(time.Second))
 		}
 	}
-	r.lat = runs.dispatchLatencies(jobs)
-	return r, nil
 }
 
 // steadyLatency: dispatch latency with free slots when runs arrive at a
@@ -780,24 +844,12 @@ func (b *bench) scaleAt(ctx context.Context, n int, target int64) error {
 	stopProfile := b.profileDuring(n, fmt.Sprintf("reconciler-scale-%d-cpu", n), func(seconds string) ([]byte, error) {
 		return httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/profile?seconds="+seconds)
 	})
-	t0 := time.Now()
-	err = fixture.CreateConcurrently(n, 16, func(i int) error {
-		_, err := b.client.CoreV1().ConfigMaps(ns).Create(ctx, fixture.RunRequest(fmt.Sprintf("run-%06d", i), "deployment: bench/burst\n"), metav1.CreateOptions{})
-		return err
-	})
+	created, settled, err := b.createWaiting(ctx, ns, n, metrics)
 	if err != nil {
-		return err
-	}
-	created := time.Since(t0)
-	// All of them seen and marked Scheduled by the reconciler.
-	if err := waitWaiting(ctx, metrics, n, time.Duration(n/10000+1)*5*time.Minute); err != nil {
 		return fmt.Errorf("%w (reconciler log %s)", err, rec.Log)
 	}
-	settled := time.Since(t0)
 	stopProfile()
-	for _, l := range reconcilerSample(ctx, metrics, "flows_dispatch_pass_seconds_count", "flows_dispatch_pass_seconds_sum", "flows_state_writes", "process_cpu_seconds_total", "go_memstats_heap_inuse_bytes", "go_memstats_next_gc_bytes", "go_memstats_heap_idle_bytes", "go_memstats_heap_released_bytes", "go_memstats_sys_bytes") {
-		fmt.Println("  reconciler:", l)
-	}
+	printMemory(ctx, metrics)
 	intakePasses, intakeTime := passes(ctx, metrics)
 	rss, cpu, err := procUsage(rec.Cmd.Process.Pid)
 	if err != nil {
@@ -808,26 +860,12 @@ func (b *bench) scaleAt(ctx context.Context, n int, target int64) error {
 		return err
 	}
 	if os.Getenv("BENCH_PPROF") == "1" {
-		if heap, err := httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/heap"); err == nil {
-			_ = os.MkdirAll(b.out, 0o755)
-			pf := filepath.Join(b.out, fmt.Sprintf("reconciler-heap-%d.pprof", n))
-			_ = os.WriteFile(pf, heap, 0o644)
-			fmt.Printf("  reconciler heap with %d runs waiting: %s\n", n, pf)
-		}
+		b.saveHeap(ctx, metricsAddr, n)
 	}
-	jobs, err := b.watchJobs(ctx, ns)
+	firstJob, err := b.firstJobAfterResume(ctx, ns, pool)
 	if err != nil {
 		return err
 	}
-	t1 := time.Now()
-	if err := b.setPaused(ctx, ns, pool, false); err != nil {
-		return err
-	}
-	first, err := jobs.waitFirst(ctx, time.Minute)
-	if err != nil {
-		return err
-	}
-	jobs.stop()
 	resumePasses, resumeTime := passes(ctx, metrics)
 	resumePasses, resumeTime = resumePasses-intakePasses, resumeTime-intakeTime
 	verdict := "met"
@@ -841,19 +879,52 @@ func (b *bench) scaleAt(ctx context.Context, n int, target int64) error {
 		note: fmt.Sprintf("baseline: the same reconciler idle; %s as the rendered Deployment sets; CPU time %s idle, %s after taking in %d runs (created in %s, all Scheduled %s after the first create)",
 			strings.Join(env, " "), dur(idleCPU), dur(cpu), n, dur(created), dur(settled)),
 	})
-	passNote := ""
-	if resumePasses > 0 {
-		passNote = fmt.Sprintf("; dispatch pass over the %d waiting (flows_dispatch_pass_seconds): %s on average, %d passes from the resume to the first Job", n, dur(resumeTime/time.Duration(resumePasses)), resumePasses)
-	}
-	if intakePasses > 0 {
-		passNote += fmt.Sprintf("; while taking them in, %d passes of %s on average", intakePasses, dur(intakeTime/time.Duration(intakePasses)))
-	}
 	b.add(row{
 		figure:   fmt.Sprintf("first Job after resuming a pool with %d waiting", n),
-		baseline: "", flows: dur(first.Sub(t1)), target: "",
-		note: "the pause annotation removed to the first Job seen created" + passNote,
+		baseline: "", flows: dur(firstJob), target: "",
+		note: "the pause annotation removed to the first Job seen created" + passNote(n, intakePasses, intakeTime, resumePasses, resumeTime),
 	})
 	return nil
+}
+
+// createWaiting creates n runs from 16 clients and waits until the
+// reconciler has marked every one Scheduled: how long the creates took,
+// and how long until all were Scheduled.
+func (b *bench) createWaiting(ctx context.Context, ns string, n int, metrics string) (created, settled time.Duration, err error) {
+	t0 := time.Now()
+	err = fixture.CreateConcurrently(n, 16, func(i int) error {
+		_, err := b.client.CoreV1().ConfigMaps(ns).Create(ctx, fixture.RunRequest(fmt.Sprintf("run-%06d", i), "deployment: bench/burst\n"), metav1.CreateOptions{})
+		return err
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	created = time.Since(t0)
+	if err := waitWaiting(ctx, metrics, n, time.Duration(n/10000+1)*5*time.Minute); err != nil {
+		return 0, 0, err
+	}
+	return created, time.Since(t0), nil
+}
+
+// printMemory prints the reconciler's passes, writes, CPU and the Go
+// runtime's memory figures: what its RSS is made of.
+func printMemory(ctx context.Context, metrics string) {
+	for _, l := range reconcilerSample(ctx, metrics, "flows_dispatch_pass_seconds_count", "flows_dispatch_pass_seconds_sum", "flows_state_writes", "process_cpu_seconds_total", "go_memstats_heap_inuse_bytes", "go_memstats_next_gc_bytes", "go_memstats_heap_idle_bytes", "go_memstats_heap_released_bytes", "go_memstats_sys_bytes") {
+		fmt.Println("  reconciler:", l)
+	}
+}
+
+// passNote says how long the dispatch passes over n waiting runs took,
+// from the resume to the first Job and while the runs were taken in.
+func passNote(n, intakePasses int, intakeTime time.Duration, resumePasses int, resumeTime time.Duration) string {
+	note := ""
+	if resumePasses > 0 {
+		note = fmt.Sprintf("; dispatch pass over the %d waiting (flows_dispatch_pass_seconds): %s on average, %d passes from the resume to the first Job", n, dur(resumeTime/time.Duration(resumePasses)), resumePasses)
+	}
+	if intakePasses > 0 {
+		note += fmt.Sprintf("; while taking them in, %d passes of %s on average", intakePasses, dur(intakeTime/time.Duration(intakePasses)))
+	}
+	return note
 }
 
 // passes reads the reconciler's dispatch pass count and the time they took.
@@ -869,6 +940,35 @@ func passes(ctx context.Context, url string) (int, time.Duration) {
 		}
 	}
 	return count, sum
+}
+
+// saveHeap saves the reconciler's heap profile with n runs waiting.
+func (b *bench) saveHeap(ctx context.Context, metricsAddr string, n int) {
+	if heap, err := httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/heap"); err == nil {
+		_ = os.MkdirAll(b.out, 0o755)
+		pf := filepath.Join(b.out, fmt.Sprintf("reconciler-heap-%d.pprof", n))
+		_ = os.WriteFile(pf, heap, 0o644)
+		fmt.Printf("  reconciler heap with %d runs waiting: %s\n", n, pf)
+	}
+}
+
+// firstJobAfterResume resumes the paused pool and returns how long until
+// the first Job is seen created.
+func (b *bench) firstJobAfterResume(ctx context.Context, ns, pool string) (time.Duration, error) {
+	jobs, err := b.watchJobs(ctx, ns)
+	if err != nil {
+		return 0, err
+	}
+	defer jobs.stop()
+	t1 := time.Now()
+	if err := b.setPaused(ctx, ns, pool, false); err != nil {
+		return 0, err
+	}
+	first, err := jobs.waitFirst(ctx, time.Minute)
+	if err != nil {
+		return 0, err
+	}
+	return first.Sub(t1), nil
 }
 
 func (b *bench) setPaused(ctx context.Context, ns, name string, paused bool) error {

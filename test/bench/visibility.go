@@ -84,8 +84,44 @@ func (b *bench) visibility(ctx context.Context) error {
 	if err := b.setPaused(ctx, ns, held, true); err != nil {
 		return err
 	}
-	deployment := map[string]string{}
-	var names []string
+	names, deployment, err := b.createVisibilityRuns(ctx, ns)
+	if err != nil {
+		return err
+	}
+	if err := b.getRunsLatency(ctx, ns, len(names)); err != nil {
+		return err
+	}
+	jobs, err := b.watchJobs(ctx, ns)
+	if err != nil {
+		return err
+	}
+	defer jobs.stop()
+	shown := map[string]int{}
+	if err := b.releaseInSteps(ctx, ns, dir, p, held, jobs, shown); err != nil {
+		return err
+	}
+	// Each deployment's runs wait in one line, for its binding limit.
+	line := map[string]string{"mix/queue": "queue main/narrow", "mix/tag": "tag database", "mix/dep": "deployment mix/dep",
+		"mix/hi": "pool small", "mix/lo": "pool small", "mix/held": "deployment mix/held"}
+	groups := map[string][]string{}
+	for _, n := range names {
+		groups[line[deployment[n]]] = append(groups[line[deployment[n]]], n)
+	}
+	started := map[string]time.Time{}
+	for _, n := range names {
+		if at, ok := jobs.addedAt(v1alpha1.JobName(n)); ok {
+			started[n] = at
+		}
+	}
+	res := fixture.CompareStartOrder(groups, shown, started, 400*time.Millisecond)
+	b.addStartOrder(res)
+	return nil
+}
+
+// createVisibilityRuns creates the runs of visibilityRuns in no particular
+// order, and returns their names and each one's deployment.
+func (b *bench) createVisibilityRuns(ctx context.Context, ns string) (names []string, deployment map[string]string, err error) {
+	deployment = map[string]string{}
 	for _, d := range visibilityRuns {
 		for i := range d.n {
 			n := fmt.Sprintf("%s-%03d", d.deployment, i)
@@ -100,17 +136,17 @@ func (b *bench) visibility(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	if err := b.getRunsLatency(ctx, ns, len(names)); err != nil {
-		return err
-	}
-	jobs, err := b.watchJobs(ctx, ns)
-	if err != nil {
-		return err
-	}
-	defer jobs.stop()
-	shown := map[string]int{}
+	return names, deployment, nil
+}
+
+// releaseInSteps lets the waiting runs start in steps: first the
+// reconciler starts and the limits bind, then the pause of the held
+// deployment is lifted. At each step, with the reconciler stopped, it
+// reads the positions `get runs` shows into shown, then runs the
+// reconciler until the runs that waited have finished.
+func (b *bench) releaseInSteps(ctx context.Context, ns, dir string, p *fixture.Project, held string, jobs *jobWatcher, shown map[string]int) error {
 	steps := []struct {
 		what    string
 		release func() error
@@ -140,20 +176,12 @@ func (b *bench) visibility(ctx context.Context) error {
 			return fmt.Errorf("%s: %w (reconciler log %s)", step.what, err, rec.Log)
 		}
 	}
-	// Each deployment's runs wait in one line, for its binding limit.
-	line := map[string]string{"mix/queue": "queue main/narrow", "mix/tag": "tag database", "mix/dep": "deployment mix/dep",
-		"mix/hi": "pool small", "mix/lo": "pool small", "mix/held": "deployment mix/held"}
-	groups := map[string][]string{}
-	for _, n := range names {
-		groups[line[deployment[n]]] = append(groups[line[deployment[n]]], n)
-	}
-	started := map[string]time.Time{}
-	for _, n := range names {
-		if at, ok := jobs.addedAt(v1alpha1.JobName(n)); ok {
-			started[n] = at
-		}
-	}
-	res := fixture.CompareStartOrder(groups, shown, started, 400*time.Millisecond)
+	return nil
+}
+
+// addStartOrder adds how well the positions shown matched the order runs
+// started, and prints the runs out of that order.
+func (b *bench) addStartOrder(res fixture.StartOrder) {
 	var split []string
 	for _, g := range sortedKeys(res.Groups) {
 		sg := res.Groups[g]
@@ -170,7 +198,6 @@ func (b *bench) visibility(ctx context.Context) error {
 			"steps: the reconciler starts (the limits bind), then the pause is lifted; start order: each run's Job first seen by a watch, Jobs seen within 400 ms tied (a pass creates them concurrently); " +
 			"a run matches when its shown rank in its limit's line (those shown starting next tied first) falls within its Job's ranks. By line: " + strings.Join(split, ", "),
 	})
-	return nil
 }
 
 // shownPositions reads, from `kubectl flows get runs -o json`, each waiting

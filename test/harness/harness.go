@@ -141,43 +141,13 @@ type ControlPlane struct {
 func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	t0 := time.Now()
 	opts = defaults(opts)
-	if swept, err := Sweep(); err != nil {
-		opts.Logf("harness: sweeping leftovers: %v", err)
-	} else if len(swept) > 0 {
-		opts.Logf("harness: removed %d leftover control plane(s) of dead processes", len(swept))
-	}
-	if opts.RealNode {
-		if err := RealNodeAvailable(); err != nil {
-			return nil, fmt.Errorf("harness: no real node: %w", err)
-		}
-	}
-	if opts.BinDir == "" {
-		if opts.BinDir, err = BinDir(); err != nil {
-			return nil, err
-		}
-	} else if err := completeBinDir(opts.BinDir); err != nil {
+	sweepLeftovers(opts)
+	if opts, err = findBinaries(opts); err != nil {
 		return nil, err
 	}
-	if opts.RealNode {
-		if err := hasKubelet(opts.BinDir); err != nil {
-			return nil, err
-		}
-	}
-
-	if err := os.MkdirAll(runRoot(), 0o755); err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp(runRoot(), "run-")
+	dir, err := newRunDir()
 	if err != nil {
 		return nil, err
-	}
-	if err := writeOwner(dir, os.Getpid()); err != nil {
-		return nil, err
-	}
-	for _, sub := range []string{"logs", "bin", "kubeconfigs", "kwok", "kcm", "scheduler", "apiserver"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-			return nil, err
-		}
 	}
 	cp = &ControlPlane{Dir: dir, BinDir: opts.BinDir, opts: opts, spawn: newSpawner()}
 	defer func() {
@@ -198,8 +168,76 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 		return cp, err
 	}
 	tAPI := time.Since(t0)
+	if err := cp.startComponents(ctx); err != nil {
+		return cp, err
+	}
+	if err := cp.waitReady(ctx); err != nil {
+		return cp, err
+	}
+	cp.StartupTime = time.Since(t0)
+	opts.Logf("harness: control plane ready in %v (etcd+apiserver %v), %d kwok nodes%s, dir %s",
+		cp.StartupTime.Round(10*time.Millisecond), tAPI.Round(10*time.Millisecond), len(cp.Nodes), cp.realNodeSummary(), dir)
+	return cp, nil
+}
 
-	// Components, nodes and the readiness checks all go at once.
+// sweepLeftovers removes what killed earlier runs left behind, and says so.
+func sweepLeftovers(opts Options) {
+	if swept, err := Sweep(); err != nil {
+		opts.Logf("harness: sweeping leftovers: %v", err)
+	} else if len(swept) > 0 {
+		opts.Logf("harness: removed %d leftover control plane(s) of dead processes", len(swept))
+	}
+}
+
+// findBinaries checks that what opts asks for can run here: the real node
+// when asked for, the control plane's binaries (found when opts names no
+// directory) and, for a real node, the kubelet.
+func findBinaries(opts Options) (Options, error) {
+	if opts.RealNode {
+		if err := RealNodeAvailable(); err != nil {
+			return opts, fmt.Errorf("harness: no real node: %w", err)
+		}
+	}
+	var err error
+	if opts.BinDir == "" {
+		if opts.BinDir, err = BinDir(); err != nil {
+			return opts, err
+		}
+	} else if err := completeBinDir(opts.BinDir); err != nil {
+		return opts, err
+	}
+	if opts.RealNode {
+		if err := hasKubelet(opts.BinDir); err != nil {
+			return opts, err
+		}
+	}
+	return opts, nil
+}
+
+// newRunDir makes a fresh run directory, owned by this process, with the
+// subdirectories the components write to.
+func newRunDir() (string, error) {
+	if err := os.MkdirAll(runRoot(), 0o755); err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp(runRoot(), "run-")
+	if err != nil {
+		return "", err
+	}
+	if err := writeOwner(dir, os.Getpid()); err != nil {
+		return dir, err
+	}
+	for _, sub := range []string{"logs", "bin", "kubeconfigs", "kwok", "kcm", "scheduler", "apiserver"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return dir, err
+		}
+	}
+	return dir, nil
+}
+
+// startComponents starts the controller manager, the scheduler, kwok, the
+// nodes and the real node all at once, and returns when each has started.
+func (cp *ControlPlane) startComponents(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errs := make([]error, 5)
 	run := func(i int, f func() error) {
@@ -210,20 +248,11 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	run(1, cp.startScheduler)
 	run(2, cp.startKwok)
 	run(3, func() error { return cp.createNodes(ctx) })
-	if opts.RealNode {
+	if cp.opts.RealNode {
 		run(4, func() error { return cp.startRealNode(ctx) })
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return cp, err
-	}
-	if err := cp.waitReady(ctx); err != nil {
-		return cp, err
-	}
-	cp.StartupTime = time.Since(t0)
-	opts.Logf("harness: control plane ready in %v (etcd+apiserver %v), %d kwok nodes%s, dir %s",
-		cp.StartupTime.Round(10*time.Millisecond), tAPI.Round(10*time.Millisecond), len(cp.Nodes), cp.realNodeSummary(), dir)
-	return cp, nil
+	return errors.Join(errs...)
 }
 
 func defaults(o Options) Options {
@@ -309,7 +338,39 @@ func (cp *ControlPlane) startAPIServer() error {
 	if api.SecureServing.CA, err = writeAPIServerCerts(api.CertDir, serviceIP); err != nil {
 		return fmt.Errorf("kube-apiserver's certificates: %w", err)
 	}
-	args := api.Configure()
+	if err := cp.apiServerFlags(api.Configure(), serviceRange); err != nil {
+		return err
+	}
+	useExisting := false
+	cp.env = &envtest.Environment{
+		ControlPlane:             envtest.ControlPlane{Etcd: etcd, APIServer: api, KubectlPath: filepath.Join(cp.BinDir, "kubectl")},
+		UseExistingCluster:       &useExisting,
+		ControlPlaneStartTimeout: 60 * time.Second,
+		ControlPlaneStopTimeout:  15 * time.Second,
+	}
+	var cfg *rest.Config
+	cp.spawn.do(func() { cfg, err = cp.env.Start() })
+	if err != nil {
+		return fmt.Errorf("starting etcd and kube-apiserver: %w", err)
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = ClientQPS, ClientBurst
+	cp.Config = cfg
+	if cp.Client, err = kubernetes.NewForConfig(cfg); err != nil {
+		return err
+	}
+	cp.caFile = filepath.Join(cp.Dir, "ca.crt")
+	if err := os.WriteFile(cp.caFile, cfg.CAData, 0o644); err != nil {
+		return err
+	}
+	cp.Kubeconfig = filepath.Join(cp.Dir, "kubeconfigs", "admin.kubeconfig")
+	return writeKubeconfig(cp.Kubeconfig, cfg, "")
+}
+
+// apiServerFlags sets kube-apiserver's flags beyond envtest's: the
+// admission plugins, the Service range, the real node's authorization,
+// request limits, profiling and, when asked for, the audit of watches.
+func (cp *ControlPlane) apiServerFlags(args *envtest.Arguments, serviceRange string) error {
 	// envtest turns the ServiceAccount admission plugin off because it runs
 	// no controller manager; here one runs, so keep the real default set.
 	args.Disable("disable-admission-plugins")
@@ -336,30 +397,7 @@ func (cp *ControlPlane) startAPIServer() error {
 		args.Set("audit-log-path", WatchAuditLog(cp.Dir))
 		args.Set("audit-log-format", "json")
 	}
-	useExisting := false
-	cp.env = &envtest.Environment{
-		ControlPlane:             envtest.ControlPlane{Etcd: etcd, APIServer: api, KubectlPath: filepath.Join(cp.BinDir, "kubectl")},
-		UseExistingCluster:       &useExisting,
-		ControlPlaneStartTimeout: 60 * time.Second,
-		ControlPlaneStopTimeout:  15 * time.Second,
-	}
-	var cfg *rest.Config
-	cp.spawn.do(func() { cfg, err = cp.env.Start() })
-	if err != nil {
-		return fmt.Errorf("starting etcd and kube-apiserver: %w", err)
-	}
-	cfg = rest.CopyConfig(cfg)
-	cfg.QPS, cfg.Burst = ClientQPS, ClientBurst
-	cp.Config = cfg
-	if cp.Client, err = kubernetes.NewForConfig(cfg); err != nil {
-		return err
-	}
-	cp.caFile = filepath.Join(cp.Dir, "ca.crt")
-	if err := os.WriteFile(cp.caFile, cfg.CAData, 0o644); err != nil {
-		return err
-	}
-	cp.Kubeconfig = filepath.Join(cp.Dir, "kubeconfigs", "admin.kubeconfig")
-	return writeKubeconfig(cp.Kubeconfig, cfg, "")
+	return nil
 }
 
 // RestartAPIServer kills kube-apiserver (SIGKILL: a crash, as the OOM

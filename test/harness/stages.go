@@ -179,77 +179,100 @@ var normalPodStages = []string{
 func kwokConfig(binDir string, opts Options) ([]byte, error) {
 	stagesDir := filepath.Join(binDir, "stages")
 	var stages []map[string]any
-	load := func(sub string) error {
-		files, err := filepath.Glob(filepath.Join(stagesDir, sub, "*.yaml"))
-		if err != nil {
-			return err
-		}
-		slices.Sort(files)
-		n := 0
-		for _, f := range files {
-			if filepath.Base(f) == "kustomization.yaml" {
-				continue
-			}
-			docs, err := readYAMLDocs(f)
-			if err != nil {
-				return err
-			}
-			for _, d := range docs {
-				if d["kind"] == "Stage" {
-					stages = append(stages, d)
-					n++
-				}
-			}
-		}
-		if n == 0 {
-			return fmt.Errorf("no kwok stages in %s", filepath.Join(stagesDir, sub))
-		}
-		return nil
-	}
 	for _, sub := range []string{"node/fast", "node/heartbeat-with-lease", "pod/general", "pod/chaos"} {
-		if err := load(sub); err != nil {
+		dir := filepath.Join(stagesDir, sub)
+		found, err := loadStages(dir)
+		if err != nil {
 			return nil, err
 		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("no kwok stages in %s", dir)
+		}
+		stages = append(stages, found...)
 	}
-
 	for _, st := range stages {
-		name, _ := nested(st, "metadata", "name").(string)
-		spec, _ := st["spec"].(map[string]any)
-		ref, _ := spec["resourceRef"].(map[string]any)
-		if ref["kind"] != "Pod" {
+		tunePodStage(st, opts)
+	}
+	own, err := harnessStages()
+	if err != nil {
+		return nil, err
+	}
+	return yamlDocs(append(append([]map[string]any{kwokConfiguration()}, stages...), own...))
+}
+
+// loadStages reads the Stage objects of the YAML files in dir, in the
+// order of their names.
+func loadStages(dir string) ([]map[string]any, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(files)
+	var stages []map[string]any
+	for _, f := range files {
+		if filepath.Base(f) == "kustomization.yaml" {
 			continue
 		}
-		if delay, ok := spec["delay"].(map[string]any); ok {
-			// kwok's delay is min(delay, jitter) when jitter is not later than
-			// the delay, so a default jitter would cap every delay annotation.
-			delete(delay, "jitterDurationMilliseconds")
-			switch {
-			case name == "pod-complete":
-				delay["durationMilliseconds"] = opts.PodRunTime.Milliseconds()
-			case name == "pod-delete":
-				delete(delay, "jitterDurationFrom")
-				delay["durationMilliseconds"] = 0
-			case slices.Contains(normalPodStages, name):
-				delay["durationMilliseconds"] = opts.PodStartDelay.Milliseconds()
-			}
+		docs, err := readYAMLDocs(f)
+		if err != nil {
+			return nil, err
 		}
-		if slices.Contains(normalPodStages, name) {
-			sel, _ := spec["selector"].(map[string]any)
-			if sel == nil {
-				sel = map[string]any{}
-				spec["selector"] = sel
+		for _, d := range docs {
+			if d["kind"] == "Stage" {
+				stages = append(stages, d)
 			}
-			exprs, _ := sel["matchExpressions"].([]any)
-			exprs = append(exprs,
-				matchExpr(`.metadata.annotations["`+AnnotationStuck+`"]`, "DoesNotExist"),
-				matchExpr(`.metadata.labels["`+LabelFailInitContainers+`"]`, "NotIn", "true"),
-			)
-			if name == "pod-complete" {
-				exprs = append(exprs, matchExpr(`.metadata.labels["`+LabelFailContainers+`"]`, "NotIn", "true"))
-			}
-			sel["matchExpressions"] = exprs
 		}
 	}
+	return stages, nil
+}
+
+// tunePodStage sets a pod stage's delay from opts and keeps the normal
+// path's stages off the pods the harness's labels and annotations make
+// stick or fail. Node stages are left as they are.
+func tunePodStage(st map[string]any, opts Options) {
+	name, _ := nested(st, "metadata", "name").(string)
+	spec, _ := st["spec"].(map[string]any)
+	ref, _ := spec["resourceRef"].(map[string]any)
+	if ref["kind"] != "Pod" {
+		return
+	}
+	if delay, ok := spec["delay"].(map[string]any); ok {
+		// kwok's delay is min(delay, jitter) when jitter is not later than
+		// the delay, so a default jitter would cap every delay annotation.
+		delete(delay, "jitterDurationMilliseconds")
+		switch {
+		case name == "pod-complete":
+			delay["durationMilliseconds"] = opts.PodRunTime.Milliseconds()
+		case name == "pod-delete":
+			delete(delay, "jitterDurationFrom")
+			delay["durationMilliseconds"] = 0
+		case slices.Contains(normalPodStages, name):
+			delay["durationMilliseconds"] = opts.PodStartDelay.Milliseconds()
+		}
+	}
+	if !slices.Contains(normalPodStages, name) {
+		return
+	}
+	sel, _ := spec["selector"].(map[string]any)
+	if sel == nil {
+		sel = map[string]any{}
+		spec["selector"] = sel
+	}
+	exprs, _ := sel["matchExpressions"].([]any)
+	exprs = append(exprs,
+		matchExpr(`.metadata.annotations["`+AnnotationStuck+`"]`, "DoesNotExist"),
+		matchExpr(`.metadata.labels["`+LabelFailInitContainers+`"]`, "NotIn", "true"),
+	)
+	if name == "pod-complete" {
+		exprs = append(exprs, matchExpr(`.metadata.labels["`+LabelFailContainers+`"]`, "NotIn", "true"))
+	}
+	sel["matchExpressions"] = exprs
+}
+
+// harnessStages are the stages the harness adds to kwok's own: a stuck
+// image pull, a crash loop and a disrupted pod.
+func harnessStages() ([]map[string]any, error) {
+	var stages []map[string]any
 	for _, doc := range []string{stuckImagePullStage, stuckCrashLoopStage, disruptedStage} {
 		var m map[string]any
 		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
@@ -257,8 +280,13 @@ func kwokConfig(binDir string, opts Options) ([]byte, error) {
 		}
 		stages = append(stages, m)
 	}
+	return stages, nil
+}
 
-	cfg := map[string]any{
+// kwokConfiguration is kwok's KwokConfiguration: the nodes it manages and
+// how many of each thing it does at once.
+func kwokConfiguration() map[string]any {
+	return map[string]any{
 		"apiVersion": "config.kwok.x-k8s.io/v1alpha1",
 		"kind":       "KwokConfiguration",
 		"metadata":   map[string]any{"name": "harness"},
@@ -281,8 +309,12 @@ func kwokConfig(binDir string, opts Options) ([]byte, error) {
 			"enableProfilingHandler":          false,
 		},
 	}
+}
+
+// yamlDocs writes docs as one multi-document YAML file.
+func yamlDocs(docs []map[string]any) ([]byte, error) {
 	var buf bytes.Buffer
-	for i, doc := range append([]map[string]any{cfg}, stages...) {
+	for i, doc := range docs {
 		if i > 0 {
 			buf.WriteString("---\n")
 		}

@@ -1,9 +1,14 @@
-package plugin
+// Package printers prints the client's views (client.RunView,
+// client.DeploymentView, ...) as kubectl prints objects: table columns and
+// rows for `get`, objects shaped like Kubernetes objects for -o
+// json|yaml|name|jsonpath, and descriptions for `describe`. Each printer
+// is a function of the snapshot it is given; reading the cluster and the
+// flags stays with the commands.
+package printers
 
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -22,21 +27,21 @@ import (
 // from the client's view of its kind (client.RunView, ...), as describe
 // and the dashboard print it.
 
-// row is one row of a `get`: its table cells and its object.
-type row struct {
-	name   string
-	labels map[string]string
-	cells  []any
-	obj    *unstructured.Unstructured
+// Row is one row of a `get`: its table cells and its object.
+type Row struct {
+	Name   string
+	Labels map[string]string
+	Cells  []any
+	Object *unstructured.Unstructured
 }
 
-// kindSpec describes one kind `get` knows.
-type kindSpec struct {
-	kind    string
-	plural  string
-	aliases []string
-	columns []metav1.TableColumnDefinition
-	rows    func(s *client.Snapshot) []row
+// Kind describes one kind `get` knows.
+type Kind struct {
+	Kind    string
+	Plural  string
+	Aliases []string
+	Columns []metav1.TableColumnDefinition
+	Rows    func(s *client.Snapshot) []Row
 }
 
 func col(name string, wide bool, desc string) metav1.TableColumnDefinition {
@@ -47,10 +52,12 @@ func col(name string, wide bool, desc string) metav1.TableColumnDefinition {
 	return metav1.TableColumnDefinition{Name: name, Type: "string", Priority: p, Description: desc}
 }
 
-func kindFor(arg string) *kindSpec {
+// KindFor is the kind an argument names (plural, singular or short), or
+// nil.
+func KindFor(arg string) *Kind {
 	arg = strings.ToLower(arg)
-	for _, k := range kinds {
-		for _, a := range k.aliases {
+	for _, k := range Kinds {
+		for _, a := range k.Aliases {
 			if a == arg {
 				return k
 			}
@@ -59,52 +66,13 @@ func kindFor(arg string) *kindSpec {
 	return nil
 }
 
-func kindNames() []string {
+// KindNames are the kinds' plural names, for messages and completion.
+func KindNames() []string {
 	var names []string
-	for _, k := range kinds {
-		names = append(names, k.plural)
+	for _, k := range Kinds {
+		names = append(names, k.Plural)
 	}
 	return names
-}
-
-// kindArgs are the "KIND NAME" arguments of describe, pause and resume.
-type kindArgs struct {
-	args []string
-	kind *kindSpec
-	name string
-}
-
-func (a *kindArgs) complete(args []string) {
-	a.args = args
-	if len(args) == 2 {
-		a.kind, a.name = kindFor(args[0]), args[1]
-	}
-}
-
-// validate checks that the arguments name one of kinds, for the command
-// verb.
-func (a *kindArgs) validate(verb string, kinds []*kindSpec) error {
-	if len(a.args) != 2 {
-		return fmt.Errorf("usage: kubectl flows %s %s NAME", verb, kindChoice(kinds))
-	}
-	if !slices.Contains(kinds, a.kind) {
-		names := make([]string, len(kinds))
-		for i, k := range kinds {
-			names[i] = k.aliases[0]
-		}
-		last := len(names) - 1
-		return fmt.Errorf("%s works on a %s or %s, not %q", verb, strings.Join(names[:last], ", "), names[last], a.args[0])
-	}
-	return nil
-}
-
-// kindChoice is "(run|deployment|pool)" for a usage line.
-func kindChoice(kinds []*kindSpec) string {
-	names := make([]string, len(kinds))
-	for i, k := range kinds {
-		names[i] = k.aliases[0]
-	}
-	return "(" + strings.Join(names, "|") + ")"
 }
 
 // object builds a view object from its parts.
@@ -163,20 +131,20 @@ func timeCell(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// table builds the metav1.Table the cli-runtime table printer prints.
-func table(k *kindSpec, rows []row) *metav1.Table {
-	t := &metav1.Table{ColumnDefinitions: k.columns}
+// Table builds the metav1.Table the cli-runtime table printer prints.
+func Table(k *Kind, rows []Row) *metav1.Table {
+	t := &metav1.Table{ColumnDefinitions: k.Columns}
 	for _, r := range rows {
-		t.Rows = append(t.Rows, metav1.TableRow{Cells: r.cells, Object: runtime.RawExtension{Object: r.obj}})
+		t.Rows = append(t.Rows, metav1.TableRow{Cells: r.Cells, Object: runtime.RawExtension{Object: r.Object}})
 	}
 	return t
 }
 
-// list wraps view objects as kubectl wraps several objects: kind List.
-func list(rows []row) *unstructured.UnstructuredList {
+// List wraps view objects as kubectl wraps several objects: kind List.
+func List(rows []Row) *unstructured.UnstructuredList {
 	l := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "v1", "kind": "List", "metadata": map[string]any{"resourceVersion": ""}}}
 	for _, r := range rows {
-		l.Items = append(l.Items, *r.obj)
+		l.Items = append(l.Items, *r.Object)
 	}
 	return l
 }

@@ -1,4 +1,4 @@
-package plugin
+package printers
 
 import (
 	"fmt"
@@ -11,9 +11,10 @@ import (
 	"github.com/kubectl-flows/kubectl-flows/client"
 )
 
-var runKind = &kindSpec{
-	kind: "Run", plural: "runs", aliases: []string{"run", "runs", "flowrun", "flowruns", "fr"},
-	columns: []metav1.TableColumnDefinition{
+// RunKind is `get runs`.
+var RunKind = &Kind{
+	Kind: "Run", Plural: "runs", Aliases: []string{"run", "runs", "flowrun", "flowruns", "fr"},
+	Columns: []metav1.TableColumnDefinition{
 		col("Name", false, "run request ConfigMap"),
 		col("Deployment", false, "flow/name"),
 		col("State", false, "Late: Scheduled and past its time; Retrying (attempt N of M, when: last outcome) while a retry is awaited; (cancel requested) until the reconciler carries it out"),
@@ -29,9 +30,9 @@ var runKind = &kindSpec{
 		col("Parent", true, "the run that started it (kubectl flows run inside a run's pod)"),
 		col("Attempts", true, "ended attempts and their outcome, for a run with a retry policy"),
 	},
-	rows: func(s *client.Snapshot) []row {
+	Rows: func(s *client.Snapshot) []Row {
 		views := s.ViewRuns()
-		out := make([]row, len(views))
+		out := make([]Row, len(views))
 		for i := range views {
 			out[i] = runRow(&views[i])
 		}
@@ -39,16 +40,16 @@ var runKind = &kindSpec{
 	},
 }
 
-func runRow(v *client.RunView) row {
-	return row{
-		name:   v.Name,
-		labels: v.Labels,
-		cells: []any{
+func runRow(v *client.RunView) Row {
+	return Row{
+		Name:   v.Name,
+		Labels: v.Labels,
+		Cells: []any{
 			v.Name, orNone(v.Deployment), v.StateText(), orNone(v.Queue), v.Age, v.Duration, v.WaitingOn, positionCell(v.Position),
 			orNone(v.Reason), orNone(v.JobName), orNone(strings.Join(v.Tags, ",")), timeCell(v.Scheduled), orNone(v.Parent),
 			orNone(v.AttemptsText()),
 		},
-		obj: runObject(v),
+		Object: RunObject(v),
 	}
 }
 
@@ -76,7 +77,8 @@ func positionCell(n int) string {
 	return fmt.Sprint(n)
 }
 
-func runObject(v *client.RunView) *unstructured.Unstructured {
+// RunObject is a run as `get run NAME -o json|yaml` prints it.
+func RunObject(v *client.RunView) *unstructured.Unstructured {
 	r := v.Info
 	st := *r.Status
 	st.State = r.State()

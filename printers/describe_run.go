@@ -1,4 +1,4 @@
-package plugin
+package printers
 
 import (
 	"fmt"
@@ -15,8 +15,8 @@ import (
 	"github.com/kubectl-flows/kubectl-flows/internal/podstatus"
 )
 
-// printRun prints a run's description.
-func printRun(w describe.PrefixWriter, d *client.RunDetails, now time.Time) {
+// DescribeRun prints a run's description.
+func DescribeRun(w describe.PrefixWriter, d *client.RunDetails, now time.Time) {
 	printRunState(w, &d.View, d.Family, now)
 	printRunValues(w, d.View.Info)
 	if len(d.Children) > 0 {

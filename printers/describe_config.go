@@ -1,4 +1,4 @@
-package plugin
+package printers
 
 import (
 	"sort"
@@ -11,8 +11,8 @@ import (
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
-// printDeployment prints a deployment's description from its view.
-func printDeployment(w describe.PrefixWriter, s *client.Snapshot, v *client.DeploymentView) {
+// DescribeDeployment prints a deployment's description from its view.
+func DescribeDeployment(w describe.PrefixWriter, s *client.Snapshot, v *client.DeploymentView) {
 	d := v.Config
 	field(w, 0, "Name:", "%s", v.Name)
 	field(w, 0, "Namespace:", "%s", s.Namespace)
@@ -73,7 +73,7 @@ func printSchedules(w describe.PrefixWriter, scs []client.ScheduleView) {
 	}
 }
 
-// printRecentRuns prints a deployment's recentRuns newest runs, newest first.
+// printRecentRuns prints a deployment's RecentRuns newest runs, newest first.
 func printRecentRuns(w describe.PrefixWriter, s *client.Snapshot, deployment string) {
 	var recent []*client.RunInfo
 	for _, r := range s.Runs {
@@ -81,8 +81,8 @@ func printRecentRuns(w describe.PrefixWriter, s *client.Snapshot, deployment str
 			recent = append(recent, r)
 		}
 	}
-	if len(recent) > recentRuns {
-		recent = recent[len(recent)-recentRuns:]
+	if len(recent) > RecentRuns {
+		recent = recent[len(recent)-RecentRuns:]
 	}
 	if !tableSection(w, 0, "Recent Runs", "Name\tState\tReason\tAge\tDuration", len(recent)) {
 		return
@@ -93,8 +93,8 @@ func printRecentRuns(w describe.PrefixWriter, s *client.Snapshot, deployment str
 	}
 }
 
-// printPool prints a pool's description from its view.
-func printPool(w describe.PrefixWriter, s *client.Snapshot, v *client.PoolView) {
+// DescribePool prints a pool's description from its view.
+func DescribePool(w describe.PrefixWriter, s *client.Snapshot, v *client.PoolView) {
 	pool := v.Config
 	field(w, 0, "Name:", "%s", v.Name)
 	field(w, 0, "Namespace:", "%s", s.Namespace)
@@ -117,8 +117,8 @@ func printPool(w describe.PrefixWriter, s *client.Snapshot, v *client.PoolView) 
 	printSlots(w, s, project.SlotPool, v.Name)
 }
 
-// printQueue prints a queue's description from its view.
-func printQueue(w describe.PrefixWriter, s *client.Snapshot, v *client.QueueView) {
+// DescribeQueue prints a queue's description from its view.
+func DescribeQueue(w describe.PrefixWriter, s *client.Snapshot, v *client.QueueView) {
 	field(w, 0, "Name:", "%s", v.Name)
 	field(w, 0, "Namespace:", "%s", s.Namespace)
 	field(w, 0, "Pool:", "%s", v.Pool)
@@ -130,8 +130,8 @@ func printQueue(w describe.PrefixWriter, s *client.Snapshot, v *client.QueueView
 	printSlots(w, s, project.SlotQueue, v.Name)
 }
 
-// printTagLimit prints a tag limit's description from its view.
-func printTagLimit(w describe.PrefixWriter, s *client.Snapshot, v *client.TagLimitView) {
+// DescribeTagLimit prints a tag limit's description from its view.
+func DescribeTagLimit(w describe.PrefixWriter, s *client.Snapshot, v *client.TagLimitView) {
 	field(w, 0, "Name:", "%s", v.Tag)
 	field(w, 0, "Namespace:", "%s", s.Namespace)
 	field(w, 0, "Concurrency Limit:", "%d", v.Limit)

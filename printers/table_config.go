@@ -1,4 +1,4 @@
-package plugin
+package printers
 
 import (
 	"fmt"
@@ -12,11 +12,13 @@ import (
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
-var kinds = []*kindSpec{runKind, deploymentKind, poolKind, queueKind, limitKind}
+// Kinds are the kinds `get` knows, in the order its usage lists them.
+var Kinds = []*Kind{RunKind, DeploymentKind, PoolKind, QueueKind, LimitKind}
 
-var deploymentKind = &kindSpec{
-	kind: "Deployment", plural: "deployments", aliases: []string{"deployment", "deployments", "deploy", "deploys"},
-	columns: []metav1.TableColumnDefinition{
+// DeploymentKind is `get deployments`.
+var DeploymentKind = &Kind{
+	Kind: "Deployment", Plural: "deployments", Aliases: []string{"deployment", "deployments", "deploy", "deploys"},
+	Columns: []metav1.TableColumnDefinition{
 		col("Name", false, "flow/name"),
 		col("Pool", false, ""),
 		col("Queue", false, ""),
@@ -29,8 +31,8 @@ var deploymentKind = &kindSpec{
 		col("Tags", true, ""),
 		col("Entrypoint", true, ""),
 	},
-	rows: func(s *client.Snapshot) []row {
-		var out []row
+	Rows: func(s *client.Snapshot) []Row {
+		var out []Row
 		for _, v := range s.ViewDeployments() {
 			out = append(out, deploymentRow(s, &v))
 		}
@@ -52,7 +54,7 @@ type lastRunView struct {
 	Created metav1.Time       `json:"creationTimestamp"`
 }
 
-func deploymentRow(s *client.Snapshot, v *client.DeploymentView) row {
+func deploymentRow(s *client.Snapshot, v *client.DeploymentView) Row {
 	st := deploymentStatusView{Paused: v.Paused, SlotsInUse: v.InUse, Waiting: v.Waiting}
 	lastCell := "<none>"
 	if r := v.LastRun; r != nil {
@@ -63,15 +65,15 @@ func deploymentRow(s *client.Snapshot, v *client.DeploymentView) row {
 		st.NextRunTime = &metav1.Time{Time: v.NextRun}
 	}
 	d := v.Config
-	return row{
-		name:   v.Name,
-		labels: d.ConfigMap.Labels,
-		cells: []any{
+	return Row{
+		Name:   v.Name,
+		Labels: d.ConfigMap.Labels,
+		Cells: []any{
 			v.Name, v.Pool, v.Queue, orNone(schedulesCell(v.Schedules)), v.Paused.String(),
 			slotsCell(v.InUse, v.Limit), lastCell, timeCell(v.NextRun),
 			fmt.Sprint(v.Waiting), orNone(strings.Join(v.Tags, ",")), d.Entrypoint,
 		},
-		obj: object("Deployment", v.Name, s.Namespace, d.ConfigMap.CreationTimestamp.Time, d.ConfigMap.Labels, d.Deployment, st),
+		Object: object("Deployment", v.Name, s.Namespace, d.ConfigMap.CreationTimestamp.Time, d.ConfigMap.Labels, d.Deployment, st),
 	}
 }
 
@@ -83,9 +85,10 @@ func schedulesCell(scs []client.ScheduleView) string {
 	return strings.Join(parts, ", ")
 }
 
-var poolKind = &kindSpec{
-	kind: "Pool", plural: "pools", aliases: []string{"pool", "pools", "workpool", "workpools", "wp"},
-	columns: []metav1.TableColumnDefinition{
+// PoolKind is `get pools`.
+var PoolKind = &Kind{
+	Kind: "Pool", Plural: "pools", Aliases: []string{"pool", "pools", "workpool", "workpools", "wp"},
+	Columns: []metav1.TableColumnDefinition{
 		col("Name", false, ""),
 		col("Paused", false, ""),
 		col("Slots", false, "runs in flight / concurrency limit"),
@@ -93,8 +96,8 @@ var poolKind = &kindSpec{
 		col("Queues", false, ""),
 		col("Deployments", true, ""),
 	},
-	rows: func(s *client.Snapshot) []row {
-		var out []row
+	Rows: func(s *client.Snapshot) []Row {
+		var out []Row
 		for _, p := range s.ViewPools() {
 			st := poolStatusView{Paused: p.Paused, SlotsInUse: p.InUse, Waiting: p.Waiting, PausedQueues: p.PausedQueues}
 			var queues []string
@@ -102,14 +105,14 @@ var poolKind = &kindSpec{
 				queues = append(queues, q.Queue)
 			}
 			cm := p.Config.ConfigMap
-			out = append(out, row{
-				name:   p.Name,
-				labels: cm.Labels,
-				cells: []any{
+			out = append(out, Row{
+				Name:   p.Name,
+				Labels: cm.Labels,
+				Cells: []any{
 					p.Name, p.Paused.String(), slotsCell(p.InUse, p.Limit), fmt.Sprint(p.Waiting),
 					orNone(strings.Join(queues, ",")), orNone(strings.Join(p.Deployments, ",")),
 				},
-				obj: object("Pool", p.Name, s.Namespace, cm.CreationTimestamp.Time, cm.Labels, p.Config.Pool, st),
+				Object: object("Pool", p.Name, s.Namespace, cm.CreationTimestamp.Time, cm.Labels, p.Config.Pool, st),
 			})
 		}
 		return out
@@ -123,25 +126,26 @@ type poolStatusView struct {
 	PausedQueues []string          `json:"pausedQueues,omitempty"`
 }
 
-var queueKind = &kindSpec{
-	kind: "Queue", plural: "queues", aliases: []string{"queue", "queues", "workqueue", "workqueues", "wq"},
-	columns: []metav1.TableColumnDefinition{
+// QueueKind is `get queues`.
+var QueueKind = &Kind{
+	Kind: "Queue", Plural: "queues", Aliases: []string{"queue", "queues", "workqueue", "workqueues", "wq"},
+	Columns: []metav1.TableColumnDefinition{
 		col("Name", false, "pool/queue"),
 		col("Priority", false, "lower is served first"),
 		col("Paused", false, ""),
 		col("Slots", false, "runs in flight / concurrency limit"),
 		col("Waiting", false, "runs waiting for a slot"),
 	},
-	rows: func(s *client.Snapshot) []row {
-		var out []row
+	Rows: func(s *client.Snapshot) []Row {
+		var out []Row
 		for _, q := range s.ViewQueues() {
 			st := queueStatusView{Paused: q.Paused, SlotsInUse: q.InUse, Waiting: q.Waiting}
 			labels := map[string]string{v1alpha1.LabelPool: q.Pool, v1alpha1.LabelQueue: q.Queue}
-			out = append(out, row{
-				name:   q.Name,
-				labels: labels,
-				cells:  []any{q.Name, fmt.Sprint(q.Priority), q.Paused.String(), slotsCell(q.InUse, q.Limit), fmt.Sprint(q.Waiting)},
-				obj: object("Queue", q.Name, s.Namespace, q.PoolConfig.ConfigMap.CreationTimestamp.Time, labels,
+			out = append(out, Row{
+				Name:   q.Name,
+				Labels: labels,
+				Cells:  []any{q.Name, fmt.Sprint(q.Priority), q.Paused.String(), slotsCell(q.InUse, q.Limit), fmt.Sprint(q.Waiting)},
+				Object: object("Queue", q.Name, s.Namespace, q.PoolConfig.ConfigMap.CreationTimestamp.Time, labels,
 					queueSpecView{Pool: q.Pool, Queue: *q.Config}, st),
 			})
 		}
@@ -160,9 +164,10 @@ type queueStatusView struct {
 	Waiting    int32             `json:"waiting"`
 }
 
-var limitKind = &kindSpec{
-	kind: "ConcurrencyLimit", plural: "limits", aliases: []string{"tag", "tags", "limit", "limits", "concurrencylimit", "concurrencylimits"},
-	columns: []metav1.TableColumnDefinition{
+// LimitKind is `get limits`: every pool, queue, deployment and tag limit.
+var LimitKind = &Kind{
+	Kind: "ConcurrencyLimit", Plural: "limits", Aliases: []string{"tag", "tags", "limit", "limits", "concurrencylimit", "concurrencylimits"},
+	Columns: []metav1.TableColumnDefinition{
 		col("Kind", false, "pool, queue, deployment (with a limit) or tag"),
 		col("Name", false, ""),
 		col("Slots", false, "runs in flight holding a slot / limit"),
@@ -172,8 +177,8 @@ var limitKind = &kindSpec{
 		col("Next Start", false, "when a tag's start rate lets the next run start"),
 		col("Holders", true, "the runs holding its slots, oldest first"),
 	},
-	rows: func(s *client.Snapshot) []row {
-		var out []row
+	Rows: func(s *client.Snapshot) []Row {
+		var out []Row
 		for _, l := range s.ViewLimits() {
 			st := limitStatusView{SlotsInUse: l.InUse, Waiting: l.Waiting}
 			oldest, names := "<none>", make([]string, len(l.Holders))
@@ -194,11 +199,11 @@ var limitKind = &kindSpec{
 				st.NextStartTime = &metav1.Time{Time: r.Next}
 				rate, next = r.Text(), r.NextText
 			}
-			out = append(out, row{
-				name:   l.Name,
-				labels: map[string]string{"kind": l.Kind},
-				cells:  []any{l.Kind, l.Name, slotsCell(l.InUse, l.Limit), fmt.Sprint(l.Waiting), oldest, rate, next, orNone(strings.Join(names, ","))},
-				obj:    object("ConcurrencyLimit", l.Name, s.Namespace, time.Time{}, nil, spec, st),
+			out = append(out, Row{
+				Name:   l.Name,
+				Labels: map[string]string{"kind": l.Kind},
+				Cells:  []any{l.Kind, l.Name, slotsCell(l.InUse, l.Limit), fmt.Sprint(l.Waiting), oldest, rate, next, orNone(strings.Join(names, ","))},
+				Object: object("ConcurrencyLimit", l.Name, s.Namespace, time.Time{}, nil, spec, st),
 			})
 		}
 		return out
