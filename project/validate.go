@@ -263,17 +263,15 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 			}
 		}
 	}
-	validateSchedules(e, fd, d)
+	validateSchedules(e, fd, d, l.parameterSchemas[d])
 }
 
 // validateSchedules checks each schedule of a deployment: its timing, its
 // catch-up policy, and its parameters merged over the deployment's against
 // the deployment's parameterSchema, as a run it fires will be checked.
-func validateSchedules(e *errs, fd *field.Path, d *v1alpha1.Deployment) {
-	var schema *ParameterSchema
-	if d.ParameterSchema != nil {
-		schema, _ = CompileParameterSchema(d.ParameterSchema) // its error is the deployment's
-	}
+// schema is that parameterSchema compiled, nil when the deployment has
+// none or it does not compile (an error of the deployment's own).
+func validateSchedules(e *errs, fd *field.Path, d *v1alpha1.Deployment, schema *ParameterSchema) {
 	for j, s := range d.Schedules {
 		fs := fd.Child("schedules").Index(j)
 		switch {
