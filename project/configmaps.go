@@ -177,6 +177,12 @@ func (in *Installed) QueueNames() []string {
 // format: the CLI, review and the reconciler all decode through it, so a
 // ConfigMap one of them accepts, all do.
 func DecodeConfigMap(cm *corev1.ConfigMap) (any, error) {
+	return DecodeConfigMapWith(cm, nil)
+}
+
+// DecodeConfigMapWith is DecodeConfigMap compiling parameterSchemas
+// through schemas, for a reader of many deployments at once.
+func DecodeConfigMapWith(cm *corev1.ConfigMap, schemas *SchemaCache) (any, error) {
 	switch cm.Labels[v1alpha1.LabelConfig] {
 	case v1alpha1.ConfigPool:
 		pool, err := v1alpha1.DecodePool(cm)
@@ -201,7 +207,7 @@ func DecodeConfigMap(cm *corev1.ConfigMap) (any, error) {
 		}
 		d := &InstalledDeployment{Deployment: *dep, ConfigMap: cm}
 		if d.ParameterSchema != nil {
-			if d.Params, err = CompileParameterSchema(d.ParameterSchema); err != nil {
+			if d.Params, err = schemas.Compile(d.ParameterSchema); err != nil {
 				return nil, fmt.Errorf("ConfigMap %s: %v", cm.Name, err)
 			}
 		}

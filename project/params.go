@@ -1,9 +1,11 @@
 package project
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -53,6 +55,46 @@ func (s *ParameterSchema) Validate(params map[string]any) error {
 		return fmt.Errorf("parameters do not match parameterSchema: %s", problemsText(err, "parameter"))
 	}
 	return nil
+}
+
+// SchemaCache compiles each distinct parameterSchema once, keyed by its
+// JSON: the deployments of a flow share the schema Prefect generates from
+// its signature, and compiling one costs more than everything else about
+// a deployment. Safe for concurrent use; the zero value is ready.
+type SchemaCache struct {
+	mu sync.Mutex
+	m  map[string]compiledSchema
+}
+
+type compiledSchema struct {
+	schema *ParameterSchema
+	err    error
+}
+
+// Compile is CompileParameterSchema, once per distinct schema; a nil
+// cache compiles every time.
+func (c *SchemaCache) Compile(schema map[string]any) (*ParameterSchema, error) {
+	if c == nil {
+		return CompileParameterSchema(schema)
+	}
+	key, err := json.Marshal(schema)
+	if err != nil {
+		return CompileParameterSchema(schema) // reports what JSON cannot hold
+	}
+	c.mu.Lock()
+	r, ok := c.m[string(key)]
+	c.mu.Unlock()
+	if ok {
+		return r.schema, r.err
+	}
+	r.schema, r.err = CompileParameterSchema(schema)
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]compiledSchema{}
+	}
+	c.m[string(key)] = r
+	c.mu.Unlock()
+	return r.schema, r.err
 }
 
 // problemsText is schema.Problems in one line, each problem naming what

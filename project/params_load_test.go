@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -53,5 +54,37 @@ func TestParameterSchemasCompiledOncePerLoad(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("want an error at %s, got %v", want, err)
 		}
+	}
+}
+
+// A SchemaCache shared by readers on several goroutines, as review's
+// decoding of a thousand deployment ConfigMaps is, gives one compiled
+// schema per distinct schema and the same error for the same bad one.
+func TestSchemaCacheConcurrent(t *testing.T) {
+	good := func() map[string]any {
+		return map[string]any{"type": "object", "properties": map[string]any{"n": map[string]any{"type": "integer"}}}
+	}
+	bad := func() map[string]any { return map[string]any{"type": "no such type"} }
+	c := &SchemaCache{}
+	first, err := c.Compile(good())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if s, err := c.Compile(good()); err != nil || s != first {
+				t.Errorf("got %p, %v: want the one compiled schema %p", s, err, first)
+			}
+			if s, err := c.Compile(bad()); err == nil || s != nil || !strings.Contains(err.Error(), "parameterSchema is not a valid JSON Schema") {
+				t.Errorf("a bad schema gave %v, %v", s, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := first.Validate(map[string]any{"n": "x"}); err == nil {
+		t.Fatal("the cached schema accepts what it should refuse")
 	}
 }

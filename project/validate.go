@@ -1,7 +1,6 @@
 package project
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"sort"
@@ -109,7 +108,7 @@ func (l *Loaded) validateDeployments(e *errs) {
 	validateNotifications(e, field.NewPath("notifications"), p.Notifications, projectTargets)
 	deployments := map[string]bool{}
 	cmNames := map[string]string{}
-	schemas := parameterSchemas{}
+	schemas := &SchemaCache{}
 	for i := range p.Deployments {
 		l.validateDeployment(e, i, deployments, cmNames, schemas)
 		d := &p.Deployments[i]
@@ -168,37 +167,13 @@ func (l *Loaded) validateStarts(e *errs, i int, known map[string]bool) {
 // Jobs their ServiceAccount (Prefect's name for it).
 const starterVariable = "service_account_name"
 
-// parameterSchemas are the parameterSchemas of a project compiled so far,
-// by their JSON: the deployments of a flow share the schema Prefect
-// generates from its signature, and compiling one is most of the work of
-// validating a deployment.
-type parameterSchemas map[string]compiledSchema
-
-type compiledSchema struct {
-	schema *ParameterSchema
-	err    error
-}
-
-func (c parameterSchemas) compile(schema map[string]any) (*ParameterSchema, error) {
-	key, err := json.Marshal(schema)
-	if err != nil {
-		return CompileParameterSchema(schema) // reports what JSON cannot hold
-	}
-	r, ok := c[string(key)]
-	if !ok {
-		r.schema, r.err = CompileParameterSchema(schema)
-		c[string(key)] = r
-	}
-	return r.schema, r.err
-}
-
 // validateParameters checks a deployment's parameterSchema and its
 // defaults against it, and keeps the compiled schema for its runs.
-func (l *Loaded) validateParameters(e *errs, fd *field.Path, d *v1alpha1.Deployment, schemas parameterSchemas) {
+func (l *Loaded) validateParameters(e *errs, fd *field.Path, d *v1alpha1.Deployment, schemas *SchemaCache) {
 	if d.ParameterSchema == nil {
 		return
 	}
-	sch, err := schemas.compile(d.ParameterSchema)
+	sch, err := schemas.Compile(d.ParameterSchema)
 	if err != nil {
 		e.add(fd.Child("parameterSchema").String(), "%v", err)
 		return
@@ -209,7 +184,7 @@ func (l *Loaded) validateParameters(e *errs, fd *field.Path, d *v1alpha1.Deploym
 	}
 }
 
-func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmNames map[string]string, schemas parameterSchemas) {
+func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmNames map[string]string, schemas *SchemaCache) {
 	d := &l.Deployments[i]
 	fd := field.NewPath("deployments").Index(i)
 	dnsLabel(e, fd.Child("flow").String(), d.Flow)

@@ -64,12 +64,13 @@ func readConfig(objs Objects, base *configSide) (*configSide, error) {
 		ptrs[i] = &cms[i]
 		keyOf[ptrs[i]] = keys[i]
 	}
+	schemas := &project.SchemaCache{}
 	decoded := decodeAll(ptrs, func(cm *corev1.ConfigMap) (any, error) {
 		k := keyOf[cm]
 		if v := base.same(k, objs[k], cm); v != nil {
 			return v, nil
 		}
-		return project.DecodeConfigMap(cm)
+		return project.DecodeConfigMapWith(cm, schemas)
 	})
 	s.in = project.ReadConfigWith(ptrs, func(cm *corev1.ConfigMap) (any, error) {
 		r := decoded[cm]
