@@ -41,15 +41,17 @@ func (o *Output) Write(dir string) error {
 			made[d] = true
 		}
 	}
-	errs := make([]error, len(paths))
-	parallel.Each(len(paths), func(i int) {
-		if old[i] != nil && bytes.Equal(old[i], o.Files[paths[i]]) {
-			return // leave mtimes alone when nothing changed
+	// One file at a time: threads creating files in one directory contend
+	// for it in the kernel, which spins, so writing a thousand new files
+	// from several threads takes no less time and much more CPU. Reading
+	// them (readExisting) does scale.
+	for i, p := range paths {
+		if old[i] != nil && bytes.Equal(old[i], o.Files[p]) {
+			continue // leave mtimes alone when nothing changed
 		}
-		errs[i] = os.WriteFile(filepath.Join(dir, filepath.FromSlash(paths[i])), o.Files[paths[i]], 0o644)
-	})
-	if err := errors.Join(errs...); err != nil {
-		return err
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(p)), o.Files[p], 0o644); err != nil {
+			return err
+		}
 	}
 	stale, err := o.staleFiles(dir, files)
 	if err != nil {
