@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,15 +31,11 @@ import (
 func (b *bench) largeRuns(ctx context.Context) error {
 	const n, size = 200, 900 << 10
 	fmt.Printf("large runs: %d run ConfigMaps of %d KiB\n", n, size>>10)
-	ns, err := b.cp.CreateNamespace(ctx, "bench-large")
+	p, err := b.installProject(ctx, "bench-large", throughputProject)
 	if err != nil {
 		return err
 	}
-	dir, _ := os.MkdirTemp(b.dir, "large-")
-	p, err := fixture.Install(ctx, b.client, ns, dir, throughputProject, nil)
-	if err != nil {
-		return err
-	}
+	ns, dir := p.Namespace, p.Dir
 	limit, err := renderedMemoryLimit(p.Output)
 	if err != nil {
 		return err

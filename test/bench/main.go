@@ -368,14 +368,8 @@ func (b *bench) burstWrites(n int, base, flows []burst) {
 // API server's own delay, which a dispatch pays at least once), p99 at
 // most a second.
 func latencyVerdict(p50, baseP50, p99 time.Duration) string {
-	met := func(ok bool) string {
-		if ok {
-			return "met"
-		}
-		return "missed"
-	}
 	return fmt.Sprintf("p50 ≤1.2× baseline p50 (%s): %s; p99 ≤1 s: %s",
-		dur(time.Duration(1.2*float64(baseP50))), met(float64(p50) <= 1.2*float64(baseP50)), met(p99 <= time.Second))
+		dur(time.Duration(1.2*float64(baseP50))), metOrMissed(float64(p50) <= 1.2*float64(baseP50)), metOrMissed(p99 <= time.Second))
 }
 
 // bareSide is a side of rounds that times n bare Jobs (baselineBurst).
@@ -559,15 +553,11 @@ func (b *bench) flowsBurst(ctx context.Context, n int, project string, settled f
 // reconciler for it with its metrics and profiles served on a free
 // address. The caller stops the reconciler.
 func (b *bench) startBurstReconciler(ctx context.Context, project string) (ns string, rec *fixture.Process, metricsAddr string, err error) {
-	ns, err = b.cp.CreateNamespace(ctx, "bench-flows")
+	p, err := b.installProject(ctx, "bench-flows", project)
 	if err != nil {
 		return "", nil, "", err
 	}
-	dir, _ := os.MkdirTemp(b.dir, "throughput-")
-	p, err := fixture.Install(ctx, b.client, ns, dir, project, nil)
-	if err != nil {
-		return "", nil, "", err
-	}
+	ns, dir := p.Namespace, p.Dir
 	metricsAddr = freeAddr()
 	kubeconfig, err := b.reconcilerKubeconfig(ctx, p)
 	if err != nil {
@@ -694,17 +684,29 @@ func (b *bench) steadyLatency(ctx context.Context) error {
 	return nil
 }
 
+// installProject renders flowsYAML into a fresh directory and installs it
+// in a fresh namespace named after prefix: the project's Namespace and Dir
+// say which.
+func (b *bench) installProject(ctx context.Context, prefix, flowsYAML string) (*fixture.Project, error) {
+	ns, err := b.cp.CreateNamespace(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp(b.dir, prefix+"-")
+	if err != nil {
+		return nil, err
+	}
+	return fixture.Install(ctx, b.client, ns, dir, flowsYAML, nil)
+}
+
 // install puts a project in a fresh namespace and starts a reconciler for
 // it, returning once the reconciler takes runs; stop ends it.
 func (b *bench) install(ctx context.Context, prefix, flowsYAML string, args ...string) (ns string, p *fixture.Project, rec *fixture.Process, stop func(), err error) {
-	if ns, err = b.cp.CreateNamespace(ctx, prefix); err != nil {
+	if p, err = b.installProject(ctx, prefix, flowsYAML); err != nil {
 		return
 	}
-	dir, _ := os.MkdirTemp(b.dir, prefix+"-")
-	if p, err = fixture.Install(ctx, b.client, ns, dir, flowsYAML, nil); err != nil {
-		return
-	}
-	if rec, err = fixture.StartReconciler(b.bin, dir, b.cp.Kubeconfig, ns, append(p.ReconcilerArgs(), args...)...); err != nil {
+	ns = p.Namespace
+	if rec, err = fixture.StartReconciler(b.bin, p.Dir, b.cp.Kubeconfig, ns, append(p.ReconcilerArgs(), args...)...); err != nil {
 		return
 	}
 	stop = func() { rec.Terminate(); <-rec.Done() }
@@ -809,15 +811,11 @@ func (b *bench) scale(ctx context.Context) error {
 // gives it, as an install would.
 func (b *bench) scaleAt(ctx context.Context, n int, target int64) error {
 	fmt.Printf("scale: %d runs waiting in a paused pool\n", n)
-	ns, err := b.cp.CreateNamespace(ctx, fmt.Sprintf("bench-scale-%d", n))
+	p, err := b.installProject(ctx, fmt.Sprintf("bench-scale-%d", n), strings.Replace(throughputProject, "concurrencyLimit: 100000\ndeployments", "concurrencyLimit: 10\ndeployments", 1))
 	if err != nil {
 		return err
 	}
-	dir, _ := os.MkdirTemp(b.dir, "scale-")
-	p, err := fixture.Install(ctx, b.client, ns, dir, strings.Replace(throughputProject, "concurrencyLimit: 100000\ndeployments", "concurrencyLimit: 10\ndeployments", 1), nil)
-	if err != nil {
-		return err
-	}
+	ns, dir := p.Namespace, p.Dir
 	pool := v1alpha1.PoolConfigMapName("bench")
 	if err := b.setPaused(ctx, ns, pool, true); err != nil {
 		return err
@@ -868,14 +866,10 @@ func (b *bench) scaleAt(ctx context.Context, n int, target int64) error {
 	}
 	resumePasses, resumeTime := passes(ctx, metrics)
 	resumePasses, resumeTime = resumePasses-intakePasses, resumeTime-intakeTime
-	verdict := "met"
-	if rss > target {
-		verdict = "missed"
-	}
 	b.add(row{
 		figure:   fmt.Sprintf("reconciler RSS, %d runs waiting (peak)", n),
 		baseline: mib(idleRSS), flows: fmt.Sprintf("%s (%s)", mib(rss), mib(peak)), ratio: "",
-		target: fmt.Sprintf("≤%s: %s (one run)", mib(target), verdict),
+		target: fmt.Sprintf("≤%s: %s (one run)", mib(target), metOrMissed(rss <= target)),
 		note: fmt.Sprintf("baseline: the same reconciler idle; %s as the rendered Deployment sets; CPU time %s idle, %s after taking in %d runs (created in %s, all Scheduled %s after the first create)",
 			strings.Join(env, " "), dur(idleCPU), dur(cpu), n, dur(created), dur(settled)),
 	})
@@ -932,7 +926,7 @@ func passes(ctx context.Context, url string) (int, time.Duration) {
 	var count int
 	var sum time.Duration
 	for _, l := range reconcilerSample(ctx, url, "flows_dispatch_pass_seconds_count ", "flows_dispatch_pass_seconds_sum ") {
-		f, _ := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
+		f := sampleValue(l)
 		if strings.HasPrefix(l, "flows_dispatch_pass_seconds_count") {
 			count = int(f)
 		} else {

@@ -253,10 +253,7 @@ func (s spread) verdict(target float64) string {
 	if s.n == 0 {
 		return "not measured"
 	}
-	v := "met"
-	if s.median > target {
-		v = "missed"
-	}
+	v := metOrMissed(s.median <= target)
 	switch {
 	case s.n == 1:
 		return v + " in one round (no spread)"
@@ -264,6 +261,14 @@ func (s spread) verdict(target float64) string {
 		return "within noise"
 	}
 	return v
+}
+
+// metOrMissed is a target's verdict when there is no spread to weigh.
+func metOrMissed(met bool) string {
+	if met {
+		return "met"
+	}
+	return "missed"
 }
 
 // idleNote sums up the machine before the rounds, for a figure's note: the

@@ -304,8 +304,7 @@ func waitWaiting(ctx context.Context, url string, n int, timeout time.Duration) 
 	for {
 		got := 0
 		for _, l := range reconcilerSample(ctx, url, `flows_runs{state="Scheduled"} `, `flows_runs{state="Late"} `) {
-			f, _ := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
-			got += int(f)
+			got += int(sampleValue(l))
 		}
 		if got == n {
 			return nil
@@ -430,6 +429,12 @@ func reconcilerSample(ctx context.Context, url string, prefixes ...string) []str
 		}
 	}
 	return out
+}
+
+// sampleValue is the value of a sample line reconcilerSample returned.
+func sampleValue(line string) float64 {
+	f, _ := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+	return f
 }
 
 // String lists the requests, resource by resource, for -v output.

@@ -71,15 +71,11 @@ const cliRounds = 20
 // the positions shown before each step.
 func (b *bench) visibility(ctx context.Context) error {
 	fmt.Println("visibility: 1,000 runs queued on mixed limits")
-	ns, err := b.cp.CreateNamespace(ctx, "bench-vis")
+	p, err := b.installProject(ctx, "bench-vis", visibilityProject)
 	if err != nil {
 		return err
 	}
-	dir, _ := os.MkdirTemp(b.dir, "vis-")
-	p, err := fixture.Install(ctx, b.client, ns, dir, visibilityProject, nil)
-	if err != nil {
-		return err
-	}
+	ns, dir := p.Namespace, p.Dir
 	held := v1alpha1.DeploymentConfigMapName("mix", "held")
 	if err := b.setPaused(ctx, ns, held, true); err != nil {
 		return err
@@ -442,18 +438,15 @@ func (b *bench) retained(ctx context.Context) error {
 	}
 	const waiting = 50
 	fmt.Printf("retained: %d finished runs, %d waiting\n", n, waiting)
-	ns, err := b.cp.CreateNamespace(ctx, "bench-keep")
-	if err != nil {
-		return err
-	}
 	var deployments strings.Builder
 	for d := range retainedDeployments {
 		fmt.Fprintf(&deployments, "  - {flow: keep, name: d%d, entrypoint: a.py:f, image: example.com/a:1, pool: keep}\n", d)
 	}
-	dir, _ := os.MkdirTemp(b.dir, "keep-")
-	if _, err := fixture.Install(ctx, b.client, ns, dir, strings.Replace(retainedProject, "DEPLOYMENTS", deployments.String(), 1), nil); err != nil {
+	project, err := b.installProject(ctx, "bench-keep", strings.Replace(retainedProject, "DEPLOYMENTS", deployments.String(), 1))
+	if err != nil {
 		return err
 	}
+	ns := project.Namespace
 	now, every := time.Now(), 7*24*time.Hour/time.Duration(n)
 	t0 := time.Now()
 	err = fixture.CreateConcurrently(n+waiting, 32, func(i int) error {
