@@ -37,7 +37,7 @@ unit:
 e2e: testbin build
 	KUBECTL_FLOWS_TESTBIN=$$(bash test/tools/build.sh 2>/dev/null | tail -1) \
 	  KUBECTL_FLOWS_BIN=$(CURDIR)/$(BIN) \
-	  $(GO) test -count=1 -timeout 20m ./test/...
+	  $(GO) test -count=1 -timeout 20m -parallel 4 ./test/...
 
 # make test prints how long it took and whether the control-plane binaries
 # had to be built first (cold) or were found in the cache (warm): CI's budget

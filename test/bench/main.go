@@ -938,7 +938,7 @@ func passes(ctx context.Context, url string) (int, time.Duration) {
 
 // saveHeap saves the reconciler's heap profile with n runs waiting.
 func (b *bench) saveHeap(ctx context.Context, metricsAddr string, n int) {
-	if heap, err := httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/heap"); err == nil {
+	if heap, err := httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/heap?gc=1"); err == nil {
 		_ = os.MkdirAll(b.out, 0o755)
 		pf := filepath.Join(b.out, fmt.Sprintf("reconciler-heap-%d.pprof", n))
 		_ = os.WriteFile(pf, heap, 0o644)

@@ -72,6 +72,7 @@ func waitAdmissionPolicy(t *testing.T, ctx context.Context, c kubernetes.Interfa
 // malformed run requests at creation and status or state writes by anyone
 // but the reconciler's ServiceAccount, and lets normal traffic through.
 func TestAdmissionPolicy(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t, cliProject, map[string]string{"template.json": testTemplate})
 	e.installRBAC(ctx) // the reconciler's ServiceAccount and Role

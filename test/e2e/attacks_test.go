@@ -43,6 +43,7 @@ deployments:
 // own credentials) against the real reconciler, and checks that it has no
 // effect or that the run is Rejected with a reason.
 func TestSubmitterAttacks(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t, attackProject, map[string]string{"template.json": testTemplate})
 	_, sub := e.bindUser(ctx, "flows-submitter", "mallory")

@@ -215,6 +215,7 @@ func (s *syncBuffer) String() string {
 // TestCLI drives every day-to-day command through kubectl's plugin
 // discovery against a running reconciler.
 func TestCLI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, cliProject, map[string]string{"template.json": testTemplate})
 	e.startReconciler("")
 	k := newCLI(t, e.dir)

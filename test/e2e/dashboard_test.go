@@ -60,6 +60,7 @@ deployments:
 // TestDashboard drives `kubectl flows dashboard` in a real headless
 // Chromium against a running reconciler.
 func TestDashboard(t *testing.T) {
+	t.Parallel()
 	browser := findBrowser(t)
 	e := newEnv(t, dashboardProject, map[string]string{"template.json": testTemplate})
 	e.startReconciler("")

@@ -26,6 +26,7 @@ import (
 // a namespace of its own, and the Flux objects left out (no Flux CRDs
 // here); neither touches config data.
 func TestFluxStagingEnvironment(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	root, err := harness.RepoRoot()

@@ -82,6 +82,7 @@ func releaseArchive(t *testing.T, dir, version string) (manifest, archive string
 // (and kubectl's) on PATH: the layout a krew user gets. A tampered archive
 // must be refused by krew's sha256 check.
 func TestKrewInstall(t *testing.T) {
+	t.Parallel()
 	kubectlKrew, _ := krewTools(t)
 	dir := t.TempDir()
 	mf, archive := releaseArchive(t, dir, "v0.0.0-e2e")
@@ -167,6 +168,7 @@ func TestKrewInstall(t *testing.T) {
 // selectors), and that krew.Validate, which `make dist` runs where krew is
 // not installed, rejects what krew's validator rejects.
 func TestKrewManifestValidates(t *testing.T) {
+	t.Parallel()
 	_, validator := krewTools(t)
 	dir := t.TempDir()
 	mf, _ := releaseArchive(t, dir, "v1.2.3")

@@ -22,6 +22,20 @@ var cp *harness.ControlPlane
 // binDir holds kubectl-flows and flows-reconciler as built from this tree.
 var binDir string
 
+// Every test has a namespace of its own on the one control plane, so the
+// tests that mostly wait (for pods, ticks, deliveries, a browser) call
+// t.Parallel and run together once the others are done: `make e2e` runs four
+// at a time, which took the package from about ten minutes to about six.
+// These stay serial: the bursts (TestBurstRespectsEveryLimit,
+// TestKillDuringBurst), which use the machine's cores and would only slow
+// each other; TestAPIServerRestartDuringBurst, which restarts the API server
+// every test shares; the real-node tests, which share one node; and the
+// tests whose assertions are windows of time (TestTagRateAcrossKill's rate
+// within 5%, TestBackOffFreesSlot's 2 s, TestRunTimeoutFromPodStart's
+// 9–13 s, TestNotifyFailedRun's and TestNotifySLAHeldPending's deliveries,
+// TestLeaderElection's lease, TestScheduleFiresOncePerTickAcrossRestart's
+// kill between ticks, TestWaitingPositions' order), which other tests' load
+// could push out.
 func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
 }

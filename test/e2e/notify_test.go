@@ -377,6 +377,7 @@ func scrapeSeries(t *testing.T, url string) promcheck.Series {
 // answers 503) and is killed with SIGKILL; the standby, once it leads,
 // delivers the notification from what the run's status owes.
 func TestNotifyAfterLeaderKilled(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t, notifyProject, map[string]string{"template.json": testTemplate})
 	hook := newReceiver(t)
@@ -420,6 +421,7 @@ func TestNotifyAfterLeaderKilled(t *testing.T) {
 // TestNotifyReceiverDown: the webhook's port is closed when the run fails
 // and for 10 s after; the notification arrives once it listens again.
 func TestNotifyReceiverDown(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t, notifyProject, map[string]string{"template.json": testTemplate})
 	hook := newReceiver(t)

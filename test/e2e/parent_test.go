@@ -55,6 +55,7 @@ var saTemplate = strings.NewReplacer(
 // unfinished children, and the ServiceAccount can do nothing but create and
 // read ConfigMaps.
 func TestRunsStartRuns(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t, parentProject, map[string]string{"template.json": saTemplate})
 	e.createRBAC(ctx, render.StartersFile)

@@ -70,6 +70,7 @@ func admitPod(ctx context.Context, ns, name string, tmpl corev1.PodTemplateSpec)
 // real Job from the default template gets its pod. A pod without the
 // template's securityContext is refused there, so the check is live.
 func TestPodSecurityRestricted(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	root, err := harness.RepoRoot()
 	must(t, err)
@@ -145,6 +146,7 @@ func TestPodSecurityRestricted(t *testing.T) {
 // refuses. The run ends Crashed with the refusal, the Job controller's
 // FailedCreate event, in its status rather than "no pod started".
 func TestPodRefusalCrashesRun(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t, `apiVersion: kubectl-flows.dev/v1alpha1
 kind: Project

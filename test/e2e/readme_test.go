@@ -51,6 +51,7 @@ var configDigest = regexp.MustCompile(`--config-digest=(sha256:[0-9a-f]+)`)
 // A line the test does not know how to run fails it, so the quick start
 // cannot grow a step no test runs.
 func TestReadmeQuickStart(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	browser := t.TempDir()

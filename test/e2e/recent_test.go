@@ -35,6 +35,7 @@ deployments:
 // shown waiting once the reconciler's first write has replaced them. The
 // CLI runs as the viewer.
 func TestGetRunsRecent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, recentProject, nil)
 	ctx := context.Background()
 	e.startReconciler("")

@@ -312,6 +312,7 @@ func TestLeaderElection(t *testing.T) {
 // TestMalformedRunsAreRejected: each kind of bad run request ends Rejected
 // with a reason naming the problem, while valid runs beside it complete.
 func TestMalformedRunsAreRejected(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t, `apiVersion: kubectl-flows.dev/v1alpha1
 kind: Project
@@ -408,6 +409,7 @@ deployments:
 // waiting reason shown before, and Cancelled for a Running run whose Job is
 // deleted.
 func TestFailuresCrashesAndCancel(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t, failureProject, map[string]string{"template.json": testTemplate})
 	e.startReconciler("")
@@ -469,6 +471,7 @@ func cancelRun(t *testing.T, ctx context.Context, ns, name string) {
 // TestDeploymentLimitCancelNew: at its limit, a CancelNew deployment
 // cancels new runs instead of queueing them.
 func TestDeploymentLimitCancelNew(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t, `apiVersion: kubectl-flows.dev/v1alpha1
 kind: Project
@@ -559,6 +562,7 @@ func sortTimes(ts []time.Time) {
 // ServiceAccount's own credentials through dispatch, failure, crash,
 // cancel and events, with no Forbidden error.
 func TestRenderedRBACIsEnough(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t, failureProject, map[string]string{"template.json": testTemplate})
 	kc := e.installRBAC(ctx)
@@ -591,6 +595,7 @@ func TestRenderedRBACIsEnough(t *testing.T) {
 // TestRetentionAndMetrics: finished runs beyond the pool's retention count
 // are deleted, and /metrics, /healthz and /readyz serve.
 func TestRetentionAndMetrics(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t, `apiVersion: kubectl-flows.dev/v1alpha1
 kind: Project

@@ -36,6 +36,7 @@ func examplePaths(t *testing.T, pattern string) []string {
 // real `kubectl apply -k` with strict server-side field validation, and
 // `kubectl kustomize` builds it.
 func TestExamplesApply(t *testing.T) {
+	t.Parallel()
 	for _, dir := range examplePaths(t, "deploy") {
 		t.Run(filepath.Base(filepath.Dir(dir)), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -56,6 +57,7 @@ func TestExamplesApply(t *testing.T) {
 // ConfigMap is a real Job: created as it is, it runs to Complete on a kwok
 // node.
 func TestPreviewJobCompletes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	root, err := harness.RepoRoot()
 	must(t, err)

@@ -85,6 +85,7 @@ deployments:
 // kill -9s of the reconciler while runs wait out their back-off. (The
 // issue asks for 200 runs; 40 keep the test under a minute here.)
 func TestEvictedRunsCompleteOnTheirSecondAttempt(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	e := newEnv(t, retriesProject, map[string]string{"template.json": testTemplate})
@@ -261,6 +262,7 @@ deployments:
 // after one attempt, another exit code is retried; a pod that never
 // starts (Crashed) is retried when on lists Crashed, and not otherwise.
 func TestRetryOutcomes(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	e := newEnv(t, outcomesProject, map[string]string{"template.json": testTemplate})

@@ -128,6 +128,7 @@ func waitUntil(t *testing.T, timeout time.Duration, cond func() bool, what func(
 // take the tick, and a tick whose run retention pruned does not fire
 // again, neither in the same reconciler nor after a kill -9 and restart.
 func TestScheduleAttacks(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	// The once-a-day tick, 25 to 85 s from now: after the reconciler has
 	// started and armed the schedule.

@@ -64,6 +64,7 @@ deployments:
 // parameters over the deployment's); a kill -9 and restart fires none of
 // them again.
 func TestScheduleCatchUp(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t, catchUpProject, map[string]string{"template.json": testTemplate})
 	ids := map[string]string{}

@@ -88,6 +88,7 @@ func cliFields(cm *corev1.ConfigMap) string {
 // work with nothing but the rendered flows-submitter Role, and the
 // submitter can change nothing else: no run, no config.
 func TestSubmitterCLI(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t, cliProject, map[string]string{"template.json": testTemplate})
 	e.startReconciler("")
@@ -155,6 +156,7 @@ func TestSubmitterCLI(t *testing.T) {
 
 // TestViewerCLI: flows-viewer reads and nothing more.
 func TestViewerCLI(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t, cliProject, map[string]string{"template.json": testTemplate})
 	e.createRun(ctx, "seen-1", "deployment: e2e/ok\n")
