@@ -13,14 +13,24 @@ func TestWriteLoad(t *testing.T) {
 		t.Fatal("slow before any write")
 	}
 	l.observe(400*time.Millisecond, t0)
-	if !l.slow(limit, t0) {
-		t.Fatal("one 400 ms write: not slow")
+	if l.slow(limit, t0) {
+		t.Fatal("one 400 ms write after a quiet spell: slow, want not yet")
 	}
-	if l.slow(-1, t0) {
+	now := t0
+	for i := 1; i < loadSamples; i++ {
+		if l.slow(limit, now) {
+			t.Fatalf("%d writes of 400 ms: slow, want %d first", i, loadSamples)
+		}
+		now = now.Add(10 * time.Millisecond)
+		l.observe(400*time.Millisecond, now)
+	}
+	if !l.slow(limit, now) {
+		t.Fatalf("%d writes of 400 ms: not slow", loadSamples)
+	}
+	if l.slow(-1, now) {
 		t.Fatal("a negative limit must never pause")
 	}
 	// Fast writes bring the average down, an eighth of the way each.
-	now := t0
 	for i := 0; i < 8; i++ {
 		now = now.Add(10 * time.Millisecond)
 		l.observe(10*time.Millisecond, now)
@@ -37,8 +47,9 @@ func TestWriteLoad(t *testing.T) {
 	}
 	// A slow average is forgotten once nothing has been written for a
 	// while: writes paused for it must be tried again.
-	l.observe(2*time.Second, now)
-	l.observe(2*time.Second, now)
+	for range 2 * loadSamples {
+		l.observe(2*time.Second, now)
+	}
 	if !l.slow(limit, now.Add(loadMemory)) {
 		t.Fatal("slow average forgotten too soon")
 	}

@@ -481,15 +481,22 @@ pools:
   - name: p
     baseJobTemplate: template.json
     jobVariables:
-      pod_annotations: {pod-complete.stage.kwok.x-k8s.io/delay: 3s}
+      pod_annotations: {pod-complete.stage.kwok.x-k8s.io/delay: 10s}
 deployments:
   - {flow: one, name: at-a-time, entrypoint: x.py:f, pool: p, concurrencyLimit: 1, collisionStrategy: CancelNew}
 `, map[string]string{"template.json": testTemplate})
 	e.startReconciler("")
 	e.createRun(ctx, "first", "deployment: one/at-a-time\n")
-	e.waitFor(ctx, 20*time.Second, "first to take its slot", func(m map[string]*v1alpha1.RunStatus) bool {
-		return m["first"].State.HoldsSlot()
-	})
+	// The slot is taken when first's Job is created. Its stored state may
+	// never say so: a loaded reconciler skips the progress writes
+	// (Pending) a run that simply starts would get.
+	must(t, harness.WaitFor(ctx, 20*time.Second, func(ctx context.Context) (bool, error) {
+		jobs, err := cp.Client.BatchV1().Jobs(e.ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		return len(jobs.Items) == 1 && !jobFinished(&jobs.Items[0]), nil
+	}))
 	e.createRun(ctx, "second", "deployment: one/at-a-time\n")
 	final := e.waitFor(ctx, 30*time.Second, "both to finish", allFinal(2))
 	if final["first"].State != v1alpha1.StateCompleted || final["second"].State != v1alpha1.StateCancelled ||
