@@ -25,7 +25,8 @@ var binDir string
 // Every test has a namespace of its own on the one control plane, so the
 // tests that mostly wait (for pods, ticks, deliveries, a browser) call
 // t.Parallel and run together once the others are done: `make e2e` runs four
-// at a time, which took the package from about ten minutes to about six.
+// at a time, which took the package from about ten and a half minutes to
+// about seven.
 // These stay serial: the bursts (TestBurstRespectsEveryLimit,
 // TestKillDuringBurst), which use the machine's cores and would only slow
 // each other; TestAPIServerRestartDuringBurst, which restarts the API server
