@@ -183,11 +183,13 @@ const (
 // FactoryOptions are the options of the informer factory of one cache:
 // the reconciler's namespace, the label that selects the cache's objects
 // and the transform that keeps only what the reconciler reads of them.
-func FactoryOptions(ns string, c Cache) []informers.SharedInformerOption {
+// state is the one the Controller is given (Options.State): the run cache
+// checks each run's signature as it takes the run in (State.trimRun).
+func FactoryOptions(ns string, c Cache, state *State) []informers.SharedInformerOption {
 	selector, transform := v1alpha1.LabelConfig, cache.TransformFunc(stripManagedFields)
 	switch c {
 	case RunCache:
-		selector, transform = v1alpha1.LabelRun+"=true", trimRun
+		selector, transform = v1alpha1.LabelRun+"=true", state.trimRun
 	case CancelCache:
 		selector, transform = v1alpha1.LabelCancelRequest+"=true", trimCancelRequest
 	case WorkCache:
@@ -455,8 +457,10 @@ func stripManagedFields(obj any) (any, error) {
 
 // trimRun keeps in the cache only what the reconciler reads of a run:
 // whoever may create a ConfigMap may make one of a megabyte, and two
-// hundred of those would otherwise fill the reconciler's memory.
-func trimRun(obj any) (any, error) {
+// hundred of those would otherwise fill the reconciler's memory. Its
+// signature is checked here, once per version, and kept as a verdict
+// (State.keepVerdict).
+func (s *State) trimRun(obj any) (any, error) {
 	cm, ok := obj.(*corev1.ConfigMap)
 	if !ok {
 		return stripManagedFields(obj)
@@ -481,6 +485,7 @@ func trimRun(obj any) (any, error) {
 		delete(cm.Data, v1alpha1.KeyStatus) // never the reconciler's: forged
 	}
 	keepRunMeta(cm)
+	s.keepVerdict(cm)
 	return cm, nil
 }
 

@@ -52,8 +52,9 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{t: t, client: fake.NewClientset(), now: testNow, rv: 100}
+	state := NewStateForTest([]byte("0123456789abcdef0123456789abcdef"))
 	factory := func(c Cache) informers.SharedInformerFactory {
-		return informers.NewSharedInformerFactoryWithOptions(f.client, 0, FactoryOptions(testNS, c)...)
+		return informers.NewSharedInformerFactoryWithOptions(f.client, 0, FactoryOptions(testNS, c, state)...)
 	}
 	work := factory(WorkCache)
 	f.inf = Informers{
@@ -67,7 +68,7 @@ func newFixture(t *testing.T) *fixture {
 		Namespace:             testNS,
 		StatusWriteQPS:        -1,
 		StatusWriteMaxLatency: -1,
-		State:                 NewStateForTest([]byte("0123456789abcdef0123456789abcdef")),
+		State:                 state,
 		Logger:                slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:                   func() time.Time { return f.now },
 	})
@@ -99,7 +100,7 @@ func (f *fixture) cache(objs ...runtime.Object) {
 		case *corev1.ConfigMap:
 			switch {
 			case o.Labels[v1alpha1.LabelRun] == "true":
-				trimmed, _ := trimRun(o)
+				trimmed, _ := f.c.state.trimRun(o)
 				err = f.inf.Runs.Informer().GetIndexer().Update(trimmed)
 				f.c.runChanged(trimmed, false)
 			case o.Labels[v1alpha1.LabelCancelRequest] == "true":

@@ -44,10 +44,16 @@ type State struct {
 	ns     string
 	key    []byte
 
-	signers   sync.Pool // of *signer under key
-	mu        sync.Mutex
-	secret    *corev1.Secret
-	schedules map[string]time.Time // schedule id -> last fired tick
+	signers sync.Pool // of *signer under key
+	// verified is what State.trimRun keeps of a signature it checked and
+	// found good, in place of the signature (see keepVerdict).
+	verified string
+	// verifiedOnly is the annotations of every cached run whose only one
+	// kept is its good signature: one map, shared.
+	verifiedOnly map[string]string
+	mu           sync.Mutex
+	secret       *corev1.Secret
+	schedules    map[string]time.Time // schedule id -> last fired tick
 }
 
 // LoadState reads the reconciler's state Secret, creating it with a new
@@ -84,7 +90,7 @@ func newState(client kubernetes.Interface, ns string, s *corev1.Secret) (*State,
 	if len(key) < 16 {
 		return nil, fmt.Errorf("state Secret %s/%s: %s is missing or shorter than 16 bytes; delete the Secret and the reconciler makes a new one (runs in flight are then taken as new)", ns, v1alpha1.StateSecretName, keySigningKey)
 	}
-	st := &State{client: client, ns: ns, key: key, secret: s, schedules: map[string]time.Time{}}
+	st := withVerdicts(&State{client: client, ns: ns, key: key, secret: s, schedules: map[string]time.Time{}})
 	if raw := s.Data[keySchedules]; len(raw) > 0 {
 		if err := json.Unmarshal(raw, &st.schedules); err != nil {
 			return nil, fmt.Errorf("state Secret %s/%s: %s: %v", ns, v1alpha1.StateSecretName, keySchedules, err)
@@ -95,7 +101,49 @@ func newState(client kubernetes.Interface, ns string, s *corev1.Secret) (*State,
 
 // NewStateForTest builds a State with a fixed key and no Secret behind it.
 func NewStateForTest(key []byte) *State {
-	return &State{key: key, schedules: map[string]time.Time{}}
+	return withVerdicts(&State{key: key, schedules: map[string]time.Time{}})
+}
+
+// withVerdicts gives s its verdict of a good signature: random, so that
+// no run written by anyone but this process's cache can carry it, and of
+// another length than a signature, so that it is never taken for one.
+func withVerdicts(s *State) *State {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	s.verified = "verified:" + base64.RawURLEncoding.EncodeToString(b)
+	s.verifiedOnly = map[string]string{v1alpha1.AnnotationSignature: s.verified}
+	return s
+}
+
+// unverified is what State.trimRun keeps of a signature it checked and
+// found bad: no signature's length, so trusted needs no HMAC to refuse it.
+const unverified = "unverified"
+
+// keepVerdict replaces a cached run's signature by the verdict on it. A
+// dispatch pass asks for the state of every waiting run (stateOf), an
+// HMAC each time otherwise; and ten thousand waiting runs whose one kept
+// annotation is a good signature share one map in place of ten thousand. The verdict holds for as long as the
+// cached version does: the labels and status it covers are the cache's,
+// and the next version is checked anew. Any other object (a Get, a test's
+// own) carries a real signature and is checked each time.
+func (s *State) keepVerdict(cm *corev1.ConfigMap) {
+	if s == nil {
+		return
+	}
+	if cm.Annotations[v1alpha1.AnnotationSignature] == "" {
+		return
+	}
+	// signed, not trusted: a verdict that reached the API server (it
+	// never does: every write signs afresh) is still no signature.
+	verdict := unverified
+	if s.signed(cm) {
+		verdict = s.verified
+	}
+	if len(cm.Annotations) == 1 && verdict == s.verified {
+		cm.Annotations = s.verifiedOnly
+		return
+	}
+	cm.Annotations[v1alpha1.AnnotationSignature] = verdict
 }
 
 // sign is the signature of a run's state and status.
@@ -140,6 +188,15 @@ func (s *State) signInto(sig *[sigLen]byte, uid types.UID, state v1alpha1.RunSta
 // trusted reports whether a run's stored state and status are the
 // reconciler's: signed by it, or not there at all (a new run).
 func (s *State) trusted(cm *corev1.ConfigMap) bool {
+	if cm.Annotations[v1alpha1.AnnotationSignature] == s.verified {
+		return true // checked as the cache took it in: keepVerdict
+	}
+	return s.signed(cm)
+}
+
+// signed is trusted for a run as stored: its signature checked, the
+// verdict of keepVerdict not taken.
+func (s *State) signed(cm *corev1.ConfigMap) bool {
 	label, status := cm.Labels[v1alpha1.LabelState], cm.Data[v1alpha1.KeyStatus]
 	sig := cm.Annotations[v1alpha1.AnnotationSignature]
 	if sig == "" {
@@ -181,9 +238,10 @@ func (s *State) lastFired(id string) time.Time {
 	return s.schedules[id]
 }
 
-// fired records a schedule's tick durably, before its run is created: a
-// tick recorded whose run create then failed is lost (the next tick
-// comes), never fired twice. ids no longer live are dropped.
+// fired records a schedule's tick durably, once its run is created (the
+// CronJob controller's order): a reconciler stopped in between fires the
+// tick again and finds its run there (fireSchedule), so a tick is neither
+// lost nor fired twice. ids no longer live are dropped.
 func (s *State) fired(ctx context.Context, id string, tick time.Time, live map[string]bool) error {
 	return s.updateSchedules(ctx, live, func(m map[string]time.Time) {
 		m[id] = tick.UTC()

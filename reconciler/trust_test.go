@@ -19,7 +19,7 @@ func TestStoredStateTrustedOnlyWhenSigned(t *testing.T) {
 	other := NewStateForTest([]byte("fedcba9876543210fedcba9876543210"))
 	status := "state: Completed\n"
 	run := func(label, st, sig string) *corev1.ConfigMap {
-		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "r", UID: "uid-1", Labels: map[string]string{}, Annotations: map[string]string{}}, Data: map[string]string{}}
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "r", UID: "uid-1", Labels: map[string]string{}, Annotations: map[string]string{}}, Data: map[string]string{v1alpha1.KeyRun: "deployment: a/b\n"}}
 		if label != "" {
 			cm.Labels[v1alpha1.LabelState] = label
 		}
@@ -35,18 +35,71 @@ func TestStoredStateTrustedOnlyWhenSigned(t *testing.T) {
 		name string
 		cm   *corev1.ConfigMap
 		want v1alpha1.RunState
+		// cachedOnly: the case is one of a run the cache took in, its
+		// verdict written by a submitter; as stored it cannot be.
+		cachedOnly bool
 	}{
-		{"new run", run("", "", ""), ""},
-		{"signed", run("Completed", status, s.sign("uid-1", v1alpha1.StateCompleted, status)), v1alpha1.StateCompleted},
-		{"forged label, no signature", run("Completed", status, ""), ""},
-		{"label only, no status", run("Completed", "", ""), ""},
-		{"signature of another key", run("Completed", status, other.sign("uid-1", v1alpha1.StateCompleted, status)), ""},
-		{"signature of another run", run("Completed", status, s.sign("uid-2", v1alpha1.StateCompleted, status)), ""},
-		{"label changed after signing", run("Completed", status, s.sign("uid-1", v1alpha1.StateRunning, status)), ""},
-		{"status changed after signing", run("Completed", "state: Completed\nendTime: 2099-01-01T00:00:00Z\n", s.sign("uid-1", v1alpha1.StateCompleted, status)), ""},
+		{"new run", run("", "", ""), "", false},
+		{"signed", run("Completed", status, s.sign("uid-1", v1alpha1.StateCompleted, status)), v1alpha1.StateCompleted, false},
+		{"forged label, no signature", run("Completed", status, ""), "", false},
+		{"label only, no status", run("Completed", "", ""), "", false},
+		{"signature of another key", run("Completed", status, other.sign("uid-1", v1alpha1.StateCompleted, status)), "", false},
+		{"signature of another run", run("Completed", status, s.sign("uid-2", v1alpha1.StateCompleted, status)), "", false},
+		{"label changed after signing", run("Completed", status, s.sign("uid-1", v1alpha1.StateRunning, status)), "", false},
+		{"status changed after signing", run("Completed", "state: Completed\nendTime: 2099-01-01T00:00:00Z\n", s.sign("uid-1", v1alpha1.StateCompleted, status)), "", false},
+		{"another process's verdict", run("Completed", status, other.verified), "", false},
+		{"this process's verdict, forged", run("Completed", status, s.verified), "", true},
+		{"the verdict refusing, forged", run("Completed", status, unverified), "", false},
 	} {
-		if got := s.stateOf(tc.cm); got != tc.want {
+		if got := s.stateOf(tc.cm); got != tc.want && !tc.cachedOnly {
 			t.Errorf("%s: stateOf = %q, want %q", tc.name, got, tc.want)
+		}
+		// The cache keeps a verdict for the signature: the same answer,
+		// and no signature a run could carry in.
+		obj, err := s.trimRun(tc.cm.DeepCopy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cached := obj.(*corev1.ConfigMap)
+		if got := s.stateOf(cached); got != tc.want {
+			t.Errorf("%s, as cached: stateOf = %q, want %q", tc.name, got, tc.want)
+		}
+		if sig := cached.Annotations[v1alpha1.AnnotationSignature]; sig != "" && sig != s.verified && sig != unverified {
+			t.Errorf("%s, as cached: signature %q kept, want a verdict", tc.name, sig)
+		}
+	}
+}
+
+// Runs whose one kept annotation is a good signature share one map.
+func TestVerdictsShareAnnotations(t *testing.T) {
+	s := NewStateForTest([]byte("0123456789abcdef0123456789abcdef"))
+	status := "state: Scheduled\n"
+	cached := func(uid types.UID, extra map[string]string) *corev1.ConfigMap {
+		a := map[string]string{v1alpha1.AnnotationSignature: s.sign(uid, v1alpha1.StateScheduled, status)}
+		for k, v := range extra {
+			a[k] = v
+		}
+		obj, err := s.trimRun(&corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: string(uid), UID: uid, Annotations: a,
+				Labels: map[string]string{v1alpha1.LabelRun: "true", v1alpha1.LabelState: "Scheduled"}},
+			Data: map[string]string{v1alpha1.KeyRun: "deployment: a/b\n", v1alpha1.KeyStatus: status},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return obj.(*corev1.ConfigMap)
+	}
+	a, b := cached("uid-a", nil), cached("uid-b", map[string]string{"team": "x"})
+	c := cached("uid-c", map[string]string{v1alpha1.AnnotationCancel: "by someone"})
+	if reflect.ValueOf(a.Annotations).Pointer() != reflect.ValueOf(b.Annotations).Pointer() {
+		t.Error("two runs with only a good signature kept: annotations not shared")
+	}
+	if reflect.ValueOf(a.Annotations).Pointer() == reflect.ValueOf(c.Annotations).Pointer() || c.Annotations[v1alpha1.AnnotationCancel] != "by someone" {
+		t.Errorf("a run with a cancel: annotations %v shared or lost", c.Annotations)
+	}
+	for _, cm := range []*corev1.ConfigMap{a, b, c} {
+		if s.stateOf(cm) != v1alpha1.StateScheduled {
+			t.Errorf("%s: not trusted as cached", cm.Name)
 		}
 	}
 }
@@ -137,7 +190,7 @@ func TestTrimRunDropsWhatItRefuses(t *testing.T) {
 		{"immutable", &corev1.ConfigMap{Immutable: &yes, Data: map[string]string{v1alpha1.KeyRun: "deployment: a/b\n", v1alpha1.KeyStatus: "state: Completed\n"}}, "immutable", 0},
 		{"huge forged status", &corev1.ConfigMap{Data: map[string]string{v1alpha1.KeyRun: "deployment: a/b\n", v1alpha1.KeyStatus: strings.Repeat("x", 300<<10)}}, "", 1},
 	} {
-		obj, err := trimRun(tc.cm)
+		obj, err := (*State)(nil).trimRun(tc.cm)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,7 +218,7 @@ func TestTrimRunKeepsOnlyWhatTheReconcilerReads(t *testing.T) {
 		},
 		Data: map[string]string{v1alpha1.KeyRun: "deployment: a/b\n", v1alpha1.KeyStatus: "state: Scheduled\n"},
 	}
-	obj, err := trimRun(cm)
+	obj, err := (*State)(nil).trimRun(cm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +290,7 @@ func TestSharedLabelsKeepEachRunsTrust(t *testing.T) {
 		if sig != "" {
 			cm.Annotations[v1alpha1.AnnotationSignature] = sig
 		}
-		obj, err := trimRun(cm)
+		obj, err := s.trimRun(cm)
 		if err != nil {
 			t.Fatal(err)
 		}

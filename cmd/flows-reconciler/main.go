@@ -159,7 +159,7 @@ func run(o options) error {
 	// (reconciler.FactoryOptions); the Jobs and their pods share one.
 	var factories []informers.SharedInformerFactory
 	factory := func(c reconciler.Cache) informers.SharedInformerFactory {
-		f := informers.NewSharedInformerFactoryWithOptions(client, 0, reconciler.FactoryOptions(o.namespace, c)...)
+		f := informers.NewSharedInformerFactoryWithOptions(client, 0, reconciler.FactoryOptions(o.namespace, c, state)...)
 		factories = append(factories, f)
 		return f
 	}
