@@ -839,6 +839,7 @@ func (b *bench) scaleAt(ctx context.Context, n int, target int64) error {
 	if err != nil {
 		return err
 	}
+	idleSplit := rssSplit(rec.Cmd.Process.Pid)
 	stopProfile := b.profileDuring(n, fmt.Sprintf("reconciler-scale-%d-cpu", n), func(seconds string) ([]byte, error) {
 		return httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/profile?seconds="+seconds)
 	})
@@ -848,6 +849,7 @@ func (b *bench) scaleAt(ctx context.Context, n int, target int64) error {
 	}
 	stopProfile()
 	printMemory(ctx, metrics)
+	split := rssSplit(rec.Cmd.Process.Pid)
 	intakePasses, intakeTime := passes(ctx, metrics)
 	rss, cpu, err := procUsage(rec.Cmd.Process.Pid)
 	if err != nil {
@@ -870,8 +872,8 @@ func (b *bench) scaleAt(ctx context.Context, n int, target int64) error {
 		figure:   fmt.Sprintf("reconciler RSS, %d runs waiting (peak)", n),
 		baseline: mib(idleRSS), flows: fmt.Sprintf("%s (%s)", mib(rss), mib(peak)), ratio: "",
 		target: fmt.Sprintf("≤%s: %s (one run)", mib(target), metOrMissed(rss <= target)),
-		note: fmt.Sprintf("baseline: the same reconciler idle; %s as the rendered Deployment sets; CPU time %s idle, %s after taking in %d runs (created in %s, all Scheduled %s after the first create)",
-			strings.Join(env, " "), dur(idleCPU), dur(cpu), n, dur(created), dur(settled)),
+		note: fmt.Sprintf("baseline: the same reconciler idle; %s as the rendered Deployment sets; made of %s idle, %s with the runs waiting; CPU time %s idle, %s after taking in %d runs (created in %s, all Scheduled %s after the first create)",
+			strings.Join(env, " "), idleSplit, split, dur(idleCPU), dur(cpu), n, dur(created), dur(settled)),
 	})
 	b.add(row{
 		figure:   fmt.Sprintf("first Job after resuming a pool with %d waiting", n),

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -216,6 +217,18 @@ func procUsage(pid int) (rss int64, cpu time.Duration, err error) {
 	const ticks = 100 // USER_HZ on Linux
 	cpu = time.Duration(utime+stime) * time.Second / ticks
 	return rss, cpu, nil
+}
+
+// rssSplit says what a process's resident memory is made of: its
+// anonymous pages (the Go heap, stacks and runtime) and the pages of its
+// binary and other files it has touched.
+func rssSplit(pid int) string {
+	anon, err1 := procStatus(pid, "RssAnon")
+	file, err2 := procStatus(pid, "RssFile")
+	if err := errors.Join(err1, err2); err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("RssAnon %s, RssFile %s", mib(anon), mib(file))
 }
 
 // peakRSS is the most resident memory a process has had (VmHWM).
