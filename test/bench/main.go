@@ -824,6 +824,10 @@ func (b *bench) scaleAt(ctx context.Context, n int, target int64) error {
 	if err != nil {
 		return err
 	}
+	limit, err := renderedMemoryLimit(p.Output)
+	if err != nil {
+		return err
+	}
 	metricsAddr := freeAddr()
 	metrics := "http://" + metricsAddr + "/metrics"
 	rec, err := fixture.StartReconcilerWithEnv(b.bin, dir, b.cp.Kubeconfig, ns, env, append(p.ReconcilerArgs(), "--metrics-bind-address="+metricsAddr, "--enable-pprof")...)
@@ -843,7 +847,9 @@ func (b *bench) scaleAt(ctx context.Context, n int, target int64) error {
 	stopProfile := b.profileDuring(n, fmt.Sprintf("reconciler-scale-%d-cpu", n), func(seconds string) ([]byte, error) {
 		return httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/profile?seconds="+seconds)
 	})
+	overLimit := watchLimit(ctx, rec.Cmd.Process.Pid, limit, metrics)
 	created, settled, err := b.createWaiting(ctx, ns, n, metrics)
+	passed := overLimit.passedAt(limit)
 	if err != nil {
 		return fmt.Errorf("%w (reconciler log %s)", err, rec.Log)
 	}
@@ -872,8 +878,8 @@ func (b *bench) scaleAt(ctx context.Context, n int, target int64) error {
 		figure:   fmt.Sprintf("reconciler RSS, %d runs waiting (peak)", n),
 		baseline: mib(idleRSS), flows: fmt.Sprintf("%s (%s)", mib(rss), mib(peak)), ratio: "",
 		target: fmt.Sprintf("≤%s: %s (one run)", mib(target), metOrMissed(rss <= target)),
-		note: fmt.Sprintf("baseline: the same reconciler idle; %s as the rendered Deployment sets; made of %s idle, %s with the runs waiting; CPU time %s idle, %s after taking in %d runs (created in %s, all Scheduled %s after the first create)",
-			strings.Join(env, " "), idleSplit, split, dur(idleCPU), dur(cpu), n, dur(created), dur(settled)),
+		note: fmt.Sprintf("baseline: the same reconciler idle; %s as the rendered Deployment sets; made of %s idle, %s with the runs waiting; %s; CPU time %s idle, %s after taking in %d runs (created in %s, all Scheduled %s after the first create)",
+			strings.Join(env, " "), idleSplit, split, passed, dur(idleCPU), dur(cpu), n, dur(created), dur(settled)),
 	})
 	b.add(row{
 		figure:   fmt.Sprintf("first Job after resuming a pool with %d waiting", n),

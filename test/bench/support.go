@@ -315,10 +315,7 @@ func waitReconciling(ctx context.Context, p *fixture.Process) error {
 func waitWaiting(ctx context.Context, url string, n int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		got := 0
-		for _, l := range reconcilerSample(ctx, url, `flows_runs{state="Scheduled"} `, `flows_runs{state="Late"} `) {
-			got += int(sampleValue(l))
-		}
+		got := waitingCount(ctx, url)
 		if got == n {
 			return nil
 		}
@@ -331,6 +328,56 @@ func waitWaiting(ctx context.Context, url string, n int, timeout time.Duration) 
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// waitingCount is the number of runs the reconciler counts waiting, as of
+// its last dispatch pass.
+func waitingCount(ctx context.Context, url string) int {
+	got := 0
+	for _, l := range reconcilerSample(ctx, url, `flows_runs{state="Scheduled"} `, `flows_runs{state="Late"} `) {
+		got += int(sampleValue(l))
+	}
+	return got
+}
+
+// limitWatch follows a reconciler's peak RSS while it takes runs in, and
+// keeps how many runs it counted waiting when the peak first passed a
+// memory limit: where a container under that limit would have been killed.
+type limitWatch struct {
+	stop, done chan struct{}
+	at         int // runs waiting when the peak passed the limit; -1 if it did not
+}
+
+// watchLimit samples every half second until stop is called.
+func watchLimit(ctx context.Context, pid int, limit int64, metrics string) *limitWatch {
+	w := &limitWatch{stop: make(chan struct{}), done: make(chan struct{}), at: -1}
+	go func() {
+		defer close(w.done)
+		for {
+			if peak, err := peakRSS(pid); err == nil && peak > limit {
+				w.at = waitingCount(ctx, metrics)
+				return
+			}
+			select {
+			case <-w.stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}()
+	return w
+}
+
+// passedAt stops the watch and says where the peak passed the limit.
+func (w *limitWatch) passedAt(limit int64) string {
+	close(w.stop)
+	<-w.done
+	if w.at < 0 {
+		return fmt.Sprintf("the peak stayed under the rendered memory limit (%s)", mib(limit))
+	}
+	return fmt.Sprintf("the peak passed the rendered memory limit (%s) with %d runs counted waiting (sampled every 0.5 s; the count is the last pass's)", mib(limit), w.at)
 }
 
 // cpuNames are the processes whose CPU time the throughput figures split
