@@ -849,7 +849,7 @@ func (b *bench) scaleAt(ctx context.Context, n int, target int64) error {
 	})
 	overLimit := watchLimit(ctx, rec.Cmd.Process.Pid, limit, metrics)
 	created, settled, err := b.createWaiting(ctx, ns, n, metrics)
-	passed := overLimit.passedAt(limit)
+	passed := overLimit.passedAt()
 	if err != nil {
 		return fmt.Errorf("%w (reconciler log %s)", err, rec.Log)
 	}

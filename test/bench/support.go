@@ -344,13 +344,14 @@ func waitingCount(ctx context.Context, url string) int {
 // keeps how many runs it counted waiting when the peak first passed a
 // memory limit: where a container under that limit would have been killed.
 type limitWatch struct {
+	limit      int64
 	stop, done chan struct{}
 	at         int // runs waiting when the peak passed the limit; -1 if it did not
 }
 
 // watchLimit samples every half second until stop is called.
 func watchLimit(ctx context.Context, pid int, limit int64, metrics string) *limitWatch {
-	w := &limitWatch{stop: make(chan struct{}), done: make(chan struct{}), at: -1}
+	w := &limitWatch{limit: limit, stop: make(chan struct{}), done: make(chan struct{}), at: -1}
 	go func() {
 		defer close(w.done)
 		for {
@@ -371,13 +372,13 @@ func watchLimit(ctx context.Context, pid int, limit int64, metrics string) *limi
 }
 
 // passedAt stops the watch and says where the peak passed the limit.
-func (w *limitWatch) passedAt(limit int64) string {
+func (w *limitWatch) passedAt() string {
 	close(w.stop)
 	<-w.done
 	if w.at < 0 {
-		return fmt.Sprintf("the peak stayed under the rendered memory limit (%s)", mib(limit))
+		return fmt.Sprintf("the peak stayed under the rendered memory limit (%s)", mib(w.limit))
 	}
-	return fmt.Sprintf("the peak passed the rendered memory limit (%s) with %d runs counted waiting (sampled every 0.5 s; the count is the last pass's)", mib(limit), w.at)
+	return fmt.Sprintf("the peak passed the rendered memory limit (%s) with %d runs counted waiting (sampled every 0.5 s; the count is the last pass's)", mib(w.limit), w.at)
 }
 
 // cpuNames are the processes whose CPU time the throughput figures split
