@@ -34,19 +34,10 @@ func Marshal(v any) ([]byte, error) {
 	return marshalDecoded(obj)
 }
 
-// marshalDecoded encodes a decoded value, its long multi-line strings
-// written by writeLiterals.
+// marshalDecoded encodes a decoded value: by emit, or by yaml.v2 where
+// emit gives up.
 func marshalDecoded(v any) ([]byte, error) {
-	var blocks []string
-	short, _ := withPlaceholders(v, &blocks)
-	if len(blocks) == 0 {
-		return yamlv2.Marshal(v)
-	}
-	out, err := yamlv2.Marshal(short)
-	if err != nil {
-		return nil, err
-	}
-	if b, ok := writeLiterals(out, blocks); ok {
+	if b, ok := emit(v); ok {
 		return b, nil
 	}
 	return yamlv2.Marshal(v)
