@@ -15,11 +15,16 @@ import (
 // microsecond on each. The values render and the reconciler encode are
 // decoded JSON (maps, lists, strings, numbers, booleans, null), whose
 // layout in yaml.v2's block style is fixed: emit writes those directly.
-// What it cannot be sure to write as yaml.v2 would (a string it
-// would fold at the 80th column, quote with escapes or write as a block
-// with indicators, a key it would not write as a simple key) makes it give
-// up, and Marshal hands the whole value to yaml.v2. The tests compare the
-// two on random documents.
+// It holds no quoting rules of its own: a string is written plain where
+// its bytes alone show yaml.v2 would (plainString), and otherwise in the
+// form yaml.v2 gives it as a document of its own (askYAML), taken only when
+// that is the string itself or the string in quotes. What it cannot be
+// sure to write as yaml.v2 would (a string yaml.v2 would fold at the 80th
+// column, escape or write as a block with indicators, a key it would not
+// write as a simple key, keys its order does not order strictly) makes it
+// give up, and Marshal hands the whole value to yaml.v2. The tests compare
+// the two on random documents in every run of the suite, so a yaml.v2 that
+// wrote otherwise would fail them.
 
 // bestWidth is the column past which yaml.v2 breaks a scalar at a space.
 const bestWidth = 80
