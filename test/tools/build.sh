@@ -57,9 +57,28 @@ kube_ldflags=""
 for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 	kube_ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 done
-build kube-apiserver bash -c "cd '$here/kube' && go build -ldflags \"$kube_ldflags\" -o '$cache/kube-apiserver.tmp' k8s.io/kubernetes/cmd/kube-apiserver && mv '$cache/kube-apiserver.tmp' '$cache/kube-apiserver'"
-build kube-controller-manager bash -c "cd '$here/kube' && go build -ldflags \"$kube_ldflags\" -o '$cache/kube-controller-manager.tmp' k8s.io/kubernetes/cmd/kube-controller-manager && mv '$cache/kube-controller-manager.tmp' '$cache/kube-controller-manager'"
-build kube-scheduler bash -c "cd '$here/kube' && go build -ldflags \"$kube_ldflags\" -o '$cache/kube-scheduler.tmp' k8s.io/kubernetes/cmd/kube-scheduler && mv '$cache/kube-scheduler.tmp' '$cache/kube-scheduler'"
+# The Kubernetes binaries come from one module and share most of their
+# packages, so the missing ones are built by one `go build`: its scheduler
+# keeps both cores busy across all of them, where one build per binary idles
+# a core during each long link. kubectl of the same version is among them:
+# envtest wants one beside etcd and kube-apiserver, and the end-to-end tests
+# drive plugin discovery and `apply -k` through it. The kubelet is the
+# harness's real node (Options.RealNode, flows-cluster up --real-node): it
+# runs real containers through a containerd the harness starts beside it
+# (Debian's containerd, runc and containernetworking-plugins).
+kube=()
+for name in kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet; do
+	if [ -x "$cache/$name" ] && versioned "$name"; then continue; fi
+	kube+=("$name")
+	echo ">> building $name (cold: this takes minutes, once)" >&2
+done
+if [ ${#kube[@]} -gt 0 ]; then
+	start=$SECONDS
+	rm -rf "$cache/.kube"
+	(cd "$here/kube" && go build -ldflags "$kube_ldflags" -o "$cache/.kube/" "${kube[@]/#/k8s.io/kubernetes/cmd/}")
+	for name in "${kube[@]}"; do mv "$cache/.kube/$name" "$cache/$name"; done
+	echo ">> built ${kube[*]} in $((SECONDS - start))s" >&2
+fi
 build etcd bash -c "cd '$here/etcd' && go build -o '$cache/etcd.tmp' . && mv '$cache/etcd.tmp' '$cache/etcd'"
 build kwok bash -c "mkdir -p '$cache/.kwok' && GOBIN='$cache/.kwok' go install sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION && mv '$cache/.kwok/kwok' '$cache/kwok'"
 
@@ -72,13 +91,6 @@ if [ ! -d "$cache/stages" ]; then
 	mv "$cache/stages.tmp" "$cache/stages"
 fi
 
-# kubectl of the same version: envtest wants one beside etcd and kube-apiserver,
-# and the end-to-end tests drive plugin discovery and `apply -k` through it.
-build kubectl bash -c "cd '$here/kube' && go build -ldflags \"$kube_ldflags\" -o '$cache/kubectl.tmp' k8s.io/kubernetes/cmd/kubectl && mv '$cache/kubectl.tmp' '$cache/kubectl'"
-# The kubelet of the harness's real node (Options.RealNode, flows-cluster up
-# --real-node): it runs real containers through a containerd the harness
-# starts beside it (Debian's containerd, runc and containernetworking-plugins).
-build kubelet bash -c "cd '$here/kube' && go build -ldflags \"$kube_ldflags\" -o '$cache/kubelet.tmp' k8s.io/kubernetes/cmd/kubelet && mv '$cache/kubelet.tmp' '$cache/kubelet'"
 # krew, built from its module like the rest, for the end-to-end test that
 # installs the plugin with the real `kubectl krew install` and checks the
 # krew-index manifest with krew's own validate-krew-manifest (test/e2e/
