@@ -42,10 +42,16 @@ versioned() {
 	esac
 }
 
+# stale NAME: whether $cache/NAME must be (re)built; says so when it must
+# (make test counts these lines to tell a cold run from a warm one).
+stale() {
+	if [ -x "$cache/$1" ] && versioned "$1"; then return 1; fi
+	echo ">> building $1 (cold: this takes minutes, once)" >&2
+}
+
 build() { # name, then the command that builds it into $cache/$name
 	local name=$1; shift
-	if [ -x "$cache/$name" ] && versioned "$name"; then return; fi
-	echo ">> building $name (cold: this takes minutes, once)" >&2
+	stale "$name" || return 0
 	local start=$SECONDS
 	"$@"
 	echo ">> built $name in $((SECONDS - start))s" >&2
@@ -68,9 +74,7 @@ done
 # (Debian's containerd, runc and containernetworking-plugins).
 kube=()
 for name in kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet; do
-	if [ -x "$cache/$name" ] && versioned "$name"; then continue; fi
-	kube+=("$name")
-	echo ">> building $name (cold: this takes minutes, once)" >&2
+	if stale "$name"; then kube+=("$name"); fi
 done
 if [ ${#kube[@]} -gt 0 ]; then
 	start=$SECONDS
