@@ -26,7 +26,7 @@ kwok's fake nodes.
 
 The first run builds the control plane (etcd, kube-apiserver,
 kube-controller-manager, kube-scheduler, kwok, kubectl, kubelet) from Go
-modules: about 10 minutes on 2 cores, printing a line per binary as it goes.
+modules: 10 to 20 minutes on 2 cores, printing a line per binary as it goes.
 It is cached under ~/.cache/kubectl-flows; later runs start in seconds.
 EOF2
 
