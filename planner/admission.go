@@ -89,9 +89,11 @@ func Admit(cfg *project.Installed, defaults map[string]*ResolvedValues, ns strin
 	// A run with no values of its own validates and resolves as every such
 	// run of its deployment does: that is worked out once per pass and the
 	// runs share it (read only), so ten thousand waiting runs cost one
-	// resolve and no copies.
+	// resolve and no copies. Those with no tags of their own either share
+	// their admission with the runs scheduled for the same time.
 	var base *ResolvedValues
-	if len(req.Parameters) == 0 && len(req.JobVariables) == 0 && req.Timeout == nil {
+	own := len(req.Parameters) > 0 || len(req.JobVariables) > 0 || req.Timeout != nil
+	if !own {
 		var ok bool
 		if base, ok = defaults[d.FullName()]; !ok {
 			base = resolveValues(ns, cm, d, pool, &v1alpha1.RunRequest{})
@@ -103,19 +105,27 @@ func Admit(cfg *project.Installed, defaults map[string]*ResolvedValues, ns strin
 	if base.rej != nil {
 		return nil, base.rej, nil
 	}
-	return &Admission{
-		Deployment: d,
-		Pool:       pool,
-		Slots:      SlotsOf(pool.Name, d.Queue, d.FullName(), tags),
-		Scheduled:  scheduled,
-		Run:        base.run,
-	}, nil, nil
+	if own || len(req.Tags) > 0 {
+		return &Admission{Deployment: d, Pool: pool, Slots: SlotsOf(pool.Name, d.Queue, d.FullName(), tags), Scheduled: scheduled, Run: base.run}, nil, nil
+	}
+	a := base.admitted[scheduled.UnixNano()]
+	if a == nil {
+		a = &Admission{Deployment: d, Pool: pool, Slots: SlotsOf(pool.Name, d.Queue, d.FullName(), tags), Scheduled: scheduled, Run: base.run}
+		if base.admitted == nil {
+			base.admitted = map[int64]*Admission{}
+		}
+		base.admitted[scheduled.UnixNano()] = a
+	}
+	return a, nil, nil
 }
 
-// ResolvedValues are a run's checked values, or why they are rejected.
+// ResolvedValues are a run's checked values, or why they are rejected;
+// for a deployment's defaults, the admissions of its runs without values
+// or tags of their own, by scheduled time (UnixNano).
 type ResolvedValues struct {
-	run *project.CheckedRun
-	rej *Rejection
+	run      *project.CheckedRun
+	rej      *Rejection
+	admitted map[int64]*Admission
 }
 
 // resolveValues checks a run's own parameters and job variables by

@@ -499,6 +499,49 @@ func TestAdmitWaitingCachesPerConfig(t *testing.T) {
 	}
 }
 
+// Runs submitted alike share what they keep while they wait: the decoded
+// request of an equal request, and the admission of runs without values
+// or tags of their own scheduled for the same time. Any difference gets
+// its own.
+func TestWaitingRunsShareEqualVerdicts(t *testing.T) {
+	var cache RunCache
+	second := time.Second
+	runs := []WaitingRun{
+		planRun{name: "a1", deployment: "f/a"}.waiting(t, &cache),
+		planRun{name: "a2", deployment: "f/a"}.waiting(t, &cache),
+		planRun{name: "later", deployment: "f/a", created: second}.waiting(t, &cache),
+		planRun{name: "due", deployment: "f/a", due: &second}.waiting(t, &cache),
+		planRun{name: "tagged", deployment: "f/a", tags: []string{"x"}}.waiting(t, &cache),
+		planRun{name: "params", deployment: "f/a", raw: "deployment: f/a\nparameters: {n: 1}\n"}.waiting(t, &cache),
+		planRun{name: "other", deployment: "f/b"}.waiting(t, &cache),
+	}
+	AdmitWaiting(Input{Now: planNow, Namespace: "flows", Config: planConfig(nil), ConfigGen: 1, Waiting: runs})
+	byName := map[string]*ParsedRun{}
+	for _, w := range runs {
+		if w.Parsed.admission == nil {
+			t.Fatalf("%s: not admitted (%v, %v)", w.ConfigMap.Name, w.Parsed.admitErr, w.Parsed.admitWait)
+		}
+		byName[w.ConfigMap.Name] = w.Parsed
+	}
+	if a1, a2 := byName["a1"], byName["a2"]; a1.Request != a2.Request || a1.admission != a2.admission {
+		t.Errorf("equal runs created in the same second share request %v and admission %v, want both", a1.Request == a2.Request, a1.admission == a2.admission)
+	}
+	if byName["later"].Request != byName["a1"].Request {
+		t.Error("equal requests decoded twice")
+	}
+	for _, name := range []string{"later", "due", "tagged", "params", "other"} {
+		if byName[name].admission == byName["a1"].admission {
+			t.Errorf("%s shares a1's admission", name)
+		}
+	}
+	if got := byName["later"].admission.Scheduled; !got.Equal(planNow.Add(second)) {
+		t.Errorf("later: scheduled %v, want its own creation", got)
+	}
+	if got := byName["tagged"].admission.Slots.Tags; !reflect.DeepEqual(got, []string{"x"}) {
+		t.Errorf("tagged: slots of tags %v, want its own", got)
+	}
+}
+
 // Plan changes nothing it is given: deciding the same input twice gives
 // the same decisions and leaves every run's cached verdict as it was.
 func TestPlanIsPure(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/internal/sharing"
 )
 
 // ParsedRun is a run's request decoded once per resourceVersion: with
@@ -38,6 +39,30 @@ type ParsedRun struct {
 type RunCache struct {
 	mu      sync.Mutex
 	entries map[types.UID]*ParsedRun
+	// requests shares a decoded request among runs whose requests are
+	// equal (small ones: sharing.MaxBytes): runs submitted alike, ten
+	// thousand waiting, keep one. A decoded request is read only.
+	requests sharing.Table[string, decodedRequest]
+}
+
+type decodedRequest struct {
+	req *v1alpha1.RunRequest
+	err error
+}
+
+// decode decodes a run's request, or hands out the one decoded for an
+// equal request.
+func (c *RunCache) decode(raw string) (*v1alpha1.RunRequest, error) {
+	decode := func() decodedRequest {
+		req, err := v1alpha1.DecodeRunRequest(raw)
+		return decodedRequest{req, err}
+	}
+	if len(raw) > sharing.MaxBytes {
+		d := decode()
+		return d.req, d.err
+	}
+	d := c.requests.Get(raw, decode)
+	return d.req, d.err
 }
 
 func (c *RunCache) Get(cm *corev1.ConfigMap) *ParsedRun {
@@ -53,7 +78,7 @@ func (c *RunCache) Get(cm *corev1.ConfigMap) *ParsedRun {
 	if refused := cm.Annotations[v1alpha1.AnnotationRefused]; refused != "" {
 		p.RequestErr = errors.New(refused)
 	} else {
-		p.Request, p.RequestErr = v1alpha1.DecodeRunRequest(cm.Data[v1alpha1.KeyRun])
+		p.Request, p.RequestErr = c.decode(cm.Data[v1alpha1.KeyRun])
 	}
 	c.entries[cm.UID] = p
 	return p

@@ -34,7 +34,9 @@ func PauseOf(pool *InstalledPool, queue string, d *InstalledDeployment) Pause {
 		what                 PauseLevel
 		byKubectl, byProject bool
 	}
-	var levels []level
+	// On the stack: a dispatch pass asks this of every waiting run.
+	var all [3]level
+	levels := all[:0]
 	if pool != nil {
 		levels = append(levels, level{PausePool, pool.PausedByAnnotation, pool.Paused})
 		if queue != "" {

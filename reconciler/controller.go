@@ -41,6 +41,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/internal/sharing"
 	"github.com/kubectl-flows/kubectl-flows/planner"
 	"github.com/kubectl-flows/kubectl-flows/project"
 )
@@ -113,7 +114,7 @@ type Controller struct {
 	log    *slog.Logger
 
 	configs      corelisters.ConfigMapNamespaceLister
-	runs         corelisters.ConfigMapNamespaceLister
+	runs         runLister
 	jobs         batchlisters.JobNamespaceLister
 	pods         cache.Indexer           // by podsByJobIndex
 	progress     flowcontrol.RateLimiter // budget of Pending and Running writes
@@ -164,7 +165,7 @@ type Controller struct {
 // factory of its own, built with FactoryOptions; Jobs and Pods share one.
 type Informers struct {
 	Configs        coreinformers.ConfigMapInformer // FactoryOptions(ns, ConfigCache)
-	Runs           coreinformers.ConfigMapInformer // RunCache
+	Runs           coreinformers.ConfigMapInformer // RunCache, through RunInformer
 	CancelRequests coreinformers.ConfigMapInformer // CancelCache
 	Jobs           batchinformers.JobInformer      // WorkCache
 	Pods           coreinformers.PodInformer       // WorkCache
@@ -189,7 +190,7 @@ func FactoryOptions(ns string, c Cache, state *State) []informers.SharedInformer
 	selector, transform := v1alpha1.LabelConfig, cache.TransformFunc(stripManagedFields)
 	switch c {
 	case RunCache:
-		selector, transform = v1alpha1.LabelRun+"=true", state.trimRun
+		selector, transform = runSelector, state.trimRun
 	case CancelCache:
 		selector, transform = v1alpha1.LabelCancelRequest+"=true", trimCancelRequest
 	case WorkCache:
@@ -200,6 +201,37 @@ func FactoryOptions(ns string, c Cache, state *State) []informers.SharedInformer
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }),
 		informers.WithTransform(transform),
 	}
+}
+
+// runSelector selects the run requests.
+const runSelector = v1alpha1.LabelRun + "=true"
+
+// RunInformer is the run cache's informer from its factory (built with
+// FactoryOptions(ns, RunCache, state)): the one the factory would make,
+// without the namespace index every generated informer carries. The cache
+// holds one namespace, so that index is one more entry per run for
+// nothing, ten thousand with ten thousand runs waiting.
+func RunInformer(f informers.SharedInformerFactory, ns string) coreinformers.ConfigMapInformer {
+	f.InformerFor(&corev1.ConfigMap{}, func(client kubernetes.Interface, resync time.Duration) cache.SharedIndexInformer {
+		return coreinformers.NewFilteredConfigMapInformer(client, ns, resync, cache.Indexers{}, func(o *metav1.ListOptions) { o.LabelSelector = runSelector })
+	})
+	return f.Core().V1().ConfigMaps()
+}
+
+// runLister reads the run cache, which holds one namespace and, from
+// RunInformer, no namespace index: a namespace lister's List would
+// fall back to a scan, with a warning each time.
+type runLister struct {
+	all corelisters.ConfigMapLister
+	ns  string
+}
+
+func (l runLister) List(selector labels.Selector) ([]*corev1.ConfigMap, error) {
+	return l.all.List(selector)
+}
+
+func (l runLister) Get(name string) (*corev1.ConfigMap, error) {
+	return l.all.ConfigMaps(l.ns).Get(name)
 }
 
 // DefaultOptions are the values New gives the fields of Options left zero,
@@ -304,7 +336,7 @@ func (o Options) withOwnParts() Options {
 func (c *Controller) index(inf Informers) {
 	cfgInf, runInf, cancelInf, jobInf, podInf := inf.Configs, inf.Runs, inf.CancelRequests, inf.Jobs, inf.Pods
 	ns := c.opts.Namespace
-	c.configs, c.runs = cfgInf.Lister().ConfigMaps(ns), runInf.Lister().ConfigMaps(ns)
+	c.configs, c.runs = cfgInf.Lister().ConfigMaps(ns), runLister{all: runInf.Lister(), ns: ns}
 	c.jobs = jobInf.Lister().Jobs(ns)
 	_ = runInf.Informer().AddIndexers(cache.Indexers{runsByStateIndex: func(obj any) ([]string, error) {
 		if cm, ok := obj.(*corev1.ConfigMap); ok {
@@ -489,21 +521,56 @@ func (s *State) trimRun(obj any) (any, error) {
 	return cm, nil
 }
 
-// keepRunMeta keeps of a run's labels and annotations only those the
+// keepRunMeta keeps of a run's labels, annotations and data only what the
 // reconciler reads (its state and deployment labels, its signature, a
-// cancel and a refusal), under shared strings and shared label maps: a run carries up to six
-// labels of the reconciler's, and whatever a submitter or kubectl apply
-// (its last-applied-configuration, the whole object again) adds; with
-// ten thousand runs waiting, each string and map entry kept is paid ten
-// thousand times.
+// cancel and a refusal, the request and the status), in maps shared among
+// runs whose kept entries are equal: a run carries up to six labels of
+// the reconciler's, and whatever a submitter or kubectl apply (its
+// last-applied-configuration, the whole object again) adds; with ten
+// thousand runs waiting, each string and map kept is paid ten thousand
+// times. Runs submitted alike and scheduled in the same second have equal
+// requests and statuses; a status is shared even where the request differs.
 func keepRunMeta(cm *corev1.ConfigMap) {
 	cm.Namespace = unique.Make(cm.Namespace).Value()
 	cm.GenerateName = ""
-	cm.Labels = runLabels.get(cm.Labels)
-	cm.Annotations = keepOnly(cm.Annotations, false, v1alpha1.AnnotationSignature, v1alpha1.AnnotationCancel, v1alpha1.AnnotationRefused)
-	if len(cm.Data) > 0 {
-		cm.Data = keepOnly(cm.Data, false, v1alpha1.KeyRun, v1alpha1.KeyStatus)
+	var lk keptLabels
+	lk.state, lk.hasState = cm.Labels[v1alpha1.LabelState]
+	lk.deployment, lk.hasDeployment = cm.Labels[v1alpha1.LabelDeployment]
+	if lk.hasState || lk.hasDeployment {
+		labels := cm.Labels
+		cm.Labels = runLabels.Get(lk, func() map[string]string {
+			return keepOnly(labels, true, v1alpha1.LabelState, v1alpha1.LabelDeployment)
+		})
+	} else {
+		cm.Labels = nil
 	}
+	cm.Annotations = keepOnly(cm.Annotations, false, v1alpha1.AnnotationSignature, v1alpha1.AnnotationCancel, v1alpha1.AnnotationRefused)
+	var dk keptData
+	dk.run, dk.hasRun = cm.Data[v1alpha1.KeyRun]
+	dk.status, dk.hasStatus = cm.Data[v1alpha1.KeyStatus]
+	switch {
+	case !dk.hasRun && !dk.hasStatus:
+		cm.Data = nil
+	case len(dk.run)+len(dk.status) <= sharing.MaxBytes:
+		cm.Data = runData.Get(dk, dk.data)
+	default:
+		cm.Data = dk.data()
+	}
+}
+
+// data is a data map of what is kept, its status shared.
+func (dk keptData) data() map[string]string {
+	m := make(map[string]string, 2)
+	if dk.hasRun {
+		m[v1alpha1.KeyRun] = dk.run
+	}
+	if dk.hasStatus {
+		m[v1alpha1.KeyStatus] = dk.status
+		if len(dk.status) <= sharing.MaxBytes {
+			m[v1alpha1.KeyStatus] = runStatuses.Get(dk.status, func() string { return dk.status })
+		}
+	}
+	return m
 }
 
 // keepOnly is a map of the entries of m under keys, its keys the constants
@@ -527,19 +594,15 @@ func keepOnly(m map[string]string, shared bool, keys ...string) map[string]strin
 	return out
 }
 
-// runLabels holds the label maps of cached runs.
-var runLabels = &labelSets{sets: map[keptLabels]map[string]string{}}
-
-// labelSets shares one label map among the cached runs whose kept labels
-// (a state and a deployment) are the same: ten thousand runs waiting for
-// one deployment hold one map, not ten thousand. Cached objects are read
-// only (every write is a patch built afresh), so sharing is safe. The
-// labels are a submitter's until the reconciler's first write, so the
-// maps shared are bounded; beyond maxLabelSets each run gets its own.
-type labelSets struct {
-	mu   sync.Mutex
-	sets map[keptLabels]map[string]string
-}
+// runLabels and runData share the label and data maps of cached runs
+// whose kept entries are equal, and runStatuses their statuses. Cached
+// objects are read only (every write is a patch built afresh), so sharing
+// is safe.
+var (
+	runLabels   sharing.Table[keptLabels, map[string]string]
+	runData     sharing.Table[keptData, map[string]string]
+	runStatuses sharing.Table[string, string]
+)
 
 // keptLabels is what keepRunMeta keeps of a run's labels: a label absent
 // differs from one set to "".
@@ -548,27 +611,10 @@ type keptLabels struct {
 	hasState, hasDeployment bool
 }
 
-const maxLabelSets = 4096
-
-// get is the shared map holding only the state and deployment labels of
-// labels; nil when it has neither.
-func (s *labelSets) get(labels map[string]string) map[string]string {
-	var k keptLabels
-	k.state, k.hasState = labels[v1alpha1.LabelState]
-	k.deployment, k.hasDeployment = labels[v1alpha1.LabelDeployment]
-	if !k.hasState && !k.hasDeployment {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if m, ok := s.sets[k]; ok {
-		return m
-	}
-	m := keepOnly(labels, true, v1alpha1.LabelState, v1alpha1.LabelDeployment)
-	if len(s.sets) < maxLabelSets {
-		s.sets[k] = m
-	}
-	return m
+// keptData is what keepRunMeta keeps of a run's data.
+type keptData struct {
+	run, status       string
+	hasRun, hasStatus bool
 }
 
 // maxStatusBytes is more than any status the reconciler writes (its

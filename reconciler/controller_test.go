@@ -16,11 +16,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
@@ -59,7 +61,7 @@ func newFixture(t *testing.T) *fixture {
 	work := factory(WorkCache)
 	f.inf = Informers{
 		Configs:        factory(ConfigCache).Core().V1().ConfigMaps(),
-		Runs:           factory(RunCache).Core().V1().ConfigMaps(),
+		Runs:           RunInformer(factory(RunCache), testNS),
 		CancelRequests: factory(CancelCache).Core().V1().ConfigMaps(),
 		Jobs:           work.Batch().V1().Jobs(),
 		Pods:           work.Core().V1().Pods(),
@@ -869,4 +871,29 @@ func schedulesRuns(t *testing.T, f *fixture) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// The run cache keeps no namespace index (RunInformer): one entry per run
+// for nothing, the cache holding one namespace. Its lister still lists and
+// gets every run.
+func TestRunCacheHasNoNamespaceIndex(t *testing.T) {
+	f := newFixture(t)
+	indexers := f.inf.Runs.Informer().GetIndexer().GetIndexers()
+	if _, ok := indexers[cache.NamespaceIndex]; ok {
+		t.Error("the run cache has a namespace index")
+	}
+	if _, ok := indexers[runsByStateIndex]; !ok {
+		t.Error("the run cache lost its state index")
+	}
+	f.add(newRun(t, "r1", time.Minute, v1alpha1.RunRequest{Deployment: "hello/default"}), newRun(t, "r2", time.Minute, v1alpha1.RunRequest{Deployment: "hello/default"}))
+	runs, err := f.c.runs.List(labels.Everything())
+	if err != nil || len(runs) != 2 {
+		t.Errorf("listed %d runs (%v), want 2", len(runs), err)
+	}
+	if cm, err := f.c.runs.Get("r2"); err != nil || cm.Name != "r2" {
+		t.Errorf("get r2: %v, %v", cm, err)
+	}
+	if _, err := f.c.runs.Get("none"); !apierrors.IsNotFound(err) {
+		t.Errorf("get of a run not there: %v, want NotFound", err)
+	}
 }

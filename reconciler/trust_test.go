@@ -1,17 +1,19 @@
 package reconciler
 
 import (
-	"fmt"
+	"maps"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/internal/sharing"
 )
 
 func TestStoredStateTrustedOnlyWhenSigned(t *testing.T) {
@@ -233,43 +235,69 @@ func TestTrimRunKeepsOnlyWhatTheReconcilerReads(t *testing.T) {
 	}
 }
 
-func TestLabelSetsShareEqualLabels(t *testing.T) {
+func TestKeepRunMetaSharesEqualMaps(t *testing.T) {
 	ptr := func(m map[string]string) uintptr { return reflect.ValueOf(m).Pointer() }
-	s := &labelSets{sets: map[keptLabels]map[string]string{}}
-	scheduled := map[string]string{v1alpha1.LabelState: "Scheduled", v1alpha1.LabelDeployment: "a.b", "team": "x"}
-	first := s.get(scheduled)
+	const req, status = "deployment: a/b\n", "state: Scheduled\nreason: PoolPaused\n"
+	kept := func(labels, data map[string]string) *corev1.ConfigMap {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Data: data}
+		keepRunMeta(cm)
+		return cm
+	}
+	first := kept(map[string]string{v1alpha1.LabelState: "Scheduled", v1alpha1.LabelDeployment: "a.b", "team": "x"},
+		map[string]string{v1alpha1.KeyRun: req, v1alpha1.KeyStatus: status})
 	for _, tc := range []struct {
-		name   string
-		labels map[string]string
-		want   map[string]string
-		shared bool // the same map as first
+		name                     string
+		labels, data             map[string]string
+		wantLabels, wantData     map[string]string
+		sharedLabels, sharedData bool // the same maps as first's
 	}{
-		{"same kept labels, other labels aside", map[string]string{v1alpha1.LabelState: "Scheduled", v1alpha1.LabelDeployment: "a.b", v1alpha1.LabelPool: "p"},
-			map[string]string{v1alpha1.LabelState: "Scheduled", v1alpha1.LabelDeployment: "a.b"}, true},
-		{"another state", map[string]string{v1alpha1.LabelState: "Running", v1alpha1.LabelDeployment: "a.b"},
-			map[string]string{v1alpha1.LabelState: "Running", v1alpha1.LabelDeployment: "a.b"}, false},
-		{"state absent", map[string]string{v1alpha1.LabelDeployment: "a.b"},
-			map[string]string{v1alpha1.LabelDeployment: "a.b"}, false},
-		{"state empty", map[string]string{v1alpha1.LabelState: "", v1alpha1.LabelDeployment: "a.b"},
-			map[string]string{v1alpha1.LabelState: "", v1alpha1.LabelDeployment: "a.b"}, false},
-		{"neither", map[string]string{"team": "x"}, nil, false},
+		{"same kept labels and data, other labels aside",
+			map[string]string{v1alpha1.LabelState: "Scheduled", v1alpha1.LabelDeployment: "a.b", v1alpha1.LabelPool: "p"},
+			map[string]string{v1alpha1.KeyRun: req, v1alpha1.KeyStatus: status},
+			map[string]string{v1alpha1.LabelState: "Scheduled", v1alpha1.LabelDeployment: "a.b"},
+			map[string]string{v1alpha1.KeyRun: req, v1alpha1.KeyStatus: status}, true, true},
+		{"another state and status",
+			map[string]string{v1alpha1.LabelState: "Running", v1alpha1.LabelDeployment: "a.b"},
+			map[string]string{v1alpha1.KeyRun: req, v1alpha1.KeyStatus: "state: Running\n"},
+			map[string]string{v1alpha1.LabelState: "Running", v1alpha1.LabelDeployment: "a.b"},
+			map[string]string{v1alpha1.KeyRun: req, v1alpha1.KeyStatus: "state: Running\n"}, false, false},
+		{"state label absent, status absent",
+			map[string]string{v1alpha1.LabelDeployment: "a.b"},
+			map[string]string{v1alpha1.KeyRun: req},
+			map[string]string{v1alpha1.LabelDeployment: "a.b"},
+			map[string]string{v1alpha1.KeyRun: req}, false, false},
+		{"state label empty, status empty",
+			map[string]string{v1alpha1.LabelState: "", v1alpha1.LabelDeployment: "a.b"},
+			map[string]string{v1alpha1.KeyRun: req, v1alpha1.KeyStatus: ""},
+			map[string]string{v1alpha1.LabelState: "", v1alpha1.LabelDeployment: "a.b"},
+			map[string]string{v1alpha1.KeyRun: req, v1alpha1.KeyStatus: ""}, false, false},
+		{"neither kept", map[string]string{"team": "x"}, map[string]string{"extra": "x"}, nil, nil, false, false},
 	} {
-		got := s.get(tc.labels)
-		if !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("%s: kept %v, want %v", tc.name, got, tc.want)
+		got := kept(tc.labels, tc.data)
+		if !reflect.DeepEqual(got.Labels, tc.wantLabels) || !reflect.DeepEqual(got.Data, tc.wantData) {
+			t.Errorf("%s: kept labels %v and data %v, want %v and %v", tc.name, got.Labels, got.Data, tc.wantLabels, tc.wantData)
 		}
-		if (got != nil && ptr(got) == ptr(first)) != tc.shared {
-			t.Errorf("%s: shared with the first: %v, want %v", tc.name, !tc.shared, tc.shared)
+		if (got.Labels != nil && ptr(got.Labels) == ptr(first.Labels)) != tc.sharedLabels {
+			t.Errorf("%s: labels shared with the first's: %v, want %v", tc.name, !tc.sharedLabels, tc.sharedLabels)
+		}
+		if (got.Data != nil && ptr(got.Data) == ptr(first.Data)) != tc.sharedData {
+			t.Errorf("%s: data shared with the first's: %v, want %v", tc.name, !tc.sharedData, tc.sharedData)
 		}
 	}
-	// Past maxLabelSets, runs keep maps of their own: a submitter making
-	// labels up cannot grow the shared set without bound.
-	for i := range maxLabelSets {
-		s.get(map[string]string{v1alpha1.LabelDeployment: fmt.Sprintf("d%d", i)})
+	// A status is one string among runs whose requests differ.
+	other := kept(nil, map[string]string{v1alpha1.KeyRun: "deployment: a/b\nparameters: {n: 1}\n", v1alpha1.KeyStatus: status})
+	if a, b := other.Data[v1alpha1.KeyStatus], first.Data[v1alpha1.KeyStatus]; unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Errorf("equal statuses of runs with other requests are two strings")
 	}
-	extra := map[string]string{v1alpha1.LabelDeployment: "one-more"}
-	if a, b := s.get(extra), s.get(extra); len(s.sets) != maxLabelSets || ptr(a) == ptr(b) || !reflect.DeepEqual(a, b) {
-		t.Errorf("past the bound: %d sets kept, shared %v", len(s.sets), ptr(a) == ptr(b))
+	// Data too large for the shared table stays each run's own: the table
+	// keeps the keys of runs that have gone, so it holds only small ones.
+	big := map[string]string{v1alpha1.KeyRun: "deployment: a/b\nparameters: {s: " + strings.Repeat("x", sharing.MaxBytes) + "}\n", v1alpha1.KeyStatus: status}
+	a, b := kept(nil, maps.Clone(big)), kept(nil, maps.Clone(big))
+	if !reflect.DeepEqual(a.Data, big) || ptr(a.Data) == ptr(b.Data) {
+		t.Errorf("large data: kept %d keys, shared %v; want all, not shared", len(a.Data), ptr(a.Data) == ptr(b.Data))
+	}
+	if unsafe.StringData(a.Data[v1alpha1.KeyStatus]) != unsafe.StringData(first.Data[v1alpha1.KeyStatus]) {
+		t.Errorf("the status of a run with large data is not shared")
 	}
 }
 

@@ -156,7 +156,8 @@ func run(o options) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Each cache from a factory of its own, filtered by label and trimmed
-	// (reconciler.FactoryOptions); the Jobs and their pods share one.
+	// (reconciler.FactoryOptions), the runs' without a namespace index
+	// (reconciler.RunInformer); the Jobs and their pods share one.
 	var factories []informers.SharedInformerFactory
 	factory := func(c reconciler.Cache) informers.SharedInformerFactory {
 		f := informers.NewSharedInformerFactoryWithOptions(client, 0, reconciler.FactoryOptions(o.namespace, c, state)...)
@@ -166,7 +167,7 @@ func run(o options) error {
 	work := factory(reconciler.WorkCache)
 	ctrl := reconciler.New(client, reconciler.Informers{
 		Configs:        factory(reconciler.ConfigCache).Core().V1().ConfigMaps(),
-		Runs:           factory(reconciler.RunCache).Core().V1().ConfigMaps(),
+		Runs:           reconciler.RunInformer(factory(reconciler.RunCache), o.namespace),
 		CancelRequests: factory(reconciler.CancelCache).Core().V1().ConfigMaps(),
 		Jobs:           work.Batch().V1().Jobs(),
 		Pods:           work.Core().V1().Pods(),
@@ -190,7 +191,9 @@ func run(o options) error {
 	}
 
 	metrics := http.NewServeMux()
-	metrics.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// Uncompressed: a gzip writer holds about 800 KB from one scrape to
+	// the next, several times the page it would compress.
+	metrics.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{DisableCompression: true}))
 	if o.pprof {
 		metrics.HandleFunc("/debug/pprof/", pprof.Index)
 		metrics.HandleFunc("/debug/pprof/profile", pprof.Profile)

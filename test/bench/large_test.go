@@ -24,7 +24,7 @@ func TestRenderedRuntimeEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"GOMEMLIMIT=268435456"}; limit != 256<<20 || !reflect.DeepEqual(env, want) {
+	if want := []string{"GOGC=50", "GOMEMLIMIT=268435456"}; limit != 256<<20 || !reflect.DeepEqual(env, want) {
 		t.Errorf("limit %d, env %q; want %d and %q", limit, env, 256<<20, want)
 	}
 }
