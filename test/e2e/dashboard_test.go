@@ -88,6 +88,10 @@ func TestDashboard(t *testing.T) {
 	t.Run("HTML in a parameter is text", func(t *testing.T) {
 		b.t = t
 		e.createRun(ctx, "quick-xss", "deployment: web/quick\nparameters: {who: \"<script>window.__xss=1</script><img src=x onerror=window.__xss=2>\"}\n")
+		// The run's page is served from the dashboard's watch: once the
+		// runs page lists the run, its page is there.
+		b.navigate(base)
+		b.waitJS(`document.querySelector('tr[data-run="quick-xss"]') !== null`, 30*time.Second, "quick-xss listed")
 		b.navigate(base + "runs/quick-xss")
 		got := evalAs[struct {
 			Text    string
