@@ -105,16 +105,20 @@ func Admit(cfg *project.Installed, defaults map[string]*ResolvedValues, ns strin
 	if base.rej != nil {
 		return nil, base.rej, nil
 	}
-	if own || len(req.Tags) > 0 {
-		return &Admission{Deployment: d, Pool: pool, Slots: SlotsOf(pool.Name, d.Queue, d.FullName(), tags), Scheduled: scheduled, Run: base.run}, nil, nil
+	admit := func() *Admission {
+		return &Admission{Deployment: d, Pool: pool, Slots: SlotsOf(pool.Name, d.Queue, d.FullName(), tags), Scheduled: scheduled, Run: base.run}
 	}
-	a := base.admitted[scheduled.UnixNano()]
+	if own || len(req.Tags) > 0 {
+		return admit(), nil, nil
+	}
+	at := scheduled.UnixNano()
+	a := base.admitted[at]
 	if a == nil {
-		a = &Admission{Deployment: d, Pool: pool, Slots: SlotsOf(pool.Name, d.Queue, d.FullName(), tags), Scheduled: scheduled, Run: base.run}
+		a = admit()
 		if base.admitted == nil {
 			base.admitted = map[int64]*Admission{}
 		}
-		base.admitted[scheduled.UnixNano()] = a
+		base.admitted[at] = a
 	}
 	return a, nil, nil
 }

@@ -565,10 +565,11 @@ func (dk keptData) data() map[string]string {
 		m[v1alpha1.KeyRun] = dk.run
 	}
 	if dk.hasStatus {
-		m[v1alpha1.KeyStatus] = dk.status
-		if len(dk.status) <= sharing.MaxBytes {
-			m[v1alpha1.KeyStatus] = runStatuses.Get(dk.status, func() string { return dk.status })
+		status := dk.status
+		if len(status) <= sharing.MaxBytes {
+			status = runStatuses.Get(status, func() string { return status })
 		}
+		m[v1alpha1.KeyStatus] = status
 	}
 	return m
 }
