@@ -121,22 +121,10 @@ func run(o options) error {
 	if !strings.HasPrefix(o.configDigest, "sha256:") {
 		return errors.New("--config-digest is required: the digest of the config index, as the rendered reconciler Deployment passes it (kubectl -n NS get deployment flows-reconciler -o yaml shows it)")
 	}
-	cfg, err := restConfig(o.kubeconfig)
+	cfg, err := clientConfig(o)
 	if err != nil {
 		return err
 	}
-	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
-	cfg.UserAgent = "flows-reconciler/" + version.String()
-	// Protobuf, as kube-controller-manager speaks: the API server encodes a
-	// watch event once per encoding and shares it among watchers, so JSON
-	// watches would cost it a second encoding of every pod and Job change,
-	// and JSON decoding is most of this process's CPU in a burst.
-	cfg.ContentType = runtime.ContentTypeProtobuf
-	cfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
-	// And no gzip, as kube-controller-manager and kube-scheduler set: next
-	// to the API server, compressing costs both ends more CPU than the
-	// bytes are worth.
-	cfg.DisableCompression = true
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
@@ -155,6 +143,28 @@ func run(o options) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ctrl, factories := newController(o, client, state, reg, log)
+	for _, f := range factories {
+		f.Start(ctx.Done())
+	}
+
+	if err := serve(ctx, o.metricsAddr, metricsMux(reg, o.pprof), log); err != nil {
+		return err
+	}
+	if err := serve(ctx, o.healthAddr, healthMux(ctrl), log); err != nil {
+		return err
+	}
+
+	log.Info("starting", "version", version.String(), "namespace", o.namespace, "leaderElect", o.leaderElect)
+	if !o.leaderElect {
+		return ctrl.Run(ctx)
+	}
+	return runAsLeader(ctx, o, client, ctrl, log)
+}
+
+// newController is the controller over its caches, each from an informer
+// factory of its own; the factories are returned to be started.
+func newController(o options, client kubernetes.Interface, state *reconciler.State, reg *prometheus.Registry, log *slog.Logger) (*reconciler.Controller, []informers.SharedInformerFactory) {
 	// Each cache from a factory of its own, filtered by label and trimmed
 	// (reconciler.FactoryOptions), the runs' without a namespace index
 	// (reconciler.RunInformer); the Jobs and their pods share one.
@@ -186,23 +196,49 @@ func run(o options) error {
 		Metrics:               reconciler.NewMetrics(reg),
 		NotificationRetryFor:  o.notifyRetryFor,
 	})
-	for _, f := range factories {
-		f.Start(ctx.Done())
-	}
+	// After New: the factory calls in its arguments fill factories.
+	return ctrl, factories
+}
 
+// clientConfig is the API client's configuration: the kubeconfig's (or
+// the pod's), with the reconciler's rate limits, user agent and encoding.
+func clientConfig(o options) (*rest.Config, error) {
+	cfg, err := restConfig(o.kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
+	cfg.UserAgent = "flows-reconciler/" + version.String()
+	// Protobuf, as kube-controller-manager speaks: the API server encodes a
+	// watch event once per encoding and shares it among watchers, so JSON
+	// watches would cost it a second encoding of every pod and Job change,
+	// and JSON decoding is most of this process's CPU in a burst.
+	cfg.ContentType = runtime.ContentTypeProtobuf
+	cfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	// And no gzip, as kube-controller-manager and kube-scheduler set: next
+	// to the API server, compressing costs both ends more CPU than the
+	// bytes are worth.
+	cfg.DisableCompression = true
+	return cfg, nil
+}
+
+// metricsMux serves the registry's metrics and, with pprof, the profiles.
+func metricsMux(reg *prometheus.Registry, withPprof bool) *http.ServeMux {
 	metrics := http.NewServeMux()
 	// Uncompressed: a gzip writer holds about 800 KB from one scrape to
 	// the next, several times the page it would compress.
 	metrics.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{DisableCompression: true}))
-	if o.pprof {
+	if withPprof {
 		metrics.HandleFunc("/debug/pprof/", pprof.Index)
 		metrics.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		metrics.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		metrics.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	if err := serve(ctx, o.metricsAddr, metrics, log); err != nil {
-		return err
-	}
+	return metrics
+}
+
+// healthMux serves the probes: ready once the controller's caches synced.
+func healthMux(ctrl *reconciler.Controller) *http.ServeMux {
 	health := http.NewServeMux()
 	health.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	health.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
@@ -212,14 +248,12 @@ func run(o options) error {
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	if err := serve(ctx, o.healthAddr, health, log); err != nil {
-		return err
-	}
+	return health
+}
 
-	log.Info("starting", "version", version.String(), "namespace", o.namespace, "leaderElect", o.leaderElect)
-	if !o.leaderElect {
-		return ctrl.Run(ctx)
-	}
+// runAsLeader runs the controller while this replica holds the lease,
+// and returns once it stops: an error if the lease was lost while running.
+func runAsLeader(ctx context.Context, o options, client kubernetes.Interface, ctrl *reconciler.Controller, log *slog.Logger) error {
 	id := o.identity
 	if id == "" {
 		host, _ := os.Hostname()
