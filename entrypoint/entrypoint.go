@@ -17,6 +17,7 @@ package entrypoint
 import (
 	_ "embed"
 	"strings"
+	"sync"
 )
 
 // Source is the runner program.
@@ -32,14 +33,16 @@ const Python = "python"
 func Args(python string) []string { return []string{python, "-c", Source} }
 
 // Command is Args(Python) as one shell-quoted string, the form of the
-// command job variable (the template splits it as a shell would).
-func Command() string {
+// command job variable (the template splits it as a shell would). It is
+// made once: every run and every Job preview of a render asks for it, and
+// quoting the runner's source each time allocated three copies of it.
+var Command = sync.OnceValue(func() string {
 	words := Args(Python)
 	for i, w := range words {
 		words[i] = shellQuote(w)
 	}
 	return strings.Join(words, " ")
-}
+})
 
 // IsRunner reports whether a container's command line is the runner's,
 // with any interpreter.

@@ -1,7 +1,6 @@
 package project
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -73,16 +72,14 @@ func str(v any) string {
 	return s
 }
 
-// selectEnvironment takes the environments section out of a project
-// document and returns the document for env ("" for the project as
-// written) and the names of the environments declared, in file order.
+// selectEnvironment takes the environments section out of a decoded
+// project document and returns the document for env ("" for the project
+// as written) and the names of the environments declared, in file order.
 // Problems are added to e under the environment's field path.
-func selectEnvironment(doc []byte, env string, e *errs) ([]byte, []string, error) {
-	var root map[string]any
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber() // numbers pass through as written
-	if err := dec.Decode(&root); err != nil {
-		return doc, nil, nil // decode reports it
+func selectEnvironment(doc any, env string, e *errs) (any, []string, error) {
+	root, ok := doc.(map[string]any)
+	if !ok {
+		return doc, nil, nil // not an object: decode reports it
 	}
 	raw, declared := root[fieldEnvironments]
 	if !declared {
@@ -130,8 +127,7 @@ func selectEnvironment(doc []byte, env string, e *errs) ([]byte, []string, error
 		return nil, nil, err
 	}
 	if env == "" {
-		out, err := json.Marshal(root)
-		return out, names, err
+		return root, names, nil
 	}
 	if index < 0 {
 		msg := fmt.Sprintf("environment %q is not declared (known: %s)", env, strings.Join(names, ", "))
@@ -146,8 +142,7 @@ func selectEnvironment(doc []byte, env string, e *errs) ([]byte, []string, error
 	if err := e.err(); err != nil {
 		return nil, nil, err
 	}
-	out, err := json.Marshal(merged)
-	return out, names, err
+	return merged, names, nil
 }
 
 // mergeObject merges patch over base (both JSON objects); kind is the

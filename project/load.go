@@ -75,16 +75,19 @@ func Load(path string, opts LoadOptions) (*Loaded, error) {
 	}
 
 	e := &errs{file: path}
-	var doc []byte
+	var root any
 	switch filepath.Ext(path) {
 	case ".jsonnet", ".libsonnet":
-		doc, err = evalJsonnet(path, src, vars)
+		js, err := evalJsonnet(path, src, vars)
 		if err != nil {
 			return nil, err
 		}
+		if root, err = decodeDocument(js); err != nil {
+			return nil, &FieldError{File: path, Msg: "jsonnet: " + err.Error()}
+		}
 	default:
 		e.lines = newLineIndex(src)
-		doc, err = yamlDocument(src, vars, e)
+		root, err = yamlDocument(src, vars, e)
 		if err != nil {
 			return nil, &FieldError{File: path, Msg: err.Error()}
 		}
@@ -92,9 +95,13 @@ func Load(path string, opts LoadOptions) (*Loaded, error) {
 			return nil, err
 		}
 	}
-	doc, envs, err := selectEnvironment(doc, opts.Environment, e)
+	root, envs, err := selectEnvironment(root, opts.Environment, e)
 	if err != nil {
 		return nil, err
+	}
+	doc, err := json.Marshal(root)
+	if err != nil {
+		return nil, &FieldError{File: path, Msg: err.Error()}
 	}
 	if opts.Environment != "" {
 		// The merged document's lines are not the file's: errors name the
@@ -240,21 +247,31 @@ func evalJsonnet(path string, src []byte, vars map[string]string) ([]byte, error
 
 var varRE = regexp.MustCompile(`{{\s*([\w.\-]+)\s*}}`)
 
-// yamlDocument converts YAML to JSON and fills {{ name }} placeholders from
-// the ext vars. Base job templates are left alone: their placeholders are
-// Prefect's, filled per run.
-func yamlDocument(src []byte, vars map[string]string, e *errs) ([]byte, error) {
+// yamlDocument reads YAML as the JSON value it stands for and fills
+// {{ name }} placeholders from the ext vars. Base job templates are left
+// alone: their placeholders are Prefect's, filled per run.
+func yamlDocument(src []byte, vars map[string]string, e *errs) (any, error) {
 	js, err := yaml.YAMLToJSONStrict(src)
 	if err != nil {
 		return nil, err
 	}
-	var v any
-	if err := json.Unmarshal(js, &v); err != nil {
+	v, err := decodeDocument(js)
+	if err != nil {
 		return nil, err
 	}
 	v = fillVars(v, nil, vars, e)
 	retryOnKey(v)
-	return json.Marshal(v)
+	return v, nil
+}
+
+// decodeDocument decodes a project's JSON, numbers as written: the
+// document is merged and written back before the project is read from
+// it, and a float64 would change an integer past 2^53 on the way.
+func decodeDocument(js []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.UseNumber()
+	var v any
+	return v, dec.Decode(&v)
 }
 
 // retryOnKey gives back the name of a retry policy's on. YAML 1.1, which

@@ -1,6 +1,7 @@
 package project_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -398,5 +399,61 @@ func TestParameterSchemaRefOutsideIsRefused(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoadKeepsLargeIntegers: a YAML project is decoded and written back
+// before it is read; an integer past 2^53 must come through as written.
+// (Jsonnet's numbers are doubles: there, the language itself rounds it.)
+func TestLoadKeepsLargeIntegers(t *testing.T) {
+	content := strings.Replace(valid, "parameters: {name: world}", "parameters: {name: world, id: 9007199254740993}", 1)
+	l, err := project.Load(write(t, "flows.yaml", content), vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Deployments[0].Parameters["id"]; got != int64(9007199254740993) {
+		t.Errorf("parameters.id = %v (%T), want 9007199254740993", got, got)
+	}
+}
+
+// TestDeploymentErrorsInFileOrder: deployments are checked on every core,
+// yet every error of a project comes out in file order, the same list on
+// every load, a deployment's name problems before its other ones.
+func TestDeploymentErrorsInFileOrder(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("apiVersion: kubectl-flows.dev/v1alpha1\nkind: Project\nname: demo\nnamespace: flows\npools: [{name: k8s}]\ndeployments:\n")
+	var want []string
+	for i := range 40 {
+		switch i % 4 {
+		case 0: // a pool that does not exist
+			fmt.Fprintf(&b, "  - {flow: f, name: d%d, entrypoint: f.py:main, image: example.com/f:1, pool: nope}\n", i)
+			want = append(want, fmt.Sprintf("deployments[%d].pool", i))
+		case 1: // the name of the one before, and no entrypoint
+			fmt.Fprintf(&b, "  - {flow: f, name: d%d, image: example.com/f:1, pool: k8s}\n", i-1)
+			want = append(want, fmt.Sprintf("deployments[%d].name", i), fmt.Sprintf("deployments[%d].entrypoint", i))
+		default:
+			fmt.Fprintf(&b, "  - {flow: f, name: d%d, entrypoint: f.py:main, image: example.com/f:1, pool: k8s}\n", i)
+		}
+	}
+	file := write(t, "flows.yaml", b.String())
+	var first string
+	for range 20 {
+		_, err := project.Load(file, vars)
+		if err == nil {
+			t.Fatal("want errors")
+		}
+		if first == "" {
+			first = err.Error()
+		} else if err.Error() != first {
+			t.Fatalf("the errors changed between loads:\n%s\n---\n%s", first, err)
+		}
+	}
+	at := 0
+	for _, w := range want {
+		i := strings.Index(first[at:], w)
+		if i < 0 {
+			t.Fatalf("%s missing or out of file order in:\n%s", w, first)
+		}
+		at += i + len(w)
 	}
 }

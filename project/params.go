@@ -63,16 +63,18 @@ func (s *ParameterSchema) Validate(params map[string]any) error {
 // a deployment. Safe for concurrent use; the zero value is ready.
 type SchemaCache struct {
 	mu sync.Mutex
-	m  map[string]compiledSchema
+	m  map[string]*compiledSchema
 }
 
 type compiledSchema struct {
+	once   sync.Once
 	schema *ParameterSchema
 	err    error
 }
 
-// Compile is CompileParameterSchema, once per distinct schema; a nil
-// cache compiles every time.
+// Compile is CompileParameterSchema, once per distinct schema, also when
+// several goroutines ask for it at once (the others wait for the one
+// compiling); a nil cache compiles every time.
 func (c *SchemaCache) Compile(schema map[string]any) (*ParameterSchema, error) {
 	if c == nil {
 		return CompileParameterSchema(schema)
@@ -83,17 +85,15 @@ func (c *SchemaCache) Compile(schema map[string]any) (*ParameterSchema, error) {
 	}
 	c.mu.Lock()
 	r, ok := c.m[string(key)]
-	c.mu.Unlock()
-	if ok {
-		return r.schema, r.err
+	if !ok {
+		if c.m == nil {
+			c.m = map[string]*compiledSchema{}
+		}
+		r = &compiledSchema{}
+		c.m[string(key)] = r
 	}
-	r.schema, r.err = CompileParameterSchema(schema)
-	c.mu.Lock()
-	if c.m == nil {
-		c.m = map[string]compiledSchema{}
-	}
-	c.m[string(key)] = r
 	c.mu.Unlock()
+	r.once.Do(func() { r.schema, r.err = CompileParameterSchema(schema) })
 	return r.schema, r.err
 }
 

@@ -70,11 +70,18 @@ func TestSchemaCacheConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A schema first asked for by all at once is compiled once too: the
+	// deployments of a project are checked on every core.
+	fresh := func() map[string]any { return map[string]any{"type": "object", "required": []any{"m"}} }
+	got := make([]*ParameterSchema, 8)
+	start := make(chan struct{})
 	var wg sync.WaitGroup
-	for range 8 {
+	for i := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			<-start
+			got[i], _ = c.Compile(fresh())
 			if s, err := c.Compile(good()); err != nil || s != first {
 				t.Errorf("got %p, %v: want the one compiled schema %p", s, err, first)
 			}
@@ -83,7 +90,13 @@ func TestSchemaCacheConcurrent(t *testing.T) {
 			}
 		}()
 	}
+	close(start)
 	wg.Wait()
+	for i, s := range got {
+		if s == nil || s != got[0] {
+			t.Fatalf("goroutine %d got schema %p, goroutine 0 %p: want one compiled schema", i, s, got[0])
+		}
+	}
 	if err := first.Validate(map[string]any{"n": "x"}); err == nil {
 		t.Fatal("the cached schema accepts what it should refuse")
 	}

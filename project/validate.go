@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/internal/parallel"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 )
 
@@ -101,25 +102,64 @@ func validateConcurrencyLimits(e *errs, limits []v1alpha1.TagLimit) {
 }
 
 // validateDeployments checks the project's notifications, then each
-// deployment, then the starts of each (which name the others).
+// deployment, then the starts of each (which name the others). Each
+// deployment's own checks run on every core, into a list of its own,
+// and the lists are joined in file order: the errors come out as they
+// would one deployment after the other.
 func (l *Loaded) validateDeployments(e *errs) {
 	p := l.Project
 	projectTargets := map[string]bool{}
 	validateNotifications(e, field.NewPath("notifications"), p.Notifications, projectTargets)
-	deployments := map[string]bool{}
-	cmNames := map[string]string{}
+	each := make([]errs, len(p.Deployments))
+	for i := range each {
+		each[i] = errs{file: e.file, lines: e.lines}
+	}
+	deployments := l.validateDeploymentNames(each)
 	schemas := &SchemaCache{}
-	for i := range p.Deployments {
-		l.validateDeployment(e, i, deployments, cmNames, schemas)
+	compiled := make([]*ParameterSchema, len(p.Deployments))
+	parallel.Each(len(p.Deployments), func(i int) {
+		e := &each[i]
+		compiled[i] = l.validateDeployment(e, i, schemas)
 		d := &p.Deployments[i]
 		fd := field.NewPath("deployments").Index(i)
 		validateRunPolicies(e, fd, "deployment "+v1alpha1.QuoteInput(d.FullName()), d.Retries, d.Timeout)
 		validateNotifications(e, fd.Child("notifications"), d.Notifications, maps.Clone(projectTargets))
 		validateSLA(e, fd.Child("sla"), d.SLA)
+	})
+	for i := range each {
+		e.list = append(e.list, each[i].list...)
+		if compiled[i] != nil {
+			l.parameterSchemas[&p.Deployments[i]] = compiled[i]
+		}
 	}
 	for i := range p.Deployments {
 		l.validateStarts(e, i, deployments)
 	}
+}
+
+// validateDeploymentNames checks each deployment's flow and name, in file
+// order (of two with one name, the later is the duplicate), into each,
+// and returns the set of names.
+func (l *Loaded) validateDeploymentNames(each []errs) map[string]bool {
+	seen := map[string]bool{}
+	cmNames := map[string]string{}
+	for i := range l.Deployments {
+		d := &l.Deployments[i]
+		e := &each[i]
+		fd := field.NewPath("deployments").Index(i)
+		dnsLabel(e, fd.Child("flow").String(), d.Flow)
+		dnsLabel(e, fd.Child("name").String(), d.Name)
+		if seen[d.FullName()] {
+			e.add(fd.Child("name").String(), "duplicate deployment %q", d.FullName())
+		}
+		seen[d.FullName()] = true
+		cm := v1alpha1.DeploymentConfigMapName(d.Flow, d.Name)
+		if other, ok := cmNames[cm]; ok && other != d.FullName() {
+			e.add(fd.Child("name").String(), "deployments %q and %q both render to ConfigMap %q; rename one", other, d.FullName(), cm)
+		}
+		cmNames[cm] = d.FullName()
+	}
+	return seen
 }
 
 // validateStarts checks a deployment's starts: each names a deployment of
@@ -169,35 +209,28 @@ const starterVariable = "service_account_name"
 
 // validateParameters checks a deployment's parameterSchema and its
 // defaults against it, and keeps the compiled schema for its runs.
-func (l *Loaded) validateParameters(e *errs, fd *field.Path, d *v1alpha1.Deployment, schemas *SchemaCache) {
+func (l *Loaded) validateParameters(e *errs, fd *field.Path, d *v1alpha1.Deployment, schemas *SchemaCache) *ParameterSchema {
 	if d.ParameterSchema == nil {
-		return
+		return nil
 	}
 	sch, err := schemas.Compile(d.ParameterSchema)
 	if err != nil {
 		e.add(fd.Child("parameterSchema").String(), "%v", err)
-		return
+		return nil
 	}
-	l.parameterSchemas[d] = sch
 	if err := sch.Validate(d.Parameters); err != nil {
 		e.add(fd.Child("parameters").String(), "%v", err)
 	}
+	return sch
 }
 
-func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmNames map[string]string, schemas *SchemaCache) {
+// validateDeployment checks deployment i but for its name (see
+// validateDeploymentNames) and returns its parameterSchema compiled, nil
+// when it has none or it does not compile. Deployments are checked at
+// once: it writes only to e.
+func (l *Loaded) validateDeployment(e *errs, i int, schemas *SchemaCache) *ParameterSchema {
 	d := &l.Deployments[i]
 	fd := field.NewPath("deployments").Index(i)
-	dnsLabel(e, fd.Child("flow").String(), d.Flow)
-	dnsLabel(e, fd.Child("name").String(), d.Name)
-	if seen[d.FullName()] {
-		e.add(fd.Child("name").String(), "duplicate deployment %q", d.FullName())
-	}
-	seen[d.FullName()] = true
-	cm := v1alpha1.DeploymentConfigMapName(d.Flow, d.Name)
-	if other, ok := cmNames[cm]; ok && other != d.FullName() {
-		e.add(fd.Child("name").String(), "deployments %q and %q both render to ConfigMap %q; rename one", other, d.FullName(), cm)
-	}
-	cmNames[cm] = d.FullName()
 	if strings.TrimSpace(d.Entrypoint) == "" {
 		e.add(fd.Child("entrypoint").String(), "required: the flow's code location, e.g. flows/hello.py:hello")
 	}
@@ -229,7 +262,7 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 			e.add(fd.Child("image").String(), "set either image or jobVariables.image, not both")
 		}
 	}
-	l.validateParameters(e, fd, d, schemas)
+	schema := l.validateParameters(e, fd, d, schemas)
 	if pool != nil {
 		validateRunOverrides(e, fd.Child("runOverrides").String(), l.Templates[pool.Name], d.RunOverrides)
 		if t := l.Templates[pool.Name]; t != nil {
@@ -238,7 +271,8 @@ func (l *Loaded) validateDeployment(e *errs, i int, seen map[string]bool, cmName
 			}
 		}
 	}
-	validateSchedules(e, fd, d, l.parameterSchemas[d])
+	validateSchedules(e, fd, d, schema)
+	return schema
 }
 
 // validateSchedules checks each schedule of a deployment: its timing, its

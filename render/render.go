@@ -289,11 +289,17 @@ func deploymentConfigMap(l *project.Loaded, i int) (*corev1.ConfigMap, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: deployments[%d] (%s): resolving the job template: %w", l.File, i, d.FullName(), err)
 	}
-	preview, err := marshalObject(job)
+	manifest, err := marshalObject(job)
 	if err != nil {
 		return nil, err
 	}
-	preview = append([]byte(previewHeader(stored.RunOverrides)), preview...)
+	// One copy of the Job's YAML, behind its header, into the string the
+	// ConfigMap holds.
+	var preview strings.Builder
+	header := previewHeader(stored.RunOverrides)
+	preview.Grow(len(header) + len(manifest))
+	preview.WriteString(header)
+	preview.Write(manifest)
 	return configMap(l.Project, v1alpha1.DeploymentConfigMapName(d.Flow, d.Name), map[string]string{
 		v1alpha1.LabelConfig:     v1alpha1.ConfigDeployment,
 		v1alpha1.LabelFlow:       d.Flow,
@@ -302,7 +308,7 @@ func deploymentConfigMap(l *project.Loaded, i int) (*corev1.ConfigMap, error) {
 		v1alpha1.LabelQueue:      d.Queue,
 	}, map[string]string{
 		v1alpha1.KeyDeployment: spec,
-		v1alpha1.KeyJobPreview: string(preview),
+		v1alpha1.KeyJobPreview: preview.String(),
 	}), nil
 }
 
