@@ -42,13 +42,54 @@ type Admission struct {
 	Pool       *project.InstalledPool
 	Slots      Slots
 	Scheduled  time.Time
-	Run        *project.CheckedRun
+	// run is the run's values checked, kept for runs without values of
+	// their own, which share it; a run with its own is checked again from
+	// request when its Job is made (CheckedRun), so that ten thousand such
+	// runs waiting do not each keep their merged parameters and job
+	// variables (about 1 KB a run).
+	run     *project.CheckedRun
+	request *v1alpha1.RunRequest
+}
+
+// CheckedRun is the run's values checked against its deployment and pool,
+// what its Job is resolved from (ResolveJob).
+func (a *Admission) CheckedRun(ns string) (*project.CheckedRun, error) {
+	if a.run != nil {
+		return a.run, nil
+	}
+	return project.CheckRun(runInputs(ns, a.Deployment, a.Pool, a.request))
+}
+
+// OwnValues are a run's own values as last checked (resolveValues), and
+// the data revisions of the deployment and pool they were checked
+// against: checking them again, under any config change, would give the
+// same verdict while both are the same.
+type OwnValues struct {
+	resolved         *ResolvedValues
+	deployment, pool uint64
+}
+
+// get returns the values checked against d and pool, if they are still
+// those.
+func (o *OwnValues) get(d *project.InstalledDeployment, pool *project.InstalledPool) *ResolvedValues {
+	if o == nil || o.resolved == nil || d.Revision == 0 || pool.Revision == 0 || o.deployment != d.Revision || o.pool != pool.Revision {
+		return nil
+	}
+	return o.resolved
+}
+
+// set keeps values checked against d and pool.
+func (o *OwnValues) set(v *ResolvedValues, d *project.InstalledDeployment, pool *project.InstalledPool) {
+	if o != nil {
+		*o = OwnValues{resolved: v, deployment: d.Revision, pool: pool.Revision}
+	}
 }
 
 // Admit validates a run request against the config and resolves its Job.
-// A nil admission with a nil rejection means the run must wait. Not safe
-// for concurrent use with the same defaults.
-func Admit(cfg *project.Installed, defaults map[string]*ResolvedValues, ns string, cm *corev1.ConfigMap, req *v1alpha1.RunRequest, reqErr error) (*Admission, *Rejection, *WaitReason) {
+// A nil admission with a nil rejection means the run must wait. own, when
+// not nil, keeps the run's own values checked from one call to the next
+// (OwnValues). Not safe for concurrent use with the same defaults.
+func Admit(cfg *project.Installed, defaults map[string]*ResolvedValues, own *OwnValues, ns string, cm *corev1.ConfigMap, req *v1alpha1.RunRequest, reqErr error) (*Admission, *Rejection, *WaitReason) {
 	if reqErr != nil {
 		return nil, &Rejection{ReasonInvalidRequest, reqErr.Error()}, nil
 	}
@@ -92,23 +133,25 @@ func Admit(cfg *project.Installed, defaults map[string]*ResolvedValues, ns strin
 	// resolve and no copies. Those with no tags of their own either share
 	// their admission with the runs scheduled for the same time.
 	var base *ResolvedValues
-	own := len(req.Parameters) > 0 || len(req.JobVariables) > 0 || req.Timeout != nil
-	if !own {
+	hasOwn := len(req.Parameters) > 0 || len(req.JobVariables) > 0 || req.Timeout != nil
+	if !hasOwn {
 		var ok bool
 		if base, ok = defaults[d.FullName()]; !ok {
 			base = resolveValues(ns, cm, d, pool, &v1alpha1.RunRequest{})
 			defaults[d.FullName()] = base
 		}
-	} else {
+	} else if base = own.get(d, pool); base == nil {
 		base = resolveValues(ns, cm, d, pool, req)
+		base.run = nil // checked again when its Job is made: Admission.CheckedRun
+		own.set(base, d, pool)
 	}
 	if base.rej != nil {
 		return nil, base.rej, nil
 	}
 	admit := func() *Admission {
-		return &Admission{Deployment: d, Pool: pool, Slots: SlotsOf(pool.Name, d.Queue, d.FullName(), tags), Scheduled: scheduled, Run: base.run}
+		return &Admission{Deployment: d, Pool: pool, Slots: SlotsOf(pool.Name, d.Queue, d.FullName(), tags), Scheduled: scheduled, run: base.run, request: req}
 	}
-	if own || len(req.Tags) > 0 {
+	if hasOwn || len(req.Tags) > 0 {
 		return admit(), nil, nil
 	}
 	at := scheduled.UnixNano()
@@ -135,11 +178,7 @@ type ResolvedValues struct {
 // resolveValues checks a run's own parameters and job variables by
 // project.CheckRun, the rule the CLI applies before it submits.
 func resolveValues(ns string, cm *corev1.ConfigMap, d *project.InstalledDeployment, pool *project.InstalledPool, req *v1alpha1.RunRequest) *ResolvedValues {
-	run, err := project.CheckRun(project.RunInputs{
-		Project: &project.Project{Namespace: ns}, Pool: &pool.Pool, Template: pool.Template,
-		Deployment: &d.Deployment, Schema: d.Params, Parameters: req.Parameters, JobVariables: req.JobVariables,
-		Timeout: req.Timeout,
-	})
+	run, err := project.CheckRun(runInputs(ns, d, pool, req))
 	var re *project.RunError
 	switch {
 	case errors.As(err, &re) && !re.JobVariables:
@@ -153,6 +192,15 @@ func resolveValues(ns string, cm *corev1.ConfigMap, d *project.InstalledDeployme
 		return &ResolvedValues{rej: &Rejection{ReasonInvalidJobVariables, err.Error()}}
 	}
 	return &ResolvedValues{run: run}
+}
+
+// runInputs are what a run's values are checked with.
+func runInputs(ns string, d *project.InstalledDeployment, pool *project.InstalledPool, req *v1alpha1.RunRequest) project.RunInputs {
+	return project.RunInputs{
+		Project: &project.Project{Namespace: ns}, Pool: &pool.Pool, Template: pool.Template,
+		Deployment: &d.Deployment, Schema: d.Params, Parameters: req.Parameters, JobVariables: req.JobVariables,
+		Timeout: req.Timeout,
+	}
 }
 
 // ResolveJob builds the Job of a run's attempt (1 for the first) from its

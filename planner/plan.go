@@ -103,7 +103,7 @@ func AdmitWaiting(in Input) {
 		if pr.cfgGen == in.ConfigGen && (pr.admission != nil || pr.admitErr != nil) {
 			continue
 		}
-		pr.admission, pr.admitErr, pr.admitWait = Admit(in.Config, defaults, in.Namespace, w.ConfigMap, pr.Request, pr.RequestErr)
+		pr.admission, pr.admitErr, pr.admitWait = Admit(in.Config, defaults, &pr.values, in.Namespace, w.ConfigMap, pr.Request, pr.RequestErr)
 		pr.cfgGen = in.ConfigGen
 		if pr.admitWait != nil {
 			pr.cfgGen = 0 // look again next pass

@@ -499,6 +499,80 @@ func TestAdmitWaitingCachesPerConfig(t *testing.T) {
 	}
 }
 
+// A run with values of its own keeps them checked across config
+// generations while its pool's and deployment's data revisions are the
+// same (a pause or a resume changes the generation, not the data), and
+// has them checked again when either changes or is not tracked.
+func TestOwnValuesKeptAcrossDataRevisions(t *testing.T) {
+	var cache RunCache
+	w := planRun{name: "r", deployment: "f/a", raw: "deployment: f/a\nparameters: {n: 1}\n"}.waiting(t, &cache)
+	revised := func(pool, deployment uint64, paused bool) *project.Installed {
+		return planConfig(func(c *project.Installed) {
+			c.Pools["p"].Revision, c.Deployments["f/a"].Revision = pool, deployment
+			c.Pools["p"].PausedByAnnotation = paused
+		})
+	}
+	in := Input{Now: planNow, Namespace: "flows", Config: revised(1, 2, false), ConfigGen: 1, Waiting: []WaitingRun{w}}
+	admit := func(cfg *project.Installed, gen uint64) *Admission {
+		in.Config, in.ConfigGen = cfg, gen
+		AdmitWaiting(in)
+		if w.Parsed.admission == nil {
+			t.Fatalf("generation %d: not admitted (%v, %v)", gen, w.Parsed.admitErr, w.Parsed.admitWait)
+		}
+		return w.Parsed.admission
+	}
+	checked := func() *ResolvedValues { return w.Parsed.values.resolved }
+	admit(revised(1, 2, false), 1)
+	first := checked()
+	paused := admit(revised(1, 2, true), 2)
+	if checked() != first {
+		t.Error("the pool's pause had the run's values checked again")
+	}
+	if paused.Pool != in.Config.Pools["p"] || !paused.Pool.PausedByAnnotation {
+		t.Error("the admission under the new generation does not point at its pool: plan would miss the pause")
+	}
+	if got := describeDecision(Plan(in).Decisions[0]); !strings.HasPrefix(got, "wait r Paused") {
+		t.Errorf("under the paused pool: %s", got)
+	}
+	for _, c := range []struct {
+		name             string
+		pool, deployment uint64
+	}{{"a new pool revision", 3, 2}, {"a new deployment revision", 3, 4}, {"untracked revisions", 0, 0}} {
+		before := checked()
+		if admit(revised(c.pool, c.deployment, false), in.ConfigGen+1); checked() == before {
+			t.Errorf("%s: the run's values were not checked again", c.name)
+		}
+	}
+}
+
+// A waiting run with values of its own keeps only its verdict: its values
+// are checked again, the same, when its Job is made. Runs without share
+// their deployment's checked defaults.
+func TestOwnValuesCheckedAgainForTheJob(t *testing.T) {
+	var cache RunCache
+	own := planRun{name: "own", deployment: "f/a", raw: "deployment: f/a\nparameters: {count: 7}\n"}.waiting(t, &cache)
+	plain := planRun{name: "plain", deployment: "f/a"}.waiting(t, &cache)
+	AdmitWaiting(Input{Now: planNow, Namespace: "flows", Config: planConfig(nil), ConfigGen: 1, Waiting: []WaitingRun{own, plain}})
+	a, p := own.Parsed.admission, plain.Parsed.admission
+	if a == nil || p == nil {
+		t.Fatal("not admitted")
+	}
+	if a.run != nil {
+		t.Error("a waiting run with parameters of its own keeps its checked values")
+	}
+	run, err := a.CheckedRun("flows")
+	if err != nil || run.Parameters["count"] != int64(7) {
+		t.Fatalf("checked again: parameters %v, %v; want count=7", run, err)
+	}
+	job, err := ResolveJob("flows", own.ConfigMap, run, 1)
+	if err != nil || job.Name != "own" {
+		t.Fatalf("its Job: %v, %v", job, err)
+	}
+	if shared, err := p.CheckedRun("flows"); err != nil || shared != p.run || shared == nil {
+		t.Errorf("a run without values of its own: %p, %v; want its shared checked defaults %p", shared, err, p.run)
+	}
+}
+
 // Runs submitted alike share what they keep while they wait: the decoded
 // request of an equal request, and the admission of runs without values
 // or tags of their own scheduled for the same time. Any difference gets

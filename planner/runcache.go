@@ -29,6 +29,10 @@ type ParsedRun struct {
 	admitErr  *Rejection
 	admitWait *WaitReason
 	cfgGen    uint64
+	// values are the run's own parameters and job variables checked, kept
+	// across config generations while its pool's and deployment's data
+	// are the same (Admit).
+	values OwnValues
 	// status is the decoded status of a run in flight, kept for its
 	// resourceVersion: a run's sync comes back on each change of its Job
 	// and pods, mostly to find nothing to write.

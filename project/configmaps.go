@@ -38,6 +38,11 @@ type InstalledPool struct {
 	PausedByAnnotation bool
 	// PausedQueues are the queues paused by `kubectl flows pause queue`.
 	PausedQueues map[string]bool
+	// Revision names the ConfigMap's data as decoded: a reader that keeps
+	// what it decoded (the reconciler) gives a new one when the data
+	// changes and keeps it when only annotations do (a pause), so what
+	// was worked out from the data alone can be kept. 0: not tracked.
+	Revision uint64
 }
 
 // InstalledDeployment is a deployment's config.
@@ -47,6 +52,8 @@ type InstalledDeployment struct {
 	// Params is the deployment's parameterSchema, compiled; nil without one.
 	Params             *ParameterSchema
 	PausedByAnnotation bool
+	// Revision is as InstalledPool's.
+	Revision uint64
 }
 
 // QueuePaused reports whether the queue itself is paused (not counting the

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"maps"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,12 +19,18 @@ type configCache struct {
 	root    string
 	mu      sync.Mutex
 	entries map[types.UID]configEntry
+	// revisions counts the data revisions handed out (Revision of the
+	// installed pools and deployments).
+	revisions uint64
 }
 
 type configEntry struct {
-	rv  string
-	val any // what project.DecodeConfigMap returned
-	err error
+	rv       string
+	labels   map[string]string
+	data     map[string]string // the informer's own map: not a copy
+	revision uint64
+	val      any // what project.DecodeConfigMap returned
+	err      error
 }
 
 func (c *configCache) decode(cm *corev1.ConfigMap) (any, error) {
@@ -32,11 +39,26 @@ func (c *configCache) decode(cm *corev1.ConfigMap) (any, error) {
 	if c.entries == nil {
 		c.entries = map[types.UID]configEntry{}
 	}
-	if e, ok := c.entries[cm.UID]; ok && e.rv == cm.ResourceVersion {
+	e, ok := c.entries[cm.UID]
+	if ok && e.rv == cm.ResourceVersion {
 		return e.val, e.err
 	}
+	// A change of annotations alone (a pause, a resume, a GitOps tool's
+	// bookkeeping) keeps the revision: the runs waiting on this pool or
+	// deployment keep their checked values instead of each being
+	// resolved again.
+	if !ok || !maps.Equal(e.data, cm.Data) || !maps.Equal(e.labels, cm.Labels) {
+		c.revisions++
+		e.revision = c.revisions
+	}
 	val, err := project.DecodeConfigMap(cm)
-	c.entries[cm.UID] = configEntry{rv: cm.ResourceVersion, val: val, err: err}
+	switch v := val.(type) {
+	case *project.InstalledPool:
+		v.Revision = e.revision
+	case *project.InstalledDeployment:
+		v.Revision = e.revision
+	}
+	c.entries[cm.UID] = configEntry{rv: cm.ResourceVersion, labels: cm.Labels, data: cm.Data, revision: e.revision, val: val, err: err}
 	return val, err
 }
 

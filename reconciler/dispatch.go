@@ -287,9 +287,13 @@ func (c *Controller) decide(list []pending, run string, do action) []pending {
 // (syncRun), off the dispatch path.
 func (c *Controller) admitAction(cm *corev1.ConfigMap, a *planner.Admission, attempt int32) action {
 	return func(ctx context.Context) error {
-		job, err := planner.ResolveJob(c.opts.Namespace, cm, a.Run, attempt)
+		run, err := a.CheckedRun(c.opts.Namespace)
+		var job *batchv1.Job
 		if err == nil {
-			err = annotateAdmission(job, a, c.opts.Now())
+			job, err = planner.ResolveJob(c.opts.Namespace, cm, run, attempt)
+		}
+		if err == nil {
+			err = annotateAdmission(job, a, run, c.opts.Now())
 		}
 		if err != nil {
 			c.exp.drop(cm.Name)

@@ -10,17 +10,18 @@ import (
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/planner"
+	"github.com/kubectl-flows/kubectl-flows/project"
 )
 
 // annotateAdmission records a run's admission on its Job: the Job is the
 // run's durable slot, and the run's first status is written from it. The
 // deployment is not recorded again: the Job's LabelDeployment names it.
-func annotateAdmission(job *batchv1.Job, a *planner.Admission, now time.Time) error {
+func annotateAdmission(job *batchv1.Job, a *planner.Admission, run *project.CheckedRun, now time.Time) error {
 	rec, err := json.Marshal(v1alpha1.AdmissionRecord{
 		ScheduledTime: metav1.NewTime(a.Scheduled),
 		AdmittedAt:    now.UTC(),
-		Parameters:    a.Run.Parameters,
-		JobVariables:  a.Run.JobVariables,
+		Parameters:    run.Parameters,
+		JobVariables:  run.JobVariables,
 	})
 	if err != nil {
 		return err

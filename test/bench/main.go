@@ -797,21 +797,46 @@ func (b *bench) boundLatency(ctx context.Context) error {
 // paused pool (and 100,000 with BENCH_LARGE=1), beside the same reconciler
 // idle, and the time to the first Job once the pool is resumed.
 func (b *bench) scale(ctx context.Context) error {
-	if err := b.scaleAt(ctx, 10000, 64<<20); err != nil {
+	if err := b.scaleAt(ctx, 10000, 64<<20, alike); err != nil {
+		return err
+	}
+	if err := b.scaleAt(ctx, 10000, 64<<20, ownParameters); err != nil {
 		return err
 	}
 	if b.large {
-		return b.scaleAt(ctx, 100000, 256<<20)
+		return b.scaleAt(ctx, 100000, 256<<20, alike)
 	}
 	return nil
 }
 
-// scaleAt is scale with n runs waiting, against a target RSS. The
-// reconciler runs with the Go runtime settings the rendered Deployment
-// gives it, as an install would.
-func (b *bench) scaleAt(ctx context.Context, n int, target int64) error {
-	fmt.Printf("scale: %d runs waiting in a paused pool\n", n)
-	p, err := b.installProject(ctx, fmt.Sprintf("bench-scale-%d", n), strings.Replace(throughputProject, "concurrencyLimit: 100000\ndeployments", "concurrencyLimit: 10\ndeployments", 1))
+// waitingRuns is how the runs of scale are submitted: name says it in
+// the figure, request is the i-th run's request.
+type waitingRuns struct {
+	name    string
+	request func(i int) string
+}
+
+// alike: every run the same request, as a schedule or a script that
+// submits one deployment over and over does.
+var alike = waitingRuns{"", func(int) string { return "deployment: bench/burst\n" }}
+
+// ownParameters: every run its own parameters, as a backfill or a fan-out
+// over dates and customers submits them; the reconciler can share
+// nothing of one run's request with another's.
+var ownParameters = waitingRuns{", each with parameters of its own", func(i int) string {
+	return fmt.Sprintf("deployment: bench/burst\nparameters:\n  customer: customer-%06d\n  day: \"2026-%02d-%02d\"\n  batch: %d\n", i, i%12+1, i%28+1, i)
+}}
+
+// scaleAt is scale with n runs waiting, submitted as runs says, against a
+// target RSS. The reconciler runs with the Go runtime settings the
+// rendered Deployment gives it, as an install would.
+func (b *bench) scaleAt(ctx context.Context, n int, target int64, runs waitingRuns) error {
+	fmt.Printf("scale: %d runs waiting in a paused pool%s\n", n, runs.name)
+	label := fmt.Sprint(n) // names the namespace and the profiles
+	if runs.name != "" {
+		label += "-own"
+	}
+	p, err := b.installProject(ctx, "bench-scale-"+label, strings.Replace(throughputProject, "concurrencyLimit: 100000\ndeployments", "concurrencyLimit: 10\ndeployments", 1))
 	if err != nil {
 		return err
 	}
@@ -844,11 +869,11 @@ func (b *bench) scaleAt(ctx context.Context, n int, target int64) error {
 		return err
 	}
 	idleSplit := rssSplit(rec.Cmd.Process.Pid)
-	stopProfile := b.profileDuring(n, fmt.Sprintf("reconciler-scale-%d-cpu", n), func(seconds string) ([]byte, error) {
+	stopProfile := b.profileDuring(n, "reconciler-scale-"+label+"-cpu", func(seconds string) ([]byte, error) {
 		return httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/profile?seconds="+seconds)
 	})
 	overLimit := watchLimit(ctx, rec.Cmd.Process.Pid, limit, metrics)
-	created, settled, err := b.createWaiting(ctx, ns, n, metrics)
+	created, settled, err := b.createWaiting(ctx, ns, n, metrics, runs.request)
 	passed := overLimit.passedAt()
 	if err != nil {
 		return fmt.Errorf("%w (reconciler log %s)", err, rec.Log)
@@ -866,7 +891,7 @@ func (b *bench) scaleAt(ctx context.Context, n int, target int64) error {
 		return err
 	}
 	if os.Getenv("BENCH_PPROF") == "1" {
-		b.saveHeap(ctx, metricsAddr, n)
+		b.saveHeap(ctx, metricsAddr, label)
 	}
 	firstJob, err := b.firstJobAfterResume(ctx, ns, pool)
 	if err != nil {
@@ -875,27 +900,27 @@ func (b *bench) scaleAt(ctx context.Context, n int, target int64) error {
 	resumePasses, resumeTime := passes(ctx, metrics)
 	resumePasses, resumeTime = resumePasses-intakePasses, resumeTime-intakeTime
 	b.add(row{
-		figure:   fmt.Sprintf("reconciler RSS, %d runs waiting (peak)", n),
+		figure:   fmt.Sprintf("reconciler RSS, %d runs waiting%s (peak)", n, runs.name),
 		baseline: mib(idleRSS), flows: fmt.Sprintf("%s (%s)", mib(rss), mib(peak)), ratio: "",
 		target: fmt.Sprintf("≤%s: %s (one run)", mib(target), metOrMissed(rss <= target)),
 		note: fmt.Sprintf("baseline: the same reconciler idle; %s as the rendered Deployment sets; made of %s idle, %s with the runs waiting; %s; CPU time %s idle, %s after taking in %d runs (created in %s, all Scheduled %s after the first create)",
 			strings.Join(env, " "), idleSplit, split, passed, dur(idleCPU), dur(cpu), n, dur(created), dur(settled)),
 	})
 	b.add(row{
-		figure:   fmt.Sprintf("first Job after resuming a pool with %d waiting", n),
+		figure:   fmt.Sprintf("first Job after resuming a pool with %d waiting%s", n, runs.name),
 		baseline: "", flows: dur(firstJob), target: "",
 		note: "the pause annotation removed to the first Job seen created" + passNote(n, intakePasses, intakeTime, resumePasses, resumeTime),
 	})
 	return nil
 }
 
-// createWaiting creates n runs from 16 clients and waits until the
-// reconciler has marked every one Scheduled: how long the creates took,
-// and how long until all were Scheduled.
-func (b *bench) createWaiting(ctx context.Context, ns string, n int, metrics string) (created, settled time.Duration, err error) {
+// createWaiting creates n runs with the given requests from 16 clients
+// and waits until the reconciler has marked every one Scheduled: how long
+// the creates took, and how long until all were Scheduled.
+func (b *bench) createWaiting(ctx context.Context, ns string, n int, metrics string, request func(i int) string) (created, settled time.Duration, err error) {
 	t0 := time.Now()
 	err = fixture.CreateConcurrently(n, 16, func(i int) error {
-		_, err := b.client.CoreV1().ConfigMaps(ns).Create(ctx, fixture.RunRequest(fmt.Sprintf("run-%06d", i), "deployment: bench/burst\n"), metav1.CreateOptions{})
+		_, err := b.client.CoreV1().ConfigMaps(ns).Create(ctx, fixture.RunRequest(fmt.Sprintf("run-%06d", i), request(i)), metav1.CreateOptions{})
 		return err
 	})
 	if err != nil {
@@ -944,13 +969,13 @@ func passes(ctx context.Context, url string) (int, time.Duration) {
 	return count, sum
 }
 
-// saveHeap saves the reconciler's heap profile with n runs waiting.
-func (b *bench) saveHeap(ctx context.Context, metricsAddr string, n int) {
+// saveHeap saves the reconciler's heap profile with runs waiting, under label.
+func (b *bench) saveHeap(ctx context.Context, metricsAddr, label string) {
 	if heap, err := httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/heap?gc=1"); err == nil {
 		_ = os.MkdirAll(b.out, 0o755)
-		pf := filepath.Join(b.out, fmt.Sprintf("reconciler-heap-%d.pprof", n))
+		pf := filepath.Join(b.out, "reconciler-heap-"+label+".pprof")
 		_ = os.WriteFile(pf, heap, 0o644)
-		fmt.Printf("  reconciler heap with %d runs waiting: %s\n", n, pf)
+		fmt.Printf("  reconciler heap with runs waiting (%s): %s\n", label, pf)
 	}
 }
 
