@@ -43,51 +43,60 @@ type Admission struct {
 	Slots      Slots
 	Scheduled  time.Time
 	// run is the run's values checked, kept for runs without values of
-	// their own, which share it; a run with its own is checked again from
-	// request when its Job is made (CheckedRun), so that ten thousand such
-	// runs waiting do not each keep their merged parameters and job
-	// variables (about 1 KB a run).
-	run     *project.CheckedRun
-	request *v1alpha1.RunRequest
+	// their own, which share it; nil for a run with its own, checked
+	// again from its request when its Job is made (CheckedRun), so that
+	// ten thousand such runs waiting do not each keep their merged
+	// parameters and job variables (about 1 KB a run).
+	run *project.CheckedRun
 }
 
 // CheckedRun is the run's values checked against its deployment and pool,
-// what its Job is resolved from (ResolveJob).
-func (a *Admission) CheckedRun(ns string) (*project.CheckedRun, error) {
+// what its Job is resolved from (ResolveJob); cm is the run the admission
+// was made for, whose request is decoded again when it has values of its
+// own.
+func (a *Admission) CheckedRun(ns string, cm *corev1.ConfigMap) (*project.CheckedRun, error) {
 	if a.run != nil {
 		return a.run, nil
 	}
-	return project.CheckRun(runInputs(ns, a.Deployment, a.Pool, a.request))
+	req, err := v1alpha1.DecodeRunRequest(cm.Data[v1alpha1.KeyRun])
+	if err != nil {
+		return nil, err
+	}
+	return project.CheckRun(runInputs(ns, a.Deployment, a.Pool, req))
 }
 
-// OwnValues are a run's own values as last checked (resolveValues), and
-// the data revisions of the deployment and pool they were checked
-// against: checking them again, under any config change, would give the
-// same verdict while both are the same.
+// OwnValues say whether a run has values of its own, which its decoded
+// request does not keep (ParsedRun), and their verdict as last checked
+// (resolveValues) with the data revisions of the deployment and pool it
+// was reached against: checking them again, under any config change,
+// would give the same verdict while both are the same.
 type OwnValues struct {
-	resolved         *ResolvedValues
+	dropped          bool
+	checked          bool
+	rej              *Rejection
 	deployment, pool uint64
 }
 
-// get returns the values checked against d and pool, if they are still
-// those.
-func (o *OwnValues) get(d *project.InstalledDeployment, pool *project.InstalledPool) *ResolvedValues {
-	if o == nil || o.resolved == nil || d.Revision == 0 || pool.Revision == 0 || o.deployment != d.Revision || o.pool != pool.Revision {
-		return nil
+// verdict is the values' verdict (nil: they pass) if it was reached
+// against d and pool.
+func (o *OwnValues) verdict(d *project.InstalledDeployment, pool *project.InstalledPool) (rej *Rejection, ok bool) {
+	if o == nil || !o.checked || d.Revision == 0 || pool.Revision == 0 || o.deployment != d.Revision || o.pool != pool.Revision {
+		return nil, false
 	}
-	return o.resolved
+	return o.rej, true
 }
 
-// set keeps values checked against d and pool.
-func (o *OwnValues) set(v *ResolvedValues, d *project.InstalledDeployment, pool *project.InstalledPool) {
+// set keeps a verdict reached against d and pool.
+func (o *OwnValues) set(rej *Rejection, d *project.InstalledDeployment, pool *project.InstalledPool) {
 	if o != nil {
-		*o = OwnValues{resolved: v, deployment: d.Revision, pool: pool.Revision}
+		*o = OwnValues{dropped: o.dropped, checked: true, rej: rej, deployment: d.Revision, pool: pool.Revision}
 	}
 }
 
 // Admit validates a run request against the config and resolves its Job.
 // A nil admission with a nil rejection means the run must wait. own, when
-// not nil, keeps the run's own values checked from one call to the next
+// not nil, says whether req lacks the run's own values, which are then
+// decoded from cm, and keeps their verdict from one call to the next
 // (OwnValues). Not safe for concurrent use with the same defaults.
 func Admit(cfg *project.Installed, defaults map[string]*ResolvedValues, own *OwnValues, ns string, cm *corev1.ConfigMap, req *v1alpha1.RunRequest, reqErr error) (*Admission, *Rejection, *WaitReason) {
 	if reqErr != nil {
@@ -130,49 +139,69 @@ func Admit(cfg *project.Installed, defaults map[string]*ResolvedValues, own *Own
 	// A run with no values of its own validates and resolves as every such
 	// run of its deployment does: that is worked out once per pass and the
 	// runs share it (read only), so ten thousand waiting runs cost one
-	// resolve and no copies. Those with no tags of their own either share
-	// their admission with the runs scheduled for the same time.
-	var base *ResolvedValues
-	hasOwn := len(req.Parameters) > 0 || len(req.JobVariables) > 0 || req.Timeout != nil
-	if !hasOwn {
-		var ok bool
-		if base, ok = defaults[d.FullName()]; !ok {
-			base = resolveValues(ns, cm, d, pool, &v1alpha1.RunRequest{})
-			defaults[d.FullName()] = base
-		}
-	} else if base = own.get(d, pool); base == nil {
-		base = resolveValues(ns, cm, d, pool, req)
-		base.run = nil // checked again when its Job is made: Admission.CheckedRun
-		own.set(base, d, pool)
+	// resolve and no copies. A run with values of its own has them
+	// checked once for the data they are checked against (OwnValues) and
+	// again for its Job. Runs without tags of their own share their
+	// admission with the runs scheduled for the same time, with or without
+	// values of their own.
+	shared, ok := defaults[d.FullName()]
+	if !ok {
+		shared = resolveValues(ns, cm, d, pool, &v1alpha1.RunRequest{})
+		defaults[d.FullName()] = shared
 	}
-	if base.rej != nil {
-		return nil, base.rej, nil
+	run, rej := shared.run, shared.rej
+	hasOwn := (own != nil && own.dropped) || hasOwnValues(req)
+	if hasOwn {
+		run = nil
+		var checked bool
+		if rej, checked = own.verdict(d, pool); !checked {
+			full := req
+			if own != nil && own.dropped {
+				var err error
+				if full, err = v1alpha1.DecodeRunRequest(cm.Data[v1alpha1.KeyRun]); err != nil {
+					return nil, &Rejection{ReasonInvalidRequest, err.Error()}, nil
+				}
+			}
+			rej = resolveValues(ns, cm, d, pool, full).rej
+			own.set(rej, d, pool)
+		}
+	}
+	if rej != nil {
+		return nil, rej, nil
 	}
 	admit := func() *Admission {
-		return &Admission{Deployment: d, Pool: pool, Slots: SlotsOf(pool.Name, d.Queue, d.FullName(), tags), Scheduled: scheduled, run: base.run, request: req}
+		return &Admission{Deployment: d, Pool: pool, Slots: SlotsOf(pool.Name, d.Queue, d.FullName(), tags), Scheduled: scheduled, run: run}
 	}
-	if hasOwn || len(req.Tags) > 0 {
+	if len(req.Tags) > 0 {
 		return admit(), nil, nil
 	}
-	at := scheduled.UnixNano()
-	a := base.admitted[at]
+	key := admittedKey{scheduled.UnixNano(), hasOwn}
+	a := shared.admitted[key]
 	if a == nil {
 		a = admit()
-		if base.admitted == nil {
-			base.admitted = map[int64]*Admission{}
+		if shared.admitted == nil {
+			shared.admitted = map[admittedKey]*Admission{}
 		}
-		base.admitted[at] = a
+		shared.admitted[key] = a
 	}
 	return a, nil, nil
 }
 
+// admittedKey is what runs without tags of their own share an admission
+// by: their scheduled time (UnixNano), and whether their values are their
+// own (checked again for the Job) or the deployment's.
+type admittedKey struct {
+	scheduled int64
+	own       bool
+}
+
 // ResolvedValues are a run's checked values, or why they are rejected;
-// for a deployment's defaults, the admissions of its runs without values
-// or tags of their own, by scheduled time (UnixNano).
+// for a deployment's defaults, the admissions of its runs without tags of
+// their own (admittedKey).
 type ResolvedValues struct {
 	run      *project.CheckedRun
 	rej      *Rejection
-	admitted map[int64]*Admission
+	admitted map[admittedKey]*Admission
 }
 
 // resolveValues checks a run's own parameters and job variables by

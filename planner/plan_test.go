@@ -513,21 +513,29 @@ func TestOwnValuesKeptAcrossDataRevisions(t *testing.T) {
 		})
 	}
 	in := Input{Now: planNow, Namespace: "flows", Config: revised(1, 2, false), ConfigGen: 1, Waiting: []WaitingRun{w}}
-	admit := func(cfg *project.Installed, gen uint64) *Admission {
+	// Whether the values are checked again shows by the run's request,
+	// swapped behind the cache for one whose job variables fail: the
+	// check that reads it rejects the run.
+	good := w.ConfigMap.Data[v1alpha1.KeyRun]
+	checkedAgain := func(cfg *project.Installed, gen uint64) bool {
+		t.Helper()
+		w.ConfigMap.Data[v1alpha1.KeyRun] = "deployment: f/a\njobVariables: {no_such_variable: 1}\n"
+		defer func() { w.ConfigMap.Data[v1alpha1.KeyRun] = good }()
 		in.Config, in.ConfigGen = cfg, gen
 		AdmitWaiting(in)
-		if w.Parsed.admission == nil {
-			t.Fatalf("generation %d: not admitted (%v, %v)", gen, w.Parsed.admitErr, w.Parsed.admitWait)
+		if w.Parsed.admission == nil && w.Parsed.admitErr == nil {
+			t.Fatalf("generation %d: no verdict (waits: %v)", gen, w.Parsed.admitWait)
 		}
-		return w.Parsed.admission
+		return w.Parsed.admitErr != nil
 	}
-	checked := func() *ResolvedValues { return w.Parsed.values.resolved }
-	admit(revised(1, 2, false), 1)
-	first := checked()
-	paused := admit(revised(1, 2, true), 2)
-	if checked() != first {
+	AdmitWaiting(in)
+	if w.Parsed.admission == nil {
+		t.Fatalf("not admitted (%v, %v)", w.Parsed.admitErr, w.Parsed.admitWait)
+	}
+	if checkedAgain(revised(1, 2, true), 2) {
 		t.Error("the pool's pause had the run's values checked again")
 	}
+	paused := w.Parsed.admission
 	if paused.Pool != in.Config.Pools["p"] || !paused.Pool.PausedByAnnotation {
 		t.Error("the admission under the new generation does not point at its pool: plan would miss the pause")
 	}
@@ -538,37 +546,52 @@ func TestOwnValuesKeptAcrossDataRevisions(t *testing.T) {
 		name             string
 		pool, deployment uint64
 	}{{"a new pool revision", 3, 2}, {"a new deployment revision", 3, 4}, {"untracked revisions", 0, 0}} {
-		before := checked()
-		if admit(revised(c.pool, c.deployment, false), in.ConfigGen+1); checked() == before {
+		if !checkedAgain(revised(c.pool, c.deployment, false), in.ConfigGen+1) {
 			t.Errorf("%s: the run's values were not checked again", c.name)
 		}
 	}
 }
 
-// A waiting run with values of its own keeps only its verdict: its values
-// are checked again, the same, when its Job is made. Runs without share
-// their deployment's checked defaults.
+// A waiting run with values of its own keeps only its verdict: its
+// decoded request does not keep them, runs of one deployment with values
+// of their own and scheduled for the same time share their admission, and
+// the values are decoded and checked again, the same, when the run's Job
+// is made. Runs without share their deployment's checked defaults.
 func TestOwnValuesCheckedAgainForTheJob(t *testing.T) {
 	var cache RunCache
 	own := planRun{name: "own", deployment: "f/a", raw: "deployment: f/a\nparameters: {count: 7}\n"}.waiting(t, &cache)
+	other := planRun{name: "other", deployment: "f/a", raw: "deployment: f/a\njobVariables: {cpu_limit: 500m}\n"}.waiting(t, &cache)
 	plain := planRun{name: "plain", deployment: "f/a"}.waiting(t, &cache)
-	AdmitWaiting(Input{Now: planNow, Namespace: "flows", Config: planConfig(nil), ConfigGen: 1, Waiting: []WaitingRun{own, plain}})
-	a, p := own.Parsed.admission, plain.Parsed.admission
-	if a == nil || p == nil {
-		t.Fatal("not admitted")
+	AdmitWaiting(Input{Now: planNow, Namespace: "flows", Config: planConfig(nil), ConfigGen: 1, Waiting: []WaitingRun{own, other, plain}})
+	a, o, p := own.Parsed.admission, other.Parsed.admission, plain.Parsed.admission
+	for _, w := range []WaitingRun{own, other, plain} {
+		if w.Parsed.admission == nil {
+			t.Fatalf("%s: not admitted (%v, %v)", w.ConfigMap.Name, w.Parsed.admitErr, w.Parsed.admitWait)
+		}
 	}
-	if a.run != nil {
-		t.Error("a waiting run with parameters of its own keeps its checked values")
+	if req := own.Parsed.Request; req.Parameters != nil || req.Deployment != "f/a" || req != other.Parsed.Request {
+		t.Errorf("kept request %+v (shared with the other run's: %v); want deployment f/a alone, shared", req, req == other.Parsed.Request)
 	}
-	run, err := a.CheckedRun("flows")
-	if err != nil || run.Parameters["count"] != int64(7) {
-		t.Fatalf("checked again: parameters %v, %v; want count=7", run, err)
+	if a.run != nil || a != o || a == p {
+		t.Errorf("the runs with values of their own keep checked values %v, share their admission %v, share the plain run's %v; want none, yes, no", a.run != nil, a == o, a == p)
 	}
-	job, err := ResolveJob("flows", own.ConfigMap, run, 1)
-	if err != nil || job.Name != "own" {
-		t.Fatalf("its Job: %v, %v", job, err)
+	for _, c := range []struct {
+		w     WaitingRun
+		check func(*project.CheckedRun) bool
+	}{
+		{own, func(r *project.CheckedRun) bool { return r.Parameters["count"] == int64(7) }},
+		{other, func(r *project.CheckedRun) bool { return r.JobVariables["cpu_limit"] == "500m" }},
+	} {
+		run, err := a.CheckedRun("flows", c.w.ConfigMap)
+		if err != nil || !c.check(run) {
+			t.Fatalf("%s checked again: %+v, %v; want its own values", c.w.ConfigMap.Name, run, err)
+		}
+		job, err := ResolveJob("flows", c.w.ConfigMap, run, 1)
+		if err != nil || job.Name != c.w.ConfigMap.Name {
+			t.Fatalf("its Job: %v, %v", job, err)
+		}
 	}
-	if shared, err := p.CheckedRun("flows"); err != nil || shared != p.run || shared == nil {
+	if shared, err := p.CheckedRun("flows", plain.ConfigMap); err != nil || shared != p.run || shared == nil {
 		t.Errorf("a run without values of its own: %p, %v; want its shared checked defaults %p", shared, err, p.run)
 	}
 }

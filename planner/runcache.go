@@ -19,7 +19,13 @@ import (
 // is the state label; the full status is decoded only where it is needed
 // (status), so ten thousand waiting runs do not each keep one.
 type ParsedRun struct {
-	rv         string
+	rv string
+	// Request is the run's decoded request, without the values of its own
+	// (parameters, job variables, timeout) when it has any, which values
+	// says: those are read only where a run is admitted (Admit) and its
+	// Job made (Admission.CheckedRun), which decode them again from the
+	// run's ConfigMap, so that ten thousand runs waiting, each with values
+	// of its own, do not each keep them decoded (about 1 KB a run).
 	Request    *v1alpha1.RunRequest
 	RequestErr error
 	// admission, admitErr and admitWait are a new run's verdict under the
@@ -47,6 +53,9 @@ type RunCache struct {
 	// equal (small ones: sharing.MaxBytes): runs submitted alike, ten
 	// thousand waiting, keep one. A decoded request is read only.
 	requests sharing.Table[string, decodedRequest]
+	// withoutValues shares, by deployment, the request kept for runs
+	// that name only their deployment and values of their own.
+	withoutValues sharing.Table[string, *v1alpha1.RunRequest]
 }
 
 type decodedRequest struct {
@@ -83,9 +92,31 @@ func (c *RunCache) Get(cm *corev1.ConfigMap) *ParsedRun {
 		p.RequestErr = errors.New(refused)
 	} else {
 		p.Request, p.RequestErr = c.decode(cm.Data[v1alpha1.KeyRun])
+		if req := p.Request; req != nil && hasOwnValues(req) {
+			p.values.dropped = true
+			p.Request = c.dropValues(req)
+		}
 	}
 	c.entries[cm.UID] = p
 	return p
+}
+
+// hasOwnValues says a request carries values of its own, checked against
+// its deployment and pool (Admit).
+func hasOwnValues(req *v1alpha1.RunRequest) bool {
+	return len(req.Parameters) > 0 || len(req.JobVariables) > 0 || req.Timeout != nil
+}
+
+// dropValues is req without its own values; one for all the runs of a
+// deployment that name nothing else.
+func (c *RunCache) dropValues(req *v1alpha1.RunRequest) *v1alpha1.RunRequest {
+	build := func() *v1alpha1.RunRequest {
+		return &v1alpha1.RunRequest{Deployment: req.Deployment, Tags: req.Tags, ScheduledTime: req.ScheduledTime, Parent: req.Parent}
+	}
+	if len(req.Tags) > 0 || req.ScheduledTime != nil || req.Parent != nil {
+		return build()
+	}
+	return c.withoutValues.Get(req.Deployment, build)
 }
 
 // Status returns a copy of a run's decoded Status, for the caller to

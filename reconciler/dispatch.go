@@ -287,7 +287,7 @@ func (c *Controller) decide(list []pending, run string, do action) []pending {
 // (syncRun), off the dispatch path.
 func (c *Controller) admitAction(cm *corev1.ConfigMap, a *planner.Admission, attempt int32) action {
 	return func(ctx context.Context) error {
-		run, err := a.CheckedRun(c.opts.Namespace)
+		run, err := a.CheckedRun(c.opts.Namespace, cm)
 		var job *batchv1.Job
 		if err == nil {
 			job, err = planner.ResolveJob(c.opts.Namespace, cm, run, attempt)
