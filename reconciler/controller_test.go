@@ -419,12 +419,21 @@ func TestRunSyncsFollowTheJob(t *testing.T) {
 		f.updateJob("r", func(j *batchv1.Job) {
 			j.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: metav1.Time{Time: testNow}}}
 		})
+		// The pod's end reaches the cache after the Job's: the run waits
+		// for it, to say how the pod ended.
+		f.expect("Job failed, its pod's end not seen yet", f.sync("r"))
+		failed := f.pod("r", "r-1", corev1.PodFailed)
+		failed.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "flow", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137}}}}
+		f.cache(failed)
 		f.expect("Job failed", f.sync("r"), "get pods/log", "patch configmaps r Failed")
 		st := f.status("r")
+		if !strings.HasSuffix(st.Message, "; pod r-1: OOMKilled (exit 137)") {
+			t.Errorf("message %q does not say how the pod ended", st.Message)
+		}
 		if st.Reason != "BackoffLimitExceeded" || st.LogTail != "fake logs" || st.StartTime == nil || st.EndTime == nil {
 			t.Errorf("status %+v", st)
 		}
-		if e := f.event(); e != "Warning Failed Job has reached the specified backoff limit" {
+		if e := f.event(); e != "Warning Failed Job has reached the specified backoff limit; pod r-1: OOMKilled (exit 137)" {
 			t.Errorf("event %q", e)
 		}
 	})

@@ -120,6 +120,9 @@ func endedStep(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, pol
 		final := step{state: v1alpha1.StateCompleted, reason: "Completed", message: "Job " + job.Name + " completed", start: start, end: endTime(job, now)}
 		return settle(st, policy, job.Name, final, outcome{kind: v1alpha1.OutcomeCompleted}), true
 	case batchv1.JobFailed:
+		if wait := podEndPending(job, pods, now); wait > 0 {
+			return step{requeue: wait}, true
+		}
 		final := step{state: v1alpha1.StateFailed, start: start, end: endTime(job, now), logTail: true}
 		return failedStep(st, job, pods, policy, final), true
 	}
@@ -172,6 +175,36 @@ func failedStep(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod, po
 		final.state, final.reason, final.message = v1alpha1.StateCrashed, o.reason, o.message
 	}
 	return settle(st, policy, job.Name, final, o)
+}
+
+// podEndGrace is how long a failed Job's final state waits for its pod's
+// own end to reach the cache.
+const podEndGrace = 5 * time.Second
+
+// podEndPending is how long to wait before a failed Job's run is settled:
+// the Job controller marks the Job failed after it has seen the pod fail,
+// but the reconciler's pod watch may bring that pod's end after the Job's
+// update, and the run's final message says how the pod ended (OOMKilled,
+// a signal) only if its end has been seen. While a pod of the Job not
+// being deleted is cached as not yet ended, for at most podEndGrace from the Job's Failed
+// condition, it waits; the pod's update brings the run back sooner. 0
+// when nothing is to be waited for.
+func podEndPending(job *batchv1.Job, pods []*corev1.Pod, now time.Time) time.Duration {
+	cond := jobCondition(job, batchv1.JobFailed)
+	if cond == nil || failedPodEnd(pods) != "" {
+		return 0
+	}
+	for _, p := range pods {
+		// A pod being deleted (the Job's deadline passed) ends because of
+		// the Job's failure, not as its cause: not waited for.
+		if p.DeletionTimestamp == nil && p.Status.Phase != corev1.PodFailed && p.Status.Phase != corev1.PodSucceeded {
+			if left := cond.LastTransitionTime.Add(podEndGrace).Sub(now); left > 0 {
+				return left
+			}
+			return 0
+		}
+	}
+	return 0
 }
 
 // failedPodEnd says how the newest failed pod ended, as describe shows a

@@ -106,6 +106,21 @@ func TestNextState(t *testing.T) {
 				pod("r-ok", corev1.PodSucceeded, terminated(at(-10*time.Second), "Completed", 0)),
 			},
 			want: step{state: v1alpha1.StateFailed, reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit; pod r-new: OOMKilled (exit 137)", end: at(-time.Second), logTail: true}},
+		{name: "Job failed while its pod's end is not cached yet: waits for it, at most podEndGrace", st: status(v1alpha1.StateRunning, func(s *v1alpha1.RunStatus) { s.StartTime = at(-40 * time.Second) }),
+			job:  job(finished(batchv1.JobFailed, "BackoffLimitExceeded", "Job has reached the specified backoff limit")),
+			pods: []*corev1.Pod{pod("r-1", corev1.PodRunning, nil)},
+			want: step{requeue: podEndGrace - time.Second}},
+		{name: "Job failed, its pod being deleted (a deadline): not waited for", st: status(v1alpha1.StateRunning, func(s *v1alpha1.RunStatus) { s.StartTime = at(-40 * time.Second) }),
+			job:  job(finished(batchv1.JobFailed, "DeadlineExceeded", "Job was active longer than specified deadline")),
+			pods: []*corev1.Pod{pod("r-1", corev1.PodRunning, func(p *corev1.Pod) { p.DeletionTimestamp = at(-time.Second) })},
+			want: step{state: v1alpha1.StateFailed, reason: "DeadlineExceeded", message: "Job was active longer than specified deadline", end: at(-time.Second), logTail: true}},
+		{name: "Job failed, its pod's end not seen within podEndGrace: settled without it", st: status(v1alpha1.StateRunning, func(s *v1alpha1.RunStatus) { s.StartTime = at(-40 * time.Second) }),
+			job: job(func(j *batchv1.Job) {
+				finished(batchv1.JobFailed, "BackoffLimitExceeded", "Job has reached the specified backoff limit")(j)
+				j.Status.Conditions[0].LastTransitionTime = *at(-podEndGrace - time.Second)
+			}),
+			pods: []*corev1.Pod{pod("r-1", corev1.PodRunning, nil)},
+			want: step{state: v1alpha1.StateFailed, reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit", end: at(-podEndGrace - time.Second), logTail: true}},
 		{name: "a cancel comes before the Job's end", st: status(v1alpha1.StateRunning, nil), job: job(finished(batchv1.JobComplete, "", "")), cancel: "by request",
 			want: step{state: v1alpha1.StateCancelling, reason: "CancelRequested", message: "deleting Job flows-r", deleteJob: true}},
 		{name: "pod running: Running, from the pod's start, within the progress budget", st: status(v1alpha1.StatePending, nil), job: job(nil),
