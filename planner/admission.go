@@ -77,6 +77,9 @@ type OwnValues struct {
 	deployment, pool uint64
 }
 
+// lacking says the run's decoded request lacks its own values.
+func (o *OwnValues) lacking() bool { return o != nil && o.dropped }
+
 // verdict is the values' verdict (nil: they pass) if it was reached
 // against d and pool.
 func (o *OwnValues) verdict(d *project.InstalledDeployment, pool *project.InstalledPool) (rej *Rejection, ok bool) {
@@ -150,21 +153,9 @@ func Admit(cfg *project.Installed, defaults map[string]*ResolvedValues, own *Own
 		defaults[d.FullName()] = shared
 	}
 	run, rej := shared.run, shared.rej
-	hasOwn := (own != nil && own.dropped) || hasOwnValues(req)
+	hasOwn := own.lacking() || hasOwnValues(req)
 	if hasOwn {
-		run = nil
-		var checked bool
-		if rej, checked = own.verdict(d, pool); !checked {
-			full := req
-			if own != nil && own.dropped {
-				var err error
-				if full, err = v1alpha1.DecodeRunRequest(cm.Data[v1alpha1.KeyRun]); err != nil {
-					return nil, &Rejection{ReasonInvalidRequest, err.Error()}, nil
-				}
-			}
-			rej = resolveValues(ns, cm, d, pool, full).rej
-			own.set(rej, d, pool)
-		}
+		run, rej = nil, ownVerdict(own, ns, cm, d, pool, req)
 	}
 	if rej != nil {
 		return nil, rej, nil
@@ -185,6 +176,24 @@ func Admit(cfg *project.Installed, defaults map[string]*ResolvedValues, own *Own
 		shared.admitted[key] = a
 	}
 	return a, nil, nil
+}
+
+// ownVerdict is the verdict on a run's own values (nil: they pass): the
+// one own keeps while its data revisions hold, or else reached now, from
+// req or, when req lacks them, the request decoded again from cm.
+func ownVerdict(own *OwnValues, ns string, cm *corev1.ConfigMap, d *project.InstalledDeployment, pool *project.InstalledPool, req *v1alpha1.RunRequest) *Rejection {
+	if rej, checked := own.verdict(d, pool); checked {
+		return rej
+	}
+	if own.lacking() {
+		var err error
+		if req, err = v1alpha1.DecodeRunRequest(cm.Data[v1alpha1.KeyRun]); err != nil {
+			return &Rejection{ReasonInvalidRequest, err.Error()}
+		}
+	}
+	rej := resolveValues(ns, cm, d, pool, req).rej
+	own.set(rej, d, pool)
+	return rej
 }
 
 // admittedKey is what runs without tags of their own share an admission

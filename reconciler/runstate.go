@@ -185,26 +185,31 @@ const podEndGrace = 5 * time.Second
 // the Job controller marks the Job failed after it has seen the pod fail,
 // but the reconciler's pod watch may bring that pod's end after the Job's
 // update, and the run's final message says how the pod ended (OOMKilled,
-// a signal) only if its end has been seen. While a pod of the Job not
-// being deleted is cached as not yet ended, for at most podEndGrace from the Job's Failed
-// condition, it waits; the pod's update brings the run back sooner. 0
-// when nothing is to be waited for.
+// a signal) only if its end has been seen. While no pod of the Job is
+// cached as failed and one not being deleted is cached as not yet ended,
+// it waits, for at most podEndGrace from the Job's Failed condition; the
+// pod's update brings the run back sooner. 0 when nothing is to be waited
+// for.
 func podEndPending(job *batchv1.Job, pods []*corev1.Pod, now time.Time) time.Duration {
 	cond := jobCondition(job, batchv1.JobFailed)
-	if cond == nil || failedPodEnd(pods) != "" {
+	if cond == nil {
 		return 0
 	}
+	pending := false
 	for _, p := range pods {
-		// A pod being deleted (the Job's deadline passed) ends because of
-		// the Job's failure, not as its cause: not waited for.
-		if p.DeletionTimestamp == nil && p.Status.Phase != corev1.PodFailed && p.Status.Phase != corev1.PodSucceeded {
-			if left := cond.LastTransitionTime.Add(podEndGrace).Sub(now); left > 0 {
-				return left
-			}
-			return 0
+		switch {
+		case p.Status.Phase == corev1.PodFailed:
+			return 0 // an end to tell (failedPodEnd)
+		case p.DeletionTimestamp == nil && p.Status.Phase != corev1.PodSucceeded:
+			// A pod being deleted (the Job's deadline passed) ends
+			// because of the Job's failure, not as its cause.
+			pending = true
 		}
 	}
-	return 0
+	if !pending {
+		return 0
+	}
+	return max(cond.LastTransitionTime.Add(podEndGrace).Sub(now), 0)
 }
 
 // failedPodEnd says how the newest failed pod ended, as describe shows a
