@@ -230,6 +230,17 @@ func failedPodEnd(pods []*corev1.Pod) string {
 	return "pod " + last.Name + ": " + podstatus.Summary(last)
 }
 
+// newestPod is the pod created last; nil when there is none.
+func newestPod(pods []*corev1.Pod) *corev1.Pod {
+	var last *corev1.Pod
+	for _, p := range pods {
+		if last == nil || last.CreationTimestamp.Before(&p.CreationTimestamp) {
+			last = p
+		}
+	}
+	return last
+}
+
 // runningState is the step of a run whose pod runs: Running once, from
 // its flow's start; and, past its timeout counted from that start, Failed
 // (TimedOut) with its Job deleted. Until then it is looked at again when

@@ -69,6 +69,20 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if next.whyNoPods {
 		c.whyNoPods(ctx, job, &next)
 	}
+	// The log is read before the Job is deleted, while its pod is still
+	// there to read it from.
+	var tail string
+	if next.logTail && job != nil {
+		var err error
+		tail, err = c.logTail(ctx, job)
+		if wait := logTailWait(err, next, now); wait > 0 {
+			c.queue.AddAfter(name, wait)
+			return nil
+		}
+		if err != nil {
+			c.log.Warn("run's log tail not kept", "run", name, "err", err)
+		}
+	}
 	if next.deleteJob {
 		if err := c.deleteJob(ctx, job); err != nil {
 			return err
@@ -77,7 +91,7 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if next.state == "" {
 		return nil
 	}
-	started := c.applyStep(ctx, st, job, next)
+	started := applyStep(st, job, next, tail)
 	if next.state.Final() {
 		err := c.finish(ctx, cm, st, next.state, next.reason, next.message, now)
 		if err == nil && started {
@@ -113,9 +127,9 @@ func (c *Controller) whyNoPods(ctx context.Context, job *batchv1.Job, next *step
 
 // applyStep writes into a run's status what a step of nextState brings
 // with its state: the admission from the Job, the start and end, the log's
-// tail, the ended attempt, and the wait for the next. It reports whether
-// the step starts the run, for the wait-time metric.
-func (c *Controller) applyStep(ctx context.Context, st *v1alpha1.RunStatus, job *batchv1.Job, next step) (started bool) {
+// tail (read by syncRun), the ended attempt, and the wait for the next. It
+// reports whether the step starts the run, for the wait-time metric.
+func applyStep(st *v1alpha1.RunStatus, job *batchv1.Job, next step, tail string) (started bool) {
 	// The first status since its Job was created takes the Job's record
 	// of the admission, decoded only for a write: under a write budget a
 	// run comes back many times before one is made.
@@ -130,7 +144,7 @@ func (c *Controller) applyStep(ctx context.Context, st *v1alpha1.RunStatus, job 
 		st.EndTime = next.end
 	}
 	if next.logTail {
-		st.LogTail = c.logTail(ctx, job)
+		st.LogTail = tail
 	}
 	if a := next.attempt; a != nil {
 		if a.PendingTime == nil { // its Pending was never written: from the Job
@@ -217,24 +231,49 @@ func (c *Controller) finish(ctx context.Context, cm *corev1.ConfigMap, st *v1alp
 	return nil
 }
 
-// logTail fetches the end of the run's pod log, best effort: a pod that
-// never started has none.
-func (c *Controller) logTail(ctx context.Context, job *batchv1.Job) string {
-	pods := c.podsOf(job)
-	if len(pods) == 0 {
-		return ""
+// logTail fetches the end of the log of the Job's newest pod: "" when
+// the Job has no pod.
+func (c *Controller) logTail(ctx context.Context, job *batchv1.Job) (string, error) {
+	pod := newestPod(c.podsOf(job))
+	if pod == nil {
+		return "", nil
 	}
 	lines, limit := int64(logTailLines), int64(logTailBytes)
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	rc, err := c.client.CoreV1().Pods(c.opts.Namespace).GetLogs(pods[len(pods)-1].Name, &corev1.PodLogOptions{TailLines: &lines, LimitBytes: &limit}).Stream(ctx)
+	rc, err := c.client.CoreV1().Pods(c.opts.Namespace).GetLogs(pod.Name, &corev1.PodLogOptions{TailLines: &lines, LimitBytes: &limit}).Stream(ctx)
 	if err != nil {
-		return ""
+		return "", err
 	}
 	defer rc.Close()
-	b, _ := io.ReadAll(io.LimitReader(rc, logTailBytes))
-	return string(b)
+	b, err := io.ReadAll(io.LimitReader(rc, logTailBytes))
+	return string(b), err
 }
+
+// logTailWait says how long a final state waits to read its pod's log
+// again after reading it failed: the log is read through the API server
+// from the node's kubelet, and either may be too busy to answer in time,
+// while the log is what tells why a flow failed (its traceback). 0 writes
+// the state without it: when the failure lasts (the pod is gone, or its
+// container never ran), when the Job is being deleted (a crash, a
+// timeout: its pod goes with it), or once logTailGrace has passed since
+// the run ended.
+func logTailWait(err error, next step, now time.Time) time.Duration {
+	if err == nil || next.deleteJob || next.end == nil || apierrors.IsNotFound(err) || apierrors.IsBadRequest(err) {
+		return 0
+	}
+	if now.Sub(next.end.Time) >= logTailGrace {
+		return 0
+	}
+	return logTailRetry
+}
+
+// logTailGrace bounds how long a final state waits for its log;
+// logTailRetry is the wait between two reads.
+const (
+	logTailGrace = 20 * time.Second
+	logTailRetry = 2 * time.Second
+)
 
 // podsRefused says why a Job has no pod at all: the Job controller's
 // FailedCreate event carries the API server's refusal (a Pod Security

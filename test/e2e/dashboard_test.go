@@ -175,7 +175,9 @@ func TestDashboard(t *testing.T) {
 		}
 		b.setValue(`section[data-deployment="web/quick"] input[name="p.count"]`, "3")
 		b.click(`section[data-deployment="web/quick"] button.submit-run`)
-		b.waitJS(`location.pathname.startsWith("/runs/web-quick-")`, 15*time.Second, "the new run's page")
+		// The new page's location is set when its navigation commits,
+		// before its body is parsed: wait for the element read next.
+		b.waitJS(`location.pathname.startsWith("/runs/web-quick-") && document.getElementById("run-name") !== null`, 15*time.Second, "the new run's page")
 		name := evalAs[string](b, `document.getElementById("run-name").textContent`)
 		cm, err := cp.Client.CoreV1().ConfigMaps(e.ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
