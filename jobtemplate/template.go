@@ -10,11 +10,11 @@ import (
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-flows/kubectl-flows/internal/editdistance"
 	"github.com/kubectl-flows/kubectl-flows/internal/jsonvalue"
 	"github.com/kubectl-flows/kubectl-flows/internal/schema"
+	"github.com/kubectl-flows/kubectl-flows/internal/yamljson"
 )
 
 // Template is a parsed base job template: Prefect's
@@ -94,7 +94,7 @@ func decode(data []byte) (any, error) {
 		}
 		return v, nil
 	}
-	if err := yaml.Unmarshal(trimmed, &v); err != nil {
+	if err := yamljson.Unmarshal(trimmed, &v); err != nil {
 		return nil, fmt.Errorf("invalid YAML: %w", err)
 	}
 	return v, nil

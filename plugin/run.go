@@ -16,10 +16,10 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	cliprinters "k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/kubectl/pkg/util/templates"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/client"
+	"github.com/kubectl-flows/kubectl-flows/internal/yamljson"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 	"github.com/kubectl-flows/kubectl-flows/printers"
 )
@@ -190,7 +190,7 @@ func (o *RunOptions) Complete(args []string) error {
 		if err != nil {
 			return fmt.Errorf("--params-file: %w", err)
 		}
-		if err := yaml.Unmarshal(b, &o.params); err != nil {
+		if err := yamljson.Unmarshal(b, &o.params); err != nil {
 			return fmt.Errorf("--params-file %s: want a JSON or YAML object: %v", o.ParamsFile, err)
 		}
 		if o.params == nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +44,31 @@ func TestRunCreatesRequest(t *testing.T) {
 		len(req.Parameters["items"].([]any)) != 2 || req.JobVariables["memory_request"] != "2Gi" ||
 		req.Tags[0] != "adhoc" || !req.ScheduledTime.Time.Equal(clock.Add(10*time.Minute)) {
 		t.Errorf("request %+v", req)
+	}
+}
+
+// TestRunParamsFileKeysAsWritten: a parameter named n in a --params-file
+// is n, not the boolean YAML 1.1 reads; a value yes is still true.
+func TestRunParamsFileKeysAsWritten(t *testing.T) {
+	fc := newFakeCluster(t, false)
+	file := filepath.Join(t.TempDir(), "params.yaml")
+	if err := os.WriteFile(file, []byte("name: Arthur\nn: 7\nflag: yes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := fc.kf(t, "run", "hello/default", "--params-file", file)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	cm, err := fc.client.CoreV1().ConfigMaps("flows").Get(context.Background(), strings.TrimSpace(out), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := v1alpha1.DecodeRunRequest(cm.Data[v1alpha1.KeyRun])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(req.Parameters["n"]) != "7" || req.Parameters["flag"] != true || len(req.Parameters) != 3 {
+		t.Errorf("parameters %v, want name, n 7 and flag true", req.Parameters)
 	}
 }
 

@@ -14,9 +14,9 @@ import (
 	jsonnet "github.com/google/go-jsonnet"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	kjson "sigs.k8s.io/json"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/internal/yamljson"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
 )
 
@@ -251,7 +251,7 @@ var varRE = regexp.MustCompile(`{{\s*([\w.\-]+)\s*}}`)
 // {{ name }} placeholders from the ext vars. Base job templates are left
 // alone: their placeholders are Prefect's, filled per run.
 func yamlDocument(src []byte, vars map[string]string, e *errs) (any, error) {
-	js, err := yaml.YAMLToJSONStrict(src)
+	js, err := yamljson.ToJSONStrict(src)
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +260,6 @@ func yamlDocument(src []byte, vars map[string]string, e *errs) (any, error) {
 		return nil, err
 	}
 	v = fillVars(v, nil, vars, e)
-	retryOnKey(v)
 	return v, nil
 }
 
@@ -272,32 +271,6 @@ func decodeDocument(js []byte) (any, error) {
 	dec.UseNumber()
 	var v any
 	return v, dec.Decode(&v)
-}
-
-// retryOnKey gives back the name of a retry policy's on. YAML 1.1, which
-// the YAML reader follows, reads an unquoted on as the boolean true (as
-// GitHub Actions users know), so `on: [Crashed]` arrives as the key
-// "true"; a retry policy has no field true, so under retries it can only
-// have been on.
-func retryOnKey(v any) {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, c := range t {
-			if r, ok := c.(map[string]any); ok && k == "retries" {
-				if val, ok := r["true"]; ok {
-					if _, both := r["on"]; !both {
-						r["on"] = val
-						delete(r, "true")
-					}
-				}
-			}
-			retryOnKey(c)
-		}
-	case []any:
-		for _, c := range t {
-			retryOnKey(c)
-		}
-	}
 }
 
 func fillVars(v any, path *field.Path, vars map[string]string, e *errs) any {

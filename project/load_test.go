@@ -416,6 +416,20 @@ func TestLoadKeepsLargeIntegers(t *testing.T) {
 	}
 }
 
+// TestLoadReadsKeysAsWritten: YAML 1.1 reads an unquoted n, y, on or off
+// as a boolean; a parameter so named keeps its name.
+func TestLoadReadsKeysAsWritten(t *testing.T) {
+	content := strings.Replace(valid, "parameters: {name: world}", "parameters: {name: world, n: 3, y: 4, off: 5}", 1)
+	l, err := project.Load(write(t, "flows.yaml", content), vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := l.Deployments[0].Parameters
+	if p["n"] != int64(3) || p["y"] != int64(4) || p["off"] != int64(5) || len(p) != 4 {
+		t.Errorf("parameters = %v, want name, n, y and off", p)
+	}
+}
+
 // TestDeploymentErrorsInFileOrder: deployments are checked on every core,
 // yet every error of a project comes out in file order, the same list on
 // every load, a deployment's name problems before its other ones.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kubectl-flows/kubectl-flows/internal/yamljson"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -52,7 +53,7 @@ func DecodeCancelRequest(cm *corev1.ConfigMap) (*CancelRequest, error) {
 	if strings.TrimSpace(data) == "" {
 		return nil, fmt.Errorf("cancel request %s: data key %s is missing or empty", cm.Name, KeyCancel)
 	}
-	js, err := yaml.YAMLToJSONStrict([]byte(data))
+	js, err := yamljson.ToJSONStrict([]byte(data))
 	if err != nil {
 		return nil, fmt.Errorf("cancel request %s: %s is not valid YAML: %v", cm.Name, KeyCancel, err)
 	}

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-flows/kubectl-flows/internal/yamlcodec"
+	"github.com/kubectl-flows/kubectl-flows/internal/yamljson"
 )
 
 // A run request is a ConfigMap labelled LabelRun=true whose data key
@@ -184,7 +185,7 @@ func DecodeRunRequest(data string) (*RunRequest, error) {
 	if len(data) > MaxRunDataBytes {
 		return nil, fmt.Errorf("%s is %d bytes; a run request may hold at most %d (64 KiB)", KeyRun, len(data), MaxRunDataBytes)
 	}
-	js, err := yaml.YAMLToJSONStrict([]byte(data))
+	js, err := yamljson.ToJSONStrict([]byte(data))
 	if err != nil {
 		return nil, fmt.Errorf("%s is not valid YAML: %s", KeyRun, Truncate(err.Error(), 2*MaxEcho))
 	}

@@ -51,6 +51,8 @@ func TestDecodeRunRequest(t *testing.T) {
 		{name: "parent without a UID", data: "deployment: hello/default\nparent: {run: etl-daily-x7k2p}\n", want: []string{"parent.runUID is required"}},
 		{name: "parent not a name", data: "deployment: hello/default\nparent: {run: \"a b\", runUID: x}\n", want: []string{`parent.run "a b" is not a run's name`}},
 		{name: "parent unknown key", data: "deployment: hello/default\nparent: {run: a, uid: x}\n", want: []string{`unknown field "parent.uid"`}},
+		{name: "keys YAML 1.1 reads as booleans, read as written", data: "deployment: hello/default\nparameters: {n: 7, y: 1, on: 2}\njobVariables: {env: {NO: x}}\n"},
+		{name: "thousands of them", data: "deployment: hello/default\nparameters: {a: [" + strings.Repeat("{y: 1},", 3900) + "]}\n"},
 		{name: "long parameter name", data: "deployment: hello/default\nparameters: {" + strings.Repeat("k", 300) + ": 1}\n", want: []string{"parameters: key", "300 bytes", "at most 253"}},
 	}
 	for _, tc := range cases {
@@ -66,6 +68,11 @@ func TestDecodeRunRequest(t *testing.T) {
 				}
 				if r.Deployment != "hello/default" {
 					t.Errorf("deployment = %q", r.Deployment)
+				}
+				for k := range r.Parameters {
+					if k == "true" || k == "false" {
+						t.Errorf("parameter key %q: a key written otherwise, read as a boolean", k)
+					}
 				}
 				return
 			}
