@@ -247,11 +247,12 @@ func evalJsonnet(path string, src []byte, vars map[string]string) ([]byte, error
 
 var varRE = regexp.MustCompile(`{{\s*([\w.\-]+)\s*}}`)
 
-// yamlDocument reads YAML as the JSON value it stands for and fills
-// {{ name }} placeholders from the ext vars. Base job templates are left
-// alone: their placeholders are Prefect's, filled per run.
+// yamlDocument reads YAML as the JSON value it stands for, a thousand
+// deployments on every core, and fills {{ name }} placeholders from the
+// ext vars. Base job templates are left alone: their placeholders are
+// Prefect's, filled per run.
 func yamlDocument(src []byte, vars map[string]string, e *errs) (any, error) {
-	js, err := yamljson.ToJSONStrict(src)
+	js, err := yamljson.ToJSONStrictSplit(src)
 	if err != nil {
 		return nil, err
 	}
