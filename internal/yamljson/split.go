@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"runtime"
-	"slices"
 
 	"github.com/kubectl-flows/kubectl-flows/internal/parallel"
 )
@@ -84,32 +83,16 @@ func toJSONSplit(src []byte, workers int) ([]byte, bool) {
 }
 
 // assemble puts items in the document top's JSON object where key stands
-// as null, and writes the object as json.Marshal writes a map: keys
-// sorted, values as they were.
+// as null. json.Marshal writes the object as it writes any map: keys
+// sorted, each value as it was.
 func assemble(top []byte, key string, items []byte) ([]byte, bool) {
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(top, &fields) != nil || string(fields[key]) != "null" {
 		return nil, false
 	}
 	fields[key] = items
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	out := make([]byte, 0, len(top)+len(items))
-	out = append(out, '{')
-	for i, k := range keys {
-		name, err := json.Marshal(k)
-		if err != nil {
-			return nil, false
-		}
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = append(append(append(out, name...), ':'), fields[k]...)
-	}
-	return append(out, '}'), true
+	out, err := json.Marshal(fields)
+	return out, err == nil
 }
 
 // sequence is a block sequence under a top-level key: the lines from
