@@ -399,15 +399,14 @@ func watchers(auditLog, ns string) ([]watcher, error) {
 // profiles; it returns the table row of the API server's CPU per run.
 func (b *bench) apiserverBreakdown(ctx context.Context, n int, base, flows []burst, flowsNS string) row {
 	idle := b.idleAPIServerRate(ctx)
-	perRun := func(rs []burst) (cpu, took float64) {
+	meanTook := func(rs []burst) (took float64) {
 		for _, r := range rs {
-			cpu += r.cpu["kube-apiserver"].Seconds()
 			took += r.took.Seconds()
 		}
-		return cpu / float64(len(rs)) / float64(n), took / float64(len(rs))
+		return took / float64(len(rs))
 	}
-	baseCPU, baseTook := perRun(base)
-	flowsCPU, flowsTook := perRun(flows)
+	baseCPU, baseTook := apiserverPerRun(base, n), meanTook(base)
+	flowsCPU, flowsTook := apiserverPerRun(flows, n), meanTook(flows)
 	var s strings.Builder
 	fmt.Fprintf(&s, "# kube-apiserver: where a run's cost goes\n\n%s.\n\n", machine())
 	fmt.Fprintf(&s, "N=%d, mean of %d bare-Jobs and %d kubectl-flows rounds. Per run: kube-apiserver CPU %.1f ms bare, %.1f ms with kubectl-flows (%+.1f ms, ratio %.2f).\n",
