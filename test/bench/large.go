@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -72,7 +74,12 @@ func (b *bench) largeRuns(ctx context.Context) error {
 	}
 	created := time.Since(t0)
 	if err := b.waitLabelled(ctx, ns, map[v1alpha1.RunState]int{v1alpha1.StateRejected: rejected, v1alpha1.StateCompleted: n - rejected}, 5*time.Minute); err != nil {
-		return fmt.Errorf("%w (reconciler log %s)", err, rec.Log)
+		// The bench's directory goes when it exits: the log is kept in -out.
+		kept := filepath.Join(b.out, "reconciler-large.log")
+		if log, rerr := os.ReadFile(rec.Log); rerr == nil && os.MkdirAll(b.out, 0o755) == nil {
+			_ = os.WriteFile(kept, log, 0o644)
+		}
+		return fmt.Errorf("%w (reconciler log %s)", err, kept)
 	}
 	settled := time.Since(t0)
 	rss, _, err := procUsage(pid)
@@ -197,6 +204,7 @@ func (b *bench) waitLabelled(ctx context.Context, ns string, want map[v1alpha1.R
 	deadline := time.Now().Add(timeout)
 	for {
 		var missing []string
+		seen := map[string]bool{}
 		for state, n := range want {
 			list, err := cms.List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.LabelState + "=" + string(state)})
 			if err != nil {
@@ -205,13 +213,27 @@ func (b *bench) waitLabelled(ctx context.Context, ns string, want map[v1alpha1.R
 			if got := len(list.Items); got != n {
 				missing = append(missing, fmt.Sprintf("%d of %d runs %s", got, n, state))
 			}
+			for _, cm := range list.Items {
+				seen[cm.Name] = true
+			}
 		}
 		if len(missing) == 0 {
 			return nil
 		}
 		if time.Now().After(deadline) {
 			sort.Strings(missing)
-			return fmt.Errorf("after %v: %s", timeout, strings.Join(missing, ", "))
+			all, err := cms.List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return err
+			}
+			var unsettled []string
+			for _, cm := range all.Items {
+				if !seen[cm.Name] && cm.Labels[v1alpha1.LabelRun] == "true" {
+					unsettled = append(unsettled, cm.Name+" ("+cm.Labels[v1alpha1.LabelState]+")")
+				}
+			}
+			sort.Strings(unsettled)
+			return fmt.Errorf("after %v: %s; not there: %s", timeout, strings.Join(missing, ", "), strings.Join(unsettled, ", "))
 		}
 		select {
 		case <-ctx.Done():
