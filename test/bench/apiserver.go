@@ -397,7 +397,7 @@ func watchers(auditLog, ns string) ([]watcher, error) {
 // flows rounds beyond the bare-Jobs rounds, by kind of work, to
 // apiserver-breakdown.md beside the results, with the first round's
 // profiles; it returns the table row of the API server's CPU per run.
-func (b *bench) apiserverBreakdown(ctx context.Context, n int, base, flows []burst, flowsNS string) row {
+func (b *bench) apiserverBreakdown(ctx context.Context, n int, base, floor, flows []burst, flowsNS string) row {
 	idle := b.idleAPIServerRate(ctx)
 	meanTook := func(rs []burst) (took float64) {
 		for _, r := range rs {
@@ -411,15 +411,20 @@ func (b *bench) apiserverBreakdown(ctx context.Context, n int, base, flows []bur
 	fmt.Fprintf(&s, "# kube-apiserver: where a run's cost goes\n\n%s.\n\n", machine())
 	fmt.Fprintf(&s, "N=%d, mean of %d bare-Jobs and %d kubectl-flows rounds. Per run: kube-apiserver CPU %.1f ms bare, %.1f ms with kubectl-flows (%+.1f ms, ratio %.2f).\n",
 		n, len(base), len(flows), 1000*baseCPU, 1000*flowsCPU, 1000*(flowsCPU-baseCPU), flowsCPU/baseCPU)
+	if len(floor) > 0 {
+		floorCPU := apiserverPerRun(floor, n)
+		fmt.Fprintf(&s, "At the floor (%d rounds: each run's ConfigMap, its Job and its final state written by the bench, no reconciler; see bench/README.md): %.1f ms (ratio %.2f to bare); kubectl-flows %+.1f ms over it.\n",
+			len(floor), 1000*floorCPU, floorCPU/baseCPU, 1000*(flowsCPU-floorCPU))
+	}
 	fmt.Fprintf(&s, "With no burst running (measured for 10 s after the rounds), the API server spends %.0f ms of CPU a second; a flows round lasting %.1f s longer costs %.1f ms per run of that alone.\n\n",
 		1000*idle, flowsTook-baseTook, 1000*idle*(flowsTook-baseTook)/float64(n))
 
-	s.WriteString("## Requests per run, by resource and verb\n\n| resource | verb | bare Jobs | kubectl-flows | extra | request seconds per run, extra (ms) |\n|---|---|---|---|---|---|\n")
-	for _, l := range requestLines(n, base, flows) {
+	s.WriteString("## Requests per run, by resource and verb\n\n| resource | verb | bare Jobs | the floor | kubectl-flows | extra over bare | extra over the floor | request seconds per run, extra over bare (ms) |\n|---|---|---|---|---|---|---|---|\n")
+	for _, l := range requestLines(n, base, floor, flows) {
 		s.WriteString(l)
 	}
-	s.WriteString("\n## Watch events sent per run, by resource\n\n| resource | bare Jobs | kubectl-flows | extra | extra bytes |\n|---|---|---|---|---|\n")
-	for _, l := range watchLines(n, base, flows) {
+	s.WriteString("\n## Watch events sent per run, by resource\n\n| resource | bare Jobs | the floor | kubectl-flows | extra over bare | extra over the floor | extra bytes over bare | extra bytes over the floor |\n|---|---|---|---|---|---|---|---|\n")
+	for _, l := range watchLines(n, base, floor, flows) {
 		s.WriteString(l)
 	}
 	s.WriteString("\n## Open watches when a flows burst began\n\n| resource (scope) | bare-Jobs round | flows round |\n|---|---|---|\n")
@@ -462,7 +467,7 @@ func (b *bench) idleAPIServerRate(ctx context.Context) float64 {
 	return cpuSince(cpu0)["kube-apiserver"].Seconds() / 10
 }
 
-func requestLines(n int, base, flows []burst) []string {
+func requestLines(n int, base, floor, flows []burst) []string {
 	mean := func(rs []burst, pick func(apiCost) writes) writes {
 		out := writes{}
 		for _, r := range rs {
@@ -477,10 +482,11 @@ func requestLines(n int, base, flows []burst) []string {
 		}
 		return out
 	}
-	bc, fc := mean(base, func(c apiCost) writes { return c.requests }), mean(flows, func(c apiCost) writes { return c.requests })
+	requests := func(c apiCost) writes { return c.requests }
+	bc, lc, fc := mean(base, requests), mean(floor, requests), mean(flows, requests)
 	bs, fs := mean(base, func(c apiCost) writes { return c.seconds }), mean(flows, func(c apiCost) writes { return c.seconds })
 	keys := map[[2]string]bool{}
-	for _, w := range []writes{bc, fc} {
+	for _, w := range []writes{bc, lc, fc} {
 		for res, verbs := range w {
 			for v := range verbs {
 				keys[[2]string{res, v}] = true
@@ -490,16 +496,17 @@ func requestLines(n int, base, flows []burst) []string {
 	var lines []string
 	for k := range keys {
 		res, v := k[0], k[1]
-		if bc[res][v] < 0.005 && fc[res][v] < 0.005 {
+		if bc[res][v] < 0.005 && lc[res][v] < 0.005 && fc[res][v] < 0.005 {
 			continue
 		}
-		lines = append(lines, fmt.Sprintf("| %s | %s | %.2f | %.2f | %+.2f | %+.2f |\n", res, v, bc[res][v], fc[res][v], fc[res][v]-bc[res][v], 1000*(fs[res][v]-bs[res][v])))
+		lines = append(lines, fmt.Sprintf("| %s | %s | %.2f | %.2f | %.2f | %+.2f | %+.2f | %+.2f |\n",
+			res, v, bc[res][v], lc[res][v], fc[res][v], fc[res][v]-bc[res][v], fc[res][v]-lc[res][v], 1000*(fs[res][v]-bs[res][v])))
 	}
 	sort.Strings(lines)
 	return lines
 }
 
-func watchLines(n int, base, flows []burst) []string {
+func watchLines(n int, base, floor, flows []burst) []string {
 	mean := func(rs []burst, pick func(apiCost) map[string]float64) map[string]float64 {
 		out := map[string]float64{}
 		for _, r := range rs {
@@ -509,14 +516,21 @@ func watchLines(n int, base, flows []burst) []string {
 		}
 		return out
 	}
-	be, fe := mean(base, func(c apiCost) map[string]float64 { return c.watchEvents }), mean(flows, func(c apiCost) map[string]float64 { return c.watchEvents })
-	bb, fb := mean(base, func(c apiCost) map[string]float64 { return c.watchBytes }), mean(flows, func(c apiCost) map[string]float64 { return c.watchBytes })
+	events := func(c apiCost) map[string]float64 { return c.watchEvents }
+	sent := func(c apiCost) map[string]float64 { return c.watchBytes }
+	be, le, fe := mean(base, events), mean(floor, events), mean(flows, events)
+	bb, lb, fb := mean(base, sent), mean(floor, sent), mean(flows, sent)
+	seen := map[string]bool{}
 	var lines []string
-	for res := range fe {
-		if be[res] < 0.005 && fe[res] < 0.005 {
-			continue
+	for _, m := range []map[string]float64{be, le, fe} {
+		for res := range m {
+			if seen[res] || be[res] < 0.005 && le[res] < 0.005 && fe[res] < 0.005 {
+				continue
+			}
+			seen[res] = true
+			lines = append(lines, fmt.Sprintf("| %s | %.2f | %.2f | %.2f | %+.2f | %+.2f | %+.0f | %+.0f |\n",
+				res, be[res], le[res], fe[res], fe[res]-be[res], fe[res]-le[res], fb[res]-bb[res], fb[res]-lb[res]))
 		}
-		lines = append(lines, fmt.Sprintf("| %s | %.2f | %.2f | %+.2f | %+.0f |\n", res, be[res], fe[res], fe[res]-be[res], fb[res]-bb[res]))
 	}
 	sort.Strings(lines)
 	return lines

@@ -302,7 +302,7 @@ func (b *bench) burstCPU(ctx context.Context, n int, rounds []round[burst], base
 	}
 	baseCPU, flowsCPU := cpuOf(base), cpuOf(flows)
 	cpu := func(r burst) float64 { return totalCPU(r.cpu).Seconds() }
-	api := b.apiserverBreakdown(ctx, n, base, flows, flows[0].ns)
+	api := b.apiserverBreakdown(ctx, n, base, floor, flows, flows[0].ns)
 	api.target += fmt.Sprintf("; the floor beside it %.2f", apiserverPerRun(floor, n)/apiserverPerRun(base, n))
 	b.add(api)
 	cpuRatio := ratios(rounds, "kubectl-flows", "baseline", cpu)
