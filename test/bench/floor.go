@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
-	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
-	"github.com/kubectl-flows/kubectl-flows/test/fixture"
 )
 
 // The floor is what any orchestrator that keeps runs as ConfigMaps pays
@@ -71,7 +69,7 @@ func (b *bench) floorBurst(ctx context.Context, n int, settled func() error) (bu
 			}
 		},
 		create: func(i int) error {
-			run, err := b.client.CoreV1().ConfigMaps(ns).Create(ctx, fixture.RunRequest(fmt.Sprintf("run-%05d", i), "deployment: bench/burst\n"), metav1.CreateOptions{})
+			run, err := b.client.CoreV1().ConfigMaps(ns).Create(ctx, burstRun(i), metav1.CreateOptions{})
 			if err != nil {
 				return err
 			}
@@ -186,40 +184,37 @@ func floorFinalPatch(j *batchv1.Job, version string) ([]byte, error) {
 // floorRows adds the floor's figures beside bare Jobs, and kubectl-flows'
 // beside the floor's, from the rounds of throughput.
 func (b *bench) floorRows(n int, rounds []round[burst], base, floor []burst) {
-	took := func(r burst) float64 { return r.took.Seconds() }
-	cpu := func(r burst) float64 { return totalCPU(r.cpu).Seconds() }
-	meanCPU := map[string]time.Duration{}
-	for _, r := range floor {
-		for name, d := range r.cpu {
-			meanCPU[name] += d / time.Duration(len(floor))
-		}
-	}
 	how := "each run's ConfigMap created by the bench's 16 workers, its Job (owned by the run) created as soon as that create returns, " +
 		"its final state patched (as the reconciler's write) as soon as its Job is seen finished, a run watch and a Job watch open as an orchestrator's beside the bench's own; no reconciler"
 	b.add(row{
 		figure:   fmt.Sprintf("N=%d, the floor (a run's own writes, no reconciler): first create to all finished", n),
-		baseline: values(rounds, "baseline", took).seconds(), flows: values(rounds, "floor", took).seconds(),
-		ratio:  ratios(rounds, "floor", "baseline", took).ratio(),
+		baseline: values(rounds, "baseline", tookSeconds).seconds(), flows: values(rounds, "floor", tookSeconds).seconds(),
+		ratio:  ratios(rounds, "floor", "baseline", tookSeconds).ratio(),
 		target: "none: the least a run kept as a ConfigMap costs here, which the ≤1.15 targets include",
 		note:   how + "; median (range) of the rounds, the ratio the median of the cycles' own, alternating with the two above",
 	})
 	b.add(row{
 		figure:   fmt.Sprintf("CPU time of all processes over the N=%d burst, the floor", n),
-		baseline: values(rounds, "baseline", cpu).seconds(), flows: values(rounds, "floor", cpu).seconds(),
-		ratio: ratios(rounds, "floor", "baseline", cpu).ratio(),
+		baseline: values(rounds, "baseline", cpuSeconds).seconds(), flows: values(rounds, "floor", cpuSeconds).seconds(),
+		ratio: ratios(rounds, "floor", "baseline", cpuSeconds).ratio(),
 		target: fmt.Sprintf("none; kube-apiserver CPU per run %.1f ms at the floor against %.1f ms bare (%.2f)",
 			1000*apiserverPerRun(floor, n), 1000*apiserverPerRun(base, n), apiserverPerRun(floor, n)/apiserverPerRun(base, n)),
-		note: fmt.Sprintf("mean seconds by process: %s; the configmap writes of one round: %s", cpuSplit(meanCPU), floor[0].cost.byVerb("configmaps")),
+		note: fmt.Sprintf("mean seconds by process: %s; the configmap writes of one round: %s", cpuSplit(meanCPU(floor)), floor[0].cost.byVerb("configmaps")),
 	})
 	b.add(row{
 		figure:   fmt.Sprintf("N=%d, kubectl-flows to the floor: first create to all finished, and CPU", n),
-		baseline: values(rounds, "floor", took).seconds(), flows: values(rounds, "kubectl-flows", took).seconds(),
-		ratio:  ratios(rounds, "kubectl-flows", "floor", took).ratio(),
+		baseline: values(rounds, "floor", tookSeconds).seconds(), flows: values(rounds, "kubectl-flows", tookSeconds).seconds(),
+		ratio:  ratios(rounds, "kubectl-flows", "floor", tookSeconds).ratio(),
 		target: "none: what the reconciler adds to a run's own writes",
 		note: fmt.Sprintf("CPU of all processes to the floor's: %s; the ratio the median of the cycles' own",
-			ratios(rounds, "kubectl-flows", "floor", cpu).ratio()),
+			ratios(rounds, "kubectl-flows", "floor", cpuSeconds).ratio()),
 	})
 }
+
+// tookSeconds and cpuSeconds are a burst's time, first create to all
+// finished, and the CPU of all processes over it.
+func tookSeconds(r burst) float64 { return r.took.Seconds() }
+func cpuSeconds(r burst) float64  { return totalCPU(r.cpu).Seconds() }
 
 // apiserverPerRun is the kube-apiserver's CPU seconds per run (or Job) of
 // rounds of n, their mean.

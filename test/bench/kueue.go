@@ -529,7 +529,6 @@ func p50p99(rs []burst) string {
 // they ran.
 func kueueFigures(n int, k *kueue) []kueueRow {
 	free, limited := k.free, k.limited
-	took := func(r burst) float64 { return r.took.Seconds() }
 	secs := func(v float64) string { return dur(time.Duration(v * float64(time.Second))) }
 	perJob := func(r burst) float64 { return 1000 * totalCPU(r.cpu).Seconds() / float64(n) }
 	ms := func(v float64) string { return fmt.Sprintf("%.0f ms", v) }
@@ -542,7 +541,7 @@ func kueueFigures(n int, k *kueue) []kueueRow {
 		bare, flows, kq := bySide(rounds, value, f, ratio)
 		rows = append(rows, kueueRow{figure, bare, flows, kq, note})
 	}
-	add(fmt.Sprintf("N=%d, quota for all: first create to all finished", n), free, took, secs, true,
+	add(fmt.Sprintf("N=%d, quota for all: first create to all finished", n), free, tookSeconds, secs, true,
 		"median (range) of 2 rounds each; the ratio is the median of the 2 cycles' own; "+idleNote(free))
 	add("CPU time of all processes per Job, quota for all", free, perJob, ms, true,
 		fmt.Sprintf("mean seconds by process over the %d Jobs; kubectl-flows: %s; Kueue: %s", n, cpuSplit(meanCPU(sideRounds(free, sideFlows))), cpuSplit(meanCPU(sideRounds(free, sideKueue)))))
@@ -563,7 +562,7 @@ func kueueFigures(n int, k *kueue) []kueueRow {
 		"VmHWM of the reconciler and of Kueue's manager, a fresh process each round; Kueue's manager once started and synced, before its Jobs: " + spreadOf(idle).format(mb) +
 			" (it caches every Job in the cluster, those of the bench's earlier rounds included)"})
 	if len(limited) > 0 {
-		add(fmt.Sprintf("N=%d, quota 10: first create to all finished", n), limited, took, secs, true,
+		add(fmt.Sprintf("N=%d, quota 10: first create to all finished", n), limited, tookSeconds, secs, true,
 			"one round each: kubectl-flows with a pool limit of 10, Kueue with a ClusterQueue quota of 1 CPU for Jobs of "+kueueJobCPU+"; "+idleNote(limited))
 		add("CPU time of all processes per Job, quota 10", limited, perJob, ms, true, "Kueue: "+cpuSplit(meanCPU(sideRounds(limited, sideKueue))))
 		add("API writes per Job, quota 10", limited, writesPer, two, false, "the same count")

@@ -265,15 +265,14 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 			flows = append(flows, r.got)
 		}
 	}
-	took := func(r burst) float64 { return r.took.Seconds() }
-	ratio := ratios(rounds, "kubectl-flows", "baseline", took)
+	ratio := ratios(rounds, "kubectl-flows", "baseline", tookSeconds)
 	target := "≤1.15 at N=1000"
 	if n == 1000 {
-		target += ": " + ratio.verdict(1.15) + "; the floor beside it " + ratios(rounds, "floor", "baseline", took).ratio()
+		target += ": " + ratio.verdict(1.15) + "; the floor beside it " + ratios(rounds, "floor", "baseline", tookSeconds).ratio()
 	}
 	b.add(row{
 		figure:   fmt.Sprintf("N=%d: first create to all finished", n),
-		baseline: values(rounds, "baseline", took).seconds(), flows: values(rounds, "kubectl-flows", took).seconds(),
+		baseline: values(rounds, "baseline", tookSeconds).seconds(), flows: values(rounds, "kubectl-flows", tookSeconds).seconds(),
 		ratio: ratio.ratio(), target: target,
 		note: fmt.Sprintf("baseline: bare Jobs by 16 client-go workers; median (range) of %d rounds each, the ratio the median of the %d cycles' own; %s",
 			cycles, cycles, idleNote(rounds)),
@@ -291,25 +290,15 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 // burstCPU adds how the API server's time splits over a burst, and the CPU
 // time of every process, by process.
 func (b *bench) burstCPU(ctx context.Context, n int, rounds []round[burst], base, floor, flows []burst) {
-	cpuOf := func(rs []burst) map[string]time.Duration {
-		sum := map[string]time.Duration{}
-		for _, r := range rs {
-			for name, d := range r.cpu {
-				sum[name] += d / time.Duration(len(rs))
-			}
-		}
-		return sum
-	}
-	baseCPU, flowsCPU := cpuOf(base), cpuOf(flows)
-	cpu := func(r burst) float64 { return totalCPU(r.cpu).Seconds() }
+	baseCPU, flowsCPU := meanCPU(base), meanCPU(flows)
 	api := b.apiserverBreakdown(ctx, n, base, floor, flows, flows[0].ns)
 	api.target += fmt.Sprintf("; the floor beside it %.2f", apiserverPerRun(floor, n)/apiserverPerRun(base, n))
 	b.add(api)
-	cpuRatio := ratios(rounds, "kubectl-flows", "baseline", cpu)
+	cpuRatio := ratios(rounds, "kubectl-flows", "baseline", cpuSeconds)
 	b.add(row{
 		figure:   "CPU time of all processes over the N=1000 burst",
-		baseline: values(rounds, "baseline", cpu).seconds(), flows: values(rounds, "kubectl-flows", cpu).seconds(),
-		ratio: cpuRatio.ratio(), target: "≤1.15: " + cpuRatio.verdict(1.15) + "; the floor beside it " + ratios(rounds, "floor", "baseline", cpu).ratio(),
+		baseline: values(rounds, "baseline", cpuSeconds).seconds(), flows: values(rounds, "kubectl-flows", cpuSeconds).seconds(),
+		ratio: cpuRatio.ratio(), target: "≤1.15: " + cpuRatio.verdict(1.15) + "; the floor beside it " + ratios(rounds, "floor", "baseline", cpuSeconds).ratio(),
 		note: fmt.Sprintf("mean seconds by process; baseline: %s; kubectl-flows: %s", cpuSplit(baseCPU), cpuSplit(flowsCPU)),
 	})
 }
@@ -517,7 +506,7 @@ func (b *bench) flowsBurst(ctx context.Context, n int, project string, settled f
 			return func() error { stop(); return nil }
 		},
 		create: func(i int) error {
-			_, err := b.client.CoreV1().ConfigMaps(ns).Create(ctx, fixture.RunRequest(fmt.Sprintf("run-%05d", i), "deployment: bench/burst\n"), metav1.CreateOptions{})
+			_, err := b.client.CoreV1().ConfigMaps(ns).Create(ctx, burstRun(i), metav1.CreateOptions{})
 			return err
 		},
 		stalled: func(err error) error { return b.burstStalled(ctx, ns, rec, metricsAddr, err) },
@@ -528,6 +517,12 @@ func (b *bench) flowsBurst(ctx context.Context, n int, project string, settled f
 	r.rss, _ = peakRSS(rec.Cmd.Process.Pid)
 	reconcilerOwnLatency(ctx, metricsAddr, &r)
 	return r, nil
+}
+
+// burstRun is the i-th run of a burst: one of bench/burst, as submitted
+// with nothing of its own.
+func burstRun(i int) *corev1.ConfigMap {
+	return fixture.RunRequest(fmt.Sprintf("run-%05d", i), "deployment: bench/burst\n")
 }
 
 // runsBurst says how a side makes and dispatches the runs of a burst.
