@@ -58,7 +58,7 @@ func (a *Admission) CheckedRun(ns string, cm *corev1.ConfigMap) (*project.Checke
 	if a.run != nil {
 		return a.run, nil
 	}
-	req, err := v1alpha1.DecodeRunRequest(cm.Data[v1alpha1.KeyRun])
+	req, err := v1alpha1.DecodeRunRequest(RequestData(cm))
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func ownVerdict(own *OwnValues, ns string, cm *corev1.ConfigMap, d *project.Inst
 	}
 	if own.lacking() {
 		var err error
-		if req, err = v1alpha1.DecodeRunRequest(cm.Data[v1alpha1.KeyRun]); err != nil {
+		if req, err = v1alpha1.DecodeRunRequest(RequestData(cm)); err != nil {
 			return &Rejection{ReasonInvalidRequest, err.Error()}
 		}
 	}

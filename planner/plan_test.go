@@ -639,6 +639,23 @@ func TestWaitingRunsShareEqualVerdicts(t *testing.T) {
 	}
 }
 
+// The table that shares decoded requests keeps a request with values of
+// its own without them, as the run does: whole, a thousand entries would
+// keep a thousand runs' parameters decoded.
+func TestSharedRequestsKeepNoOwnValues(t *testing.T) {
+	var cache RunCache
+	raw := "deployment: f/a\nparameters: {n: 1}\n"
+	a := planRun{name: "a", deployment: "f/a", raw: raw}.waiting(t, &cache)
+	b := planRun{name: "b", deployment: "f/a", raw: raw}.waiting(t, &cache)
+	d := cache.requests.Get(raw, func() decodedRequest { t.Fatal("the request was not kept"); return decodedRequest{} })
+	if !d.dropped || d.req.Parameters != nil || d.req.Deployment != "f/a" {
+		t.Errorf("kept %+v (dropped %v), want the request without its parameters", d.req, d.dropped)
+	}
+	if a.Parsed.Request != d.req || b.Parsed.Request != d.req || !a.Parsed.values.lacking() {
+		t.Errorf("runs a and b: requests %p and %p, lacking values %v; want the kept %p, lacking", a.Parsed.Request, b.Parsed.Request, a.Parsed.values.lacking(), d.req)
+	}
+}
+
 // Plan changes nothing it is given: deciding the same input twice gives
 // the same decisions and leaves every run's cached verdict as it was.
 func TestPlanIsPure(t *testing.T) {

@@ -58,24 +58,30 @@ type RunCache struct {
 	withoutValues sharing.Table[string, *v1alpha1.RunRequest]
 }
 
+// decodedRequest is a request as a run keeps it: without its own values,
+// which dropped says it had. Kept whole in the table, the values of
+// runs that each have their own would stay decoded (about 1 KB each)
+// for the table's thousand entries.
 type decodedRequest struct {
-	req *v1alpha1.RunRequest
-	err error
+	req     *v1alpha1.RunRequest
+	err     error
+	dropped bool
 }
 
 // decode decodes a run's request, or hands out the one decoded for an
 // equal request.
-func (c *RunCache) decode(raw string) (*v1alpha1.RunRequest, error) {
+func (c *RunCache) decode(raw string) decodedRequest {
 	decode := func() decodedRequest {
 		req, err := v1alpha1.DecodeRunRequest(raw)
-		return decodedRequest{req, err}
+		if req != nil && hasOwnValues(req) {
+			return decodedRequest{req: c.dropValues(req), dropped: true}
+		}
+		return decodedRequest{req: req, err: err}
 	}
 	if len(raw) > sharing.MaxBytes {
-		d := decode()
-		return d.req, d.err
+		return decode()
 	}
-	d := c.requests.Get(raw, decode)
-	return d.req, d.err
+	return c.requests.Get(raw, decode)
 }
 
 func (c *RunCache) Get(cm *corev1.ConfigMap) *ParsedRun {
@@ -91,14 +97,23 @@ func (c *RunCache) Get(cm *corev1.ConfigMap) *ParsedRun {
 	if refused := cm.Annotations[v1alpha1.AnnotationRefused]; refused != "" {
 		p.RequestErr = errors.New(refused)
 	} else {
-		p.Request, p.RequestErr = c.decode(cm.Data[v1alpha1.KeyRun])
-		if req := p.Request; req != nil && hasOwnValues(req) {
-			p.values.dropped = true
-			p.Request = c.dropValues(req)
-		}
+		d := c.decode(RequestData(cm))
+		p.Request, p.RequestErr, p.values.dropped = d.req, d.err, d.dropped
 	}
 	c.entries[cm.UID] = p
 	return p
+}
+
+// RequestData is a run's request as submitted (its run.yaml). The
+// reconciler's cache keeps it in the cached copy's selfLink instead, a
+// field the API server clears before it stores an object, so that runs
+// that differ only in their request share one data map
+// (reconciler.keepRunMeta); there the data holds no run.yaml.
+func RequestData(cm *corev1.ConfigMap) string {
+	if data, ok := cm.Data[v1alpha1.KeyRun]; ok {
+		return data
+	}
+	return cm.GetSelfLink()
 }
 
 // hasOwnValues says a request carries values of its own, checked against

@@ -528,8 +528,18 @@ func (s *State) trimRun(obj any) (any, error) {
 // the reconciler's, and whatever a submitter or kubectl apply (its
 // last-applied-configuration, the whole object again) adds; with ten
 // thousand runs waiting, each string and map kept is paid ten thousand
-// times. Runs submitted alike and scheduled in the same second have equal
-// requests and statuses; a status is shared even where the request differs.
+// times. Runs scheduled in the same second have equal statuses.
+//
+// The request is the one value that differs from run to run when each
+// has parameters of its own, and a data map of its own would cost a run
+// more than 300 bytes for it. So the request is kept in the copy's
+// selfLink, a field the API server clears before it stores an object and
+// this copy is never written back from (every write is a patch built
+// afresh), and the data map holds the status alone, shared;
+// planner.RequestData reads it back. Like every transform, this one may
+// be given what it already trimmed (client-go's watch-list trims each
+// object as it streams in, then again as the list replaces the cache's),
+// and must leave it as it is: a copy without run.yaml keeps its selfLink.
 func keepRunMeta(cm *corev1.ConfigMap) {
 	cm.Namespace = unique.Make(cm.Namespace).Value()
 	cm.GenerateName = ""
@@ -545,33 +555,29 @@ func keepRunMeta(cm *corev1.ConfigMap) {
 		cm.Labels = nil
 	}
 	cm.Annotations = keepOnly(cm.Annotations, false, v1alpha1.AnnotationSignature, v1alpha1.AnnotationCancel, v1alpha1.AnnotationRefused)
-	var dk keptData
-	dk.run, dk.hasRun = cm.Data[v1alpha1.KeyRun]
-	dk.status, dk.hasStatus = cm.Data[v1alpha1.KeyStatus]
+	if run, ok := cm.Data[v1alpha1.KeyRun]; ok {
+		cm.SetSelfLink(shared(&runRequests, run))
+	}
+	status, hasStatus := cm.Data[v1alpha1.KeyStatus]
 	switch {
-	case !dk.hasRun && !dk.hasStatus:
+	case !hasStatus:
 		cm.Data = nil
-	case len(dk.run)+len(dk.status) <= sharing.MaxBytes:
-		cm.Data = runData.Get(dk, dk.data)
+	case len(status) <= sharing.MaxBytes:
+		cm.Data = runData.Get(status, func() map[string]string {
+			return map[string]string{v1alpha1.KeyStatus: status}
+		})
 	default:
-		cm.Data = dk.data()
+		cm.Data = map[string]string{v1alpha1.KeyStatus: status}
 	}
 }
 
-// data is a data map of what is kept, its status shared.
-func (dk keptData) data() map[string]string {
-	m := make(map[string]string, 2)
-	if dk.hasRun {
-		m[v1alpha1.KeyRun] = dk.run
+// shared is s, or an equal string handed out before from t: runs
+// submitted alike keep one request between them.
+func shared(t *sharing.Table[string, string], s string) string {
+	if s == "" || len(s) > sharing.MaxBytes {
+		return s
 	}
-	if dk.hasStatus {
-		status := dk.status
-		if len(status) <= sharing.MaxBytes {
-			status = runStatuses.Get(status, func() string { return status })
-		}
-		m[v1alpha1.KeyStatus] = status
-	}
-	return m
+	return t.Get(s, func() string { return s })
 }
 
 // keepOnly is a map of the entries of m under keys, its keys the constants
@@ -595,14 +601,14 @@ func keepOnly(m map[string]string, shared bool, keys ...string) map[string]strin
 	return out
 }
 
-// runLabels and runData share the label and data maps of cached runs
-// whose kept entries are equal, and runStatuses their statuses. Cached
-// objects are read only (every write is a patch built afresh), so sharing
-// is safe.
+// runLabels shares the label maps of cached runs whose kept labels are
+// equal, runData their data maps (the status alone) and runRequests their
+// requests. Cached objects are read only (every write is a patch built
+// afresh), so sharing is safe.
 var (
 	runLabels   sharing.Table[keptLabels, map[string]string]
-	runData     sharing.Table[keptData, map[string]string]
-	runStatuses sharing.Table[string, string]
+	runData     sharing.Table[string, map[string]string]
+	runRequests sharing.Table[string, string]
 )
 
 // keptLabels is what keepRunMeta keeps of a run's labels: a label absent
@@ -610,12 +616,6 @@ var (
 type keptLabels struct {
 	state, deployment       string
 	hasState, hasDeployment bool
-}
-
-// keptData is what keepRunMeta keeps of a run's data.
-type keptData struct {
-	run, status       string
-	hasRun, hasStatus bool
 }
 
 // maxStatusBytes is more than any status the reconciler writes (its

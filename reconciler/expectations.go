@@ -59,7 +59,25 @@ func (e *expectations) claimJob(run, job string, s planner.Slots, now time.Time)
 func (e *expectations) drop(run string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.end(run)
+}
+
+// end removes a run's claim. A Go map keeps the table it grew to when
+// emptied, and ten thousand runs taken in at once leave one of several
+// hundred KB behind; once no claim is left a fresh map gives it back.
+func (e *expectations) end(run string) {
 	delete(e.claims, run)
+	if len(e.claims) == 0 {
+		e.claims = map[string]claim{}
+	}
+}
+
+// caughtUp removes a run's record of a replaced version, the same way.
+func (e *expectations) caughtUp(run string) {
+	delete(e.behind, run)
+	if len(e.behind) == 0 {
+		e.behind = map[string]string{}
+	}
 }
 
 // observe is called with the state the cache shows; once it shows the
@@ -73,7 +91,7 @@ func (e *expectations) observe(run string, cached v1alpha1.RunState) {
 		return
 	}
 	if cached == c.state || (cached != "" && cached != v1alpha1.StateScheduled) {
-		delete(e.claims, run)
+		e.end(run)
 	}
 }
 
@@ -83,7 +101,7 @@ func (e *expectations) pending(run string, now time.Time) (claim, bool) {
 	defer e.mu.Unlock()
 	c, ok := e.claims[run]
 	if ok && now.Sub(c.at) > claimTTL {
-		delete(e.claims, run)
+		e.end(run)
 		return claim{}, false
 	}
 	return c, ok
@@ -99,7 +117,7 @@ func (e *expectations) snapshot(now time.Time) map[string]claim {
 	out := make(map[string]claim, len(e.claims))
 	for run, c := range e.claims {
 		if now.Sub(c.at) > claimTTL {
-			delete(e.claims, run)
+			e.end(run) // a fresh map only once this one is empty: the range is over
 			continue
 		}
 		out[run] = c
@@ -110,8 +128,8 @@ func (e *expectations) snapshot(now time.Time) map[string]claim {
 func (e *expectations) forget(run string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	delete(e.claims, run)
-	delete(e.behind, run)
+	e.end(run)
+	e.caughtUp(run)
 }
 
 // replaced records that a status write replaced a run's resourceVersion rv.
@@ -136,7 +154,7 @@ func (e *expectations) observeVersion(run, rv string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if old, ok := e.behind[run]; ok && old != rv {
-		delete(e.behind, run)
+		e.caughtUp(run)
 	}
 }
 
@@ -146,6 +164,6 @@ func (e *expectations) observeJob(run, job string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if c, ok := e.claims[run]; ok && c.state == v1alpha1.StatePending && c.job == job {
-		delete(e.claims, run)
+		e.end(run)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/internal/sharing"
+	"github.com/kubectl-flows/kubectl-flows/planner"
 )
 
 func TestStoredStateTrustedOnlyWhenSigned(t *testing.T) {
@@ -184,13 +185,16 @@ func TestTrimRunDropsWhatItRefuses(t *testing.T) {
 		name    string
 		cm      *corev1.ConfigMap
 		refused string
+		// request is the request kept (planner.RequestData), keys the
+		// data keys kept (the status, if any).
+		request string
 		keys    int
 	}{
-		{"plain run", &corev1.ConfigMap{Data: map[string]string{v1alpha1.KeyRun: "deployment: a/b\n"}}, "", 1},
-		{"huge run.yaml", &corev1.ConfigMap{Data: map[string]string{v1alpha1.KeyRun: strings.Repeat("x", 900<<10)}}, "at most", 0},
-		{"extra key", &corev1.ConfigMap{Data: map[string]string{v1alpha1.KeyRun: "deployment: a/b\n", "blob": strings.Repeat("x", 900<<10)}}, "unexpected data key", 0},
-		{"immutable", &corev1.ConfigMap{Immutable: &yes, Data: map[string]string{v1alpha1.KeyRun: "deployment: a/b\n", v1alpha1.KeyStatus: "state: Completed\n"}}, "immutable", 0},
-		{"huge forged status", &corev1.ConfigMap{Data: map[string]string{v1alpha1.KeyRun: "deployment: a/b\n", v1alpha1.KeyStatus: strings.Repeat("x", 300<<10)}}, "", 1},
+		{"plain run", &corev1.ConfigMap{Data: map[string]string{v1alpha1.KeyRun: "deployment: a/b\n"}}, "", "deployment: a/b\n", 0},
+		{"huge run.yaml", &corev1.ConfigMap{Data: map[string]string{v1alpha1.KeyRun: strings.Repeat("x", 900<<10)}}, "at most", "", 0},
+		{"extra key", &corev1.ConfigMap{Data: map[string]string{v1alpha1.KeyRun: "deployment: a/b\n", "blob": strings.Repeat("x", 900<<10)}}, "unexpected data key", "", 0},
+		{"immutable", &corev1.ConfigMap{Immutable: &yes, Data: map[string]string{v1alpha1.KeyRun: "deployment: a/b\n", v1alpha1.KeyStatus: "state: Completed\n"}}, "immutable", "", 0},
+		{"huge forged status", &corev1.ConfigMap{Data: map[string]string{v1alpha1.KeyRun: "deployment: a/b\n", v1alpha1.KeyStatus: strings.Repeat("x", 300<<10)}}, "", "deployment: a/b\n", 0},
 	} {
 		obj, err := (*State)(nil).trimRun(tc.cm)
 		if err != nil {
@@ -200,8 +204,37 @@ func TestTrimRunDropsWhatItRefuses(t *testing.T) {
 		if got := cm.Annotations[v1alpha1.AnnotationRefused]; (tc.refused == "") != (got == "") || !strings.Contains(got, tc.refused) {
 			t.Errorf("%s: refused %q, want %q", tc.name, got, tc.refused)
 		}
-		if len(cm.Data) != tc.keys {
-			t.Errorf("%s: %d data keys kept, want %d", tc.name, len(cm.Data), tc.keys)
+		if len(cm.Data) != tc.keys || planner.RequestData(cm) != tc.request {
+			t.Errorf("%s: %d data keys and request %.40q kept, want %d and %q", tc.name, len(cm.Data), planner.RequestData(cm), tc.keys, tc.request)
+		}
+	}
+}
+
+// client-go's watch-list trims each object as it streams in, then again
+// as the list replaces the cache's: a second trim changes nothing.
+func TestTrimRunTwiceIsTrimRunOnce(t *testing.T) {
+	s := NewStateForTest([]byte("0123456789abcdef0123456789abcdef"))
+	for _, tc := range []struct {
+		data    map[string]string
+		request string // as kept
+	}{
+		{map[string]string{v1alpha1.KeyRun: "deployment: a/b\nparameters: {n: 1}\n"}, "deployment: a/b\nparameters: {n: 1}\n"},
+		{map[string]string{v1alpha1.KeyRun: "deployment: a/b\n", v1alpha1.KeyStatus: "state: Scheduled\n"}, "deployment: a/b\n"},
+		{map[string]string{v1alpha1.KeyRun: "deployment: a/b\n", "extra": "x"}, ""}, // refused
+		{map[string]string{v1alpha1.KeyStatus: "state: Completed\n"}, ""},
+	} {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "r", UID: "u", Labels: map[string]string{v1alpha1.LabelRun: "true"}}, Data: maps.Clone(tc.data)}
+		once, err := s.trimRun(cm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := once.(*corev1.ConfigMap).DeepCopy()
+		twice, err := s.trimRun(once)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(twice.(*corev1.ConfigMap), first) || planner.RequestData(first) != tc.request {
+			t.Errorf("%v: trimmed once %+v (request %q, want %q), twice %+v", tc.data, first, planner.RequestData(first), tc.request, twice)
 		}
 	}
 }
@@ -230,7 +263,7 @@ func TestTrimRunKeepsOnlyWhatTheReconcilerReads(t *testing.T) {
 	if !reflect.DeepEqual(got.Labels, wantLabels) || !reflect.DeepEqual(got.Annotations, wantAnnotations) {
 		t.Errorf("kept labels %v and annotations %v, want %v and %v", got.Labels, got.Annotations, wantLabels, wantAnnotations)
 	}
-	if len(got.Data) != 2 || got.Data[v1alpha1.KeyRun] != "deployment: a/b\n" || got.GenerateName != "" || got.Namespace != "flows" {
+	if len(got.Data) != 1 || got.Data[v1alpha1.KeyStatus] != "state: Scheduled\n" || planner.RequestData(got) != "deployment: a/b\n" || got.GenerateName != "" || got.Namespace != "flows" {
 		t.Errorf("kept %+v", got)
 	}
 }
@@ -249,33 +282,39 @@ func TestKeepRunMetaSharesEqualMaps(t *testing.T) {
 		name                     string
 		labels, data             map[string]string
 		wantLabels, wantData     map[string]string
+		wantRequest              string
 		sharedLabels, sharedData bool // the same maps as first's
 	}{
 		{"same kept labels and data, other labels aside",
 			map[string]string{v1alpha1.LabelState: "Scheduled", v1alpha1.LabelDeployment: "a.b", v1alpha1.LabelPool: "p"},
 			map[string]string{v1alpha1.KeyRun: req, v1alpha1.KeyStatus: status},
 			map[string]string{v1alpha1.LabelState: "Scheduled", v1alpha1.LabelDeployment: "a.b"},
-			map[string]string{v1alpha1.KeyRun: req, v1alpha1.KeyStatus: status}, true, true},
+			map[string]string{v1alpha1.KeyStatus: status}, req, true, true},
+		{"another request, the same status",
+			map[string]string{v1alpha1.LabelState: "Scheduled", v1alpha1.LabelDeployment: "a.b"},
+			map[string]string{v1alpha1.KeyRun: "deployment: a/b\nparameters: {n: 1}\n", v1alpha1.KeyStatus: status},
+			map[string]string{v1alpha1.LabelState: "Scheduled", v1alpha1.LabelDeployment: "a.b"},
+			map[string]string{v1alpha1.KeyStatus: status}, "deployment: a/b\nparameters: {n: 1}\n", true, true},
 		{"another state and status",
 			map[string]string{v1alpha1.LabelState: "Running", v1alpha1.LabelDeployment: "a.b"},
 			map[string]string{v1alpha1.KeyRun: req, v1alpha1.KeyStatus: "state: Running\n"},
 			map[string]string{v1alpha1.LabelState: "Running", v1alpha1.LabelDeployment: "a.b"},
-			map[string]string{v1alpha1.KeyRun: req, v1alpha1.KeyStatus: "state: Running\n"}, false, false},
+			map[string]string{v1alpha1.KeyStatus: "state: Running\n"}, req, false, false},
 		{"state label absent, status absent",
 			map[string]string{v1alpha1.LabelDeployment: "a.b"},
 			map[string]string{v1alpha1.KeyRun: req},
 			map[string]string{v1alpha1.LabelDeployment: "a.b"},
-			map[string]string{v1alpha1.KeyRun: req}, false, false},
+			nil, req, false, false},
 		{"state label empty, status empty",
 			map[string]string{v1alpha1.LabelState: "", v1alpha1.LabelDeployment: "a.b"},
 			map[string]string{v1alpha1.KeyRun: req, v1alpha1.KeyStatus: ""},
 			map[string]string{v1alpha1.LabelState: "", v1alpha1.LabelDeployment: "a.b"},
-			map[string]string{v1alpha1.KeyRun: req, v1alpha1.KeyStatus: ""}, false, false},
-		{"neither kept", map[string]string{"team": "x"}, map[string]string{"extra": "x"}, nil, nil, false, false},
+			map[string]string{v1alpha1.KeyStatus: ""}, req, false, false},
+		{"neither kept", map[string]string{"team": "x"}, map[string]string{"extra": "x"}, nil, nil, "", false, false},
 	} {
 		got := kept(tc.labels, tc.data)
-		if !reflect.DeepEqual(got.Labels, tc.wantLabels) || !reflect.DeepEqual(got.Data, tc.wantData) {
-			t.Errorf("%s: kept labels %v and data %v, want %v and %v", tc.name, got.Labels, got.Data, tc.wantLabels, tc.wantData)
+		if !reflect.DeepEqual(got.Labels, tc.wantLabels) || !reflect.DeepEqual(got.Data, tc.wantData) || planner.RequestData(got) != tc.wantRequest {
+			t.Errorf("%s: kept labels %v, data %v and request %q, want %v, %v and %q", tc.name, got.Labels, got.Data, planner.RequestData(got), tc.wantLabels, tc.wantData, tc.wantRequest)
 		}
 		if (got.Labels != nil && ptr(got.Labels) == ptr(first.Labels)) != tc.sharedLabels {
 			t.Errorf("%s: labels shared with the first's: %v, want %v", tc.name, !tc.sharedLabels, tc.sharedLabels)
@@ -284,20 +323,23 @@ func TestKeepRunMetaSharesEqualMaps(t *testing.T) {
 			t.Errorf("%s: data shared with the first's: %v, want %v", tc.name, !tc.sharedData, tc.sharedData)
 		}
 	}
-	// A status is one string among runs whose requests differ.
-	other := kept(nil, map[string]string{v1alpha1.KeyRun: "deployment: a/b\nparameters: {n: 1}\n", v1alpha1.KeyStatus: status})
-	if a, b := other.Data[v1alpha1.KeyStatus], first.Data[v1alpha1.KeyStatus]; unsafe.StringData(a) != unsafe.StringData(b) {
-		t.Errorf("equal statuses of runs with other requests are two strings")
+	// Runs submitted alike keep one request string.
+	alike := kept(nil, map[string]string{v1alpha1.KeyRun: strings.Clone(req)})
+	if unsafe.StringData(planner.RequestData(alike)) != unsafe.StringData(planner.RequestData(first)) {
+		t.Errorf("equal requests are two strings")
 	}
-	// Data too large for the shared table stays each run's own: the table
-	// keeps the keys of runs that have gone, so it holds only small ones.
-	big := map[string]string{v1alpha1.KeyRun: "deployment: a/b\nparameters: {s: " + strings.Repeat("x", sharing.MaxBytes) + "}\n", v1alpha1.KeyStatus: status}
-	a, b := kept(nil, maps.Clone(big)), kept(nil, maps.Clone(big))
-	if !reflect.DeepEqual(a.Data, big) || ptr(a.Data) == ptr(b.Data) {
-		t.Errorf("large data: kept %d keys, shared %v; want all, not shared", len(a.Data), ptr(a.Data) == ptr(b.Data))
+	// A status too large for the shared table stays each run's own: the
+	// table keeps the keys of runs that have gone, so it holds only small
+	// ones. So does a request.
+	bigStatus := "state: Failed\nmessage: " + strings.Repeat("x", sharing.MaxBytes) + "\n"
+	bigReq := "deployment: a/b\nparameters: {s: " + strings.Repeat("x", sharing.MaxBytes) + "}\n"
+	big := map[string]string{v1alpha1.KeyRun: bigReq, v1alpha1.KeyStatus: bigStatus}
+	a, b := kept(nil, maps.Clone(big)), kept(nil, map[string]string{v1alpha1.KeyRun: strings.Clone(bigReq), v1alpha1.KeyStatus: bigStatus})
+	if a.Data[v1alpha1.KeyStatus] != bigStatus || ptr(a.Data) == ptr(b.Data) {
+		t.Errorf("large status: kept %d bytes, shared %v; want all, not shared", len(a.Data[v1alpha1.KeyStatus]), ptr(a.Data) == ptr(b.Data))
 	}
-	if unsafe.StringData(a.Data[v1alpha1.KeyStatus]) != unsafe.StringData(first.Data[v1alpha1.KeyStatus]) {
-		t.Errorf("the status of a run with large data is not shared")
+	if planner.RequestData(a) != bigReq || unsafe.StringData(planner.RequestData(a)) == unsafe.StringData(planner.RequestData(b)) {
+		t.Errorf("large request: kept %d bytes, shared %v; want all, not shared", len(planner.RequestData(a)), unsafe.StringData(planner.RequestData(a)) == unsafe.StringData(planner.RequestData(b)))
 	}
 }
 
