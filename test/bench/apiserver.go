@@ -29,6 +29,12 @@ type apiCost struct {
 	requests, seconds writes
 	// watchEvents and watchBytes are the watch events sent, by resource.
 	watchEvents, watchBytes map[string]float64
+	// watchDelay is, by resource and dispatch stage, the summed and
+	// counted delays of the watch events sent: from the write to the
+	// event sent ("total"), and of that from the watch cache to the
+	// watcher's stream ("cache_to_watcher"), where a watcher slow to read
+	// holds up the others.
+	watchDelay map[string]map[string][2]float64
 	// watches is how many watches were open on each resource (by scope)
 	// when the burst began.
 	watches map[string]float64
@@ -136,6 +142,7 @@ func (m *apiMeter) finish(ctx context.Context) apiCost {
 	c.seconds = countsOf(after, "apiserver_request_duration_seconds").minus(countsOf(m.before, "apiserver_request_duration_seconds"))
 	c.watchEvents = byResource(after, m.before, "apiserver_watch_events_total")
 	c.watchBytes = byResource(after, m.before, "apiserver_watch_events_sizes")
+	c.watchDelay = delayByResource(after, m.before, "apiserver_watch_events_dispatch_duration_seconds")
 	c.watches = map[string]float64{}
 	for _, s := range samples(m.before, "apiserver_longrunning_requests") {
 		if s.label("verb") == "WATCH" {
@@ -275,6 +282,30 @@ func byResource(after, before map[string]*dto.MetricFamily, name string) map[str
 		a[k] -= b[k]
 	}
 	return a
+}
+
+// delayByResource is a histogram's growth, its sum and count, by resource
+// and stage.
+func delayByResource(after, before map[string]*dto.MetricFamily, name string) map[string]map[string][2]float64 {
+	was := map[string]float64{}
+	for _, s := range samples(before, name) {
+		was[s.key] = s.value
+	}
+	out := map[string]map[string][2]float64{}
+	for _, s := range samples(after, name) {
+		res, stage := s.label("resource"), s.label("stage")
+		if out[res] == nil {
+			out[res] = map[string][2]float64{}
+		}
+		v := out[res][stage]
+		if s.part == "count" {
+			v[1] += s.value - was[s.key]
+		} else {
+			v[0] += s.value - was[s.key]
+		}
+		out[res][stage] = v
+	}
+	return out
 }
 
 // cpuCategories sort a kube-apiserver CPU profile's samples by what they
@@ -427,6 +458,10 @@ func (b *bench) apiserverBreakdown(ctx context.Context, n int, base, floor, flow
 	for _, l := range watchLines(n, base, floor, flows) {
 		s.WriteString(l)
 	}
+	s.WriteString("\n## Watch delivery: a write to its event sent, by resource\n\nThe API server's own account (apiserver_watch_events_dispatch_duration_seconds), mean over every event sent to every watcher of the resource, the rounds of each kind together. Of that, from its watch cache to the watcher's stream: a watcher whose buffer is full holds the dispatch of every event of the resource up, for all its watchers.\n\n| resource | bare Jobs | the floor | kubectl-flows | of which cache to watcher: bare Jobs | the floor | kubectl-flows |\n|---|---|---|---|---|---|---|\n")
+	for _, l := range watchDelayLines(base, floor, flows) {
+		s.WriteString(l)
+	}
 	s.WriteString("\n## Open watches when a flows burst began\n\n| resource (scope) | bare-Jobs round | flows round |\n|---|---|---|\n")
 	for _, res := range []string{"configmaps", "jobs", "pods", "events"} {
 		for _, scope := range []string{"cluster", "namespace", "resource"} {
@@ -530,6 +565,39 @@ func watchLines(n int, base, floor, flows []burst) []string {
 			seen[res] = true
 			lines = append(lines, fmt.Sprintf("| %s | %.2f | %.2f | %.2f | %+.2f | %+.2f | %+.0f | %+.0f |\n",
 				res, be[res], le[res], fe[res], fe[res]-be[res], fe[res]-le[res], fb[res]-bb[res], fb[res]-lb[res]))
+		}
+	}
+	sort.Strings(lines)
+	return lines
+}
+
+// watchDelayLines give, by resource, the mean delay of an event sent in
+// each kind of round, in total and from the watch cache to the watcher.
+func watchDelayLines(base, floor, flows []burst) []string {
+	mean := func(rs []burst, res, stage string) string {
+		var sum, count float64
+		for _, r := range rs {
+			v := r.api.watchDelay[res][stage]
+			sum, count = sum+v[0], count+v[1]
+		}
+		if count == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.0f ms", 1000*sum/count)
+	}
+	seen := map[string]bool{}
+	var lines []string
+	for _, rs := range [][]burst{base, floor, flows} {
+		for _, r := range rs {
+			for res, stages := range r.api.watchDelay {
+				if seen[res] || stages["total"][1] < 100 {
+					continue // a resource barely written during the bursts
+				}
+				seen[res] = true
+				lines = append(lines, fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s |\n", res,
+					mean(base, res, "total"), mean(floor, res, "total"), mean(flows, res, "total"),
+					mean(base, res, "cache_to_watcher"), mean(floor, res, "cache_to_watcher"), mean(flows, res, "cache_to_watcher")))
+			}
 		}
 	}
 	sort.Strings(lines)
