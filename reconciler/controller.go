@@ -194,7 +194,7 @@ func FactoryOptions(ns string, c Cache, state *State) []informers.SharedInformer
 	case CancelCache:
 		selector, transform = v1alpha1.LabelCancelRequest+"=true", trimCancelRequest
 	case WorkCache:
-		selector = v1alpha1.LabelRunName
+		selector, transform = v1alpha1.LabelRunName, trimWork
 	}
 	return []informers.SharedInformerOption{
 		informers.WithNamespace(ns),
@@ -485,6 +485,22 @@ func stripManagedFields(obj any) (any, error) {
 		m.SetManagedFields(nil)
 	}
 	return obj, nil
+}
+
+// trimWork keeps of a run's Job or pod what the reconciler reads: its
+// metadata and status. The spec is most of either (a pod's containers
+// carry the entrypoint runner and every environment variable, its Job's
+// template the same again), and a burst of a thousand runs keeps a
+// thousand of each, which the collector marks on every cycle. Dropping a
+// spec twice is dropping it once, as a transform must allow.
+func trimWork(obj any) (any, error) {
+	switch o := obj.(type) {
+	case *batchv1.Job:
+		o.Spec = batchv1.JobSpec{}
+	case *corev1.Pod:
+		o.Spec = corev1.PodSpec{}
+	}
+	return stripManagedFields(obj)
 }
 
 // trimRun keeps in the cache only what the reconciler reads of a run:

@@ -906,3 +906,37 @@ func TestRunCacheHasNoNamespaceIndex(t *testing.T) {
 		t.Errorf("get of a run not there: %v, want NotFound", err)
 	}
 }
+
+// The work cache keeps a Job's and a pod's metadata and status, which
+// the reconciler reads, and not their specs, which it never does; a
+// second trim changes nothing.
+func TestTrimWorkKeepsMetadataAndStatus(t *testing.T) {
+	meta := metav1.ObjectMeta{Name: "r", UID: "u", Labels: map[string]string{v1alpha1.LabelRunName: "r"}, Annotations: map[string]string{"a": "b"},
+		OwnerReferences: []metav1.OwnerReference{{Name: "r", UID: "run", Controller: new(true)}}, ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "m"}}}
+	containers := []corev1.Container{{Name: "flow", Image: "i", Args: []string{strings.Repeat("x", 2048)}}}
+	job := &batchv1.Job{ObjectMeta: *meta.DeepCopy(), Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: containers}}},
+		Status: batchv1.JobStatus{Active: 1, Conditions: []batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue}}}}
+	pod := &corev1.Pod{ObjectMeta: *meta.DeepCopy(), Spec: corev1.PodSpec{Containers: containers},
+		Status: corev1.PodStatus{Phase: corev1.PodFailed, ContainerStatuses: []corev1.ContainerStatus{{Name: "flow", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 3}}}}}}
+	wantMeta := *meta.DeepCopy()
+	wantMeta.ManagedFields = nil
+	for _, tc := range []struct {
+		obj  runtime.Object
+		want runtime.Object
+	}{
+		{job, &batchv1.Job{ObjectMeta: wantMeta, Status: *job.Status.DeepCopy()}},
+		{pod, &corev1.Pod{ObjectMeta: wantMeta, Status: *pod.Status.DeepCopy()}},
+	} {
+		once, err := trimWork(tc.obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		twice, err := trimWork(once)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(once, tc.want) || !reflect.DeepEqual(twice, tc.want) {
+			t.Errorf("kept %+v, then %+v; want %+v", once, twice, tc.want)
+		}
+	}
+}
