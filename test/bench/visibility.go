@@ -141,7 +141,8 @@ func (b *bench) createVisibilityRuns(ctx context.Context, ns string) (names []st
 // reconciler starts and the limits bind, then the pause of the held
 // deployment is lifted. At each step, with the reconciler stopped, it
 // reads the positions `get runs` shows into shown, then runs the
-// reconciler until the runs that waited have finished.
+// reconciler until the runs that waited have finished and their final
+// states are written.
 func (b *bench) releaseInSteps(ctx context.Context, ns, dir string, p *fixture.Project, held string, jobs *jobWatcher, shown map[string]int) error {
 	steps := []struct {
 		what    string
@@ -166,6 +167,12 @@ func (b *bench) releaseInSteps(ctx context.Context, ns, dir string, p *fixture.P
 		}
 		done += waiting
 		err = jobs.waitFinished(ctx, done, 5*time.Minute)
+		if err == nil {
+			// A run whose Job has finished but whose final state the
+			// reconciler has yet to write would read as waiting at the
+			// next step, its Job counted twice.
+			err = b.waitLabelled(ctx, ns, map[v1alpha1.RunState]int{v1alpha1.StateCompleted: done}, 2*time.Minute)
+		}
 		rec.Terminate()
 		<-rec.Done()
 		if err != nil {
