@@ -913,54 +913,67 @@ func (b *bench) scaleAt(ctx context.Context, n int, target int64, runs waitingRu
 		return fmt.Errorf("%w; reconciler log:\n%s", err, rec.LogText())
 	}
 	time.Sleep(2 * time.Second)
-	idleRSS, idleCPU, err := procUsage(rec.Cmd.Process.Pid)
-	if err != nil {
+	var f scaleFigures
+	if f.idleRSS, f.idleCPU, err = procUsage(rec.Cmd.Process.Pid); err != nil {
 		return err
 	}
-	idleSplit := rssSplit(rec.Cmd.Process.Pid)
+	f.idleSplit = rssSplit(rec.Cmd.Process.Pid)
 	stopProfile := b.profileDuring(n, "reconciler-scale-"+label+"-cpu", func(seconds string) ([]byte, error) {
 		return httpGet(ctx, "http://"+metricsAddr+"/debug/pprof/profile?seconds="+seconds)
 	})
 	overLimit := watchLimit(ctx, rec.Cmd.Process.Pid, limit, metrics)
-	created, settled, err := b.createWaiting(ctx, ns, n, metrics, runs.request)
-	passed := overLimit.passedAt()
+	f.created, f.settled, err = b.createWaiting(ctx, ns, n, metrics, runs.request)
+	f.passed = overLimit.passedAt()
 	if err != nil {
 		return fmt.Errorf("%w (reconciler log %s)", err, rec.Log)
 	}
 	stopProfile()
 	printMemory(ctx, metrics)
-	split := rssSplit(rec.Cmd.Process.Pid)
-	intakePasses, intakeTime := passes(ctx, metrics)
-	rss, cpu, err := procUsage(rec.Cmd.Process.Pid)
-	if err != nil {
+	f.split = rssSplit(rec.Cmd.Process.Pid)
+	f.intakePasses, f.intakeTime = passes(ctx, metrics)
+	if f.rss, f.cpu, err = procUsage(rec.Cmd.Process.Pid); err != nil {
 		return err
 	}
-	peak, err := peakRSS(rec.Cmd.Process.Pid)
-	if err != nil {
+	if f.peak, err = peakRSS(rec.Cmd.Process.Pid); err != nil {
 		return err
 	}
 	if os.Getenv("BENCH_PPROF") == "1" {
 		b.saveHeap(ctx, metricsAddr, label)
 	}
-	firstJob, err := b.firstJobAfterResume(ctx, ns, pool)
-	if err != nil {
+	if f.firstJob, err = b.firstJobAfterResume(ctx, ns, pool); err != nil {
 		return err
 	}
 	resumePasses, resumeTime := passes(ctx, metrics)
-	resumePasses, resumeTime = resumePasses-intakePasses, resumeTime-intakeTime
+	f.resumePasses, f.resumeTime = resumePasses-f.intakePasses, resumeTime-f.intakeTime
+	b.addScaleRows(n, target, runs, env, f)
+	return nil
+}
+
+// scaleFigures is what scaleAt measured of the reconciler: idle, with
+// the runs taken in, and from the resume to the first Job.
+type scaleFigures struct {
+	idleRSS, rss, peak                       int64
+	idleCPU, cpu, created, settled, firstJob time.Duration
+	idleSplit, split, passed                 string
+	intakePasses, resumePasses               int
+	intakeTime, resumeTime                   time.Duration
+}
+
+// addScaleRows adds scaleAt's two rows: the RSS with n runs waiting
+// against target, and the first Job after the resume.
+func (b *bench) addScaleRows(n int, target int64, runs waitingRuns, env []string, f scaleFigures) {
 	b.add(row{
 		figure:   fmt.Sprintf("reconciler RSS, %d runs waiting%s (peak)", n, runs.name),
-		baseline: mib(idleRSS), flows: fmt.Sprintf("%s (%s)", mib(rss), mib(peak)), ratio: "",
-		target: fmt.Sprintf("≤%s: %s (one run)", mib(target), metOrMissed(rss <= target)),
+		baseline: mib(f.idleRSS), flows: fmt.Sprintf("%s (%s)", mib(f.rss), mib(f.peak)), ratio: "",
+		target: fmt.Sprintf("≤%s: %s (one run)", mib(target), metOrMissed(f.rss <= target)),
 		note: fmt.Sprintf("baseline: the same reconciler idle; %s as the rendered Deployment sets; made of %s idle, %s with the runs waiting; %s; CPU time %s idle, %s after taking in %d runs (created in %s, all Scheduled %s after the first create)",
-			strings.Join(env, " "), idleSplit, split, passed, dur(idleCPU), dur(cpu), n, dur(created), dur(settled)),
+			strings.Join(env, " "), f.idleSplit, f.split, f.passed, dur(f.idleCPU), dur(f.cpu), n, dur(f.created), dur(f.settled)),
 	})
 	b.add(row{
 		figure:   fmt.Sprintf("first Job after resuming a pool with %d waiting%s", n, runs.name),
-		baseline: "", flows: dur(firstJob), target: "",
-		note: "the pause annotation removed to the first Job seen created" + passNote(n, intakePasses, intakeTime, resumePasses, resumeTime),
+		baseline: "", flows: dur(f.firstJob), target: "",
+		note: "the pause annotation removed to the first Job seen created" + passNote(n, f.intakePasses, f.intakeTime, f.resumePasses, f.resumeTime),
 	})
-	return nil
 }
 
 // createWaiting creates n runs with the given requests from 16 clients
