@@ -162,23 +162,12 @@ func (m *apiMeter) apfLevels(after map[string]*dto.MetricFamily) map[string]*apf
 		}
 		return out[pl]
 	}
-	diff := func(name string, each func(s sample, v float64)) {
-		before := map[string]float64{}
-		for _, s := range samples(m.before, name) {
-			before[s.key] = s.value
-		}
-		for _, s := range samples(after, name) {
-			if v := s.value - before[s.key]; v != 0 {
-				each(s, v)
-			}
-		}
-	}
-	diff("apiserver_flowcontrol_dispatched_requests_total", func(s sample, v float64) {
+	grown(after, m.before, "apiserver_flowcontrol_dispatched_requests_total", func(s sample, v float64) {
 		l := level(s.label("priority_level"))
 		l.dispatched += v
 		l.schemas[s.label("flow_schema")] += v
 	})
-	diff("apiserver_flowcontrol_request_wait_duration_seconds", func(s sample, v float64) {
+	grown(after, m.before, "apiserver_flowcontrol_request_wait_duration_seconds", func(s sample, v float64) {
 		l := level(s.label("priority_level"))
 		if s.part == "count" {
 			l.waitCount += v
@@ -284,27 +273,38 @@ func byResource(after, before map[string]*dto.MetricFamily, name string) map[str
 	return a
 }
 
-// delayByResource is a histogram's growth, its sum and count, by resource
-// and stage.
-func delayByResource(after, before map[string]*dto.MetricFamily, name string) map[string]map[string][2]float64 {
+// grown calls each with every series of a family (a histogram's sum and
+// count apart) that grew, or shrank, between before and after, and by
+// how much.
+func grown(after, before map[string]*dto.MetricFamily, name string, each func(s sample, v float64)) {
 	was := map[string]float64{}
 	for _, s := range samples(before, name) {
 		was[s.key] = s.value
 	}
-	out := map[string]map[string][2]float64{}
 	for _, s := range samples(after, name) {
+		if v := s.value - was[s.key]; v != 0 {
+			each(s, v)
+		}
+	}
+}
+
+// delayByResource is a histogram's growth, its sum and count, by resource
+// and stage.
+func delayByResource(after, before map[string]*dto.MetricFamily, name string) map[string]map[string][2]float64 {
+	out := map[string]map[string][2]float64{}
+	grown(after, before, name, func(s sample, v float64) {
 		res, stage := s.label("resource"), s.label("stage")
 		if out[res] == nil {
 			out[res] = map[string][2]float64{}
 		}
-		v := out[res][stage]
+		d := out[res][stage]
 		if s.part == "count" {
-			v[1] += s.value - was[s.key]
+			d[1] += v
 		} else {
-			v[0] += s.value - was[s.key]
+			d[0] += v
 		}
-		out[res][stage] = v
-	}
+		out[res][stage] = d
+	})
 	return out
 }
 
