@@ -25,19 +25,28 @@ func unstructuredAll(objs ...any) ([]map[string]any, error) {
 // marshalDocs writes objects (unstructuredAll's) as one YAML stream behind
 // the header.
 func marshalDocs(written []map[string]any) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteString(Header)
+	// Each document is encoded first and the file allocated once at its
+	// size: a deployment's file is one document of several kilobytes,
+	// which a growing buffer would copy twice over.
+	docs := make([][]byte, len(written))
+	n := len(Header)
 	for i, u := range written {
 		b, err := yamlcodec.Marshal(u)
 		if err != nil {
 			return nil, err
 		}
-		if i > 0 {
-			buf.WriteString("---\n")
-		}
-		buf.Write(b)
+		docs[i] = b
+		n += len(b) + len("---\n")
 	}
-	return buf.Bytes(), nil
+	buf := make([]byte, 0, n)
+	buf = append(buf, Header...)
+	for i, b := range docs {
+		if i > 0 {
+			buf = append(buf, "---\n"...)
+		}
+		buf = append(buf, b...)
+	}
+	return buf, nil
 }
 
 // encodeFile is the bytes and the objects of a file written object by

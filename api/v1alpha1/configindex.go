@@ -37,11 +37,20 @@ func ConfigDigest(data map[string]string) string {
 	}
 	sort.Strings(keys)
 	h := sha256.New()
+	// Through one small buffer: a value is a deployment's whole Job
+	// preview, which a []byte conversion would copy for each ConfigMap.
+	var chunk [1024]byte
+	write := func(s string) {
+		for len(s) > 0 {
+			n := copy(chunk[:], s)
+			h.Write(chunk[:n])
+			s = s[n:]
+		}
+		h.Write([]byte{0})
+	}
 	for _, k := range keys {
-		h.Write([]byte(k))
-		h.Write([]byte{0})
-		h.Write([]byte(data[k]))
-		h.Write([]byte{0})
+		write(k)
+		write(data[k])
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }

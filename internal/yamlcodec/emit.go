@@ -244,6 +244,9 @@ func scalarForm(s string) (string, bool) {
 	if plainString(s) {
 		return s, true
 	}
+	if quotedNumber(s) {
+		return `"` + s + `"`, true
+	}
 	forms.mu.RLock()
 	f, seen := forms.m[s]
 	forms.mu.RUnlock()
@@ -291,6 +294,23 @@ func askYAML(s string) form {
 		return form{got, true}
 	}
 	return form{}
+}
+
+// quotedNumber reports whether s is digits that yaml.v2 surely reads as an
+// integer, which it writes in double quotes to keep them a string: an
+// environment variable's value, a port or an index, different in every
+// deployment, so not worth a place among forms. Past 18 digits the
+// integer may overflow and yaml.v2's reading depends on the value.
+func quotedNumber(s string) bool {
+	if s == "" || len(s) > 18 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !digit(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // plainString reports whether yaml.v2 surely writes s plain: it starts

@@ -25,7 +25,7 @@ func TestEmitMatchesYAMLv2(t *testing.T) {
 		"0755", "1_000", "1:20", "2026-12-04", "2026-12-04T19:05:34Z", "true", "True", "yes", "on", "Off", "null", "~",
 		"nan", ".nan", ".inf", "<<", "100m", "64Mi", "python", "registry.example.com/flows:abc", "@at", "`tick`", "%p",
 		"?q", "!bang", "&anchor", "*alias", "a  b", strings.Repeat("long words ", 9), strings.Repeat("x", 90),
-		"\u2028", "\u00a0",
+		"\u2028", "\u00a0", "0", "7", "00", "08", "0123", "42", "999999999999999999", "12345678901234567890123",
 	}
 	str := func() string {
 		var b strings.Builder
@@ -101,6 +101,21 @@ func TestEmitMatchesYAMLv2(t *testing.T) {
 		t.Errorf("emit wrote only %d of 20000 documents; the test no longer tests it", emitted)
 	}
 	t.Logf("emit wrote %d of 20000 documents", emitted)
+}
+
+// Strings of digits of every length, to past where an integer overflows and
+// a float does, take the form yaml.v2 gives them.
+func TestDigitsTakeYAMLv2Form(t *testing.T) {
+	for n := 1; n <= 400; n++ {
+		for _, first := range []string{"0", "1", "9"} {
+			s := first + strings.Repeat("8", n-1)
+			f := askYAML(s)
+			got, ok := scalarForm(s)
+			if got != f.form || ok != f.ok {
+				t.Fatalf("%d digits %q: scalarForm gave %q, %v; yaml.v2 %q, %v", n, s, got, ok, f.form, f.ok)
+			}
+		}
+	}
 }
 
 func str2(rng *rand.Rand, words []string) string {
