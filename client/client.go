@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 )
 
 // Client reads and drives the project of one namespace. It is immutable:
@@ -19,6 +20,7 @@ import (
 // makes another Client.
 type Client struct {
 	kube   kubernetes.Interface
+	meta   metadata.Interface
 	ns     string
 	nsFrom string
 	server string
@@ -36,6 +38,9 @@ type Options struct {
 	Server string
 	// Now is the clock (tests fix it); default time.Now.
 	Now func() time.Time
+	// Metadata, when set, reads objects of which only the metadata is
+	// wanted (runs' Jobs, to see a start not yet written); else kube does.
+	Metadata metadata.Interface
 }
 
 // New returns a Client over kube.
@@ -46,7 +51,7 @@ func New(kube kubernetes.Interface, o Options) *Client {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Client{kube: kube, ns: o.Namespace, nsFrom: o.NamespaceFrom, server: o.Server, now: o.Now}
+	return &Client{kube: kube, meta: o.Metadata, ns: o.Namespace, nsFrom: o.NamespaceFrom, server: o.Server, now: o.Now}
 }
 
 // Kube is the cluster client.

@@ -73,7 +73,7 @@ func (c *Client) RecentSnapshot(ctx context.Context, o RecentOptions) (*Snapshot
 	if err != nil {
 		return nil, err
 	}
-	return Assemble(c.ns, c.now(), in, ReadRuns(items), cancels), nil
+	return c.withStartedFromAPI(ctx, Assemble(c.ns, c.now(), in, ReadRuns(items), cancels))
 }
 
 // recentRuns reads the runs not finished, the newest o.Finished finished

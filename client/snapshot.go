@@ -79,7 +79,9 @@ func (s *Snapshot) With(r *RunInfo) *Snapshot {
 }
 
 // Snapshot reads the namespace's project: the installed config (an error
-// when none is installed), every run and the cancel requests.
+// when none is installed), every run and the cancel requests, and the Jobs
+// of the runs that may have started unbeknown to their status
+// (withStartedFromAPI).
 func (c *Client) Snapshot(ctx context.Context) (*Snapshot, error) {
 	in, err := c.Installed(ctx)
 	if err != nil {
@@ -93,7 +95,7 @@ func (c *Client) Snapshot(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Assemble(c.ns, c.now(), in, runs, cancels), nil
+	return c.withStartedFromAPI(ctx, Assemble(c.ns, c.now(), in, runs, cancels))
 }
 
 // Installed reads the project's config ConfigMaps and fails with a clear

@@ -25,6 +25,10 @@ import (
 type Watch struct {
 	c                     *Client
 	config, runs, cancels cache.SharedIndexInformer
+	// jobs caches the runs' Jobs that have not succeeded, when the user
+	// may read Jobs: a snapshot shows from them the runs started whose
+	// status is yet to say so (withStarted). Set by Start.
+	jobs cache.SharedIndexInformer
 }
 
 // Watch returns the caches; Start runs them.
@@ -40,13 +44,60 @@ func (c *Client) Watch() *Watch {
 // on every change, and waits for them to fill: false if ctx ended first.
 func (w *Watch) Start(ctx context.Context, wg *sync.WaitGroup, changed func()) bool {
 	informers := []cache.SharedIndexInformer{w.config, w.runs, w.cancels}
+	if w.c.CanI(ctx, "list", "jobs.batch") && w.c.CanI(ctx, "watch", "jobs.batch") {
+		w.jobs = w.c.unsucceededJobsInformer()
+		informers = append(informers, w.jobs)
+	}
 	run(ctx, wg, changed, informers...)
-	return cache.WaitForCacheSync(ctx.Done(), w.config.HasSynced, w.runs.HasSynced, w.cancels.HasSynced)
+	synced := make([]cache.InformerSynced, len(informers))
+	for i, inf := range informers {
+		synced[i] = inf.HasSynced
+	}
+	return cache.WaitForCacheSync(ctx.Done(), synced...)
 }
 
 // Snapshot is the project as the caches last saw it.
 func (w *Watch) Snapshot() *Snapshot {
-	return NewSnapshot(w.c.ns, w.c.now(), storeConfigMaps(w.config.GetStore()), storeConfigMaps(w.runs.GetStore()), storeConfigMaps(w.cancels.GetStore()))
+	s := NewSnapshot(w.c.ns, w.c.now(), storeConfigMaps(w.config.GetStore()), storeConfigMaps(w.runs.GetStore()), storeConfigMaps(w.cancels.GetStore()))
+	if w.jobs == nil {
+		return s
+	}
+	store := w.jobs.GetStore()
+	withJobs, err := withStarted(s, func(names []string) ([]metav1.Object, error) {
+		var out []metav1.Object
+		for _, n := range names {
+			if obj, ok, _ := store.GetByKey(w.c.ns + "/" + n); ok {
+				if m, ok := obj.(metav1.Object); ok {
+					out = append(out, m)
+				}
+			}
+		}
+		return out, nil
+	})
+	if err != nil {
+		return s
+	}
+	return withJobs
+}
+
+// unsucceededJobsInformer caches the namespace's Jobs of runs (labelled
+// with LabelRunName) that have not succeeded, metadata only when the
+// client has a metadata client. Retention keeps the succeeded Jobs of
+// thousands of finished runs, which no waiting run has: the API server
+// leaves them out (a field selector it serves for Jobs), and sends a
+// Job's deletion from the cache when it succeeds.
+func (c *Client) unsucceededJobsInformer() cache.SharedIndexInformer {
+	with := func(o *metav1.ListOptions) {
+		o.LabelSelector, o.FieldSelector = v1alpha1.LabelRunName, "status.successful=0"
+	}
+	if c.meta != nil {
+		jobs := c.meta.Resource(batchv1.SchemeGroupVersion.WithResource("jobs")).Namespace(c.ns)
+		lw := cache.ToListWatcherWithWatchListSemantics(listWatch(jobs.List, jobs.Watch, with), c.meta)
+		return cache.NewSharedIndexInformer(lw, &metav1.PartialObjectMetadata{}, 0, cache.Indexers{})
+	}
+	jobs := c.kube.BatchV1().Jobs(c.ns)
+	lw := cache.ToListWatcherWithWatchListSemantics(listWatch(jobs.List, jobs.Watch, with), c.kube)
+	return cache.NewSharedIndexInformer(lw, &batchv1.Job{}, 0, cache.Indexers{})
 }
 
 // Run is a run as the cache last saw it.

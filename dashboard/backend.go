@@ -38,7 +38,7 @@ func (b *ClusterBackend) Start(ctx context.Context, wg *sync.WaitGroup, changed 
 	if !b.w.Start(ctx, wg, changed) {
 		return false
 	}
-	if b.c.CanI(ctx, "watch", "pods") && b.c.CanI(ctx, "watch", "jobs") {
+	if b.c.CanI(ctx, "watch", "pods") && b.c.CanI(ctx, "watch", "jobs.batch") {
 		b.c.WatchRunObjects(ctx, wg, changed)
 	}
 	return true

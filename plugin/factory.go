@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -35,6 +36,10 @@ type Factory struct {
 	kubeOnce sync.Once
 	kube     kubernetes.Interface
 	kubeErr  error
+
+	metaOnce sync.Once
+	meta     metadata.Interface
+	metaErr  error
 
 	nsOnce         sync.Once
 	ns, nsFrom     string
@@ -151,7 +156,28 @@ func (f *Factory) ClientIn(ns, from string) (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return client.New(kube, client.Options{Namespace: ns, NamespaceFrom: from, Server: f.server(), Now: f.now}), nil
+	meta, err := f.MetadataClient()
+	if err != nil {
+		return nil, err
+	}
+	return client.New(kube, client.Options{Namespace: ns, NamespaceFrom: from, Server: f.server(), Now: f.now, Metadata: meta}), nil
+}
+
+// MetadataClient returns the cluster client for objects' metadata alone;
+// nil with Client set (tests), whose clientset then serves those reads.
+func (f *Factory) MetadataClient() (metadata.Interface, error) {
+	if f.Client != nil {
+		return nil, nil
+	}
+	f.metaOnce.Do(func() {
+		cfg, err := f.RESTConfig()
+		if err != nil {
+			f.metaErr = err
+			return
+		}
+		f.meta, f.metaErr = metadata.NewForConfig(cfg)
+	})
+	return f.meta, f.metaErr
 }
 
 // server names the cluster for error messages.

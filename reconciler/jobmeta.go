@@ -68,19 +68,11 @@ func slotsOfJob(job *batchv1.Job) planner.Slots {
 	return planner.SlotsOf(job.Labels[v1alpha1.LabelPool], job.Labels[v1alpha1.LabelQueue], v1alpha1.DeploymentOfLabelValue(job.Labels[v1alpha1.LabelDeployment]), tags)
 }
 
-// fillFromJob completes a run's status from its Job's admission record, for
-// the first status written after the Job was created.
+// fillFromJob completes a run's status from its Job, for the first status
+// written after the Job was created: its admission (FillAdmission), and the
+// timeouts and retry policy the Job carries.
 func fillFromJob(st *v1alpha1.RunStatus, job *batchv1.Job) {
-	s := slotsOfJob(job)
-	st.JobName, st.RetryTime = job.Name, nil
-	st.Pool, st.Queue, st.Tags = s.Pool, job.Labels[v1alpha1.LabelQueue], s.Tags
-	var rec v1alpha1.AdmissionRecord
-	if json.Unmarshal([]byte(job.Annotations[v1alpha1.AnnotationAdmission]), &rec) == nil {
-		st.ScheduledTime, st.PendingTime = &rec.ScheduledTime, &metav1.Time{Time: rec.AdmittedAt}
-		st.Parameters, st.JobVariables = rec.Parameters, rec.JobVariables
-	} else {
-		st.PendingTime = &job.CreationTimestamp
-	}
+	st.FillAdmission(job)
 	st.Timeout, st.PendingTimeout = durationOf(timeoutOf(job)), durationOf(podWatchTimeout(job))
 	if p := retriesOf(job, nil); p != nil {
 		st.Retries, st.MaxAttempts, st.Attempt = p, p.Attempts, attemptOfJob(job)

@@ -150,7 +150,7 @@ func notStartedStep(st *v1alpha1.RunStatus, job *batchv1.Job, pods []*corev1.Pod
 		s.requeue = timeout - now.Sub(since)
 	}
 	if reason == "" {
-		reason, msg = ReasonDispatched, "Job "+job.Name+" created; waiting for its pod to start"
+		reason, msg = v1alpha1.ReasonDispatched, v1alpha1.DispatchedMessage(job.Name)
 	}
 	if st.State != v1alpha1.StatePending || st.Reason != reason || st.Message != msg {
 		s.state, s.reason, s.message, s.progress, s.since = v1alpha1.StatePending, reason, msg, true, since
@@ -272,10 +272,6 @@ func runningState(st *v1alpha1.RunStatus, job *batchv1.Job, pod *corev1.Pod, pol
 
 // ReasonTimedOut ends a run that ran past its timeout.
 const ReasonTimedOut = "TimedOut"
-
-// ReasonDispatched is a Pending run's reason while its pod has not started
-// and is not stuck.
-const ReasonDispatched = "Dispatched"
 
 // notStartedMessage is the message of a run whose pod did not start in
 // time.

@@ -188,7 +188,7 @@ func progressHeld(saturated bool, next step, now time.Time) bool {
 	if !saturated {
 		return false
 	}
-	return now.Sub(next.since) < progressHold || (next.state == v1alpha1.StatePending && next.reason == ReasonDispatched)
+	return now.Sub(next.since) < progressHold || (next.state == v1alpha1.StatePending && next.reason == v1alpha1.ReasonDispatched)
 }
 
 // progressRetry is how many batch periods a progress write put off waits;

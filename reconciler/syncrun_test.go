@@ -24,9 +24,9 @@ func TestProgressHeld(t *testing.T) {
 		next      step
 		held      bool
 	}{
-		{"idle API server: a fresh Pending is written", false, pending(ReasonDispatched, 0), false},
-		{"saturated: a fresh Pending waits", true, pending(ReasonDispatched, time.Second), true},
-		{"saturated: a Pending that only says the Job exists waits however long", true, pending(ReasonDispatched, time.Hour), true},
+		{"idle API server: a fresh Pending is written", false, pending(v1alpha1.ReasonDispatched, 0), false},
+		{"saturated: a fresh Pending waits", true, pending(v1alpha1.ReasonDispatched, time.Second), true},
+		{"saturated: a Pending that only says the Job exists waits however long", true, pending(v1alpha1.ReasonDispatched, time.Hour), true},
 		{"saturated: a stuck pod's Pending is shown once it lasted", true, pending("ImagePullBackOff", progressHold), false},
 		{"saturated: a stuck pod's fresh Pending waits", true, pending("Unschedulable", time.Second), true},
 		{"saturated: a long Running is shown", true, running, false},

@@ -398,6 +398,38 @@ func NewRunRequest(ns, name string, req *RunRequest) (*corev1.ConfigMap, error) 
 	return cm, nil
 }
 
+// FillAdmission completes a run's status from its Job's metadata, as the
+// first status written after the Job was created holds it: the Job's name,
+// the slots it holds (LabelPool, LabelQueue, AnnotationTags) and its
+// AdmissionRecord. The reconciler writes that status from it; a client
+// that finds a run's Job before that write shows the run from it.
+func (st *RunStatus) FillAdmission(job metav1.Object) {
+	labels, annotations := job.GetLabels(), job.GetAnnotations()
+	st.JobName, st.RetryTime = job.GetName(), nil
+	st.Pool, st.Queue, st.Tags = labels[LabelPool], labels[LabelQueue], nil
+	if t := annotations[AnnotationTags]; t != "" {
+		st.Tags = strings.Split(t, ",")
+	}
+	var rec AdmissionRecord
+	if json.Unmarshal([]byte(annotations[AnnotationAdmission]), &rec) == nil {
+		st.ScheduledTime, st.PendingTime = &rec.ScheduledTime, &metav1.Time{Time: rec.AdmittedAt}
+		st.Parameters, st.JobVariables = rec.Parameters, rec.JobVariables
+	} else {
+		created := job.GetCreationTimestamp()
+		st.PendingTime = &created
+	}
+}
+
+// ReasonDispatched is a Pending run's reason while its pod has not started
+// and is not stuck.
+const ReasonDispatched = "Dispatched"
+
+// DispatchedMessage is a Pending run's message while its pod has not
+// started and is not stuck.
+func DispatchedMessage(job string) string {
+	return "Job " + job + " created; waiting for its pod to start"
+}
+
 // AdmissionRecord is what AnnotationAdmission on a run's Job holds.
 type AdmissionRecord struct {
 	ScheduledTime metav1.Time `json:"scheduledTime"`

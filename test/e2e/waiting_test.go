@@ -12,9 +12,12 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/render"
 	"github.com/kubectl-flows/kubectl-flows/test/fixture"
 )
 
@@ -60,12 +63,6 @@ deployments:
       pod_annotations: {pod-complete.stage.kwok.x-k8s.io/delay: 1h}
 `
 
-// shownWait is what get runs -o json says of a waiting run.
-type shownWait struct {
-	deployment, waitingOn string
-	position              int
-}
-
 // TestWaitingPositions: 201 runs queued on mixed limits before the
 // reconciler starts; the positions get runs shows then, computed by the
 // reconciler's own plan over what the client sees, are the order in which
@@ -98,7 +95,7 @@ func TestWaitingPositions(t *testing.T) {
 	deployments["tag-watched"] = "mix/tag"
 
 	start := time.Now()
-	shown := shownWaits(t, k.expect(0, []string{"get", "runs", "-o", "json"}).stdout)
+	shown := shownRuns(t, k.expect(0, []string{"get", "runs", "-o", "json"}).stdout)
 	t.Logf("get runs -o json with %d waiting runs: %v", len(shown), time.Since(start).Round(time.Millisecond))
 	k.expect(0, []string{"get", "runs", "-o", "wide"}, "WAITING ON", "POSITION", "queue main/narrow", "tag database", "deployment mix/dep", "pool small")
 	if len(shown) != len(deployments) {
@@ -119,28 +116,6 @@ func TestWaitingPositions(t *testing.T) {
 	})
 }
 
-// shownWaits reads what get runs -o json says of each run.
-func shownWaits(t *testing.T, out string) map[string]shownWait {
-	var list struct {
-		Items []struct {
-			Metadata struct{ Name string }
-			Spec     struct{ Deployment string }
-			Status   struct {
-				WaitingOn string `json:"waitingOn"`
-				Position  int    `json:"position"`
-			}
-		}
-	}
-	if err := json.Unmarshal([]byte(out), &list); err != nil {
-		t.Fatalf("get runs -o json: %v\n%.2000s", err, out)
-	}
-	m := map[string]shownWait{}
-	for _, it := range list.Items {
-		m[it.Metadata.Name] = shownWait{it.Spec.Deployment, it.Status.WaitingOn, it.Status.Position}
-	}
-	return m
-}
-
 // jobStarts is when each run's Job was first seen.
 func jobStarts(jw *jobWatch) map[string]time.Time {
 	jw.mu.Lock()
@@ -155,7 +130,7 @@ func jobStarts(jw *jobWatch) map[string]time.Time {
 // checkStartOrder compares, deployment by deployment (each has one
 // binding limit; the two of pool small share it), the order shown with
 // the order the Jobs came in (fixture.CompareStartOrder).
-func checkStartOrder(t *testing.T, shown map[string]shownWait, started map[string]time.Time) {
+func checkStartOrder(t *testing.T, shown map[string]shownRun, started map[string]time.Time) {
 	groups, position := map[string][]string{}, map[string]int{}
 	for name, s := range shown {
 		g := s.deployment
@@ -250,4 +225,130 @@ func checkHolders(t *testing.T, e *env, k *cli) {
 	}
 	k.expect(0, []string{"get", "limits"}, "tag", "database", "3/3")
 	k.expect(0, append([]string{"cancel"}, slow...))
+}
+
+// TestGetRunsSeesStartedJobs: a run whose Job exists while its status is
+// yet to say so (the reconciler holds that write back while the API server
+// is saturated) is shown Pending from its Job, and the runs behind it in
+// line move up; a Job named after a run that the run does not control is
+// not believed. Read as a viewer, through its own kubeconfig, with no
+// reconciler running, by get and by get -w.
+func TestGetRunsSeesStartedJobs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, cliProject, map[string]string{"template.json": testTemplate})
+	for i := 1; i <= 5; i++ {
+		e.createRun(ctx, fmt.Sprintf("s-%d", i), "deployment: e2e/ok\n")
+	}
+	kc, _ := e.bindUser(ctx, render.ViewerRole, "viewer")
+	k := newCLI(t, e.dir, "KUBECONFIG="+kc)
+	shown := func() map[string]shownRun {
+		return shownRuns(t, k.expect(0, []string{"get", "runs", "-o", "json"}).stdout)
+	}
+	before := shown()
+	for name, want := range map[string]shownRun{
+		"s-1": {state: "Scheduled", waitingOn: "nothing: starts next"}, "s-2": {state: "Scheduled", waitingOn: "nothing: starts next"},
+		"s-3": {state: "Scheduled", waitingOn: "nothing: starts next"},
+		"s-4": {state: "Scheduled", waitingOn: "queue main/default", position: 1}, "s-5": {state: "Scheduled", waitingOn: "queue main/default", position: 2},
+	} {
+		want.deployment = "e2e/ok"
+		if before[name] != want {
+			t.Fatalf("before any Job: %s shows %+v, want %+v", name, before[name], want)
+		}
+	}
+
+	// get -w follows the same: from a watch of the Jobs that have not
+	// succeeded.
+	watch := k.background("get", "runs", "-w")
+	watch.waitOutput(t, "s-5", 30*time.Second)
+
+	uid := func(name string) types.UID {
+		cm, err := cp.Client.CoreV1().ConfigMaps(e.ns).Get(ctx, name, metav1.GetOptions{})
+		must(t, err)
+		return cm.UID
+	}
+	// s-1's Job as the reconciler makes it; one named after s-2 whose
+	// controller reference names s-2 but carries s-1's UID.
+	e.createStartedJob(ctx, "s-1", uid("s-1"))
+	e.createStartedJob(ctx, "s-2", uid("s-1"))
+	after := shown()
+	for name, want := range map[string]shownRun{
+		"s-1": {state: "Pending", reason: v1alpha1.ReasonDispatched},
+		"s-2": {state: "Scheduled", waitingOn: "nothing: starts next"}, "s-3": {state: "Scheduled", waitingOn: "nothing: starts next"},
+		"s-4": {state: "Scheduled", waitingOn: "queue main/default", position: 1}, "s-5": {state: "Scheduled", waitingOn: "queue main/default", position: 2},
+	} {
+		want.deployment = "e2e/ok"
+		if after[name] != want {
+			t.Errorf("with s-1's Job: %s shows %+v, want %+v", name, after[name], want)
+		}
+	}
+	k.expect(0, []string{"describe", "run", "s-1"}, "Pending", "Job s-1 created; waiting for its pod to start")
+	watch.waitOutput(t, "Pending", 30*time.Second)
+	for _, l := range strings.Split(watch.out.String(), "\n") {
+		if strings.Contains(l, "Pending") && !strings.HasPrefix(l, "s-1 ") {
+			t.Errorf("get -w shows another run than s-1 Pending: %q", l)
+		}
+	}
+	// Its status still says Scheduled: nothing was written.
+	if st := e.statuses(ctx)["s-1"]; st != nil && st.State != "" && st.State != v1alpha1.StateScheduled {
+		t.Errorf("s-1's stored state became %s", st.State)
+	}
+}
+
+// shownRun is what get runs -o json says of a run: its deployment, its
+// state and what it waits on.
+type shownRun struct {
+	deployment, state, reason, waitingOn string
+	position                             int
+}
+
+// shownRuns reads what get runs -o json says of each run.
+func shownRuns(t *testing.T, out string) map[string]shownRun {
+	var list struct {
+		Items []struct {
+			Metadata struct{ Name string }
+			Spec     struct{ Deployment string }
+			Status   struct {
+				State     string `json:"state"`
+				Reason    string `json:"reason"`
+				WaitingOn string `json:"waitingOn"`
+				Position  int    `json:"position"`
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("get runs -o json: %v\n%.2000s", err, out)
+	}
+	m := map[string]shownRun{}
+	for _, it := range list.Items {
+		st := it.Status
+		if st.State == string(v1alpha1.StateLate) { // Scheduled, past its time on a slow machine
+			st.State = string(v1alpha1.StateScheduled)
+		}
+		m[it.Metadata.Name] = shownRun{it.Spec.Deployment, st.State, st.Reason, st.WaitingOn, st.Position}
+	}
+	return m
+}
+
+// createStartedJob creates, as the reconciler would, a suspended Job for
+// run whose controller reference names the run with UID owner.
+func (e *env) createStartedJob(ctx context.Context, run string, owner types.UID) {
+	e.t.Helper()
+	rec, err := json.Marshal(v1alpha1.AdmissionRecord{ScheduledTime: metav1.Now(), AdmittedAt: time.Now()})
+	must(e.t, err)
+	yes, name := true, v1alpha1.JobName(run)
+	meta := map[string]string{v1alpha1.LabelPool: "main", v1alpha1.LabelQueue: "default", v1alpha1.LabelRunName: name,
+		v1alpha1.LabelDeployment: v1alpha1.DeploymentLabelValue("e2e", "ok")}
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: meta,
+			Annotations:     map[string]string{v1alpha1.AnnotationAdmission: string(rec), v1alpha1.AnnotationTags: "e2e"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: run, UID: owner, Controller: &yes}},
+		},
+		Spec: batchv1.JobSpec{Suspend: &yes, Template: corev1.PodTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{v1alpha1.LabelRunName: name}},
+			Spec:       corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{Name: "flow", Image: "flows:e2e"}}},
+		}},
+	}
+	_, err = cp.Client.BatchV1().Jobs(e.ns).Create(ctx, job, metav1.CreateOptions{})
+	must(e.t, err)
 }
