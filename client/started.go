@@ -27,7 +27,7 @@ import (
 // A snapshot read from the runs alone would show such a run waiting, and
 // the runs behind it a place too far back; so a snapshot also reads the
 // Jobs of the waiting runs that could have started (startCandidates) and
-// shows those it finds as their run's next status would (Started).
+// shows those it finds as their run's next status would (startedFromJob).
 
 // startCandidates are the waiting runs of s that the reconciler could have
 // started, by the name of the Job it would have made: those its plan would
@@ -60,11 +60,11 @@ func (s *Snapshot) inUse(limit string) int32 {
 	return s.Usage.InUse(kind, name)
 }
 
-// Started is r as its next status will show it now that its Job exists:
-// Pending, Dispatched, with what the Job records of its admission (a
-// copy; r is left as read). The reconciler writes the same, later, or a
+// startedFromJob is r as its next status will show it now that its Job
+// exists: Pending, Dispatched, with what the Job records of its admission
+// (a copy; r is left as read). The reconciler writes the same, later, or a
 // state past it.
-func Started(r *RunInfo, job metav1.Object) *RunInfo {
+func startedFromJob(r *RunInfo, job metav1.Object) *RunInfo {
 	st := *r.Status
 	attempt := st.CurrentAttempt()
 	st.FillAdmission(job)
@@ -79,9 +79,10 @@ func Started(r *RunInfo, job metav1.Object) *RunInfo {
 }
 
 // withStarted is s with the candidate runs whose Jobs jobs finds shown as
-// Started, s itself when there are none. jobs looks Jobs up by name; a Job
-// counts only when its run controls it (the controller owner reference,
-// by UID): anyone who may create a Job could name one after a run.
+// startedFromJob has them, s itself when there are none. jobs looks Jobs
+// up by name; a Job counts only when its run controls it (the controller
+// owner reference, by UID): anyone who may create a Job could name one
+// after a run.
 func withStarted(s *Snapshot, jobs func(names []string) ([]metav1.Object, error)) (*Snapshot, error) {
 	candidates := startCandidates(s)
 	if len(candidates) == 0 {
@@ -105,7 +106,7 @@ func withStarted(s *Snapshot, jobs func(names []string) ([]metav1.Object, error)
 		if ref := metav1.GetControllerOfNoCopy(job); ref == nil || ref.UID != r.ConfigMap.UID || ref.Kind != "ConfigMap" {
 			continue
 		}
-		started[r.ConfigMap.Name] = Started(r, job)
+		started[r.ConfigMap.Name] = startedFromJob(r, job)
 	}
 	if len(started) == 0 {
 		return s, nil
