@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
@@ -80,24 +81,28 @@ func (w *Watch) Snapshot() *Snapshot {
 	return withJobs
 }
 
-// unsucceededJobsInformer caches the namespace's Jobs of runs (labelled
-// with LabelRunName) that have not succeeded, metadata only when the
-// client has a metadata client. Retention keeps the succeeded Jobs of
-// thousands of finished runs, which no waiting run has: the API server
-// leaves them out (a field selector it serves for Jobs), and sends a
-// Job's deletion from the cache when it succeeds.
+// unsucceededJobsInformer caches the namespace's Jobs of runs that have
+// not succeeded (runObjectsInformer). Retention keeps the succeeded Jobs
+// of thousands of finished runs, which no waiting run has and no run page
+// follows.
 func (c *Client) unsucceededJobsInformer() cache.SharedIndexInformer {
-	with := func(o *metav1.ListOptions) {
-		o.LabelSelector, o.FieldSelector = v1alpha1.LabelRunName, "status.successful=0"
-	}
+	jobs := c.kube.BatchV1().Jobs(c.ns)
+	return c.runObjectsInformer(batchv1.SchemeGroupVersion.WithResource("jobs"), "status.successful=0", &batchv1.Job{},
+		func(with func(*metav1.ListOptions)) *cache.ListWatch { return listWatch(jobs.List, jobs.Watch, with) })
+}
+
+// runObjectsInformer caches the namespace's objects of a resource that
+// carry LabelRunName and match a field selector (one the API server serves
+// for the resource, so what is left out is never sent): metadata only when
+// the client has a metadata client, else whole, through typed.
+func (c *Client) runObjectsInformer(gvr schema.GroupVersionResource, field string, obj runtime.Object, typed func(with func(*metav1.ListOptions)) *cache.ListWatch) cache.SharedIndexInformer {
+	with := func(o *metav1.ListOptions) { o.LabelSelector, o.FieldSelector = v1alpha1.LabelRunName, field }
 	if c.meta != nil {
-		jobs := c.meta.Resource(batchv1.SchemeGroupVersion.WithResource("jobs")).Namespace(c.ns)
-		lw := cache.ToListWatcherWithWatchListSemantics(listWatch(jobs.List, jobs.Watch, with), c.meta)
+		r := c.meta.Resource(gvr).Namespace(c.ns)
+		lw := cache.ToListWatcherWithWatchListSemantics(listWatch(r.List, r.Watch, with), c.meta)
 		return cache.NewSharedIndexInformer(lw, &metav1.PartialObjectMetadata{}, 0, cache.Indexers{})
 	}
-	jobs := c.kube.BatchV1().Jobs(c.ns)
-	lw := cache.ToListWatcherWithWatchListSemantics(listWatch(jobs.List, jobs.Watch, with), c.kube)
-	return cache.NewSharedIndexInformer(lw, &batchv1.Job{}, 0, cache.Indexers{})
+	return cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(typed(with), c.kube), obj, 0, cache.Indexers{})
 }
 
 // Run is a run as the cache last saw it.
@@ -112,12 +117,16 @@ func (w *Watch) Run(name string) (*RunInfo, bool) {
 // WatchRunObjects runs caches of the Jobs and pods of runs (labelled with
 // their run's Job name) until ctx ends, only to call changed: a run page
 // changes with them (waiting reasons) before the run's own state does.
+// Only those not succeeded, and only their metadata when the client has a
+// metadata client (an update of either sends it anew): with retention's
+// thousands of finished runs, their Jobs and pods whole would be most of
+// the dashboard's memory.
 func (c *Client) WatchRunObjects(ctx context.Context, wg *sync.WaitGroup, changed func()) {
-	pods, jobs := c.kube.CoreV1().Pods(c.ns), c.kube.BatchV1().Jobs(c.ns)
-	withRunName := withLabels(v1alpha1.LabelRunName)
+	pods := c.kube.CoreV1().Pods(c.ns)
 	run(ctx, wg, changed,
-		cache.NewSharedIndexInformer(listWatch(pods.List, pods.Watch, withRunName), &corev1.Pod{}, 0, cache.Indexers{}),
-		cache.NewSharedIndexInformer(listWatch(jobs.List, jobs.Watch, withRunName), &batchv1.Job{}, 0, cache.Indexers{}))
+		c.runObjectsInformer(corev1.SchemeGroupVersion.WithResource("pods"), "status.phase!=Succeeded", &corev1.Pod{},
+			func(with func(*metav1.ListOptions)) *cache.ListWatch { return listWatch(pods.List, pods.Watch, with) }),
+		c.unsucceededJobsInformer())
 }
 
 func run(ctx context.Context, wg *sync.WaitGroup, changed func(), informers ...cache.SharedIndexInformer) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,8 +16,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/metadata"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/client"
 	"github.com/kubectl-flows/kubectl-flows/render"
 	"github.com/kubectl-flows/kubectl-flows/test/fixture"
 )
@@ -232,7 +235,9 @@ func checkHolders(t *testing.T, e *env, k *cli) {
 // is saturated) is shown Pending from its Job, and the runs behind it in
 // line move up; a Job named after a run that the run does not control is
 // not believed. Read as a viewer, through its own kubeconfig, with no
-// reconciler running, by get and by get -w.
+// reconciler running, by get and by get -w; the dashboard's watches of the
+// runs' Jobs and pods (metadata only, those not succeeded) see a Job and a
+// pod created.
 func TestGetRunsSeesStartedJobs(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -262,6 +267,23 @@ func TestGetRunsSeesStartedJobs(t *testing.T) {
 	watch := k.background("get", "runs", "-w")
 	watch.waitOutput(t, "s-5", 30*time.Second)
 
+	// The dashboard's watches of the runs' Jobs and pods tell it of the
+	// Jobs' and a pod's creates.
+	meta, err := metadata.NewForConfig(cp.RESTConfig())
+	must(t, err)
+	objects := client.New(cp.Client, client.Options{Namespace: e.ns, Metadata: meta})
+	wctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer stop()
+	seen := make(chan struct{}, 1)
+	objects.WatchRunObjects(wctx, &wg, func() {
+		select {
+		case seen <- struct{}{}:
+		default:
+		}
+	})
+
 	uid := func(name string) types.UID {
 		cm, err := cp.Client.CoreV1().ConfigMaps(e.ns).Get(ctx, name, metav1.GetOptions{})
 		must(t, err)
@@ -271,6 +293,28 @@ func TestGetRunsSeesStartedJobs(t *testing.T) {
 	// controller reference names s-2 but carries s-1's UID.
 	e.createStartedJob(ctx, "s-1", uid("s-1"))
 	e.createStartedJob(ctx, "s-2", uid("s-1"))
+	for _, what := range []string{"a Job", "a pod"} {
+		if what == "a pod" {
+			// What the Jobs' creates and status updates called for, first.
+			for quiet := false; !quiet; {
+				select {
+				case <-seen:
+				case <-time.After(time.Second):
+					quiet = true
+				}
+			}
+			_, err := cp.Client.CoreV1().Pods(e.ns).Create(ctx, &corev1.Pod{
+				ObjectMeta: metav1.ObjectMeta{Name: "s-9-pod", Labels: map[string]string{v1alpha1.LabelRunName: "s-9"}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "flow", Image: "flows:e2e"}}},
+			}, metav1.CreateOptions{})
+			must(t, err)
+		}
+		select {
+		case <-seen:
+		case <-time.After(30 * time.Second):
+			t.Errorf("the watches of the runs' Jobs and pods did not see %s created in 30 s", what)
+		}
+	}
 	after := shown()
 	for name, want := range map[string]shownRun{
 		"s-1": {state: "Pending", reason: v1alpha1.ReasonDispatched},
