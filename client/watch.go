@@ -114,19 +114,18 @@ func (w *Watch) Run(name string) (*RunInfo, bool) {
 	return ReadRun(obj.(*corev1.ConfigMap)), true
 }
 
-// WatchRunObjects runs caches of the Jobs and pods of runs (labelled with
-// their run's Job name) until ctx ends, only to call changed: a run page
-// changes with them (waiting reasons) before the run's own state does.
-// Only those not succeeded, and only their metadata when the client has a
-// metadata client (an update of either sends it anew): with retention's
-// thousands of finished runs, their Jobs and pods whole would be most of
-// the dashboard's memory.
-func (c *Client) WatchRunObjects(ctx context.Context, wg *sync.WaitGroup, changed func()) {
+// WatchRunPods runs a cache of the pods of runs (labelled with their run's
+// Job name) until ctx ends, only to call changed: a run page changes with
+// them (waiting reasons) before the run's own state does, as it does with
+// its Jobs, which Watch.Start caches already for a user who may read them.
+// Only the pods not succeeded, and only their metadata when the client has
+// a metadata client (an update sends it anew): with retention's thousands
+// of finished runs, their pods whole would be most of the dashboard's
+// memory.
+func (c *Client) WatchRunPods(ctx context.Context, wg *sync.WaitGroup, changed func()) {
 	pods := c.kube.CoreV1().Pods(c.ns)
-	run(ctx, wg, changed,
-		c.runObjectsInformer(corev1.SchemeGroupVersion.WithResource("pods"), "status.phase!=Succeeded", &corev1.Pod{},
-			func(with func(*metav1.ListOptions)) *cache.ListWatch { return listWatch(pods.List, pods.Watch, with) }),
-		c.unsucceededJobsInformer())
+	run(ctx, wg, changed, c.runObjectsInformer(corev1.SchemeGroupVersion.WithResource("pods"), "status.phase!=Succeeded", &corev1.Pod{},
+		func(with func(*metav1.ListOptions)) *cache.ListWatch { return listWatch(pods.List, pods.Watch, with) }))
 }
 
 func run(ctx context.Context, wg *sync.WaitGroup, changed func(), informers ...cache.SharedIndexInformer) {

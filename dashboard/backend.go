@@ -33,13 +33,14 @@ func NewClusterBackend(c *client.Client) *ClusterBackend {
 // Start runs the watches until ctx ends (wg counts them), calling changed
 // on every change, and waits for them to fill: false if ctx ended first.
 // Pods and Jobs change a run page (waiting reasons) before the run's own
-// state does: they are watched too when the user may.
+// state does: the watches take in the Jobs (Watch.Start), and the pods are
+// watched too when the user may.
 func (b *ClusterBackend) Start(ctx context.Context, wg *sync.WaitGroup, changed func()) bool {
 	if !b.w.Start(ctx, wg, changed) {
 		return false
 	}
-	if b.c.CanI(ctx, "watch", "pods") && b.c.CanI(ctx, "watch", "jobs.batch") {
-		b.c.WatchRunObjects(ctx, wg, changed)
+	if b.c.CanI(ctx, "watch", "pods") {
+		b.c.WatchRunPods(ctx, wg, changed)
 	}
 	return true
 }

@@ -277,12 +277,16 @@ func TestGetRunsSeesStartedJobs(t *testing.T) {
 	defer wg.Wait()
 	defer stop()
 	seen := make(chan struct{}, 1)
-	objects.WatchRunObjects(wctx, &wg, func() {
+	notify := func() {
 		select {
 		case seen <- struct{}{}:
 		default:
 		}
-	})
+	}
+	if !objects.Watch().Start(wctx, &wg, notify) {
+		t.Fatal("the watches did not start")
+	}
+	objects.WatchRunPods(wctx, &wg, notify)
 
 	uid := func(name string) types.UID {
 		cm, err := cp.Client.CoreV1().ConfigMaps(e.ns).Get(ctx, name, metav1.GetOptions{})
@@ -312,7 +316,7 @@ func TestGetRunsSeesStartedJobs(t *testing.T) {
 		select {
 		case <-seen:
 		case <-time.After(30 * time.Second):
-			t.Errorf("the watches of the runs' Jobs and pods did not see %s created in 30 s", what)
+			t.Errorf("the dashboard's watches did not see %s created in 30 s", what)
 		}
 	}
 	after := shown()
