@@ -65,13 +65,9 @@ func (s *Snapshot) inUse(limit string) int32 {
 // (a copy; r is left as read). The reconciler writes the same, later, or a
 // state past it.
 func startedFromJob(r *RunInfo, job metav1.Object) *RunInfo {
-	st := *r.Status
-	attempt := st.CurrentAttempt()
+	st := *r.Status // its attempt kept: the Job was looked up by it
 	st.FillAdmission(job)
 	st.State, st.Reason, st.Message = v1alpha1.StatePending, v1alpha1.ReasonDispatched, v1alpha1.DispatchedMessage(job.GetName())
-	if attempt > 1 {
-		st.Attempt = attempt
-	}
 	cm := *r.ConfigMap
 	cm.Labels = maps.Clone(cm.Labels)
 	cm.Labels[v1alpha1.LabelState] = string(v1alpha1.StatePending)

@@ -36,10 +36,7 @@ type Factory struct {
 	kubeOnce sync.Once
 	kube     kubernetes.Interface
 	kubeErr  error
-
-	metaOnce sync.Once
-	meta     metadata.Interface
-	metaErr  error
+	meta     metadata.Interface // made with kube
 
 	nsOnce         sync.Once
 	ns, nsFrom     string
@@ -97,7 +94,9 @@ func (f *Factory) KubeClient() (kubernetes.Interface, error) {
 			f.kubeErr = err
 			return
 		}
-		f.kube, f.kubeErr = kubernetes.NewForConfig(cfg)
+		if f.kube, f.kubeErr = kubernetes.NewForConfig(cfg); f.kubeErr == nil {
+			f.meta, f.kubeErr = metadata.NewForConfig(cfg)
+		}
 	})
 	return f.kube, f.kubeErr
 }
@@ -163,21 +162,17 @@ func (f *Factory) ClientIn(ns, from string) (*client.Client, error) {
 	return client.New(kube, client.Options{Namespace: ns, NamespaceFrom: from, Server: f.server(), Now: f.now, Metadata: meta}), nil
 }
 
-// MetadataClient returns the cluster client for objects' metadata alone;
-// nil with Client set (tests), whose clientset then serves those reads.
+// MetadataClient returns the cluster client for objects' metadata alone,
+// made with KubeClient's from the same config; nil with Client set
+// (tests), whose clientset then serves those reads.
 func (f *Factory) MetadataClient() (metadata.Interface, error) {
 	if f.Client != nil {
 		return nil, nil
 	}
-	f.metaOnce.Do(func() {
-		cfg, err := f.RESTConfig()
-		if err != nil {
-			f.metaErr = err
-			return
-		}
-		f.meta, f.metaErr = metadata.NewForConfig(cfg)
-	})
-	return f.meta, f.metaErr
+	if _, err := f.KubeClient(); err != nil {
+		return nil, err
+	}
+	return f.meta, nil
 }
 
 // server names the cluster for error messages.
