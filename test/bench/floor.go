@@ -216,6 +216,14 @@ func (b *bench) floorRows(n int, rounds []round[burst], base, floor []burst) {
 func tookSeconds(r burst) float64 { return r.took.Seconds() }
 func cpuSeconds(r burst) float64  { return totalCPU(r.cpu).Seconds() }
 
+// apiserverSeconds is the kube-apiserver's CPU over a burst.
+func apiserverSeconds(r burst) float64 { return r.cpu["kube-apiserver"].Seconds() }
+
+// latencyP50 and latencyP99 are a burst's dispatch latency percentiles, in
+// seconds.
+func latencyP50(r burst) float64 { return pct(r.lat, 50).Seconds() }
+func latencyP99(r burst) float64 { return pct(r.lat, 99).Seconds() }
+
 // apiserverPerRun is the kube-apiserver's CPU seconds per run (or Job) of
 // rounds of n, their mean.
 func apiserverPerRun(rs []burst, n int) float64 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestAlternateReversesEveryOtherCycle(t *testing.T) {
@@ -98,5 +99,42 @@ func TestSpreadFormats(t *testing.T) {
 	}
 	if got := (spread{0.5, 0.5, 0.5, 1}).seconds(); got != "500 ms (one round)" {
 		t.Errorf("seconds() = %q", got)
+	}
+}
+
+func TestLatencyVerdictWeighsRounds(t *testing.T) {
+	ms := func(vs ...int) []time.Duration {
+		var out []time.Duration
+		for _, v := range vs {
+			out = append(out, time.Duration(v)*time.Millisecond)
+		}
+		return out
+	}
+	cycle := func(c int, base, flows []time.Duration) []round[burst] {
+		return []round[burst]{{side: "baseline", cycle: c, got: burst{lat: base}}, {side: "kubectl-flows", cycle: c, got: burst{lat: flows}}}
+	}
+	for _, tc := range []struct {
+		name   string
+		rounds []round[burst]
+		want   string
+	}{
+		{"met in every cycle", slices.Concat(
+			cycle(0, ms(100, 100, 100), ms(110, 110, 900)),
+			cycle(1, ms(200, 200, 200), ms(210, 210, 800))),
+			"p50 ≤1.2× baseline p50: met, by cycle 1.07 (1.05–1.10); p99 ≤1 s: met, by round 850 ms (800 ms–900 ms)"},
+		{"missed in every cycle", slices.Concat(
+			cycle(0, ms(100, 100, 100), ms(200, 200, 1500)),
+			cycle(1, ms(100, 100, 100), ms(210, 210, 1600))),
+			"p50 ≤1.2× baseline p50: missed, by cycle 2.05 (2.00–2.10); p99 ≤1 s: missed, by round 1.55 s (1.50 s–1.60 s)"},
+		{"one cycle over, one under", slices.Concat(
+			cycle(0, ms(100, 100, 100), ms(300, 300, 500)),
+			cycle(1, ms(300, 300, 300), ms(150, 150, 1200))),
+			"p50 ≤1.2× baseline p50: within noise, by cycle 1.75 (0.50–3.00); p99 ≤1 s: within noise, by round 850 ms (500 ms–1.20 s)"},
+		{"one round", cycle(0, ms(100), ms(300)),
+			"p50 ≤1.2× baseline p50: missed in one round (no spread), by cycle 3.00 (one round); p99 ≤1 s: met in one round (no spread), by round 300 ms (one round)"},
+	} {
+		if got := latencyVerdict(tc.rounds); got != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.name, got, tc.want)
+		}
 	}
 }
