@@ -74,7 +74,7 @@ func (c *Client) jobPods(ctx context.Context, job *batchv1.Job) ([]corev1.Pod, e
 	}
 	var pods []corev1.Pod
 	for _, pod := range list.Items {
-		if ref := metav1.GetControllerOfNoCopy(&pod); ref != nil && ref.UID == job.UID {
+		if v1alpha1.ControlledBy(&pod, job.UID) {
 			pods = append(pods, pod)
 		}
 	}

@@ -99,7 +99,7 @@ func withStarted(s *Snapshot, jobs func(names []string) ([]metav1.Object, error)
 		if r == nil {
 			continue
 		}
-		if ref := metav1.GetControllerOfNoCopy(job); ref == nil || ref.UID != r.ConfigMap.UID || ref.Kind != "ConfigMap" {
+		if !v1alpha1.ControlledBy(job, r.ConfigMap.UID) {
 			continue
 		}
 		started[r.ConfigMap.Name] = startedFromJob(r, job)

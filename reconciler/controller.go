@@ -467,7 +467,7 @@ func (c *Controller) jobOf(cm *corev1.ConfigMap, attempt int32) (job, foreign *b
 	if j == nil {
 		return nil, nil
 	}
-	if controlledBy(j, cm.UID) {
+	if v1alpha1.ControlledBy(j, cm.UID) {
 		return j, nil
 	}
 	return nil, j

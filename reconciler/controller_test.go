@@ -324,7 +324,7 @@ func TestDispatchPassAdmitsInOrderAndWritesWhatItDecides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !controlledBy(job, "uid-first") || !hasFinalizer(job) || slotsOfJob(job).Deployment != "f/a" {
+	if !v1alpha1.ControlledBy(job, "uid-first") || !hasFinalizer(job) || slotsOfJob(job).Deployment != "f/a" {
 		t.Errorf("Job %s: owner %v, finalizers %v, annotations %v", job.Name, job.OwnerReferences, job.Finalizers, job.Annotations)
 	}
 	if st := f.status("second"); st.Reason != "WaitingForSlot" || st.Pool != "p" {

@@ -44,7 +44,7 @@ func createOutcomeUnknown(err error) bool {
 // run): from the cache, else from the API server, asked again with back-off
 // while it is away. known is false when it stayed away.
 func (c *Controller) jobLanded(ctx context.Context, name string, run types.UID) (landed, known bool) {
-	if job, err := c.jobs.Get(name); err == nil && controlledBy(job, run) {
+	if job, err := c.jobs.Get(name); err == nil && v1alpha1.ControlledBy(job, run) {
 		return true, true
 	}
 	var found *batchv1.Job
@@ -62,7 +62,7 @@ func (c *Controller) jobLanded(ctx context.Context, name string, run types.UID) 
 	if err != nil {
 		return false, false
 	}
-	return found != nil && controlledBy(found, run), true
+	return found != nil && v1alpha1.ControlledBy(found, run), true
 }
 
 // jobLandedBackoff asks for about 20 s: an API server restart takes a few.
@@ -100,7 +100,7 @@ func (c *Controller) dispatch(ctx context.Context) error {
 			continue
 		}
 		if cm, err := c.runs.Get(run); err == nil {
-			if job := c.jobNamed(cl.job); job == nil || !controlledBy(job, cm.UID) {
+			if job := c.jobNamed(cl.job); job == nil || !v1alpha1.ControlledBy(job, cm.UID) {
 				in.Creating = append(in.Creating, cl.slots)
 			}
 		}
@@ -190,7 +190,7 @@ func (c *Controller) waitingRun(cfg *project.Installed, cm *corev1.ConfigMap, cl
 	if foreign != nil {
 		w.JobName = foreign.Name
 		if owner := runOfJob(foreign); owner != "" && owner != cm.Name {
-			if other, err := c.runs.Get(owner); err == nil && controlledBy(foreign, other.UID) {
+			if other, err := c.runs.Get(owner); err == nil && v1alpha1.ControlledBy(foreign, other.UID) {
 				w.NameTakenBy = owner
 			}
 		}

@@ -51,7 +51,7 @@ func TestRetriedRunMakesOneJobPerAttempt(t *testing.T) {
 	f.expect("after the delay: the second attempt", f.pass(), "create jobs r-attempt-2")
 	f.expect("the create not yet in the cache: no second", f.pass())
 	second := f.jobNamed("r-attempt-2")
-	if second.Annotations[v1alpha1.AnnotationAttempt] != "2" || second.Labels[v1alpha1.LabelRunName] != "r-attempt-2" || !controlledBy(second, "uid-r") {
+	if second.Annotations[v1alpha1.AnnotationAttempt] != "2" || second.Labels[v1alpha1.LabelRunName] != "r-attempt-2" || !v1alpha1.ControlledBy(second, "uid-r") {
 		t.Fatalf("second attempt's Job: %+v", second.ObjectMeta)
 	}
 	f.cache(second)

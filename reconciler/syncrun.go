@@ -22,8 +22,8 @@ const (
 
 // syncRun converges one run from its Job: it reads the run, its Job and
 // the Job's pods from the caches, asks nextState what comes next (Pending,
-// Running, Completed, Failed, a crash, a cancellation) and carries it out:
-// the progress budget, the Job's deletion, the status write. Waiting runs
+// Running, Completed, Failed, a crash, a cancellation), holds a progress
+// write to its budget and carries the step out (takeStep). Waiting runs
 // belong to the dispatch pass.
 func (c *Controller) syncRun(ctx context.Context, name string) error {
 	cm, err := c.runs.Get(name)
@@ -66,6 +66,14 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	if next.progress && !c.progressBudget(name, next, now) {
 		return nil
 	}
+	return c.takeStep(ctx, cm, st, job, next, now)
+}
+
+// takeStep carries out a run's next step: it gathers what the step keeps
+// (why no pod was made, the log's tail, read while the pod is there),
+// deletes the Job when the step says so, and writes the run's new state.
+func (c *Controller) takeStep(ctx context.Context, cm *corev1.ConfigMap, st *v1alpha1.RunStatus, job *batchv1.Job, next step, now time.Time) error {
+	name := cm.Name
 	if next.whyNoPods {
 		c.whyNoPods(ctx, job, &next)
 	}
@@ -102,7 +110,7 @@ func (c *Controller) syncRun(ctx context.Context, name string) error {
 	// No Event for progress: the state says it, and the Job's and pod's
 	// own events are there for whoever looks at them.
 	setState(st, next.state, next.reason, next.message, now)
-	_, err = c.writeStatus(ctx, cm, st)
+	_, err := c.writeStatus(ctx, cm, st)
 	if err == nil && started {
 		c.metrics.observeStarted(st, c.deploymentOf(cm))
 	}

@@ -314,11 +314,3 @@ func (s *State) updateSchedules(ctx context.Context, live map[string]bool, chang
 	}
 	return fmt.Errorf("state Secret %s: conflicting writers", v1alpha1.StateSecretName)
 }
-
-// controlledBy reports whether obj's controller is the object with uid:
-// names and labels can be written by anyone who can create or edit an
-// object, an owner reference's UID only by whoever saw the owner.
-func controlledBy(obj metav1.Object, uid types.UID) bool {
-	ref := metav1.GetControllerOfNoCopy(obj)
-	return ref != nil && ref.UID == uid
-}
