@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/client"
 	"github.com/kubectl-flows/kubectl-flows/internal/podstatus"
@@ -126,7 +128,22 @@ func (b *ClusterBackend) Submit(ctx context.Context, deployment string, params m
 	if err != nil {
 		return "", err
 	}
+	b.awaitSeen(ctx, cm.Name)
 	return cm.Name, nil
+}
+
+// seenWait bounds how long a submit waits for the watch to show its run.
+const seenWait = 5 * time.Second
+
+// awaitSeen waits, at most seenWait, until the watch shows the run just
+// created: the form's answer sends the browser to the run's page, drawn
+// from the watch, and a page drawn before the watch's event arrives would
+// say the run does not exist. Past the bound the page is drawn anyway.
+func (b *ClusterBackend) awaitSeen(ctx context.Context, name string) {
+	_ = wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, seenWait, true, func(context.Context) (bool, error) {
+		_, ok := b.w.Run(name)
+		return ok, nil
+	})
 }
 
 // Cancel is `kubectl flows cancel RUN`, through client.Cancel.
