@@ -514,10 +514,7 @@ func meanCPU(rs []burst) map[string]time.Duration {
 
 // p50p99 formats latencies pooled over rounds.
 func p50p99(rs []burst) string {
-	var lat []time.Duration
-	for _, r := range rs {
-		lat = append(lat, r.lat...)
-	}
+	lat := pooledLatencies(rs)
 	if len(lat) == 0 {
 		return "none"
 	}

@@ -308,14 +308,7 @@ func (b *bench) burstCPU(ctx context.Context, n int, rounds []round[burst], base
 // burstLatency adds the dispatch latency during a burst: by watches, by
 // the API server's creation stamps, and the reconciler's own part.
 func (b *bench) burstLatency(n int, rounds []round[burst], base, floor, flows []burst) {
-	lats := func(rs []burst) []time.Duration {
-		var lat []time.Duration
-		for _, r := range rs {
-			lat = append(lat, r.lat...)
-		}
-		return lat
-	}
-	lat, baseLat, floorLat := lats(flows), lats(base), lats(floor)
+	lat, baseLat, floorLat := pooledLatencies(flows), pooledLatencies(base), pooledLatencies(floor)
 	var own, create, stamp time.Duration
 	var stamped int
 	for _, r := range flows {
@@ -328,8 +321,8 @@ func (b *bench) burstLatency(n int, rounds []round[burst], base, floor, flows []
 	runs := time.Duration(n * len(flows))
 	b.add(row{
 		figure:   "dispatch latency, free slots, during the N=1000 burst (p50 / p90 / p99)",
-		baseline: fmt.Sprintf("%s / %s / %s", dur(pct(baseLat, 50)), dur(pct(baseLat, 90)), dur(pct(baseLat, 99))),
-		flows:    fmt.Sprintf("%s / %s / %s", dur(pct(lat, 50)), dur(pct(lat, 90)), dur(pct(lat, 99))),
+		baseline: p50p90p99(baseLat),
+		flows:    p50p90p99(lat),
 		target:   latencyVerdict(rounds),
 		note: "run ConfigMap create seen by a watch to its Job create seen; baseline: a bare Job's create call to its create seen, " +
 			"in its own burst: the API server's own delay when saturated, which a dispatch pays at least once. " +
@@ -362,6 +355,20 @@ func (b *bench) burstWrites(n int, base, flows []burst) {
 		target:   "reported apart (Kueue: its table below)",
 		note:     "the difference is the reconciler's own",
 	})
+}
+
+// pooledLatencies is the latencies of rounds, pooled.
+func pooledLatencies(rs []burst) []time.Duration {
+	var lat []time.Duration
+	for _, r := range rs {
+		lat = append(lat, r.lat...)
+	}
+	return lat
+}
+
+// p50p90p99 formats latencies' percentiles: "12 ms / 80 ms / 150 ms".
+func p50p90p99(lat []time.Duration) string {
+	return fmt.Sprintf("%s / %s / %s", dur(pct(lat, 50)), dur(pct(lat, 90)), dur(pct(lat, 99)))
 }
 
 // latencyVerdict holds the burst's dispatch latency to its targets: p50
@@ -725,23 +732,13 @@ func (b *bench) steadyLatency(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pooled := func(side string) string {
-		var lat []time.Duration
-		for _, r := range rounds {
-			if r.side == side {
-				lat = append(lat, r.got.lat...)
-			}
-		}
-		return fmt.Sprintf("%s / %s / %s", dur(pct(lat, 50)), dur(pct(lat, 90)), dur(pct(lat, 99)))
-	}
 	p50, p99 := values(rounds, sideFlows, latencyP50), values(rounds, sideFlows, latencyP99)
-	ms := func(v float64) string { return dur(time.Duration(v * float64(time.Second))) }
 	b.add(row{
 		figure:   "dispatch latency, free slots, 20 runs/s (p50 / p90 / p99)",
-		baseline: pooled(sideBare), flows: pooled(sideFlows),
+		baseline: p50p90p99(pooledLatencies(sideRounds(rounds, sideBare))), flows: p50p90p99(pooledLatencies(sideRounds(rounds, sideFlows))),
 		ratio: ratios(rounds, sideFlows, sideBare, latencyP50).ratio(),
 		target: fmt.Sprintf("p50 ≤50 ms: %s, by round %s; p99 ≤1 s: %s, by round %s",
-			p50.verdict(0.05), p50.format(ms), p99.verdict(1), p99.format(ms)),
+			p50.verdict(0.05), p50.seconds(), p99.verdict(1), p99.seconds()),
 		note: fmt.Sprintf("%d cycles of %d runs each side, the percentiles over all, the ratio the median (range) of the cycles' p50s; "+
 			"run ConfigMap create seen by a watch to its Job create seen; baseline: bare Jobs created at the same pace, a create call to its create seen "+
 			"(the API server's own delay at this pace, which a dispatch pays once); a Prefect worker polls every 10 s by default; %s", cycles, n, idleNote(rounds)),
@@ -883,7 +880,7 @@ func (b *bench) boundLatency(ctx context.Context) error {
 	}
 	b.add(row{
 		figure: "slot freed to next Job create (p50 / p90 / p99)", baseline: "10 s poll (Prefect worker default)",
-		flows:  fmt.Sprintf("%s / %s / %s", dur(pct(tl.refill, 50)), dur(pct(tl.refill, 90)), dur(pct(tl.refill, 99))),
+		flows:  p50p90p99(tl.refill),
 		target: "p50 ≤100 ms, p99 ≤1 s",
 		note:   fmt.Sprintf("%d runs, pool limit 10 binding; a Job seen finished to the next Job seen created; limits exceeded: %d", n, violations),
 	})
