@@ -979,14 +979,18 @@ func (b *bench) scaleAt(ctx context.Context, n int, target int64, runs waitingRu
 	printMemory(ctx, metrics)
 	f.split = rssSplit(rec.Cmd.Process.Pid)
 	f.intakePasses, f.intakeTime = passes(ctx, metrics)
-	if f.rss, f.cpu, err = procUsage(rec.Cmd.Process.Pid); err != nil {
+	if f.intakeRSS, f.cpu, err = procUsage(rec.Cmd.Process.Pid); err != nil {
 		return err
 	}
 	if f.peak, err = peakRSS(rec.Cmd.Process.Pid); err != nil {
 		return err
 	}
+	if f.rss, f.settledGCs, err = settledRSS(ctx, rec.Cmd.Process.Pid, metrics); err != nil {
+		return err
+	}
+	f.settledSplit = rssSplit(rec.Cmd.Process.Pid)
 	if os.Getenv("BENCH_PPROF") == "1" {
-		b.saveHeap(ctx, metricsAddr, label)
+		b.saveHeap(ctx, metricsAddr, label) // after the reading: it collects first
 	}
 	if f.firstJob, err = b.firstJobAfterResume(ctx, ns, pool); err != nil {
 		return err
@@ -1000,10 +1004,10 @@ func (b *bench) scaleAt(ctx context.Context, n int, target int64, runs waitingRu
 // scaleFigures is what scaleAt measured of the reconciler: idle, with
 // the runs taken in, and from the resume to the first Job.
 type scaleFigures struct {
-	idleRSS, rss, peak                       int64
+	idleRSS, intakeRSS, rss, peak            int64
 	idleCPU, cpu, created, settled, firstJob time.Duration
-	idleSplit, split, passed                 string
-	intakePasses, resumePasses               int
+	idleSplit, split, settledSplit, passed   string
+	intakePasses, resumePasses, settledGCs   int
 	intakeTime, resumeTime                   time.Duration
 }
 
@@ -1011,11 +1015,11 @@ type scaleFigures struct {
 // against target, and the first Job after the resume.
 func (b *bench) addScaleRows(n int, target int64, runs waitingRuns, env []string, f scaleFigures) {
 	b.add(row{
-		figure:   fmt.Sprintf("reconciler RSS, %d runs waiting%s (peak)", n, runs.name),
-		baseline: mib(f.idleRSS), flows: fmt.Sprintf("%s (%s)", mib(f.rss), mib(f.peak)), ratio: "",
+		figure:   fmt.Sprintf("reconciler RSS, %d runs waiting%s (as the last was taken in; peak)", n, runs.name),
+		baseline: mib(f.idleRSS), flows: fmt.Sprintf("%s (%s; %s)", mib(f.rss), mib(f.intakeRSS), mib(f.peak)), ratio: "",
 		target: fmt.Sprintf("≤%s: %s (one run)", mib(target), metOrMissed(f.rss <= target)),
-		note: fmt.Sprintf("baseline: the same reconciler idle; %s as the rendered Deployment sets; made of %s idle, %s with the runs waiting; %s; CPU time %s idle, %s after taking in %d runs (created in %s, all Scheduled %s after the first create)",
-			strings.Join(env, " "), f.idleSplit, f.split, f.passed, dur(f.idleCPU), dur(f.cpu), n, dur(f.created), dur(f.settled)),
+		note: fmt.Sprintf("baseline: the same reconciler idle; %s as the rendered Deployment sets; the figure read %s after the last run was Scheduled, %d collections later: the runs waiting without the garbage of taking them in, what a steady `kubectl top` shows; made of %s idle, %s as the last was taken in, %s settled; %s; CPU time %s idle, %s after taking in %d runs (created in %s, all Scheduled %s after the first create)",
+			strings.Join(env, " "), dur(settleFor), f.settledGCs, f.idleSplit, f.split, f.settledSplit, f.passed, dur(f.idleCPU), dur(f.cpu), n, dur(f.created), dur(f.settled)),
 	})
 	b.add(row{
 		figure:   fmt.Sprintf("first Job after resuming a pool with %d waiting%s", n, runs.name),
@@ -1041,6 +1045,33 @@ func (b *bench) createWaiting(ctx context.Context, ns string, n int, metrics str
 		return 0, 0, err
 	}
 	return created, time.Since(t0), nil
+}
+
+// settleFor is how long after taking the runs in their RSS is read: past
+// the collection the Go runtime forces when none has run for two minutes
+// (a reconciler whose pool is paused allocates too little to trigger one),
+// and the scavenger's return of the pages it frees.
+const settleFor = 150 * time.Second
+
+// settledRSS waits settleFor and reads the reconciler's RSS then, with how
+// many collections ran in between (go_gc_duration_seconds_count): its
+// memory with the runs waiting, without the garbage of taking them in,
+// which a collector paced by GOGC keeps until its next cycle.
+func settledRSS(ctx context.Context, pid int, metrics string) (int64, int, error) {
+	gcs := func() int {
+		for _, l := range reconcilerSample(ctx, metrics, "go_gc_duration_seconds_count ") {
+			return int(sampleValue(l))
+		}
+		return 0
+	}
+	before := gcs()
+	select {
+	case <-ctx.Done():
+		return 0, 0, ctx.Err()
+	case <-time.After(settleFor):
+	}
+	rss, _, err := procUsage(pid)
+	return rss, gcs() - before, err
 }
 
 // printMemory prints the reconciler's passes, writes, CPU and the Go
