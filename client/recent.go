@@ -73,7 +73,7 @@ func (c *Client) RecentSnapshot(ctx context.Context, o RecentOptions) (*Snapshot
 	if err != nil {
 		return nil, err
 	}
-	return c.withStartedFromAPI(ctx, Assemble(c.ns, c.now(), in, ReadRuns(items), cancels))
+	return c.withStartedFromAPI(ctx, Assemble(c.ns, c.now(), in, ReadRuns(items), cancels)), nil
 }
 
 // recentRuns reads the runs not finished, the newest o.Finished finished

@@ -28,6 +28,10 @@ type Snapshot struct {
 	// dispatch pass would decide for it now (planner.Explain): what it
 	// waits on and its place in line.
 	Waits map[string]planner.Waiting
+	// Warnings say what could not be read beside the runs, and so what
+	// the views may not show, for a command to print to its error
+	// stream the way kubectl prints the API server's warnings.
+	Warnings []string
 
 	byName map[string]*RunInfo
 }
@@ -75,7 +79,9 @@ func (s *Snapshot) With(r *RunInfo) *Snapshot {
 		}
 	}
 	runs = append(runs, r)
-	return Assemble(s.Namespace, s.Now, s.Installed, runs, s.Cancels)
+	out := Assemble(s.Namespace, s.Now, s.Installed, runs, s.Cancels)
+	out.Warnings = s.Warnings
+	return out
 }
 
 // Snapshot reads the namespace's project: the installed config (an error
@@ -95,7 +101,7 @@ func (c *Client) Snapshot(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.withStartedFromAPI(ctx, Assemble(c.ns, c.now(), in, runs, cancels))
+	return c.withStartedFromAPI(ctx, Assemble(c.ns, c.now(), in, runs, cancels)), nil
 }
 
 // Installed reads the project's config ConfigMaps and fails with a clear

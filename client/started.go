@@ -2,7 +2,9 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -124,8 +126,9 @@ const jobsNamedChunk = 100
 // withStartedFromAPI is withStarted reading the Jobs from the API server:
 // by their LabelRunName (which carries a Job's name), a list per hundred
 // candidates, metadata only when the client has a metadata client. A user
-// who may not list Jobs sees the runs as stored.
-func (c *Client) withStartedFromAPI(ctx context.Context, s *Snapshot) (*Snapshot, error) {
+// who may not list Jobs sees the runs as stored; so does one whose list
+// fails otherwise, with a warning that says so.
+func (c *Client) withStartedFromAPI(ctx context.Context, s *Snapshot) *Snapshot {
 	out, err := withStarted(s, func(names []string) ([]metav1.Object, error) {
 		var (
 			mu    sync.Mutex
@@ -151,13 +154,18 @@ func (c *Client) withStartedFromAPI(ctx context.Context, s *Snapshot) (*Snapshot
 		}
 		return found, nil
 	})
-	if apierrors.IsForbidden(err) {
-		return s, nil
+	switch {
+	case apierrors.IsForbidden(err):
+		return s
+	case err != nil:
+		// The runs were read; what the Jobs would add is a start not yet
+		// written, and a transient failure here (a timeout, a server
+		// error) should not cost the user the rest.
+		w := *s
+		w.Warnings = append(slices.Clip(s.Warnings), fmt.Sprintf("the runs' Jobs could not be read, so a run started since its state was last written shows as waiting: %v", c.Explain(err, "list", "jobs")))
+		return &w
 	}
-	if err != nil {
-		return nil, c.Explain(err, "list", "jobs")
-	}
-	return out, nil
+	return out
 }
 
 // listJobsNamed lists the namespace's Jobs of these names.

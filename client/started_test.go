@@ -1,14 +1,22 @@
 package client
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
 	"github.com/kubectl-flows/kubectl-flows/jobtemplate"
@@ -173,6 +181,45 @@ func TestWithStarted(t *testing.T) {
 				for _, r := range got.Runs {
 					t.Logf("%s %s %+v", r.Name(), r.State(), got.Waits[r.Name()])
 				}
+			}
+		})
+	}
+}
+
+// TestStartedJobsUnreadable: a failed list of the candidates' Jobs leaves
+// the runs as stored. A Forbidden one is what a user who may not list Jobs
+// always gets, so it is silent; any other failure is said in a warning,
+// and the snapshot read is left as it was.
+func TestStartedJobsUnreadable(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		err  error
+		warn string
+	}{
+		{"forbidden", apierrors.NewForbidden(batchv1.Resource("jobs"), "", errors.New("no")), ""},
+		{"server error", apierrors.NewInternalError(errors.New("etcdserver: request timed out")), "etcdserver: request timed out"},
+		{"timeout", apierrors.NewTimeoutError("the list took too long", 1), "the list took too long"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kube := fake.NewSimpleClientset()
+			kube.PrependReactor("list", "jobs", func(k8stesting.Action) (bool, runtime.Object, error) { return true, nil, tc.err })
+			c := New(kube, Options{Namespace: "ns", Now: func() time.Time { return now }})
+			s := startedSnapshot(t, now)
+			got := c.withStartedFromAPI(context.Background(), s)
+			for _, name := range []string{"a1", "a2", "a3", "a4"} {
+				if st := got.Run(name).State(); st != v1alpha1.StateScheduled {
+					t.Errorf("%s: %s, want Scheduled as stored", name, st)
+				}
+			}
+			switch {
+			case tc.warn == "" && len(got.Warnings) > 0:
+				t.Errorf("warnings %q, want none", got.Warnings)
+			case tc.warn != "" && (len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], tc.warn) || !strings.Contains(got.Warnings[0], "Jobs")):
+				t.Errorf("warnings %q, want one naming the Jobs and %q", got.Warnings, tc.warn)
+			}
+			if len(s.Warnings) > 0 {
+				t.Errorf("the snapshot read was changed: %q", s.Warnings)
 			}
 		})
 	}

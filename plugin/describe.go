@@ -79,6 +79,7 @@ func (o *DescribeOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	printWarnings(o.ErrOut, s)
 	tw := tabwriter.NewWriter(o.Out, 0, 8, 2, ' ', 0)
 	w := describe.NewPrefixWriter(tw)
 	switch o.kind {

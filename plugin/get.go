@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -173,6 +174,7 @@ func (o *GetOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	printWarnings(o.ErrOut, s)
 	rows, err := o.filter(s, true)
 	if err != nil {
 		return err
@@ -188,6 +190,14 @@ func (o *GetOptions) Run(ctx context.Context) error {
 		return nil
 	}
 	return o.watch(ctx, rows)
+}
+
+// printWarnings prints what a snapshot could not read, one line each,
+// on the error stream, so that the table or the -o output stays whole.
+func printWarnings(w io.Writer, s *client.Snapshot) {
+	for _, m := range s.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", m)
+	}
 }
 
 // snapshot reads what the kind shows. Runs: every run not finished, the

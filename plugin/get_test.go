@@ -3,13 +3,17 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-flows/kubectl-flows/internal/golden"
 )
@@ -139,4 +143,24 @@ func TestGetWatch(t *testing.T) {
 		t.Errorf("watch printed:\n%s", out)
 	}
 	_ = corev1.ConfigMap{}
+}
+
+// TestGetJobsUnreadable: when the Jobs of the runs that may have started
+// cannot be read for a reason other than a missing permission, get and
+// describe still print the runs as stored, and say on stderr what they
+// could not read.
+func TestGetJobsUnreadable(t *testing.T) {
+	fc := newFakeCluster(t, true)
+	fc.client.PrependReactor("list", "jobs", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewInternalError(errors.New("etcdserver: request timed out"))
+	})
+	for _, args := range [][]string{{"get", "runs"}, {"describe", "deployment", "hello/default"}} {
+		out, errOut, code := fc.kf(t, args...)
+		if code != 0 || !strings.Contains(out, "hello-default") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want the runs as stored", args, code, out, errOut)
+		}
+		if want := "warning: the runs' Jobs could not be read"; !strings.Contains(errOut, want) || !strings.Contains(errOut, "etcdserver: request timed out") {
+			t.Errorf("%v: stderr %q, want %q with the server's error", args, errOut, want)
+		}
+	}
 }

@@ -340,6 +340,7 @@ func (o *RunOptions) printRun(ctx context.Context, cm *corev1.ConfigMap) error {
 	if err != nil {
 		return err
 	}
+	printWarnings(o.ErrOut, s)
 	r := client.ReadRun(cm)
 	v := s.With(r).ViewRun(r)
 	var p cliprinters.ResourcePrinter = &cliprinters.JSONPrinter{}
