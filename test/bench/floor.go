@@ -3,14 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kubectl-flows/kubectl-flows/api/v1alpha1"
+	"github.com/kubectl-flows/kubectl-flows/reconciler"
+	"github.com/kubectl-flows/kubectl-flows/test/fixture"
 )
 
 // The floor is what any orchestrator that keeps runs as ConfigMaps pays
@@ -23,16 +27,26 @@ import (
 // measured in the same rounds, says how much of a ratio the run's own
 // writes take before any code of ours runs.
 
-// floorSide is a side of rounds that times n runs at the floor (floorBurst).
-func (b *bench) floorSide(name string, n int) side[burst] {
+//
+// A dispatcher cannot create a run's Job the moment the run's create
+// returns: it learns of the run from a watch. The floor dispatched by a
+// watch (byWatch) is the same floor with each Job created as the
+// orchestrator's run watch first sees its run, by as many writers as the
+// reconciler has and with no other work: the least a dispatch that
+// watches for runs waits here, against which the reconciler's dispatch
+// latency reads.
+
+// floorSide is a side of rounds that times n runs at the floor
+// (floorBurst), their Jobs created by the bench's workers or by a watch.
+func (b *bench) floorSide(name string, n int, byWatch bool) side[burst] {
 	return side[burst]{name, func(ctx context.Context, settled func() error) (burst, error) {
-		return b.floorBurst(ctx, n, settled)
+		return b.floorBurst(ctx, n, byWatch, settled)
 	}}
 }
 
 // floorBurst creates n runs and their Jobs and writes each run's final
 // state, as said above, and waits for every run to be seen Completed.
-func (b *bench) floorBurst(ctx context.Context, n int, settled func() error) (burst, error) {
+func (b *bench) floorBurst(ctx context.Context, n int, byWatch bool, settled func() error) (burst, error) {
 	ns, err := b.cp.CreateNamespace(ctx, "bench-floor")
 	if err != nil {
 		return burst{}, err
@@ -51,7 +65,11 @@ func (b *bench) floorBurst(ctx context.Context, n int, settled func() error) (bu
 		// The orchestrator's watches, what a reconciler's caches follow,
 		// and its final writes.
 		start: func() func() error {
-			ownRuns, err := b.watchRuns(ctx, ns)
+			var seen chan *corev1.ConfigMap
+			if byWatch {
+				seen = make(chan *corev1.ConfigMap, n)
+			}
+			ownRuns, err := b.watchRunsFeeding(ctx, ns, seen)
 			if err != nil {
 				return func() error { return err }
 			}
@@ -62,10 +80,26 @@ func (b *bench) floorBurst(ctx context.Context, n int, settled func() error) (bu
 			}
 			finals := make(chan error, 1)
 			go func() { finals <- b.floorFinals(ctx, ns, n, finished, &mu, rv) }()
+			dispatched := make(chan error, 1)
+			if byWatch {
+				go func() {
+					dispatched <- fixture.CreateConcurrently(n, reconciler.DefaultOptions().WriteConcurrency, func(int) error {
+						select {
+						case run := <-seen:
+							_, err := b.client.BatchV1().Jobs(ns).Create(ctx, floorJob(job, ns, run.Name, run.UID), metav1.CreateOptions{})
+							return err
+						case <-ctx.Done():
+							return ctx.Err()
+						}
+					})
+				}()
+			} else {
+				dispatched <- nil
+			}
 			return func() error {
 				ownRuns.stop()
 				ownJobs.stop()
-				return <-finals
+				return errors.Join(<-dispatched, <-finals)
 			}
 		},
 		create: func(i int) error {
@@ -76,6 +110,9 @@ func (b *bench) floorBurst(ctx context.Context, n int, settled func() error) (bu
 			mu.Lock()
 			rv[run.Name] = run.ResourceVersion
 			mu.Unlock()
+			if byWatch {
+				return nil
+			}
 			_, err = b.client.BatchV1().Jobs(ns).Create(ctx, floorJob(job, ns, run.Name, run.UID), metav1.CreateOptions{})
 			return err
 		},
@@ -232,4 +269,23 @@ func apiserverPerRun(rs []burst, n int) float64 {
 		sum += r.cpu["kube-apiserver"].Seconds()
 	}
 	return sum / float64(len(rs)) / float64(n)
+}
+
+// watchFloorLatency adds the dispatch latency at the floor dispatched by a
+// watch beside bare Jobs' and kubectl-flows', from the rounds of
+// throughput.
+func (b *bench) watchFloorLatency(rounds []round[burst], base, watchFloor []burst) {
+	b.add(row{
+		figure:   "dispatch latency during the N=1000 burst, the floor dispatched by a watch (p50 / p90 / p99)",
+		baseline: p50p90p99(pooledLatencies(base)),
+		flows:    p50p90p99(pooledLatencies(watchFloor)),
+		ratio:    ratios(rounds, "watch floor", "baseline", latencyP50).ratio(),
+		target: "none: the least a dispatch that learns of runs from a watch waits here, which the p50 ≤1.2× target includes; " +
+			"kubectl-flows' p50 to it, by cycle, " + ratios(rounds, "kubectl-flows", "watch floor", latencyP50).ratio(),
+		note: fmt.Sprintf("the floor's writes, each run's Job created the moment the orchestrator's run watch first sees the run, by %d writers "+
+			"(the reconciler's) doing nothing else; measured as kubectl-flows' is, the ratio the median (range) of the cycles' p50s to bare Jobs'; "+
+			"first create to all finished %s, to bare %s; CPU of all processes to bare %s",
+			reconciler.DefaultOptions().WriteConcurrency, values(rounds, "watch floor", tookSeconds).seconds(),
+			ratios(rounds, "watch floor", "baseline", tookSeconds).ratio(), ratios(rounds, "watch floor", "baseline", cpuSeconds).ratio()),
+	})
 }

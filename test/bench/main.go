@@ -248,19 +248,21 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 	}
 	sides := []side[burst]{b.bareSide("baseline", n), b.flowsSide("kubectl-flows", n, throughputProject)}
 	if n == 1000 {
-		sides = slices.Insert(sides, 1, b.floorSide("floor", n))
+		sides = slices.Insert(sides, 1, b.floorSide("floor", n, false), b.floorSide("watch floor", n, true))
 	}
 	rounds, err := alternate(ctx, fmt.Sprintf("N=%d", n), cycles, sides)
 	if err != nil {
 		return err
 	}
-	var base, floor, flows []burst
+	var base, floor, watchFloor, flows []burst
 	for _, r := range rounds {
 		switch r.side {
 		case "baseline":
 			base = append(base, r.got)
 		case "floor":
 			floor = append(floor, r.got)
+		case "watch floor":
+			watchFloor = append(watchFloor, r.got)
 		default:
 			flows = append(flows, r.got)
 		}
@@ -283,6 +285,7 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 	b.burstCPU(ctx, n, rounds, base, floor, flows)
 	b.floorRows(n, rounds, base, floor)
 	b.burstLatency(n, rounds, base, floor, flows)
+	b.watchFloorLatency(rounds, base, watchFloor)
 	b.burstWrites(n, base, flows)
 	return nil
 }
@@ -380,8 +383,12 @@ func p50p90p99(lat []time.Duration) string {
 func latencyVerdict(rounds []round[burst]) string {
 	p50 := ratios(rounds, "kubectl-flows", "baseline", latencyP50)
 	p99 := values(rounds, "kubectl-flows", latencyP99)
-	return fmt.Sprintf("p50 ≤1.2× baseline p50: %s, by cycle %s; p99 ≤1 s: %s, by round %s",
+	v := fmt.Sprintf("p50 ≤1.2× baseline p50: %s, by cycle %s; p99 ≤1 s: %s, by round %s",
 		p50.verdict(1.2), p50.ratio(), p99.verdict(1), p99.seconds())
+	if floor := ratios(rounds, "watch floor", "baseline", latencyP50); floor.n > 0 {
+		v += "; the floor dispatched by a watch beside it, p50 by cycle " + floor.ratio()
+	}
+	return v
 }
 
 // bareSide is a side of rounds that times n bare Jobs (baselineBurst).
@@ -1387,6 +1394,12 @@ type runWatcher struct {
 }
 
 func (b *bench) watchRuns(ctx context.Context, ns string) (*runWatcher, error) {
+	return b.watchRunsFeeding(ctx, ns, nil)
+}
+
+// watchRunsFeeding is watchRuns that also sends each run, when first seen,
+// to seen (when not nil), which must have room for all.
+func (b *bench) watchRunsFeeding(ctx context.Context, ns string, seen chan<- *corev1.ConfigMap) (*runWatcher, error) {
 	opts := metav1.ListOptions{LabelSelector: v1alpha1.LabelRun + "=true"}
 	list, err := b.client.CoreV1().ConfigMaps(ns).List(ctx, opts)
 	if err != nil {
@@ -1409,7 +1422,8 @@ func (b *bench) watchRuns(ctx context.Context, ns string) (*runWatcher, error) {
 			}
 			now := time.Now()
 			rw.mu.Lock()
-			if _, seen := rw.added[cm.Name]; !seen {
+			_, known := rw.added[cm.Name]
+			if !known {
 				rw.added[cm.Name] = now
 			}
 			if s := v1alpha1.RunState(cm.Labels[v1alpha1.LabelState]); s != "" {
@@ -1421,6 +1435,9 @@ func (b *bench) watchRuns(ctx context.Context, ns string) (*runWatcher, error) {
 				}
 			}
 			rw.mu.Unlock()
+			if !known && seen != nil && ev.Type != watch.Deleted {
+				seen <- cm
+			}
 			select {
 			case rw.changed <- struct{}{}:
 			default:

@@ -130,6 +130,11 @@ func TestLatencyVerdictWeighsRounds(t *testing.T) {
 			cycle(0, ms(100, 100, 100), ms(300, 300, 500)),
 			cycle(1, ms(300, 300, 300), ms(150, 150, 1200))),
 			"p50 ≤1.2× baseline p50: within noise, by cycle 1.75 (0.50–3.00); p99 ≤1 s: within noise, by round 850 ms (500 ms–1.20 s)"},
+		{"beside the floor dispatched by a watch", slices.Concat(
+			cycle(0, ms(100, 100, 100), ms(200, 200, 300)),
+			[]round[burst]{{side: "watch floor", cycle: 0, got: burst{lat: ms(150, 150, 200)}}}),
+			"p50 ≤1.2× baseline p50: missed in one round (no spread), by cycle 2.00 (one round); p99 ≤1 s: met in one round (no spread), by round 300 ms (one round); " +
+				"the floor dispatched by a watch beside it, p50 by cycle 1.50 (one round)"},
 		{"one round", cycle(0, ms(100), ms(300)),
 			"p50 ≤1.2× baseline p50: missed in one round (no spread), by cycle 3.00 (one round); p99 ≤1 s: met in one round (no spread), by round 300 ms (one round)"},
 	} {
