@@ -228,7 +228,7 @@ func (b *bench) floorRows(n int, rounds []round[burst], base, floor []burst) {
 		baseline: values(rounds, "baseline", tookSeconds).seconds(), flows: values(rounds, "floor", tookSeconds).seconds(),
 		ratio:  ratios(rounds, "floor", "baseline", tookSeconds).ratio(),
 		target: "none: the least a run kept as a ConfigMap costs here, which the ≤1.15 targets include",
-		note:   how + "; median (range) of the rounds, the ratio the median of the cycles' own, alternating with the two above",
+		note:   how + "; median (range) of the rounds, the ratio the median of the cycles' own, alternating with the other sides",
 	})
 	b.add(row{
 		figure:   fmt.Sprintf("CPU time of all processes over the N=%d burst, the floor", n),
