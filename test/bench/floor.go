@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -61,7 +63,8 @@ func (b *bench) floorBurst(ctx context.Context, n int, byWatch bool, settled fun
 	var mu sync.Mutex
 	rv := make(map[string]string, n) // run -> resourceVersion, the final write's precondition
 	finished := make(chan *batchv1.Job, n)
-	return b.runsBurst(ctx, ns, n, runsBurst{
+	var createCalls atomic.Int64 // nanoseconds, the Job creates of a dispatch by watch
+	r, err := b.runsBurst(ctx, ns, n, runsBurst{
 		// The orchestrator's watches, what a reconciler's caches follow,
 		// and its final writes.
 		start: func() func() error {
@@ -86,7 +89,9 @@ func (b *bench) floorBurst(ctx context.Context, n int, byWatch bool, settled fun
 					dispatched <- fixture.CreateConcurrently(n, reconciler.DefaultOptions().WriteConcurrency, func(int) error {
 						select {
 						case run := <-seen:
+							t := time.Now()
 							_, err := b.client.BatchV1().Jobs(ns).Create(ctx, floorJob(job, ns, run.Name, run.UID), metav1.CreateOptions{})
+							createCalls.Add(int64(time.Since(t)))
 							return err
 						case <-ctx.Done():
 							return ctx.Err()
@@ -118,6 +123,8 @@ func (b *bench) floorBurst(ctx context.Context, n int, byWatch bool, settled fun
 		},
 		finished: finished,
 	})
+	r.createLat = time.Duration(createCalls.Load())
+	return r, err
 }
 
 // floorJob is the run's Job: the bench deployment's, named and labelled
@@ -274,7 +281,7 @@ func apiserverPerRun(rs []burst, n int) float64 {
 // watchFloorLatency adds the dispatch latency at the floor dispatched by a
 // watch beside bare Jobs' and kubectl-flows', from the rounds of
 // throughput.
-func (b *bench) watchFloorLatency(rounds []round[burst], base, watchFloor []burst) {
+func (b *bench) watchFloorLatency(n int, rounds []round[burst], base, watchFloor, flows []burst) {
 	b.add(row{
 		figure:   "dispatch latency during the N=1000 burst, the floor dispatched by a watch (p50 / p90 / p99)",
 		baseline: p50p90p99(pooledLatencies(base)),
@@ -284,8 +291,22 @@ func (b *bench) watchFloorLatency(rounds []round[burst], base, watchFloor []burs
 			"kubectl-flows' p50 to it, by cycle, " + ratios(rounds, "kubectl-flows", "watch floor", latencyP50).ratio(),
 		note: fmt.Sprintf("the floor's writes, each run's Job created the moment the orchestrator's run watch first sees the run, by %d writers "+
 			"(the reconciler's) doing nothing else; measured as kubectl-flows' is, the ratio the median (range) of the cycles' p50s to bare Jobs'; "+
+			"by the API server's creation stamps, run created to Job created, mean %s (kubectl-flows' %s), the Job create call %s on average (the reconciler's %s); "+
 			"first create to all finished %s, to bare %s; CPU of all processes to bare %s",
-			reconciler.DefaultOptions().WriteConcurrency, values(rounds, "watch floor", tookSeconds).seconds(),
+			reconciler.DefaultOptions().WriteConcurrency, dur(meanStampLatency(watchFloor)), dur(meanStampLatency(flows)),
+			dur(meanCreateLatency(watchFloor, n)), dur(meanCreateLatency(flows, n)), values(rounds, "watch floor", tookSeconds).seconds(),
 			ratios(rounds, "watch floor", "baseline", tookSeconds).ratio(), ratios(rounds, "watch floor", "baseline", cpuSeconds).ratio()),
 	})
+}
+
+// meanCreateLatency is the mean Job create call of bursts of n runs.
+func meanCreateLatency(rs []burst, n int) time.Duration {
+	var sum time.Duration
+	for _, r := range rs {
+		sum += r.createLat
+	}
+	if len(rs) == 0 {
+		return 0
+	}
+	return sum / time.Duration(n*len(rs))
 }
