@@ -28,7 +28,6 @@ import (
 // bench's own. The 1,000-run targets are ratios to bare Jobs; the floor,
 // measured in the same rounds, says how much of a ratio the run's own
 // writes take before any code of ours runs.
-
 //
 // A dispatcher cannot create a run's Job the moment the run's create
 // returns: it learns of the run from a watch. The floor dispatched by a
@@ -63,6 +62,11 @@ func (b *bench) floorBurst(ctx context.Context, n int, byWatch bool, settled fun
 	var mu sync.Mutex
 	rv := make(map[string]string, n) // run -> resourceVersion, the final write's precondition
 	finished := make(chan *batchv1.Job, n)
+	// createJob creates a run's Job, as a dispatch makes it.
+	createJob := func(run *corev1.ConfigMap) error {
+		_, err := b.client.BatchV1().Jobs(ns).Create(ctx, floorJob(job, ns, run.Name, run.UID), metav1.CreateOptions{})
+		return err
+	}
 	var createCalls atomic.Int64 // nanoseconds, the Job creates of a dispatch by watch
 	r, err := b.runsBurst(ctx, ns, n, runsBurst{
 		// The orchestrator's watches, what a reconciler's caches follow,
@@ -90,7 +94,7 @@ func (b *bench) floorBurst(ctx context.Context, n int, byWatch bool, settled fun
 						select {
 						case run := <-seen:
 							t := time.Now()
-							_, err := b.client.BatchV1().Jobs(ns).Create(ctx, floorJob(job, ns, run.Name, run.UID), metav1.CreateOptions{})
+							err := createJob(run)
 							createCalls.Add(int64(time.Since(t)))
 							return err
 						case <-ctx.Done():
@@ -118,8 +122,7 @@ func (b *bench) floorBurst(ctx context.Context, n int, byWatch bool, settled fun
 			if byWatch {
 				return nil
 			}
-			_, err = b.client.BatchV1().Jobs(ns).Create(ctx, floorJob(job, ns, run.Name, run.UID), metav1.CreateOptions{})
-			return err
+			return createJob(run)
 		},
 		finished: finished,
 	})
