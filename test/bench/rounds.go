@@ -247,8 +247,10 @@ func (s spread) format(f func(float64) string) string {
 
 // verdict says whether the spread meets an upper bound: met or missed only
 // when the range of the rounds is narrower than the median's distance
-// from the target, else within noise. One round has no range: its verdict
-// says so.
+// from the target, else within noise, since the median moves that much
+// from one run to the next; a range all on one side of the target is
+// still told, as the reader would otherwise have to work it out. One
+// round has no range: its verdict says so.
 func (s spread) verdict(target float64) string {
 	if s.n == 0 {
 		return "not measured"
@@ -257,10 +259,14 @@ func (s spread) verdict(target float64) string {
 	switch {
 	case s.n == 1:
 		return v + " in one round (no spread)"
-	case s.hi-s.lo > math.Abs(s.median-target):
-		return "within noise"
+	case s.hi-s.lo <= math.Abs(s.median-target):
+		return v
+	case s.lo > target:
+		return "within noise, every cycle over it"
+	case s.hi <= target:
+		return "within noise, every cycle at or under it"
 	}
-	return v
+	return "within noise"
 }
 
 // metOrMissed is a target's verdict when there is no spread to weigh.

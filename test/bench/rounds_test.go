@@ -78,8 +78,11 @@ func TestVerdict(t *testing.T) {
 		{spread{1.30, 1.28, 1.33, 4}, 1.15, "missed"},
 		// Every round under the target, but the range (0.14) is wider
 		// than the median's distance from it (0.05).
-		{spread{1.10, 1.00, 1.14, 4}, 1.15, "within noise"},
+		{spread{1.10, 1.00, 1.14, 4}, 1.15, "within noise, every cycle at or under it"},
 		{spread{1.20, 1.10, 1.40, 4}, 1.25, "within noise"},
+		// Every cycle over, but the range (0.09) is wider than the
+		// median's distance from the target (0.08).
+		{spread{1.23, 1.23, 1.32, 4}, 1.15, "within noise, every cycle over it"},
 		{spread{1.20, 1.20, 1.20, 1}, 1.25, "met in one round (no spread)"},
 		{spread{1.30, 1.30, 1.30, 1}, 1.25, "missed in one round (no spread)"},
 		{spread{}, 1.25, "not measured"},
