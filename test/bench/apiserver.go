@@ -41,8 +41,9 @@ type apiCost struct {
 	// apf is by priority level: requests dispatched, their summed and
 	// counted queue wait, and the most seen waiting in its queues at once.
 	apf map[string]*apfLevel
-	// profile is a CPU profile of the burst's first profileWindow.
-	profile []byte
+	// profiles are CPU profiles of the burst's first profileWindow, by
+	// component (harness.Profiled).
+	profiles map[string][]byte
 }
 
 type apfLevel struct {
@@ -56,19 +57,26 @@ type apfLevel struct {
 // apiMeter measures one burst: metrics before and after, a sampler of
 // the APF queues, and the profile.
 type apiMeter struct {
-	b       *bench
-	before  map[string]*dto.MetricFamily
-	mu      sync.Mutex
-	queued  map[string]float64 // most requests in queue, by priority level
-	seats   map[string]float64 // most seats executing, by priority level
-	stop    chan struct{}
-	done    chan struct{}
-	profile chan []byte
+	b        *bench
+	before   map[string]*dto.MetricFamily
+	mu       sync.Mutex
+	queued   map[string]float64 // most requests in queue, by priority level
+	seats    map[string]float64 // most seats executing, by priority level
+	stop     chan struct{}
+	done     chan struct{}
+	profiles chan componentProfile
 }
 
-// profileWindow is how long the kube-apiserver's CPU profile of a burst
-// lasts: most of a 1,000-run burst. Sampling costs the API server a few
-// per cent, alike in both kinds of round.
+// componentProfile is one component's CPU profile of a burst; nil if it
+// could not be taken.
+type componentProfile struct {
+	component string
+	raw       []byte
+}
+
+// profileWindow is how long the components' CPU profiles of a burst
+// last: most of a 1,000-run burst. Sampling costs each a few per cent,
+// alike in every kind of round.
 const profileWindow = 40 * time.Second
 
 // meterAPIServer starts measuring a burst of n.
@@ -76,15 +84,16 @@ func (b *bench) meterAPIServer(ctx context.Context, n int) *apiMeter {
 	m := &apiMeter{b: b, queued: map[string]float64{}, seats: map[string]float64{}, stop: make(chan struct{}), done: make(chan struct{})}
 	m.before, _ = b.apiMetrics(ctx)
 	if n >= 1000 {
-		m.profile = make(chan []byte, 1)
-		go func() {
-			raw, err := b.cp.Client.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").
-				Param("seconds", fmt.Sprint(int(profileWindow.Seconds()))).DoRaw(ctx)
-			if err != nil {
-				raw = nil
-			}
-			m.profile <- raw
-		}()
+		m.profiles = make(chan componentProfile, len(harness.Profiled))
+		for _, c := range harness.Profiled {
+			go func() {
+				raw, err := b.cp.CPUProfile(ctx, c, profileWindow)
+				if err != nil {
+					raw = nil
+				}
+				m.profiles <- componentProfile{c, raw}
+			}()
+		}
 	}
 	go m.sampleQueues(ctx)
 	return m
@@ -131,8 +140,12 @@ func (m *apiMeter) finish(ctx context.Context) apiCost {
 	close(m.stop)
 	<-m.done
 	c := apiCost{}
-	if m.profile != nil {
-		c.profile = <-m.profile
+	if m.profiles != nil {
+		c.profiles = map[string][]byte{}
+		for range harness.Profiled {
+			p := <-m.profiles
+			c.profiles[p.component] = p.raw
+		}
 	}
 	after, err := m.b.apiMetrics(ctx)
 	if err != nil || m.before == nil {
@@ -308,10 +321,26 @@ func delayByResource(after, before map[string]*dto.MetricFamily, name string) ma
 	return out
 }
 
-// cpuCategories sort a kube-apiserver CPU profile's samples by what they
-// serve: the first category any frame of a sample's stack matches, in
-// this order.
-var cpuCategories = []struct{ name, match string }{
+// cpuWork is a kind of work a component's CPU goes to: a profile's
+// sample is of the first kind, in a component's order, that any frame of
+// its stack matches (one of the |-separated parts of match is in the
+// frame's function name).
+type cpuWork struct{ name, match string }
+
+// profiledWork is, for each of harness.Profiled, the work its CPU profile
+// is sorted into (the rest as "other"): for kube-apiserver what it
+// served, for etcd where a write and a watch go, for
+// kube-controller-manager which controller (the Job controller is the one
+// a run's Job wakes) and what its informers cost.
+var profiledWork = map[string][]cpuWork{
+	"kube-apiserver":          apiserverWork,
+	"etcd":                    etcdWork,
+	"kube-controller-manager": controllerManagerWork,
+}
+
+var goGC = cpuWork{"garbage collection", "runtime.gcBgMarkWorker|runtime.bgsweep|runtime.bgscavenge"}
+
+var apiserverWork = []cpuWork{
 	{"watch: encoding and sending events to watchers", "handlers.(*WatchServer)|watchEncoder|serveWatch"},
 	{"watch: watch cache and dispatch to watchers", "cacher.(*Cacher)|cacher.(*cacheWatcher)|cacher.(*watchCache)|cacher.(*Reflector)|cacher.(*cacheInterval)"},
 	{"managed fields", "managedfields|structured-merge-diff"},
@@ -319,14 +348,31 @@ var cpuCategories = []struct{ name, match string }{
 	{"etcd client and storage", "storage/etcd3|go.etcd.io"},
 	{"request decode, response encode", "runtime/serializer|handlers.transformResponseObject|negotiation"},
 	{"authentication, authorization", "pkg/authentication|pkg/authorization|plugin/pkg/auth"},
-	{"garbage collection", "runtime.gcBgMarkWorker|runtime.bgsweep|runtime.bgscavenge"},
+	goGC,
 	{"HTTP/2, TLS connections", "crypto/tls|http2.(*serverConn)|http2.(*Framer)"},
 	{"other request handling: filters, priority and fairness, routing, REST handlers", "k8s.io/apiserver/pkg/|go-restful|kube-aggregator|net/http"},
 }
 
-// profileShares is the share of a CPU profile's samples in each category
-// (the rest as "other").
-func profileShares(raw []byte) (map[string]float64, error) {
+var etcdWork = []cpuWork{
+	{"watch: events to the API server's watches", "mvcc.(*watchableStore)|mvcc.(*watchStream)|v3rpc.(*serverWatchStream)|mvcc.(*watcherGroup)"},
+	{"raft and the write-ahead log", "go.etcd.io/raft|storage/wal|etcdserver.(*raftNode)|rafthttp"},
+	{"applying writes and reads: MVCC, bbolt", "storage/mvcc|go.etcd.io/bbolt|storage/backend|etcdserver/apply|etcdserver.(*EtcdServer).apply"},
+	{"requests: gRPC, HTTP/2", "google.golang.org/grpc|golang.org/x/net/http2|v3rpc"},
+	goGC,
+}
+
+var controllerManagerWork = []cpuWork{
+	{"the Job controller", "pkg/controller/job"},
+	{"the garbage collector (owner references)", "pkg/controller/garbagecollector"},
+	{"other controllers: pod GC, TTL after finished, namespaces", "k8s.io/kubernetes/pkg/controller/"},
+	{"informers: watch decode and caches", "client-go/tools/cache|apimachinery/pkg/watch|client-go/rest/watch|runtime/serializer"},
+	{"API requests: client, HTTP/2, TLS", "client-go/rest|net/http|golang.org/x/net/http2|crypto/tls"},
+	goGC,
+}
+
+// profileShares is the share of a CPU profile's samples in each kind of
+// work (the rest as "other").
+func profileShares(raw []byte, work []cpuWork) (map[string]float64, error) {
 	p, err := profile.ParseData(raw)
 	if err != nil {
 		return nil, err
@@ -336,7 +382,7 @@ func profileShares(raw []byte) (map[string]float64, error) {
 	for _, s := range p.Sample {
 		v := float64(s.Value[len(s.Value)-1])
 		total += v
-		counts[categoryOf(s)] += v
+		counts[workOf(s, work)] += v
 	}
 	if total == 0 {
 		return counts, nil
@@ -347,8 +393,8 @@ func profileShares(raw []byte) (map[string]float64, error) {
 	return counts, nil
 }
 
-func categoryOf(s *profile.Sample) string {
-	for _, c := range cpuCategories {
+func workOf(s *profile.Sample, work []cpuWork) string {
+	for _, c := range work {
 		for _, loc := range s.Location {
 			for _, line := range loc.Line {
 				if line.Function == nil {
@@ -439,7 +485,7 @@ func (b *bench) apiserverBreakdown(ctx context.Context, n int, base, floor, flow
 	baseCPU, baseTook := apiserverPerRun(base, n), meanTook(base)
 	flowsCPU, flowsTook := apiserverPerRun(flows, n), meanTook(flows)
 	var s strings.Builder
-	fmt.Fprintf(&s, "# kube-apiserver: where a run's cost goes\n\n%s.\n\n", machine())
+	fmt.Fprintf(&s, "# kube-apiserver, etcd and kube-controller-manager: where a run's cost goes\n\n%s.\n\n", machine())
 	fmt.Fprintf(&s, "N=%d, mean of %d bare-Jobs and %d kubectl-flows rounds. Per run: kube-apiserver CPU %.1f ms bare, %.1f ms with kubectl-flows (%+.1f ms, ratio %.2f).\n",
 		n, len(base), len(flows), 1000*baseCPU, 1000*flowsCPU, 1000*(flowsCPU-baseCPU), flowsCPU/baseCPU)
 	if len(floor) > 0 {
@@ -478,7 +524,7 @@ func (b *bench) apiserverBreakdown(ctx context.Context, n int, base, floor, flow
 			fmt.Fprintf(&s, "| %s | %s | %s | %s | %s |\n", w.resource, w.namespace, w.user, w.agent, w.selector)
 		}
 	}
-	s.WriteString(b.profileSection(n, baseCPU, flowsCPU, base, flows))
+	s.WriteString(b.profileSection(n, base, floor, flows))
 	s.WriteString(apfSection(flows))
 	_ = os.MkdirAll(b.out, 0o755)
 	_ = os.WriteFile(filepath.Join(b.out, "apiserver-breakdown.md"), []byte(s.String()), 0o644)
@@ -603,48 +649,84 @@ func watchDelayLines(base, floor, flows []burst) []string {
 	return lines
 }
 
-// profileSection splits each kind's API server CPU per run by what it
-// served, from the rounds' profiles (their shares, applied to the whole
-// burst's CPU), and saves the first profile of each kind.
-func (b *bench) profileSection(n int, baseCPU, flowsCPU float64, base, flows []burst) string {
-	shares := func(rs []burst, name string) map[string]float64 {
-		out := map[string]float64{}
-		got := 0
-		for _, r := range rs {
-			sh, err := profileShares(r.api.profile)
-			if err != nil || len(r.api.profile) == 0 {
-				continue
-			}
-			if got == 0 {
-				_ = os.WriteFile(filepath.Join(b.out, name+".pprof"), r.api.profile, 0o644)
-			}
-			got++
-			for k, v := range sh {
-				out[k] += v
-			}
-		}
-		for k := range out {
-			out[k] /= float64(got)
-		}
-		return out
-	}
+// profileSection splits the CPU per run of each profiled component by
+// its work, in each kind of round, from the rounds' profiles (their
+// shares, applied to the rounds' whole CPU of the component), and saves
+// the first profile of each component and kind.
+func (b *bench) profileSection(n int, base, floor, flows []burst) string {
 	_ = os.MkdirAll(b.out, 0o755)
-	bs, fs := shares(base, "kube-apiserver-baseline"), shares(flows, "kube-apiserver-flows")
-	if len(bs) == 0 || len(fs) == 0 {
-		return "\n(No CPU profiles: the kube-apiserver serves them only with profiling on.)\n"
-	}
 	var s strings.Builder
-	fmt.Fprintf(&s, "\n## kube-apiserver CPU per run, by what it served\n\nFrom CPU profiles of each round's first %v (shares of the samples, applied to the round's whole CPU; profiles kube-apiserver-baseline.pprof and kube-apiserver-flows.pprof, `go tool pprof -top FILE`).\n\n| work | bare Jobs (ms per run) | kubectl-flows (ms per run) | extra (ms per run) |\n|---|---|---|---|\n", profileWindow)
-	names := []string{}
-	for _, c := range cpuCategories {
-		names = append(names, c.name)
-	}
-	for _, k := range append(names, "other") {
-		bv, fv := 1000*bs[k]*baseCPU, 1000*fs[k]*flowsCPU
-		fmt.Fprintf(&s, "| %s | %.2f | %.2f | %+.2f |\n", k, bv, fv, fv-bv)
+	for _, component := range harness.Profiled {
+		kinds := []struct {
+			file string
+			rs   []burst
+		}{{"baseline", base}, {"floor", floor}, {"flows", flows}}
+		var shares []map[string]float64
+		var perRun []float64
+		var files []string
+		for _, k := range kinds {
+			file := component + "-" + k.file + ".pprof"
+			sh := b.meanShares(k.rs, component, file)
+			if len(sh) > 0 {
+				files = append(files, file)
+			}
+			shares = append(shares, sh)
+			perRun = append(perRun, cpuPerRun(k.rs, n, processName(component)))
+		}
+		if len(shares[0]) == 0 || len(shares[2]) == 0 {
+			fmt.Fprintf(&s, "\n## %s CPU per run, by its work\n\n(No CPU profiles of it were taken.)\n", component)
+			continue
+		}
+		fmt.Fprintf(&s, "\n## %s CPU per run, by its work\n\nFrom CPU profiles of each round's first %v (shares of the samples, applied to the rounds' whole CPU of %s: %.1f ms per run bare, %.1f at the floor, %.1f with kubectl-flows; profiles %s, `go tool pprof -top FILE`).\n\n| work | bare Jobs (ms per run) | the floor | kubectl-flows | extra over bare | extra over the floor |\n|---|---|---|---|---|---|\n",
+			component, profileWindow, component, 1000*perRun[0], 1000*perRun[1], 1000*perRun[2], strings.Join(files, ", "))
+		var names []string
+		for _, w := range profiledWork[component] {
+			names = append(names, w.name)
+		}
+		for _, w := range append(names, "other") {
+			v := make([]float64, len(kinds))
+			for i := range kinds {
+				v[i] = 1000 * shares[i][w] * perRun[i]
+			}
+			floorCol, overFloor := "–", "–"
+			if len(shares[1]) > 0 {
+				floorCol, overFloor = fmt.Sprintf("%.2f", v[1]), fmt.Sprintf("%+.2f", v[2]-v[1])
+			}
+			fmt.Fprintf(&s, "| %s | %.2f | %s | %.2f | %+.2f | %s |\n", w, v[0], floorCol, v[2], v[2]-v[0], overFloor)
+		}
 	}
 	return s.String()
 }
+
+// meanShares is the mean, over the rounds that have a profile of
+// component, of its shares by work; the first of those profiles is saved
+// as file. Empty when no round has one.
+func (b *bench) meanShares(rs []burst, component, file string) map[string]float64 {
+	out := map[string]float64{}
+	got := 0
+	for _, r := range rs {
+		raw := r.api.profiles[component]
+		sh, err := profileShares(raw, profiledWork[component])
+		if err != nil || len(raw) == 0 {
+			continue
+		}
+		if got == 0 {
+			_ = os.WriteFile(filepath.Join(b.out, file), raw, 0o644)
+		}
+		got++
+		for k, v := range sh {
+			out[k] += v
+		}
+	}
+	for k := range out {
+		out[k] /= float64(got)
+	}
+	return out
+}
+
+// processName is a component's process name as Linux keeps it (comm, cut
+// at 15 bytes), which cpuByProcess counts CPU under.
+func processName(component string) string { return component[:min(len(component), 15)] }
 
 // apfSection is API Priority and Fairness's account of the flows rounds,
 // by priority level: where the reconciler's requests went, and whether

@@ -271,15 +271,21 @@ func apiserverSeconds(r burst) float64 { return r.cpu["kube-apiserver"].Seconds(
 func latencyP50(r burst) float64 { return pct(r.lat, 50).Seconds() }
 func latencyP99(r burst) float64 { return pct(r.lat, 99).Seconds() }
 
-// apiserverPerRun is the kube-apiserver's CPU seconds per run (or Job) of
-// rounds of n, their mean.
-func apiserverPerRun(rs []burst, n int) float64 {
+// cpuPerRun is a process's CPU seconds per run (or Job) of the rounds, on
+// average; process is its name as cpuByProcess counts it.
+func cpuPerRun(rs []burst, n int, process string) float64 {
+	if len(rs) == 0 {
+		return 0
+	}
 	var sum float64
 	for _, r := range rs {
-		sum += r.cpu["kube-apiserver"].Seconds()
+		sum += r.cpu[process].Seconds()
 	}
 	return sum / float64(len(rs)) / float64(n)
 }
+
+// apiserverPerRun is the kube-apiserver's CPU seconds per run.
+func apiserverPerRun(rs []burst, n int) float64 { return cpuPerRun(rs, n, "kube-apiserver") }
 
 // watchFloorLatency adds the dispatch latency at the floor dispatched by a
 // watch beside bare Jobs' and kubectl-flows', from the rounds of

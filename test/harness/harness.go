@@ -120,15 +120,16 @@ type ControlPlane struct {
 	// StartupTime is how long Start took, from nothing to ready.
 	StartupTime time.Duration
 
-	opts     Options
-	env      *envtest.Environment
-	spawn    *spawner
-	caFile   string
-	mu       sync.Mutex
-	userMu   sync.Mutex
-	procs    []*proc
-	stopOnce sync.Once
-	stopErr  error
+	opts      Options
+	profiling bool // ProfilingEnv, as it was at Start
+	env       *envtest.Environment
+	spawn     *spawner
+	caFile    string
+	mu        sync.Mutex
+	userMu    sync.Mutex
+	procs     []*proc
+	stopOnce  sync.Once
+	stopErr   error
 }
 
 // Start starts a control plane on free loopback ports in a fresh directory
@@ -149,7 +150,7 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	if err != nil {
 		return nil, err
 	}
-	cp = &ControlPlane{Dir: dir, BinDir: opts.BinDir, opts: opts, spawn: newSpawner()}
+	cp = &ControlPlane{Dir: dir, BinDir: opts.BinDir, opts: opts, spawn: newSpawner(), profiling: profilingAsked()}
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("%w (logs in %s)", err, filepath.Join(dir, "logs"))
@@ -328,6 +329,7 @@ func (cp *ControlPlane) startAPIServer() error {
 	}
 	etcd := &envtest.Etcd{Path: etcdPath, DataDir: filepath.Join(cp.Dir, "etcd"), Out: etcdLog, Err: etcdLog}
 	etcd.Configure().Set("log-level", "warn")
+	etcd.Configure().Set("enable-pprof", strconv.FormatBool(cp.profiling))
 	api := &envtest.APIServer{Path: apiPath, CertDir: filepath.Join(cp.Dir, "apiserver"), Out: apiLog, Err: apiLog}
 	// Each real node's pods find the API server at their own cluster's
 	// kubernetes Service IP (RealNode.APIServiceIP).
@@ -385,9 +387,7 @@ func (cp *ControlPlane) apiServerFlags(args *envtest.Arguments, serviceRange str
 	}
 	args.Set("max-requests-inflight", "800")
 	args.Set("max-mutating-requests-inflight", "400")
-	// Profiling costs little and serves the benchmark's look into where
-	// a burst's time goes; off unless asked for.
-	args.Set("profiling", strconv.FormatBool(os.Getenv("KUBECTL_FLOWS_HARNESS_PROFILING") == "1"))
+	args.Set("profiling", strconv.FormatBool(cp.profiling))
 	if os.Getenv("KUBECTL_FLOWS_HARNESS_AUDIT_WATCHES") == "1" {
 		policy, err := writeWatchAuditPolicy(cp.Dir)
 		if err != nil {
@@ -491,6 +491,11 @@ func (cp *ControlPlane) startControllerManager() error {
 			// landed in later rounds' measurements; no test comes near.
 			"--terminated-pod-gc-threshold=1000000",
 			"--node-monitor-period=2s",
+			"--profiling=" + strconv.FormatBool(cp.profiling),
+			// The component has no authorization kubeconfig, so it serves
+			// only these paths, to anyone on loopback (/debug/pprof only
+			// with profiling on).
+			"--authorization-always-allow-paths=/healthz,/readyz,/livez,/debug/pprof/*",
 			"--v=" + strconv.Itoa(cp.opts.Verbosity),
 		}
 	})
@@ -539,6 +544,9 @@ func (cp *ControlPlane) startServing(name string, args func(port int) []string) 
 		if err != nil {
 			return err
 		}
+		cp.mu.Lock()
+		p.port = port
+		cp.mu.Unlock()
 		err = cp.waitHealthy(p, port)
 		if err == nil || !p.exited() {
 			return err

@@ -38,6 +38,8 @@ func TestMain(m *testing.M) {
 	// envtest logs through controller-runtime, which complains on stderr
 	// when no logger is set 30s into the binary (a second control plane).
 	ctrllog.SetLogger(logr.Discard())
+	// Profiling on, as the bench runs it: TestCPUProfile.
+	os.Setenv(harness.ProfilingEnv, "1")
 	harness.Main(m, harness.Options{}, &cp)
 }
 

@@ -58,6 +58,7 @@ func (s *spawner) close() { close(s.work) }
 // proc is a control-plane component the harness starts itself.
 type proc struct {
 	name string
+	port int // the secure port of a component started by startServing
 	cmd  *exec.Cmd
 	log  *os.File
 	done chan struct{}
