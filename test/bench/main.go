@@ -199,9 +199,9 @@ func binaries() (string, error) {
 // throughputProject's limits never bind: the figure is the reconciler's
 // own cost. Its runs wait up to 10 minutes for their pods to start: the
 // default of 60 s (pod_watch_timeout_seconds, as Prefect's) crashed 114
-// runs of a burst on a busy machine, whose Job controller took longer than
-// that to create the last pods, which bare Jobs would simply have waited
-// for.
+// runs of a burst on a busy machine, whose last pods took longer than
+// that to be created, placed and started, which bare Jobs would simply
+// have waited for.
 const throughputProject = `apiVersion: kubectl-flows.dev/v1alpha1
 kind: Project
 name: bench
