@@ -55,7 +55,7 @@ type apfLevel struct {
 }
 
 // apiMeter measures one burst: metrics before and after, a sampler of
-// the APF queues, and the profile.
+// the APF queues, and the components' profiles.
 type apiMeter struct {
 	b        *bench
 	before   map[string]*dto.MetricFamily

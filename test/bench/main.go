@@ -77,8 +77,8 @@ func (b *bench) add(r row) {
 func run(out, only string) error {
 	start := time.Now()
 	b := &bench{out: out, large: os.Getenv("BENCH_LARGE") == "1", profiled: map[string]bool{}}
-	// The control plane's profiles and the API server's log of watches feed the
-	// breakdown of what a run costs it (apiserver.go).
+	// The control plane's profiles and the API server's log of watches
+	// feed the breakdown of what a run costs it (apiserver.go).
 	os.Setenv(harness.ProfilingEnv, "1")
 	os.Setenv("KUBECTL_FLOWS_HARNESS_AUDIT_WATCHES", "1")
 	var err error
