@@ -89,19 +89,7 @@ func (b *bench) floorBurst(ctx context.Context, n int, byWatch bool, settled fun
 			go func() { finals <- b.floorFinals(ctx, ns, n, finished, &mu, rv) }()
 			dispatched := make(chan error, 1)
 			if byWatch {
-				go func() {
-					dispatched <- fixture.CreateConcurrently(n, reconciler.DefaultOptions().WriteConcurrency, func(int) error {
-						select {
-						case run := <-seen:
-							t := time.Now()
-							err := createJob(run)
-							createCalls.Add(int64(time.Since(t)))
-							return err
-						case <-ctx.Done():
-							return ctx.Err()
-						}
-					})
-				}()
+				go func() { dispatched <- dispatchSeen(ctx, n, seen, createJob, &createCalls) }()
 			} else {
 				dispatched <- nil
 			}
@@ -128,6 +116,24 @@ func (b *bench) floorBurst(ctx context.Context, n int, byWatch bool, settled fun
 	})
 	r.createLat = time.Duration(createCalls.Load())
 	return r, err
+}
+
+// dispatchSeen is the floor's dispatch by watch: each of n runs its watch
+// sends on seen gets its Job from createJob, by as many writers as the
+// reconciler has, doing nothing else; calls sums the create calls' time
+// in nanoseconds.
+func dispatchSeen(ctx context.Context, n int, seen <-chan *corev1.ConfigMap, createJob func(*corev1.ConfigMap) error, calls *atomic.Int64) error {
+	return fixture.CreateConcurrently(n, reconciler.DefaultOptions().WriteConcurrency, func(int) error {
+		select {
+		case run := <-seen:
+			t := time.Now()
+			err := createJob(run)
+			calls.Add(int64(time.Since(t)))
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
 }
 
 // floorJob is the run's Job: the bench deployment's, named and labelled

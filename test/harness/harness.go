@@ -585,12 +585,18 @@ func (cp *ControlPlane) startKwok() error {
 	return err
 }
 
-// waitHealthy polls a component's /healthz until it answers ok.
-func (cp *ControlPlane) waitHealthy(p *proc, port int) error {
-	client := &http.Client{
-		Timeout:   time.Second,
+// loopbackClient is a client of the components' secure ports, whose
+// certificates they sign themselves on loopback; timeout 0 for none.
+func loopbackClient(timeout time.Duration) *http.Client {
+	return &http.Client{
+		Timeout:   timeout,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec // self-signed, loopback
 	}
+}
+
+// waitHealthy polls a component's /healthz until it answers ok.
+func (cp *ControlPlane) waitHealthy(p *proc, port int) error {
+	client := loopbackClient(time.Second)
 	defer client.CloseIdleConnections()
 	url := fmt.Sprintf("https://127.0.0.1:%d/healthz", port)
 	deadline := time.Now().Add(60 * time.Second)

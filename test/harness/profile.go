@@ -2,7 +2,6 @@ package harness
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -44,7 +43,7 @@ func (cp *ControlPlane) CPUProfile(ctx context.Context, component string, d time
 		if port == 0 {
 			return nil, fmt.Errorf("%s is not running", component)
 		}
-		client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // self-signed, loopback
+		client := loopbackClient(0)
 		defer client.CloseIdleConnections()
 		return getProfile(ctx, client, fmt.Sprintf("https://127.0.0.1:%d/debug/pprof/profile?seconds=%s", port, seconds))
 	}
