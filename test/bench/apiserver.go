@@ -706,8 +706,11 @@ func (b *bench) meanShares(rs []burst, component, file string) map[string]float6
 	got := 0
 	for _, r := range rs {
 		raw := r.api.profiles[component]
+		if len(raw) == 0 {
+			continue
+		}
 		sh, err := profileShares(raw, profiledWork[component])
-		if err != nil || len(raw) == 0 {
+		if err != nil {
 			continue
 		}
 		if got == 0 {

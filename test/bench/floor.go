@@ -241,26 +241,26 @@ func (b *bench) floorRows(n int, rounds []round[burst], base, floor []burst) {
 		"its final state patched (as the reconciler's write) as soon as its Job is seen finished, a run watch and a Job watch open as an orchestrator's beside the bench's own; no reconciler"
 	b.add(row{
 		figure:   fmt.Sprintf("N=%d, the floor (a run's own writes, no reconciler): first create to all finished", n),
-		baseline: values(rounds, "baseline", tookSeconds).seconds(), flows: values(rounds, "floor", tookSeconds).seconds(),
-		ratio:  ratios(rounds, "floor", "baseline", tookSeconds).ratio(),
+		baseline: values(rounds, sideBaseline, tookSeconds).seconds(), flows: values(rounds, sideFloor, tookSeconds).seconds(),
+		ratio:  ratios(rounds, sideFloor, sideBaseline, tookSeconds).ratio(),
 		target: "none: the least a run kept as a ConfigMap costs here, which the ≤1.15 targets include",
 		note:   how + "; median (range) of the rounds, the ratio the median of the cycles' own, alternating with the other sides",
 	})
 	b.add(row{
 		figure:   fmt.Sprintf("CPU time of all processes over the N=%d burst, the floor", n),
-		baseline: values(rounds, "baseline", cpuSeconds).seconds(), flows: values(rounds, "floor", cpuSeconds).seconds(),
-		ratio: ratios(rounds, "floor", "baseline", cpuSeconds).ratio(),
+		baseline: values(rounds, sideBaseline, cpuSeconds).seconds(), flows: values(rounds, sideFloor, cpuSeconds).seconds(),
+		ratio: ratios(rounds, sideFloor, sideBaseline, cpuSeconds).ratio(),
 		target: fmt.Sprintf("none; kube-apiserver CPU per run %.1f ms at the floor against %.1f ms bare (%.2f)",
 			1000*apiserverPerRun(floor, n), 1000*apiserverPerRun(base, n), apiserverPerRun(floor, n)/apiserverPerRun(base, n)),
 		note: fmt.Sprintf("mean seconds by process: %s; the configmap writes of one round: %s", cpuSplit(meanCPU(floor)), floor[0].cost.byVerb("configmaps")),
 	})
 	b.add(row{
 		figure:   fmt.Sprintf("N=%d, kubectl-flows to the floor: first create to all finished, and CPU", n),
-		baseline: values(rounds, "floor", tookSeconds).seconds(), flows: values(rounds, "kubectl-flows", tookSeconds).seconds(),
-		ratio:  ratios(rounds, "kubectl-flows", "floor", tookSeconds).ratio(),
+		baseline: values(rounds, sideFloor, tookSeconds).seconds(), flows: values(rounds, sideFlows, tookSeconds).seconds(),
+		ratio:  ratios(rounds, sideFlows, sideFloor, tookSeconds).ratio(),
 		target: "none: what the reconciler adds to a run's own writes",
 		note: fmt.Sprintf("CPU of all processes to the floor's: %s; the ratio the median of the cycles' own",
-			ratios(rounds, "kubectl-flows", "floor", cpuSeconds).ratio()),
+			ratios(rounds, sideFlows, sideFloor, cpuSeconds).ratio()),
 	})
 }
 
@@ -301,16 +301,18 @@ func (b *bench) watchFloorLatency(n int, rounds []round[burst], base, watchFloor
 		figure:   "dispatch latency during the N=1000 burst, the floor dispatched by a watch (p50 / p90 / p99)",
 		baseline: p50p90p99(pooledLatencies(base)),
 		flows:    p50p90p99(pooledLatencies(watchFloor)),
-		ratio:    ratios(rounds, "watch floor", "baseline", latencyP50).ratio(),
+		ratio:    ratios(rounds, sideWatchFloor, sideBaseline, latencyP50).ratio(),
 		target: "none: the least a dispatch that learns of runs from a watch waits here, which the p50 ≤1.2× target includes; " +
-			"kubectl-flows' p50 to it, by cycle, " + ratios(rounds, "kubectl-flows", "watch floor", latencyP50).ratio(),
+			"kubectl-flows' p50 to it, by cycle, " + ratios(rounds, sideFlows, sideWatchFloor, latencyP50).ratio(),
 		note: fmt.Sprintf("the floor's writes, each run's Job created the moment the orchestrator's run watch first sees the run, by %d writers "+
 			"(the reconciler's) doing nothing else; measured as kubectl-flows' is, the ratio the median (range) of the cycles' p50s to bare Jobs'; "+
-			"by the API server's creation stamps, run created to Job created, mean %s (kubectl-flows' %s), the Job create call %s on average (the reconciler's %s); "+
+			"by the API server's creation stamps, run created to Job created, mean %s (kubectl-flows' %s), the Job create call %s on average (the reconciler's %s), "+
+			"of which the API server's own time %s (the reconciler's %s); "+
 			"first create to all finished %s, to bare %s; CPU of all processes to bare %s",
 			reconciler.DefaultOptions().WriteConcurrency, dur(meanStampLatency(watchFloor)), dur(meanStampLatency(flows)),
-			dur(meanCreateLatency(watchFloor, n)), dur(meanCreateLatency(flows, n)), values(rounds, "watch floor", tookSeconds).seconds(),
-			ratios(rounds, "watch floor", "baseline", tookSeconds).ratio(), ratios(rounds, "watch floor", "baseline", cpuSeconds).ratio()),
+			dur(meanCreateLatency(watchFloor, n)), dur(meanCreateLatency(flows, n)),
+			dur(meanServerTime(watchFloor, "jobs", "POST")), dur(meanServerTime(flows, "jobs", "POST")), values(rounds, sideWatchFloor, tookSeconds).seconds(),
+			ratios(rounds, sideWatchFloor, sideBaseline, tookSeconds).ratio(), ratios(rounds, sideWatchFloor, sideBaseline, cpuSeconds).ratio()),
 	})
 }
 
@@ -324,4 +326,19 @@ func meanCreateLatency(rs []burst, n int) time.Duration {
 		return 0
 	}
 	return sum / time.Duration(n*len(rs))
+}
+
+// meanServerTime is the API server's own mean time on a kind of request
+// over bursts (apiserver_request_duration_seconds), from its arrival to
+// its answer: what of a client's call is not the client's.
+func meanServerTime(rs []burst, resource, verb string) time.Duration {
+	var seconds, requests float64
+	for _, r := range rs {
+		seconds += r.api.seconds[resource][verb]
+		requests += r.api.requests[resource][verb]
+	}
+	if requests == 0 {
+		return 0
+	}
+	return time.Duration(seconds / requests * float64(time.Second))
 }

@@ -217,16 +217,16 @@ func (b *bench) kueueMeasure(ctx context.Context) error {
 		}}
 	}
 	var err error
-	k.free, err = alternate(ctx, fmt.Sprintf("Kueue, N=%d, quota for all", n), 2, []side[burst]{
+	k.free, err = alternate(ctx, fmt.Sprintf("Kueue, N=%d, quota for all", n), 2, b.freshKwok([]side[burst]{
 		b.bareSide(sideBare, n), b.flowsSide(sideFlows, n, throughputProject), kueueSide("cq-free"),
-	})
+	}))
 	if err != nil {
 		k.free = nil // a cycle cut short has no ratio
 		return err
 	}
-	k.limited, err = alternate(ctx, fmt.Sprintf("Kueue, N=%d, quota 10", n), 1, []side[burst]{
+	k.limited, err = alternate(ctx, fmt.Sprintf("Kueue, N=%d, quota 10", n), 1, b.freshKwok([]side[burst]{
 		b.bareSide(sideBare, n), b.flowsSide(sideFlows, n, poolLimited(10)), kueueSide("cq-10"),
-	})
+	}))
 	if err != nil {
 		k.limited = nil
 		return err
@@ -466,13 +466,6 @@ func extraWrites(w, base writes, n int) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
-// The sides of the Kueue section's rounds.
-const (
-	sideBare  = "bare Jobs"
-	sideFlows = "kubectl-flows"
-	sideKueue = "Kueue"
-)
 
 // kueueRow is a line of the Kueue section's table.
 type kueueRow struct{ figure, bare, flows, kueue, note string }

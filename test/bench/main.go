@@ -251,35 +251,35 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 	if n >= 1000 {
 		cycles = 4
 	}
-	sides := []side[burst]{b.bareSide("baseline", n), b.flowsSide("kubectl-flows", n, throughputProject)}
+	sides := []side[burst]{b.bareSide(sideBaseline, n), b.flowsSide(sideFlows, n, throughputProject)}
 	if n == 1000 {
-		sides = slices.Insert(sides, 1, b.floorSide("floor", n, false), b.floorSide("watch floor", n, true))
+		sides = slices.Insert(sides, 1, b.floorSide(sideFloor, n, false), b.floorSide(sideWatchFloor, n, true))
 	}
-	rounds, err := alternate(ctx, fmt.Sprintf("N=%d", n), cycles, sides)
+	rounds, err := alternate(ctx, fmt.Sprintf("N=%d", n), cycles, b.freshKwok(sides))
 	if err != nil {
 		return err
 	}
 	var base, floor, watchFloor, flows []burst
 	for _, r := range rounds {
 		switch r.side {
-		case "baseline":
+		case sideBaseline:
 			base = append(base, r.got)
-		case "floor":
+		case sideFloor:
 			floor = append(floor, r.got)
-		case "watch floor":
+		case sideWatchFloor:
 			watchFloor = append(watchFloor, r.got)
 		default:
 			flows = append(flows, r.got)
 		}
 	}
-	ratio := ratios(rounds, "kubectl-flows", "baseline", tookSeconds)
+	ratio := ratios(rounds, sideFlows, sideBaseline, tookSeconds)
 	target := "≤1.15 at N=1000"
 	if n == 1000 {
-		target += ": " + ratio.verdict(1.15) + "; the floor beside it " + ratios(rounds, "floor", "baseline", tookSeconds).ratio()
+		target += ": " + ratio.verdict(1.15) + "; the floor beside it " + ratios(rounds, sideFloor, sideBaseline, tookSeconds).ratio()
 	}
 	b.add(row{
 		figure:   fmt.Sprintf("N=%d: first create to all finished", n),
-		baseline: values(rounds, "baseline", tookSeconds).seconds(), flows: values(rounds, "kubectl-flows", tookSeconds).seconds(),
+		baseline: values(rounds, sideBaseline, tookSeconds).seconds(), flows: values(rounds, sideFlows, tookSeconds).seconds(),
 		ratio: ratio.ratio(), target: target,
 		note: fmt.Sprintf("baseline: bare Jobs by 16 client-go workers; median (range) of %d rounds each, the ratio the median of the %d cycles' own; %s",
 			cycles, cycles, idleNote(rounds)),
@@ -300,15 +300,15 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 func (b *bench) burstCPU(ctx context.Context, n int, rounds []round[burst], base, floor, flows []burst) {
 	baseCPU, flowsCPU := meanCPU(base), meanCPU(flows)
 	api := b.apiserverBreakdown(ctx, n, base, floor, flows, flows[0].ns)
-	apiRatio := ratios(rounds, "kubectl-flows", "baseline", apiserverSeconds)
+	apiRatio := ratios(rounds, sideFlows, sideBaseline, apiserverSeconds)
 	api.ratio = apiRatio.ratio()
-	api.target = "≤1.10: " + apiRatio.verdict(1.10) + "; the floor beside it " + ratios(rounds, "floor", "baseline", apiserverSeconds).ratio()
+	api.target = "≤1.10: " + apiRatio.verdict(1.10) + "; the floor beside it " + ratios(rounds, sideFloor, sideBaseline, apiserverSeconds).ratio()
 	b.add(api)
-	cpuRatio := ratios(rounds, "kubectl-flows", "baseline", cpuSeconds)
+	cpuRatio := ratios(rounds, sideFlows, sideBaseline, cpuSeconds)
 	b.add(row{
 		figure:   "CPU time of all processes over the N=1000 burst",
-		baseline: values(rounds, "baseline", cpuSeconds).seconds(), flows: values(rounds, "kubectl-flows", cpuSeconds).seconds(),
-		ratio: cpuRatio.ratio(), target: "≤1.15: " + cpuRatio.verdict(1.15) + "; the floor beside it " + ratios(rounds, "floor", "baseline", cpuSeconds).ratio(),
+		baseline: values(rounds, sideBaseline, cpuSeconds).seconds(), flows: values(rounds, sideFlows, cpuSeconds).seconds(),
+		ratio: cpuRatio.ratio(), target: "≤1.15: " + cpuRatio.verdict(1.15) + "; the floor beside it " + ratios(rounds, sideFloor, sideBaseline, cpuSeconds).ratio(),
 		note: fmt.Sprintf("mean seconds by process; baseline: %s; kubectl-flows: %s", cpuSplit(baseCPU), cpuSplit(flowsCPU)),
 	})
 }
@@ -394,11 +394,11 @@ func p50p90p99(lat []time.Duration) string {
 // cycle, so that a verdict weighs the spread between rounds: one round's
 // p50 has varied twofold on this machine.
 func latencyVerdict(rounds []round[burst]) string {
-	p50 := ratios(rounds, "kubectl-flows", "baseline", latencyP50)
-	p99 := values(rounds, "kubectl-flows", latencyP99)
+	p50 := ratios(rounds, sideFlows, sideBaseline, latencyP50)
+	p99 := values(rounds, sideFlows, latencyP99)
 	v := fmt.Sprintf("p50 ≤1.2× baseline p50: %s, by cycle %s; p99 ≤1 s: %s, by round %s",
 		p50.verdict(1.2), p50.ratio(), p99.verdict(1), p99.seconds())
-	if floor := ratios(rounds, "watch floor", "baseline", latencyP50); floor.n > 0 {
+	if floor := ratios(rounds, sideWatchFloor, sideBaseline, latencyP50); floor.n > 0 {
 		v += "; the floor dispatched by a watch beside it, p50 by cycle " + floor.ratio()
 	}
 	return v
@@ -736,7 +736,7 @@ func (b *bench) steadyLatency(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rounds, err := alternate(ctx, fmt.Sprintf("dispatch latency: %d runs, one every %v", n, every), cycles, []side[burst]{
+	rounds, err := alternate(ctx, fmt.Sprintf("dispatch latency: %d runs, one every %v", n, every), cycles, b.freshKwok([]side[burst]{
 		{sideBare, func(ctx context.Context, settled func() error) (burst, error) {
 			ns, err := b.cp.CreateNamespace(ctx, "bench-steady")
 			if err != nil {
@@ -748,7 +748,7 @@ func (b *bench) steadyLatency(ctx context.Context) error {
 		{sideFlows, func(ctx context.Context, settled func() error) (burst, error) {
 			return b.steadyRound(ctx, n, every, settled)
 		}},
-	})
+	}))
 	if err != nil {
 		return err
 	}

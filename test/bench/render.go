@@ -161,10 +161,10 @@ func timeCommands(ctx context.Context, baseline, flows func() error) (spread, sp
 			return time.Since(t0), err
 		}
 	}
-	rounds, err := alternate(ctx, "", commandRuns, []side[time.Duration]{{"baseline", timed(baseline)}, {"flows", timed(flows)}})
+	rounds, err := alternate(ctx, "", commandRuns, []side[time.Duration]{{sideBaseline, timed(baseline)}, {sideFlows, timed(flows)}})
 	if err != nil {
 		return spread{}, spread{}, err
 	}
 	seconds := func(d time.Duration) float64 { return d.Seconds() }
-	return values(rounds, "baseline", seconds), values(rounds, "flows", seconds), nil
+	return values(rounds, sideBaseline, seconds), values(rounds, sideFlows, seconds), nil
 }

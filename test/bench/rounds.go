@@ -134,12 +134,43 @@ type round[T any] struct {
 	got   T
 }
 
+// The sides' names, by which the figures pick their rounds: the
+// throughput part's four and the Kueue section's, whose bare Jobs and
+// kubectl-flows are rounds of their own.
+const (
+	sideBaseline   = "baseline"
+	sideFloor      = "floor"
+	sideWatchFloor = "watch floor"
+	sideFlows      = "kubectl-flows"
+	sideBare       = "bare Jobs"
+	sideKueue      = "Kueue"
+)
+
 // side is one side of a comparison. run prepares its round (a namespace,
 // the processes it measures), calls settled once it is ready to be timed,
 // which waits for an idle machine, and then measures.
 type side[T any] struct {
 	name string
 	run  func(ctx context.Context, settled func() error) (T, error)
+}
+
+// freshKwok has each of sides restart kwok just before its round's idle
+// check, so that kwok takes in the pods of earlier rounds before the round
+// is timed rather than during it (harness.RestartKwok says why). For the
+// rounds of bursts, whose pods kwok plays.
+func (b *bench) freshKwok(sides []side[burst]) []side[burst] {
+	out := make([]side[burst], len(sides))
+	for i, s := range sides {
+		out[i] = side[burst]{s.name, func(ctx context.Context, settled func() error) (burst, error) {
+			return s.run(ctx, func() error {
+				if err := b.cp.RestartKwok(ctx); err != nil {
+					return err
+				}
+				return settled()
+			})
+		}}
+	}
+	return out
 }
 
 // alternate runs every side once per cycle, the order reversed every other

@@ -1,0 +1,110 @@
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// RestartKwok stops kwok and starts it again with the same configuration,
+// and returns once its watch of pods is open again. The fake nodes stay
+// Ready: their heartbeats' grace outlasts the restart.
+//
+// kwok (v0.8) opens its watch of pods from resourceVersion "0", so the API
+// server replays every scheduled pod of the cluster to it each time the
+// watch opens, and its client ends the watch after a random 5 to 10
+// minutes. Where thousands of finished pods are kept, as make bench keeps
+// every round's, the watch ending during a round made kwok take in all of
+// them again in the middle of the burst, and again each time the API server
+// dropped it for lagging: that round ran 2.5 times as long as its
+// neighbours, at 50 s more of kwok's CPU. Restarted just before a round,
+// kwok takes them in once, before the round is timed, and its new watch
+// outlives any round of the bench.
+func (cp *ControlPlane) RestartKwok(ctx context.Context) error {
+	cp.mu.Lock()
+	i := slices.IndexFunc(cp.procs, func(p *proc) bool { return p.name == "kwok" })
+	var old *proc
+	if i >= 0 {
+		old = cp.procs[i]
+		cp.procs = slices.Delete(cp.procs, i, i+1)
+	}
+	cp.mu.Unlock()
+	if old == nil {
+		return errors.New("restarting kwok: it is not running")
+	}
+	before, err := cp.clusterPodWatches(ctx)
+	if err != nil {
+		return fmt.Errorf("restarting kwok: %w", err)
+	}
+	if err := old.stop(5 * time.Second); err != nil {
+		return fmt.Errorf("restarting kwok: %w", err)
+	}
+	// Its watches end with its connection; the count without them is the
+	// one the new process's watch adds to.
+	without := before
+	_ = WaitFor(ctx, 10*time.Second, func(ctx context.Context) (bool, error) {
+		n, err := cp.clusterPodWatches(ctx)
+		without = min(without, n)
+		return err == nil && n < before, nil
+	})
+	// A lease names the process that holds it, and a new kwok waits out
+	// its predecessor's (40 s) before it plays that node's pods again;
+	// without one it takes the node at once.
+	for _, node := range cp.Nodes {
+		err := cp.Client.CoordinationV1().Leases(corev1.NamespaceNodeLease).Delete(ctx, node, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("restarting kwok: deleting the lease of node %s: %w", node, err)
+		}
+	}
+	if err := cp.startKwok(); err != nil {
+		return fmt.Errorf("restarting kwok: %w", err)
+	}
+	err = WaitFor(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+		n, err := cp.clusterPodWatches(ctx)
+		return err == nil && n > without, nil
+	})
+	if err != nil {
+		return fmt.Errorf("restarting kwok: its watch of pods did not open: %w", err)
+	}
+	return nil
+}
+
+// clusterPodWatches is how many watches of pods across all namespaces the
+// API server is serving, by its own count (apiserver_longrunning_requests).
+func (cp *ControlPlane) clusterPodWatches(ctx context.Context) (int, error) {
+	raw, err := cp.Client.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return podWatchCount(raw), nil
+}
+
+// podWatchCount sums apiserver_longrunning_requests over its samples for
+// cluster-wide watches of pods, from the Prometheus text format.
+func podWatchCount(metrics []byte) int {
+	n := 0
+	s := bufio.NewScanner(bytes.NewReader(metrics))
+	s.Buffer(make([]byte, 0, 64*1024), 1024*1024)
+	for s.Scan() {
+		sample, found := strings.CutPrefix(s.Text(), "apiserver_longrunning_requests{")
+		labels, value, ok := strings.Cut(sample, "} ")
+		if !found || !ok || !strings.Contains(labels, `resource="pods"`) ||
+			!strings.Contains(labels, `scope="cluster"`) || !strings.Contains(labels, `verb="WATCH"`) {
+			continue
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			n += int(v)
+		}
+	}
+	return n
+}
