@@ -82,7 +82,7 @@ const profileWindow = 40 * time.Second
 // meterAPIServer starts measuring a burst of n.
 func (b *bench) meterAPIServer(ctx context.Context, n int) *apiMeter {
 	m := &apiMeter{b: b, queued: map[string]float64{}, seats: map[string]float64{}, stop: make(chan struct{}), done: make(chan struct{})}
-	m.before, _ = b.apiMetrics(ctx)
+	m.before, _ = b.cp.APIServerMetrics(ctx)
 	if n >= 1000 {
 		m.profiles = make(chan componentProfile, len(harness.Profiled))
 		for _, c := range harness.Profiled {
@@ -114,7 +114,7 @@ func (m *apiMeter) sampleQueues(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		fams, err := m.b.apiMetrics(ctx)
+		fams, err := m.b.cp.APIServerMetrics(ctx)
 		if err != nil {
 			continue
 		}
@@ -147,7 +147,7 @@ func (m *apiMeter) finish(ctx context.Context) apiCost {
 			c.profiles[p.component] = p.raw
 		}
 	}
-	after, err := m.b.apiMetrics(ctx)
+	after, err := m.b.cp.APIServerMetrics(ctx)
 	if err != nil || m.before == nil {
 		return c
 	}

@@ -15,9 +15,6 @@ import (
 	"time"
 
 	"github.com/kubectl-flows/kubectl-flows/test/fixture"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
@@ -31,7 +28,7 @@ import (
 type writes map[string]map[string]float64 // resource -> verb -> count
 
 func (b *bench) apiWrites(ctx context.Context) (writes, error) {
-	families, err := b.apiMetrics(ctx)
+	families, err := b.cp.APIServerMetrics(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -113,16 +110,6 @@ func (b *bench) apiWritesQuiet(ctx context.Context) (writes, error) {
 		fmt.Printf("  API writes quiet %s after the burst\n", dur(time.Since(start)))
 	}
 	return w, nil
-}
-
-// apiMetrics reads the kube-apiserver's own metrics.
-func (b *bench) apiMetrics(ctx context.Context) (map[string]*dto.MetricFamily, error) {
-	raw, err := b.cp.Client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("reading the kube-apiserver's metrics: %w", err)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	return parser.TextToMetricFamilies(bytes.NewReader(raw))
 }
 
 func (w writes) minus(before writes) writes {

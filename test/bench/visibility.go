@@ -361,7 +361,7 @@ func (b *bench) alternate(ctx context.Context, rounds int, argvs ...[]string) ([
 // apiserver_storage_list_total (lists served from etcd and from the watch
 // cache alike).
 func (b *bench) configMapReads(ctx context.Context) (reads, error) {
-	families, err := b.apiMetrics(ctx)
+	families, err := b.cp.APIServerMetrics(ctx)
 	if err != nil {
 		return reads{}, err
 	}

@@ -1,16 +1,13 @@
 package harness
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,6 +28,10 @@ import (
 // kwok takes them in once, before the round is timed, and its new watch
 // outlives any round of the bench.
 func (cp *ControlPlane) RestartKwok(ctx context.Context) error {
+	before, err := cp.clusterPodWatches(ctx)
+	if err != nil {
+		return fmt.Errorf("restarting kwok: %w", err)
+	}
 	cp.mu.Lock()
 	i := slices.IndexFunc(cp.procs, func(p *proc) bool { return p.name == "kwok" })
 	var old *proc
@@ -42,10 +43,6 @@ func (cp *ControlPlane) RestartKwok(ctx context.Context) error {
 	if old == nil {
 		return errors.New("restarting kwok: it is not running")
 	}
-	before, err := cp.clusterPodWatches(ctx)
-	if err != nil {
-		return fmt.Errorf("restarting kwok: %w", err)
-	}
 	if err := old.stop(5 * time.Second); err != nil {
 		return fmt.Errorf("restarting kwok: %w", err)
 	}
@@ -54,8 +51,11 @@ func (cp *ControlPlane) RestartKwok(ctx context.Context) error {
 	without := before
 	_ = WaitFor(ctx, 10*time.Second, func(ctx context.Context) (bool, error) {
 		n, err := cp.clusterPodWatches(ctx)
+		if err != nil {
+			return false, nil
+		}
 		without = min(without, n)
-		return err == nil && n < before, nil
+		return n < before, nil
 	})
 	// A lease names the process that holds it, and a new kwok waits out
 	// its predecessor's (40 s) before it plays that node's pods again;
@@ -80,30 +80,26 @@ func (cp *ControlPlane) RestartKwok(ctx context.Context) error {
 }
 
 // clusterPodWatches is how many watches of pods across all namespaces the
-// API server is serving, by its own count (apiserver_longrunning_requests).
+// API server is serving, by its own count.
 func (cp *ControlPlane) clusterPodWatches(ctx context.Context) (int, error) {
-	raw, err := cp.Client.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	fams, err := cp.APIServerMetrics(ctx)
 	if err != nil {
 		return 0, err
 	}
-	return podWatchCount(raw), nil
+	return podWatchCount(fams), nil
 }
 
 // podWatchCount sums apiserver_longrunning_requests over its samples for
-// cluster-wide watches of pods, from the Prometheus text format.
-func podWatchCount(metrics []byte) int {
+// cluster-wide watches of pods.
+func podWatchCount(fams map[string]*dto.MetricFamily) int {
 	n := 0
-	s := bufio.NewScanner(bytes.NewReader(metrics))
-	s.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for s.Scan() {
-		sample, found := strings.CutPrefix(s.Text(), "apiserver_longrunning_requests{")
-		labels, value, ok := strings.Cut(sample, "} ")
-		if !found || !ok || !strings.Contains(labels, `resource="pods"`) ||
-			!strings.Contains(labels, `scope="cluster"`) || !strings.Contains(labels, `verb="WATCH"`) {
-			continue
+	for _, m := range fams["apiserver_longrunning_requests"].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
 		}
-		if v, err := strconv.ParseFloat(value, 64); err == nil {
-			n += int(v)
+		if labels["resource"] == "pods" && labels["scope"] == "cluster" && labels["verb"] == "WATCH" {
+			n += int(m.GetGauge().GetValue())
 		}
 	}
 	return n
