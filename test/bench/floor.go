@@ -307,11 +307,12 @@ func (b *bench) watchFloorLatency(n int, rounds []round[burst], base, watchFloor
 		note: fmt.Sprintf("the floor's writes, each run's Job created the moment the orchestrator's run watch first sees the run, by %d writers "+
 			"(the reconciler's) doing nothing else; measured as kubectl-flows' is, the ratio the median (range) of the cycles' p50s to bare Jobs'; "+
 			"by the API server's creation stamps, run created to Job created, mean %s (kubectl-flows' %s), the Job create call %s on average (the reconciler's %s), "+
-			"of which the API server's own time %s (the reconciler's %s); "+
+			"of which the API server's own time %s (the reconciler's %s), and on the bench's own run creates, the same requests on either side, %s (beside the reconciler %s); "+
 			"first create to all finished %s, to bare %s; CPU of all processes to bare %s",
 			reconciler.DefaultOptions().WriteConcurrency, dur(meanStampLatency(watchFloor)), dur(meanStampLatency(flows)),
 			dur(meanCreateLatency(watchFloor, n)), dur(meanCreateLatency(flows, n)),
-			dur(meanServerTime(watchFloor, "jobs", "POST")), dur(meanServerTime(flows, "jobs", "POST")), values(rounds, sideWatchFloor, tookSeconds).seconds(),
+			dur(meanServerTime(watchFloor, "jobs", "POST")), dur(meanServerTime(flows, "jobs", "POST")),
+			dur(meanServerTime(watchFloor, "configmaps", "POST")), dur(meanServerTime(flows, "configmaps", "POST")), values(rounds, sideWatchFloor, tookSeconds).seconds(),
 			ratios(rounds, sideWatchFloor, sideBaseline, tookSeconds).ratio(), ratios(rounds, sideWatchFloor, sideBaseline, cpuSeconds).ratio()),
 	})
 }

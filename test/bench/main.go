@@ -709,7 +709,7 @@ func (b *bench) stampLatency(ctx context.Context, ns string, r *burst) error {
 // reconcilerOwnLatency prints the reconciler's dispatch metrics and adds
 // to r its own part of the dispatch latency.
 func reconcilerOwnLatency(ctx context.Context, metricsAddr string, r *burst) {
-	for _, l := range reconcilerSample(ctx, "http://"+metricsAddr+"/metrics", "flows_dispatch_pass_seconds_count", "flows_dispatch_pass_seconds_sum", "flows_dispatch_latency_seconds_sum", "flows_dispatch_latency_seconds_count", "flows_write_seconds_sum", "flows_write_seconds_count", "flows_state_writes", "process_cpu_seconds_total") {
+	for _, l := range reconcilerSample(ctx, "http://"+metricsAddr+"/metrics", "flows_dispatch_pass_seconds_count", "flows_dispatch_pass_seconds_sum", "flows_dispatch_latency_seconds_sum", "flows_dispatch_latency_seconds_count", "flows_dispatch_latency_seconds_bucket", "flows_write_seconds_sum", "flows_write_seconds_count", "flows_state_writes", "process_cpu_seconds_total") {
 		fmt.Println("  reconciler:", l)
 		// The reconciler's own part of the dispatch latency, and of that
 		// its Job create call, for the table's note.
