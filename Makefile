@@ -71,7 +71,8 @@ test:
 # plane (throughput, dispatch latency, API writes, memory, render, review),
 # which writes bench/results/latest.md and inflight.png. BENCH_LARGE=1 adds
 # N=5,000 and 100,000 runs waiting; BENCH_PPROF=1 saves reconciler CPU and
-# heap profiles beside them.
+# heap profiles beside them; BENCH_JOB_CONTENT=1 adds the watch floor
+# creating the reconciler's Job.
 bench: testbin build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./render/ ./review/ ./jobtemplate/
 	KUBECTL_FLOWS_TESTBIN=$$(bash test/tools/build.sh 2>/dev/null | tail -1) \

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,17 +39,31 @@ import (
 // watches for runs waits here, against which the reconciler's dispatch
 // latency reads.
 
+// floorHow is how the floor makes its Jobs: as each run's create returns
+// or as a watch sees the run; and whether a Job carries, beyond the
+// render's preview, what the reconciler's carries (its finalizer and its
+// admission, tags and attempt annotations), which measures what that
+// content costs a create.
+type floorHow struct{ byWatch, asDispatched bool }
+
+var (
+	floorByCall              = floorHow{}
+	floorByWatch             = floorHow{byWatch: true}
+	floorByWatchAsDispatched = floorHow{byWatch: true, asDispatched: true}
+)
+
 // floorSide is a side of rounds that times n runs at the floor
-// (floorBurst), their Jobs created by the bench's workers or by a watch.
-func (b *bench) floorSide(name string, n int, byWatch bool) side[burst] {
+// (floorBurst), their Jobs made as how says.
+func (b *bench) floorSide(name string, n int, how floorHow) side[burst] {
 	return side[burst]{name, func(ctx context.Context, settled func() error) (burst, error) {
-		return b.floorBurst(ctx, n, byWatch, settled)
+		return b.floorBurst(ctx, n, how, settled)
 	}}
 }
 
 // floorBurst creates n runs and their Jobs and writes each run's final
 // state, as said above, and waits for every run to be seen Completed.
-func (b *bench) floorBurst(ctx context.Context, n int, byWatch bool, settled func() error) (burst, error) {
+func (b *bench) floorBurst(ctx context.Context, n int, how floorHow, settled func() error) (burst, error) {
+	byWatch := how.byWatch
 	ns, err := b.cp.CreateNamespace(ctx, "bench-floor")
 	if err != nil {
 		return burst{}, err
@@ -64,7 +80,13 @@ func (b *bench) floorBurst(ctx context.Context, n int, byWatch bool, settled fun
 	finished := make(chan *batchv1.Job, n)
 	// createJob creates a run's Job, as a dispatch makes it.
 	createJob := func(run *corev1.ConfigMap) error {
-		_, err := b.client.BatchV1().Jobs(ns).Create(ctx, floorJob(job, ns, run.Name, run.UID), metav1.CreateOptions{})
+		j := floorJob(job, ns, run.Name, run.UID)
+		if how.asDispatched {
+			if err := asDispatched(j, time.Now()); err != nil {
+				return err
+			}
+		}
+		_, err := b.client.BatchV1().Jobs(ns).Create(ctx, j, metav1.CreateOptions{})
 		return err
 	}
 	var createCalls atomic.Int64 // nanoseconds, the Job creates of a dispatch by watch
@@ -152,6 +174,26 @@ func floorJob(job *batchv1.Job, ns, run string, uid types.UID) *batchv1.Job {
 	controller := true
 	j.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: run, UID: uid, Controller: &controller}}
 	return j
+}
+
+// asDispatched gives a floor's Job what the reconciler's Job of a run of
+// throughputProject carries beyond the render's preview: the finalizer
+// that holds it for its run, and its admission (at now, no parameters of
+// its own), tags, attempt and pod watch timeout annotations.
+func asDispatched(j *batchv1.Job, now time.Time) error {
+	rec, err := json.Marshal(v1alpha1.AdmissionRecord{ScheduledTime: metav1.NewTime(now), AdmittedAt: now.UTC()})
+	if err != nil {
+		return err
+	}
+	if j.Annotations == nil {
+		j.Annotations = map[string]string{}
+	}
+	j.Finalizers = append(j.Finalizers, v1alpha1.FinalizerRunProtection)
+	j.Annotations[v1alpha1.AnnotationAdmission] = string(rec)
+	j.Annotations[v1alpha1.AnnotationTags] = "bench"
+	j.Annotations[v1alpha1.AnnotationAttempt] = "1"
+	j.Annotations[v1alpha1.AnnotationPodWatchTimeout] = (600 * time.Second).String()
+	return nil
 }
 
 // floorFinals writes each run's final state as its Job is seen finished,
@@ -342,4 +384,68 @@ func meanServerTime(rs []burst, resource, verb string) time.Duration {
 		return 0
 	}
 	return time.Duration(seconds / requests * float64(time.Second))
+}
+
+// jobCreateSeconds and runCreateSeconds are the API server's own mean time
+// on a burst's Job creates and on its run creates.
+func jobCreateSeconds(r burst) float64 { return meanServerTime([]burst{r}, "jobs", "POST").Seconds() }
+func runCreateSeconds(r burst) float64 {
+	return meanServerTime([]burst{r}, "configmaps", "POST").Seconds()
+}
+
+// jobContentRow adds what the content of the reconciler's Job costs its
+// create (BENCH_JOB_CONTENT=1): the watch floor creating that Job against
+// the watch floor creating the render's preview, in the same cycles, with
+// the run creates beside each as the control for how loaded the API
+// server was.
+func (b *bench) jobContentRow(ctx context.Context, rounds []round[burst], watchFloor, watchFloorJob, flows []burst) {
+	same := "the same"
+	if floor, err := b.jobMetadataKeys(ctx, watchFloorJob[0].ns); err != nil {
+		same = err.Error()
+	} else if rec, err := b.jobMetadataKeys(ctx, flows[0].ns); err != nil {
+		same = err.Error()
+	} else if !slices.Equal(floor, rec) {
+		same = fmt.Sprintf("not the same: the watch floor's %s, the reconciler's %s", strings.Join(floor, ", "), strings.Join(rec, ", "))
+	}
+	b.add(row{
+		figure:   "Job create during the N=1000 burst, the API server's own time (mean): the watch floor with the reconciler's Job",
+		baseline: dur(meanServerTime(watchFloor, "jobs", "POST")),
+		flows:    dur(meanServerTime(watchFloorJob, "jobs", "POST")),
+		ratio:    ratios(rounds, sideWatchFloorJob, sideWatchFloor, jobCreateSeconds).ratio(),
+		target:   "none: whether the Job's content explains the reconciler's slower creates",
+		note: fmt.Sprintf("baseline: the watch floor's Job, the render's preview; beside it, the same with what the reconciler's Job carries beyond it "+
+			"(its finalizer; its admission, tags, attempt and pod watch timeout annotations); the ratio the median (range) of the cycles' own; "+
+			"the run creates beside them %s and %s, by cycle %s; dispatch latency p50 by cycle %s; kubectl-flows' own Job creates %s, its run creates %s; "+
+			"the two Jobs' label and annotation keys and finalizers: %s",
+			dur(meanServerTime(watchFloor, "configmaps", "POST")), dur(meanServerTime(watchFloorJob, "configmaps", "POST")),
+			ratios(rounds, sideWatchFloorJob, sideWatchFloor, runCreateSeconds).ratio(),
+			ratios(rounds, sideWatchFloorJob, sideWatchFloor, latencyP50).ratio(),
+			dur(meanServerTime(flows, "jobs", "POST")), dur(meanServerTime(flows, "configmaps", "POST")), same),
+	})
+}
+
+// jobMetadataKeys lists, sorted, the label and annotation keys and the
+// finalizers of a Job in ns: what the watch floor's Job is to share with
+// the reconciler's.
+func (b *bench) jobMetadataKeys(ctx context.Context, ns string) ([]string, error) {
+	l, err := b.client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(l.Items) == 0 {
+		return nil, fmt.Errorf("no Job in %s", ns)
+	}
+	j := l.Items[0]
+	var keys []string
+	for k := range j.Labels {
+		keys = append(keys, "label "+k)
+	}
+	for k := range j.Annotations {
+		keys = append(keys, "annotation "+k)
+	}
+	for _, f := range j.Finalizers {
+		keys = append(keys, "finalizer "+f)
+	}
+	slices.Sort(keys)
+	return keys, nil
 }

@@ -64,9 +64,12 @@ type bench struct {
 	dir      string
 	out      string
 	large    bool
-	rows     []row
-	plot     *timeline
-	kueue    *kueue // the Kueue section (kueue.go), nil when not run
+	// jobContent adds the watch floor with the reconciler's Job to the
+	// burst's sides (BENCH_JOB_CONTENT=1).
+	jobContent bool
+	rows       []row
+	plot       *timeline
+	kueue      *kueue // the Kueue section (kueue.go), nil when not run
 }
 
 func (b *bench) add(r row) {
@@ -76,7 +79,7 @@ func (b *bench) add(r row) {
 
 func run(out, only string) error {
 	start := time.Now()
-	b := &bench{out: out, large: os.Getenv("BENCH_LARGE") == "1", profiled: map[string]bool{}}
+	b := &bench{out: out, large: os.Getenv("BENCH_LARGE") == "1", jobContent: os.Getenv("BENCH_JOB_CONTENT") == "1", profiled: map[string]bool{}}
 	// The control plane's profiles and the API server's log of watches
 	// feed the breakdown of what a run costs it (apiserver.go).
 	os.Setenv(harness.ProfilingEnv, "1")
@@ -253,13 +256,16 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 	}
 	sides := []side[burst]{b.bareSide(sideBaseline, n), b.flowsSide(sideFlows, n, throughputProject)}
 	if n == 1000 {
-		sides = slices.Insert(sides, 1, b.floorSide(sideFloor, n, false), b.floorSide(sideWatchFloor, n, true))
+		sides = slices.Insert(sides, 1, b.floorSide(sideFloor, n, floorByCall), b.floorSide(sideWatchFloor, n, floorByWatch))
+		if b.jobContent {
+			sides = slices.Insert(sides, 3, b.floorSide(sideWatchFloorJob, n, floorByWatchAsDispatched))
+		}
 	}
 	rounds, err := alternate(ctx, fmt.Sprintf("N=%d", n), cycles, b.freshKwok(sides))
 	if err != nil {
 		return err
 	}
-	var base, floor, watchFloor, flows []burst
+	var base, floor, watchFloor, watchFloorJob, flows []burst
 	for _, r := range rounds {
 		switch r.side {
 		case sideBaseline:
@@ -268,6 +274,8 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 			floor = append(floor, r.got)
 		case sideWatchFloor:
 			watchFloor = append(watchFloor, r.got)
+		case sideWatchFloorJob:
+			watchFloorJob = append(watchFloorJob, r.got)
 		default:
 			flows = append(flows, r.got)
 		}
@@ -291,6 +299,9 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 	b.floorRows(n, rounds, base, floor)
 	b.burstLatency(n, rounds, base, floor, flows)
 	b.watchFloorLatency(n, rounds, base, watchFloor, flows)
+	if len(watchFloorJob) > 0 {
+		b.jobContentRow(ctx, rounds, watchFloor, watchFloorJob, flows)
+	}
 	b.burstWrites(n, base, flows)
 	return nil
 }

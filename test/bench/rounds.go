@@ -135,15 +135,18 @@ type round[T any] struct {
 }
 
 // The sides' names, by which the figures pick their rounds: the
-// throughput part's four and the Kueue section's, whose bare Jobs and
+// throughput part's four (five with BENCH_JOB_CONTENT=1) and the Kueue section's, whose bare Jobs and
 // kubectl-flows are rounds of their own.
 const (
 	sideBaseline   = "baseline"
 	sideFloor      = "floor"
 	sideWatchFloor = "watch floor"
-	sideFlows      = "kubectl-flows"
-	sideBare       = "bare Jobs"
-	sideKueue      = "Kueue"
+	// sideWatchFloorJob is the watch floor creating the Job the reconciler
+	// creates (BENCH_JOB_CONTENT=1): what the Job's own content costs.
+	sideWatchFloorJob = "watch floor, the reconciler's Job"
+	sideFlows         = "kubectl-flows"
+	sideBare          = "bare Jobs"
+	sideKueue         = "Kueue"
 )
 
 // side is one side of a comparison. run prepares its round (a namespace,
