@@ -41,9 +41,8 @@ import (
 
 // floorHow is how the floor makes its Jobs: as each run's create returns
 // or as a watch sees the run; and whether a Job carries, beyond the
-// render's preview, what the reconciler's carries (its finalizer and its
-// admission, tags and attempt annotations), which measures what that
-// content costs a create.
+// render's preview, what the reconciler's carries (asDispatched), which
+// measures what that content costs a create.
 type floorHow struct{ byWatch, asDispatched bool }
 
 var (
@@ -63,7 +62,6 @@ func (b *bench) floorSide(name string, n int, how floorHow) side[burst] {
 // floorBurst creates n runs and their Jobs and writes each run's final
 // state, as said above, and waits for every run to be seen Completed.
 func (b *bench) floorBurst(ctx context.Context, n int, how floorHow, settled func() error) (burst, error) {
-	byWatch := how.byWatch
 	ns, err := b.cp.CreateNamespace(ctx, "bench-floor")
 	if err != nil {
 		return burst{}, err
@@ -95,7 +93,7 @@ func (b *bench) floorBurst(ctx context.Context, n int, how floorHow, settled fun
 		// and its final writes.
 		start: func() func() error {
 			var seen chan *corev1.ConfigMap
-			if byWatch {
+			if how.byWatch {
 				seen = make(chan *corev1.ConfigMap, n)
 			}
 			ownRuns, err := b.watchRunsFeeding(ctx, ns, seen)
@@ -110,7 +108,7 @@ func (b *bench) floorBurst(ctx context.Context, n int, how floorHow, settled fun
 			finals := make(chan error, 1)
 			go func() { finals <- b.floorFinals(ctx, ns, n, finished, &mu, rv) }()
 			dispatched := make(chan error, 1)
-			if byWatch {
+			if how.byWatch {
 				go func() { dispatched <- dispatchSeen(ctx, n, seen, createJob, &createCalls) }()
 			} else {
 				dispatched <- nil
@@ -129,7 +127,7 @@ func (b *bench) floorBurst(ctx context.Context, n int, how floorHow, settled fun
 			mu.Lock()
 			rv[run.Name] = run.ResourceVersion
 			mu.Unlock()
-			if byWatch {
+			if how.byWatch {
 				return nil
 			}
 			return createJob(run)

@@ -276,7 +276,7 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 			watchFloor = append(watchFloor, r.got)
 		case sideWatchFloorJob:
 			watchFloorJob = append(watchFloorJob, r.got)
-		default:
+		case sideFlows:
 			flows = append(flows, r.got)
 		}
 	}
