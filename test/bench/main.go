@@ -297,6 +297,7 @@ func (b *bench) throughput(ctx context.Context, n int) error {
 	}
 	b.burstCPU(ctx, n, rounds, base, floor, flows)
 	b.floorRows(n, rounds, base, floor)
+	b.floorLeftOver(n, rounds, floor, flows)
 	b.burstLatency(n, rounds, base, floor, flows)
 	b.watchFloorLatency(n, rounds, base, watchFloor, flows)
 	if len(watchFloorJob) > 0 {

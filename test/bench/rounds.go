@@ -259,6 +259,33 @@ func ratios[T any](rounds []round[T], side, base string, value func(T) float64) 
 	return spreadOf(vs)
 }
 
+// leftOver weighs a target ratio against a floor, cycle by cycle: what
+// the target leaves side beyond floor, target·value(base) − value(floor),
+// and what side took beyond it, value(side) − value(floor). A cycle that
+// lacks one of the three counts for nothing. Whether a target can be met
+// once the floor is paid reads from the first; by how much side misses or
+// meets it, from the two together.
+func leftOver[T any](rounds []round[T], side, floor, base string, target float64, value func(T) float64) (left, took spread) {
+	byCycle := map[int]map[string]float64{}
+	for _, r := range rounds {
+		if byCycle[r.cycle] == nil {
+			byCycle[r.cycle] = map[string]float64{}
+		}
+		byCycle[r.cycle][r.side] = value(r.got)
+	}
+	var lefts, tooks []float64
+	for _, v := range byCycle {
+		s, okS := v[side]
+		f, okF := v[floor]
+		b, okB := v[base]
+		if okS && okF && okB {
+			lefts = append(lefts, target*b-f)
+			tooks = append(tooks, s-f)
+		}
+	}
+	return spreadOf(lefts), spreadOf(tooks)
+}
+
 // ratio formats a spread of ratios: "1.21 (1.10–1.38)".
 func (s spread) ratio() string {
 	return s.format(func(v float64) string { return fmt.Sprintf("%.2f", v) })
@@ -267,6 +294,12 @@ func (s spread) ratio() string {
 // seconds formats a spread of seconds: "52.1 s (47.4 s–61.7 s)".
 func (s spread) seconds() string {
 	return s.format(func(v float64) string { return dur(time.Duration(v * float64(time.Second))) })
+}
+
+// signedSeconds formats a spread of differences in seconds, each with
+// its sign: "+2.7 s (−0.4 s–+3.9 s)".
+func (s spread) signedSeconds() string {
+	return s.format(func(v float64) string { return signed(v, " s") })
 }
 
 func (s spread) format(f func(float64) string) string {

@@ -47,6 +47,26 @@ func TestRatiosPairRoundsWithinACycle(t *testing.T) {
 	}
 }
 
+func TestLeftOverWeighsTheTargetWithinACycle(t *testing.T) {
+	rounds := []round[float64]{
+		{side: "base", cycle: 0, got: 100}, {side: "floor", cycle: 0, got: 110}, {side: "flows", cycle: 0, got: 120},
+		{side: "flows", cycle: 1, got: 130}, {side: "floor", cycle: 1, got: 100}, {side: "base", cycle: 1, got: 90},
+		{side: "base", cycle: 2, got: 80}, {side: "floor", cycle: 2, got: 95}, {side: "flows", cycle: 2, got: 99},
+		{side: "base", cycle: 3, got: 100}, {side: "flows", cycle: 3, got: 500}, // no floor: counts for nothing
+	}
+	left, took := leftOver(rounds, "flows", "floor", "base", 1.15, func(v float64) float64 { return v })
+	// Cycle by cycle, left: 115−110, 103.5−100, 92−95; took: 10, 30, 4.
+	if want := (spread{median: 3.5, lo: -3, hi: 5, n: 3}); !near(left, want) {
+		t.Errorf("left = %+v, want %+v", left, want)
+	}
+	if want := (spread{median: 10, lo: 4, hi: 30, n: 3}); !near(took, want) {
+		t.Errorf("took = %+v, want %+v", took, want)
+	}
+	if got := left.signedSeconds(); got != "+3.5 s (−3.0 s–+5.0 s)" {
+		t.Errorf("signedSeconds() = %q", got)
+	}
+}
+
 func near(a, b spread) bool {
 	eq := func(x, y float64) bool { return x-y < 1e-9 && y-x < 1e-9 }
 	return a.n == b.n && eq(a.median, b.median) && eq(a.lo, b.lo) && eq(a.hi, b.hi)

@@ -452,6 +452,45 @@ func cpuSplit(cpu map[string]time.Duration) string {
 	return strings.Join(parts, ", ")
 }
 
+// cpuBeyond is, by process, what side's CPU took beyond base's, signed,
+// the largest difference first; a process within 0.05 s is left out.
+func cpuBeyond(side, base map[string]time.Duration) string {
+	diff := map[string]time.Duration{}
+	for name, d := range side {
+		diff[name] += d
+	}
+	for name, d := range base {
+		diff[name] -= d
+	}
+	names := make([]string, 0, len(diff))
+	for name, d := range diff {
+		if d.Abs() >= 50*time.Millisecond {
+			names = append(names, name)
+		}
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if a, b := diff[names[i]].Abs(), diff[names[j]].Abs(); a != b {
+			return a > b
+		}
+		return names[i] < names[j]
+	})
+	parts := make([]string, 0, len(names))
+	for _, name := range names {
+		parts = append(parts, name+" "+signed(diff[name].Seconds(), ""))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// signed formats v to a tenth with its sign, a minus sign rather than a
+// hyphen, and unit after it: "+2.7 s", "−0.4 s".
+func signed(v float64, unit string) string {
+	sign := "+"
+	if v < 0 {
+		sign, v = "−", -v
+	}
+	return fmt.Sprintf("%s%.1f%s", sign, v, unit)
+}
+
 // totalCPU is the CPU time of all processes in cpu.
 func totalCPU(cpu map[string]time.Duration) time.Duration {
 	var total time.Duration

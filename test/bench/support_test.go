@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The limit watch reports the waiting count the reconciler's metrics give
@@ -32,5 +33,16 @@ func TestLimitWatch(t *testing.T) {
 	w = watchLimit(ctx, os.Getpid(), 1<<50, metrics.URL)
 	if got := w.passedAt(); !strings.Contains(got, "stayed under") {
 		t.Errorf("limit of a petabyte: %q", got)
+	}
+}
+
+func TestCPUBeyond(t *testing.T) {
+	s := func(v float64) time.Duration { return time.Duration(v * float64(time.Second)) }
+	got := cpuBeyond(
+		map[string]time.Duration{"kube-apiserver": s(41.3), "flows-reconcile": s(5.1), "bench": s(2.8), "etcd": s(6.42)},
+		map[string]time.Duration{"kube-apiserver": s(39.3), "bench": s(3.7), "etcd": s(6.4), "kwok": s(0.3)},
+	)
+	if want := "flows-reconcile +5.1, kube-apiserver +2.0, bench −0.9, kwok −0.3"; got != want {
+		t.Errorf("cpuBeyond = %q, want %q", got, want)
 	}
 }
