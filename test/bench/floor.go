@@ -283,7 +283,7 @@ func (b *bench) floorRows(n int, rounds []round[burst], base, floor []burst) {
 		figure:   fmt.Sprintf("N=%d, the floor (a run's own writes, no reconciler): first create to all finished", n),
 		baseline: values(rounds, sideBaseline, tookSeconds).seconds(), flows: values(rounds, sideFloor, tookSeconds).seconds(),
 		ratio:  ratios(rounds, sideFloor, sideBaseline, tookSeconds).ratio(),
-		target: "none: the least a run kept as a ConfigMap costs here, which the ≤1.15 targets include",
+		target: fmt.Sprintf("none: the least a run kept as a ConfigMap costs here, which the ≤%.2f targets include", burstTarget),
 		note:   how + "; median (range) of the rounds, the ratio the median of the cycles' own, alternating with the other sides",
 	})
 	b.add(row{
@@ -315,7 +315,7 @@ func (b *bench) floorLeftOver(n int, rounds []round[burst], floor, flows []burst
 		value  func(burst) float64
 	}
 	var left, took []string
-	for _, w := range []weighed{{"time", 1.15, tookSeconds}, {"CPU", 1.15, cpuSeconds}, {"kube-apiserver CPU", 1.10, apiserverSeconds}} {
+	for _, w := range []weighed{{"time", burstTarget, tookSeconds}, {"CPU", burstTarget, cpuSeconds}, {"kube-apiserver CPU", apiserverTarget, apiserverSeconds}} {
 		l, t := leftOver(rounds, sideFlows, sideFloor, sideBaseline, w.target, w.value)
 		left, took = append(left, w.name+" "+l.signedSeconds()), append(took, w.name+" "+t.signedSeconds())
 	}
@@ -323,7 +323,7 @@ func (b *bench) floorLeftOver(n int, rounds []round[burst], floor, flows []burst
 		figure:   fmt.Sprintf("N=%d, beyond the floor: what the targets leave (baseline column) and what kubectl-flows took (time; CPU of all processes; kube-apiserver CPU)", n),
 		baseline: strings.Join(left, "; "), flows: strings.Join(took, "; "),
 		target: "none: a target can be met only where what kubectl-flows took fits in what is left",
-		note: "by cycle, what is left is the target (1.15 for time and CPU, 1.10 for kube-apiserver) times bare Jobs' figure less the floor's, what was taken kubectl-flows' less the floor's; " +
+		note: fmt.Sprintf("by cycle, what is left is the target (%.2f for time and CPU, %.2f for kube-apiserver) times bare Jobs' figure less the floor's, what was taken kubectl-flows' less the floor's; ", burstTarget, apiserverTarget) +
 			"median (range) of the cycles'; the CPU taken, by process, kubectl-flows' mean less the floor's (at the floor the bench itself does the orchestrator's work): " +
 			cpuBeyond(meanCPU(flows), meanCPU(floor)),
 	})
