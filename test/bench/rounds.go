@@ -237,22 +237,28 @@ func values[T any](rounds []round[T], side string, value func(T) float64) spread
 	return spreadOf(vs)
 }
 
+// byCycle is each cycle's value of each side's round: what the figures
+// that pair rounds within a cycle (ratios, leftOver) read.
+func byCycle[T any](rounds []round[T], value func(T) float64) map[int]map[string]float64 {
+	cycles := map[int]map[string]float64{}
+	for _, r := range rounds {
+		if cycles[r.cycle] == nil {
+			cycles[r.cycle] = map[string]float64{}
+		}
+		cycles[r.cycle][r.side] = value(r.got)
+	}
+	return cycles
+}
+
 // ratios is the spread, over the cycles, of value(side)/value(base) taken
 // within each cycle: the two rounds of a ratio ran next to each other, or
 // with the other sides' rounds between them.
 func ratios[T any](rounds []round[T], side, base string, value func(T) float64) spread {
-	num, den := map[int]float64{}, map[int]float64{}
-	for _, r := range rounds {
-		switch r.side {
-		case side:
-			num[r.cycle] = value(r.got)
-		case base:
-			den[r.cycle] = value(r.got)
-		}
-	}
 	var vs []float64
-	for c, n := range num {
-		if d, ok := den[c]; ok && d > 0 {
+	for _, v := range byCycle(rounds, value) {
+		n, okN := v[side]
+		d, okD := v[base]
+		if okN && okD && d > 0 {
 			vs = append(vs, n/d)
 		}
 	}
@@ -266,15 +272,8 @@ func ratios[T any](rounds []round[T], side, base string, value func(T) float64) 
 // once the floor is paid reads from the first; by how much side misses or
 // meets it, from the two together.
 func leftOver[T any](rounds []round[T], side, floor, base string, target float64, value func(T) float64) (left, took spread) {
-	byCycle := map[int]map[string]float64{}
-	for _, r := range rounds {
-		if byCycle[r.cycle] == nil {
-			byCycle[r.cycle] = map[string]float64{}
-		}
-		byCycle[r.cycle][r.side] = value(r.got)
-	}
 	var lefts, tooks []float64
-	for _, v := range byCycle {
+	for _, v := range byCycle(rounds, value) {
 		s, okS := v[side]
 		f, okF := v[floor]
 		b, okB := v[base]
