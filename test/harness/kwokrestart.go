@@ -2,20 +2,24 @@ package harness
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // RestartKwok stops kwok and starts it again with the same configuration,
-// and returns once its watch of pods is open again. The fake nodes stay
-// Ready: their heartbeats' grace outlasts the restart.
+// and returns once its watch of pods is open again and it plays every pod
+// on the fake nodes, those it had in flight too (about 11 s). The fake
+// nodes stay Ready: their heartbeats' grace outlasts the restart.
 //
 // kwok (v0.8) opens its watch of pods from resourceVersion "0", so the API
 // server replays every scheduled pod of the cluster to it each time the
@@ -75,6 +79,88 @@ func (cp *ControlPlane) RestartKwok(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("restarting kwok: its watch of pods did not open: %w", err)
+	}
+	if err := cp.waitKwokLeasesRenewed(ctx); err != nil {
+		return fmt.Errorf("restarting kwok: %w", err)
+	}
+	if err := cp.touchKwokPodsInFlight(ctx); err != nil {
+		return fmt.Errorf("restarting kwok: %w", err)
+	}
+	return nil
+}
+
+// kwok plays a node's pods only while its cache of leases shows that
+// node's lease as its own, and a pod it skips for that reason it skips for
+// good: it looks again only when the pod changes. A new kwok takes in the
+// pods (its watch, and a list of a node's pods once it has created that
+// node's lease) racing its own watch of the lease it just created; where
+// the lease comes second, a pod in flight never finished. kwok renews a
+// lease from that cache, a quarter of the lease's duration (10 s) after
+// creating it, so a renewed lease shows the cache holds it; from then on
+// kwok plays what it sees, and the pods it may have skipped are touched so
+// that it sees them again.
+const kwokLeaseRenewed = 5 * time.Second
+
+// waitKwokLeasesRenewed waits until kwok has renewed the lease of every
+// fake node at least once since creating it.
+func (cp *ControlPlane) waitKwokLeasesRenewed(ctx context.Context) error {
+	err := WaitFor(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+		leases, err := cp.Client.CoordinationV1().Leases(corev1.NamespaceNodeLease).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, nil
+		}
+		renewed := map[string]bool{}
+		for _, l := range leases.Items {
+			renewed[l.Name] = leaseRenewed(&l)
+		}
+		for _, node := range cp.Nodes {
+			if !renewed[node] {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("its nodes' leases were not renewed: %w", err)
+	}
+	return nil
+}
+
+// leaseRenewed says whether a lease's holder has renewed it since creating
+// it. kwok creates a lease with its renewal time set to the moment of
+// creation, and renews it 10 s later.
+func leaseRenewed(l *coordinationv1.Lease) bool {
+	return l.Spec.HolderIdentity != nil && l.Spec.RenewTime != nil &&
+		l.Spec.RenewTime.Sub(l.CreationTimestamp.Time) >= kwokLeaseRenewed
+}
+
+// AnnotationKwokRestarted is set on the pods kwok had in flight when it
+// restarted (RestartKwok), to the time of the restart.
+const AnnotationKwokRestarted = "harness.kubectl-flows.dev/kwok-restarted"
+
+// touchKwokPodsInFlight annotates every pod on a fake node that has not
+// finished, so that kwok takes it in again.
+func (cp *ControlPlane) touchKwokPodsInFlight(ctx context.Context) error {
+	pods, err := cp.Client.CoreV1().Pods("").List(ctx, metav1.ListOptions{
+		FieldSelector: "status.phase!=Succeeded,status.phase!=Failed",
+	})
+	if err != nil {
+		return fmt.Errorf("listing the pods in flight: %w", err)
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{
+		AnnotationKwokRestarted: time.Now().UTC().Format(time.RFC3339Nano),
+	}}})
+	if err != nil {
+		return err
+	}
+	for _, p := range pods.Items {
+		if !slices.Contains(cp.Nodes, p.Spec.NodeName) {
+			continue
+		}
+		_, err := cp.Client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("touching pod %s/%s: %w", p.Namespace, p.Name, err)
+		}
 	}
 	return nil
 }

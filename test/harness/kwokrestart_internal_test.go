@@ -1,6 +1,12 @@
 package harness
 
-import "testing"
+import (
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
 
 func TestPodWatchCount(t *testing.T) {
 	const family = "# TYPE apiserver_longrunning_requests gauge\n"
@@ -30,5 +36,33 @@ apiserver_longrunning_requests_total{resource="pods",scope="cluster",verb="WATCH
 				t.Errorf("podWatchCount = %d, want %d", got, c.want)
 			}
 		})
+	}
+}
+
+func TestLeaseRenewed(t *testing.T) {
+	created := time.Date(2026, 12, 7, 23, 55, 30, 0, time.UTC)
+	holder := "kwok_1"
+	lease := func(holder *string, renewed *time.Time) *coordinationv1.Lease {
+		l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: metav1.NewTime(created)}}
+		l.Spec.HolderIdentity = holder
+		if renewed != nil {
+			l.Spec.RenewTime = &metav1.MicroTime{Time: *renewed}
+		}
+		return l
+	}
+	at := func(d time.Duration) *time.Time { t := created.Add(d); return &t }
+	for _, c := range []struct {
+		name  string
+		lease *coordinationv1.Lease
+		want  bool
+	}{
+		{"as created: renewal time within the creation's second", lease(&holder, at(900*time.Millisecond)), false},
+		{"renewed a quarter of 40 s on", lease(&holder, at(10*time.Second)), true},
+		{"no holder", lease(nil, at(10*time.Second)), false},
+		{"no renewal time", lease(&holder, nil), false},
+	} {
+		if got := leaseRenewed(c.lease); got != c.want {
+			t.Errorf("%s: leaseRenewed = %v, want %v", c.name, got, c.want)
+		}
 	}
 }

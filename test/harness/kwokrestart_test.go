@@ -14,12 +14,14 @@ import (
 
 // A pod in flight when kwok restarts still completes, well before the old
 // process's node leases (40 s) would have run out, the nodes stay Ready, and
-// a Job created after the restart runs on the new process.
+// a Job created after the restart runs on the new process. The pod runs
+// longer than the restart takes, so that it is still in flight when
+// RestartKwok touches the pods kwok may have skipped.
 func TestRestartKwok(t *testing.T) {
 	ctx := ctxFor(t, 2*time.Minute)
 	ns := cp.NewNamespace(t)
 	during := newJob("during", 1)
-	harness.AnnotateDelay(&during.Spec.Template, 6*time.Second)
+	harness.AnnotateDelay(&during.Spec.Template, 15*time.Second)
 	if _, err := cp.Client.BatchV1().Jobs(ns).Create(ctx, during, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -34,9 +36,14 @@ func TestRestartKwok(t *testing.T) {
 	if err := cp.RestartKwok(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("kwok restarted, its pod watch open again after %v", time.Since(t0).Round(10*time.Millisecond))
+	t.Logf("kwok restarted, playing every pod again after %v", time.Since(t0).Round(10*time.Millisecond))
+	if pods := jobPods(t, ctx, ns, "during"); len(pods) != 1 {
+		t.Errorf("the first Job has %d pods, want 1", len(pods))
+	} else if pods[0].Annotations[harness.AnnotationKwokRestarted] == "" {
+		t.Errorf("the pod in flight was not touched after the restart; its annotations: %v", pods[0].Annotations)
+	}
 
-	if _, err := cp.WaitForJob(ctx, ns, "during", batchv1.JobComplete, 20*time.Second); err != nil {
+	if _, err := cp.WaitForJob(ctx, ns, "during", batchv1.JobComplete, 30*time.Second); err != nil {
 		t.Fatalf("the Job whose pod ran across the restart: %v", err)
 	}
 	t.Logf("the Job whose pod ran across the restart Complete %v after it", time.Since(t0).Round(10*time.Millisecond))
